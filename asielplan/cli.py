@@ -1,0 +1,248 @@
+"""The ``asielplan`` command line.
+
+Input problems are printed as a table (file, row, column, rule, message) and the command
+exits with status 1; nothing is written. Outputs are written atomically with a manifest.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from asielplan.errors import ConfigError, InputError
+
+app = typer.Typer(
+    name="asielplan",
+    help="Optimisation for the Dutch asylum chain (status holders and reception).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+MAX_ISSUES_SHOWN = 200
+
+
+def print_issues(error: InputError) -> None:
+    """One line per problem: where (file, row, line, column), the rule, and what is wrong."""
+    err_console.print(f"[bold red]{len(error.issues)} problem(s)[/] in {escape(error.source)}:")
+    for issue in error.issues[:MAX_ISSUES_SHOWN]:
+        err_console.print(
+            f"  {escape(issue.location())}: [bold]{escape(issue.rule)}[/]: {escape(issue.message)}",
+            soft_wrap=True,
+        )
+    if len(error.issues) > MAX_ISSUES_SHOWN:
+        err_console.print(f"  ... and {len(error.issues) - MAX_ISSUES_SHOWN} more.")
+    err_console.print("Nothing was written.")
+
+
+def friendly_errors(fn: F) -> F:
+    """Turn input and configuration problems into a readable report and exit status 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except InputError as exc:
+            print_issues(exc)
+        except ConfigError as exc:
+            err_console.print(
+                f"[bold red]configuration error[/]\n{escape(str(exc))}\nNothing was written."
+            )
+        raise typer.Exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+InstanceArg = Annotated[
+    Path | None,
+    typer.Argument(help="Instance folder (with instance.toml); default: the embedded one."),
+]
+
+
+def instance_path(instance: Path | None) -> Path:
+    """The given instance folder, or the embedded default (synthetic) instance."""
+    from asielplan.data.instance import default_instance_path
+
+    return instance if instance is not None else default_instance_path()
+
+
+@app.command()
+@friendly_errors
+def validate(instance: InstanceArg = None) -> None:
+    """Check an instance: every table's schema and every cross-table rule."""
+    from asielplan.data.instance import read_instance
+
+    inst = read_instance(instance_path(instance))
+    hh = inst.households
+    console.print(
+        f"[green]OK[/] {inst.meta.name} ({inst.meta.period}): "
+        f"{len(inst.municipalities)} municipalities, {len(inst.sites)} sites, "
+        f"{len(hh)} households ({int(hh['persons'].sum())} persons)"
+        + (", synthetic" if inst.meta.synthetic else "")
+    )
+
+
+@app.command()
+@friendly_errors
+def generate(
+    out: Annotated[Path, typer.Option(help="Folder to write the instance to.")],
+    seed: Annotated[int, typer.Option(help="Seed (required): same seed, same bytes.")],
+    households: Annotated[int, typer.Option(min=1, help="Number of households.")] = 300,
+    synthetic: Annotated[
+        int | None, typer.Option(help="Make a fictional country of this many municipalities.")
+    ] = None,
+    cbs_csv: Annotated[
+        Path | None, typer.Option(help="CBS municipal table, e.g. nl_gemeenten_2024.csv.")
+    ] = None,
+    cbs_geometry: Annotated[
+        Path | None, typer.Option(help="Municipal shapes, e.g. nl_gemeenten_2024.geojson.")
+    ] = None,
+    indicators: Annotated[
+        Path | None, typer.Option(help="CBS KWB indicator table with employment_rate.")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Instance name.")] = None,
+    period: Annotated[str, typer.Option(help="Planning period.")] = "2025-I",
+    national: Annotated[
+        int | None, typer.Option(help="National taakstelling (default: persons generated).")
+    ] = None,
+) -> None:
+    """Generate an instance with seeded synthetic households.
+
+    Municipalities come from the CBS files (--cbs-csv and --cbs-geometry) or from a
+    fictional country of --synthetic N municipalities (40 when neither is given).
+    """
+    from asielplan.data.cbs import load_cbs_municipalities
+    from asielplan.data.generator import (
+        DEFAULT_MUNICIPALITIES,
+        generate_instance,
+        synthetic_municipalities,
+    )
+    from asielplan.data.instance import write_instance
+    from asielplan.manifest import build_manifest, input_hashes, write_manifest
+
+    inputs: list[Path] = []
+    if cbs_csv is not None or cbs_geometry is not None:
+        if cbs_csv is None or cbs_geometry is None:
+            raise ConfigError("--cbs-csv and --cbs-geometry go together")
+        cbs = load_cbs_municipalities(cbs_csv, cbs_geometry, indicators)
+        for note in cbs.notes:
+            console.print(f"[dim]{note}[/]")
+        inputs += [p for p in (cbs_csv, cbs_geometry, indicators) if p is not None]
+        source = "CBS via " + ", ".join(p.name for p in inputs)
+        inst = generate_instance(
+            cbs.table,
+            households,
+            seed,
+            name=name or "cbs-generated",
+            period=period,
+            national=national,
+            municipality_source=source,
+        )
+    else:
+        n_muni = synthetic or DEFAULT_MUNICIPALITIES
+        inst = generate_instance(
+            synthetic_municipalities(n_muni, seed),
+            households,
+            seed,
+            name=name or f"synthetic-{n_muni}",
+            period=period,
+            national=national,
+        )
+    write_instance(inst, out)
+    write_manifest(out, build_manifest("generate", seed=seed, inputs=input_hashes(inputs)))
+    hh = inst.households
+    console.print(
+        f"[green]wrote[/] {out}: {len(inst.municipalities)} municipalities, "
+        f"{len(inst.sites)} sites, {len(hh)} households "
+        f"({int(hh['persons'].sum())} persons), seed {seed}"
+    )
+
+
+@app.command()
+@friendly_errors
+def taakstelling(
+    out: Annotated[Path, typer.Option(help="Folder for taakstelling.csv/.parquet.")],
+    instance: InstanceArg = None,
+    national: Annotated[
+        int | None, typer.Option(help="National number (default: from instance.toml).")
+    ] = None,
+    rule: Annotated[str | None, typer.Option(help="Registered rule name.")] = None,
+    config: Annotated[Path | None, typer.Option(help="Run configuration (TOML).")] = None,
+) -> None:
+    """Split the national taakstelling over municipalities, plus achterstand."""
+    from asielplan.config import load_config
+    from asielplan.data.instance import read_instance
+    from asielplan.io import atomic_output_dir, write_table
+    from asielplan.manifest import (
+        build_manifest,
+        input_hashes,
+        instance_files,
+        write_manifest,
+    )
+    from asielplan.model.taakstelling import RULES, compute_taakstelling
+
+    cfg = load_config(config)
+    instance = instance_path(instance)
+    inst = read_instance(instance)
+    spec = inst.meta.taakstelling
+    n = national if national is not None else (spec.national if spec else None)
+    if n is None:
+        raise ConfigError(
+            "no national number: pass --national or set [taakstelling] national in instance.toml"
+        )
+    rule_name = rule or (spec.rule if spec else "population")
+    if rule_name not in RULES:
+        raise ConfigError(f"unknown rule {rule_name!r}; registered: {', '.join(sorted(RULES))}")
+    result = compute_taakstelling(inst.municipalities, n, rule_name, inst.achterstand)
+    with atomic_output_dir(out) as staging:
+        write_table(staging, "taakstelling", result, cfg.output.formats)
+        write_manifest(
+            staging,
+            build_manifest(
+                "taakstelling",
+                seed=inst.meta.seed,
+                config=cfg.model_dump(mode="json"),
+                inputs=input_hashes(instance_files(instance), instance),
+                extra={"national": n, "rule": rule_name},
+            ),
+        )
+    top = result.sort_values("taakstelling", ascending=False).head(10)
+    table = Table(title=f"taakstelling {inst.meta.period}: {n} persons, rule {rule_name!r}")
+    for column in ("municipality", "name", "share", "achterstand", "taakstelling"):
+        table.add_column(
+            column, justify="right" if column not in ("municipality", "name") else "left"
+        )
+    for row in top.itertuples(index=False):
+        table.add_row(
+            row.municipality, row.name, str(row.share), str(row.achterstand), str(row.taakstelling)
+        )
+    console.print(table)
+    console.print(
+        f"total {int(result['taakstelling'].sum())} over {len(result)} "
+        f"municipalities; written to {out}"
+    )
+
+
+if __name__ == "__main__":
+    app()

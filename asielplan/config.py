@@ -1,0 +1,186 @@
+"""Run configuration: strict pydantic models loadable from TOML.
+
+Unknown keys are rejected, every field is documented, and models are frozen. A TOML file
+holds a base configuration plus named scenarios, each a partial override of the base:
+
+.. code-block:: toml
+
+    [solver]
+    time_limit = 60
+
+    [scenarios.tight]
+    placement.target_mode = "band"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from asielplan.errors import ConfigError
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SolverConfig(Strict):
+    """How the MIP solver is called."""
+
+    name: str = Field(default="highs", description="Pyomo solver name; HiGHS by default.")
+    time_limit: float = Field(default=60.0, gt=0, description="Wall-clock limit (seconds).")
+    mip_gap: float = Field(default=1e-3, ge=0, description="Relative gap to stop at (0.001).")
+    threads: int = Field(default=2, ge=1, description="Solver threads.")
+    seed: int = Field(default=0, ge=0, description="Solver random seed.")
+    log: bool = Field(default=False, description="Send the solver's log to the logger.")
+
+
+class OutputConfig(Strict):
+    """What a run writes."""
+
+    formats: tuple[Literal["csv", "parquet"], ...] = Field(
+        default=("csv", "parquet"), description="Table formats to write."
+    )
+
+
+class RegionBand(Strict):
+    """Band on a region's placed persons, relative to the region's summed taakstelling."""
+
+    level: str = Field(description="Region level (a column named in instance.toml).")
+    lower: float = Field(default=0.9, ge=0, description="Lower bound as a share of target.")
+    upper: float = Field(default=1.1, ge=0, description="Upper bound as a share of target.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RegionBand:
+        if self.lower > self.upper:
+            raise ValueError(f"lower ({self.lower}) > upper ({self.upper})")
+        return self
+
+
+class PlacementConfig(Strict):
+    """Weights and switches of the status-holder placement model (docs/formulation)."""
+
+    aggregation: Literal["sum", "at_least_one"] = Field(
+        default="sum",
+        description="Household labour score: expected employed members (sum) or "
+        "P(at least one member works).",
+    )
+    assignment: Literal["exactly_once", "at_most_once"] = Field(
+        default="exactly_once", description="Must every household be placed?"
+    )
+    unplaced_penalty: float = Field(
+        default=100.0, ge=0, description="Objective cost per unplaced person (at_most_once)."
+    )
+    target_mode: Literal["soft", "band"] = Field(
+        default="soft", description="Taakstelling as penalised target or as hard band."
+    )
+    band_lower: float = Field(default=0.95, ge=0, description="Band mode: lower share.")
+    band_upper: float = Field(default=1.05, ge=0, description="Band mode: upper share.")
+    band_slack_persons: int = Field(
+        default=6,
+        ge=0,
+        description="Band mode: extra persons on both sides, since households are whole.",
+    )
+    weight_labour: float = Field(
+        default=100.0, ge=0, description="Objective value of one expected employed person."
+    )
+    weight_distance: float = Field(
+        default=0.05, ge=0, description="Cost per km moved per household."
+    )
+    weight_leave_coa_region: float = Field(
+        default=5.0, ge=0, description="Extra cost when a household leaves its COA region."
+    )
+    coa_region_level: str = Field(
+        default="coa_region", description="Region level used as the COA region."
+    )
+    penalty_shortfall: float = Field(
+        default=20.0, ge=0, description="Cost per person below the taakstelling."
+    )
+    penalty_excess: float = Field(
+        default=20.0, ge=0, description="Cost per person above the taakstelling."
+    )
+    region_bands: tuple[RegionBand, ...] = Field(
+        default=(), description="Bands on region totals (hard; elastic when infeasible)."
+    )
+
+    @model_validator(mode="after")
+    def _band_ordered(self) -> PlacementConfig:
+        if self.band_lower > self.band_upper:
+            raise ValueError("band_lower > band_upper")
+        return self
+
+
+class RunConfig(Strict):
+    """One run: the base configuration with at most one scenario applied."""
+
+    seed: int = Field(default=0, ge=0, description="Seed for everything random in a run.")
+    scenario: str = Field(default="base", description="Name of the applied scenario.")
+    solver: SolverConfig = SolverConfig()
+    output: OutputConfig = OutputConfig()
+    placement: PlacementConfig = PlacementConfig()
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _validated(raw: dict[str, Any], where: str) -> RunConfig:
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [
+            f"{where}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        ]
+        raise ConfigError("\n".join(lines)) from None
+
+
+def config_from_dict(
+    raw: dict[str, Any], scenario: str | None = None, where: str = "config"
+) -> RunConfig:
+    """Validate a configuration mapping and apply the named scenario, if any."""
+    raw = dict(raw)
+    scenarios = raw.pop("scenarios", {})
+    if not isinstance(scenarios, dict):
+        raise ConfigError(f"{where}: 'scenarios' must be a table of named overrides")
+    base = _validated(raw, where)
+    if scenario is None or scenario == "base":
+        return base
+    if scenario not in scenarios:
+        known = ", ".join(sorted(scenarios)) or "none"
+        raise ConfigError(f"{where}: unknown scenario {scenario!r} (defined: {known})")
+    merged = _merge(raw, scenarios[scenario])
+    merged["scenario"] = scenario
+    return _validated(merged, f"{where} [scenarios.{scenario}]")
+
+
+def scenario_names(path: str | Path) -> list[str]:
+    raw = _read_toml(Path(path))
+    return sorted(raw.get("scenarios", {}))
+
+
+def load_config(path: str | Path | None = None, scenario: str | None = None) -> RunConfig:
+    """Read a TOML configuration (or the defaults when ``path`` is None)."""
+    if path is None:
+        if scenario not in (None, "base"):
+            raise ConfigError(f"scenario {scenario!r} needs a configuration file")
+        return RunConfig()
+    path = Path(path)
+    return config_from_dict(_read_toml(path), scenario, where=path.name)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: TOML syntax: {exc}") from None

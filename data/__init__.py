@@ -1,0 +1,1 @@
+"""Instance format, schemas, validation, loaders and the seeded generator."""

@@ -1,0 +1,76 @@
+"""Generate ``docs/data-dictionary.md`` from the table schemas and ``InstanceMeta``.
+
+Run ``python -m asielplan.data.dictionary > docs/data-dictionary.md``; a test fails when
+the committed page and the schemas disagree.
+"""
+
+from __future__ import annotations
+
+from asielplan.data.instance import InstanceMeta, TaakstellingSpec, TableRef
+from asielplan.data.schemas import TABLES, column_kind
+
+HEADER = """# Data dictionary
+
+An instance is a folder with `instance.toml` and one file per table (`.csv` with a header
+row, `.parquet`, or for municipalities also `.gpkg` / `.geojson`, whose shapes give the
+centroids when `lat`/`lon` are absent). Empty CSV cells are missing values. Extra columns
+are kept and ignored. `asielplan validate FOLDER` checks everything below and lists every
+problem with its file, row, column and rule.
+
+This page is generated from the schemas in `data/schemas.py`
+(`python -m asielplan.data.dictionary > docs/data-dictionary.md`).
+"""
+
+TYPE_NAMES = {"Int64": "integer", "Float64": "number", "string": "text"}
+
+
+def _meta_section() -> str:
+    lines = ["## `instance.toml`", "", "| key | meaning |", "| --- | --- |"]
+    for name, fld in InstanceMeta.model_fields.items():
+        if name == "taakstelling":
+            for sub, sf in TaakstellingSpec.model_fields.items():
+                lines.append(f"| `taakstelling.{sub}` | {sf.description} |")
+        elif name == "tables":
+            for sub, sf in TableRef.model_fields.items():
+                lines.append(f"| `tables.<name>.{sub}` | {sf.description} |")
+        else:
+            lines.append(f"| `{name}` | {fld.description} |")
+    return "\n".join(lines)
+
+
+def _rules(column: object) -> str:
+    parts = []
+    for check in getattr(column, "checks", []):
+        parts.append(check.error or check.name)
+    if getattr(column, "unique", False):
+        parts.append("unique")
+    if not getattr(column, "nullable", False):
+        parts.append("not empty")
+    return "; ".join(parts)
+
+
+def render() -> str:
+    out = [HEADER, _meta_section()]
+    for spec in TABLES.values():
+        schema = spec.schema
+        needed = "required" if spec.required else "optional"
+        out.append(f"## `{spec.name}` ({needed})\n\n{spec.description}\n")
+        rows = ["| column | type | unit | rules | meaning |", "| --- | --- | --- | --- | --- |"]
+        for name, col in schema.columns.items():
+            kind = TYPE_NAMES[column_kind(col.dtype)]
+            opt = "" if col.required else " (optional column)"
+            unit = (col.metadata or {}).get("unit", "")
+            rows.append(f"| `{name}`{opt} | {kind} | {unit} | {_rules(col)} | {col.description} |")
+        if schema.unique:
+            rows.append(f"\nKey: the combination ({', '.join(schema.unique)}) is unique.")
+        out.append("\n".join(rows))
+    out.append(
+        "## Region levels\n\nAny column of `municipalities` named in `region_levels` holds "
+        "region codes (province, COA region, COROP, arbeidsmarktregio, ...). Region bands in "
+        "the run configuration refer to these names."
+    )
+    return "\n\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    print(render(), end="")

@@ -1,0 +1,422 @@
+"""The instance format: a folder with ``instance.toml`` and one file per table.
+
+``read_instance`` reads and validates everything and either returns a typed
+:class:`Instance` or raises :class:`~asielplan.errors.InputError` listing every problem
+found (file, row, column, rule), never only the first one.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from asielplan.data.schemas import FLOAT, INT, STR, TABLES, column_kind
+from asielplan.errors import InputError, Issue
+from asielplan.io import atomic_output_dir, atomic_write_bytes, csv_bytes
+
+META_FILE = "instance.toml"
+TABLE_SUFFIXES = (".csv", ".parquet", ".gpkg", ".geojson")
+GEOMETRY_SUFFIXES = (".gpkg", ".geojson")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TableRef(_Strict):
+    """Where a table lives (relative to the instance folder) and where it came from."""
+
+    path: str = Field(description="File of the table: .csv, .parquet, .gpkg or .geojson.")
+    source: str = Field(default="", description="Provenance: publisher, vintage, licence.")
+
+
+class TaakstellingSpec(_Strict):
+    """The national half-year number that the taakstelling rule splits over municipalities."""
+
+    national: int = Field(ge=0, description="National taakstelling for the period (persons).")
+    rule: str = Field(default="population", description="Name of a registered rule.")
+
+
+class InstanceMeta(_Strict):
+    """Contents of ``instance.toml``."""
+
+    name: str = Field(description="Short name of the instance.")
+    period: str = Field(description="Planning period, e.g. '2025-I' for the first half-year.")
+    seed: int = Field(description="Seed the instance was generated with (0 for real data).")
+    synthetic: bool = Field(default=False, description="True when households are generated.")
+    description: str = Field(default="", description="Free text shown in reports.")
+    region_levels: tuple[str, ...] = Field(
+        default=(), description="Columns of the municipality table that hold region codes."
+    )
+    taakstelling: TaakstellingSpec | None = None
+    tables: dict[str, TableRef]
+
+
+@dataclass
+class Instance:
+    """A validated instance. Tables use plain numpy dtypes; optional tables may be None."""
+
+    meta: InstanceMeta
+    municipalities: pd.DataFrame
+    households: pd.DataFrame
+    sites: pd.DataFrame
+    members: pd.DataFrame | None = None
+    scores: pd.DataFrame | None = None
+    allowed: pd.DataFrame | None = None
+    forbidden: pd.DataFrame | None = None
+    locks: pd.DataFrame | None = None
+    achterstand: pd.DataFrame | None = None
+    geometry: Any = None  # geopandas.GeoDataFrame of municipality shapes, when given
+    root: Path | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    loaded: frozenset[str] = frozenset()  # tables read successfully (cross checks need them)
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        frame: pd.DataFrame | None = getattr(self, name)
+        return frame
+
+    @property
+    def region_levels(self) -> tuple[str, ...]:
+        return self.meta.region_levels
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_instance(path: str | Path) -> Instance:
+    """Read and validate the instance folder at ``path``.
+
+    Raises :class:`InputError` with every problem found; returns a typed instance.
+    """
+    from asielplan.data.checks import run_checks
+
+    root = Path(path)
+    issues: list[Issue] = []
+    meta = _read_meta(root, issues)
+    if meta is None:
+        raise InputError(issues, str(root))
+
+    frames: dict[str, pd.DataFrame] = {}
+    files: dict[str, str] = {}
+    geometry = None
+    for name, spec in TABLES.items():
+        ref = meta.tables.get(name)
+        if ref is None:
+            if spec.required:
+                issues.append(
+                    Issue(
+                        META_FILE,
+                        None,
+                        None,
+                        "required table",
+                        f"table '{name}' is required: add [tables.{name}] with a path",
+                    )
+                )
+            continue
+        files[name] = ref.path
+        raw = _read_table_file(root, ref.path, issues)
+        if raw is None:
+            continue
+        if name == "municipalities" and Path(ref.path).suffix.lower() in GEOMETRY_SUFFIXES:
+            raw, geometry = _split_geometry(raw)
+        frames[name] = _coerce_and_validate(raw, spec.schema, ref.path, issues)
+
+    for name in meta.tables:
+        if name not in TABLES:
+            issues.append(
+                Issue(
+                    META_FILE,
+                    None,
+                    None,
+                    "unknown table",
+                    f"table '{name}' is not part of the format; known: {', '.join(TABLES)}",
+                )
+            )
+
+    instance = Instance(
+        meta=meta,
+        municipalities=frames.get("municipalities", _empty(TABLES["municipalities"].schema)),
+        households=frames.get("households", _empty(TABLES["households"].schema)),
+        sites=frames.get("sites", _empty(TABLES["sites"].schema)),
+        members=frames.get("members"),
+        scores=frames.get("scores"),
+        allowed=frames.get("allowed"),
+        forbidden=frames.get("forbidden"),
+        locks=frames.get("locks"),
+        achterstand=frames.get("achterstand"),
+        geometry=geometry,
+        root=root,
+        files=files,
+        loaded=frozenset(frames),
+    )
+    issues.extend(run_checks(instance))
+    if issues:
+        raise InputError(issues, str(root))
+    return _to_numpy_dtypes(instance)
+
+
+def _read_meta(root: Path, issues: list[Issue]) -> InstanceMeta | None:
+    if not root.is_dir():
+        issues.append(
+            Issue(
+                str(root),
+                None,
+                None,
+                "instance folder",
+                "not a folder; an instance is a folder with instance.toml",
+            )
+        )
+        return None
+    meta_path = root / META_FILE
+    if not meta_path.is_file():
+        issues.append(
+            Issue(
+                META_FILE,
+                None,
+                None,
+                "instance.toml",
+                f"missing: every instance folder needs {META_FILE}",
+            )
+        )
+        return None
+    try:
+        raw = tomllib.loads(meta_path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        issues.append(Issue(META_FILE, None, None, "TOML syntax", str(exc)))
+        return None
+    try:
+        return InstanceMeta.model_validate(raw)
+    except ValidationError as exc:
+        for err in exc.errors():
+            where = ".".join(str(part) for part in err["loc"])
+            issues.append(Issue(META_FILE, None, where, "instance.toml field", err["msg"]))
+        return None
+
+
+def _read_table_file(root: Path, relative: str, issues: list[Issue]) -> pd.DataFrame | None:
+    path = root / relative
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        issues.append(
+            Issue(
+                relative,
+                None,
+                None,
+                "file type",
+                f"unsupported file type '{suffix}'; use {', '.join(TABLE_SUFFIXES)}",
+            )
+        )
+        return None
+    if not path.is_file():
+        issues.append(Issue(relative, None, None, "file exists", f"file not found: {path}"))
+        return None
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(
+                path, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True
+            )
+        elif suffix == ".parquet":
+            frame = pd.read_parquet(path)
+        else:
+            import geopandas as gpd
+
+            frame = gpd.read_file(path)
+    except Exception as exc:  # any parser failure is an input problem, reported, not raised
+        issues.append(
+            Issue(
+                relative,
+                None,
+                None,
+                "readable file",
+                f"cannot be read: {type(exc).__name__}: {exc}",
+            )
+        )
+        return None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame.reset_index(drop=True)
+
+
+def _split_geometry(frame: pd.DataFrame) -> tuple[pd.DataFrame, Any]:
+    """Take the geometry off a municipality layer; fill lat/lon from centroids if absent."""
+    import geopandas as gpd
+
+    gdf = gpd.GeoDataFrame(frame)
+    if gdf.crs is None:
+        gdf = gdf.set_crs("EPSG:4326")
+    if "lat" not in gdf.columns or "lon" not in gdf.columns:
+        # centroids in an equal-area projection, then back to WGS84
+        centroids = gdf.geometry.to_crs("EPSG:3035").centroid.to_crs("EPSG:4326")
+        gdf["lat"] = centroids.y.round(6)
+        gdf["lon"] = centroids.x.round(6)
+    table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    shapes = gdf[[c for c in ("code",) if c in gdf.columns] + [gdf.geometry.name]]
+    return table, shapes.to_crs("EPSG:4326")
+
+
+def _coerce_column(
+    series: pd.Series, dtype: str, file: str, column: str, issues: list[Issue]
+) -> pd.Series:
+    if dtype == STR:
+        text = series.astype("string").str.strip()
+        return text.mask(text == "")
+    if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+        text = series.astype("string").str.strip()
+        series = text.mask(text == "")
+    numbers = pd.to_numeric(series, errors="coerce")
+    bad = series.notna() & numbers.isna()
+    kind = "a whole number" if dtype == INT else "a number"
+    for idx in np.flatnonzero(bad.to_numpy()):
+        issues.append(
+            Issue(file, int(idx) + 1, column, "type", f"{series.iloc[idx]!r} is not {kind}")
+        )
+    if dtype == INT:
+        fractional = numbers.notna() & (numbers.astype("Float64") % 1 != 0)
+        for idx in np.flatnonzero(fractional.fillna(False).to_numpy()):
+            issues.append(
+                Issue(
+                    file,
+                    int(idx) + 1,
+                    column,
+                    "type",
+                    f"{series.iloc[idx]!r} is not a whole number",
+                )
+            )
+        numbers = numbers.mask(fractional.fillna(False))
+        return numbers.astype("Float64").astype(INT)
+    return numbers.astype(FLOAT)
+
+
+def _coerce_and_validate(
+    raw: pd.DataFrame, schema: pa.DataFrameSchema, file: str, issues: list[Issue]
+) -> pd.DataFrame:
+    frame = raw.copy()
+    before = len(issues)
+    for column, col_schema in schema.columns.items():
+        if column in frame.columns:
+            frame[column] = _coerce_column(
+                frame[column], column_kind(col_schema.dtype), file, column, issues
+            )
+    already = {(i.row, i.column) for i in issues[before:]}
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        issues.extend(_schema_issues(exc.failure_cases, file, already))
+    return frame
+
+
+def _schema_issues(
+    cases: pd.DataFrame, file: str, already: set[tuple[int | None, Any]]
+) -> list[Issue]:
+    out: list[Issue] = []
+    seen_multi: set[int] = set()
+    for case in cases.to_dict("records"):
+        check = str(case["check"])
+        column = None if pd.isna(case["column"]) else str(case["column"])
+        row = None if pd.isna(case["index"]) else int(case["index"]) + 1
+        value = case["failure_case"]
+        if (row, column) in already:
+            continue
+        if not isinstance(value, str) and hasattr(value, "item"):
+            value = value.item()  # numpy scalar -> plain Python for a readable message
+        if check == "column_in_dataframe":
+            out.append(Issue(file, None, str(value), "required column", "the column is missing"))
+        elif check == "not_nullable":
+            out.append(Issue(file, row, column, "required value", "the value is missing"))
+        elif check == "field_uniqueness":
+            out.append(Issue(file, row, column, "unique", f"{value!r} occurs more than once"))
+        elif check == "multiple_fields_uniqueness":
+            if row is None or row in seen_multi:
+                continue
+            seen_multi.add(row)
+            out.append(
+                Issue(
+                    file,
+                    row,
+                    None,
+                    "unique",
+                    "this combination of key columns occurs more than once",
+                )
+            )
+        elif check.startswith("dtype("):
+            continue  # reported by the coercion step with the offending text
+        else:
+            out.append(Issue(file, row, column, "value", f"{value!r} is not allowed: {check}"))
+    return out
+
+
+def _empty(schema: pa.DataFrameSchema) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            name: pd.Series(dtype=column_kind(col.dtype))
+            for name, col in schema.columns.items()
+            if col.required
+        }
+    )
+
+
+def _to_numpy_dtypes(instance: Instance) -> Instance:
+    """Nullable pandas dtypes -> numpy ints/floats and object strings with None."""
+    for name in TABLES:
+        frame = instance.table(name)
+        if frame is None:
+            continue
+        converted = {}
+        for column in frame.columns:
+            series = frame[column]
+            kind = column_kind(series.dtype)
+            if kind == INT:
+                converted[column] = (
+                    series.astype("int64") if not series.isna().any() else series.astype("float64")
+                )
+            elif kind == FLOAT:
+                converted[column] = series.astype("float64")
+            elif pd.api.types.is_string_dtype(series.dtype):
+                converted[column] = series.astype(object).where(series.notna(), None)
+            else:
+                converted[column] = series
+        setattr(instance, name, pd.DataFrame(converted, index=frame.index))
+    return instance
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_instance(instance: Instance, directory: str | Path) -> Path:
+    """Write ``instance`` as a folder of CSV tables plus ``instance.toml``, atomically."""
+    target = Path(directory)
+    tables = {}
+    with atomic_output_dir(target) as staging:
+        for name in TABLES:
+            frame = instance.table(name)
+            if frame is None or (name == "sites" and frame.empty):
+                continue
+            ref = instance.meta.tables.get(name)
+            source = ref.source if ref else ""
+            tables[name] = {"path": f"{name}.csv", "source": source}
+            atomic_write_bytes(staging / f"{name}.csv", csv_bytes(frame))
+        meta = instance.meta.model_dump(exclude_none=True)
+        meta["tables"] = tables
+        meta["region_levels"] = list(instance.meta.region_levels)
+        atomic_write_bytes(staging / META_FILE, tomli_w.dumps(meta).encode("utf-8"))
+    return target
+
+
+# --------------------------------------------------------------------------- embedded default
+
+
+def default_instance_path() -> Path:
+    """Folder of the embedded default instance shipped inside the package (synthetic)."""
+    return Path(str(resources.files("asielplan.data") / "default"))
+
+
+def load_default_instance() -> Instance:
+    return read_instance(default_instance_path())

@@ -1,0 +1,1 @@
+"""Scenarios, batch runs, benchmarks, scheme comparisons and reports."""

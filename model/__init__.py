@@ -1,0 +1,1 @@
+"""Formulations: taakstelling rules and the Pyomo optimisation models."""

@@ -1,0 +1,1 @@
+"""Solver configuration, the solve call, status normalisation and infeasibility diagnosis."""

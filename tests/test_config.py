@@ -1,0 +1,62 @@
+"""Run configuration: strict keys, scenarios as named overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from asielplan.config import RunConfig, load_config
+from asielplan.errors import ConfigError
+
+TOML = """
+seed = 4
+[solver]
+time_limit = 30
+[placement]
+penalty_shortfall = 50
+[scenarios.band]
+placement.target_mode = "band"
+solver.time_limit = 5
+"""
+
+
+def test_defaults_without_file() -> None:
+    """No file gives the documented defaults: HiGHS, 0.1% gap."""
+    cfg = load_config(None)
+    assert cfg.solver.name == "highs" and cfg.solver.mip_gap == 1e-3
+
+
+def test_scenario_overrides_base(tmp_path: Path) -> None:
+    """A scenario changes only what it names; the rest comes from the base."""
+    path = tmp_path / "run.toml"
+    path.write_text(TOML)
+    base = load_config(path)
+    band = load_config(path, "band")
+    assert (base.solver.time_limit, base.placement.target_mode) == (30, "soft")
+    assert (band.solver.time_limit, band.placement.target_mode) == (5, "band")
+    assert band.placement.penalty_shortfall == 50 and band.seed == 4
+    assert band.scenario == "band"
+
+
+def test_unknown_key_is_rejected(tmp_path: Path) -> None:
+    """A typo is an error naming the key, never silently ignored."""
+    path = tmp_path / "run.toml"
+    path.write_text("[solver]\ntime_limt = 3\n")
+    with pytest.raises(ConfigError, match=r"solver\.time_limt"):
+        load_config(path)
+
+
+def test_unknown_scenario_lists_defined_ones(tmp_path: Path) -> None:
+    """Asking for a scenario that is not defined names the ones that are."""
+    path = tmp_path / "run.toml"
+    path.write_text(TOML)
+    with pytest.raises(ConfigError, match="defined: band"):
+        load_config(path, "peak")
+
+
+def test_config_is_frozen() -> None:
+    """A configuration cannot be changed after validation."""
+    cfg = RunConfig()
+    with pytest.raises(Exception, match="frozen"):
+        cfg.seed = 3  # type: ignore[misc]

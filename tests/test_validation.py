@@ -1,0 +1,120 @@
+"""Validation: the broken-instance corpus, collection of all errors, and the valid fixtures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from asielplan.cli import app
+from asielplan.data.instance import default_instance_path, read_instance
+from asielplan.errors import InputError
+
+from .conftest import BROKEN, TINY
+
+CASES = tomllib.loads((BROKEN / "CASES.toml").read_text())
+runner = CliRunner()
+
+
+def test_corpus_is_large_enough() -> None:
+    """The issue asks for at least 15 deliberately broken instances; each is listed."""
+    folders = {p.name for p in BROKEN.iterdir() if p.is_dir()}
+    assert len(CASES) >= 15
+    assert folders == set(CASES)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_broken_instance_is_reported(name: str) -> None:
+    """Each broken instance raises InputError naming the expected file, rule, column, row."""
+    with pytest.raises(InputError) as info:
+        read_instance(BROKEN / name)
+    issues = info.value.issues
+    for expected in CASES[name]["expect"]:
+        matches = [
+            i
+            for i in issues
+            if i.file == expected["file"]
+            and i.rule == expected["rule"]
+            and i.column == expected.get("column", i.column)
+            and i.row == expected.get("row", i.row)
+        ]
+        assert matches, f"{name}: expected {expected}, got {[str(i) for i in issues]}"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_cli_validate_exits_nonzero_without_traceback(name: str) -> None:
+    """`asielplan validate` prints the problems, says nothing was written, exits 1."""
+    result = runner.invoke(app, ["validate", str(BROKEN / name)])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert "Nothing was written." in result.output
+    first = CASES[name]["expect"][0]
+    assert first["file"] in result.output and first["rule"] in result.output
+
+
+def test_all_problems_are_collected_at_once() -> None:
+    """Four faults in four files give four issues in one report, not one at a time."""
+    with pytest.raises(InputError) as info:
+        read_instance(BROKEN / "many_problems")
+    assert {i.file for i in info.value.issues} == {
+        "municipalities.csv",
+        "sites.csv",
+        "households.csv",
+        "members.csv",
+    }
+    assert len(info.value.issues) == 4
+
+
+def test_console_script_on_broken_instance_has_no_traceback() -> None:
+    """The installed entry point, run as a real process, reports and exits 1."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "asielplan.cli", "validate", str(BROKEN / "not_a_number")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "households.csv, row 2 (line 3), column 'persons'" in proc.stderr
+    assert "'two' is not a whole number" in proc.stderr
+
+
+def test_tiny_instance_is_valid_and_typed() -> None:
+    """The tiny fixture reads back with plain numpy dtypes and the right totals."""
+    inst = read_instance(TINY)
+    assert list(inst.municipalities["code"]) == ["GM0001", "GM0002", "GM0003", "GM0004"]
+    assert inst.households["persons"].dtype == "int64"
+    assert int(inst.households["persons"].sum()) == 11
+    assert inst.households.loc[3, "tie_municipality"] == "GM0002"
+    assert inst.households.loc[0, "tie_municipality"] is None
+    assert inst.region_levels == ("province", "coa_region", "amr")
+
+
+def test_embedded_default_is_valid_and_labelled_synthetic() -> None:
+    """The shipped default instance validates and says it is synthetic."""
+    inst = read_instance(default_instance_path())
+    assert inst.meta.synthetic
+    assert "SYNTHETIC" in inst.meta.description
+    assert len(inst.municipalities) == 40 and len(inst.households) == 300
+
+
+def test_parquet_tables_are_read(tmp_path: Path) -> None:
+    """A table given as Parquet is read and validated like its CSV."""
+    import shutil
+
+    import pandas as pd
+
+    folder = tmp_path / "inst"
+    shutil.copytree(TINY, folder)
+    pd.read_csv(folder / "households.csv").to_parquet(folder / "households.parquet")
+    toml = (
+        (folder / "instance.toml").read_text().replace('"households.csv"', '"households.parquet"')
+    )
+    (folder / "instance.toml").write_text(toml)
+    inst = read_instance(folder)
+    assert int(inst.households["persons"].sum()) == 11
