@@ -74,6 +74,11 @@ class PlacementConfig(Strict):
     unplaced_penalty: float = Field(
         default=100.0, ge=0, description="Objective cost per unplaced person (at_most_once)."
     )
+    targets: Literal["taakstelling", "batch_share"] = Field(
+        default="taakstelling",
+        description="Targets: the period's taakstelling, or (weekly batches) the batch's "
+        "persons split by remaining taakstelling.",
+    )
     target_mode: Literal["soft", "band"] = Field(
         default="soft", description="Taakstelling as penalised target or as hard band."
     )

@@ -367,16 +367,15 @@ def check_scores_cover_pairs(inst: Instance) -> list[Issue]:
     ]
 
 
-def check_achterstand(inst: Instance) -> list[Issue]:
-    """Achterstand rows name known municipalities."""
-    return _unknown_refs(
-        inst,
-        "achterstand",
-        "municipality",
-        _municipality_codes(inst),
-        "municipality code",
-        "unknown municipality",
-    )
+def check_municipality_tables(inst: Instance) -> list[Issue]:
+    """Achterstand and progress rows name known municipalities."""
+    issues: list[Issue] = []
+    for table in ("achterstand", "progress"):
+        issues += _unknown_refs(
+            inst, table, "municipality", _municipality_codes(inst), "municipality code",
+            "unknown municipality",
+        )
+    return issues
 
 
 def check_taakstelling_rule(inst: Instance) -> list[Issue]:
@@ -409,7 +408,7 @@ CHECKS: tuple[Check, ...] = (
     check_every_household_has_a_place,
     check_capacity_fits,
     check_scores_cover_pairs,
-    check_achterstand,
+    check_municipality_tables,
     check_taakstelling_rule,
 )
 

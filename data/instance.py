@@ -75,6 +75,7 @@ class Instance:
     forbidden: pd.DataFrame | None = None
     locks: pd.DataFrame | None = None
     achterstand: pd.DataFrame | None = None
+    progress: pd.DataFrame | None = None
     geometry: Any = None  # geopandas.GeoDataFrame of municipality shapes, when given
     root: Path | None = None
     files: dict[str, str] = field(default_factory=dict)
@@ -153,6 +154,7 @@ def read_instance(path: str | Path) -> Instance:
         forbidden=frames.get("forbidden"),
         locks=frames.get("locks"),
         achterstand=frames.get("achterstand"),
+        progress=frames.get("progress"),
         geometry=geometry,
         root=root,
         files=files,

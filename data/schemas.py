@@ -236,6 +236,18 @@ ACHTERSTAND = pa.DataFrameSchema(
     strict=False,
 )
 
+PROGRESS = pa.DataFrameSchema(
+    {
+        "municipality": _id("Municipality code.", unique=True),
+        "placed": _col(
+            INT, "Persons already housed this period (for weekly batches).", "persons",
+            [pa.Check.ge(0)],
+        ),
+    },
+    name="progress",
+    strict=False,
+)
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -285,6 +297,12 @@ TABLES: dict[str, TableSpec] = {
             ACHTERSTAND,
             False,
             "Achterstand (positive) or voorsprong (negative) carried from the last period.",
+        ),
+        TableSpec(
+            "progress",
+            PROGRESS,
+            False,
+            "Persons placed so far this period; weekly batches aim at what remains.",
         ),
     )
 }

@@ -1,0 +1,211 @@
+"""Labour potential: a transparent score per (household, municipality).
+
+Each adult member (18-64) gets an employment probability from a logistic model:
+
+.. math::
+
+    \\operatorname{logit} p_{im} = \\beta_0 + \\beta_{age(i)} + \\beta_{edu(i)} + \\beta_{work(i)}
+        + \\beta_{dutch(i)} + \\beta_{sex(i)}
+        + \\gamma_{emp}\\,(e_m - \\bar e) + \\gamma_{urb}\\,(3 - u_m)
+        + \\delta_{tert}\\,[edu(i)=tertiary]\\,(3 - u_m)
+        + \\delta_{skill}\\,[work(i)=skilled]\\,(e_m - \\bar e)
+
+with :math:`e_m` the municipal employment rate (percent) and :math:`u_m` the urbanity class
+(1 very urban ... 5 rural). The first line is the *person* part, the rest the *regional*
+part; both are reported. Members under 18 and over 64 have :math:`p = 0`.
+
+A household's score is either the expected number of employed members
+(``sum``, as Annie MOORE) or the probability that at least one member works
+(``at_least_one``, as GeoMatch). The coefficients are parameters, not estimates from
+microdata (none are published per region): they are set so that about 30% of adults work
+after some years, as in the CBS cohort figures, and so that the best labour-market regions
+give about 1.5 times the chance of the weakest, as CPB reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from asielplan.data.schemas import (
+    AGE_BANDS,
+    DUTCH_LEVELS,
+    EDUCATION_LEVELS,
+    SEXES,
+    WORK_EXPERIENCE_LEVELS,
+)
+
+
+@dataclass(frozen=True)
+class LabourModel:
+    """Coefficients of the logistic member model (log-odds units)."""
+
+    intercept: float = -0.95
+    age: dict[str, float] = field(
+        default_factory=lambda: {
+            "18-24": 0.10,
+            "25-34": 0.30,
+            "35-44": 0.15,
+            "45-54": -0.25,
+            "55-64": -0.90,
+        }
+    )
+    education: dict[str, float] = field(
+        default_factory=lambda: {
+            "none": -0.50,
+            "primary": -0.20,
+            "secondary": 0.15,
+            "tertiary": 0.45,
+        }
+    )
+    work_experience: dict[str, float] = field(
+        default_factory=lambda: {"none": -0.30, "some": 0.10, "skilled": 0.40}
+    )
+    dutch: dict[str, float] = field(
+        default_factory=lambda: {"A0": -0.40, "A1": -0.10, "A2": 0.20, "B1": 0.55}
+    )
+    sex: dict[str, float] = field(default_factory=lambda: {"M": 0.25, "F": -0.25, "X": 0.0})
+    employment_rate_mean: float = 67.0
+    gamma_employment: float = 0.022  # per percentage point of municipal employment
+    gamma_urbanity: float = 0.03  # per urbanity class more urban than 3
+    delta_tertiary_urban: float = 0.12  # tertiary education pays more in cities
+    delta_skilled_employment: float = 0.02  # skilled work pays more in strong markets
+
+    def __post_init__(self) -> None:
+        for name, levels, table in (
+            ("age", AGE_BANDS[1:-1], self.age),
+            ("education", EDUCATION_LEVELS, self.education),
+            ("work_experience", WORK_EXPERIENCE_LEVELS, self.work_experience),
+            ("dutch", DUTCH_LEVELS, self.dutch),
+            ("sex", SEXES, self.sex),
+        ):
+            missing = set(levels) - set(table)
+            if missing:
+                raise ValueError(f"LabourModel.{name} lacks levels {sorted(missing)}")
+
+
+DEFAULT_MODEL = LabourModel()
+WORKING_AGE = set(AGE_BANDS[1:-1])  # 18-24 .. 55-64
+
+
+def _municipal_features(
+    municipalities: pd.DataFrame, model: LabourModel
+) -> tuple[np.ndarray, np.ndarray]:
+    """Centred employment rate and urbanity term (3 - u) per municipality.
+
+    Municipalities without the columns get the national mean (no regional effect).
+    """
+    n = len(municipalities)
+    if "employment_rate" in municipalities:
+        emp = municipalities["employment_rate"].to_numpy(dtype=float) - model.employment_rate_mean
+    else:
+        emp = np.zeros(n)
+    if "urbanity" in municipalities:
+        urb = 3.0 - municipalities["urbanity"].to_numpy(dtype=float)
+    else:
+        urb = np.zeros(n)
+    return np.nan_to_num(emp), np.nan_to_num(urb)
+
+
+def person_terms(members: pd.DataFrame, model: LabourModel = DEFAULT_MODEL) -> pd.DataFrame:
+    """Log-odds contribution of each person feature, one row per member.
+
+    Columns: ``intercept, age, education, work_experience, dutch, sex, person_logit`` and
+    ``in_labour_force`` (18-64).
+    """
+    terms = pd.DataFrame(
+        {
+            "intercept": model.intercept,
+            "age": members["age_band"].map(model.age).fillna(0.0),
+            "education": members["education"].map(model.education),
+            "work_experience": members["work_experience"].map(model.work_experience),
+            "dutch": members["dutch_level"].map(model.dutch),
+            "sex": members["sex"].map(model.sex),
+        },
+        index=members.index,
+    ).astype(float)
+    terms["person_logit"] = terms.sum(axis=1)
+    terms["in_labour_force"] = members["age_band"].isin(WORKING_AGE).to_numpy()
+    return terms
+
+
+def member_probabilities(
+    members: pd.DataFrame, municipalities: pd.DataFrame, model: LabourModel = DEFAULT_MODEL
+) -> np.ndarray:
+    """Employment probability of every member in every municipality (members x municipalities)."""
+    terms = person_terms(members, model)
+    emp, urb = _municipal_features(municipalities, model)
+    tertiary = (members["education"] == "tertiary").to_numpy(dtype=float)
+    skilled = (members["work_experience"] == "skilled").to_numpy(dtype=float)
+    regional = model.gamma_employment * emp + model.gamma_urbanity * urb
+    logit = (
+        terms["person_logit"].to_numpy()[:, None]
+        + regional[None, :]
+        + model.delta_tertiary_urban * tertiary[:, None] * urb[None, :]
+        + model.delta_skilled_employment * skilled[:, None] * emp[None, :]
+    )
+    p = 1.0 / (1.0 + np.exp(-logit))
+    p[~terms["in_labour_force"].to_numpy()] = 0.0
+    return p
+
+
+def household_scores(
+    households: pd.DataFrame,
+    members: pd.DataFrame,
+    municipalities: pd.DataFrame,
+    aggregation: str = "sum",
+    model: LabourModel = DEFAULT_MODEL,
+) -> np.ndarray:
+    """Labour score of every household in every municipality (households x municipalities).
+
+    ``aggregation='sum'``: expected employed members; ``'at_least_one'``: probability that
+    at least one member works, :math:`1 - \\prod_i (1 - p_{im})`.
+    """
+    position = pd.Series(np.arange(len(households)), index=households["household_id"].to_numpy())
+    rows = position.reindex(members["household_id"].to_numpy()).to_numpy()
+    p = member_probabilities(members, municipalities, model)
+    out = np.zeros((len(households), len(municipalities)))
+    if aggregation == "sum":
+        np.add.at(out, rows, p)
+        return out
+    if aggregation == "at_least_one":
+        np.add.at(out, rows, np.log1p(-np.minimum(p, 1 - 1e-12)))
+        return -np.expm1(out)
+    raise ValueError(f"unknown aggregation {aggregation!r}: use 'sum' or 'at_least_one'")
+
+
+def explain(
+    household_id: str,
+    municipality: str,
+    members: pd.DataFrame,
+    municipalities: pd.DataFrame,
+    model: LabourModel = DEFAULT_MODEL,
+) -> pd.DataFrame:
+    """Every term behind one household's score in one municipality, one row per member.
+
+    The log-odds columns add up to ``logit``; ``p`` is the member's probability.
+    """
+    mem = members[members["household_id"] == household_id].reset_index(drop=True)
+    muni = municipalities[municipalities["code"] == municipality].reset_index(drop=True)
+    if mem.empty or muni.empty:
+        raise KeyError(f"unknown household {household_id!r} or municipality {municipality!r}")
+    terms = person_terms(mem, model)
+    emp, urb = _municipal_features(muni, model)
+    terms["region_employment"] = model.gamma_employment * emp[0]
+    terms["region_urbanity"] = model.gamma_urbanity * urb[0]
+    terms["tertiary_x_urban"] = (
+        model.delta_tertiary_urban * (mem["education"] == "tertiary").astype(float) * urb[0]
+    )
+    terms["skilled_x_employment"] = (
+        model.delta_skilled_employment
+        * (mem["work_experience"] == "skilled").astype(float)
+        * emp[0]
+    )
+    regional = ["region_employment", "region_urbanity", "tertiary_x_urban", "skilled_x_employment"]
+    terms["logit"] = terms["person_logit"] + terms[regional].sum(axis=1)
+    terms["p"] = np.where(terms["in_labour_force"], 1 / (1 + np.exp(-terms["logit"])), 0.0)
+    terms.insert(0, "member", mem["member"].to_numpy())
+    terms.insert(0, "household_id", household_id)
+    return terms

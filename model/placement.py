@@ -1,0 +1,707 @@
+"""Status-holder placement (koppeling): the mixed-integer model.
+
+Households :math:`h \\in H` (persons :math:`n_h`) go to municipalities :math:`m \\in M`
+through pair variables :math:`x_{hm} \\in \\{0,1\\}`, one per pair in the candidate set
+:math:`P \\subseteq H \\times M`. The model is built from one function per constraint
+family; :func:`build_placement_model` reads like the table of contents:
+
+==========================  =====================================  ==========================
+family                      function                               Pyomo components
+==========================  =====================================  ==========================
+compatible pairs            :func:`allowed_pairs`                  index set of ``x``
+assignment                  :func:`add_assignment`                 ``assign``, ``unplaced``
+municipal taakstelling      :func:`add_taakstelling`               ``target``, ``short``,
+                                                                   ``excess``
+capacity                    :func:`add_capacity`                   ``capacity``
+regional bands              :func:`add_region_bands`               ``region``
+planner locks               :func:`add_locks`                      ``lock``
+objective                   :func:`add_objective`                  ``objective``
+==========================  =====================================  ==========================
+
+``docs/formulation/placement.md`` states the same model in LaTeX. The candidate set
+:math:`P` may be all compatible pairs or a subset chosen by column generation
+(``asielplan.solvers.placement``); the functions ``*_terms`` give, per family, the rows
+a pair's column enters and with which coefficient, so new columns can be priced and
+added without rebuilding the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression
+
+from asielplan.config import PlacementConfig
+from asielplan.data.instance import Instance
+from asielplan.model.labour import household_scores
+from asielplan.model.taakstelling import compute_taakstelling, largest_remainder
+
+EARTH_RADIUS_KM = 6371.0088
+ELASTIC_PENALTY = 1e5  # per person of violated hard constraint in the elastic model
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class RegionRow:
+    """One regional band: persons placed in ``members`` within [lower, upper]."""
+
+    level: str
+    code: str
+    members: np.ndarray  # bool over municipalities
+    target: int
+    lower: int
+    upper: int
+
+
+@dataclass
+class PlacementData:
+    """Everything the model needs, as arrays indexed by household and municipality."""
+
+    config: PlacementConfig
+    household_ids: np.ndarray
+    persons: np.ndarray  # (H,) int
+    municipality_codes: np.ndarray
+    municipality_names: np.ndarray
+    score: np.ndarray  # (H, M) labour score
+    site_of: np.ndarray  # (H,) index into site rows, -1 if none
+    site_distance_km: np.ndarray  # (S, M)
+    site_leaves: np.ndarray  # (S, M) bool: leaves the COA region
+    allowed: np.ndarray  # (H, M) bool
+    lock: np.ndarray  # (H,) municipality index or -1
+    target: np.ndarray | None  # (M,) persons, None when the instance has no taakstelling
+    capacity: np.ndarray  # (M,) persons, inf when unbounded
+    regions: list[RegionRow]
+    region_index: dict[str, np.ndarray]  # level -> (M,) row in ``regions`` for that level
+
+    @property
+    def n_households(self) -> int:
+        return len(self.household_ids)
+
+    @property
+    def n_municipalities(self) -> int:
+        return len(self.municipality_codes)
+
+    def distance(self, h: np.ndarray, m: np.ndarray) -> np.ndarray:
+        site = self.site_of[h]
+        out = np.zeros(len(h))
+        has = site >= 0
+        out[has] = self.site_distance_km[site[has], m[has]]
+        return out
+
+    def leaves_region(self, h: np.ndarray, m: np.ndarray) -> np.ndarray:
+        site = self.site_of[h]
+        out = np.zeros(len(h), dtype=bool)
+        has = site >= 0
+        out[has] = self.site_leaves[site[has], m[has]]
+        return out
+
+    def value(self, h: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """Objective value of pairs: :math:`v_{hm} = w_L s_{hm} - w_d d_{hm} - w_c c_{hm}`."""
+        c = self.config
+        return (
+            c.weight_labour * self.score[h, m]
+            - c.weight_distance * self.distance(h, m)
+            - c.weight_leave_coa_region * self.leaves_region(h, m)
+        )
+
+    def value_rows(self, rows: np.ndarray) -> np.ndarray:
+        """:math:`v_{hm}` for every municipality, for households ``rows`` (len(rows) x M)."""
+        c = self.config
+        out = c.weight_labour * self.score[rows]
+        site = self.site_of[rows]
+        has = site >= 0
+        out[has] -= c.weight_distance * self.site_distance_km[site[has]]
+        out[has] -= c.weight_leave_coa_region * self.site_leaves[site[has]]
+        return out
+
+
+def haversine_km(
+    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
+) -> np.ndarray:
+    """Great-circle distance in km between every point 1 and every point 2 (matrix)."""
+    p1, p2 = np.radians(lat1)[:, None], np.radians(lat2)[None, :]
+    dphi = p2 - p1
+    dlmb = np.radians(lon2)[None, :] - np.radians(lon1)[:, None]
+    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+def placement_targets(inst: Instance, config: PlacementConfig) -> np.ndarray | None:
+    """Persons each municipality should receive in this run, or None without taakstelling.
+
+    ``targets='taakstelling'``: the period's taakstelling (rule share plus achterstand).
+    ``targets='batch_share'`` (weekly runs): the batch's persons split in proportion to
+    each municipality's remaining taakstelling (taakstelling minus ``progress.placed``),
+    by largest remainder.
+    """
+    spec = inst.meta.taakstelling
+    if spec is None:
+        return None
+    table = compute_taakstelling(inst.municipalities, spec.national, spec.rule, inst.achterstand)
+    period = table["taakstelling"].to_numpy(dtype=np.int64)
+    if config.targets == "taakstelling":
+        return period
+    placed = np.zeros(len(period), dtype=np.int64)
+    if inst.progress is not None:
+        lookup = inst.progress.set_index("municipality")["placed"]
+        placed = inst.municipalities["code"].map(lookup).fillna(0).to_numpy(dtype=np.int64)
+    remaining = np.clip(period - placed, 0, None)
+    batch = int(inst.households["persons"].sum())
+    if remaining.sum() == 0:
+        return np.zeros(len(period), dtype=np.int64)
+    return largest_remainder(pd.Series(remaining), batch).to_numpy(dtype=np.int64)
+
+
+def allowed_pairs(inst: Instance, muni_distance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Compatibility family: which (household, municipality) pairs exist at all.
+
+    .. math::
+
+        P^{all} = \\{(h, m) : m \\in A_h\\} \\setminus F, \\qquad
+        A_h = \\{m : \\mathrm{dist}(t_h, m) \\le r_h\\} \\cap L_h \\cap S_h
+
+    with :math:`t_h, r_h` the hard-criterion tie (place and radius; all of :math:`M` when
+    none), :math:`L_h` the ``allowed`` list (all when absent), :math:`S_h` the pairs with a
+    score when a score table is given, and :math:`F` the forbidden pairs. A lock
+    restricts :math:`A_h` to the locked municipality. Returns the boolean matrix and the
+    lock index per household (-1 if none).
+    """
+    hh, muni = inst.households, inst.municipalities
+    H, M = len(hh), len(muni)
+    code_index = pd.Series(np.arange(M), index=muni["code"].to_numpy())
+    hh_index = pd.Series(np.arange(H), index=hh["household_id"].to_numpy())
+    allowed = np.ones((H, M), dtype=bool)
+
+    if "tie_municipality" in hh:
+        tied = hh["tie_municipality"].notna().to_numpy()
+        if tied.any():
+            rows = np.flatnonzero(tied)
+            place = code_index[hh["tie_municipality"].to_numpy()[rows]].to_numpy()
+            radius = (
+                hh["tie_radius_km"].to_numpy(dtype=float)[rows]
+                if "tie_radius_km" in hh
+                else np.zeros(len(rows))
+            )
+            radius = np.nan_to_num(radius, nan=0.0)
+            allowed[rows] = muni_distance[place] <= radius[:, None] + 1e-9
+            allowed[rows, place] = True
+
+    def pair_index(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        return (
+            hh_index[frame["household_id"].to_numpy()].to_numpy(),
+            code_index[frame["municipality"].to_numpy()].to_numpy(),
+        )
+
+    for table in (inst.allowed, inst.scores):
+        if table is not None and len(table):
+            h, m = pair_index(table)
+            listed = np.zeros((H, M), dtype=bool)
+            listed[h, m] = True
+            restricted = np.zeros(H, dtype=bool)
+            restricted[h] = True
+            allowed[restricted] &= listed[restricted]
+    if inst.forbidden is not None and len(inst.forbidden):
+        h, m = pair_index(inst.forbidden)
+        allowed[h, m] = False
+    lock = np.full(H, -1, dtype=np.int64)
+    if inst.locks is not None and len(inst.locks):
+        h, m = pair_index(inst.locks)
+        lock[h] = m
+        allowed[h] = False
+        allowed[h, m] = True
+    return allowed, lock
+
+
+def prepare_placement(inst: Instance, config: PlacementConfig) -> PlacementData:
+    """Turn a validated instance and a configuration into :class:`PlacementData`."""
+    hh, muni, sites = inst.households, inst.municipalities, inst.sites
+    lat, lon = muni["lat"].to_numpy(float), muni["lon"].to_numpy(float)
+    muni_distance = haversine_km(lat, lon, lat, lon)
+    code_index = pd.Series(np.arange(len(muni)), index=muni["code"].to_numpy())
+
+    if inst.scores is not None and len(inst.scores):
+        score = np.zeros((len(hh), len(muni)))
+        h = pd.Series(np.arange(len(hh)), index=hh["household_id"].to_numpy())
+        score[
+            h[inst.scores["household_id"].to_numpy()].to_numpy(),
+            code_index[inst.scores["municipality"].to_numpy()].to_numpy(),
+        ] = inst.scores["score"].to_numpy(float)
+    elif inst.members is not None:
+        score = household_scores(hh, inst.members, muni, config.aggregation)
+    else:
+        score = np.zeros((len(hh), len(muni)))
+
+    if len(sites):
+        site_muni = code_index[sites["municipality"].to_numpy()].to_numpy()
+        site_row = pd.Series(np.arange(len(sites)), index=sites["site_id"].to_numpy())
+        site_of = site_row.reindex(hh["site_id"].to_numpy()).fillna(-1).to_numpy(np.int64)
+        site_distance = muni_distance[site_muni]
+        level = config.coa_region_level
+        if level in muni:
+            region = muni[level].to_numpy()
+            site_leaves = region[site_muni][:, None] != region[None, :]
+        else:
+            site_leaves = np.zeros_like(site_distance, dtype=bool)
+    else:
+        site_of = np.full(len(hh), -1, dtype=np.int64)
+        site_distance = np.zeros((0, len(muni)))
+        site_leaves = np.zeros((0, len(muni)), dtype=bool)
+
+    allowed, lock = allowed_pairs(inst, muni_distance)
+    target = placement_targets(inst, config)
+    capacity = np.full(len(muni), np.inf)
+    if "capacity" in muni:
+        capacity = np.where(muni["capacity"].isna(), np.inf, muni["capacity"].to_numpy(dtype=float))
+    regions, region_index = _region_rows(muni, target, config)
+    return PlacementData(
+        config=config,
+        household_ids=hh["household_id"].to_numpy(),
+        persons=hh["persons"].to_numpy(np.int64),
+        municipality_codes=muni["code"].to_numpy(),
+        municipality_names=muni["name"].to_numpy(),
+        score=score,
+        site_of=site_of,
+        site_distance_km=site_distance,
+        site_leaves=site_leaves,
+        allowed=allowed,
+        lock=lock,
+        target=target,
+        capacity=capacity,
+        regions=regions,
+        region_index=region_index,
+    )
+
+
+def _region_rows(
+    muni: pd.DataFrame, target: np.ndarray | None, config: PlacementConfig
+) -> tuple[list[RegionRow], dict[str, np.ndarray]]:
+    rows: list[RegionRow] = []
+    index: dict[str, np.ndarray] = {}
+    if not config.region_bands:
+        return rows, index
+    if target is None:
+        raise ValueError("region bands need a taakstelling (instance.toml [taakstelling])")
+    for band in config.region_bands:
+        if band.level not in muni:
+            raise ValueError(f"region level {band.level!r} is not a municipality column")
+        codes = muni[band.level].to_numpy()
+        level_rows = np.full(len(muni), -1, dtype=np.int64)
+        for code in sorted(set(codes)):
+            members = codes == code
+            total = int(target[members].sum())
+            level_rows[members] = len(rows)
+            rows.append(
+                RegionRow(
+                    band.level,
+                    str(code),
+                    members,
+                    total,
+                    int(np.floor(band.lower * total)),
+                    int(np.ceil(band.upper * total)),
+                )
+            )
+        index[band.level] = level_rows
+    return rows, index
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass
+class Pairs:
+    """The candidate set :math:`P`: parallel arrays of household and municipality index."""
+
+    h: np.ndarray
+    m: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.h)
+
+
+Terms = list[tuple[str, np.ndarray, np.ndarray]]  # (component, row key, coefficient)
+
+
+def _grouped(keys: np.ndarray, n_rows: int) -> Iterator[tuple[int, np.ndarray]]:
+    """For each row key 0..n_rows-1 the positions of the pairs that enter it."""
+    order = np.argsort(keys, kind="stable")
+    bounds = np.searchsorted(keys[order], np.arange(n_rows + 1))
+    for r in range(n_rows):
+        yield r, order[bounds[r] : bounds[r + 1]]
+
+
+def _linear(
+    xs: list[Any],
+    positions: np.ndarray,
+    coefs: np.ndarray,
+    extra: list[tuple[float, Any]] | None = None,
+) -> LinearExpression:
+    r""":math:`\sum_i coefs_i \, x_{positions_i}` plus the ``extra`` (coef, var) terms."""
+    extra = extra or []
+    return LinearExpression(
+        constant=0.0,
+        linear_coefs=[float(c) for c in coefs] + [c for c, _ in extra],
+        linear_vars=[xs[i] for i in positions] + [v for _, v in extra],
+    )
+
+
+def assignment_terms(d: PlacementData, h: np.ndarray, m: np.ndarray) -> Terms:
+    return [("assign", h, np.ones(len(h)))]
+
+
+def add_assignment(model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, elastic: bool) -> None:
+    """Each household is placed exactly once (or at most once), never split.
+
+    .. math::
+
+        \\sum_{m:(h,m)\\in P} x_{hm} + u_h = 1 \\quad \\forall h \\in H
+
+    with :math:`u_h \\ge 0` the unplaced indicator, present only when
+    ``assignment='at_most_once'`` (or in the elastic model). Since :math:`x` is binary,
+    a household goes whole to one municipality.
+    """
+    open_ended = d.config.assignment == "at_most_once" or elastic
+    if open_ended:
+        model.unplaced = pyo.Var(range(d.n_households), domain=pyo.NonNegativeReals, bounds=(0, 1))
+    xs = list(model.x.values())
+    ((_, keys, coefs),) = assignment_terms(d, pairs.h, pairs.m)
+    body = {}
+    for h, idx in _grouped(keys, d.n_households):
+        extra = [(1.0, model.unplaced[h])] if open_ended else []
+        body[h] = _linear(xs, idx, coefs[idx], extra)
+    model.assign = pyo.Constraint(range(d.n_households), rule=lambda _, h: body[h] == 1)
+
+
+def taakstelling_terms(d: PlacementData, h: np.ndarray, m: np.ndarray) -> Terms:
+    if d.target is None:
+        return []
+    return [("target", m, d.persons[h].astype(float))]
+
+
+def add_taakstelling(
+    model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, elastic: bool
+) -> None:
+    """Municipal taakstelling, in persons: a penalised target (soft) or a band (hard).
+
+    Soft (default), with shortfall :math:`s^-_m` and excess :math:`s^+_m`:
+
+    .. math:: \\sum_{h} n_h x_{hm} + s^-_m - s^+_m = T_m \\quad \\forall m
+
+    Band: :math:`\\lfloor \\ell T_m \\rfloor - b \\le \\sum_h n_h x_{hm} \\le
+    \\lceil u T_m \\rceil + b` with shares :math:`\\ell, u` and slack :math:`b` persons
+    (households are whole). In the elastic model the band gets penalised slacks.
+    """
+    if d.target is None:
+        return
+    M = d.n_municipalities
+    xs = list(model.x.values())
+    ((_, keys, coefs),) = taakstelling_terms(d, pairs.h, pairs.m)
+    soft = d.config.target_mode == "soft"
+    if soft or elastic:
+        model.short = pyo.Var(range(M), domain=pyo.NonNegativeReals)
+        model.excess = pyo.Var(range(M), domain=pyo.NonNegativeReals)
+    lower, upper = band_limits(d)
+    body = {}
+    for m, idx in _grouped(keys, M):
+        extra = [(1.0, model.short[m]), (-1.0, model.excess[m])] if soft or elastic else []
+        body[m] = _linear(xs, idx, coefs[idx], extra)
+
+    def rule(_: Any, m: int) -> Any:
+        if soft:
+            return body[m] == float(d.target[m])  # type: ignore[index]
+        return pyo.inequality(float(lower[m]), body[m], float(upper[m]))
+
+    model.target = pyo.Constraint(range(M), rule=rule)
+
+
+def band_limits(d: PlacementData) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper persons per municipality in band mode."""
+    assert d.target is not None
+    c = d.config
+    lower = np.maximum(np.floor(c.band_lower * d.target) - c.band_slack_persons, 0)
+    upper = np.ceil(c.band_upper * d.target) + c.band_slack_persons
+    return lower, upper
+
+
+def capacity_terms(d: PlacementData, h: np.ndarray, m: np.ndarray) -> Terms:
+    """Entries in ``capacity`` rows (a municipality without capacity has no row)."""
+    if not np.isfinite(d.capacity).any():
+        return []
+    return [("capacity", m, d.persons[h].astype(float))]
+
+
+def add_capacity(model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, elastic: bool) -> None:
+    """Person capacity of a location, where the instance gives one (generic shape).
+
+    .. math:: \\sum_h n_h x_{hm} \\le K_m \\; (+\\, o_m \\text{ elastic}) \\quad
+        \\forall m : K_m < \\infty
+    """
+    rows = np.flatnonzero(np.isfinite(d.capacity))
+    if not len(rows):
+        return
+    xs = list(model.x.values())
+    if elastic:
+        model.over_capacity = pyo.Var(rows.tolist(), domain=pyo.NonNegativeReals)
+    ((_, keys, coefs),) = capacity_terms(d, pairs.h, pairs.m)
+    body = {}
+    for m, idx in _grouped(keys, d.n_municipalities):
+        if np.isfinite(d.capacity[m]):
+            extra = [(-1.0, model.over_capacity[m])] if elastic else []
+            body[m] = _linear(xs, idx, coefs[idx], extra)
+    model.capacity = pyo.Constraint(
+        rows.tolist(), rule=lambda _, m: body[m] <= float(d.capacity[m])
+    )
+
+
+def region_terms(d: PlacementData, h: np.ndarray, m: np.ndarray) -> Terms:
+    coef = d.persons[h].astype(float)
+    return [("region", d.region_index[level][m], coef) for level in d.region_index]
+
+
+def add_region_bands(
+    model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, elastic: bool
+) -> None:
+    """Regional totals within bands, for every configured region level.
+
+    .. math:: L_r \\le \\sum_{m \\in r} \\sum_h n_h x_{hm} \\le U_r \\quad \\forall r,
+
+    with :math:`L_r = \\lfloor \\ell_r T_r \\rfloor`, :math:`U_r = \\lceil u_r T_r \\rceil`
+    and :math:`T_r = \\sum_{m\\in r} T_m`. The elastic model adds penalised slacks.
+    """
+    if not d.regions:
+        return
+    R = len(d.regions)
+    xs = list(model.x.values())
+    if elastic:
+        model.region_short = pyo.Var(range(R), domain=pyo.NonNegativeReals)
+        model.region_excess = pyo.Var(range(R), domain=pyo.NonNegativeReals)
+    terms = region_terms(d, pairs.h, pairs.m)  # one entry per level
+    keys = np.concatenate([k for _, k, _ in terms])
+    coefs = np.concatenate([c for _, _, c in terms])
+    positions = np.tile(np.arange(len(pairs)), len(terms))
+    body = {}
+    for r, idx in _grouped(keys, R):
+        extra = [(1.0, model.region_short[r]), (-1.0, model.region_excess[r])] if elastic else []
+        body[r] = _linear(xs, positions[idx], coefs[idx], extra)
+    model.region = pyo.Constraint(
+        range(R),
+        rule=lambda _, r: pyo.inequality(
+            float(d.regions[r].lower), body[r], float(d.regions[r].upper)
+        ),
+    )
+
+
+def add_locks(model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, elastic: bool) -> None:
+    """A planner's lock fixes a household to a municipality.
+
+    .. math:: x_{h\\lambda(h)} = 1 \\quad \\forall h \\text{ with a lock } \\lambda(h)
+
+    (the compatibility family already leaves only that pair for the household).
+    """
+    locked = np.flatnonzero(d.lock >= 0)
+    if not len(locked):
+        return
+    position = {(int(h), int(m)): k for k, (h, m) in enumerate(zip(pairs.h, pairs.m, strict=True))}
+    model.lock = pyo.Constraint(
+        locked.tolist(), rule=lambda mdl, h: mdl.x[position[(int(h), int(d.lock[h]))]] == 1
+    )
+
+
+def add_objective(model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, elastic: bool) -> None:
+    """Maximise labour value minus relocation cost minus deviation penalties.
+
+    .. math::
+
+        \\max \\sum_{(h,m)\\in P} \\big(w_L s_{hm} - w_d d_{hm} - w_c c_{hm}\\big) x_{hm}
+        - \\sum_m (\\alpha s^-_m + \\beta s^+_m) - \\pi \\sum_h n_h u_h
+
+    with :math:`s_{hm}` the labour score, :math:`d_{hm}` the distance in km from the
+    current reception site, :math:`c_{hm}` = 1 when the move leaves the COA region. In
+    the elastic model every slack of a hard constraint costs ``ELASTIC_PENALTY`` per
+    person.
+    """
+    value = d.value(pairs.h, pairs.m)
+    xs = list(model.x.values())
+    coefs = list(value.astype(float))
+    variables = list(xs)
+    c = d.config
+    if hasattr(model, "short"):
+        soft = c.target_mode == "soft"
+        pen_short = c.penalty_shortfall if soft else ELASTIC_PENALTY
+        pen_excess = c.penalty_excess if soft else ELASTIC_PENALTY
+        for m in range(d.n_municipalities):
+            coefs += [-pen_short, -pen_excess]
+            variables += [model.short[m], model.excess[m]]
+    if hasattr(model, "unplaced"):
+        per_person = c.unplaced_penalty if c.assignment == "at_most_once" else ELASTIC_PENALTY
+        for h in range(d.n_households):
+            coefs.append(-per_person * float(d.persons[h]))
+            variables.append(model.unplaced[h])
+    for name in ("over_capacity", "region_short", "region_excess"):
+        if hasattr(model, name):
+            for var in getattr(model, name).values():
+                coefs.append(-ELASTIC_PENALTY)
+                variables.append(var)
+    model.objective = pyo.Objective(
+        expr=LinearExpression(constant=0.0, linear_coefs=coefs, linear_vars=variables),
+        sense=pyo.maximize,
+    )
+
+
+FAMILIES = (add_assignment, add_taakstelling, add_capacity, add_region_bands, add_locks)
+TERMS = (assignment_terms, taakstelling_terms, capacity_terms, region_terms)
+
+
+def build_placement_model(
+    d: PlacementData, pairs: Pairs, *, relax: bool = False, elastic: bool = False
+) -> pyo.ConcreteModel:
+    """The placement model over candidate pairs ``pairs``.
+
+    ``relax`` makes :math:`x` continuous (the LP relaxation); ``elastic`` softens every
+    hard constraint with penalised slacks, for the infeasibility diagnosis.
+    """
+    model = pyo.ConcreteModel(name="placement")
+    model.x = pyo.Var(
+        range(len(pairs)), domain=pyo.NonNegativeReals if relax else pyo.Binary, bounds=(0, 1)
+    )
+    for add_family in FAMILIES:
+        add_family(model, d, pairs, elastic)
+    add_objective(model, d, pairs, elastic)
+    return model
+
+
+def pair_terms(d: PlacementData, h: np.ndarray, m: np.ndarray) -> Terms:
+    """All (component, row key, coefficient) entries of the columns of pairs (h, m)."""
+    out: Terms = []
+    for terms in TERMS:
+        out += terms(d, h, m)
+    return out
+
+
+# --------------------------------------------------------------------------- read back
+
+
+def placed_persons(d: PlacementData, assignment: np.ndarray) -> np.ndarray:
+    """Persons placed per municipality by an assignment (-1 = unplaced)."""
+    placed = assignment >= 0
+    return np.bincount(
+        assignment[placed], weights=d.persons[placed], minlength=d.n_municipalities
+    ).astype(np.int64)
+
+
+def evaluate_assignment(d: PlacementData, assignment: np.ndarray, *, elastic: bool) -> float:
+    """Objective value (maximisation sense) of an integral assignment, recomputed from the
+    formulation: pair values minus deviation, unplaced and (elastic) violation penalties."""
+    c = d.config
+    h = np.flatnonzero(assignment >= 0)
+    total = float(d.value(h, assignment[h]).sum())
+    unplaced = d.persons[assignment < 0].sum()
+    if c.assignment == "at_most_once":
+        total -= c.unplaced_penalty * float(unplaced)
+    elif elastic:
+        total -= ELASTIC_PENALTY * float(unplaced)
+    placed = placed_persons(d, assignment)
+    if d.target is not None:
+        if c.target_mode == "soft":
+            total -= c.penalty_shortfall * float(np.clip(d.target - placed, 0, None).sum())
+            total -= c.penalty_excess * float(np.clip(placed - d.target, 0, None).sum())
+        elif elastic:
+            lower, upper = band_limits(d)
+            total -= ELASTIC_PENALTY * float(
+                np.clip(lower - placed, 0, None).sum() + np.clip(placed - upper, 0, None).sum()
+            )
+    if elastic:
+        over = np.clip(placed - d.capacity, 0, None)
+        total -= ELASTIC_PENALTY * float(over[np.isfinite(over)].sum())
+        for region in d.regions:
+            value = placed[region.members].sum()
+            total -= ELASTIC_PENALTY * float(
+                max(region.lower - value, 0) + max(value - region.upper, 0)
+            )
+    return total
+
+
+def constraint_violations(d: PlacementData, assignment: np.ndarray) -> pd.DataFrame:
+    """Every hard constraint the assignment breaks, re-derived from the data.
+
+    Columns: ``family, constraint, bound, value, violation`` (persons). Empty when the
+    assignment is feasible. Used for the infeasibility diagnosis and by the tests.
+    """
+    rows: list[dict[str, Any]] = []
+    placed = placed_persons(d, assignment)
+    codes = d.municipality_codes
+    if d.config.assignment == "exactly_once":
+        for h in np.flatnonzero(assignment < 0):
+            rows.append(
+                dict(
+                    family="assignment",
+                    constraint=str(d.household_ids[h]),
+                    bound="placed = 1",
+                    value="unplaced",
+                    violation=int(d.persons[h]),
+                )
+            )
+    bad_pair = (assignment >= 0) & ~d.allowed[np.arange(d.n_households), np.maximum(assignment, 0)]
+    for h in np.flatnonzero(bad_pair):
+        rows.append(
+            dict(
+                family="compatibility",
+                constraint=str(d.household_ids[h]),
+                bound="allowed pair",
+                value=str(codes[assignment[h]]),
+                violation=int(d.persons[h]),
+            )
+        )
+    for h in np.flatnonzero((d.lock >= 0) & (assignment != d.lock)):
+        rows.append(
+            dict(
+                family="lock",
+                constraint=str(d.household_ids[h]),
+                bound=f"= {codes[d.lock[h]]}",
+                value=str(codes[assignment[h]] if assignment[h] >= 0 else "unplaced"),
+                violation=int(d.persons[h]),
+            )
+        )
+    if d.target is not None and d.config.target_mode == "band":
+        lower, upper = band_limits(d)
+        for m in np.flatnonzero((placed < lower) | (placed > upper)):
+            below = placed[m] < lower[m]
+            rows.append(
+                dict(
+                    family="taakstelling band",
+                    constraint=str(codes[m]),
+                    bound=f">= {int(lower[m])}" if below else f"<= {int(upper[m])}",
+                    value=str(int(placed[m])),
+                    violation=int(lower[m] - placed[m] if below else placed[m] - upper[m]),
+                )
+            )
+    for m in np.flatnonzero(placed > d.capacity):
+        rows.append(
+            dict(
+                family="capacity",
+                constraint=str(codes[m]),
+                bound=f"<= {int(d.capacity[m])}",
+                value=str(int(placed[m])),
+                violation=int(placed[m] - d.capacity[m]),
+            )
+        )
+    for region in d.regions:
+        value = int(placed[region.members].sum())
+        if value < region.lower or value > region.upper:
+            below = value < region.lower
+            rows.append(
+                dict(
+                    family="region band",
+                    constraint=f"{region.level}:{region.code}",
+                    bound=f">= {region.lower}" if below else f"<= {region.upper}",
+                    value=str(value),
+                    violation=region.lower - value if below else value - region.upper,
+                )
+            )
+    return pd.DataFrame(rows, columns=["family", "constraint", "bound", "value", "violation"])

@@ -1,0 +1,334 @@
+"""The one place where a solver is called.
+
+A Pyomo model is compiled to matrix form (Pyomo's ``LinearStandardFormCompiler``) and
+handed to HiGHS through ``highspy``. Going through the matrix keeps the Pyomo model the
+single statement of the formulation while giving what large runs need: columns added to
+a live LP (column generation), row duals, warm starts, time limits and progress.
+
+Other solvers are reached by name through Pyomo's ``SolverFactory`` (see
+:func:`solve_with_pyomo`). Either way the outcome is normalised into :class:`Status`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+from asielplan.config import SolverConfig
+
+log = logging.getLogger(__name__)
+
+
+class Status(StrEnum):
+    """Termination of a solve, normalised over solvers."""
+
+    OPTIMAL = "optimal"  # proven within the requested gap
+    FEASIBLE = "feasible"  # stopped (time limit) with a solution and a gap
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    NO_SOLUTION = "no_solution"  # stopped before any solution was found
+    ERROR = "error"
+
+    @property
+    def has_solution(self) -> bool:
+        return self in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+@dataclass
+class Outcome:
+    """What a solve returned, in the minimisation form of the compiled model."""
+
+    status: Status
+    objective: float | None  # incumbent (min form, offset included)
+    bound: float | None  # best proven lower bound (min form)
+    seconds: float
+    x: np.ndarray | None = None
+    row_duals: np.ndarray | None = None
+    col_duals: np.ndarray | None = None
+    message: str = ""
+
+    @property
+    def gap(self) -> float | None:
+        if self.objective is None or self.bound is None:
+            return None
+        return relative_gap(self.objective, self.bound)
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    """(incumbent - bound) / max(|incumbent|, 1e-9), as HiGHS reports it."""
+    return max(0.0, objective - bound) / max(abs(objective), 1e-9)
+
+
+@dataclass
+class Compiled:
+    """A Pyomo model in matrix form, minimisation sense, one row per constraint."""
+
+    A: Any  # scipy.sparse.csc_array, rows x columns
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    cost: np.ndarray
+    offset: float
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    integer: np.ndarray
+    columns: list[Any]  # Pyomo VarData per column
+    constraints: list[Any]  # Pyomo ConstraintData per row
+    maximise: bool
+    row_of: dict[int, int] = field(default_factory=dict)  # id(ConstraintData) -> row
+
+    def row(self, constraint: Any) -> int:
+        return self.row_of[id(constraint)]
+
+
+def compile_model(model: pyo.ConcreteModel) -> Compiled:
+    """Matrix form of ``model`` (minimisation: a maximised objective is negated)."""
+    objective = next(model.component_data_objects(pyo.Objective, active=True))
+    maximise = objective.sense == pyo.maximize
+    repn = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=pyo.minimize)
+    if repn.eliminated_vars:
+        raise ValueError("the compiled model eliminated variables; use mixed form bounds")
+    A = repn.A.tocsr()
+    first: dict[int, int] = {}
+    lower: list[float] = []
+    upper: list[float] = []
+    keep: list[int] = []
+    constraints: list[Any] = []
+    for i, (con, bound_type) in enumerate(repn.rows):
+        key = id(con)
+        if key not in first:
+            first[key] = len(keep)
+            keep.append(i)
+            constraints.append(con)
+            lower.append(-np.inf)
+            upper.append(np.inf)
+        j = first[key]
+        rhs = float(repn.rhs[i])
+        if bound_type == 0:
+            lower[j] = upper[j] = rhs
+        elif bound_type == 1:
+            upper[j] = rhs
+        else:
+            lower[j] = rhs
+    columns = list(repn.columns)
+    col_lower = np.array([-np.inf if v.lb is None else v.lb for v in columns], dtype=float)
+    col_upper = np.array([np.inf if v.ub is None else v.ub for v in columns], dtype=float)
+    integer = np.array([v.is_integer() or v.is_binary() for v in columns], dtype=bool)
+    cost = np.asarray(repn.c.toarray()).ravel() if hasattr(repn.c, "toarray") else repn.c
+    return Compiled(
+        A=A[keep].tocsc(),
+        row_lower=np.array(lower),
+        row_upper=np.array(upper),
+        cost=np.asarray(cost, dtype=float).ravel(),
+        offset=float(np.asarray(repn.c_offset).ravel()[0]) if len(repn.c_offset) else 0.0,
+        col_lower=col_lower,
+        col_upper=col_upper,
+        integer=integer,
+        columns=columns,
+        constraints=constraints,
+        maximise=maximise,
+        row_of=first,
+    )
+
+
+_STATUS_MAP = {
+    "kOptimal": Status.OPTIMAL,
+    "kInfeasible": Status.INFEASIBLE,
+    "kUnbounded": Status.UNBOUNDED,
+    "kUnboundedOrInfeasible": Status.INFEASIBLE,
+}
+
+
+class HighsSession:
+    """A live HiGHS model built from a :class:`Compiled` model; columns can be added."""
+
+    def __init__(self, compiled: Compiled, config: SolverConfig, *, relax: bool) -> None:
+        import highspy
+
+        self._hs = highspy
+        self.h = highspy.Highs()
+        self.config = config
+        self.relax = relax
+        h = self.h
+        h.setOptionValue("output_flag", bool(config.log))
+        h.setOptionValue("log_to_console", False)
+        h.setOptionValue("threads", int(config.threads))
+        h.setOptionValue("random_seed", int(config.seed))
+        h.setOptionValue("mip_rel_gap", float(config.mip_gap))
+        if config.log:
+            h.cbLogging.subscribe(self._forward_log)
+        A = compiled.A
+        n_col = A.shape[1]
+        inf = highspy.kHighsInf
+        h.addVars(n_col, _finite(compiled.col_lower, inf), _finite(compiled.col_upper, inf))
+        h.changeColsCost(n_col, np.arange(n_col, dtype=np.int32), compiled.cost)
+        if A.shape[0]:
+            csr = A.tocsr()
+            h.addRows(
+                A.shape[0],
+                _finite(compiled.row_lower, inf),
+                _finite(compiled.row_upper, inf),
+                csr.nnz,
+                csr.indptr.astype(np.int32),
+                csr.indices.astype(np.int32),
+                csr.data.astype(float),
+            )
+        h.changeObjectiveOffset(compiled.offset)
+        self.n_cols = n_col
+        if not relax and compiled.integer.any():
+            idx = np.flatnonzero(compiled.integer).astype(np.int32)
+            h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kInteger))
+
+    @staticmethod
+    def _forward_log(event: Any) -> None:
+        message = getattr(event, "message", None) or str(event)
+        for line in str(message).rstrip().splitlines():
+            log.info("HiGHS: %s", line)
+
+    def add_columns(
+        self,
+        cost: np.ndarray,
+        starts: np.ndarray,
+        index: np.ndarray,
+        value: np.ndarray,
+        upper: float = 1.0,
+    ) -> None:
+        """Add continuous columns in [0, upper], given in compressed-column form."""
+        n = len(cost)
+        if n == 0:
+            return
+        self.h.addCols(
+            n,
+            np.asarray(cost, dtype=float),
+            np.zeros(n),
+            np.full(n, upper),
+            len(index),
+            np.asarray(starts, dtype=np.int32),
+            np.asarray(index, dtype=np.int32),
+            np.asarray(value, dtype=float),
+        )
+        self.n_cols += n
+
+    def set_bounds(self, index: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Change the bounds of columns ``index`` (e.g. to fix them)."""
+        if len(index):
+            self.h.changeColsBounds(
+                len(index),
+                np.asarray(index, dtype=np.int32),
+                np.asarray(lower, dtype=float),
+                np.asarray(upper, dtype=float),
+            )
+
+    def set_integer(self, index: np.ndarray, integer: bool) -> None:
+        """Make columns ``index`` integer or continuous."""
+        if len(index):
+            kind = self._hs.HighsVarType.kInteger if integer else self._hs.HighsVarType.kContinuous
+            self.h.changeColsIntegrality(
+                len(index), np.asarray(index, dtype=np.int32), np.full(len(index), kind)
+            )
+
+    def solve(
+        self,
+        time_limit: float | None = None,
+        start: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> Outcome:
+        """Run HiGHS; ``start`` is a (column index, value) warm start, completed by HiGHS."""
+        h = self.h
+        limit = self.config.time_limit if time_limit is None else time_limit
+        # HiGHS's clock runs on over successive runs of one model: the limit is absolute
+        h.setOptionValue("time_limit", float(h.getRunTime() + max(limit, 0.01)))
+        if start is not None:
+            index, values = start
+            h.setSolution(
+                len(index), np.asarray(index, dtype=np.int32), np.asarray(values, dtype=float)
+            )
+        t0 = time.perf_counter()
+        h.run()
+        seconds = time.perf_counter() - t0
+        model_status = h.getModelStatus()
+        name = str(model_status).split(".")[-1]
+        info = h.getInfo()
+        has_solution = info.primal_solution_status == 2
+        status = _STATUS_MAP.get(name)
+        if status is None:
+            status = (
+                Status.FEASIBLE
+                if has_solution
+                else (
+                    Status.NO_SOLUTION
+                    if name in ("kTimeLimit", "kInterrupt", "kIterationLimit", "kSolutionLimit")
+                    else Status.ERROR
+                )
+            )
+        objective = info.objective_function_value if has_solution else None
+        is_mip = not self.relax and info.mip_node_count >= 0
+        if is_mip:
+            bound = info.mip_dual_bound if np.isfinite(info.mip_dual_bound) else None
+        else:
+            bound = objective if status == Status.OPTIMAL else None
+        x = row_duals = col_duals = None
+        if has_solution:
+            solution = h.getSolution()
+            x = np.asarray(solution.col_value)
+            if solution.dual_valid:
+                row_duals = np.asarray(solution.row_dual)
+                col_duals = np.asarray(solution.col_dual)
+        if (
+            status == Status.OPTIMAL
+            and is_mip
+            and objective is not None
+            and bound is not None
+            and relative_gap(objective, bound) > self.config.mip_gap + 1e-9
+        ):
+            status = Status.FEASIBLE
+        return Outcome(status, objective, bound, seconds, x, row_duals, col_duals, name)
+
+
+def _finite(values: np.ndarray, inf: float) -> np.ndarray:
+    return np.clip(np.asarray(values, dtype=float), -inf, inf)
+
+
+def solve_with_pyomo(model: pyo.ConcreteModel, config: SolverConfig) -> Outcome:
+    """Solve with any solver Pyomo knows by name; values are loaded into the model."""
+    from pyomo.opt import SolverStatus, TerminationCondition
+
+    solver = pyo.SolverFactory(config.name)
+    if solver is None or not solver.available(exception_flag=False):
+        return Outcome(
+            Status.ERROR, None, None, 0.0, message=f"solver {config.name!r} is not installed"
+        )
+    options = {"time_limit": config.time_limit}
+    t0 = time.perf_counter()
+    try:
+        result = solver.solve(
+            model, tee=config.log, load_solutions=False, timelimit=options["time_limit"]
+        )
+    except Exception as exc:  # a solver crash becomes a status, not a traceback
+        return Outcome(Status.ERROR, None, None, time.perf_counter() - t0, message=str(exc))
+    seconds = time.perf_counter() - t0
+    tc = result.solver.termination_condition
+    if tc == TerminationCondition.optimal:
+        status = Status.OPTIMAL
+    elif tc in (TerminationCondition.infeasible, TerminationCondition.infeasibleOrUnbounded):
+        status = Status.INFEASIBLE
+    elif tc == TerminationCondition.unbounded:
+        status = Status.UNBOUNDED
+    elif result.solver.status in (SolverStatus.ok, SolverStatus.aborted) and len(result.solution):
+        status = Status.FEASIBLE
+    else:
+        status = Status.NO_SOLUTION
+    objective = None
+    if status.has_solution:
+        model.solutions.load_from(result)
+        obj = next(model.component_data_objects(pyo.Objective, active=True))
+        objective = float(pyo.value(obj))
+        if obj.sense == pyo.maximize:
+            objective = -objective
+    bound = objective if status == Status.OPTIMAL else None
+    return Outcome(status, objective, bound, seconds, message=str(tc))
