@@ -244,5 +244,97 @@ def taakstelling(
     )
 
 
+EXIT_INFEASIBLE = 2
+EXIT_NO_SOLUTION = 3
+
+
+@app.command()
+@friendly_errors
+def place(
+    instance: InstanceArg = None,
+    config: Annotated[Path | None, typer.Option(help="Run configuration (TOML).")] = None,
+    scenario: Annotated[str | None, typer.Option(help="Named scenario in the config.")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the result tables.")] = Path(
+        "out/placement"
+    ),
+    time_limit: Annotated[
+        float | None, typer.Option(help="Override solver.time_limit (seconds).")
+    ] = None,
+) -> None:
+    """Place households of status holders in municipalities (the koppeling).
+
+    Writes households, municipalities, regions, kpis, outcomes_by_size and
+    outcomes_by_gender (CSV and Parquet), plus timings.json and manifest.json. Exits 2
+    when the quotas cannot be met (diagnosis.csv says which and by how much) and 3 when
+    the time limit passed before any solution was found.
+    """
+    from asielplan.api import place as run_place
+    from asielplan.api import write_placement
+    from asielplan.config import load_config
+
+    cfg = load_config(config, scenario)
+    if time_limit is not None:
+        cfg = cfg.model_copy(
+            update={"solver": cfg.solver.model_copy(update={"time_limit": time_limit})}
+        )
+    with console.status("placing households ...") as status:
+
+        def progress(message: str) -> None:
+            status.update(escape(message))
+            logging.getLogger("asielplan").info(message)
+
+        run = run_place(instance_path(instance), cfg, progress)
+    write_placement(run, out)
+    print_placement_summary(run, out)
+    if run.solution.status.value == "infeasible":
+        raise typer.Exit(EXIT_INFEASIBLE)
+    if not run.solution.status.has_solution:
+        raise typer.Exit(EXIT_NO_SOLUTION)
+
+
+def print_placement_summary(run: Any, out: Path) -> None:
+    """A short summary of a placement run on the terminal."""
+    kpi = run.tables["kpis"].iloc[0]
+    sol = run.solution
+    inst = run.instance
+    label = " (SYNTHETIC)" if inst.meta.synthetic else ""
+    table = Table(title=f"placement {inst.meta.name}{label}: {sol.status.value}")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+
+    def fmt(value: Any, spec: str = ",.2f") -> str:
+        return "-" if value is None or value != value else format(value, spec)
+
+    rows = [
+        ("households placed", f"{int(kpi['placed_households']):,} / {int(kpi['households']):,}"),
+        ("persons", f"{int(kpi['persons']):,}"),
+        ("expected employed", fmt(kpi["expected_employed"], ",.1f")),
+        ("total distance (km)", fmt(kpi["total_distance_km"], ",.0f")),
+        ("left COA region", f"{int(kpi['left_coa_region']):,}"),
+        ("taakstelling deviation (persons)", fmt(kpi["total_abs_deviation"], ",.0f")),
+        ("objective", fmt(sol.objective)),
+        ("bound", fmt(sol.bound)),
+        ("gap", "-" if sol.gap is None else f"{100 * sol.gap:.3f}%"),
+        (
+            "seconds (build / solve / total)",
+            f"{run.timings.get('build_s', 0):.1f} / {run.timings.get('solve_s', 0):.1f} / "
+            f"{run.timings['total_s']:.1f}",
+        ),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    if sol.diagnosis is not None and len(sol.diagnosis):
+        diag = Table(title="cannot be met (persons)")
+        for column in ("family", "constraint", "bound", "value", "violation"):
+            diag.add_column(column)
+        for row in sol.diagnosis.head(20).itertuples(index=False):
+            diag.add_row(*(escape(str(v)) for v in row))
+        console.print(diag)
+    if sol.message:
+        console.print(escape(sol.message))
+    console.print(f"written to {out}")
+
+
 if __name__ == "__main__":
     app()

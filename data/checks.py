@@ -372,7 +372,11 @@ def check_municipality_tables(inst: Instance) -> list[Issue]:
     issues: list[Issue] = []
     for table in ("achterstand", "progress"):
         issues += _unknown_refs(
-            inst, table, "municipality", _municipality_codes(inst), "municipality code",
+            inst,
+            table,
+            "municipality",
+            _municipality_codes(inst),
+            "municipality code",
             "unknown municipality",
         )
     return issues

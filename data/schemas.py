@@ -240,7 +240,9 @@ PROGRESS = pa.DataFrameSchema(
     {
         "municipality": _id("Municipality code.", unique=True),
         "placed": _col(
-            INT, "Persons already housed this period (for weekly batches).", "persons",
+            INT,
+            "Persons already housed this period (for weekly batches).",
+            "persons",
             [pa.Check.ge(0)],
         ),
     },

@@ -131,24 +131,83 @@ def person_terms(members: pd.DataFrame, model: LabourModel = DEFAULT_MODEL) -> p
     return terms
 
 
+def _probability(
+    person_logit: np.ndarray,
+    tertiary: np.ndarray,
+    skilled: np.ndarray,
+    emp: np.ndarray,
+    urb: np.ndarray,
+    in_force: np.ndarray,
+    model: LabourModel,
+) -> np.ndarray:
+    """The logistic model, broadcasting member arrays against municipality arrays."""
+    logit = (
+        person_logit
+        + model.gamma_employment * emp
+        + model.gamma_urbanity * urb
+        + model.delta_tertiary_urban * tertiary * urb
+        + model.delta_skilled_employment * skilled * emp
+    )
+    return np.where(in_force, 1.0 / (1.0 + np.exp(-logit)), 0.0)
+
+
+def _member_arrays(members: pd.DataFrame, model: LabourModel) -> tuple[np.ndarray, ...]:
+    terms = person_terms(members, model)
+    return (
+        terms["person_logit"].to_numpy(),
+        (members["education"] == "tertiary").to_numpy(dtype=float),
+        (members["work_experience"] == "skilled").to_numpy(dtype=float),
+        terms["in_labour_force"].to_numpy(dtype=bool),
+    )
+
+
 def member_probabilities(
     members: pd.DataFrame, municipalities: pd.DataFrame, model: LabourModel = DEFAULT_MODEL
 ) -> np.ndarray:
     """Employment probability of every member in every municipality (members x municipalities)."""
-    terms = person_terms(members, model)
+    logit, tertiary, skilled, in_force = _member_arrays(members, model)
     emp, urb = _municipal_features(municipalities, model)
-    tertiary = (members["education"] == "tertiary").to_numpy(dtype=float)
-    skilled = (members["work_experience"] == "skilled").to_numpy(dtype=float)
-    regional = model.gamma_employment * emp + model.gamma_urbanity * urb
-    logit = (
-        terms["person_logit"].to_numpy()[:, None]
-        + regional[None, :]
-        + model.delta_tertiary_urban * tertiary[:, None] * urb[None, :]
-        + model.delta_skilled_employment * skilled[:, None] * emp[None, :]
+    return _probability(
+        logit[:, None],
+        tertiary[:, None],
+        skilled[:, None],
+        emp[None, :],
+        urb[None, :],
+        in_force[:, None],
+        model,
     )
-    p = 1.0 / (1.0 + np.exp(-logit))
-    p[~terms["in_labour_force"].to_numpy()] = 0.0
-    return p
+
+
+def member_probabilities_at(
+    members: pd.DataFrame,
+    municipalities: pd.DataFrame,
+    where: np.ndarray,
+    model: LabourModel = DEFAULT_MODEL,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each member's probability in municipality ``where[i]`` (row index; -1 = none) and in
+    an average municipality (no regional effect): the person part of the score."""
+    logit, tertiary, skilled, in_force = _member_arrays(members, model)
+    emp, urb = _municipal_features(municipalities, model)
+    idx = np.maximum(where, 0)
+    placed = where >= 0
+    at = _probability(logit, tertiary, skilled, emp[idx], urb[idx], in_force & placed, model)
+    zero = np.zeros(len(members))
+    average = _probability(logit, tertiary, skilled, zero, zero, in_force, model)
+    return at, average
+
+
+def aggregate(
+    household_of: np.ndarray, p: np.ndarray, n_households: int, aggregation: str
+) -> np.ndarray:
+    """Household scores from member probabilities (``sum`` or ``at_least_one``)."""
+    out = np.zeros((n_households, *p.shape[1:]))
+    if aggregation == "sum":
+        np.add.at(out, household_of, p)
+        return out
+    if aggregation == "at_least_one":
+        np.add.at(out, household_of, np.log1p(-np.minimum(p, 1 - 1e-12)))
+        return -np.expm1(out)
+    raise ValueError(f"unknown aggregation {aggregation!r}: use 'sum' or 'at_least_one'")
 
 
 def household_scores(
@@ -163,17 +222,15 @@ def household_scores(
     ``aggregation='sum'``: expected employed members; ``'at_least_one'``: probability that
     at least one member works, :math:`1 - \\prod_i (1 - p_{im})`.
     """
-    position = pd.Series(np.arange(len(households)), index=households["household_id"].to_numpy())
-    rows = position.reindex(members["household_id"].to_numpy()).to_numpy()
+    rows = household_rows(households, members)
     p = member_probabilities(members, municipalities, model)
-    out = np.zeros((len(households), len(municipalities)))
-    if aggregation == "sum":
-        np.add.at(out, rows, p)
-        return out
-    if aggregation == "at_least_one":
-        np.add.at(out, rows, np.log1p(-np.minimum(p, 1 - 1e-12)))
-        return -np.expm1(out)
-    raise ValueError(f"unknown aggregation {aggregation!r}: use 'sum' or 'at_least_one'")
+    return aggregate(rows, p, len(households), aggregation)
+
+
+def household_rows(households: pd.DataFrame, members: pd.DataFrame) -> np.ndarray:
+    """Row of each member's household in ``households``."""
+    position = pd.Series(np.arange(len(households)), index=households["household_id"].to_numpy())
+    return position.reindex(members["household_id"].to_numpy()).to_numpy()
 
 
 def explain(

@@ -11,8 +11,12 @@ Other solvers are reached by name through Pyomo's ``SolverFactory`` (see
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -152,7 +156,8 @@ class HighsSession:
         import highspy
 
         self._hs = highspy
-        self.h = highspy.Highs()
+        with _quiet_stdout():  # HiGHS prints a banner on construction
+            self.h = highspy.Highs()
         self.config = config
         self.relax = relax
         h = self.h
@@ -288,6 +293,20 @@ class HighsSession:
         ):
             status = Status.FEASIBLE
         return Outcome(status, objective, bound, seconds, x, row_duals, col_duals, name)
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silence C-level output on file descriptor 1 for the duration."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _finite(values: np.ndarray, inf: float) -> np.ndarray:

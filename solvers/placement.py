@@ -41,7 +41,12 @@ from asielplan.model.placement import (
     constraint_violations,
     evaluate_assignment,
     pair_terms,
-    placed_persons,
+)
+from asielplan.solvers.heuristics import (
+    assignment_from_x,
+    improve_by_moves,
+    neighbourhood,
+    round_lp,
 )
 from asielplan.solvers.highs import (
     Compiled,
@@ -60,6 +65,8 @@ TARGET_COVER = 1.5  # initial households per municipality, in multiples of its t
 MIP_COLUMNS = 5  # pairs per household (lowest reduced cost) in the restricted MIP
 MIP_PER_MUNICIPALITY = 40  # households per municipality (lowest reduced cost) in the MIP
 LNS_ROUNDS = 8  # large-neighbourhood rounds before the full restricted MIP
+FULL_MIP_PAIRS = 100_000  # up to this many compatible pairs, the last MIP takes them all
+SMALL_FIRST_PASS_SHARE = 0.3  # time share of the restricted pass before the full one
 LNS_SHARE = 0.15  # at most this share of the time limit per neighbourhood round
 ADD_PER_ROUND = 4  # most negative reduced costs added per household per round
 PRICE_TOLERANCE = 1e-7
@@ -223,374 +230,259 @@ def _pair_columns(compiled: Compiled, model: pyo.ConcreteModel) -> np.ndarray:
     return out
 
 
-def _assignment_from(d: PlacementData, pairs: Pairs, x: np.ndarray) -> np.ndarray:
-    """Round a (possibly fractional) solution: each household to its largest x."""
-    assignment = np.full(d.n_households, -1, dtype=np.int64)
-    best = np.zeros(d.n_households)
-    order = np.argsort(x, kind="stable")
-    h, m, xv = pairs.h[order], pairs.m[order], x[order]
-    assignment[h] = m  # the last write per household is its largest x
-    best[h] = xv
-    if d.config.assignment == "at_most_once":
-        assignment[best < 0.5] = -1
-    return assignment
+class _Search:
+    """One solve of the (elastic or plain) model: column generation, rounding, MIP.
+
+    Holds the incumbent; every candidate assignment goes through :meth:`offer`, which
+    recomputes its objective from the formulation and keeps it only if it is better.
+    """
+
+    def __init__(
+        self, d: PlacementData, config: SolverConfig, say: Progress, elastic: bool
+    ) -> None:
+        self.d, self.config, self.say, self.elastic = d, config, say, elastic
+        self.clock = _Clock(config.time_limit)
+        self.stats: dict[str, int] = {"compatible_pairs": int(d.allowed.sum())}
+        self.assignment = np.full(d.n_households, -1, dtype=np.int64)
+        self.objective: float | None = None  # min form
+        self.z_lp: float | None = None
+        self.bound: float | None = None
+
+    # ------------------------------------------------------------------ bookkeeping
+    def offer(self, assignment: np.ndarray) -> bool:
+        value = _min_objective(self.d, assignment, self.elastic)
+        if value is None or (self.objective is not None and value >= self.objective - 1e-9):
+            return False
+        self.assignment, self.objective = assignment, value
+        return True
+
+    def proven(self) -> bool:
+        return (
+            self.objective is not None
+            and self.bound is not None
+            and relative_gap(self.objective, self.bound) <= self.config.mip_gap
+        )
+
+    def result(self, status: Status | None = None, message: str = "") -> PlacementSolution:
+        if status is None:
+            status = (
+                Status.NO_SOLUTION
+                if self.objective is None
+                else Status.OPTIMAL
+                if self.proven()
+                else Status.FEASIBLE
+            )
+        return PlacementSolution(
+            status,
+            self.assignment,
+            _negated(self.objective),
+            _negated(self.bound),
+            _negated(self.z_lp),
+            timings=_timings(self.clock),
+            stats=self.stats,
+            message=message,
+        )
+
+    def _timed_solve(
+        self,
+        session: HighsSession,
+        limit: float,
+        start: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> Outcome:
+        t = time.perf_counter()
+        outcome = session.solve(time_limit=max(limit, 1.0), start=start)
+        self.clock.solve += time.perf_counter() - t
+        return outcome
+
+    # ------------------------------------------------------------------ 1. LP
+    def column_generation(
+        self,
+    ) -> tuple[Outcome, Pairs, np.ndarray, dict[str, np.ndarray]] | PlacementSolution:
+        d = self.d
+        pairs = initial_pairs(d)
+        t = time.perf_counter()
+        model = build_placement_model(d, pairs, relax=True, elastic=self.elastic)
+        compiled = compile_model(model)
+        session = HighsSession(compiled, self.config, relax=True)
+        self.clock.build += time.perf_counter() - t
+        maps = _row_maps(model, compiled)
+        in_set = np.zeros((d.n_households, d.n_municipalities), dtype=bool)
+        in_set[pairs.h, pairs.m] = True
+        hs, ms = [pairs.h], [pairs.m]
+        n_pairs = len(pairs)
+        for rounds in range(1, MAX_ROUNDS + 1):
+            outcome = self._timed_solve(session, self.clock.left())
+            if outcome.status == Status.INFEASIBLE:
+                return self.result(Status.INFEASIBLE)
+            if outcome.status != Status.OPTIMAL or outcome.row_duals is None:
+                return self.result(outcome.status, f"LP relaxation stopped: {outcome.message}")
+            t = time.perf_counter()
+            new_h, new_m = _price(d, outcome.row_duals, maps, in_set)
+            self.clock.pricing += time.perf_counter() - t
+            self.say(
+                f"LP round {rounds}: {n_pairs:,} pairs, objective "
+                f"{-outcome.objective:,.2f}, {len(new_h):,} pairs priced in"
+            )
+            if not len(new_h):
+                break
+            t = time.perf_counter()
+            starts, index, value = _column_entries(d, new_h, new_m, maps)
+            session.add_columns(-d.value(new_h, new_m), starts, index, value)
+            self.clock.build += time.perf_counter() - t
+            in_set[new_h, new_m] = True
+            hs.append(new_h)
+            ms.append(new_m)
+            n_pairs += len(new_h)
+        self.stats.update(lp_rounds=rounds, lp_pairs=n_pairs)
+        self.z_lp = self.bound = outcome.objective
+        # LP values in the order the pairs were added (compiled columns, then new ones)
+        assert outcome.x is not None
+        cols = _pair_columns(compiled, model)
+        base = cols >= 0
+        x = np.zeros(n_pairs)
+        x[cols[base]] = outcome.x[: len(cols)][base]
+        x[len(pairs) :] = outcome.x[len(cols) :]
+        return outcome, Pairs(np.concatenate(hs), np.concatenate(ms)), x, maps
+
+    # ------------------------------------------------------------------ 2.-3. MIP
+    def restricted_mip(
+        self, duals: np.ndarray, maps: dict[str, np.ndarray], fractional: np.ndarray
+    ) -> PlacementSolution | None:
+        """The MIP over each household's lowest-reduced-cost pairs: neighbourhood rounds
+        first (they find good solutions fast), then the whole restricted MIP. When the
+        restriction is solved but the gap to the LP bound is not closed, widen it: small
+        problems go straight to all compatible pairs, whose MIP bound is the full bound."""
+        d, z_lp = self.d, self.z_lp
+        assert z_lp is not None
+        small = int(d.allowed.sum()) <= FULL_MIP_PAIRS
+        per_household = min(MIP_COLUMNS, d.n_municipalities)
+        first = True
+        while self.clock.left() > 1.0 and not self.proven():
+            pairs, excluded_rc = _mip_pairs(d, duals, maps, per_household, self.assignment)
+            self.stats["mip_pairs"] = len(pairs)
+            self.say(f"MIP over {len(pairs):,} pairs ({per_household} per household)")
+            mip = _RestrictedMip(self, pairs)
+            if first:
+                self._neighbourhoods(mip, pairs, fractional)
+                first = False
+            if self.proven():
+                break
+            widen_next = per_household < d.n_municipalities
+            share = SMALL_FIRST_PASS_SHARE if small and widen_next else 1.0
+            result = mip.solve_all(share * self.clock.left())
+            if result.status == Status.INFEASIBLE and self.objective is None:
+                if not widen_next:
+                    return self.result(Status.INFEASIBLE)
+            elif (
+                self.objective is not None
+                and result.bound is not None
+                and self.objective - z_lp <= excluded_rc
+            ):
+                # every pair left out costs more than the incumbent's gap: the restricted
+                # MIP's bound holds for the full problem
+                self.bound = max(z_lp, min(result.bound, self.objective))
+            if self.proven() or not widen_next:
+                break
+            if result.status != Status.OPTIMAL and not small:
+                break  # the restriction is not solved yet: widening would not help
+            per_household = (
+                d.n_municipalities if small else min(4 * per_household, d.n_municipalities)
+            )
+        return None
+
+    def _neighbourhoods(self, mip: _RestrictedMip, pairs: Pairs, fractional: np.ndarray) -> None:
+        d = self.d
+        for round_no in range(1, LNS_ROUNDS + 1):
+            if self.objective is None or self.proven() or self.clock.left() <= 2.0:
+                return
+            before = self.objective
+            free = neighbourhood(d, self.assignment, pairs, round_no, fractional)
+            mip.solve_neighbourhood(free)
+            if not self.elastic:
+                self.offer(improve_by_moves(d, pairs, self.assignment))
+            self.say(
+                f"neighbourhood {round_no} ({int(free.sum()):,} households free): "
+                f"{-self.objective:,.2f}"
+            )
+            if round_no >= 3 and self.objective >= before - 1e-6 * abs(before):
+                return
+
+
+class _RestrictedMip:
+    """The MIP over a restricted pair set, kept live in HiGHS across neighbourhoods."""
+
+    def __init__(self, search: _Search, pairs: Pairs) -> None:
+        self.search, self.pairs = search, pairs
+        d = search.d
+        t = time.perf_counter()
+        model = build_placement_model(d, pairs, relax=False, elastic=search.elastic)
+        compiled = compile_model(model)
+        self.session = HighsSession(compiled, search.config, relax=False)
+        search.clock.build += time.perf_counter() - t
+        cols = _pair_columns(compiled, model)
+        self.x_cols = np.flatnonzero(cols >= 0)
+        self.pair_of = cols[self.x_cols]
+        self.h, self.m = pairs.h[self.pair_of], pairs.m[self.pair_of]
+
+    def _start(self) -> tuple[np.ndarray, np.ndarray] | None:
+        if self.search.objective is None:
+            return None
+        return self.x_cols, (self.search.assignment[self.h] == self.m).astype(float)
+
+    def _read(self, outcome: Outcome) -> None:
+        if outcome.x is None:
+            return
+        x = np.zeros(len(self.pairs))
+        x[self.pair_of] = outcome.x[self.x_cols]
+        self.search.offer(assignment_from_x(self.search.d, self.pairs, x))
+
+    def solve_neighbourhood(self, free: np.ndarray) -> None:
+        """Fix every household outside ``free`` to the incumbent and re-solve the rest.
+
+        Single persons form a transportation problem around the fixed households, whose
+        LP optimum is integral, so they are left continuous (no branching on them).
+        """
+        search, d = self.search, self.search.d
+        fixed_mask = ~free[self.h]
+        fixed = self.x_cols[fixed_mask]
+        on = (search.assignment[self.h[fixed_mask]] == self.m[fixed_mask]).astype(float)
+        singles = self.x_cols[(d.persons[self.h] == 1) & ~fixed_mask]
+        start = self._start()
+        self.session.set_bounds(fixed, on, on)
+        self.session.set_integer(singles, False)
+        limit = min(search.clock.left() - 1.0, LNS_SHARE * search.config.time_limit)
+        outcome = search._timed_solve(self.session, limit, start)
+        self.session.set_bounds(fixed, np.zeros(len(fixed)), np.ones(len(fixed)))
+        self.session.set_integer(singles, True)
+        self._read(outcome)
+
+    def solve_all(self, limit: float) -> Outcome:
+        outcome = self.search._timed_solve(self.session, limit, self._start())
+        self._read(outcome)
+        return outcome
 
 
 def _solve(
     d: PlacementData, config: SolverConfig, say: Progress, *, elastic: bool
 ) -> PlacementSolution:
-    clock = _Clock(config.time_limit)
-    stats: dict[str, int] = {"compatible_pairs": int(d.allowed.sum())}
+    search = _Search(d, config, say, elastic)
     if not elastic and _trivially_infeasible(d):
-        return PlacementSolution(Status.INFEASIBLE, np.full(d.n_households, -1), None, None, None)
-
-    # 1. column generation on the LP relaxation
-    pairs = initial_pairs(d)
-    t = time.perf_counter()
-    model = build_placement_model(d, pairs, relax=True, elastic=elastic)
-    compiled = compile_model(model)
-    session = HighsSession(compiled, config, relax=True)
-    clock.build += time.perf_counter() - t
-    maps = _row_maps(model, compiled)
-    in_set = np.zeros((d.n_households, d.n_municipalities), dtype=bool)
-    in_set[pairs.h, pairs.m] = True
-    col_pair_h = list(pairs.h)
-    col_pair_m = list(pairs.m)
-    pair_cols = _pair_columns(compiled, model)
-    n_base = len(compiled.columns)
-
-    outcome: Outcome | None = None
-    rounds = 0
-    while rounds < MAX_ROUNDS:
-        rounds += 1
-        t = time.perf_counter()
-        outcome = session.solve(time_limit=max(clock.left(), 1.0))
-        clock.solve += time.perf_counter() - t
-        if outcome.status == Status.INFEASIBLE:
-            return PlacementSolution(
-                Status.INFEASIBLE,
-                np.full(d.n_households, -1),
-                None,
-                None,
-                None,
-                timings=_timings(clock),
-                stats=stats,
-            )
-        if outcome.status != Status.OPTIMAL or outcome.row_duals is None:
-            return PlacementSolution(
-                outcome.status,
-                np.full(d.n_households, -1),
-                None,
-                None,
-                None,
-                timings=_timings(clock),
-                stats=stats,
-                message=f"LP relaxation stopped: {outcome.message}",
-            )
-        t = time.perf_counter()
-        new_h, new_m = _price(d, outcome.row_duals, maps, in_set)
-        clock.pricing += time.perf_counter() - t
-        say(
-            f"LP round {rounds}: {len(col_pair_h):,} pairs, objective "
-            f"{-outcome.objective:,.2f}, {len(new_h):,} pairs priced in"
-        )  # type: ignore[operator]
-        if not len(new_h):
-            break
-        t = time.perf_counter()
-        starts, index, value = _column_entries(d, new_h, new_m, maps)
-        session.add_columns(-d.value(new_h, new_m), starts, index, value)
-        clock.build += time.perf_counter() - t
-        in_set[new_h, new_m] = True
-        col_pair_h += list(new_h)
-        col_pair_m += list(new_m)
-    assert outcome is not None and outcome.objective is not None
-    z_lp = outcome.objective
-    duals = outcome.row_duals
-    assert duals is not None
-    stats.update(lp_rounds=rounds, lp_pairs=len(col_pair_h))
-
-    # 2. rounding the LP solution, with a greedy repair of the fractional households
-    lp_pairs = Pairs(np.asarray(col_pair_h), np.asarray(col_pair_m))
-    assert outcome.x is not None
-    x_pairs = np.zeros(len(lp_pairs))
-    base = pair_cols >= 0
-    x_pairs[pair_cols[base]] = outcome.x[:n_base][base]
-    x_pairs[len(pairs) :] = outcome.x[n_base:]
+        return search.result(Status.INFEASIBLE)
+    lp = search.column_generation()
+    if isinstance(lp, PlacementSolution):
+        return lp
+    outcome, lp_pairs, x, maps = lp
+    assert outcome.row_duals is not None
     fractional = np.zeros(d.n_households, dtype=bool)
-    fractional[lp_pairs.h[(x_pairs > 1e-6) & (x_pairs < 1 - 1e-6)]] = True
-    best_assignment = round_lp(d, lp_pairs, x_pairs)
-    if not elastic:
-        best_assignment = improve_by_moves(d, lp_pairs, best_assignment)
-    best_obj = _min_objective(d, best_assignment, elastic)
+    fractional[lp_pairs.h[(x > 1e-6) & (x < 1 - 1e-6)]] = True
+    rounded = round_lp(d, lp_pairs, x)
+    search.offer(improve_by_moves(d, lp_pairs, rounded) if not elastic else rounded)
     say(
-        f"LP bound {-z_lp:,.2f}; rounded solution "
-        + ("breaks a hard constraint" if best_obj is None else f"{-best_obj:,.2f}")
+        f"LP bound {-search.z_lp:,.2f}; rounded solution "  # type: ignore[operator]
+        + ("breaks a hard constraint" if search.objective is None else f"{-search.objective:,.2f}")
     )
-
-    # 3. the MIP over each household's lowest-reduced-cost pairs, widened until the gap
-    #    to the LP bound over all pairs is closed or time runs out
-    best_bound = z_lp
-    status = Status.FEASIBLE if best_obj is not None else Status.NO_SOLUTION
-    per_household = MIP_COLUMNS
-    while clock.left() > 1.0:
-        if best_obj is not None and relative_gap(best_obj, best_bound) <= config.mip_gap:
-            break
-        mip_pairs, excluded_rc = _mip_pairs(d, duals, maps, per_household, best_assignment)
-        stats["mip_pairs"] = len(mip_pairs)
-        say(f"MIP over {len(mip_pairs):,} pairs ({per_household} per household)")
-        t = time.perf_counter()
-        mip_model = build_placement_model(d, mip_pairs, relax=False, elastic=elastic)
-        mip_compiled = compile_model(mip_model)
-        mip_session = HighsSession(mip_compiled, config, relax=False)
-        clock.build += time.perf_counter() - t
-        cols = _pair_columns(mip_compiled, mip_model)
-        x_cols = np.flatnonzero(cols >= 0)
-        pair_h, pair_m = mip_pairs.h[cols[x_cols]], mip_pairs.m[cols[x_cols]]
-
-        def read(result: Outcome) -> None:
-            nonlocal best_assignment, best_obj
-            if result.x is None:
-                return
-            x = np.zeros(len(mip_pairs))
-            x[cols[x_cols]] = result.x[x_cols]
-            candidate = _assignment_from(d, mip_pairs, x)
-            value = _min_objective(d, candidate, elastic)
-            if value is not None and (best_obj is None or value < best_obj - 1e-9):
-                best_assignment, best_obj = candidate, value
-
-        lns_round = 0
-        while best_obj is not None and lns_round < LNS_ROUNDS and clock.left() > 2.0:
-            # large-neighbourhood search: fix every household except those in or near the
-            # municipalities that miss their target, and the smallest households; re-solve
-            lns_round += 1
-            before = best_obj
-            free = _neighbourhood(d, best_assignment, mip_pairs, lns_round, fractional)
-            fixed_mask = ~free[pair_h]
-            fixed = x_cols[fixed_mask]
-            on = (best_assignment[pair_h[fixed_mask]] == pair_m[fixed_mask]).astype(float)
-            mip_session.set_bounds(fixed, on, on)
-            # single persons form a transportation problem around the fixed households:
-            # its LP optimum is integral, so they need no branching
-            singles = x_cols[(d.persons[pair_h] == 1) & ~fixed_mask]
-            mip_session.set_integer(singles, False)
-            t = time.perf_counter()
-            read(
-                mip_session.solve(
-                    time_limit=max(min(clock.left() - 1.0, LNS_SHARE * config.time_limit), 1.0),
-                    start=_start(x_cols, pair_h, pair_m, best_assignment),
-                )
-            )
-            clock.solve += time.perf_counter() - t
-            mip_session.set_bounds(fixed, np.zeros(len(fixed)), np.ones(len(fixed)))
-            mip_session.set_integer(singles, True)
-            if not elastic:
-                moved = improve_by_moves(d, mip_pairs, best_assignment)
-                moved_obj = _min_objective(d, moved, elastic)
-                if moved_obj is not None and moved_obj < best_obj - 1e-9:  # type: ignore[operator]
-                    best_assignment, best_obj = moved, moved_obj
-            say(
-                f"neighbourhood {lns_round} ({int(free.sum()):,} households free): {-best_obj:,.2f}"
-            )  # type: ignore[operator]
-            if relative_gap(best_obj, best_bound) <= config.mip_gap:  # type: ignore[arg-type]
-                break
-            if best_obj >= before - 1e-6 * abs(before) and lns_round >= 3:  # type: ignore[operator]
-                break
-        if best_obj is not None and relative_gap(best_obj, best_bound) <= config.mip_gap:
-            break
-        start = None if best_obj is None else _start(x_cols, pair_h, pair_m, best_assignment)
-        t = time.perf_counter()
-        result = mip_session.solve(time_limit=max(clock.left(), 1.0), start=start)
-        clock.solve += time.perf_counter() - t
-        if result.status == Status.INFEASIBLE and best_obj is None and not elastic:
-            per_household *= 2  # the restriction may be what is infeasible
-            if per_household > d.n_municipalities:
-                return PlacementSolution(
-                    Status.INFEASIBLE,
-                    best_assignment,
-                    None,
-                    None,
-                    None,
-                    timings=_timings(clock),
-                    stats=stats,
-                )
-            continue
-        read(result)
-        if best_obj is not None and result.bound is not None and best_obj - z_lp <= excluded_rc:
-            # every pair left out costs more than the incumbent's gap: the restricted MIP's
-            # bound holds for the full problem
-            best_bound = max(z_lp, min(result.bound, best_obj))
-        if (
-            result.status == Status.OPTIMAL
-            and best_obj is not None
-            and (relative_gap(best_obj, best_bound) > config.mip_gap)
-        ):
-            per_household *= 2  # optimal on the restriction but not proven overall
-            if per_household > d.n_municipalities:
-                break
-            continue
-        break
-    if best_obj is not None:
-        status = (
-            Status.OPTIMAL
-            if relative_gap(best_obj, best_bound) <= config.mip_gap + 1e-12
-            else Status.FEASIBLE
-        )
-    stats["lp_pairs"] = len(lp_pairs)
-    return PlacementSolution(
-        status,
-        best_assignment,
-        None if best_obj is None else -best_obj,
-        -best_bound,
-        -z_lp,
-        timings=_timings(clock),
-        stats=stats,
-    )
-
-
-def improve_by_moves(
-    d: PlacementData, pairs: Pairs, assignment: np.ndarray, max_passes: int = 500
-) -> np.ndarray:
-    """Local search: move households to other candidate municipalities while that raises
-    the objective (pair value plus the change in target penalties), never breaking a
-    capacity, band or regional limit that the current assignment keeps.
-
-    Each pass evaluates every candidate move at once and applies the best improving moves
-    that touch distinct municipalities; it stops when no move improves.
-    """
-    a = assignment.copy()
-    value = d.value(pairs.h, pairs.m)
-    n = d.persons[pairs.h].astype(float)
-    upper = d.capacity.copy()
-    lower = np.zeros(d.n_municipalities)
-    soft = d.target is not None and d.config.target_mode == "soft"
-    if d.target is not None and not soft:
-        band_low, band_high = band_limits(d)
-        upper = np.minimum(upper, band_high)
-        lower = band_low.astype(float)
-
-    def penalty(m: np.ndarray, load: np.ndarray) -> np.ndarray:
-        if not soft:
-            return np.zeros(len(m))
-        target = d.target[m]  # type: ignore[index]
-        c = d.config
-        return c.penalty_shortfall * np.clip(target - load, 0, None) + c.penalty_excess * np.clip(
-            load - target, 0, None
-        )
-
-    for _ in range(max_passes):
-        load = placed_persons(d, a).astype(float)
-        current = a[pairs.h]
-        movable = (current >= 0) & (current != pairs.m)
-        if not movable.any():
-            break
-        cur = np.where(movable, current, 0)
-        here = np.where(movable, d.value(pairs.h, cur), 0.0)
-        delta = (
-            value
-            - here
-            + penalty(cur, load[cur])
-            - penalty(cur, load[cur] - n)
-            + penalty(pairs.m, load[pairs.m])
-            - penalty(pairs.m, load[pairs.m] + n)
-        )
-        legal = (load[pairs.m] + n <= upper[pairs.m] + 1e-9) & (
-            load[cur] - n >= np.minimum(lower[cur], load[cur]) - 1e-9
-        )
-        legal &= _regions_allow(d, load, cur, pairs.m, n)
-        candidates = np.flatnonzero(movable & legal & (delta > 1e-7))
-        if not len(candidates):
-            break
-        touched = np.zeros(d.n_municipalities, dtype=bool)
-        moved = np.zeros(d.n_households, dtype=bool)
-        applied = 0
-        for k in candidates[np.argsort(-delta[candidates], kind="stable")]:
-            h, m_from, m_to = pairs.h[k], cur[k], pairs.m[k]
-            if touched[m_from] or touched[m_to] or moved[h]:
-                continue
-            a[h] = m_to
-            touched[m_from] = touched[m_to] = moved[h] = True
-            applied += 1
-        if not applied:
-            break
-    return a
-
-
-def _regions_allow(
-    d: PlacementData, load: np.ndarray, m_from: np.ndarray, m_to: np.ndarray, n: np.ndarray
-) -> np.ndarray:
-    """Whether moving ``n`` persons keeps every regional total within its band (or does
-    not take a total that is inside its band out of it)."""
-    ok = np.ones(len(m_to), dtype=bool)
-    for level, rows in d.region_index.items():
-        del level
-        totals = np.array([load[r.members].sum() for r in d.regions])
-        lo = np.array([r.lower for r in d.regions], dtype=float)
-        hi = np.array([r.upper for r in d.regions], dtype=float)
-        src, dst = rows[m_from], rows[m_to]
-        same = src == dst
-        ok &= same | (
-            (totals[dst] + n <= np.maximum(hi[dst], totals[dst]) + 1e-9)
-            & (totals[src] - n >= np.minimum(lo[src], totals[src]) - 1e-9)
-        )
-    return ok
-
-
-def round_lp(d: PlacementData, pairs: Pairs, x: np.ndarray) -> np.ndarray:
-    """An integral assignment from an LP solution.
-
-    Households whose LP value is integral keep it; the fractional ones, largest first, go
-    to whichever of their LP municipalities adds the most value given the persons
-    already placed there (the penalty of the target, capacity and bands included).
-    """
-    assignment = _assignment_from(d, pairs, x)
-    whole = np.zeros(d.n_households, dtype=bool)
-    whole[pairs.h[x >= 1 - 1e-6]] = True
-    if d.config.assignment == "at_most_once":
-        placed_mass = np.bincount(pairs.h, weights=x, minlength=d.n_households)
-        whole |= placed_mass <= 1e-6
-    fractional = np.flatnonzero(~whole)
-    if not len(fractional):
-        return assignment
-    assignment[fractional] = -1
-    load = placed_persons(d, assignment).astype(float)
-    candidates: dict[int, list[int]] = {}
-    for h, m, xv in zip(pairs.h, pairs.m, x, strict=True):
-        if xv > 1e-9 and not whole[h]:
-            candidates.setdefault(int(h), []).append(int(m))
-    for h in sorted(fractional, key=lambda i: (-d.persons[i], i)):
-        options = candidates.get(int(h), [])
-        if not options:
-            continue
-        ms = np.array(options)
-        gain = d.value(np.full(len(ms), h), ms) + _load_gain(d, load, ms, d.persons[h])
-        if d.config.assignment == "at_most_once" and gain.max() < -(
-            d.config.unplaced_penalty * d.persons[h]
-        ):
-            continue
-        best = int(ms[np.argmax(gain)])
-        assignment[h] = best
-        load[best] += d.persons[h]
-    return assignment
-
-
-def _load_gain(d: PlacementData, load: np.ndarray, ms: np.ndarray, n: int) -> np.ndarray:
-    """Change in the penalty terms when ``n`` more persons go to each of ``ms``."""
-    gain = np.zeros(len(ms))
-    if d.target is not None and d.config.target_mode == "soft":
-        c = d.config
-
-        def penalty(placed: np.ndarray) -> np.ndarray:
-            target = d.target[ms]  # type: ignore[index]
-            return c.penalty_shortfall * np.clip(
-                target - placed, 0, None
-            ) + c.penalty_excess * np.clip(placed - target, 0, None)
-
-        gain -= penalty(load[ms] + n) - penalty(load[ms])
-    hard_upper = d.capacity[ms].copy()
-    if d.target is not None and d.config.target_mode == "band":
-        hard_upper = np.minimum(hard_upper, band_limits(d)[1][ms])
-    gain[load[ms] + n > hard_upper] -= 1e9
-    return gain
+    stopped = search.restricted_mip(outcome.row_duals, maps, fractional)
+    return stopped if stopped is not None else search.result()
 
 
 def _timings(clock: _Clock) -> dict[str, float]:
@@ -671,38 +563,9 @@ def _mip_pairs(
     return _unique_pairs(np.concatenate(hs), np.concatenate(ms), d.n_municipalities), excluded
 
 
-def _neighbourhood(
-    d: PlacementData, assignment: np.ndarray, pairs: Pairs, round_no: int, fractional: np.ndarray
-) -> np.ndarray:
-    """Households left free in a neighbourhood round (single persons are always free).
-
-    Round 1 frees the households the LP split between municipalities: every other
-    household is whole in the LP optimum already. Later rounds free the households
-    placed in a municipality that misses its target (or band) and those with a candidate
-    pair into one.
-    """
-    free = d.persons == 1
-    free |= assignment < 0
-    if round_no == 1:
-        return free | fractional
-    if d.target is None:
-        return free
-    placed = placed_persons(d, assignment)
-    if d.config.target_mode == "soft":
-        off = placed != d.target
-    else:
-        low, high = band_limits(d)
-        off = (placed <= low) | (placed >= high)
-    free |= (assignment >= 0) & off[np.maximum(assignment, 0)]
-    free[pairs.h[off[pairs.m]]] = True
-    return free
-
-
-def _start(
-    x_cols: np.ndarray, pair_h: np.ndarray, pair_m: np.ndarray, assignment: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The assignment as values of the x columns (HiGHS completes the other columns)."""
-    return x_cols, (assignment[pair_h] == pair_m).astype(float)
+def _negated(value: float | None) -> float | None:
+    """Min-form figures back in the model's maximisation sense."""
+    return None if value is None else -value
 
 
 def _min_objective(d: PlacementData, assignment: np.ndarray, elastic: bool) -> float | None:
@@ -736,7 +599,7 @@ def _solve_full_with_pyomo(
             message=outcome.message,
         )
     x = np.array([pyo.value(model.x[k]) or 0.0 for k in range(len(pairs))])
-    assignment = _assignment_from(d, pairs, x)
+    assignment = assignment_from_x(d, pairs, x)
     objective = evaluate_assignment(d, assignment, elastic=False)
     bound = None if outcome.bound is None else -outcome.bound
     return PlacementSolution(

@@ -1,0 +1,258 @@
+"""Read a placement solution back into tables, and summarise it.
+
+Tables (each written as CSV and/or Parquet):
+
+- ``households``: per household the municipality, the labour score and its components
+  (person part, regional effect), distance, whether it left its COA region;
+- ``municipalities``: target, placed persons, deviation;
+- ``regions``: totals per region level against the band (or the summed target);
+- ``kpis``: one row of key figures;
+- ``outcomes_by_size`` and ``outcomes_by_gender``: aggregates per household size and per
+  gender composition of the adults, and the mean employment probability of adult women
+  and men (the bias GeoMatch was criticised for).
+
+Outputs hold pseudonymous ids and aggregates only, no personal attributes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from asielplan.data.instance import Instance
+from asielplan.model.labour import aggregate, household_rows, member_probabilities_at
+from asielplan.model.placement import PlacementData, band_limits, placed_persons
+from asielplan.solvers.placement import PlacementSolution
+
+
+def household_table(inst: Instance, d: PlacementData, sol: PlacementSolution) -> pd.DataFrame:
+    a = sol.assignment
+    placed = a >= 0
+    h = np.arange(d.n_households)
+    m = np.maximum(a, 0)
+    score = np.where(placed, d.score[h, m], np.nan)
+    person_part = np.full(d.n_households, np.nan)
+    if inst.members is not None and inst.scores is None:
+        rows = household_rows(inst.households, inst.members)
+        _, average = member_probabilities_at(inst.members, inst.municipalities, a[rows])
+        person_part = aggregate(rows, average, d.n_households, d.config.aggregation)
+    allowed_scores = np.where(d.allowed, d.score, np.nan)
+    hh = inst.households
+    table = pd.DataFrame(
+        {
+            "household_id": d.household_ids,
+            "persons": d.persons,
+            "adults": hh["adults"].to_numpy(),
+            "children": hh["children"].to_numpy(),
+            "placed": placed,
+            "municipality": np.where(placed, d.municipality_codes[m], None),
+            "municipality_name": np.where(placed, d.municipality_names[m], None),
+            "locked": d.lock >= 0,
+            "tie_kind": hh["tie_kind"].to_numpy() if "tie_kind" in hh else None,
+            "from_site": hh["site_id"].to_numpy(),
+            "score": score,
+            "score_person_part": np.where(placed, person_part, np.nan),
+            "score_regional_effect": np.where(placed, score - person_part, np.nan),
+            "score_best_allowed": np.nanmax(allowed_scores, axis=1),
+            "score_mean_allowed": np.nanmean(allowed_scores, axis=1),
+            "distance_km": np.where(placed, d.distance(h, m), np.nan),
+            "left_coa_region": placed & d.leaves_region(h, m),
+            "value": np.where(placed, d.value(h, m), np.nan),
+        }
+    )
+    return table
+
+
+def municipality_table(inst: Instance, d: PlacementData, sol: PlacementSolution) -> pd.DataFrame:
+    placed = placed_persons(d, sol.assignment)
+    a = sol.assignment
+    households = np.bincount(a[a >= 0], minlength=d.n_municipalities)
+    h = np.flatnonzero(a >= 0)
+    labour = np.bincount(a[h], weights=d.score[h, a[h]], minlength=d.n_municipalities)
+    table = pd.DataFrame(
+        {
+            "municipality": d.municipality_codes,
+            "name": d.municipality_names,
+            "target": d.target if d.target is not None else np.nan,
+            "placed_persons": placed,
+            "placed_households": households,
+            "deviation": placed - d.target if d.target is not None else np.nan,
+            "labour_score": labour,
+        }
+    )
+    if d.target is not None and d.config.target_mode == "band":
+        lower, upper = band_limits(d)
+        table["band_lower"], table["band_upper"] = lower, upper
+    if np.isfinite(d.capacity).any():
+        table["capacity"] = np.where(np.isfinite(d.capacity), d.capacity, np.nan)
+    for level in inst.region_levels:
+        table[level] = inst.municipalities[level].to_numpy()
+    return table
+
+
+def region_table(inst: Instance, d: PlacementData, sol: PlacementSolution) -> pd.DataFrame:
+    """Totals per region for every region level (banded or not)."""
+    placed = placed_persons(d, sol.assignment)
+    banded = {(r.level, r.code): r for r in d.regions}
+    rows: list[dict[str, Any]] = []
+    for level in inst.region_levels:
+        codes = inst.municipalities[level].to_numpy()
+        for code in sorted(set(codes)):
+            members = codes == code
+            band = banded.get((level, str(code)))
+            rows.append(
+                {
+                    "level": level,
+                    "region": str(code),
+                    "target": int(d.target[members].sum()) if d.target is not None else None,
+                    "placed_persons": int(placed[members].sum()),
+                    "band_lower": band.lower if band else None,
+                    "band_upper": band.upper if band else None,
+                    "within_band": (band.lower <= placed[members].sum() <= band.upper)
+                    if band
+                    else None,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "level",
+            "region",
+            "target",
+            "placed_persons",
+            "band_lower",
+            "band_upper",
+            "within_band",
+        ],
+    )
+
+
+def _member_outcomes(inst: Instance, sol: PlacementSolution) -> pd.DataFrame | None:
+    if inst.members is None or inst.scores is not None:
+        return None
+    rows = household_rows(inst.households, inst.members)
+    at, _ = member_probabilities_at(inst.members, inst.municipalities, sol.assignment[rows])
+    return pd.DataFrame(
+        {
+            "household": rows,
+            "sex": inst.members["sex"].to_numpy(),
+            "adult": (inst.members["age_band"] != "0-17").to_numpy(),
+            "p": at,
+        }
+    )
+
+
+def kpi_table(
+    inst: Instance,
+    d: PlacementData,
+    sol: PlacementSolution,
+    households: pd.DataFrame,
+    municipalities: pd.DataFrame,
+) -> pd.DataFrame:
+    placed = households["placed"].to_numpy()
+    members = _member_outcomes(inst, sol)
+    expected_employed = (
+        float(members["p"].sum()) if members is not None else float(households["score"].sum())
+    )
+    deviation = municipalities["deviation"].to_numpy(dtype=float)
+    row = {
+        "status": sol.status.value,
+        "households": d.n_households,
+        "persons": int(d.persons.sum()),
+        "placed_households": int(placed.sum()),
+        "unplaced_households": int((~placed).sum()),
+        "unplaced_persons": int(d.persons[~placed].sum()),
+        "total_labour_score": float(np.nansum(households["score"])),
+        "expected_employed": expected_employed,
+        "moves": int(placed.sum()),
+        "total_distance_km": float(np.nansum(households["distance_km"])),
+        "mean_distance_km": float(np.nanmean(households["distance_km"])) if placed.any() else 0.0,
+        "left_coa_region": int(households["left_coa_region"].sum()),
+        "total_abs_deviation": float(np.nansum(np.abs(deviation))),
+        "shortfall_persons": float(np.nansum(np.clip(-deviation, 0, None))),
+        "excess_persons": float(np.nansum(np.clip(deviation, 0, None))),
+        "objective": sol.objective,
+        "bound": sol.bound,
+        "lp_bound": sol.lp_bound,
+        "gap": sol.gap,
+    }
+    return pd.DataFrame([row])
+
+
+SIZE_BANDS = ("1", "2", "3", "4", "5+")
+
+
+def outcomes_by_size(households: pd.DataFrame) -> pd.DataFrame:
+    """Outcomes per household size (1, 2, 3, 4, 5 or more persons)."""
+    size = np.minimum(households["persons"].to_numpy(), 5).astype(str)
+    frame = households.assign(
+        size=pd.Categorical(np.where(size == "5", "5+", size), categories=SIZE_BANDS)
+    )
+    table = frame.groupby("size", observed=False).agg(
+        households=("household_id", "size"),
+        persons=("persons", "sum"),
+        placed=("placed", "sum"),
+        total_score=("score", "sum"),
+        mean_score=("score", "mean"),
+        mean_distance_km=("distance_km", "mean"),
+        share_left_coa_region=("left_coa_region", "mean"),
+    )
+    table["score_per_person"] = table["total_score"] / table["persons"].where(table["persons"] > 0)
+    return table.reset_index()
+
+
+def outcomes_by_gender(
+    inst: Instance, sol: PlacementSolution, households: pd.DataFrame
+) -> pd.DataFrame:
+    """Per gender composition of the adults: household outcomes, and the mean employment
+    probability of adult women and of adult men where they were placed."""
+    members = _member_outcomes(inst, sol)
+    if members is None:
+        return pd.DataFrame(columns=["composition", "households"])
+    adults = members[members["adult"]]
+    women = adults["sex"].eq("F").groupby(adults["household"]).sum()
+    men = adults["sex"].eq("M").groupby(adults["household"]).sum()
+    idx = np.arange(len(households))
+    w = women.reindex(idx, fill_value=0).to_numpy()
+    m = men.reindex(idx, fill_value=0).to_numpy()
+    composition = np.select(
+        [(w == 0) & (m == 1), (w == 1) & (m == 0), (w >= 1) & (m >= 1), w >= 2, m >= 2],
+        ["single man", "single woman", "women and men", "women only", "men only"],
+        default="other",
+    )
+    frame = households.assign(composition=composition, household=idx)
+    p_women = adults[adults["sex"] == "F"].groupby("household")["p"].mean()
+    p_men = adults[adults["sex"] == "M"].groupby("household")["p"].mean()
+    frame["p_adult_women"] = p_women.reindex(idx).to_numpy()
+    frame["p_adult_men"] = p_men.reindex(idx).to_numpy()
+    table = frame.groupby("composition").agg(
+        households=("household_id", "size"),
+        persons=("persons", "sum"),
+        placed=("placed", "sum"),
+        mean_score=("score", "mean"),
+        mean_distance_km=("distance_km", "mean"),
+        mean_p_adult_women=("p_adult_women", "mean"),
+        mean_p_adult_men=("p_adult_men", "mean"),
+    )
+    return table.reset_index()
+
+
+def placement_tables(
+    inst: Instance, d: PlacementData, sol: PlacementSolution
+) -> dict[str, pd.DataFrame]:
+    """All output tables of a placement run, keyed by file name (without extension)."""
+    households = household_table(inst, d, sol)
+    municipalities = municipality_table(inst, d, sol)
+    tables = {
+        "households": households,
+        "municipalities": municipalities,
+        "regions": region_table(inst, d, sol),
+        "kpis": kpi_table(inst, d, sol, households, municipalities),
+        "outcomes_by_size": outcomes_by_size(households),
+        "outcomes_by_gender": outcomes_by_gender(inst, sol, households),
+    }
+    if sol.diagnosis is not None:
+        tables["diagnosis"] = sol.diagnosis
+    return tables

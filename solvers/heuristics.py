@@ -1,0 +1,198 @@
+"""Primal heuristics for the placement model: rounding, local moves, neighbourhoods.
+
+They turn the LP optimum into good integral assignments quickly; the MIP then improves
+and proves. Every assignment they produce is re-evaluated from the formulation
+(:func:`asielplan.model.placement.evaluate_assignment`) before it is kept.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from asielplan.model.placement import Pairs, PlacementData, band_limits, placed_persons
+
+
+def assignment_from_x(d: PlacementData, pairs: Pairs, x: np.ndarray) -> np.ndarray:
+    """Round a (possibly fractional) solution: each household to its largest x."""
+    assignment = np.full(d.n_households, -1, dtype=np.int64)
+    best = np.zeros(d.n_households)
+    order = np.argsort(x, kind="stable")
+    h, m, xv = pairs.h[order], pairs.m[order], x[order]
+    assignment[h] = m  # the last write per household is its largest x
+    best[h] = xv
+    if d.config.assignment == "at_most_once":
+        assignment[best < 0.5] = -1
+    return assignment
+
+
+def improve_by_moves(
+    d: PlacementData, pairs: Pairs, assignment: np.ndarray, max_passes: int = 500
+) -> np.ndarray:
+    """Local search: move households to other candidate municipalities while that raises
+    the objective (pair value plus the change in target penalties), never breaking a
+    capacity, band or regional limit that the current assignment keeps.
+
+    Each pass evaluates every candidate move at once and applies the best improving moves
+    that touch distinct municipalities; it stops when no move improves.
+    """
+    a = assignment.copy()
+    value = d.value(pairs.h, pairs.m)
+    n = d.persons[pairs.h].astype(float)
+    upper = d.capacity.copy()
+    lower = np.zeros(d.n_municipalities)
+    soft = d.target is not None and d.config.target_mode == "soft"
+    if d.target is not None and not soft:
+        band_low, band_high = band_limits(d)
+        upper = np.minimum(upper, band_high)
+        lower = band_low.astype(float)
+
+    def penalty(m: np.ndarray, load: np.ndarray) -> np.ndarray:
+        if not soft:
+            return np.zeros(len(m))
+        target = d.target[m]
+        c = d.config
+        return c.penalty_shortfall * np.clip(target - load, 0, None) + c.penalty_excess * np.clip(
+            load - target, 0, None
+        )
+
+    for _ in range(max_passes):
+        load = placed_persons(d, a).astype(float)
+        current = a[pairs.h]
+        movable = (current >= 0) & (current != pairs.m)
+        if not movable.any():
+            break
+        cur = np.where(movable, current, 0)
+        here = np.where(movable, d.value(pairs.h, cur), 0.0)
+        delta = (
+            value
+            - here
+            + penalty(cur, load[cur])
+            - penalty(cur, load[cur] - n)
+            + penalty(pairs.m, load[pairs.m])
+            - penalty(pairs.m, load[pairs.m] + n)
+        )
+        legal = (load[pairs.m] + n <= upper[pairs.m] + 1e-9) & (
+            load[cur] - n >= np.minimum(lower[cur], load[cur]) - 1e-9
+        )
+        legal &= _regions_allow(d, load, cur, pairs.m, n)
+        candidates = np.flatnonzero(movable & legal & (delta > 1e-7))
+        if not len(candidates):
+            break
+        touched = np.zeros(d.n_municipalities, dtype=bool)
+        moved = np.zeros(d.n_households, dtype=bool)
+        applied = 0
+        for k in candidates[np.argsort(-delta[candidates], kind="stable")]:
+            h, m_from, m_to = pairs.h[k], cur[k], pairs.m[k]
+            if touched[m_from] or touched[m_to] or moved[h]:
+                continue
+            a[h] = m_to
+            touched[m_from] = touched[m_to] = moved[h] = True
+            applied += 1
+        if not applied:
+            break
+    return a
+
+
+def _regions_allow(
+    d: PlacementData, load: np.ndarray, m_from: np.ndarray, m_to: np.ndarray, n: np.ndarray
+) -> np.ndarray:
+    """Whether moving ``n`` persons keeps every regional total within its band (or does
+    not take a total that is inside its band out of it)."""
+    ok = np.ones(len(m_to), dtype=bool)
+    for level, rows in d.region_index.items():
+        del level
+        totals = np.array([load[r.members].sum() for r in d.regions])
+        lo = np.array([r.lower for r in d.regions], dtype=float)
+        hi = np.array([r.upper for r in d.regions], dtype=float)
+        src, dst = rows[m_from], rows[m_to]
+        same = src == dst
+        ok &= same | (
+            (totals[dst] + n <= np.maximum(hi[dst], totals[dst]) + 1e-9)
+            & (totals[src] - n >= np.minimum(lo[src], totals[src]) - 1e-9)
+        )
+    return ok
+
+
+def round_lp(d: PlacementData, pairs: Pairs, x: np.ndarray) -> np.ndarray:
+    """An integral assignment from an LP solution.
+
+    Households whose LP value is integral keep it; the fractional ones, largest first, go
+    to whichever of their LP municipalities adds the most value given the persons
+    already placed there (the penalty of the target, capacity and bands included).
+    """
+    assignment = assignment_from_x(d, pairs, x)
+    whole = np.zeros(d.n_households, dtype=bool)
+    whole[pairs.h[x >= 1 - 1e-6]] = True
+    if d.config.assignment == "at_most_once":
+        placed_mass = np.bincount(pairs.h, weights=x, minlength=d.n_households)
+        whole |= placed_mass <= 1e-6
+    fractional = np.flatnonzero(~whole)
+    if not len(fractional):
+        return assignment
+    assignment[fractional] = -1
+    load = placed_persons(d, assignment).astype(float)
+    candidates: dict[int, list[int]] = {}
+    for h, m, xv in zip(pairs.h, pairs.m, x, strict=True):
+        if xv > 1e-9 and not whole[h]:
+            candidates.setdefault(int(h), []).append(int(m))
+    for h in sorted(fractional, key=lambda i: (-d.persons[i], i)):
+        options = candidates.get(int(h), [])
+        if not options:
+            continue
+        ms = np.array(options)
+        gain = d.value(np.full(len(ms), h), ms) + _load_gain(d, load, ms, d.persons[h])
+        if d.config.assignment == "at_most_once" and gain.max() < -(
+            d.config.unplaced_penalty * d.persons[h]
+        ):
+            continue
+        best = int(ms[np.argmax(gain)])
+        assignment[h] = best
+        load[best] += d.persons[h]
+    return assignment
+
+
+def _load_gain(d: PlacementData, load: np.ndarray, ms: np.ndarray, n: int) -> np.ndarray:
+    """Change in the penalty terms when ``n`` more persons go to each of ``ms``."""
+    gain = np.zeros(len(ms))
+    if d.target is not None and d.config.target_mode == "soft":
+        c = d.config
+
+        def penalty(placed: np.ndarray) -> np.ndarray:
+            target = d.target[ms]
+            return c.penalty_shortfall * np.clip(
+                target - placed, 0, None
+            ) + c.penalty_excess * np.clip(placed - target, 0, None)
+
+        gain -= penalty(load[ms] + n) - penalty(load[ms])
+    hard_upper = d.capacity[ms].copy()
+    if d.target is not None and d.config.target_mode == "band":
+        hard_upper = np.minimum(hard_upper, band_limits(d)[1][ms])
+    gain[load[ms] + n > hard_upper] -= 1e9
+    return gain
+
+
+def neighbourhood(
+    d: PlacementData, assignment: np.ndarray, pairs: Pairs, round_no: int, fractional: np.ndarray
+) -> np.ndarray:
+    """Households left free in a neighbourhood round (single persons are always free).
+
+    Round 1 frees the households the LP split between municipalities: every other
+    household is whole in the LP optimum already. Later rounds free the households
+    placed in a municipality that misses its target (or band) and those with a candidate
+    pair into one.
+    """
+    free = d.persons == 1
+    free |= assignment < 0
+    if round_no == 1:
+        return free | fractional
+    if d.target is None:
+        return free
+    placed = placed_persons(d, assignment)
+    if d.config.target_mode == "soft":
+        off = placed != d.target
+    else:
+        low, high = band_limits(d)
+        off = (placed <= low) | (placed >= high)
+    free |= (assignment >= 0) & off[np.maximum(assignment, 0)]
+    free[pairs.h[off[pairs.m]]] = True
+    return free
