@@ -18,8 +18,10 @@ A household's score is either the expected number of employed members
 (``sum``, as Annie MOORE) or the probability that at least one member works
 (``at_least_one``, as GeoMatch). The coefficients are parameters, not estimates from
 microdata (none are published per region): they are set so that about 30% of adults work
-after some years, as in the CBS cohort figures, and so that the best labour-market regions
-give about 1.5 times the chance of the weakest, as CPB reports.
+after some years, as in the CBS cohort figures, and so that an adult's chance is about
+1.35 times higher at 76% municipal employment than at 58% (urbanity adds to that), in the
+range of CPB's finding that the best labour-market regions give about 1.5 times the chance
+of the weakest.
 """
 
 from __future__ import annotations

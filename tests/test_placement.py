@@ -1,0 +1,219 @@
+"""Placement end to end: hand-checked optima, re-derived constraints, locks and forbids,
+at-most-once, infeasibility diagnosis, determinism, and the column generation's proof."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from asielplan.api import place, write_placement
+from asielplan.config import RegionBand
+from asielplan.model.placement import (
+    Pairs,
+    build_placement_model,
+    constraint_violations,
+    evaluate_assignment,
+    placed_persons,
+)
+from asielplan.solvers.highs import HighsSession, Status, compile_model
+
+from .placement_helpers import FIXTURES, brute_force, config, prepared, variant
+
+TINY = FIXTURES / "tiny"
+RESETTLE = FIXTURES / "resettle"
+
+
+def codes(run) -> dict[str, str | None]:
+    table = run.tables["households"]
+    return {
+        h: (None if pd.isna(m) else m)
+        for h, m in zip(table["household_id"], table["municipality"], strict=True)
+    }
+
+
+def test_generic_shape_hand_checked_optimum() -> None:
+    """Two locations (3 and 2 persons), three households: A, B -> L1 and C -> L2 = 220."""
+    run = place(RESETTLE, config())
+    assert run.solution.status == Status.OPTIMAL
+    assert codes(run) == {"A": "L1", "B": "L1", "C": "L2"}
+    assert run.solution.objective == pytest.approx(220.0)
+    assert run.solution.gap == pytest.approx(0.0, abs=1e-9)
+
+
+def test_tiny_optimum_equals_brute_force() -> None:
+    """On the 5-household tiny instance the solver's objective is the best of all 4^5
+    assignments, each evaluated from the formulation."""
+    cfg = config()
+    _, d = prepared(TINY, cfg)
+    best, _ = brute_force(d)
+    run = place(TINY, cfg)
+    assert run.solution.objective == pytest.approx(best, abs=1e-6)
+    assert evaluate_assignment(d, run.solution.assignment, elastic=False) == pytest.approx(best)
+
+
+def test_family_tie_is_respected() -> None:
+    """H4 has a family tie to GM0002 with radius 0: it can only go there."""
+    run = place(TINY, config())
+    assert codes(run)["H4"] == "GM0002"
+
+
+def test_every_hard_family_rederived_from_the_solution() -> None:
+    """Band targets, region bands and the assignment, re-derived from the written tables."""
+    cfg = config(
+        target_mode="band",
+        band_lower=0.5,
+        band_upper=1.5,
+        band_slack_persons=1,
+        region_bands=(RegionBand(level="province", lower=0.8, upper=1.2),),
+    )
+    run = place(TINY, cfg)
+    assert run.solution.status == Status.OPTIMAL
+    d = run.data
+    assert constraint_violations(d, run.solution.assignment).empty
+    municipalities = run.tables["municipalities"]
+    placed = run.tables["households"].groupby("municipality")["persons"].sum()
+    for row in municipalities.itertuples():
+        assert placed.get(row.municipality, 0) == row.placed_persons
+        assert row.band_lower <= row.placed_persons <= row.band_upper
+    regions = run.tables["regions"]
+    province = regions[regions["level"] == "province"]
+    assert province["within_band"].all()
+    assert int(province["placed_persons"].sum()) == 11
+    assert run.tables["households"]["placed"].all()
+
+
+def test_lock_and_forbid_are_respected(tmp_path: Path) -> None:
+    """Unconstrained, H1 goes to Bedorp (GM0002) and H2 to Ceburg (GM0003). A lock moves
+    H1 to Deveen (GM0004) and a forbid keeps H2 out of Ceburg."""
+    free = codes(place(TINY, config()))
+    assert free["H1"] == "GM0002" and free["H2"] == "GM0003"
+    folder = variant(
+        tmp_path,
+        "tiny",
+        {
+            "locks": "household_id,municipality\nH1,GM0004\n",
+            "forbidden": "household_id,municipality\nH2,GM0003\n",
+        },
+    )
+    run = place(folder, config())
+    result = codes(run)
+    assert result["H1"] == "GM0004"
+    assert result["H2"] != "GM0003"
+    assert bool(run.tables["households"].set_index("household_id").loc["H1", "locked"])
+
+
+def test_at_most_once_leaves_households_unplaced(tmp_path: Path) -> None:
+    """Capacity 2 + 2 for 5 persons and no unplaced penalty: A -> L1 (90), C -> L2 (70),
+    B stays unplaced and is reported."""
+    folder = variant(tmp_path, "resettle", {}, {"locations.csv": (",3\n", ",2\n")})
+    run = place(folder, config(assignment="at_most_once", unplaced_penalty=0.0))
+    assert codes(run) == {"A": "L1", "B": None, "C": "L2"}
+    assert run.solution.objective == pytest.approx(160.0)
+    kpis = run.tables["kpis"].iloc[0]
+    assert kpis["unplaced_households"] == 1 and kpis["unplaced_persons"] == 1
+
+
+def test_infeasible_capacity_is_diagnosed(tmp_path: Path) -> None:
+    """Five persons, four places, everyone must be placed: infeasible, and the diagnosis
+    says one person does not fit (a capacity overrun or an unplaced household)."""
+    folder = variant(tmp_path, "resettle", {}, {"locations.csv": (",3\n", ",2\n")})
+    run = place(folder, config())
+    assert run.solution.status == Status.INFEASIBLE
+    diagnosis = run.tables["diagnosis"]
+    assert set(diagnosis["family"]) <= {"capacity", "assignment"}
+    assert int(diagnosis["violation"].sum()) == 1
+
+
+def test_infeasible_region_band_names_the_region_and_amount() -> None:
+    """Province P2 (Ceburg + Deveen) has target 2; a band of 3x-4x asks for 6 to 8 persons
+    although only households H3 and H5 (7 persons) could go; P1 then must take the rest.
+    Hard bands on both provinces cannot hold at once; the diagnosis says by how much."""
+    cfg = config(region_bands=(RegionBand(level="province", lower=3.0, upper=4.0),))
+    run = place(TINY, cfg)
+    assert run.solution.status == Status.INFEASIBLE
+    diagnosis = run.tables["diagnosis"]
+    assert (diagnosis["family"] == "region band").all()
+    d = run.data
+    placed = placed_persons(d, run.solution.assignment)
+    p1 = next(r for r in d.regions if r.code == "P1")
+    # P1's lower bound is 3 x 9 = 27 persons, more than the 11 that exist
+    assert p1.lower == 27
+    row = diagnosis[diagnosis["constraint"] == "province:P1"].iloc[0]
+    assert int(row["violation"]) == 27 - int(placed[p1.members].sum())
+
+
+def test_same_input_same_output_bytes(tmp_path: Path) -> None:
+    """Two runs on one instance write byte-identical tables (timings excluded)."""
+    for name in ("a", "b"):
+        write_placement(place(TINY, config()), tmp_path / name)
+    for file in sorted((tmp_path / "a").glob("*.csv")):
+        assert file.read_bytes() == (tmp_path / "b" / file.name).read_bytes(), file.name
+
+
+def test_column_generation_bound_equals_full_lp() -> None:
+    """The LP bound after pricing equals the LP relaxation over all compatible pairs,
+    solved directly: no pair was left out that could improve the LP."""
+    from asielplan.data.generator import generate_instance, synthetic_municipalities
+
+    inst = generate_instance(synthetic_municipalities(25, 4), 120, 4, name="cg")
+    cfg = config()
+    run = place(inst, cfg)
+    d = run.data
+    h, m = np.nonzero(d.allowed)
+    full = compile_model(build_placement_model(d, Pairs(h, m), relax=True))
+    outcome = HighsSession(full, cfg.solver, relax=True).solve()
+    assert run.solution.lp_bound == pytest.approx(-outcome.objective, rel=1e-9)
+    assert run.solution.objective <= run.solution.bound + 1e-6
+
+
+def test_weekly_batch_targets_follow_remaining_taakstelling(tmp_path: Path) -> None:
+    """batch_share: 11 persons split by what remains (taakstelling 7,2,2,0 minus placed
+    5,0,2,0 = 2,2,0,0), so 11 * 2/4 -> 6 and 5 (largest remainder, ties to the first)."""
+    from asielplan.model.placement import placement_targets
+
+    folder = variant(
+        tmp_path,
+        "tiny",
+        {
+            "progress": "municipality,placed\nGM0001,5\nGM0003,2\n",
+        },
+    )
+    inst, d = prepared(folder, config(targets="batch_share"))
+    assert placement_targets(inst, d.config).tolist() == [6, 5, 0, 0]
+
+
+def test_outcome_tables_add_up() -> None:
+    """Outcomes by size and by gender composition count every household once."""
+    run = place(TINY, config())
+    by_size = run.tables["outcomes_by_size"]
+    by_gender = run.tables["outcomes_by_gender"]
+    assert int(by_size["households"].sum()) == 5 == int(by_gender["households"].sum())
+    assert by_size.set_index("size").loc["1", "households"] == 2
+    couples = by_gender.set_index("composition").loc["women and men", "households"]
+    assert couples == 3  # H2, H3, H5
+    kpis = run.tables["kpis"].iloc[0]
+    assert kpis["expected_employed"] == pytest.approx(
+        float(pd.to_numeric(run.tables["households"]["score"]).sum())
+    )
+
+
+def test_pricing_matches_the_solver_reduced_costs() -> None:
+    """Reduced costs computed by the pricing (c - a'y over every family's terms) equal
+    HiGHS's own column duals for the columns in the LP."""
+    from asielplan.solvers.placement import _reduced_costs, _row_maps
+
+    _, d = prepared(TINY, config())
+    h, m = np.nonzero(d.allowed)
+    pairs = Pairs(h, m)
+    model = build_placement_model(d, pairs, relax=True)
+    compiled = compile_model(model)
+    outcome = HighsSession(compiled, config().solver, relax=True).solve()
+    assert outcome.row_duals is not None and outcome.col_duals is not None
+    rc = _reduced_costs(d, np.arange(d.n_households), outcome.row_duals, _row_maps(model, compiled))
+    for j, var in enumerate(compiled.columns):
+        if var.parent_component() is model.x:
+            k = var.index()
+            assert rc[pairs.h[k], pairs.m[k]] == pytest.approx(outcome.col_duals[j], abs=1e-7)
