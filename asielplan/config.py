@@ -74,10 +74,11 @@ class PlacementConfig(Strict):
     unplaced_penalty: float = Field(
         default=100.0, ge=0, description="Objective cost per unplaced person (at_most_once)."
     )
-    targets: Literal["taakstelling", "batch_share"] = Field(
+    targets: Literal["taakstelling", "remaining", "batch_share"] = Field(
         default="taakstelling",
-        description="Targets: the period's taakstelling, or (weekly batches) the batch's "
-        "persons split by remaining taakstelling.",
+        description="Targets: the period's taakstelling; for weekly batches the remaining "
+        "taakstelling (minus progress.placed), or the batch's persons split in proportion "
+        "to it (batch_share).",
     )
     target_mode: Literal["soft", "band"] = Field(
         default="soft", description="Taakstelling as penalised target or as hard band."

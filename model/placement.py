@@ -136,10 +136,12 @@ def haversine_km(
 def placement_targets(inst: Instance, config: PlacementConfig) -> np.ndarray | None:
     """Persons each municipality should receive in this run, or None without taakstelling.
 
-    ``targets='taakstelling'``: the period's taakstelling (rule share plus achterstand).
-    ``targets='batch_share'`` (weekly runs): the batch's persons split in proportion to
-    each municipality's remaining taakstelling (taakstelling minus ``progress.placed``),
-    by largest remainder.
+    - ``taakstelling``: the period's taakstelling (rule share plus achterstand);
+    - ``remaining`` (weekly runs): the taakstelling minus ``progress.placed``, what is
+      left to house this period; a small batch then fills the municipalities where its
+      households do best, up to what they still owe;
+    - ``batch_share`` (weekly runs, paced): the batch's persons split in proportion to
+      the remaining taakstelling by largest remainder, so every municipality keeps pace.
     """
     spec = inst.meta.taakstelling
     if spec is None:
@@ -153,6 +155,8 @@ def placement_targets(inst: Instance, config: PlacementConfig) -> np.ndarray | N
         lookup = inst.progress.set_index("municipality")["placed"]
         placed = inst.municipalities["code"].map(lookup).fillna(0).to_numpy(dtype=np.int64)
     remaining = np.clip(period - placed, 0, None)
+    if config.targets == "remaining":
+        return remaining
     batch = int(inst.households["persons"].sum())
     if remaining.sum() == 0:
         return np.zeros(len(period), dtype=np.int64)

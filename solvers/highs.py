@@ -156,18 +156,9 @@ class HighsSession:
         import highspy
 
         self._hs = highspy
-        with _quiet_stdout():  # HiGHS prints a banner on construction
-            self.h = highspy.Highs()
         self.config = config
         self.relax = relax
-        h = self.h
-        h.setOptionValue("output_flag", bool(config.log))
-        h.setOptionValue("log_to_console", False)
-        h.setOptionValue("threads", int(config.threads))
-        h.setOptionValue("random_seed", int(config.seed))
-        h.setOptionValue("mip_rel_gap", float(config.mip_gap))
-        if config.log:
-            h.cbLogging.subscribe(self._forward_log)
+        self.h = h = self._new_highs()
         A = compiled.A
         n_col = A.shape[1]
         inf = highspy.kHighsInf
@@ -189,6 +180,19 @@ class HighsSession:
         if not relax and compiled.integer.any():
             idx = np.flatnonzero(compiled.integer).astype(np.int32)
             h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kInteger))
+
+    def _new_highs(self) -> Any:
+        with _quiet_stdout():  # HiGHS prints a banner on construction
+            h = self._hs.Highs()
+        config = self.config
+        h.setOptionValue("output_flag", bool(config.log))
+        h.setOptionValue("log_to_console", False)
+        h.setOptionValue("threads", int(config.threads))
+        h.setOptionValue("random_seed", int(config.seed))
+        h.setOptionValue("mip_rel_gap", float(config.mip_gap))
+        if config.log:
+            h.cbLogging.subscribe(self._forward_log)
+        return h
 
     @staticmethod
     def _forward_log(event: Any) -> None:
@@ -243,11 +247,20 @@ class HighsSession:
         time_limit: float | None = None,
         start: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Outcome:
-        """Run HiGHS; ``start`` is a (column index, value) warm start, completed by HiGHS."""
-        h = self.h
+        """Run HiGHS; ``start`` is a (column index, value) warm start, completed by HiGHS.
+
+        An LP is re-solved in place (its basis warm-starts the next run; HiGHS's clock
+        runs on over runs, so the limit is set past the time used so far). A MIP runs on
+        a fresh copy of the current model, as its clock restarts at every run.
+        """
         limit = self.config.time_limit if time_limit is None else time_limit
-        # HiGHS's clock runs on over successive runs of one model: the limit is absolute
-        h.setOptionValue("time_limit", float(h.getRunTime() + max(limit, 0.01)))
+        if self.relax:
+            h = self.h
+            h.setOptionValue("time_limit", float(h.getRunTime() + max(limit, 0.01)))
+        else:
+            h = self._new_highs()
+            h.passModel(self.h.getLp())
+            h.setOptionValue("time_limit", float(max(limit, 0.01)))
         if start is not None:
             index, values = start
             h.setSolution(

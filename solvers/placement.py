@@ -66,6 +66,8 @@ MIP_COLUMNS = 5  # pairs per household (lowest reduced cost) in the restricted M
 MIP_PER_MUNICIPALITY = 40  # households per municipality (lowest reduced cost) in the MIP
 LNS_ROUNDS = 8  # large-neighbourhood rounds before the full restricted MIP
 FULL_MIP_PAIRS = 100_000  # up to this many compatible pairs, the last MIP takes them all
+WIDEN_MIN_SHARE = 0.3  # widen the restricted MIP only with this share of the time left
+MIN_RUN_SECONDS = 0.05  # shortest time limit handed to one HiGHS run
 SMALL_FIRST_PASS_SHARE = 0.3  # time share of the restricted pass before the full one
 LNS_SHARE = 0.15  # at most this share of the time limit per neighbourhood round
 ADD_PER_ROUND = 4  # most negative reduced costs added per household per round
@@ -106,6 +108,9 @@ class _Clock:
         self.build = 0.0
         self.solve = 0.0
         self.pricing = 0.0
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
 
     def left(self) -> float:
         return self.limit - (time.perf_counter() - self.start)
@@ -240,8 +245,9 @@ class _Search:
     def __init__(
         self, d: PlacementData, config: SolverConfig, say: Progress, elastic: bool
     ) -> None:
-        self.d, self.config, self.say, self.elastic = d, config, say, elastic
+        self.d, self.config, self.elastic = d, config, elastic
         self.clock = _Clock(config.time_limit)
+        self.say = lambda message: say(f"[{self.clock.elapsed():5.1f} s] {message}")
         self.stats: dict[str, int] = {"compatible_pairs": int(d.allowed.sum())}
         self.assignment = np.full(d.n_households, -1, dtype=np.int64)
         self.objective: float | None = None  # min form
@@ -255,6 +261,10 @@ class _Search:
             return False
         self.assignment, self.objective = assignment, value
         return True
+
+    def reserve(self) -> float:
+        """Seconds kept back for building and reading results: 5% of the limit, <= 1 s."""
+        return min(1.0, 0.05 * self.config.time_limit)
 
     def proven(self) -> bool:
         return (
@@ -290,7 +300,7 @@ class _Search:
         start: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Outcome:
         t = time.perf_counter()
-        outcome = session.solve(time_limit=max(limit, 1.0), start=start)
+        outcome = session.solve(time_limit=max(limit, MIN_RUN_SECONDS), start=start)
         self.clock.solve += time.perf_counter() - t
         return outcome
 
@@ -357,7 +367,7 @@ class _Search:
         small = int(d.allowed.sum()) <= FULL_MIP_PAIRS
         per_household = min(MIP_COLUMNS, d.n_municipalities)
         first = True
-        while self.clock.left() > 1.0 and not self.proven():
+        while self.clock.left() > self.reserve() and not self.proven():
             pairs, excluded_rc = _mip_pairs(d, duals, maps, per_household, self.assignment)
             self.stats["mip_pairs"] = len(pairs)
             self.say(f"MIP over {len(pairs):,} pairs ({per_household} per household)")
@@ -385,6 +395,8 @@ class _Search:
                 break
             if result.status != Status.OPTIMAL and not small:
                 break  # the restriction is not solved yet: widening would not help
+            if self.clock.left() < WIDEN_MIN_SHARE * self.config.time_limit:
+                break  # too little time left to build a wider model
             per_household = (
                 d.n_municipalities if small else min(4 * per_household, d.n_municipalities)
             )
@@ -393,7 +405,7 @@ class _Search:
     def _neighbourhoods(self, mip: _RestrictedMip, pairs: Pairs, fractional: np.ndarray) -> None:
         d = self.d
         for round_no in range(1, LNS_ROUNDS + 1):
-            if self.objective is None or self.proven() or self.clock.left() <= 2.0:
+            if self.objective is None or self.proven() or self.clock.left() <= 2 * self.reserve():
                 return
             before = self.objective
             free = neighbourhood(d, self.assignment, pairs, round_no, fractional)
@@ -450,7 +462,7 @@ class _RestrictedMip:
         start = self._start()
         self.session.set_bounds(fixed, on, on)
         self.session.set_integer(singles, False)
-        limit = min(search.clock.left() - 1.0, LNS_SHARE * search.config.time_limit)
+        limit = min(search.clock.left() - search.reserve(), LNS_SHARE * search.config.time_limit)
         outcome = search._timed_solve(self.session, limit, start)
         self.session.set_bounds(fixed, np.zeros(len(fixed)), np.ones(len(fixed)))
         self.session.set_integer(singles, True)
@@ -529,7 +541,14 @@ def _mip_pairs(
     than the LP bound by at least that much."""
     hs, ms = [], []
     excluded = np.inf
-    per_muni = min(MIP_PER_MUNICIPALITY, d.n_households)
+    # enough households per municipality to refill a shortfall, scaled to the batch size
+    per_muni = int(
+        min(
+            MIP_PER_MUNICIPALITY,
+            d.n_households,
+            max(10, np.ceil(10 * d.n_households / d.n_municipalities)),
+        )
+    )
     col_best = np.full((per_muni, d.n_municipalities), np.inf)
     col_who = np.full((per_muni, d.n_municipalities), -1, dtype=np.int64)
     k = min(per_household, d.n_municipalities)

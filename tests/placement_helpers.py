@@ -49,8 +49,6 @@ def brute_force(d: PlacementData) -> tuple[float, np.ndarray]:
     from asielplan.model.placement import constraint_violations
 
     options = [np.flatnonzero(d.allowed[h]).tolist() for h in range(d.n_households)]
-    if d.config.assignment == "at_most_once":
-        options = [o + [-1] for o in options]
     best, best_a = -np.inf, None
     for combo in itertools.product(*options):
         a = np.array(combo)
