@@ -88,6 +88,7 @@ def run_naive(data: Path, households: int, time_limit: float) -> dict[str, Any]:
     inst = national_instance(data, households)
     cfg = RunConfig(solver=SolverConfig(time_limit=time_limit))
     d = prepare_placement(inst, cfg.placement)
+    assert d.target is not None
     t0 = time.perf_counter()
     pairs = list(zip(*np.nonzero(d.allowed), strict=True))
     by_h: dict[int, list[int]] = {}
@@ -110,7 +111,7 @@ def run_naive(data: Path, households: int, time_limit: float) -> dict[str, Any]:
             + mdl.short[m]
             - mdl.excess[m]
             == int(d.target[m])
-        ),  # type: ignore[index]
+        ),
     )
     value = {(h, m): float(d.value(np.array([h]), np.array([m]))[0]) for h, m in model.P}
     c = d.config
@@ -282,8 +283,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.naive_size:
         jobs.append((str(args.naive_size), True, args.naive_time_limit))
     rows = []
-    for size, naive, limit in jobs:
-        label = f"{'straightforward' if naive else 'asielplan'} {size}"
+    for size, is_naive, limit in jobs:
+        label = f"{'straightforward' if is_naive else 'asielplan'} {size}"
         print(f"running {label} ...", file=sys.stderr, flush=True)
         command = [
             sys.executable,
@@ -296,7 +297,7 @@ def main(argv: list[str] | None = None) -> None:
             "--time-limit",
             str(limit),
         ]
-        if naive:
+        if is_naive:
             command.append("--naive")
         proc = subprocess.run(command, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
