@@ -78,7 +78,7 @@ def write_placement(run: PlacementRun, out: str | Path) -> Path:
             staging,
             build_manifest(
                 "place",
-                seed=run.config.seed,
+                seed=run.config.solver.seed,
                 config=run.config.model_dump(mode="json"),
                 inputs=inputs,
                 extra={

@@ -122,7 +122,6 @@ class PlacementConfig(Strict):
 class RunConfig(Strict):
     """One run: the base configuration with at most one scenario applied."""
 
-    seed: int = Field(default=0, ge=0, description="Seed for everything random in a run.")
     scenario: str = Field(default="base", description="Name of the applied scenario.")
     solver: SolverConfig = SolverConfig()
     output: OutputConfig = OutputConfig()

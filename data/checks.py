@@ -64,6 +64,13 @@ def _municipality_codes(inst: Instance) -> set[str] | None:
     return _known(inst, "municipalities", "code")
 
 
+def _unknown_municipalities(
+    inst: Instance, table: str, column: str = "municipality", rule: str = "unknown municipality"
+) -> list[Issue]:
+    """Rows of ``table`` whose ``column`` names no municipality of the instance."""
+    return _unknown_refs(inst, table, column, _municipality_codes(inst), "municipality code", rule)
+
+
 def _household_ids(inst: Instance) -> set[str] | None:
     return _known(inst, "households", "household_id")
 
@@ -95,14 +102,7 @@ def check_region_levels(inst: Instance) -> list[Issue]:
 
 def check_site_municipalities(inst: Instance) -> list[Issue]:
     """Every reception site lies in a known municipality."""
-    return _unknown_refs(
-        inst,
-        "sites",
-        "municipality",
-        _municipality_codes(inst),
-        "municipality code",
-        "unknown municipality",
-    )
+    return _unknown_municipalities(inst, "sites")
 
 
 def check_household_sites(inst: Instance) -> list[Issue]:
@@ -151,14 +151,7 @@ def check_household_composition(inst: Instance) -> list[Issue]:
 def check_ties(inst: Instance) -> list[Issue]:
     """A hard-criterion tie names a known municipality, and a kind goes with a place."""
     hh = inst.households
-    issues = _unknown_refs(
-        inst,
-        "households",
-        "tie_municipality",
-        _municipality_codes(inst),
-        "municipality code",
-        "tie to unknown place",
-    )
+    issues = _unknown_municipalities(inst, "households", "tie_municipality", "tie to unknown place")
     if _has(hh, "tie_kind", "tie_municipality"):
         file = inst.files.get("households", "households")
         issues += [
@@ -233,14 +226,7 @@ def check_pair_tables(inst: Instance) -> list[Issue]:
         issues += _unknown_refs(
             inst, table, "household_id", _household_ids(inst), "household", "unknown household"
         )
-        issues += _unknown_refs(
-            inst,
-            table,
-            "municipality",
-            _municipality_codes(inst),
-            "municipality code",
-            "unknown municipality",
-        )
+        issues += _unknown_municipalities(inst, table)
     return issues
 
 
@@ -369,17 +355,7 @@ def check_scores_cover_pairs(inst: Instance) -> list[Issue]:
 
 def check_municipality_tables(inst: Instance) -> list[Issue]:
     """Achterstand and progress rows name known municipalities."""
-    issues: list[Issue] = []
-    for table in ("achterstand", "progress"):
-        issues += _unknown_refs(
-            inst,
-            table,
-            "municipality",
-            _municipality_codes(inst),
-            "municipality code",
-            "unknown municipality",
-        )
-    return issues
+    return _unknown_municipalities(inst, "achterstand") + _unknown_municipalities(inst, "progress")
 
 
 def check_taakstelling_rule(inst: Instance) -> list[Issue]:

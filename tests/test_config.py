@@ -10,9 +10,9 @@ from asielplan.config import RunConfig, load_config
 from asielplan.errors import ConfigError
 
 TOML = """
-seed = 4
 [solver]
 time_limit = 30
+seed = 4
 [placement]
 penalty_shortfall = 50
 [scenarios.band]
@@ -35,7 +35,7 @@ def test_scenario_overrides_base(tmp_path: Path) -> None:
     band = load_config(path, "band")
     assert (base.solver.time_limit, base.placement.target_mode) == (30, "soft")
     assert (band.solver.time_limit, band.placement.target_mode) == (5, "band")
-    assert band.placement.penalty_shortfall == 50 and band.seed == 4
+    assert band.placement.penalty_shortfall == 50 and band.solver.seed == 4
     assert band.scenario == "band"
 
 
@@ -59,4 +59,4 @@ def test_config_is_frozen() -> None:
     """A configuration cannot be changed after validation."""
     cfg = RunConfig()
     with pytest.raises(Exception, match="frozen"):
-        cfg.seed = 3  # type: ignore[misc]
+        cfg.scenario = "other"  # type: ignore[misc]
