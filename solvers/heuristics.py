@@ -7,6 +7,8 @@ and proves. Every assignment they produce is re-evaluated from the formulation
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from asielplan.model.placement import Pairs, PlacementData, band_limits, placed_persons
@@ -26,15 +28,21 @@ def assignment_from_x(d: PlacementData, pairs: Pairs, x: np.ndarray) -> np.ndarr
 
 
 def improve_by_moves(
-    d: PlacementData, pairs: Pairs, assignment: np.ndarray, max_passes: int = 500
+    d: PlacementData,
+    pairs: Pairs,
+    assignment: np.ndarray,
+    seconds: float = np.inf,
+    max_passes: int = 500,
 ) -> np.ndarray:
     """Local search: move households to other candidate municipalities while that raises
     the objective (pair value plus the change in target penalties), never breaking a
     capacity, band or regional limit that the current assignment keeps.
 
     Each pass evaluates every candidate move at once and applies the best improving moves
-    that touch distinct municipalities; it stops when no move improves.
+    that touch distinct municipalities; it stops when no move improves, after
+    ``max_passes`` passes, or after ``seconds``.
     """
+    deadline = time.perf_counter() + seconds
     a = assignment.copy()
     value = d.value(pairs.h, pairs.m)
     n = d.persons[pairs.h].astype(float)
@@ -56,6 +64,8 @@ def improve_by_moves(
         )
 
     for _ in range(max_passes):
+        if time.perf_counter() > deadline:
+            break
         load = placed_persons(d, a).astype(float)
         current = a[pairs.h]
         movable = (current >= 0) & (current != pairs.m)

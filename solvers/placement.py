@@ -266,6 +266,10 @@ class _Search:
         """Seconds kept back for building and reading results: 5% of the limit, <= 1 s."""
         return min(1.0, 0.05 * self.config.time_limit)
 
+    def move_seconds(self) -> float:
+        """Time the local search may take: a tenth of what is left."""
+        return max(0.0, 0.1 * (self.clock.left() - self.reserve()))
+
     def proven(self) -> bool:
         return (
             self.objective is not None
@@ -411,7 +415,7 @@ class _Search:
             free = neighbourhood(d, self.assignment, pairs, round_no, fractional)
             mip.solve_neighbourhood(free)
             if not self.elastic:
-                self.offer(improve_by_moves(d, pairs, self.assignment))
+                self.offer(improve_by_moves(d, pairs, self.assignment, self.move_seconds()))
             self.say(
                 f"neighbourhood {round_no} ({int(free.sum()):,} households free): "
                 f"{-self.objective:,.2f}"
@@ -488,7 +492,9 @@ def _solve(
     fractional = np.zeros(d.n_households, dtype=bool)
     fractional[lp_pairs.h[(x > 1e-6) & (x < 1 - 1e-6)]] = True
     rounded = round_lp(d, lp_pairs, x)
-    search.offer(improve_by_moves(d, lp_pairs, rounded) if not elastic else rounded)
+    search.offer(
+        improve_by_moves(d, lp_pairs, rounded, search.move_seconds()) if not elastic else rounded
+    )
     say(
         f"LP bound {-search.z_lp:,.2f}; rounded solution "  # type: ignore[operator]
         + ("breaks a hard constraint" if search.objective is None else f"{-search.objective:,.2f}")
