@@ -67,6 +67,7 @@ MIP_PER_MUNICIPALITY = 40  # households per municipality (lowest reduced cost) i
 LNS_ROUNDS = 8  # large-neighbourhood rounds before the full restricted MIP
 FULL_MIP_PAIRS = 100_000  # up to this many compatible pairs, the last MIP takes them all
 WIDEN_MIN_SHARE = 0.3  # widen the restricted MIP only with this share of the time left
+FINAL_MIP_MIN_SHARE = 0.2  # large problems: the whole restricted MIP only with this much left
 MIN_RUN_SECONDS = 0.05  # shortest time limit handed to one HiGHS run
 SMALL_FIRST_PASS_SHARE = 0.3  # time share of the restricted pass before the full one
 LNS_SHARE = 0.15  # at most this share of the time limit per neighbourhood round
@@ -382,6 +383,8 @@ class _Search:
             if self.proven():
                 break
             widen_next = per_household < d.n_municipalities
+            if not small and self.clock.left() < FINAL_MIP_MIN_SHARE * self.config.time_limit:
+                break  # HiGHS may overrun a short limit on a large MIP: keep the incumbent
             share = SMALL_FIRST_PASS_SHARE if small and widen_next else 1.0
             result = mip.solve_all(share * self.clock.left())
             if result.status == Status.INFEASIBLE and self.objective is None:
