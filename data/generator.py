@@ -357,7 +357,7 @@ def generate_instance(
 
 DEFAULT_SEED = 2025
 DEFAULT_MUNICIPALITIES = 40
-DEFAULT_HOUSEHOLDS = 300
+DEFAULT_HOUSEHOLDS = 1200
 
 
 def build_default_instance() -> Instance:

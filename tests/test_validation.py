@@ -100,7 +100,7 @@ def test_embedded_default_is_valid_and_labelled_synthetic() -> None:
     inst = read_instance(default_instance_path())
     assert inst.meta.synthetic
     assert "SYNTHETIC" in inst.meta.description
-    assert len(inst.municipalities) == 40 and len(inst.households) == 300
+    assert len(inst.municipalities) == 40 and len(inst.households) == 1200
 
 
 def test_parquet_tables_are_read(tmp_path: Path) -> None:
