@@ -83,8 +83,6 @@ class Compiled:
     col_upper: np.ndarray
     integer: np.ndarray
     columns: list[Any]  # Pyomo VarData per column
-    constraints: list[Any]  # Pyomo ConstraintData per row
-    maximise: bool
     row_of: dict[int, int] = field(default_factory=dict)  # id(ConstraintData) -> row
 
     def row(self, constraint: Any) -> int:
@@ -93,8 +91,6 @@ class Compiled:
 
 def compile_model(model: pyo.ConcreteModel) -> Compiled:
     """Matrix form of ``model`` (minimisation: a maximised objective is negated)."""
-    objective = next(model.component_data_objects(pyo.Objective, active=True))
-    maximise = objective.sense == pyo.maximize
     repn = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=pyo.minimize)
     if repn.eliminated_vars:
         raise ValueError("the compiled model eliminated variables; use mixed form bounds")
@@ -103,13 +99,11 @@ def compile_model(model: pyo.ConcreteModel) -> Compiled:
     lower: list[float] = []
     upper: list[float] = []
     keep: list[int] = []
-    constraints: list[Any] = []
     for i, (con, bound_type) in enumerate(repn.rows):
         key = id(con)
         if key not in first:
             first[key] = len(keep)
             keep.append(i)
-            constraints.append(con)
             lower.append(-np.inf)
             upper.append(np.inf)
         j = first[key]
@@ -135,8 +129,6 @@ def compile_model(model: pyo.ConcreteModel) -> Compiled:
         col_upper=col_upper,
         integer=integer,
         columns=columns,
-        constraints=constraints,
-        maximise=maximise,
         row_of=first,
     )
 
