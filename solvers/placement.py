@@ -1,20 +1,22 @@
 """Solving the placement model at national scale.
 
 All compatible pairs (10,000 households x 342 municipalities is 3.4 million) are too
-many to hand to a MIP solver, and almost none can be in an optimal solution. The solve
-therefore runs in three steps, each with a proof attached:
+many to hand to a MIP solver, and almost none can be in an optimal solution. The solve:
 
 1. **Column generation on the LP relaxation.** Start from each household's best few
-   municipalities; solve the LP; price *every* compatible pair with the LP duals,
-   vectorised (:math:`\\bar c_{hm} = c_{hm} - a_{hm}^\\top y`); add the pairs with negative
-   reduced cost; repeat until none is left. The LP optimum :math:`z_{LP}` is then the LP
-   optimum over all pairs: a valid bound for the full MIP.
-2. **Rounding** the LP solution gives an incumbent :math:`z_I`.
-3. **The MIP on the pairs that can matter.** Any solution that uses a pair of reduced cost
-   :math:`\\bar c` costs at least :math:`z_{LP} + \\bar c`, so pairs with
-   :math:`\\bar c > z_I - z_{LP}` cannot be in a solution better than the incumbent. The
-   MIP over the remaining pairs is exactly the full problem, and its bound is a bound
-   for the full problem.
+   municipalities and each municipality's least-regret households; solve the LP; price
+   *every* compatible pair with the LP duals, vectorised
+   (:math:`\bar c_{hm} = c_{hm} - a_{hm}^\top y`); add the pairs with negative reduced
+   cost; repeat until none is left. The LP optimum :math:`z_{LP}` is then the LP optimum
+   over all pairs: a valid bound for the full MIP.
+2. **Rounding** the LP solution and local moves give a first incumbent
+   (``asielplan.solvers.heuristics``).
+3. **A restricted MIP** over each household's lowest-reduced-cost pairs, first solved in
+   neighbourhoods (everything fixed but a part), then whole. Any solution that uses a
+   pair of reduced cost :math:`\bar c` costs at least :math:`z_{LP} + \bar c`; when every
+   pair left out has :math:`\bar c` above the incumbent's gap, the restricted MIP's bound
+   holds for the full problem. Otherwise the bound is :math:`z_{LP}`. Either way the
+   reported gap is a gap for the full problem.
 
 Every number is in the minimisation form of the compiled model; the reported objective
 and bound are in the model's own (maximisation) sense. When the model is infeasible the
