@@ -3,7 +3,8 @@
 Tables (each written as CSV and/or Parquet):
 
 - ``households``: per household the municipality, the labour score and its components
-  (person part, regional effect), distance, whether it left its COA region;
+  (person part, regional effect), distance, whether it left its COA region, whether a
+  lock or a hard criterion bound the choice (not which criterion);
 - ``municipalities``: target, placed persons, deviation;
 - ``regions``: totals per region level against the band (or the summed target);
 - ``kpis``: one row of key figures;
@@ -50,7 +51,9 @@ def household_table(inst: Instance, d: PlacementData, sol: PlacementSolution) ->
             "municipality": np.where(placed, d.municipality_codes[m], None),
             "municipality_name": np.where(placed, d.municipality_names[m], None),
             "locked": d.lock >= 0,
-            "tie_kind": hh["tie_kind"].to_numpy() if "tie_kind" in hh else None,
+            # whether a hard criterion bound the choice; its kind (e.g. medical) is
+            # special-category data and stays out of the outputs
+            "hard_criterion": hh["tie_kind"].notna().to_numpy() if "tie_kind" in hh else False,
             "from_site": hh["site_id"].to_numpy(),
             "score": score,
             "score_person_part": np.where(placed, person_part, np.nan),

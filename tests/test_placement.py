@@ -228,3 +228,11 @@ def test_other_pyomo_solver_by_name() -> None:
     assert run.solution.status == Status.OPTIMAL
     assert codes(run) == {"A": "L1", "B": "L1", "C": "L2"}
     assert run.solution.objective == pytest.approx(220.0)
+
+
+def test_outputs_hold_no_special_category_data() -> None:
+    """The household table says whether a hard criterion bound the choice, never which
+    (a medical tie is health data); H4's family tie shows only as a flag."""
+    table = place(TINY, config()).tables["households"].set_index("household_id")
+    assert "tie_kind" not in table.columns
+    assert bool(table.loc["H4", "hard_criterion"]) and not bool(table.loc["H1", "hard_criterion"])
