@@ -10,7 +10,7 @@ import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from asielplan.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from asielplan.api import PlacementRun
 
 app = typer.Typer(
     name="asielplan",
@@ -271,6 +274,7 @@ def place(
     from asielplan.api import place as run_place
     from asielplan.api import write_placement
     from asielplan.config import load_config
+    from asielplan.solvers.highs import Status
 
     cfg = load_config(config, scenario)
     if time_limit is not None:
@@ -286,13 +290,13 @@ def place(
         run = run_place(instance_path(instance), cfg, progress)
     write_placement(run, out)
     print_placement_summary(run, out)
-    if run.solution.status.value == "infeasible":
+    if run.solution.status == Status.INFEASIBLE:
         raise typer.Exit(EXIT_INFEASIBLE)
     if not run.solution.status.has_solution:
         raise typer.Exit(EXIT_NO_SOLUTION)
 
 
-def print_placement_summary(run: Any, out: Path) -> None:
+def print_placement_summary(run: PlacementRun, out: Path) -> None:
     """A short summary of a placement run on the terminal."""
     kpi = run.tables["kpis"].iloc[0]
     sol = run.solution

@@ -111,6 +111,24 @@ class PlacementData:
             - c.weight_leave_coa_region * self.leaves_region(h, m)
         )
 
+    def target_penalty(self, m: np.ndarray, placed: np.ndarray) -> np.ndarray:
+        """Soft-mode penalty :math:`\alpha (T_m - p)^+ + \beta (p - T_m)^+` of municipalities
+        ``m`` holding ``placed`` persons; zero without targets or in band mode."""
+        if self.target is None or self.config.target_mode != "soft":
+            return np.zeros(len(m))
+        target = self.target[m]
+        return self.config.penalty_shortfall * np.clip(
+            target - placed, 0, None
+        ) + self.config.penalty_excess * np.clip(placed - target, 0, None)
+
+    def hard_upper(self) -> np.ndarray:
+        """Most persons each municipality may take: its capacity, and in band mode the
+        band's upper limit."""
+        upper = self.capacity.copy()
+        if self.target is not None and self.config.target_mode == "band":
+            upper = np.minimum(upper, band_limits(self)[1])
+        return upper
+
     def value_rows(self, rows: np.ndarray) -> np.ndarray:
         """:math:`v_{hm}` for every municipality, for households ``rows`` (len(rows) x M)."""
         c = self.config
@@ -611,15 +629,12 @@ def evaluate_assignment(d: PlacementData, assignment: np.ndarray, *, elastic: bo
     elif elastic:
         total -= ELASTIC_PENALTY * float(unplaced)
     placed = placed_persons(d, assignment)
-    if d.target is not None:
-        if c.target_mode == "soft":
-            total -= c.penalty_shortfall * float(np.clip(d.target - placed, 0, None).sum())
-            total -= c.penalty_excess * float(np.clip(placed - d.target, 0, None).sum())
-        elif elastic:
-            lower, upper = band_limits(d)
-            total -= ELASTIC_PENALTY * float(
-                np.clip(lower - placed, 0, None).sum() + np.clip(placed - upper, 0, None).sum()
-            )
+    total -= float(d.target_penalty(np.arange(d.n_municipalities), placed).sum())
+    if elastic and d.target is not None and c.target_mode == "band":
+        lower, upper = band_limits(d)
+        total -= ELASTIC_PENALTY * float(
+            np.clip(lower - placed, 0, None).sum() + np.clip(placed - upper, 0, None).sum()
+        )
     if elastic:
         over = np.clip(placed - d.capacity, 0, None)
         total -= ELASTIC_PENALTY * float(over[np.isfinite(over)].sum())

@@ -46,22 +46,11 @@ def improve_by_moves(
     a = assignment.copy()
     value = d.value(pairs.h, pairs.m)
     n = d.persons[pairs.h].astype(float)
-    upper = d.capacity.copy()
+    upper = d.hard_upper()
     lower = np.zeros(d.n_municipalities)
-    soft = d.target is not None and d.config.target_mode == "soft"
-    if d.target is not None and not soft:
-        band_low, band_high = band_limits(d)
-        upper = np.minimum(upper, band_high)
-        lower = band_low.astype(float)
-
-    def penalty(m: np.ndarray, load: np.ndarray) -> np.ndarray:
-        if not soft:
-            return np.zeros(len(m))
-        target = d.target[m]
-        c = d.config
-        return c.penalty_shortfall * np.clip(target - load, 0, None) + c.penalty_excess * np.clip(
-            load - target, 0, None
-        )
+    if d.target is not None and d.config.target_mode == "band":
+        lower = band_limits(d)[0].astype(float)
+    penalty = d.target_penalty
 
     for _ in range(max_passes):
         if time.perf_counter() > deadline:
@@ -163,21 +152,8 @@ def round_lp(d: PlacementData, pairs: Pairs, x: np.ndarray) -> np.ndarray:
 
 def _load_gain(d: PlacementData, load: np.ndarray, ms: np.ndarray, n: int) -> np.ndarray:
     """Change in the penalty terms when ``n`` more persons go to each of ``ms``."""
-    gain = np.zeros(len(ms))
-    if d.target is not None and d.config.target_mode == "soft":
-        c = d.config
-
-        def penalty(placed: np.ndarray) -> np.ndarray:
-            target = d.target[ms]
-            return c.penalty_shortfall * np.clip(
-                target - placed, 0, None
-            ) + c.penalty_excess * np.clip(placed - target, 0, None)
-
-        gain -= penalty(load[ms] + n) - penalty(load[ms])
-    hard_upper = d.capacity[ms].copy()
-    if d.target is not None and d.config.target_mode == "band":
-        hard_upper = np.minimum(hard_upper, band_limits(d)[1][ms])
-    gain[load[ms] + n > hard_upper] -= 1e9
+    gain = d.target_penalty(ms, load[ms]) - d.target_penalty(ms, load[ms] + n)
+    gain[load[ms] + n > d.hard_upper()[ms]] -= 1e9
     return gain
 
 
