@@ -119,6 +119,44 @@ class PlacementConfig(Strict):
         return self
 
 
+class ReceptionConfig(Strict):
+    """Weights of the reception planning model (docs/formulation/reception.md).
+
+    Costs are in euros; the weights say what a planner would pay to avoid one move,
+    one emergency place-night, and so on."""
+
+    move_cost: float = Field(
+        default=250.0, ge=0, description="Weight of one transfer between sites (EUR)."
+    )
+    emergency_penalty: float = Field(
+        default=100.0,
+        ge=0,
+        description="Penalty per person-night in noodopvang (emergency tier), on top of "
+        "its cost: what one avoided emergency place-night is worth.",
+    )
+    crisis_penalty: float = Field(
+        default=400.0,
+        ge=0,
+        description="Penalty per person-night in crisisnoodopvang (crisis tier), on top "
+        "of its cost.",
+    )
+    outside_region_penalty: float = Field(
+        default=10.0,
+        ge=0,
+        description="Penalty per person-night in the second line outside the cohort's "
+        "destination or preferred regions.",
+    )
+    target_penalty: float = Field(
+        default=20.0,
+        ge=0,
+        description="Penalty per person-night below or above a region's place target.",
+    )
+    scenario: str | None = Field(
+        default=None,
+        description="Inflow scenario to plan for; empty: the first scenario of the cohorts table.",
+    )
+
+
 class RunConfig(Strict):
     """One run: the base configuration with at most one scenario applied."""
 
@@ -126,6 +164,7 @@ class RunConfig(Strict):
     solver: SolverConfig = SolverConfig()
     output: OutputConfig = OutputConfig()
     placement: PlacementConfig = PlacementConfig()
+    reception: ReceptionConfig = ReceptionConfig()
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

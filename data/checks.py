@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from asielplan.data.schemas import MODALITIES
 from asielplan.errors import Issue
 
 if TYPE_CHECKING:
@@ -376,6 +377,239 @@ def check_taakstelling_rule(inst: Instance) -> list[Issue]:
     ]
 
 
+# --------------------------------------------------------------------------- reception
+
+
+def check_reception_section(inst: Instance) -> list[Issue]:
+    """Cohorts need a ``[reception]`` section, and its region level must be declared."""
+    spec = inst.meta.reception
+    if "cohorts" not in inst.meta.tables:
+        return []
+    if spec is None:
+        return [
+            Issue(
+                "instance.toml",
+                None,
+                "reception",
+                "reception section",
+                "cohorts are given but [reception] (periods, costs) is missing",
+            )
+        ]
+    if spec.region_level is not None and spec.region_level not in inst.region_levels:
+        return [
+            Issue(
+                "instance.toml",
+                None,
+                "reception.region_level",
+                "known region level",
+                f"{spec.region_level!r} is not in region_levels",
+            )
+        ]
+    return []
+
+
+def check_cohort_periods(inst: Instance) -> list[Issue]:
+    """First-line periods fit in the stay; arrivals fall in the horizon; a cohort already
+    in reception (arrival <= 0) names its site and is still there in period 1; a cohort
+    arriving later names no site."""
+    cohorts, spec = inst.cohorts, inst.meta.reception
+    if (
+        spec is None
+        or "cohorts" not in inst.loaded
+        or not _has(cohorts, "arrival_period", "stay_periods", "first_line_periods")
+    ):
+        return []
+    assert cohorts is not None
+    file = inst.files.get("cohorts", "cohorts")
+    issues = [
+        Issue(file, row, "first_line_periods", "fits in stay", "longer than stay_periods")
+        for row in _rows(cohorts["first_line_periods"] > cohorts["stay_periods"])
+    ]
+    issues += [
+        Issue(file, row, "arrival_period", "in horizon", f"after the last period ({spec.periods})")
+        for row in _rows(cohorts["arrival_period"] > spec.periods)
+    ]
+    stock = cohorts["arrival_period"] <= 0
+    issues += [
+        Issue(
+            file,
+            row,
+            "stay_periods",
+            "still in reception",
+            "arrived before period 1 and left before it: arrival_period + stay_periods must be "
+            ">= 1",
+        )
+        for row in _rows(stock & (cohorts["arrival_period"] + cohorts["stay_periods"] < 1))
+    ]
+    site = cohorts["site_id"] if "site_id" in cohorts.columns else pd.Series(None, cohorts.index)
+    issues += [
+        Issue(file, row, "site_id", "stock has a site", "already in reception: name its site")
+        for row in _rows(stock & site.isna())
+    ]
+    issues += [
+        Issue(file, row, "site_id", "arrivals have no site", "arrives later: leave site_id empty")
+        for row in _rows(~stock & site.notna())
+    ]
+    return issues
+
+
+def check_cohort_sites(inst: Instance) -> list[Issue]:
+    """A cohort in reception now stays at a known site that is open at the start."""
+    issues = _unknown_refs(
+        inst, "cohorts", "site_id", _known(inst, "sites", "site_id"), "site", "known site"
+    )
+    cohorts, sites = inst.cohorts, inst.sites
+    if issues or not _has(cohorts, "site_id") or not _has(sites, "state", "site_id"):
+        return issues
+    assert cohorts is not None
+    candidates = set(sites.loc[sites["state"] == "candidate", "site_id"])
+    file = inst.files.get("cohorts", "cohorts")
+    return [
+        Issue(file, row, "site_id", "open site", "a candidate site is not open at the start")
+        for row in _rows(cohorts["site_id"].isin(list(candidates)))
+    ]
+
+
+def _region_codes(inst: Instance) -> set[str] | None:
+    spec = inst.meta.reception
+    if spec is None or spec.region_level is None or "municipalities" not in inst.loaded:
+        return None
+    if spec.region_level not in inst.municipalities.columns:
+        return None
+    return set(inst.municipalities[spec.region_level].dropna())
+
+
+def check_cohort_regions(inst: Instance) -> list[Issue]:
+    """Destinations, preferred regions and region targets name known regions (and need a
+    ``[reception].region_level``)."""
+    cohorts, targets = inst.cohorts, inst.region_targets
+    known = _region_codes(inst)
+    level = inst.meta.reception.region_level if inst.meta.reception else None
+    issues: list[Issue] = []
+    uses = [
+        ("cohorts", cohorts, "destination"),
+        ("cohorts", cohorts, "preferred"),
+        ("region_targets", targets, "region"),
+    ]
+    for table, frame, column in uses:
+        if table not in inst.loaded or not _has(frame, column):
+            continue
+        assert frame is not None
+        file = inst.files.get(table, table)
+        for row in _rows(frame[column].notna()):
+            value = str(frame[column].iloc[row - 1])
+            codes = [v.strip() for v in value.split(";")] if column == "preferred" else [value]
+            if level is None:
+                issues.append(
+                    Issue(file, row, column, "region level", "set [reception].region_level first")
+                )
+                break
+            unknown = [c for c in codes if known is not None and c not in known]
+            if unknown:
+                issues.append(
+                    Issue(
+                        file,
+                        row,
+                        column,
+                        "known region",
+                        f"{', '.join(map(repr, unknown))} is not a known {level}",
+                    )
+                )
+    return issues
+
+
+def check_site_reception(inst: Instance) -> list[Issue]:
+    """Minimum occupancy fits in capacity; AMV-only sites take AMV; every modality of a
+    site and every AMV cohort has somewhere to go."""
+    from asielplan.data.reception import ARRIVAL, EXIT, transfer_graph
+
+    sites, spec = inst.sites, inst.meta.reception
+    if spec is None or "sites" not in inst.loaded or not _has(sites, "capacity", "modality"):
+        return []
+    file = inst.files.get("sites", "sites")
+    issues: list[Issue] = []
+    if _has(sites, "min_occupancy"):
+        issues += [
+            Issue(file, row, "min_occupancy", "fits in capacity", "above the site's capacity")
+            for row in _rows(sites["min_occupancy"] > sites["capacity"])
+        ]
+    if _has(sites, "amv_only", "takes_amv"):
+        issues += [
+            Issue(file, row, "takes_amv", "AMV-only takes AMV", "amv_only = 1 needs takes_amv = 1")
+            for row in _rows((sites["amv_only"] == 1) & (sites["takes_amv"] != 1))
+        ]
+    graph = transfer_graph(spec)
+    for node in graph.nodes:
+        if node not in (ARRIVAL, EXIT) and node not in MODALITIES:
+            issues.append(
+                Issue(
+                    "instance.toml",
+                    None,
+                    "reception.transfers",
+                    "known modality",
+                    f"{node!r} is not a modality",
+                )
+            )
+    for row in _rows(~sites["modality"].isin(list(graph.nodes))):
+        issues.append(
+            Issue(
+                file,
+                row,
+                "modality",
+                "in the transfer chain",
+                f"no transfer reaches or leaves {sites['modality'].iloc[row - 1]!r}",
+            )
+        )
+    cohorts = inst.cohorts
+    if _has(cohorts, "track") and "cohorts" in inst.loaded:
+        assert cohorts is not None
+        takes = sites["takes_amv"] == 1 if "takes_amv" in sites.columns else pd.Series(False)
+        if (cohorts["track"] == "amv").any() and not takes.fillna(False).any():
+            issues.append(
+                Issue(
+                    inst.files.get("cohorts", "cohorts"),
+                    int(np.flatnonzero((cohorts["track"] == "amv").to_numpy())[0]) + 1,
+                    "track",
+                    "AMV has a place",
+                    "AMV cohorts, but no site has takes_amv = 1",
+                )
+            )
+    return issues
+
+
+def check_scenario_weights(inst: Instance) -> list[Issue]:
+    """Scenario weights name scenarios of the cohorts table and are not all zero."""
+    spec = inst.meta.reception
+    if spec is None or not spec.scenario_weights or not _has(inst.cohorts, "scenario"):
+        return []
+    assert inst.cohorts is not None
+    named = set(inst.cohorts["scenario"].dropna())
+    issues = [
+        Issue(
+            "instance.toml",
+            None,
+            f"reception.scenario_weights.{name}",
+            "known scenario",
+            f"no cohort has scenario {name!r}",
+        )
+        for name in spec.scenario_weights
+        if name not in named
+    ]
+    if any(w < 0 for w in spec.scenario_weights.values()) or not any(
+        w > 0 for w in spec.scenario_weights.values()
+    ):
+        issues.append(
+            Issue(
+                "instance.toml",
+                None,
+                "reception.scenario_weights",
+                "weights",
+                "weights must be >= 0 and not all 0",
+            )
+        )
+    return issues
+
+
 CHECKS: tuple[Check, ...] = (
     check_region_levels,
     check_site_municipalities,
@@ -390,6 +624,12 @@ CHECKS: tuple[Check, ...] = (
     check_scores_cover_pairs,
     check_municipality_tables,
     check_taakstelling_rule,
+    check_reception_section,
+    check_cohort_periods,
+    check_cohort_sites,
+    check_cohort_regions,
+    check_site_reception,
+    check_scenario_weights,
 )
 
 

@@ -46,6 +46,52 @@ class TaakstellingSpec(_Strict):
     rule: str = Field(default="population", description="Name of a registered rule.")
 
 
+class ReceptionSpec(_Strict):
+    """The ``[reception]`` section: horizon and cost parameters of reception planning.
+
+    Cost defaults are BRIEF.md section 4 (COA 2023: EUR 30,400 per resident per year,
+    about 83 per night; noodopvang EUR 69,400, about 190; crisisnoodopvang reimbursed at
+    EUR 100 per person per day)."""
+
+    periods: int = Field(ge=1, description="Number of planning periods.")
+    nights_per_period: int = Field(default=14, ge=1, description="Nights in one period.")
+    first_period: str = Field(default="", description="Label of period 1, e.g. a date.")
+    average_cost_price: float = Field(
+        default=83.0, gt=0, description="Average cost price per resident-night (EUR)."
+    )
+    budget_per_night: float | None = Field(
+        default=None,
+        gt=0,
+        description="Budget per place-night a business case is judged on; "
+        "empty: the average cost price.",
+    )
+    buffer_norm: float = Field(
+        default=0.96,
+        gt=0,
+        le=1,
+        description="Highest share of open regular places that may be occupied "
+        "(COA plans at 96%); 1 switches the buffer off.",
+    )
+    region_level: str | None = Field(
+        default=None,
+        description="Region level (a column of municipalities) of destinations, "
+        "preferences and region targets.",
+    )
+    cost_per_night: dict[str, float] = Field(
+        default_factory=lambda: {"regular": 83.0, "emergency": 190.0, "crisis": 100.0},
+        description="Default cost per occupied bed-night by tier (EUR).",
+    )
+    scenario_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="Weight of each inflow scenario in a robust plan; empty: equal.",
+    )
+    transfers: list[tuple[str, str]] | None = Field(
+        default=None,
+        description="Allowed transfers as [from, to] modality pairs, with 'arrival' and "
+        "'exit' as the ends of the chain; empty: the default Dutch chain.",
+    )
+
+
 class InstanceMeta(_Strict):
     """Contents of ``instance.toml``."""
 
@@ -58,6 +104,7 @@ class InstanceMeta(_Strict):
         default=(), description="Columns of the municipality table that hold region codes."
     )
     taakstelling: TaakstellingSpec | None = None
+    reception: ReceptionSpec | None = None
     tables: dict[str, TableRef]
 
 
@@ -76,6 +123,8 @@ class Instance:
     locks: pd.DataFrame | None = None
     achterstand: pd.DataFrame | None = None
     progress: pd.DataFrame | None = None
+    cohorts: pd.DataFrame | None = None
+    region_targets: pd.DataFrame | None = None
     geometry: Any = None  # geopandas.GeoDataFrame of municipality shapes, when given
     root: Path | None = None
     files: dict[str, str] = field(default_factory=dict)
@@ -131,6 +180,16 @@ def read_instance(path: str | Path) -> Instance:
             raw, geometry = _split_geometry(raw)
         frames[name] = _coerce_and_validate(raw, spec.schema, ref.path, issues)
 
+    if "households" not in meta.tables and "cohorts" not in meta.tables:
+        issues.append(
+            Issue(
+                META_FILE,
+                None,
+                None,
+                "required table",
+                "declare [tables.households] (placement) or [tables.cohorts] (reception), or both",
+            )
+        )
     for name in meta.tables:
         if name not in TABLES:
             issues.append(
@@ -155,6 +214,8 @@ def read_instance(path: str | Path) -> Instance:
         locks=frames.get("locks"),
         achterstand=frames.get("achterstand"),
         progress=frames.get("progress"),
+        cohorts=frames.get("cohorts"),
+        region_targets=frames.get("region_targets"),
         geometry=geometry,
         root=root,
         files=files,

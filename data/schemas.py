@@ -23,6 +23,10 @@ MODALITIES = (
     "crisisnoodopvang",
     "CAO",
 )
+LINES = ("first", "second", "both")
+TIERS = ("regular", "emergency", "crisis")
+SITE_STATES = ("open", "candidate", "closing")
+TRACKS = ("high", "low", "amv")
 TIE_KINDS = ("family", "medical", "job", "study")
 SEXES = ("F", "M", "X")
 AGE_BANDS = ("0-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
@@ -43,12 +47,15 @@ def column_kind(dtype: object) -> str:
     return text if text in (INT, FLOAT) else STR
 
 
-def _id(description: str, *, unique: bool = False, nullable: bool = False) -> pa.Column:
+def _id(
+    description: str, *, unique: bool = False, nullable: bool = False, required: bool = True
+) -> pa.Column:
     return pa.Column(
         STR,
         pa.Check.str_matches(ID_PATTERN, error="an id: letters, digits, '_', '.', ':', '-'"),
         unique=unique,
         nullable=nullable,
+        required=required,
         description=description,
         metadata={"unit": "id"},
     )
@@ -127,8 +134,189 @@ SITES = pa.DataFrameSchema(
         "municipality": _id("Code of the municipality the site lies in."),
         "modality": _col(STR, "Reception modality.", "category", [_in(MODALITIES)]),
         "capacity": _col(INT, "Beds.", "persons", [pa.Check.ge(0)]),
+        # The columns below are read by reception planning only; empty cells take the
+        # defaults named in their descriptions (see data/reception.py).
+        "line": _col(
+            STR,
+            "Reception line: first (procedure), second (after the track is decided) or "
+            "both. Empty: by modality (COL, POL, GVL first; noodopvang, crisisnoodopvang, "
+            "CAO both; others second).",
+            "category",
+            [_in(LINES)],
+            required=False,
+            nullable=True,
+        ),
+        "tier": _col(
+            STR,
+            "regular, emergency or crisis; emergency and crisis places carry a penalty. "
+            "Empty: by modality (noodopvang emergency, crisisnoodopvang crisis).",
+            "category",
+            [_in(TIERS)],
+            required=False,
+            nullable=True,
+        ),
+        "state": _col(
+            STR,
+            "open, candidate (a business case) or closing. Empty: open.",
+            "category",
+            [_in(SITE_STATES)],
+            required=False,
+            nullable=True,
+        ),
+        "min_occupancy": _col(
+            INT,
+            "Persons a site needs while open. Empty: 0.",
+            "persons",
+            [pa.Check.ge(0)],
+            required=False,
+            nullable=True,
+        ),
+        "cost_per_night": _col(
+            FLOAT,
+            "Cost per occupied bed-night. Empty: the tier default in [reception].",
+            "EUR",
+            [pa.Check.ge(0)],
+            required=False,
+            nullable=True,
+        ),
+        "fixed_cost": _col(
+            FLOAT,
+            "Cost per period the site is open (rent, staff, security). Empty: 0.",
+            "EUR per period",
+            [pa.Check.ge(0)],
+            required=False,
+            nullable=True,
+        ),
+        "opening_cost": _col(
+            FLOAT,
+            "One-off cost of opening a candidate site. Empty: 0.",
+            "EUR",
+            [pa.Check.ge(0)],
+            required=False,
+            nullable=True,
+        ),
+        "earliest_open": _col(
+            INT,
+            "Candidate: first period it can open. Empty: 1.",
+            "period",
+            [pa.Check.ge(1)],
+            required=False,
+            nullable=True,
+        ),
+        "contract_periods": _col(
+            INT,
+            "Candidate: periods it stays open once opened (contract length). Empty: 1.",
+            "periods",
+            [pa.Check.ge(1)],
+            required=False,
+            nullable=True,
+        ),
+        "contract_end": _col(
+            INT,
+            "Open or closing site: last period under contract. A closing site closes "
+            "after it; an open site may close after it (and never reopens). Empty: the "
+            "horizon.",
+            "period",
+            [pa.Check.ge(0)],
+            required=False,
+            nullable=True,
+        ),
+        "takes_amv": _col(
+            INT,
+            "1 if the site may house unaccompanied minors (AMV). Empty: 0.",
+            "0/1",
+            [pa.Check.isin([0, 1])],
+            required=False,
+            nullable=True,
+        ),
+        "amv_only": _col(
+            INT,
+            "1 if the site houses unaccompanied minors only (e.g. KWV). Empty: 0.",
+            "0/1",
+            [pa.Check.isin([0, 1])],
+            required=False,
+            nullable=True,
+        ),
     },
     name="sites",
+    strict=False,
+)
+
+COHORTS = pa.DataFrameSchema(
+    {
+        "cohort_id": _id("Cohort id.", unique=True),
+        "scenario": _col(
+            STR,
+            "Inflow scenario the cohort belongs to (e.g. steady, peak, trough). Empty: base.",
+            "name",
+            required=False,
+            nullable=True,
+        ),
+        "arrival_period": _col(
+            INT,
+            "Period of arrival; 0 or less: already in reception at the start (then "
+            "site_id says where).",
+            "period",
+        ),
+        "persons": _col(INT, "Persons in the cohort.", "persons", [pa.Check.gt(0)]),
+        "household_type": _col(
+            STR, "Household type or queue, e.g. single, family, vulnerable, minor.", "category"
+        ),
+        "track": _col(
+            STR,
+            "high or low chance of a permit, or amv (unaccompanied minors).",
+            "category",
+            [_in(TRACKS)],
+        ),
+        "stay_periods": _col(
+            INT, "Periods in reception from arrival until leaving.", "periods", [pa.Check.ge(1)]
+        ),
+        "first_line_periods": _col(
+            INT,
+            "Of those, periods in the first line (procedure); the rest in the second line.",
+            "periods",
+            [pa.Check.ge(0)],
+        ),
+        "destination": _col(
+            STR,
+            "Region (at [reception].region_level) where the cohort will be housed; "
+            "second-line reception elsewhere is penalised.",
+            "id",
+            required=False,
+            nullable=True,
+        ),
+        "preferred": _col(
+            STR,
+            "Preferred regions, separated by ';' (the Calais case: two per person); "
+            "reception elsewhere is penalised like a missed destination.",
+            "ids",
+            required=False,
+            nullable=True,
+        ),
+        "site_id": _id(
+            "Site where a cohort already in reception stays now.", nullable=True, required=False
+        ),
+    },
+    name="cohorts",
+    strict=False,
+)
+
+REGION_TARGETS = pa.DataFrameSchema(
+    {
+        "region": _id("Region code at [reception].region_level."),
+        "target": _col(
+            INT, "Persons the region is to receive (soft target).", "persons", [pa.Check.ge(0)]
+        ),
+        "period": _col(
+            INT,
+            "Period the target applies to. Empty: every period.",
+            "period",
+            [pa.Check.ge(1)],
+            required=False,
+            nullable=True,
+        ),
+    },
+    name="region_targets",
     strict=False,
 )
 
@@ -270,9 +458,17 @@ TABLES: dict[str, TableSpec] = {
             True,
             "One row per municipality, with any number of region columns.",
         ),
-        TableSpec("sites", SITES, False, "Reception sites where households stay now."),
         TableSpec(
-            "households", HOUSEHOLDS, True, "One row per household of status holders to be placed."
+            "sites",
+            SITES,
+            False,
+            "Reception sites: where households stay now, and what reception planning plans.",
+        ),
+        TableSpec(
+            "households",
+            HOUSEHOLDS,
+            False,
+            "One row per household of status holders to be placed (needed by placement).",
         ),
         TableSpec(
             "members",
@@ -305,6 +501,18 @@ TABLES: dict[str, TableSpec] = {
             PROGRESS,
             False,
             "Persons placed so far this period; weekly batches aim at what remains.",
+        ),
+        TableSpec(
+            "cohorts",
+            COHORTS,
+            False,
+            "Asylum seekers by arrival period, type and track (needed by reception).",
+        ),
+        TableSpec(
+            "region_targets",
+            REGION_TARGETS,
+            False,
+            "Reception place targets per region (e.g. set by a prefect or a province).",
         ),
     )
 }
