@@ -64,8 +64,9 @@ class BusinessCase:
 class ReceptionData:
     """Everything the model needs, as plain arrays and tables.
 
-    Arrays over types ``k``, sites ``s`` and periods ``t`` use positions; period arrays
-    have length ``T + 1`` with index 0 the state before period 1.
+    People are grouped in *classes* c = (type k, stage): stage 1 is the procedure in the
+    first line, stage 2 the time after it (second line). Arrays use positions; period
+    arrays have length ``T + 1`` with index 0 the state before period 1.
     """
 
     spec: ReceptionSpec
@@ -75,16 +76,16 @@ class ReceptionData:
     sites: pd.DataFrame  # usable sites; the last row is the virtual UNHOUSED site
     cases: list[BusinessCase]
     types: pd.DataFrame  # type_id, household_type, track, home, exit_line
-    arrivals: np.ndarray  # [w, k, t] persons arriving in period t
-    first: np.ndarray  # [w, k, t] persons in the first-line stage in period t
-    second: np.ndarray  # [w, k, t] persons in the second-line stage in period t
-    exits: np.ndarray  # [w, k, t] persons leaving reception at the start of period t
-    stock: np.ndarray  # [w, k, s] persons at each site before period 1
+    classes: pd.DataFrame  # class_id, type (position), stage (1 or 2)
+    arrivals: np.ndarray  # [w, c, t] persons arriving into class c in period t
+    persons: np.ndarray  # [w, c, t] persons in class c in period t
+    exits: np.ndarray  # [w, c, t] persons of class c leaving reception in period t
+    promotions: np.ndarray  # [w, k, t] persons of type k moving from stage 1 to 2
+    stock: np.ndarray  # [w, c, s] persons at each site before period 1
     graph: nx.DiGraph
     targets: pd.DataFrame  # region, period, target (one row per region and period)
     status: np.ndarray  # [s, t] OPEN, CLOSED or DECIDE (t = 1..T in columns 1..T)
-    allowed: list[tuple[int, int]]  # (type, site) pairs that may hold people
-    exit_sites: dict[int, list[int]] = field(default_factory=dict)  # type -> sites
+    allowed: list[tuple[int, int]]  # (class, site) pairs that may hold people
 
     @property
     def periods(self) -> range:
@@ -98,46 +99,41 @@ class ReceptionData:
     def budget(self) -> float:
         return self.spec.budget_per_night or self.spec.average_cost_price
 
-    def night_cost(self, s: int, k: int) -> float:
-        """Objective coefficient of one person of type k at site s for one night: the
-        site's cost, its tier penalty, and the outside-region penalty."""
+    def class_of(self, k: int, stage: int) -> int | None:
+        match = self.classes[(self.classes["type"] == k) & (self.classes["stage"] == stage)]
+        return int(match.index[0]) if len(match) else None
+
+    def outside_home(self, s: int, c: int) -> bool:
+        """True when a class in its second stage, whose type has home regions
+        (destination or preferences), stays outside them."""
+        if int(self.classes.iloc[c]["stage"]) != 2:
+            return False
+        home = self.types.iloc[int(self.classes.iloc[c]["type"])]["home"]
         site = self.sites.iloc[s]
-        if site["site_id"] == UNHOUSED:
-            return UNHOUSED_PENALTY
-        cost = float(site["cost_per_night"])
-        if site["tier"] == "emergency":
-            cost += self.config.emergency_penalty
-        elif site["tier"] == "crisis":
-            cost += self.config.crisis_penalty
-        if self.outside_home(s, k):
-            cost += self.config.outside_region_penalty
-        return cost
-
-    def outside_home(self, s: int, k: int) -> bool:
-        """True when a type with home regions stays in the second line elsewhere."""
-        home = self.types.iloc[k]["home"]
-        site = self.sites.iloc[s]
-        return bool(home) and site["line"] != "first" and site["region"] not in home
+        return bool(home) and site["site_id"] != UNHOUSED and site["region"] not in home
 
 
-def stage_counts(
-    cohorts: pd.DataFrame, horizon: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Arrivals, first-line stage, second-line stage and exits per cohort row and period.
+def stage_counts(cohorts: pd.DataFrame, horizon: int) -> dict[str, np.ndarray]:
+    """Per cohort row and period t = 0..T: arrivals into stage 1 and into stage 2,
+    persons in stage 1 and in stage 2, promotions (stage 1 -> 2) and exits.
 
     A cohort of p persons arriving in period a with first-line time F and stay L is in
-    the first line in periods a .. a+F-1, in the second line in a+F .. a+L-1, and leaves
-    at the start of period a+L. Returns four arrays [row, t] for t = 0..T."""
+    stage 1 in periods a .. a+F-1, in stage 2 in a+F .. a+L-1, is promoted at the start
+    of a+F (when 0 < F < L), and leaves reception at the start of period a+L."""
     t = np.arange(horizon + 1)[None, :]
     a = cohorts["arrival_period"].to_numpy(dtype=int)[:, None]
     f = cohorts["first_line_periods"].to_numpy(dtype=int)[:, None]
     stay = cohorts["stay_periods"].to_numpy(dtype=int)[:, None]
     p = cohorts["persons"].to_numpy(dtype=float)[:, None]
-    arrivals = p * ((t == a) & (t >= 1))
-    first = p * ((t >= a) & (t < a + f))
-    second = p * ((t >= a + f) & (t < a + stay))
-    exits = p * ((t == a + stay) & (t >= 1))
-    return arrivals, first, second, exits
+    arrive = (t == a) & (t >= 1)
+    return {
+        "arrive1": p * (arrive & (f > 0)),
+        "arrive2": p * (arrive & (f == 0)),
+        "stage1": p * ((t >= a) & (t < a + f)),
+        "stage2": p * ((t >= a + f) & (t < a + stay)),
+        "promote": p * ((t == a + f) & (f > 0) & (f < stay) & (t >= 1)),
+        "exit": p * ((t == a + stay) & (t >= 1)),
+    }
 
 
 def business_cases(sites: pd.DataFrame, spec: ReceptionSpec, budget: float) -> list[BusinessCase]:
@@ -165,20 +161,20 @@ def prepare_reception(
     """Turn a validated instance into model data for the given inflow scenarios (default:
     ``config.scenario``, or the first scenario of the cohorts table)."""
     spec = inst.meta.reception
-    problems = []
+    where = str(inst.root or inst.meta.name)
     if spec is None or inst.cohorts is None:
-        problems.append(
-            Issue(
-                "instance.toml",
-                None,
-                None,
-                "reception data",
-                "reception planning needs [reception] and a cohorts table",
-            )
+        raise InputError(
+            [
+                Issue(
+                    "instance.toml",
+                    None,
+                    None,
+                    "reception data",
+                    "reception planning needs [reception] and a cohorts table",
+                )
+            ],
+            where,
         )
-    if problems:
-        raise InputError(problems, str(inst.root or inst.meta.name))
-    assert spec is not None
     known = scenarios_of(inst)
     if scenarios is None:
         scenarios = [config.scenario or known[0]]
@@ -194,7 +190,7 @@ def prepare_reception(
                     f"no scenario {', '.join(map(repr, unknown))}; known: {', '.join(known)}",
                 )
             ],
-            str(inst.root or inst.meta.name),
+            where,
         )
     budget = spec.budget_per_night or spec.average_cost_price
     all_sites = reception_sites(inst)
@@ -215,19 +211,48 @@ def prepare_reception(
     cohorts["type"] = [type_of[tuple(row[key])] for _, row in cohorts.iterrows()]
 
     horizon = spec.periods
-    n_w, n_k, n_s = len(scenarios), len(types), len(sites)
-    shape = (n_w, n_k, horizon + 1)
-    arrivals, first, second, exits = (np.zeros(shape) for _ in range(4))
-    stock = np.zeros((n_w, n_k, n_s))
+    counts = stage_counts(cohorts, horizon)
+    k_of_row = cohorts["type"].to_numpy()
+    has1 = np.zeros(len(types), dtype=bool)
+    has2 = np.zeros(len(types), dtype=bool)
+    np.logical_or.at(has1, k_of_row, (cohorts["first_line_periods"] > 0).to_numpy())
+    np.logical_or.at(
+        has2, k_of_row, (cohorts["stay_periods"] > cohorts["first_line_periods"]).to_numpy()
+    )
+    class_rows = [
+        (k, stage) for k in range(len(types)) for stage in (1, 2) if (has1, has2)[stage - 1][k]
+    ]
+    classes = pd.DataFrame(class_rows, columns=["type", "stage"])
+    classes.insert(0, "class_id", [f"{types['type_id'][k]}.{stage}" for k, stage in class_rows])
+    class_pos = {pair: c for c, pair in enumerate(class_rows)}
+    stage_at_start = np.where(cohorts["arrival_period"] + cohorts["first_line_periods"] > 0, 1, 2)
+    exit_stage = np.where(cohorts["exit_line"] == "second", 2, 1)
+
+    n_w, n_c, n_s = len(scenarios), len(classes), len(sites)
+    shape = (n_w, n_c, horizon + 1)
+    arrivals, persons, exits = (np.zeros(shape) for _ in range(3))
+    promotions = np.zeros((n_w, len(types), horizon + 1))
+    stock = np.zeros((n_w, n_c, n_s))
     site_pos = {sid: i for i, sid in enumerate(sites["site_id"])}
-    per_row = stage_counts(cohorts, horizon)
+    c1 = np.array([class_pos.get((k, 1), -1) for k in k_of_row])
+    c2 = np.array([class_pos.get((k, 2), -1) for k in k_of_row])
+    c_exit = np.where(exit_stage == 2, c2, c1)
     for w, scenario in enumerate(scenarios):
         rows = (cohorts["scenario"].isna() | (cohorts["scenario"] == scenario)).to_numpy()
-        for target, source in zip((arrivals, first, second, exits), per_row, strict=True):
-            np.add.at(target[w], cohorts["type"].to_numpy()[rows], source[rows])
-        held = cohorts[rows & (cohorts["arrival_period"] <= 0).to_numpy()]
-        for row in held.itertuples(index=False):
-            stock[w, int(row.type), site_pos[str(row.site_id)]] += float(row.persons)
+        for target, name, cls in (
+            (arrivals, "arrive1", c1),
+            (arrivals, "arrive2", c2),
+            (persons, "stage1", c1),
+            (persons, "stage2", c2),
+            (exits, "exit", c_exit),
+        ):
+            use = rows & (cls >= 0)
+            np.add.at(target[w], cls[use], counts[name][use])
+        np.add.at(promotions[w], k_of_row[rows], counts["promote"][rows])
+        held = rows & (cohorts["arrival_period"] <= 0).to_numpy()
+        for i in np.flatnonzero(held):
+            c = c1[i] if stage_at_start[i] == 1 else c2[i]
+            stock[w, c, site_pos[str(cohorts["site_id"][i])]] += float(cohorts["persons"][i])
 
     weights_raw = {w: spec.scenario_weights.get(w, 1.0) for w in scenarios}
     if spec.scenario_weights:
@@ -241,21 +266,12 @@ def prepare_reception(
         if node not in (ARRIVAL, EXIT, UNHOUSED):
             graph.add_edges_from([(node, UNHOUSED), (UNHOUSED, node)])
 
-    status = _site_status(sites, horizon)
     allowed = [
-        (k, s)
-        for k in range(n_k)
+        (c, s)
+        for c, (k, stage) in enumerate(class_rows)
         for s in range(n_s)
-        if _may_hold(types.iloc[k], sites.iloc[s]) or stock[:, k, s].any()
+        if _may_hold(types.iloc[k], stage, sites.iloc[s]) or stock[:, c, s].any()
     ]
-    exit_sites: dict[int, list[int]] = defaultdict(list)
-    for k, s in allowed:
-        site = sites.iloc[s]
-        line_ok = site["line"] in (types.iloc[k]["exit_line"], "both")
-        if line_ok and graph.has_edge(site["modality"], EXIT):
-            exit_sites[k].append(s)
-
-    targets = _expand_targets(inst.region_targets, horizon)
     return ReceptionData(
         spec=spec,
         config=config,
@@ -264,16 +280,16 @@ def prepare_reception(
         sites=sites,
         cases=cases,
         types=types,
+        classes=classes,
         arrivals=arrivals,
-        first=first,
-        second=second,
+        persons=persons,
         exits=exits,
+        promotions=promotions,
         stock=stock,
         graph=graph,
-        targets=targets,
-        status=status,
+        targets=_expand_targets(inst.region_targets, horizon),
+        status=_site_status(sites, horizon),
         allowed=allowed,
-        exit_sites=dict(exit_sites),
     )
 
 
@@ -305,10 +321,13 @@ def _unhoused_row(sites: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame([row])
 
 
-def _may_hold(kind: pd.Series, site: pd.Series) -> bool:
-    """AMV only where the site takes them; AMV-only sites take nobody else."""
+def _may_hold(kind: pd.Series, stage: int, site: pd.Series) -> bool:
+    """Stage 1 in first-line sites, stage 2 in second-line sites (``both`` takes
+    either); AMV only where the site takes them; AMV-only sites take nobody else."""
     if site["site_id"] == UNHOUSED:
         return True
+    if site["line"] != "both" and site["line"] != ("first", "second")[stage - 1]:
+        return False
     if kind["track"] == "amv":
         return bool(site["takes_amv"])
     return not bool(site["amv_only"])
@@ -354,51 +373,66 @@ def _expand_targets(targets: pd.DataFrame | None, horizon: int) -> pd.DataFrame:
 class Index:
     """Index sets of the model, built once from the data."""
 
-    occupancy: list[tuple[int, int, int, int]]  # (w, k, s, t)
-    exits: list[tuple[int, int, int, int]]  # (w, k, s, t) at exit sites
-    flows: list[tuple[int, int, str, str, int]]  # (w, k, from, to, t) on graph edges
-    nodes: dict[str, list[int]]  # modality -> sites
+    occupancy: list[tuple[int, int, int, int]]  # (w, c, s, t)
+    exits: list[tuple[int, int, int, int]]  # (w, c, s, t) at sites people may leave from
+    promotions: list[tuple[int, int, int, int]]  # (w, k, s, t) at stage-1 sites
+    flows: list[tuple[int, int, str, str, int]]  # (w, c, from, to, t) on graph edges
     decide: list[tuple[int, int]]  # (s, t) with an open/close decision
     starts: list[tuple[int, int]]  # (s, t) a candidate may open in
     min_occupancy: list[tuple[int, int, int]]  # (w, s, t)
     targets: list[tuple[int, str, int]]  # (w, region, t)
-    sites_of_type: dict[int, list[int]] = field(default_factory=dict)
-    types_at_site: dict[int, list[int]] = field(default_factory=dict)
+    promote_in_place: set[tuple[int, int]] = field(default_factory=set)  # (k, s)
 
 
 def model_index(data: ReceptionData) -> Index:
-    """The index sets: which (scenario, type, site, period) can hold people, which edges
-    of the transfer graph carry which type, which sites have decisions."""
+    """The index sets: which (scenario, class, site, period) can hold people, where
+    people can leave or be promoted, which graph edges carry which class, which sites
+    have decisions."""
     n_w = len(data.scenarios)
     periods = list(data.periods)
-    sites_of_type: dict[int, list[int]] = defaultdict(list)
-    types_at_site: dict[int, list[int]] = defaultdict(list)
-    for k, s in data.allowed:
-        sites_of_type[k].append(s)
-        types_at_site[s].append(k)
-    nodes: dict[str, list[int]] = defaultdict(list)
-    for s, modality in enumerate(data.sites["modality"]):
-        nodes[str(modality)].append(s)
-    occupancy = [(w, k, s, t) for w in range(n_w) for k, s in data.allowed for t in periods]
+    modality = data.sites["modality"].astype(str).tolist()
+    stage = data.classes["stage"].tolist()
+    kind = data.classes["type"].tolist()
+    sites_of: dict[int, list[int]] = defaultdict(list)
+    for c, s in data.allowed:
+        sites_of[c].append(s)
+    occupancy = [(w, c, s, t) for w in range(n_w) for c, s in data.allowed for t in periods]
+    exit_stage = {k: 2 if line == "second" else 1 for k, line in enumerate(data.types["exit_line"])}
     exits = [
+        (w, c, s, t)
+        for w in range(n_w)
+        for c, s in data.allowed
+        if stage[c] == exit_stage[kind[c]] and data.graph.has_edge(modality[s], EXIT)
+        for t in periods
+    ]
+    promote_sites: dict[int, list[int]] = defaultdict(list)
+    promote_in_place: set[tuple[int, int]] = set()
+    for k in range(len(data.types)):
+        c1, c2 = data.class_of(k, 1), data.class_of(k, 2)
+        if c1 is None or c2 is None:
+            continue
+        promote_sites[k] = sites_of[c1]
+        promote_in_place |= {(k, s) for s in set(sites_of[c1]) & set(sites_of[c2])}
+    promotions = [
         (w, k, s, t)
         for w in range(n_w)
-        for k, sites in sorted(data.exit_sites.items())
-        for s in sites
+        for k in sorted(promote_sites)
+        for s in promote_sites[k]
         for t in periods
     ]
     flows = []
-    for k in range(len(data.types)):
-        reachable = {str(data.sites.iloc[s]["modality"]) for s in sites_of_type[k]}
+    for c in range(len(data.classes)):
+        held = {modality[s] for s in sites_of[c]}
+        sources = set(held)
+        if stage[c] == 2:
+            sources |= {modality[s] for s in promote_sites.get(kind[c], [])}
         for u, v in sorted(data.graph.edges):
-            if v == EXIT or v not in reachable or (u != ARRIVAL and u not in reachable):
-                continue
-            flows.extend((w, k, u, v, t) for w in range(n_w) for t in periods)
-    decide = [(s, t) for s, t in zip(*np.nonzero(data.status == DECIDE), strict=True)]
+            if v in held and (u == ARRIVAL or u in sources):
+                flows.extend((w, c, u, v, t) for w in range(n_w) for t in periods)
+    decide = [(int(s), int(t)) for s, t in zip(*np.nonzero(data.status == DECIDE), strict=True)]
     candidates = set(np.flatnonzero(data.sites["state"] == "candidate"))
-    starts = [(s, t) for s, t in decide if s in candidates]
     min_occupancy = [
-        (w, s, t)
+        (w, int(s), t)
         for w in range(n_w)
         for s in np.flatnonzero(data.sites["min_occupancy"].to_numpy() > 0)
         for t in periods
@@ -414,14 +448,13 @@ def model_index(data: ReceptionData) -> Index:
     return Index(
         occupancy=occupancy,
         exits=exits,
+        promotions=promotions,
         flows=flows,
-        nodes=dict(nodes),
-        decide=[(int(s), int(t)) for s, t in decide],
-        starts=[(int(s), int(t)) for s, t in starts],
-        min_occupancy=[(int(w), int(s), int(t)) for w, s, t in min_occupancy],
+        decide=decide,
+        starts=[(s, t) for s, t in decide if s in candidates],
+        min_occupancy=min_occupancy,
         targets=targets,
-        sites_of_type=dict(sites_of_type),
-        types_at_site=dict(types_at_site),
+        promote_in_place=promote_in_place,
     )
 
 
@@ -433,14 +466,15 @@ def open_expr(m: pyo.ConcreteModel, data: ReceptionData, s: int, t: int) -> Any:
 
 def add_variables(m: pyo.ConcreteModel, data: ReceptionData, idx: Index, relax: bool) -> None:
     """Occupancy ``y``, entries ``inn``, departures ``out`` and exits ``ex`` per
-    (scenario, type, site, period); flows ``f`` on the edges of the transfer graph;
-    ``open`` and ``start`` decisions; slacks of the soft families."""
+    (scenario, class, site, period); promotions ``pr``; flows ``f`` on the edges of the
+    transfer graph; ``open`` and ``start`` decisions; slacks of the soft families."""
     binary = pyo.UnitInterval if relax else pyo.Binary
     nn = pyo.NonNegativeReals
     m.y = pyo.Var(idx.occupancy, within=nn)
     m.inn = pyo.Var(idx.occupancy, within=nn)
     m.out = pyo.Var(idx.occupancy, within=nn)
     m.ex = pyo.Var(idx.exits, within=nn)
+    m.pr = pyo.Var(idx.promotions, within=nn)
     m.f = pyo.Var(idx.flows, within=nn)
     m.open = pyo.Var(idx.decide, within=binary)
     m.start = pyo.Var(idx.starts, within=binary)
@@ -450,123 +484,153 @@ def add_variables(m: pyo.ConcreteModel, data: ReceptionData, idx: Index, relax: 
 
 
 def add_flow_balance(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> None:
-    r"""Flow balance per scenario, type, site and period:
+    r"""Flow balance per scenario, class, site and period:
 
-    .. math:: y_{wkst} = y_{wks,t-1} + \mathit{inn}_{wkst} - \mathit{out}_{wkst} - \mathit{ex}_{wkst}
+    .. math::
+        y_{wcst} = y_{wcs,t-1} + \mathit{inn}_{wcst} - \mathit{out}_{wcst}
+        - \mathit{ex}_{wcst} \mp \mathit{pr}_{wkst}
 
-    with :math:`y_{wks0}` the people at the site before period 1 (cohorts with
-    ``arrival_period <= 0``)."""
+    with :math:`y_{wcs0}` the people at the site before period 1 (cohorts with
+    ``arrival_period <= 0``); promotions leave the stage-1 class and, at sites that
+    hold both stages, join the stage-2 class in place. People leave a site (move, exit
+    or promotion) only after a period there; whoever is promoted may move on at once:
+
+    .. math::
+        \mathit{out}_{wcst} + \mathit{ex}_{wcst} (+ \mathit{pr}_{wkst})
+        \le y_{wcs,t-1} (+ \mathit{pr}_{wkst} \text{ in place})
+    """
     exits = set(idx.exits)
+    promotions = set(idx.promotions)
+    stage = data.classes["stage"].tolist()
+    kind = data.classes["type"].tolist()
 
-    def rule(_: Any, w: int, k: int, s: int, t: int) -> Any:
-        before = m.y[w, k, s, t - 1] if t > 1 else float(data.stock[w, k, s])
-        leave = m.ex[w, k, s, t] if (w, k, s, t) in exits else 0.0
-        return m.y[w, k, s, t] == before + m.inn[w, k, s, t] - m.out[w, k, s, t] - leave
+    def rule(_: Any, w: int, c: int, s: int, t: int) -> Any:
+        before = m.y[w, c, s, t - 1] if t > 1 else float(data.stock[w, c, s])
+        change = m.inn[w, c, s, t] - m.out[w, c, s, t]
+        if (w, c, s, t) in exits:
+            change -= m.ex[w, c, s, t]
+        k = kind[c]
+        if (w, k, s, t) in promotions:
+            if stage[c] == 1:
+                change -= m.pr[w, k, s, t]
+            elif (k, s) in idx.promote_in_place:
+                change += m.pr[w, k, s, t]
+        return m.y[w, c, s, t] == before + change
 
     m.flow_balance = pyo.Constraint(idx.occupancy, rule=rule)
+
+    def departures(_: Any, w: int, c: int, s: int, t: int) -> Any:
+        present = m.y[w, c, s, t - 1] if t > 1 else float(data.stock[w, c, s])
+        gone = m.out[w, c, s, t]
+        if (w, c, s, t) in exits:
+            gone += m.ex[w, c, s, t]
+        k = kind[c]
+        if (w, k, s, t) in promotions:
+            if stage[c] == 1:
+                gone += m.pr[w, k, s, t]
+            elif (k, s) in idx.promote_in_place:
+                present += m.pr[w, k, s, t]
+        return gone <= present
+
+    m.departures = pyo.Constraint(idx.occupancy, rule=departures)
 
 
 def add_transfers(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> None:
     r"""Transfers follow the edges of the modality graph :math:`G = (M, E)`.
 
-    Entries into the sites of modality :math:`m` come over edges into :math:`m`; the
-    departures from its sites leave over edges out of :math:`m`; arrivals enter over
-    edges from ``arrival``; exits (to a municipality or departure) equal the exogenous
-    number leaving, from sites whose line fits and whose modality has an edge to
-    ``exit``:
+    Entries into the sites of modality :math:`m` come over edges into :math:`m`;
+    departures from its sites (and people promoted at its sites that cannot stay, e.g.
+    at a first-line site) leave over edges out of :math:`m`; arrivals come over edges
+    from ``arrival``; exits equal the number leaving reception:
 
     .. math::
-        \sum_{s \in m} \mathit{inn}_{wkst} = \sum_{(u,m) \in E} f_{wkumt}, \quad
-        \sum_{s \in m} \mathit{out}_{wkst} = \sum_{(m,v) \in E} f_{wkmvt}, \quad
-        \sum_{(\mathrm{arrival},m) \in E} f_{wk,\mathrm{arrival},m,t} = A_{wkt}, \quad
-        \sum_{s} \mathit{ex}_{wkst} = X_{wkt}
+        \sum_{s \in m} \mathit{inn}_{wcst} = \sum_{(u,m) \in E} f_{wcumt}, \quad
+        \sum_{s \in m} \mathit{out}_{wcst} + \sum_{s \in m} \mathit{pr}^{\mathrm{move}}_{wkst}
+        = \sum_{(m,v) \in E} f_{wcmvt}, \quad
+        \sum_{(\mathrm{arrival},m) \in E} f_{wc,\mathrm{arrival},m,t} = A_{wct}, \quad
+        \sum_{s} \mathit{ex}_{wcst} = X_{wct}
     """
+    modality = data.sites["modality"].astype(str).tolist()
     into: dict[tuple[int, int, str, int], list[Any]] = defaultdict(list)
     outof: dict[tuple[int, int, str, int], list[Any]] = defaultdict(list)
     arrive: dict[tuple[int, int, int], list[Any]] = defaultdict(list)
-    for w, k, u, v, t in idx.flows:
-        into[w, k, v, t].append(m.f[w, k, u, v, t])
+    for w, c, u, v, t in idx.flows:
+        into[w, c, v, t].append(m.f[w, c, u, v, t])
         if u == ARRIVAL:
-            arrive[w, k, t].append(m.f[w, k, u, v, t])
+            arrive[w, c, t].append(m.f[w, c, u, v, t])
         else:
-            outof[w, k, u, t].append(m.f[w, k, u, v, t])
+            outof[w, c, u, t].append(m.f[w, c, u, v, t])
     site_in: dict[tuple[int, int, str, int], list[Any]] = defaultdict(list)
     site_out: dict[tuple[int, int, str, int], list[Any]] = defaultdict(list)
-    modality = data.sites["modality"].astype(str).tolist()
-    for w, k, s, t in idx.occupancy:
-        site_in[w, k, modality[s], t].append(m.inn[w, k, s, t])
-        site_out[w, k, modality[s], t].append(m.out[w, k, s, t])
+    for w, c, s, t in idx.occupancy:
+        site_in[w, c, modality[s], t].append(m.inn[w, c, s, t])
+        site_out[w, c, modality[s], t].append(m.out[w, c, s, t])
+    for w, k, s, t in idx.promotions:
+        if (k, s) not in idx.promote_in_place:
+            c2 = data.class_of(k, 2)
+            assert c2 is not None
+            site_out[w, c2, modality[s], t].append(m.pr[w, k, s, t])
 
     m.transfers_in = pyo.Constraint(
         sorted(site_in),
-        rule=lambda _, w, k, node, t: (
-            pyo.quicksum(site_in[w, k, node, t]) == pyo.quicksum(into.get((w, k, node, t), []))
+        rule=lambda _, w, c, node, t: (
+            pyo.quicksum(site_in[w, c, node, t]) == pyo.quicksum(into.get((w, c, node, t), []))
         ),
     )
     m.transfers_out = pyo.Constraint(
         sorted(site_out),
-        rule=lambda _, w, k, node, t: (
-            pyo.quicksum(site_out[w, k, node, t]) == pyo.quicksum(outof.get((w, k, node, t), []))
+        rule=lambda _, w, c, node, t: (
+            pyo.quicksum(site_out[w, c, node, t]) == pyo.quicksum(outof.get((w, c, node, t), []))
         ),
     )
     periods = list(data.periods)
-    n_w, n_k = len(data.scenarios), len(data.types)
+    n_w, n_c = len(data.scenarios), len(data.classes)
+    every = [(w, c, t) for w in range(n_w) for c in range(n_c) for t in periods]
     m.arrivals = pyo.Constraint(
-        [(w, k, t) for w in range(n_w) for k in range(n_k) for t in periods],
-        rule=lambda _, w, k, t: (
-            pyo.quicksum(arrive.get((w, k, t), [])) == float(data.arrivals[w, k, t])
-        ),
+        [key for key in every if key in arrive or data.arrivals[key]],
+        rule=lambda _, w, c, t: pyo.quicksum(arrive[w, c, t]) == float(data.arrivals[w, c, t]),
     )
     leaving: dict[tuple[int, int, int], list[Any]] = defaultdict(list)
-    for w, k, s, t in idx.exits:
-        leaving[w, k, t].append(m.ex[w, k, s, t])
+    for w, c, s, t in idx.exits:
+        leaving[w, c, t].append(m.ex[w, c, s, t])
     m.exits = pyo.Constraint(
-        [(w, k, t) for w in range(n_w) for k in range(n_k) for t in periods],
-        rule=lambda _, w, k, t: (
-            pyo.quicksum(leaving.get((w, k, t), [])) == float(data.exits[w, k, t])
-        ),
+        [key for key in every if key in leaving or data.exits[key]],
+        rule=lambda _, w, c, t: pyo.quicksum(leaving[w, c, t]) == float(data.exits[w, c, t]),
     )
 
 
 def add_lines(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> None:
-    r"""First line vs second line. People of type k in their procedure (first-line
-    stage, :math:`F_{wkt}`) may be in first-line or ``both`` sites; after it
-    (:math:`S_{wkt}`) in second-line or ``both`` sites:
+    r"""First line vs second line. Stage-1 classes (the procedure) only have variables
+    at first-line and ``both`` sites, stage-2 classes at second-line and ``both`` sites
+    (so the line rule is in the index sets). The procedure ends for :math:`P_{wkt}`
+    people of type k in period t; they are promoted at the site they are in:
 
-    .. math::
-        \sum_{s:\ \mathrm{line}_s = \mathrm{first}} y_{wkst} \le F_{wkt}, \qquad
-        \sum_{s:\ \mathrm{line}_s = \mathrm{second}} y_{wkst} \le S_{wkt}
-    """
-    line = data.sites["line"].tolist()
-    first: dict[tuple[int, int, int], list[Any]] = defaultdict(list)
-    second: dict[tuple[int, int, int], list[Any]] = defaultdict(list)
-    for w, k, s, t in idx.occupancy:
-        if line[s] == "first":
-            first[w, k, t].append(m.y[w, k, s, t])
-        elif line[s] == "second":
-            second[w, k, t].append(m.y[w, k, s, t])
-    m.first_line = pyo.Constraint(
-        sorted(first),
-        rule=lambda _, w, k, t: pyo.quicksum(first[w, k, t]) <= float(data.first[w, k, t]),
-    )
-    m.second_line = pyo.Constraint(
-        sorted(second),
-        rule=lambda _, w, k, t: pyo.quicksum(second[w, k, t]) <= float(data.second[w, k, t]),
+    .. math:: \sum_s \mathit{pr}_{wkst} = P_{wkt}
+
+    At a first-line site the promoted must move (they join the transfers out of the
+    site's modality); at a ``both`` site they may stay."""
+    promoted: dict[tuple[int, int, int], list[Any]] = defaultdict(list)
+    for w, k, s, t in idx.promotions:
+        promoted[w, k, t].append(m.pr[w, k, s, t])
+    m.promotion = pyo.Constraint(
+        sorted(promoted),
+        rule=lambda _, w, k, t: pyo.quicksum(promoted[w, k, t]) == float(data.promotions[w, k, t]),
     )
 
 
 def _site_totals(m: pyo.ConcreteModel, idx: Index) -> dict[tuple[int, int, int], list[Any]]:
     totals: dict[tuple[int, int, int], list[Any]] = defaultdict(list)
-    for w, k, s, t in idx.occupancy:
-        totals[w, s, t].append(m.y[w, k, s, t])
+    for w, c, s, t in idx.occupancy:
+        totals[w, s, t].append(m.y[w, c, s, t])
     return totals
 
 
 def add_capacity(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> None:
-    r"""Site capacity, only while open: :math:`\sum_k y_{wkst} \le c_s \, o_{st}`."""
+    r"""Site capacity, only while open: :math:`\sum_c y_{wcst} \le K_s \, o_{st}`."""
     totals = _site_totals(m, idx)
     capacity = data.sites["capacity"].astype(float).tolist()
-    keys = [key for key in sorted(totals) if data.sites.iloc[key[1]]["site_id"] != UNHOUSED]
+    unhoused = len(data.sites) - 1
+    keys = [key for key in sorted(totals) if key[1] != unhoused]
     m.capacity = pyo.Constraint(
         keys,
         rule=lambda _, w, s, t: (
@@ -577,7 +641,7 @@ def add_capacity(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> None:
 
 def add_min_occupancy(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> None:
     r"""Minimum occupancy of an open site (elastic: a shortfall is reported as
-    infeasible): :math:`\sum_k y_{wkst} + \mathit{short}_{wst} \ge \ell_s \, o_{st}`."""
+    infeasible): :math:`\sum_c y_{wcst} + \mathit{short}_{wst} \ge \ell_s \, o_{st}`."""
     totals = _site_totals(m, idx)
     minimum = data.sites["min_occupancy"].astype(float).tolist()
     m.min_occupancy = pyo.Constraint(
@@ -593,22 +657,23 @@ def add_buffer(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> None:
     r"""Buffer: at most a share :math:`\beta` (the planning norm, 96%) of the open
     regular places is occupied, so the rest is kept free for short peaks:
 
-    .. math:: \sum_{s \in R} \sum_k y_{wkst} \le \beta \sum_{s \in R} c_s \, o_{st}
+    .. math:: \sum_{s \in R} \sum_c y_{wcst} \le \beta \sum_{s \in R} K_s \, o_{st}
     """
     norm = data.spec.buffer_norm
     if norm >= 1.0:
         return
-    regular = set(np.flatnonzero(data.sites["tier"] == "regular"))
+    regular = [int(s) for s in np.flatnonzero(data.sites["tier"] == "regular")]
+    is_regular = set(regular)
     used: dict[tuple[int, int], list[Any]] = defaultdict(list)
-    for w, k, s, t in idx.occupancy:
-        if s in regular:
-            used[w, t].append(m.y[w, k, s, t])
+    for w, c, s, t in idx.occupancy:
+        if s in is_regular:
+            used[w, t].append(m.y[w, c, s, t])
     capacity = data.sites["capacity"].astype(float).tolist()
     m.buffer = pyo.Constraint(
         sorted(used),
         rule=lambda _, w, t: (
             pyo.quicksum(used[w, t])
-            <= norm * pyo.quicksum(capacity[s] * open_expr(m, data, s, t) for s in sorted(regular))
+            <= norm * pyo.quicksum(capacity[s] * open_expr(m, data, s, t) for s in regular)
         ),
     )
 
@@ -622,28 +687,24 @@ def add_site_decisions(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) ->
     \le o_{st}`). An open site past its contract end may close and never reopens
     (:math:`o_{st} \le o_{s,t-1}`). Business cases above the budget were removed
     before the model (:func:`business_cases`)."""
-    starts = defaultdict(list)
+    starts: dict[int, list[int]] = defaultdict(list)
     for s, t in idx.starts:
         starts[s].append(t)
     m.one_start = pyo.Constraint(
         sorted(starts), rule=lambda _, s: pyo.quicksum(m.start[s, t] for t in starts[s]) <= 1
     )
-    decide = [(s, t) for s, t in idx.decide]
-    is_candidate = set(starts)
 
     def switch(_: Any, s: int, t: int) -> Any:
         before = open_expr(m, data, s, t - 1)
-        if s in is_candidate:
+        if s in starts:
             return m.open[s, t] - before <= m.start[s, t]
         return m.open[s, t] <= before
 
-    m.open_switch = pyo.Constraint(decide, rule=switch)
+    m.open_switch = pyo.Constraint(idx.decide, rule=switch)
     length = data.sites["contract_periods"].astype(int).tolist()
 
     def contract(_: Any, s: int, t: int) -> Any:
         window = [tau for tau in starts[s] if t - length[s] < tau <= t]
-        if not window:
-            return pyo.Constraint.Skip
         return pyo.quicksum(m.start[s, tau] for tau in window) <= m.open[s, t]
 
     m.contract = pyo.Constraint(idx.starts, rule=contract)
@@ -653,13 +714,13 @@ def add_region_targets(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) ->
     r"""Regional place targets (soft): people in the sites of region r against its
     target :math:`P_{rt}`, deviations penalised:
 
-    .. math:: \sum_{s \in r} \sum_k y_{wkst} + u_{wrt} - v_{wrt} = P_{rt}
+    .. math:: \sum_{s \in r} \sum_c y_{wcst} + u_{wrt} - v_{wrt} = P_{rt}
     """
     region = data.sites["region"].tolist()
     in_region: dict[tuple[int, str, int], list[Any]] = defaultdict(list)
-    for w, k, s, t in idx.occupancy:
+    for w, c, s, t in idx.occupancy:
         if region[s] is not None:
-            in_region[w, str(region[s]), t].append(m.y[w, k, s, t])
+            in_region[w, str(region[s]), t].append(m.y[w, c, s, t])
     target = {(r, int(t)): v for r, t, v in data.targets.itertuples(index=False)}
     m.region_target = pyo.Constraint(
         idx.targets,
@@ -670,67 +731,71 @@ def add_region_targets(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) ->
     )
 
 
-def objective_terms(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> dict[str, Any]:
-    """The objective's parts as expressions (also used to report the cost split)."""
+def objective_terms(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> dict[str, list[Any]]:
+    """The objective's parts as lists of terms (also used to report the cost split)."""
     nights = float(data.nights)
+    config = data.config
     weight = [data.weights[w] for w in data.scenarios]
     tier = data.sites["tier"].tolist()
     cost = data.sites["cost_per_night"].astype(float).tolist()
-    beds, emergency, outside, unhoused = [], [], [], []
-    for w, k, s, t in idx.occupancy:
-        y = m.y[w, k, s, t]
+    parts: dict[str, list[Any]] = defaultdict(list)
+    for w, c, s, t in idx.occupancy:
+        y = weight[w] * nights * m.y[w, c, s, t]
         if tier[s] == "unhoused":
-            unhoused.append(weight[w] * nights * UNHOUSED_PENALTY * y)
+            parts["unhoused_penalty"].append(UNHOUSED_PENALTY * y)
             continue
-        beds.append(weight[w] * nights * cost[s] * y)
+        parts["beds"].append(cost[s] * y)
         if tier[s] == "emergency":
-            emergency.append(weight[w] * nights * data.config.emergency_penalty * y)
+            parts["emergency_penalty"].append(config.emergency_penalty * y)
         elif tier[s] == "crisis":
-            emergency.append(weight[w] * nights * data.config.crisis_penalty * y)
-        if data.config.outside_region_penalty and data.outside_home(s, k):
-            outside.append(weight[w] * nights * data.config.outside_region_penalty * y)
-    moves = [
-        weight[w] * data.config.move_cost * m.f[w, k, u, v, t]
-        for w, k, u, v, t in idx.flows
+            parts["emergency_penalty"].append(config.crisis_penalty * y)
+        if config.outside_region_penalty and data.outside_home(s, c):
+            parts["outside_region_penalty"].append(config.outside_region_penalty * y)
+    parts["moves"] = [
+        weight[w] * config.move_cost * m.f[w, c, u, v, t]
+        for w, c, u, v, t in idx.flows
         if u != ARRIVAL
     ]
     fixed_cost = data.sites["fixed_cost"].astype(float).tolist()
-    fixed = [
+    parts["fixed"] = [
         fixed_cost[s] * open_expr(m, data, s, t)
         for s in range(len(data.sites))
         for t in data.periods
         if fixed_cost[s] and data.status[s, t] != CLOSED
     ]
     opening_cost = data.sites["opening_cost"].astype(float).tolist()
-    opening = [opening_cost[s] * m.start[s, t] for s, t in idx.starts if opening_cost[s]]
-    targets = [
-        weight[w] * nights * data.config.target_penalty * (m.under[w, r, t] + m.over[w, r, t])
+    parts["opening"] = [opening_cost[s] * m.start[s, t] for s, t in idx.starts if opening_cost[s]]
+    parts["target_penalty"] = [
+        weight[w] * nights * config.target_penalty * (m.under[w, r, t] + m.over[w, r, t])
         for w, r, t in idx.targets
     ]
-    short = [
+    parts["min_occupancy_penalty"] = [
         weight[w] * nights * MIN_OCCUPANCY_PENALTY * m.short[w, s, t]
         for w, s, t in idx.min_occupancy
     ]
-    return {
-        "beds": beds,
-        "fixed": fixed,
-        "opening": opening,
-        "moves": moves,
-        "emergency_penalty": emergency,
-        "outside_region_penalty": outside,
-        "target_penalty": targets,
-        "unhoused_penalty": unhoused,
-        "min_occupancy_penalty": short,
-    }
+    return {name: parts.get(name, []) for name in COST_PARTS}
+
+
+COST_PARTS = (
+    "beds",
+    "fixed",
+    "opening",
+    "moves",
+    "emergency_penalty",
+    "outside_region_penalty",
+    "target_penalty",
+    "unhoused_penalty",
+    "min_occupancy_penalty",
+)
 
 
 def add_objective(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> None:
     r"""Minimise the expected cost over scenarios w with weights :math:`\pi_w`:
 
     .. math::
-        \sum_s \sum_t \phi_s o_{st} + \sum_s \kappa_s \sigma_s
-        + \sum_w \pi_w \Big[ n \sum_{k,s,t} (c_s + p_s + q_{ks}) y_{wkst}
-        + \mu \sum_{k,(u,v),t:\ u \ne \mathrm{arrival}} f_{wkuvt}
+        \sum_{s,t} \phi_s o_{st} + \sum_{s,t} \kappa_s \sigma_{st}
+        + \sum_w \pi_w \Big[ n \sum_{c,s,t} (c_s + p_s + q_{cs}) y_{wcst}
+        + \mu \sum_{c,(u,v),t:\ u \ne \mathrm{arrival}} f_{wcuvt}
         + n \rho \sum_{r,t} (u_{wrt} + v_{wrt}) + \text{elastic terms} \Big]
 
     with n nights per period, c the bed-night cost, p the emergency or crisis penalty,
@@ -763,13 +828,7 @@ def build_reception_model(
     idx = model_index(data)
     m = pyo.ConcreteModel(name="reception")
     add_variables(m, data, idx, relax)
-    add_flow_balance(m, data, idx)
-    add_transfers(m, data, idx)
-    add_lines(m, data, idx)
-    add_capacity(m, data, idx)
-    add_min_occupancy(m, data, idx)
-    add_buffer(m, data, idx)
-    add_site_decisions(m, data, idx)
-    add_region_targets(m, data, idx)
+    for add_family in FAMILIES.values():
+        add_family(m, data, idx)
     add_objective(m, data, idx)
     return m, idx

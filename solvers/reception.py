@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
 from asielplan.config import SolverConfig
 from asielplan.model.reception import (
+    OPEN,
     UNHOUSED,
     Index,
     ReceptionData,
@@ -41,7 +41,7 @@ class ReceptionSolution:
     status: Status
     objective: float | None
     bound: float | None
-    occupancy: pd.DataFrame  # scenario, type_id, site_id, period, persons, entered, left, exited
+    occupancy: pd.DataFrame  # scenario, class, type, stage, site, period, persons and flows
     flows: pd.DataFrame  # scenario, type_id, from, to, period, persons
     decisions: pd.DataFrame  # site_id, period, open (1/0), started (1/0)
     costs: dict[str, float]  # expected cost split by objective part
@@ -157,55 +157,64 @@ def _read_back(
     model: pyo.ConcreteModel, data: ReceptionData, idx: Index
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     scenario = data.scenarios
-    type_id = data.types["type_id"].tolist()
+    class_id = data.classes["class_id"].tolist()
+    type_id = [data.types["type_id"][k] for k in data.classes["type"]]
+    stage = data.classes["stage"].tolist()
+    kind = data.classes["type"].tolist()
     site_id = data.sites["site_id"].tolist()
     exits = set(idx.exits)
     rows = []
     for key in idx.occupancy:
-        w, k, s, t = key
+        w, c, s, t = key
+        promoted = (w, kind[c], s, t)
         row = (
             scenario[w],
-            type_id[k],
+            class_id[c],
+            type_id[c],
+            stage[c],
             site_id[s],
             t,
             _value(model.y[key]),
             _value(model.inn[key]),
             _value(model.out[key]),
             _value(model.ex[key]) if key in exits else 0.0,
+            _value(model.pr[promoted]) if stage[c] == 1 and promoted in model.pr else 0.0,
         )
-        if any(row[4:]):
+        if any(row[6:]):
             rows.append(row)
     occupancy = pd.DataFrame(
         rows,
         columns=[
             "scenario",
+            "class_id",
             "type_id",
+            "stage",
             "site_id",
             "period",
             "persons",
             "entered",
             "left",
             "exited",
+            "promoted",
         ],
     )
-    flow_rows = [
-        (scenario[w], type_id[k], u, v, t, _value(model.f[w, k, u, v, t]))
-        for w, k, u, v, t in idx.flows
-        if _value(model.f[w, k, u, v, t]) > TOLERANCE
-    ]
+    flow_rows = []
+    for w, c, u, v, t in idx.flows:
+        value = _value(model.f[w, c, u, v, t])
+        if value > TOLERANCE:
+            flow_rows.append((scenario[w], class_id[c], type_id[c], u, v, t, value))
     flows = pd.DataFrame(
-        flow_rows, columns=["scenario", "type_id", "from", "to", "period", "persons"]
+        flow_rows, columns=["scenario", "class_id", "type_id", "from", "to", "period", "persons"]
     )
     decisions = []
     for s, sid in enumerate(site_id):
         if sid == UNHOUSED:
             continue
         for t in data.periods:
-            is_open = (
-                round(_value(model.open[s, t]))
-                if (s, t) in model.open
-                else int(data.status[s, t] == 1)
-            )
+            if (s, t) in model.open:
+                is_open = round(_value(model.open[s, t]))
+            else:
+                is_open = int(data.status[s, t] == OPEN)
             started = round(_value(model.start[s, t])) if (s, t) in model.start else 0
             decisions.append((sid, t, int(is_open), int(started)))
     return (
@@ -252,8 +261,3 @@ def _diagnosis(
 def decision_frame(solution: ReceptionSolution) -> pd.DataFrame:
     """The site decisions of a plan, to fix them in another run."""
     return solution.decisions[["site_id", "period", "open", "started"]].copy()
-
-
-def expected_people(data: ReceptionData) -> np.ndarray:
-    """People in reception per scenario and period (first plus second stage)."""
-    return (data.first + data.second).sum(axis=1)
