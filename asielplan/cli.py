@@ -20,7 +20,7 @@ from rich.table import Table
 from asielplan.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
-    from asielplan.api import PlacementRun
+    from asielplan.api import PlacementRun, ReceptionRun
 
 app = typer.Typer(
     name="asielplan",
@@ -337,6 +337,122 @@ def print_placement_summary(run: PlacementRun, out: Path) -> None:
         console.print(diag)
     if sol.message:
         console.print(escape(sol.message))
+    console.print(f"written to {out}")
+
+
+@app.command()
+@friendly_errors
+def reception(
+    instance: InstanceArg = None,
+    scenario: Annotated[
+        str | None, typer.Option(help="Inflow scenario of the cohorts table (default: first).")
+    ] = None,
+    robust: Annotated[
+        bool,
+        typer.Option(
+            "--robust",
+            help="Decide sites once against every inflow scenario; compare with the plan "
+            "for --scenario alone (buffer cost against emergency cost avoided).",
+        ),
+    ] = False,
+    config: Annotated[Path | None, typer.Option(help="Run configuration (TOML).")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the result tables.")] = Path(
+        "out/reception"
+    ),
+    time_limit: Annotated[
+        float | None, typer.Option(help="Override solver.time_limit (seconds).")
+    ] = None,
+) -> None:
+    """Plan reception: asylum seekers in reception sites over time.
+
+    Writes occupancy (site x period), moves, moves_by_type, costs, business_cases,
+    emergency, regions, kpis (CSV and Parquet), occupancy.png, timings.json and
+    manifest.json; with --robust also robust. Exits 2 when people are left without a
+    bed or a site cannot reach its minimum (diagnosis.csv says when and how many) and
+    3 when the time limit passed before any plan was found.
+    """
+    from asielplan.api import plan_reception, write_reception
+    from asielplan.config import load_config
+    from asielplan.solvers.highs import Status
+
+    cfg = load_config(config)
+    updates: dict[str, Any] = {}
+    if time_limit is not None:
+        updates["solver"] = cfg.solver.model_copy(update={"time_limit": time_limit})
+    if scenario is not None:
+        updates["reception"] = cfg.reception.model_copy(update={"scenario": scenario})
+    cfg = cfg.model_copy(update=updates)
+    with console.status("planning reception ...") as status:
+
+        def progress(message: str) -> None:
+            status.update(escape(message))
+            logging.getLogger("asielplan").info(message)
+
+        run = plan_reception(instance_path(instance), cfg, robust=robust, progress=progress)
+    write_reception(run, out)
+    print_reception_summary(run, out)
+    if run.solution.status == Status.INFEASIBLE:
+        raise typer.Exit(EXIT_INFEASIBLE)
+    if not run.solution.status.has_solution:
+        raise typer.Exit(EXIT_NO_SOLUTION)
+
+
+def print_reception_summary(run: ReceptionRun, out: Path) -> None:
+    """A short summary of a reception plan on the terminal."""
+    sol = run.solution
+    inst = run.instance
+    label = " (SYNTHETIC)" if inst.meta.synthetic else ""
+    table = Table(title=f"reception {inst.meta.name}{label}: {sol.status.value}")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    if sol.status.has_solution:
+        kpi = run.tables["kpis"].iloc[0]
+        share = kpi["share_in_home_region"]
+        rows = [
+            ("scenarios", str(kpi["scenarios"])),
+            ("bed cost (EUR)", f"{kpi['cost_beds']:,.0f}"),
+            ("site cost: fixed + opening (EUR)", f"{kpi['cost_fixed']:,.0f}"),
+            ("moves between sites", f"{kpi['moves']:,.0f}"),
+            (
+                "emergency / crisis place-nights",
+                f"{kpi['emergency_place_nights']:,.0f} / {kpi['crisis_place_nights']:,.0f}",
+            ),
+            (
+                "business cases accepted / rejected",
+                f"{kpi['business_cases_accepted']} / {kpi['business_cases_rejected']}",
+            ),
+            (
+                "in a home region (second line)",
+                "-" if share is None or share != share else f"{100 * share:.1f}%",
+            ),
+            ("objective", f"{sol.objective:,.0f}"),
+            ("gap", "-" if sol.gap is None else f"{100 * sol.gap:.3f}%"),
+        ]
+    else:
+        rows = []
+    rows.append(
+        (
+            "seconds (build / solve / total)",
+            f"{sol.timings.get('build_s', 0):.1f} / {sol.timings.get('solve_s', 0):.1f} / "
+            f"{run.timings['total_s']:.1f}",
+        )
+    )
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    if "robust" in run.tables:
+        robust = run.tables["robust"].iloc[0]
+        console.print(
+            f"robust plan: buffer cost {robust['buffer_cost']:,.0f} EUR against "
+            f"{robust['emergency_cost_avoided']:,.0f} EUR expected emergency cost avoided"
+        )
+    if not sol.diagnosis.empty:
+        diag = Table(title="cannot be met")
+        for column in sol.diagnosis.columns:
+            diag.add_column(column)
+        for row in sol.diagnosis.head(20).itertuples(index=False):
+            diag.add_row(*(escape(str(v)) for v in row))
+        console.print(diag)
     console.print(f"written to {out}")
 
 

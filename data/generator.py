@@ -358,15 +358,23 @@ def generate_instance(
 DEFAULT_SEED = 2025
 DEFAULT_MUNICIPALITIES = 40
 DEFAULT_HOUSEHOLDS = 1200
+DEFAULT_RECEPTION_LEVEL = 4000.0  # persons in reception at steady inflow
+DEFAULT_RECEPTION_SITES = 30
 
 
 def build_default_instance() -> Instance:
-    """The embedded default instance (synthetic): what ``asielplan place`` runs with no data."""
+    """The embedded default instance (synthetic): what ``asielplan place`` and
+    ``asielplan reception`` run with no data."""
+    from asielplan.data.reception_generator import add_reception
+
     muni = synthetic_municipalities(DEFAULT_MUNICIPALITIES, DEFAULT_SEED)
-    return generate_instance(
+    inst = generate_instance(
         muni,
         DEFAULT_HOUSEHOLDS,
         DEFAULT_SEED,
         name="asielplan-default (synthetic)",
         period="2025-I",
+    )
+    return add_reception(
+        inst, DEFAULT_SEED, level=DEFAULT_RECEPTION_LEVEL, n_sites=DEFAULT_RECEPTION_SITES
     )

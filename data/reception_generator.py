@@ -177,7 +177,7 @@ def _reception_sites(
     }
     counts = _split(n_new, np.array(list(shares.values())))
     if n_new >= 10:  # small instances still get a crisis site and some business cases
-        minimum = {"crisisnoodopvang": 1, "candidate": 4, "KWV": 2}
+        minimum = {"crisisnoodopvang": 1, "candidate": 6, "KWV": 2}
         for name, least in minimum.items():
             i = list(shares).index(name)
             while counts[i] < least:
@@ -244,7 +244,13 @@ def _reception_sites(
     # business cases straddle the budget: some within 83 per place-night, some above
     cand_regular = candidate & (modality != "noodopvang")
     sites.loc[cand_regular, "cost_per_night"] = np.round(
-        rng_cost.uniform(55, 85, int(cand_regular.sum())), 2
+        rng_cost.uniform(50, 80, int(cand_regular.sum())), 2
+    )
+    sites.loc[cand_regular, "fixed_cost"] = np.round(
+        sites.loc[cand_regular, "capacity"]
+        * nights
+        * rng_cost.uniform(2, 8, int(cand_regular.sum())),
+        -2,
     )
     sites["earliest_open"] = np.where(candidate, rng_cost.integers(2, 9, len(sites)), np.nan)
     sites["contract_periods"] = np.where(

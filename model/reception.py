@@ -52,6 +52,7 @@ class BusinessCase:
     """A candidate site judged on budget only: cost per place-night against the budget."""
 
     site_id: str
+    capacity: int
     cost_per_place_night: float
     budget: float
 
@@ -151,7 +152,9 @@ def business_cases(sites: pd.DataFrame, spec: ReceptionSpec, budget: float) -> l
             + float(site.fixed_cost) / places
             + float(site.opening_cost) / (places * int(site.contract_periods))
         )
-        cases.append(BusinessCase(str(site.site_id), round(per_night, 6), budget))
+        cases.append(
+            BusinessCase(str(site.site_id), int(site.capacity), round(per_night, 6), budget)
+        )
     return cases
 
 

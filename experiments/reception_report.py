@@ -1,0 +1,294 @@
+"""Result tables and the occupancy plot of a reception plan.
+
+Tables: ``occupancy`` (site x period against capacity), ``moves`` (transfers per cohort
+type, edge and period), ``costs`` (the cost split), ``business_cases`` (accepted or
+rejected, with the reason in numbers), ``emergency`` (emergency and crisis places per
+period), ``regions`` (fill against targets, share in home regions), ``kpis`` and, when
+something cannot be met, ``diagnosis``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from asielplan.model.reception import UNHOUSED, ReceptionData
+from asielplan.solvers.reception import ReceptionSolution
+
+
+def occupancy_table(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame:
+    """Persons per site and period with the site's open state and capacity."""
+    sites = data.sites[data.sites["site_id"] != UNHOUSED]
+    grid = sol.decisions.merge(
+        sites[["site_id", "municipality", "modality", "line", "tier", "region", "capacity"]],
+        on="site_id",
+    )
+    frames = []
+    for scenario in data.scenarios:
+        occ = sol.occupancy[sol.occupancy["scenario"] == scenario]
+        persons = occ.groupby(["site_id", "period"])["persons"].sum().rename("persons")
+        frame = grid.merge(persons, on=["site_id", "period"], how="left")
+        frame.insert(0, "scenario", scenario)
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True)
+    table["persons"] = table["persons"].fillna(0.0).round(6)
+    table["open_capacity"] = table["capacity"] * table["open"]
+    table["utilisation"] = np.where(
+        table["open_capacity"] > 0, table["persons"] / table["open_capacity"], np.nan
+    ).round(6)
+    return table.sort_values(["scenario", "site_id", "period"], ignore_index=True)
+
+
+def moves_table(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame:
+    """Transfers per cohort type, modality edge and period (arrivals not counted)."""
+    flows = sol.flows[sol.flows["from"] != "arrival"]
+    types = data.types[["type_id", "household_type", "track"]]
+    return (
+        flows.groupby(["scenario", "type_id", "from", "to", "period"], as_index=False)["persons"]
+        .sum()
+        .merge(types, on="type_id")
+        .rename(columns={"persons": "moves"})
+        .sort_values(["scenario", "type_id", "period", "from", "to"], ignore_index=True)
+    )
+
+
+def moves_by_type(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame:
+    """Per scenario and cohort type: arrivals, moves and moves per arriving person."""
+    moves = moves_table(data, sol).groupby(["scenario", "type_id"])["moves"].sum()
+    rows = []
+    for w, scenario in enumerate(data.scenarios):
+        for k, kind in data.types.iterrows():
+            classes = data.classes.index[data.classes["type"] == k]
+            arrived = float(data.arrivals[w, classes, 1:].sum())
+            moved = float(moves.get((scenario, kind["type_id"]), 0.0))
+            rows.append(
+                (
+                    scenario,
+                    kind["type_id"],
+                    kind["household_type"],
+                    kind["track"],
+                    ";".join(kind["home"]),
+                    arrived,
+                    moved,
+                    round(moved / arrived, 6) if arrived else np.nan,
+                )
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "scenario",
+            "type_id",
+            "household_type",
+            "track",
+            "home_regions",
+            "arrivals",
+            "moves",
+            "moves_per_arrival",
+        ],
+    )
+
+
+def business_case_table(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame:
+    """Every business case with its decision and the reason in numbers."""
+    rows = []
+    opened = sol.decisions[sol.decisions["open"] == 1].groupby("site_id")["period"]
+    first_open = opened.min() if len(sol.decisions) else pd.Series(dtype=int)
+    periods_open = opened.size() if len(sol.decisions) else pd.Series(dtype=int)
+    for case in data.cases:
+        test = f"{case.cost_per_place_night:.2f} per place-night"
+        if not case.eligible:
+            decision = "rejected"
+            reason = f"{test} > budget {case.budget:.2f}"
+        elif case.site_id in first_open.index:
+            decision = "accepted"
+            reason = (
+                f"{test} <= budget {case.budget:.2f}; opened in period "
+                f"{int(first_open[case.site_id])} for {int(periods_open[case.site_id])} periods"
+            )
+        else:
+            decision = "not needed"
+            reason = f"{test} <= budget {case.budget:.2f}, but the plan is cheaper without it"
+        rows.append(
+            (
+                case.site_id,
+                case.capacity,
+                case.cost_per_place_night,
+                case.budget,
+                decision,
+                reason,
+            )
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "site_id",
+            "capacity",
+            "cost_per_place_night",
+            "budget",
+            "decision",
+            "reason",
+        ],
+    )
+
+
+def emergency_table(
+    data: ReceptionData, occupancy: pd.DataFrame, sol: ReceptionSolution
+) -> pd.DataFrame:
+    """Emergency and crisis places used, and people without a bed, per period."""
+    by_tier = occupancy.pivot_table(
+        index=["scenario", "period"],
+        columns="tier",
+        values="persons",
+        aggfunc="sum",
+        fill_value=0.0,
+    )
+    for tier in ("regular", "emergency", "crisis"):
+        if tier not in by_tier.columns:
+            by_tier[tier] = 0.0
+    unhoused = sol.occupancy[sol.occupancy["site_id"] == UNHOUSED]
+    without = unhoused.groupby(["scenario", "period"])["persons"].sum()
+    table = by_tier[["regular", "emergency", "crisis"]].copy()
+    table["without_bed"] = without.reindex(table.index).fillna(0.0)
+    table.columns = ["regular_places", "emergency_places", "crisis_places", "without_bed"]
+    return table.reset_index().round(6)
+
+
+def regions_table(
+    data: ReceptionData, occupancy: pd.DataFrame, sol: ReceptionSolution
+) -> pd.DataFrame:
+    """Per region and period: persons, open capacity, target (if any) and the share of
+    second-stage persons of the region who stay in one of their home regions."""
+    if occupancy["region"].isna().all():
+        return pd.DataFrame(columns=["scenario", "region", "period", "persons"])
+    table = occupancy.groupby(["scenario", "region", "period"], as_index=False)[
+        ["persons", "open_capacity"]
+    ].sum()
+    targets = data.targets.rename(columns={"target": "target"})
+    table = table.merge(targets, on=["region", "period"], how="left")
+    table["deviation"] = (table["persons"] - table["target"]).round(6)
+    reachable = table["open_capacity"].where(
+        table["target"].isna(), table[["target", "open_capacity"]].min(axis=1)
+    )
+    table["meets_target_where_capacity_allows"] = (table["persons"] + 1e-6 >= reachable).where(
+        table["target"].notna()
+    )
+    return table
+
+
+def home_share(data: ReceptionData, sol: ReceptionSolution) -> float | None:
+    """Share of second-stage person-periods with home regions spent in one of them."""
+    occ = sol.occupancy[(sol.occupancy["stage"] == 2) & (sol.occupancy["site_id"] != UNHOUSED)]
+    homes = data.types.set_index("type_id")["home"]
+    occ = occ[occ["type_id"].map(lambda k: bool(homes[k]))]
+    if occ.empty or occ["persons"].sum() == 0:
+        return None
+    region = data.sites.set_index("site_id")["region"]
+    inside = [region[s] in homes[k] for s, k in zip(occ["site_id"], occ["type_id"], strict=True)]
+    return round(float(occ.loc[inside, "persons"].sum() / occ["persons"].sum()), 6)
+
+
+def reception_tables(data: ReceptionData, sol: ReceptionSolution) -> dict[str, pd.DataFrame]:
+    """All output tables of a solved plan."""
+    if not sol.status.has_solution:
+        return {"diagnosis": sol.diagnosis}
+    occupancy = occupancy_table(data, sol)
+    moves = moves_table(data, sol)
+    emergency = emergency_table(data, occupancy, sol)
+    cases = business_case_table(data, sol)
+    costs = pd.DataFrame(
+        [(name, round(value, 2)) for name, value in sol.costs.items()], columns=["part", "eur"]
+    )
+    nights = data.nights
+    kpis = {
+        "status": sol.status.value,
+        "scenarios": ";".join(data.scenarios),
+        "objective": sol.objective,
+        "bound": sol.bound,
+        "gap": sol.gap,
+        "cost_beds": sol.costs["beds"],
+        "cost_fixed": sol.costs["fixed"] + sol.costs["opening"],
+        "cost_emergency_beds": float(
+            (
+                occupancy["persons"]
+                * occupancy["tier"].isin(["emergency", "crisis"])
+                * occupancy["site_id"].map(data.sites.set_index("site_id")["cost_per_night"])
+            ).sum()
+            * nights
+            / max(len(data.scenarios), 1)
+        ),
+        "moves": float(moves["moves"].sum()),
+        "emergency_place_nights": float(emergency["emergency_places"].sum() * nights),
+        "crisis_place_nights": float(emergency["crisis_places"].sum() * nights),
+        "peak_emergency_places": float(
+            (emergency["emergency_places"] + emergency["crisis_places"]).max()
+        ),
+        "without_bed_person_periods": float(emergency["without_bed"].sum()),
+        "business_cases_accepted": int((cases["decision"] == "accepted").sum()),
+        "business_cases_rejected": int((cases["decision"] == "rejected").sum()),
+        "share_in_home_region": home_share(data, sol),
+    }
+    tables = {
+        "occupancy": occupancy,
+        "moves": moves,
+        "moves_by_type": moves_by_type(data, sol),
+        "costs": costs,
+        "business_cases": cases,
+        "emergency": emergency,
+        "regions": regions_table(data, occupancy, sol),
+        "kpis": pd.DataFrame([kpis]),
+    }
+    if not sol.diagnosis.empty:
+        tables["diagnosis"] = sol.diagnosis
+    return tables
+
+
+def plot_occupancy(
+    data: ReceptionData, tables: dict[str, pd.DataFrame], path: Path, title: str
+) -> None:
+    """Occupancy by tier against open capacity over time, one panel per scenario."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    occupancy = tables["occupancy"]
+    emergency = tables["emergency"]
+    scenarios = list(data.scenarios)
+    fig, axes = plt.subplots(
+        len(scenarios), 1, figsize=(9, 3.2 * len(scenarios)), squeeze=False, sharex=True
+    )
+    for ax, scenario in zip(axes[:, 0], scenarios, strict=True):
+        em = emergency[emergency["scenario"] == scenario].sort_values("period")
+        cap = occupancy[occupancy["scenario"] == scenario].pivot_table(
+            index="period", columns="tier", values="open_capacity", aggfunc="sum", fill_value=0
+        )
+        periods = em["period"].to_numpy()
+        ax.stackplot(
+            periods,
+            em["regular_places"],
+            em["emergency_places"],
+            em["crisis_places"],
+            em["without_bed"],
+            labels=["regular", "noodopvang", "crisisnoodopvang", "without a bed"],
+            colors=["#4C72B0", "#DD8452", "#C44E52", "#000000"],
+            alpha=0.85,
+        )
+        if "regular" in cap:
+            ax.plot(cap.index, cap["regular"], "k--", lw=1.2, label="open regular capacity")
+            ax.plot(
+                cap.index,
+                cap["regular"] * data.spec.buffer_norm,
+                "k:",
+                lw=1,
+                label=f"buffer norm ({data.spec.buffer_norm:.0%})",
+            )
+        ax.set_title(f"{title}: {scenario}")
+        ax.set_ylabel("persons")
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel(f"period ({data.nights} nights)")
+    axes[0, 0].legend(loc="upper left", fontsize=8, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)
