@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 
 from asielplan.config import RunConfig
-from asielplan.errors import InputError, Issue
 from asielplan.data.instance import Instance, default_instance_path, read_instance
 from asielplan.data.reception import scenarios_of
+from asielplan.errors import InputError, Issue
 from asielplan.experiments.placement_report import placement_tables
 from asielplan.experiments.reception_report import plot_occupancy, reception_tables
 from asielplan.experiments.robust import RobustResult, robust_plan

@@ -460,7 +460,7 @@ def write_instance(instance: Instance, directory: str | Path) -> Path:
     with atomic_output_dir(target) as staging:
         for name in TABLES:
             frame = instance.table(name)
-            if frame is None or (name == "sites" and frame.empty):
+            if frame is None or (name in ("sites", "households") and frame.empty):
                 continue
             ref = instance.meta.tables.get(name)
             source = ref.source if ref else ""

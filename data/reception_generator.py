@@ -91,7 +91,7 @@ def inflow_multipliers(levels: dict[str, float], periods: int) -> dict[str, np.n
 def _split(total: float, weights: np.ndarray) -> np.ndarray:
     """Whole numbers summing to round(total), in proportion to weights (largest
     remainder, ties to the first)."""
-    n = int(round(total))
+    n = round(total)
     raw = n * weights / weights.sum()
     base = np.floor(raw).astype(int)
     rest = n - base.sum()
@@ -369,3 +369,137 @@ def _stock(
                     if left == 0:
                         break
     return rows
+
+
+# --------------------------------------------------------------------------- Calais
+
+# Metropolitan French regions other than Corse and Ile-de-France, with the prefecture
+# town as location and the 2016 population (INSEE, rounded to thousands).
+CALAIS_REGIONS = (
+    ("FR-ARA", "Auvergne-Rhone-Alpes", "Lyon", 45.764, 4.836, 7_917_000),
+    ("FR-BFC", "Bourgogne-Franche-Comte", "Dijon", 47.322, 5.041, 2_818_000),
+    ("FR-BRE", "Bretagne", "Rennes", 48.117, -1.678, 3_294_000),
+    ("FR-CVL", "Centre-Val de Loire", "Orleans", 47.903, 1.909, 2_578_000),
+    ("FR-GES", "Grand Est", "Strasbourg", 48.573, 7.752, 5_555_000),
+    ("FR-HDF", "Hauts-de-France", "Lille", 50.629, 3.057, 6_006_000),
+    ("FR-NOR", "Normandie", "Rouen", 49.443, 1.100, 3_330_000),
+    ("FR-NAQ", "Nouvelle-Aquitaine", "Bordeaux", 44.838, -0.579, 5_936_000),
+    ("FR-OCC", "Occitanie", "Toulouse", 43.605, 1.444, 5_809_000),
+    ("FR-PDL", "Pays de la Loire", "Nantes", 47.218, -1.554, 3_738_000),
+    ("FR-PAC", "Provence-Alpes-Cote d'Azur", "Marseille", 43.296, 5.370, 5_022_000),
+)
+# Queues of the dismantling (BRIEF.md section 6) and their persons; minors go to
+# centres that take them.
+CALAIS_QUEUES = (
+    ("single", 4300, "high"),
+    ("family", 600, "high"),
+    ("vulnerable", 300, "high"),
+    ("minor", 1800, "amv"),
+)
+
+
+def generate_calais(seed: int, *, centres: int = 450) -> Instance:
+    """The Calais case of October 2016 as a reception instance: about 7,000 people in
+    four queues moved over four days to reception and orientation centres (CAO) in the
+    regions; each group names two preferred regions; each region has a place target (in
+    proportion to population, as the prefects' targets were). Centres, capacities and
+    preferences are drawn (SYNTHETIC); regions and populations are real."""
+    from asielplan.data.instance import InstanceMeta
+
+    rng = _stream(seed, "calais")
+    regions = pd.DataFrame(
+        CALAIS_REGIONS, columns=["code", "name", "town", "lat", "lon", "population"]
+    )
+    municipalities = regions[["code", "name", "population", "lat", "lon"]].copy()
+    municipalities["region"] = regions["code"]
+    people = sum(n for _, n, _ in CALAIS_QUEUES)
+    pop = regions["population"].to_numpy(float)
+    targets = _split(people, pop)
+    # capacity per region scattered around its target: some regions fall short
+    capacity = np.round(targets * rng.uniform(0.85, 1.35, len(regions))).astype(int)
+    per_region = _split(centres, capacity.astype(float))
+    rows = []
+    for r, (code, n) in enumerate(zip(regions["code"], per_region, strict=True)):
+        share = rng.uniform(0.5, 1.5, n)
+        caps = np.maximum(np.round(share / share.sum() * capacity[r]).astype(int), 4)
+        for i, cap in enumerate(caps):
+            minors = i < max(1, round(0.25 * n))  # a quarter are centres for minors (CAOMI)
+            rows.append(
+                (f"CAO-{code[3:]}-{i + 1:03d}", code, "CAO", int(cap), int(minors), int(minors))
+            )
+    sites = pd.DataFrame(
+        rows, columns=["site_id", "municipality", "modality", "capacity", "takes_amv", "amv_only"]
+    )
+    sites["cost_per_night"] = 25.0
+    # preferences: popular regions (large towns, near the Channel) are named more often
+    appeal = pop * rng.uniform(0.5, 1.5, len(regions))
+    appeal = appeal / appeal.sum()
+    pairs = [(i, j) for i in range(len(regions)) for j in range(i + 1, len(regions))]
+    weight = np.array([appeal[i] * appeal[j] for i, j in pairs])
+    top = np.argsort(-weight, kind="stable")[:15]
+    day_share = np.array([0.35, 0.30, 0.22, 0.13])
+    cohorts = []
+    for queue, persons, track in CALAIS_QUEUES:
+        for day, n_day in enumerate(_split(persons, day_share), start=1):
+            for p, n in zip(top, _split(n_day, weight[top]), strict=True):
+                if n <= 0:
+                    continue
+                i, j = pairs[p]
+                cohorts.append(
+                    {
+                        "scenario": None,
+                        "arrival_period": day,
+                        "persons": int(n),
+                        "household_type": queue,
+                        "track": track,
+                        "stay_periods": 30,
+                        "first_line_periods": 0,
+                        "preferred": f"{regions['code'][i]};{regions['code'][j]}",
+                    }
+                )
+    cohort_frame = pd.DataFrame(cohorts)
+    cohort_frame.insert(0, "cohort_id", [f"Q{i + 1:04d}" for i in range(len(cohort_frame))])
+    region_targets = pd.DataFrame({"region": regions["code"], "target": targets, "period": 4})
+    generated = f"{SYNTHETIC_LABEL} (seed {seed})"
+    meta = InstanceMeta(
+        name="calais-2016 (example)",
+        period="2016-10",
+        seed=seed,
+        synthetic=True,
+        description=(
+            f"The dismantling of the Calais camp (Oct 2016): {people} people in four queues "
+            f"to {centres} CAO centres in {len(regions)} regions over four days. Regions and "
+            "populations are real (INSEE 2016); centres, capacities and preferences are "
+            f"{generated}."
+        ),
+        region_levels=("region",),
+        reception=ReceptionSpec(
+            periods=4,
+            nights_per_period=1,
+            first_period="2016-10-24",
+            average_cost_price=25.0,
+            buffer_norm=1.0,
+            region_level="region",
+            cost_per_night={"regular": 25.0, "emergency": 60.0, "crisis": 60.0},
+            transfers=[("arrival", "CAO"), ("CAO", "CAO"), ("CAO", "exit")],
+        ),
+        tables={
+            "municipalities": TableRef(
+                path="municipalities.csv", source="Regions: INSEE 2016 populations, rounded"
+            ),
+            "sites": TableRef(path="sites.csv", source=generated),
+            "cohorts": TableRef(path="cohorts.csv", source=generated),
+            "region_targets": TableRef(
+                path="region_targets.csv", source="in proportion to population (largest remainder)"
+            ),
+        },
+    )
+    return Instance(
+        meta=meta,
+        municipalities=municipalities,
+        households=pd.DataFrame(),
+        sites=sites,
+        cohorts=cohort_frame,
+        region_targets=region_targets,
+        files={k: v.path for k, v in meta.tables.items()},
+    )

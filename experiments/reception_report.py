@@ -209,15 +209,6 @@ def reception_tables(data: ReceptionData, sol: ReceptionSolution) -> dict[str, p
         "gap": sol.gap,
         "cost_beds": sol.costs["beds"],
         "cost_fixed": sol.costs["fixed"] + sol.costs["opening"],
-        "cost_emergency_beds": float(
-            (
-                occupancy["persons"]
-                * occupancy["tier"].isin(["emergency", "crisis"])
-                * occupancy["site_id"].map(data.sites.set_index("site_id")["cost_per_night"])
-            ).sum()
-            * nights
-            / max(len(data.scenarios), 1)
-        ),
         "moves": float(moves["moves"].sum()),
         "emergency_place_nights": float(emergency["emergency_places"].sum() * nights),
         "crisis_place_nights": float(emergency["crisis_places"].sum() * nights),

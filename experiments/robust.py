@@ -44,7 +44,7 @@ def emergency_bed_cost(data: ReceptionData, sol: ReceptionSolution) -> float:
     """Expected cost of the emergency and crisis beds themselves (without penalties)."""
     occ = sol.occupancy.merge(data.sites[["site_id", "tier", "cost_per_night"]], on="site_id")
     occ = occ[occ["tier"].isin(["emergency", "crisis"])]
-    weight = occ["scenario"].map(data.weights)
+    weight = occ["scenario"].astype(object).map(data.weights).astype(float)
     return float((occ["persons"] * occ["cost_per_night"] * weight).sum() * data.nights)
 
 

@@ -143,6 +143,7 @@ def business_cases(sites: pd.DataFrame, spec: ReceptionSpec, budget: float) -> l
     contract) per available place-night."""
     cases = []
     nights = spec.nights_per_period
+    site: Any
     for site in sites.itertuples(index=False):
         if site.state != "candidate" or site.tier != "regular":
             continue
@@ -301,7 +302,7 @@ def _sort_key(column: pd.Series) -> pd.Series:
 
 
 def _unhoused_row(sites: pd.DataFrame) -> pd.DataFrame:
-    row = {column: None for column in sites.columns}
+    row: dict[str, Any] = {column: None for column in sites.columns}
     row.update(
         site_id=UNHOUSED,
         municipality=None,
@@ -344,6 +345,7 @@ def _site_status(sites: pd.DataFrame, horizon: int) -> np.ndarray:
     earliest period, decided from then on."""
     status = np.full((len(sites), horizon + 1), CLOSED)
     t = np.arange(horizon + 1)
+    site: Any
     for s, site in enumerate(sites.itertuples(index=False)):
         if site.state == "candidate":
             status[s] = np.where(t >= int(site.earliest_open), DECIDE, CLOSED)
@@ -360,7 +362,8 @@ def _expand_targets(targets: pd.DataFrame | None, horizon: int) -> pd.DataFrame:
     columns = ["region", "period", "target"]
     if targets is None or targets.empty:
         return pd.DataFrame(columns=columns)
-    rows = []
+    rows: list[tuple[str, int, float]] = []
+    row: Any
     for row in targets.itertuples(index=False):
         period = getattr(row, "period", None)
         periods = range(1, horizon + 1) if period is None or period != period else [int(period)]
@@ -423,7 +426,7 @@ def model_index(data: ReceptionData) -> Index:
         for s in promote_sites[k]
         for t in periods
     ]
-    flows = []
+    flows: list[tuple[int, int, str, str, int]] = []
     for c in range(len(data.classes)):
         held = {modality[s] for s in sites_of[c]}
         sources = set(held)

@@ -137,6 +137,7 @@ def solve_reception(
 
 def _fix_decisions(model: pyo.ConcreteModel, data: ReceptionData, fixed: pd.DataFrame) -> None:
     site_pos = {sid: s for s, sid in enumerate(data.sites["site_id"])}
+    row: Any
     for row in fixed.itertuples(index=False):
         s = site_pos.get(str(row.site_id))
         if s is None:

@@ -1,0 +1,307 @@
+"""Reception planning: hand-checked optima, flows re-derived, business cases, contracts,
+the Calais example and the embedded default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from asielplan.api import plan_reception, write_reception
+from asielplan.config import RunConfig
+from asielplan.data.instance import read_instance
+from asielplan.data.reception_generator import SNAPSHOT_LEVELS, levels_from_snapshots
+from asielplan.model.reception import UNHOUSED, prepare_reception
+from asielplan.solvers.highs import Status
+from asielplan.solvers.reception import ReceptionSolution, solve_reception
+
+from .reception_helpers import COHORTS, SITES, write_reception_instance
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
+
+
+def _solve(root: Path, config: RunConfig | None = None) -> ReceptionSolution:
+    config = config or RunConfig()
+    data = prepare_reception(read_instance(root), config.reception)
+    return solve_reception(data, config.solver)
+
+
+def _persons(sol: ReceptionSolution, site: str, period: int) -> float:
+    occ = sol.occupancy
+    return float(occ[(occ["site_id"] == site) & (occ["period"] == period)]["persons"].sum())
+
+
+def test_cheaper_site_fills_first_and_peak_needs_exactly_three_emergency_places(
+    tmp_path: Path,
+) -> None:
+    """8 arrive in period 1, 15 more in period 2; A1 (70/night) and A2 (80) have 10 beds
+    each. Period 1: all 8 in A1. Period 2: 23 people, 20 regular beds, so exactly 3 in
+    noodopvang. Cost (1 night per period): 8*70 + 10*70 + 10*80 + 3*(190 + 100) = 2930."""
+    sol = _solve(write_reception_instance(tmp_path / "i"))
+    assert sol.status == Status.OPTIMAL
+    assert _persons(sol, "A1", 1) == 8 and _persons(sol, "A2", 1) == 0
+    assert (_persons(sol, "A1", 2), _persons(sol, "A2", 2), _persons(sol, "N1", 2)) == (10, 10, 3)
+    assert sol.objective == pytest.approx(2930.0)
+    assert sol.costs["emergency_penalty"] == pytest.approx(300.0)
+
+
+def test_buffer_norm_keeps_places_free_and_moves_the_rest_to_emergency(tmp_path: Path) -> None:
+    """With a 90% norm only 18 of the 20 regular beds may be used in period 2: 5 people
+    go to noodopvang instead of 3."""
+    sol = _solve(write_reception_instance(tmp_path / "i", reception={"buffer_norm": 0.9}))
+    assert _persons(sol, "N1", 2) == pytest.approx(5.0)
+    assert _persons(sol, "A1", 2) + _persons(sol, "A2", 2) == pytest.approx(18.0)
+
+
+def test_no_bed_is_reported_as_infeasible_with_the_missing_number(tmp_path: Path) -> None:
+    """Without the noodopvang, 3 people have no bed in period 2: infeasible, and the
+    diagnosis says 3 in period 2."""
+    root = write_reception_instance(tmp_path / "i", sites=SITES.iloc[:2])
+    sol = _solve(root)
+    assert sol.status == Status.INFEASIBLE
+    assert sol.diagnosis[["period", "missing"]].values.tolist() == [[2, 3.0]]
+
+
+def test_flows_balance_in_every_site_and_period_of_the_default_plan() -> None:
+    """Re-derive y[t] = y[t-1] + entered - left - exited - promoted (stage 1) or
+    + promoted in place (stage 2 at sites holding both stages) from the written tables
+    for every class, site and period of the embedded default (steady); the total in
+    reception equals the cohorts' count in every period; no site is over capacity."""
+    from asielplan.experiments.reception_report import reception_tables
+
+    config = RunConfig()
+    inst = read_instance(Path(__file__).resolve().parents[1] / "data" / "default")
+    data = prepare_reception(inst, config.reception)
+    sol = solve_reception(data, config.solver)
+    assert sol.status == Status.OPTIMAL
+    both = set(data.sites.loc[data.sites["line"] == "both", "site_id"])
+    occ = sol.occupancy.set_index(["class_id", "site_id", "period"])
+    value = occ.to_dict("index")
+    keys = {(c, s) for c, s, _ in occ.index} | {
+        (data.classes["class_id"][c], data.sites["site_id"][s])
+        for c, s in zip(*np.nonzero(data.stock[0]), strict=True)
+    }
+    c_pos = {cid: c for c, cid in enumerate(data.classes["class_id"])}
+    s_pos = {sid: s for s, sid in enumerate(data.sites["site_id"])}
+    empty = {"persons": 0.0, "entered": 0.0, "left": 0.0, "exited": 0.0, "promoted": 0.0}
+    checked = 0
+    for cls, site in keys:
+        before = float(data.stock[0, c_pos[cls], s_pos[site]])
+        stage = int(cls[-1])
+        for t in data.periods:
+            row = value.get((cls, site, t), empty)
+            change = row["entered"] - row["left"] - row["exited"] - row["promoted"]
+            if stage == 2 and site in both:
+                first = value.get((cls[:-1] + "1", site, t), empty)
+                change += first["promoted"]
+            assert row["persons"] == pytest.approx(before + change, abs=1e-5), (cls, site, t)
+            before = row["persons"]
+            checked += 1
+    assert checked > 1000
+    total = sol.occupancy.groupby("period")["persons"].sum()
+    assert total.to_numpy() == pytest.approx(data.persons[0].sum(axis=0)[1:], abs=1e-4)
+    table = reception_tables(data, sol)["occupancy"]
+    assert (table["persons"] <= table["open_capacity"] + 1e-6).all()
+
+
+def _with_candidates(tmp_path: Path, cost_c1: float, cost_c2: float) -> Path:
+    sites = pd.concat(
+        [
+            SITES,
+            pd.DataFrame(
+                {
+                    "site_id": ["C1", "C2"],
+                    "municipality": ["GM9002", "GM9002"],
+                    "modality": ["AZC", "AZC"],
+                    "capacity": [10, 10],
+                    "cost_per_night": [cost_c1, cost_c2],
+                    "fixed_cost": [100.0, 0.0],
+                    "state": ["candidate", "candidate"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    return write_reception_instance(tmp_path / "c", sites=sites)
+
+
+def test_business_case_below_budget_is_accepted_when_it_saves_money(tmp_path: Path) -> None:
+    """C1 costs 60 a night + 100 per period for 10 places: 60 + 100/10 = 70 per
+    place-night <= 83, and it replaces 3 noodopvang places in period 2 (3*290 = 870 >
+    100 + 3*60), so it opens. C2 at 90 > 83 is rejected on budget alone, though it
+    would also be cheaper than noodopvang."""
+    run = plan_reception(_with_candidates(tmp_path, 60.0, 90.0))
+    cases = run.tables["business_cases"].set_index("site_id")
+    assert cases.loc["C1", "cost_per_place_night"] == pytest.approx(70.0)
+    assert cases.loc["C1", "decision"] == "accepted"
+    assert cases.loc["C2", "decision"] == "rejected"
+    assert "90.00 per place-night > budget 83.00" in cases.loc["C2", "reason"]
+    occ = run.tables["occupancy"]
+    assert occ[occ["site_id"] == "C2"].empty
+    assert run.tables["emergency"]["emergency_places"].sum() == pytest.approx(0.0)
+
+
+def test_business_case_above_budget_is_never_accepted_even_in_an_emergency(
+    tmp_path: Path,
+) -> None:
+    """With only candidates above the budget, the peak goes to noodopvang."""
+    run = plan_reception(_with_candidates(tmp_path, 84.0, 90.0))
+    assert set(run.tables["business_cases"]["decision"]) == {"rejected"}
+    assert run.tables["emergency"]["emergency_places"].sum() == pytest.approx(3.0)
+
+
+def test_contract_length_is_respected(tmp_path: Path) -> None:
+    """A candidate with a 3-period contract, needed only in period 2 of 4, stays open 3
+    periods in a row once opened, and opens only once."""
+    cohorts = pd.DataFrame(
+        {
+            "cohort_id": ["c1", "c2"],
+            "arrival_period": [1, 2],
+            "persons": [8, 15],
+            "household_type": ["single", "single"],
+            "track": ["high", "high"],
+            "stay_periods": [3, 1],
+            "first_line_periods": [0, 0],
+        }
+    )
+    sites = pd.concat(
+        [
+            SITES,
+            pd.DataFrame(
+                {
+                    "site_id": ["C1"],
+                    "municipality": ["GM9002"],
+                    "modality": ["AZC"],
+                    "capacity": [10],
+                    "cost_per_night": [60.0],
+                    "fixed_cost": [10.0],
+                    "state": ["candidate"],
+                    "contract_periods": [3],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    root = write_reception_instance(
+        tmp_path / "k", sites=sites, cohorts=cohorts, reception={"periods": 4}
+    )
+    run = plan_reception(root)
+    open_periods = run.solution.decisions.query("site_id == 'C1' and open == 1")["period"]
+    assert len(open_periods) >= 3
+    assert list(open_periods) == list(
+        range(open_periods.min(), open_periods.min() + len(open_periods))
+    )
+    assert run.solution.decisions.query("site_id == 'C1'")["started"].sum() == 1
+
+
+def test_procedure_runs_in_the_first_line_then_people_move_once(tmp_path: Path) -> None:
+    """Arrivals with a 1-period procedure enter the GVL; in period 2 they are promoted
+    and move to an AZC: one move each, and nobody waits in the GVL after promotion."""
+    sites = pd.DataFrame(
+        {
+            "site_id": ["G1", "A1"],
+            "municipality": ["GM9001", "GM9001"],
+            "modality": ["GVL", "AZC"],
+            "capacity": [50, 50],
+            "cost_per_night": [95.0, 70.0],
+        }
+    )
+    cohorts = COHORTS.assign(first_line_periods=[1, 1], persons=[8, 5], stay_periods=[3, 3])
+    transfers = [["arrival", "GVL"], ["GVL", "AZC"], ["AZC", "exit"]]
+    root = write_reception_instance(
+        tmp_path / "g", sites=sites, cohorts=cohorts, reception={"transfers": transfers}
+    )
+    sol = _solve(root)
+    assert (_persons(sol, "G1", 1), _persons(sol, "A1", 1)) == (8, 0)
+    assert (_persons(sol, "G1", 2), _persons(sol, "A1", 2)) == (5, 8)
+    moves = sol.flows[sol.flows["from"] != "arrival"]
+    assert moves["persons"].sum() == pytest.approx(8.0)
+
+
+def test_amv_only_where_the_site_takes_them(tmp_path: Path) -> None:
+    """Minors never stay at a site without takes_amv."""
+    sites = SITES.assign(takes_amv=[0, 1, 0])
+    cohorts = COHORTS.assign(track=["amv", "amv"], household_type=["minor", "minor"])
+    sol = _solve(write_reception_instance(tmp_path / "a", sites=sites, cohorts=cohorts))
+    used = set(sol.occupancy.loc[sol.occupancy["persons"] > 0, "site_id"])
+    assert used <= {"A2", UNHOUSED}
+
+
+def test_calais_example_meets_regional_targets_where_capacity_allows(tmp_path: Path) -> None:
+    """The Calais example: every region reaches min(target, capacity) on the last day,
+    nobody is without a bed, and most people stay in one of their preferred regions."""
+    run = plan_reception(EXAMPLES / "calais")
+    assert run.solution.status == Status.OPTIMAL
+    regions = run.tables["regions"]
+    last = regions[regions["period"] == 4]
+    assert len(last) == 11
+    assert last["meets_target_where_capacity_allows"].all()
+    assert run.tables["emergency"]["without_bed"].sum() == 0
+    assert run.tables["kpis"]["share_in_home_region"].iloc[0] > 0.8
+    assert int(last["persons"].sum()) == 7000
+    write_reception(run, tmp_path / "out")
+    assert (tmp_path / "out" / "occupancy.png").stat().st_size > 10_000
+
+
+def test_same_input_gives_identical_tables(tmp_path: Path) -> None:
+    """Two runs of the tiny instance write byte-identical CSV tables."""
+    root = _with_candidates(tmp_path, 60.0, 90.0)
+    for name in ("one", "two"):
+        write_reception(plan_reception(root), tmp_path / name)
+    for table in ("occupancy", "moves", "business_cases", "costs", "emergency"):
+        assert (tmp_path / "one" / f"{table}.csv").read_bytes() == (
+            tmp_path / "two" / f"{table}.csv"
+        ).read_bytes()
+
+
+def test_robust_plan_buys_buffer_against_the_peak(tmp_path: Path) -> None:
+    """Steady (8 then 8) and peak (8 then 15) scenarios, equal weights. C1 costs 72 a
+    night + 100 per period (82 per place-night, within budget). Steady: 16 people fit
+    in A1 + A2 for 10*70 + 6*80 = 1180, with C1 it would cost 1232, so the steady plan
+    leaves it shut. Peak: 3 people in noodopvang cost 3*290 = 870, C1 saves that.
+    Robust: open C1 in period 2 (buffer cost 100) and avoid 0.5*870 = 435 expected
+    emergency cost."""
+    cohorts = pd.DataFrame(
+        {
+            "cohort_id": ["s1", "s2", "p1", "p2"],
+            "scenario": ["steady", "steady", "peak", "peak"],
+            "arrival_period": [1, 2, 1, 2],
+            "persons": [8, 8, 8, 15],
+            "household_type": ["single"] * 4,
+            "track": ["high"] * 4,
+            "stay_periods": [2] * 4,
+            "first_line_periods": [0] * 4,
+        }
+    )
+    root = _with_candidates(tmp_path, 72.0, 90.0)
+    cohorts.to_csv(root / "cohorts.csv", index=False)
+    run = plan_reception(root, robust=True)
+    robust = run.tables["robust"].set_index("plan")
+    assert robust.loc["robust", "buffer_cost"] == pytest.approx(100.0)
+    assert robust.loc["robust", "emergency_cost_avoided"] == pytest.approx(435.0)
+    assert robust.loc["robust", "expected_total"] < robust.iloc[1]["expected_total"]
+
+
+def test_snapshot_levels_match_the_shared_data(shared_data: Path) -> None:
+    """The scenario levels built into the generator are those of the COA snapshot table."""
+    assert levels_from_snapshots(shared_data / "coa_opvang_landelijk_snapshots.csv") == (
+        SNAPSHOT_LEVELS
+    )
+
+
+def test_embedded_default_has_three_inflow_scenarios_with_a_peak() -> None:
+    """steady, peak and trough exist; the peak brings more arrivals than steady, the
+    trough fewer, in proportion to the snapshot levels."""
+    data = prepare_reception(
+        read_instance(Path(__file__).resolve().parents[1] / "data" / "default"),
+        RunConfig().reception,
+        ["steady", "peak", "trough"],
+    )
+    arrivals = data.arrivals.sum(axis=(1, 2))
+    assert arrivals[1] > arrivals[0] > arrivals[2]
+    peak_ratio = data.arrivals[1].sum(axis=0).max() / data.arrivals[0].sum(axis=0).max()
+    assert peak_ratio == pytest.approx(
+        SNAPSHOT_LEVELS["peak"] / SNAPSHOT_LEVELS["steady"], rel=0.02
+    )
