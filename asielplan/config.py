@@ -140,11 +140,11 @@ class ReceptionConfig(Strict):
         description="Penalty per person-night in crisisnoodopvang (crisis tier), on top "
         "of its cost.",
     )
-    outside_region_penalty: float = Field(
+    outside_preferred_penalty: float = Field(
         default=10.0,
         ge=0,
-        description="Penalty per person-night in the second line outside the cohort's "
-        "destination or preferred regions.",
+        description="Penalty per person-night after the procedure outside the cohort's "
+        "preferred regions (a destination region is a hard rule).",
     )
     target_penalty: float = Field(
         default=20.0,

@@ -113,15 +113,11 @@ def reception_cohorts(inst: Instance) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def home_regions(row: pd.Series) -> tuple[str, ...]:
-    """The regions where a cohort should stay in the second line: its destination and
-    its preferred regions (empty: anywhere)."""
-    regions: list[str] = []
-    if isinstance(row["destination"], str) and row["destination"]:
-        regions.append(row["destination"])
-    if isinstance(row["preferred"], str):
-        regions.extend(p.strip() for p in row["preferred"].split(";") if p.strip())
-    return tuple(sorted(set(regions)))
+def preferred_regions(value: object) -> tuple[str, ...]:
+    """The preferred regions of a cohort, from ``a;b`` (empty: none), sorted."""
+    if not isinstance(value, str):
+        return ()
+    return tuple(sorted({p.strip() for p in value.split(";") if p.strip()}))
 
 
 def scenarios_of(inst: Instance) -> list[str]:

@@ -44,7 +44,7 @@ def occupancy_table(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame
 def moves_table(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame:
     """Transfers per cohort type, modality edge and period (arrivals not counted)."""
     flows = sol.flows[sol.flows["from"] != "arrival"]
-    types = data.types[["type_id", "household_type", "track"]]
+    types = data.types[["type_id", "track", "destination", "household_types"]]
     return (
         flows.groupby(["scenario", "type_id", "from", "to", "period"], as_index=False)["persons"]
         .sum()
@@ -67,9 +67,10 @@ def moves_by_type(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame:
                 (
                     scenario,
                     kind["type_id"],
-                    kind["household_type"],
                     kind["track"],
-                    ";".join(kind["home"]),
+                    kind["destination"],
+                    ";".join(kind["preferred"]),
+                    kind["household_types"],
                     arrived,
                     moved,
                     round(moved / arrived, 6) if arrived else np.nan,
@@ -80,9 +81,10 @@ def moves_by_type(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame:
         columns=[
             "scenario",
             "type_id",
-            "household_type",
             "track",
-            "home_regions",
+            "destination",
+            "preferred",
+            "household_types",
             "arrivals",
             "moves",
             "moves_per_arrival",
@@ -178,14 +180,19 @@ def regions_table(
 
 
 def home_share(data: ReceptionData, sol: ReceptionSolution) -> float | None:
-    """Share of second-stage person-periods with home regions spent in one of them."""
+    """Share of the person-periods after the procedure, of types with a destination or
+    preferred regions, spent in one of those regions."""
     occ = sol.occupancy[(sol.occupancy["stage"] == 2) & (sol.occupancy["site_id"] != UNHOUSED)]
-    homes = data.types.set_index("type_id")["home"]
-    occ = occ[occ["type_id"].map(lambda k: bool(homes[k]))]
+    kinds = data.types.set_index("type_id")
+    home = {
+        k: set(row["preferred"]) | ({row["destination"]} if row["destination"] else set())
+        for k, row in kinds.iterrows()
+    }
+    occ = occ[occ["type_id"].map(lambda k: bool(home[k]))]
     if occ.empty or occ["persons"].sum() == 0:
         return None
     region = data.sites.set_index("site_id")["region"]
-    inside = [region[s] in homes[k] for s, k in zip(occ["site_id"], occ["type_id"], strict=True)]
+    inside = [region[s] in home[k] for s, k in zip(occ["site_id"], occ["type_id"], strict=True)]
     return round(float(occ.loc[inside, "persons"].sum() / occ["persons"].sum()), 6)
 
 

@@ -6,8 +6,9 @@ emergency places. ``build_reception_model`` reads like the table of contents of 
 formulation (``docs/formulation/reception.md``); each ``add_*`` function adds one
 constraint family and states its math.
 
-People are counted per cohort *type* (household type, track, home regions, the line
-they leave from), not per arrival cohort: the number of each type in the first and the
+People are counted per cohort *type* (track, destination region, preferred regions,
+the line they leave from: what a constraint or a cost depends on), not per arrival
+cohort or household type: the number of each type in the first and the
 second line in every period follows from the cohorts' arrival periods and stay times
 (:func:`stage_counts`), and the model decides where they stay. The model is a fluid
 one: people of a type are interchangeable, so it does not follow one person's path.
@@ -33,7 +34,7 @@ from asielplan.data.instance import Instance, ReceptionSpec
 from asielplan.data.reception import (
     ARRIVAL,
     EXIT,
-    home_regions,
+    preferred_regions,
     reception_cohorts,
     reception_sites,
     scenarios_of,
@@ -76,7 +77,7 @@ class ReceptionData:
     weights: dict[str, float]
     sites: pd.DataFrame  # usable sites; the last row is the virtual UNHOUSED site
     cases: list[BusinessCase]
-    types: pd.DataFrame  # type_id, household_type, track, home, exit_line
+    types: pd.DataFrame  # type_id, track, destination, preferred, exit_line, household_types
     classes: pd.DataFrame  # class_id, type (position), stage (1 or 2)
     arrivals: np.ndarray  # [w, c, t] persons arriving into class c in period t
     persons: np.ndarray  # [w, c, t] persons in class c in period t
@@ -104,14 +105,14 @@ class ReceptionData:
         match = self.classes[(self.classes["type"] == k) & (self.classes["stage"] == stage)]
         return int(match.index[0]) if len(match) else None
 
-    def outside_home(self, s: int, c: int) -> bool:
-        """True when a class in its second stage, whose type has home regions
-        (destination or preferences), stays outside them."""
+    def outside_preferred(self, s: int, c: int) -> bool:
+        """True when a class in its second stage, whose type has preferred regions,
+        stays outside them."""
         if int(self.classes.iloc[c]["stage"]) != 2:
             return False
-        home = self.types.iloc[int(self.classes.iloc[c]["type"])]["home"]
+        preferred = self.types.iloc[int(self.classes.iloc[c]["type"])]["preferred"]
         site = self.sites.iloc[s]
-        return bool(home) and site["site_id"] != UNHOUSED and site["region"] not in home
+        return bool(preferred) and site["site_id"] != UNHOUSED and site["region"] not in preferred
 
 
 def stage_counts(cohorts: pd.DataFrame, horizon: int) -> dict[str, np.ndarray]:
@@ -204,15 +205,20 @@ def prepare_reception(
     sites = pd.concat([sites, _unhoused_row(sites)], ignore_index=True)
 
     cohorts = reception_cohorts(inst)
-    cohorts["home"] = [home_regions(row) for _, row in cohorts.iterrows()]
+    cohorts["preferred"] = cohorts["preferred"].map(preferred_regions)
+    cohorts["destination"] = cohorts["destination"].fillna("")
     cohorts["exit_line"] = np.where(
         cohorts["stay_periods"] > cohorts["first_line_periods"], "second", "first"
     )
-    key = ["household_type", "track", "home", "exit_line"]
+    key = ["track", "destination", "preferred", "exit_line"]
     types = cohorts[key].drop_duplicates().sort_values(key, key=_sort_key).reset_index(drop=True)
     types.insert(0, "type_id", [f"K{i + 1:02d}" for i in range(len(types))])
     type_of = {tuple(row[key]): i for i, row in types.iterrows()}
     cohorts["type"] = [type_of[tuple(row[key])] for _, row in cohorts.iterrows()]
+    types["household_types"] = [
+        ";".join(sorted(set(cohorts.loc[cohorts["type"] == k, "household_type"])))
+        for k in range(len(types))
+    ]
 
     horizon = spec.periods
     counts = stage_counts(cohorts, horizon)
@@ -327,11 +333,16 @@ def _unhoused_row(sites: pd.DataFrame) -> pd.DataFrame:
 
 def _may_hold(kind: pd.Series, stage: int, site: pd.Series) -> bool:
     """Stage 1 in first-line sites, stage 2 in second-line sites (``both`` takes
-    either); AMV only where the site takes them; AMV-only sites take nobody else."""
+    either); after the procedure, a type with a destination region stays in that
+    region (crisis places anywhere as the last resort); AMV only where the site takes
+    them; AMV-only sites take nobody else."""
     if site["site_id"] == UNHOUSED:
         return True
     if site["line"] != "both" and site["line"] != ("first", "second")[stage - 1]:
         return False
+    if stage == 2 and kind["destination"] and site["tier"] != "crisis":
+        if site["region"] != kind["destination"]:
+            return False
     if kind["track"] == "amv":
         return bool(site["takes_amv"])
     return not bool(site["amv_only"])
@@ -755,8 +766,8 @@ def objective_terms(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> di
             parts["emergency_penalty"].append(config.emergency_penalty * y)
         elif tier[s] == "crisis":
             parts["emergency_penalty"].append(config.crisis_penalty * y)
-        if config.outside_region_penalty and data.outside_home(s, c):
-            parts["outside_region_penalty"].append(config.outside_region_penalty * y)
+        if config.outside_preferred_penalty and data.outside_preferred(s, c):
+            parts["outside_preferred_penalty"].append(config.outside_preferred_penalty * y)
     parts["moves"] = [
         weight[w] * config.move_cost * m.f[w, c, u, v, t]
         for w, c, u, v, t in idx.flows
@@ -788,7 +799,7 @@ COST_PARTS = (
     "opening",
     "moves",
     "emergency_penalty",
-    "outside_region_penalty",
+    "outside_preferred_penalty",
     "target_penalty",
     "unhoused_penalty",
     "min_occupancy_penalty",
