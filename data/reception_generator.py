@@ -226,7 +226,7 @@ def _reception_sites(
     scale(regular_second, 1.02 * (second_need - amv_need) / norm, 60, 1200)
     scale(kwv, 0.5 * amv_need, 16, 20)
     scale(emergency, level / 3, 50, 600)
-    scale(crisis, level, 500, 5000)
+    scale(crisis, level, 500, 15000)
     scale(candidate, level / 4, 100, 800)
     sites["capacity"] = sites["capacity"].astype(int)
 

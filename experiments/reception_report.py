@@ -1,7 +1,7 @@
 """Result tables and the occupancy plot of a reception plan.
 
-Tables: ``occupancy`` (site x period against capacity), ``moves`` (transfers per cohort
-type, edge and period), ``costs`` (the cost split), ``business_cases`` (accepted or
+Tables: ``occupancy`` (site x period against capacity), ``moves`` (transfers per class,
+edge and period), ``moves_by_class``, ``costs`` (the cost split), ``business_cases`` (accepted or
 rejected, with the reason in numbers), ``emergency`` (emergency and crisis places per
 period), ``regions`` (fill against targets, share in home regions), ``kpis`` and, when
 something cannot be met, ``diagnosis``.
@@ -42,52 +42,62 @@ def occupancy_table(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame
 
 
 def moves_table(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame:
-    """Transfers per cohort type, modality edge and period (arrivals not counted)."""
+    """Transfers per class, modality edge and period (arrivals not counted). Moves in
+    the procedure belong to the procedure class; the move at the end of the procedure
+    and later ones to the cohort type."""
     flows = sol.flows[sol.flows["from"] != "arrival"]
-    types = data.types[["type_id", "track", "destination", "household_types"]]
     return (
-        flows.groupby(["scenario", "type_id", "from", "to", "period"], as_index=False)["persons"]
+        flows.groupby(["scenario", "class_id", "from", "to", "period"], as_index=False)["persons"]
         .sum()
-        .merge(types, on="type_id")
         .rename(columns={"persons": "moves"})
-        .sort_values(["scenario", "type_id", "period", "from", "to"], ignore_index=True)
+        .sort_values(["scenario", "class_id", "period", "from", "to"], ignore_index=True)
     )
 
 
-def moves_by_type(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame:
-    """Per scenario and cohort type: arrivals, moves and moves per arriving person."""
-    moves = moves_table(data, sol).groupby(["scenario", "type_id"])["moves"].sum()
+def moves_by_class(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame:
+    """Per scenario and class: who it is, people who entered it (arrivals, or
+    promotions for the classes after the procedure), moves and moves per person."""
+    moves = moves_table(data, sol).groupby(["scenario", "class_id"])["moves"].sum()
     rows = []
     for w, scenario in enumerate(data.scenarios):
-        for k, kind in data.types.iterrows():
-            classes = data.classes.index[data.classes["type"] == k]
-            arrived = float(data.arrivals[w, classes, 1:].sum())
-            moved = float(moves.get((scenario, kind["type_id"]), 0.0))
-            rows.append(
-                (
-                    scenario,
-                    kind["type_id"],
+        for c, cls in data.classes.iterrows():
+            entered = float(data.arrivals[w, c, 1:].sum())
+            if cls["stage"] == 2:
+                kind = data.types.iloc[int(cls["type"])]
+                entered += float(data.promotions[w, int(cls["type"]), 1:].sum())
+                who = (
                     kind["track"],
                     kind["destination"],
                     ";".join(kind["preferred"]),
                     kind["household_types"],
-                    arrived,
+                )
+            else:
+                who = ("amv" if cls["amv"] else "high;low", "", "", "procedure")
+            moved = float(moves.get((scenario, cls["class_id"]), 0.0))
+            rows.append(
+                (
+                    scenario,
+                    cls["class_id"],
+                    int(cls["stage"]),
+                    *who,
+                    entered,
                     moved,
-                    round(moved / arrived, 6) if arrived else np.nan,
+                    round(moved / entered, 6) if entered else np.nan,
                 )
             )
     return pd.DataFrame(
         rows,
         columns=[
             "scenario",
-            "type_id",
+            "class_id",
+            "stage",
             "track",
             "destination",
             "preferred",
             "household_types",
-            "arrivals",
+            "entered",
             "moves",
-            "moves_per_arrival",
+            "moves_per_person",
         ],
     )
 
@@ -230,7 +240,7 @@ def reception_tables(data: ReceptionData, sol: ReceptionSolution) -> dict[str, p
     tables = {
         "occupancy": occupancy,
         "moves": moves,
-        "moves_by_type": moves_by_type(data, sol),
+        "moves_by_class": moves_by_class(data, sol),
         "costs": costs,
         "business_cases": cases,
         "emergency": emergency,

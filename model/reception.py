@@ -21,7 +21,7 @@ objective weighs the scenarios.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
@@ -66,8 +66,9 @@ class BusinessCase:
 class ReceptionData:
     """Everything the model needs, as plain arrays and tables.
 
-    People are grouped in *classes* c = (type k, stage): stage 1 is the procedure in the
-    first line, stage 2 the time after it (second line). Arrays use positions; period
+    People are grouped in *classes*: stage 1 is the procedure in the first line (one
+    class for AMV, one for everyone else: no rule there depends on the type), stage 2
+    the time after it, one class per type k. Arrays use positions; period
     arrays have length ``T + 1`` with index 0 the state before period 1.
     """
 
@@ -78,7 +79,7 @@ class ReceptionData:
     sites: pd.DataFrame  # usable sites; the last row is the virtual UNHOUSED site
     cases: list[BusinessCase]
     types: pd.DataFrame  # type_id, track, destination, preferred, exit_line, household_types
-    classes: pd.DataFrame  # class_id, type (position), stage (1 or 2)
+    classes: pd.DataFrame  # class_id, type (stage 2; -1 in the procedure), stage, amv
     arrivals: np.ndarray  # [w, c, t] persons arriving into class c in period t
     persons: np.ndarray  # [w, c, t] persons in class c in period t
     exits: np.ndarray  # [w, c, t] persons of class c leaving reception in period t
@@ -101,9 +102,16 @@ class ReceptionData:
     def budget(self) -> float:
         return self.spec.budget_per_night or self.spec.average_cost_price
 
-    def class_of(self, k: int, stage: int) -> int | None:
-        match = self.classes[(self.classes["type"] == k) & (self.classes["stage"] == stage)]
-        return int(match.index[0]) if len(match) else None
+    def procedure_class(self, k: int) -> int | None:
+        """The stage-1 class that type k goes through (None without a procedure)."""
+        amv = bool(self.types["track"][k] == "amv")
+        match = self.classes.index[(self.classes["stage"] == 1) & (self.classes["amv"] == amv)]
+        return int(match[0]) if len(match) else None
+
+    def after_class(self, k: int) -> int | None:
+        """The stage-2 class of type k (None when it leaves from the procedure)."""
+        match = self.classes.index[(self.classes["stage"] == 2) & (self.classes["type"] == k)]
+        return int(match[0]) if len(match) else None
 
     def outside_preferred(self, s: int, c: int) -> bool:
         """True when a class in its second stage, whose type has preferred regions,
@@ -223,18 +231,32 @@ def prepare_reception(
     horizon = spec.periods
     counts = stage_counts(cohorts, horizon)
     k_of_row = cohorts["type"].to_numpy()
-    has1 = np.zeros(len(types), dtype=bool)
-    has2 = np.zeros(len(types), dtype=bool)
-    np.logical_or.at(has1, k_of_row, (cohorts["first_line_periods"] > 0).to_numpy())
-    np.logical_or.at(
-        has2, k_of_row, (cohorts["stay_periods"] > cohorts["first_line_periods"]).to_numpy()
-    )
-    class_rows = [
-        (k, stage) for k in range(len(types)) for stage in (1, 2) if (has1, has2)[stage - 1][k]
+    amv_type = (types["track"] == "amv").to_numpy()
+    in_procedure = (cohorts["first_line_periods"] > 0).to_numpy()
+    after_procedure = (cohorts["stay_periods"] > cohorts["first_line_periods"]).to_numpy()
+    # stage 1: one class per AMV flag (no rule in the procedure depends on the type);
+    # stage 2: one class per type
+    class_rows: list[tuple[int, int, bool]] = [
+        (-1, 1, flag)
+        for flag in (False, True)
+        if (in_procedure & (amv_type[k_of_row] == flag)).any()
     ]
-    classes = pd.DataFrame(class_rows, columns=["type", "stage"])
-    classes.insert(0, "class_id", [f"{types['type_id'][k]}.{stage}" for k, stage in class_rows])
-    class_pos = {pair: c for c, pair in enumerate(class_rows)}
+    class_rows += [
+        (k, 2, bool(amv_type[k])) for k in range(len(types)) if after_procedure[k_of_row == k].any()
+    ]
+    classes = pd.DataFrame(class_rows, columns=["type", "stage", "amv"])
+    classes.insert(
+        0,
+        "class_id",
+        [
+            ("procedure-amv" if flag else "procedure") if stage == 1 else types["type_id"][k]
+            for k, stage, flag in class_rows
+        ],
+    )
+    class_pos = {
+        (k if stage == 2 else ("procedure", flag)): c
+        for c, (k, stage, flag) in enumerate(class_rows)
+    }
     stage_at_start = np.where(cohorts["arrival_period"] + cohorts["first_line_periods"] > 0, 1, 2)
     exit_stage = np.where(cohorts["exit_line"] == "second", 2, 1)
 
@@ -244,8 +266,8 @@ def prepare_reception(
     promotions = np.zeros((n_w, len(types), horizon + 1))
     stock = np.zeros((n_w, n_c, n_s))
     site_pos = {sid: i for i, sid in enumerate(sites["site_id"])}
-    c1 = np.array([class_pos.get((k, 1), -1) for k in k_of_row])
-    c2 = np.array([class_pos.get((k, 2), -1) for k in k_of_row])
+    c1 = np.array([class_pos.get(("procedure", bool(amv_type[k])), -1) for k in k_of_row])
+    c2 = np.array([class_pos.get(k, -1) for k in k_of_row])
     c_exit = np.where(exit_stage == 2, c2, c1)
     for w, scenario in enumerate(scenarios):
         rows = (cohorts["scenario"].isna() | (cohorts["scenario"] == scenario)).to_numpy()
@@ -276,11 +298,13 @@ def prepare_reception(
         if node not in (ARRIVAL, EXIT, UNHOUSED):
             graph.add_edges_from([(node, UNHOUSED), (UNHOUSED, node)])
 
+    procedure = pd.Series({"track": "", "destination": ""})
     allowed = [
         (c, s)
-        for c, (k, stage) in enumerate(class_rows)
+        for c, (k, stage, flag) in enumerate(class_rows)
         for s in range(n_s)
-        if _may_hold(types.iloc[k], stage, sites.iloc[s]) or stock[:, c, s].any()
+        if _may_hold(types.iloc[k] if stage == 2 else procedure, stage, flag, sites.iloc[s])
+        or stock[:, c, s].any()
     ]
     return ReceptionData(
         spec=spec,
@@ -331,7 +355,7 @@ def _unhoused_row(sites: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame([row])
 
 
-def _may_hold(kind: pd.Series, stage: int, site: pd.Series) -> bool:
+def _may_hold(kind: pd.Series, stage: int, amv: bool, site: pd.Series) -> bool:
     """Stage 1 in first-line sites, stage 2 in second-line sites (``both`` takes
     either); after the procedure, a type with a destination region stays in that
     region (crisis places anywhere as the last resort); AMV only where the site takes
@@ -340,10 +364,10 @@ def _may_hold(kind: pd.Series, stage: int, site: pd.Series) -> bool:
         return True
     if site["line"] != "both" and site["line"] != ("first", "second")[stage - 1]:
         return False
-    if stage == 2 and kind["destination"] and site["tier"] != "crisis":
-        if site["region"] != kind["destination"]:
-            return False
-    if kind["track"] == "amv":
+    elsewhere = kind["destination"] and site["region"] != kind["destination"]
+    if stage == 2 and elsewhere and site["tier"] != "crisis":
+        return False
+    if amv:
         return bool(site["takes_amv"])
     return not bool(site["amv_only"])
 
@@ -392,13 +416,14 @@ class Index:
 
     occupancy: list[tuple[int, int, int, int]]  # (w, c, s, t)
     exits: list[tuple[int, int, int, int]]  # (w, c, s, t) at sites people may leave from
-    promotions: list[tuple[int, int, int, int]]  # (w, k, s, t) at stage-1 sites
+    promote_move: list[tuple[int, int, int, int]]  # (w, c1, s, t) promoted who must move
+    promote_stay: list[tuple[int, int, int, int]]  # (w, k, s, t) promoted staying at s
+    promote_out: list[tuple[int, int, str, int]]  # (w, k, modality, t) movers by type
     flows: list[tuple[int, int, str, str, int]]  # (w, c, from, to, t) on graph edges
     decide: list[tuple[int, int]]  # (s, t) with an open/close decision
     starts: list[tuple[int, int]]  # (s, t) a candidate may open in
     min_occupancy: list[tuple[int, int, int]]  # (w, s, t)
     targets: list[tuple[int, str, int]]  # (w, region, t)
-    promote_in_place: set[tuple[int, int]] = field(default_factory=set)  # (k, s)
 
 
 def model_index(data: ReceptionData) -> Index:
@@ -408,43 +433,53 @@ def model_index(data: ReceptionData) -> Index:
     n_w = len(data.scenarios)
     periods = list(data.periods)
     modality = data.sites["modality"].astype(str).tolist()
-    stage = data.classes["stage"].tolist()
-    kind = data.classes["type"].tolist()
     sites_of: dict[int, list[int]] = defaultdict(list)
     for c, s in data.allowed:
         sites_of[c].append(s)
     occupancy = [(w, c, s, t) for w in range(n_w) for c, s in data.allowed for t in periods]
-    exit_stage = {k: 2 if line == "second" else 1 for k, line in enumerate(data.types["exit_line"])}
+    exits_from = set()  # classes people leave reception from
+    promoted_types: dict[int, list[int]] = defaultdict(list)  # c1 -> types promoted out of it
+    for k, line in enumerate(data.types["exit_line"]):
+        c1, c2 = data.procedure_class(k), data.after_class(k)
+        exit_class = c2 if line == "second" else c1
+        if exit_class is not None:
+            exits_from.add(exit_class)
+        if c1 is not None and c2 is not None:
+            promoted_types[c1].append(k)
     exits = [
         (w, c, s, t)
         for w in range(n_w)
         for c, s in data.allowed
-        if stage[c] == exit_stage[kind[c]] and data.graph.has_edge(modality[s], EXIT)
+        if c in exits_from and data.graph.has_edge(modality[s], EXIT)
         for t in periods
     ]
-    promote_sites: dict[int, list[int]] = defaultdict(list)
-    promote_in_place: set[tuple[int, int]] = set()
-    for k in range(len(data.types)):
-        c1, c2 = data.class_of(k, 1), data.class_of(k, 2)
-        if c1 is None or c2 is None:
-            continue
-        promote_sites[k] = sites_of[c1]
-        promote_in_place |= {(k, s) for s in set(sites_of[c1]) & set(sites_of[c2])}
-    promotions = [
-        (w, k, s, t)
+    promote_move = [
+        (w, c1, s, t)
         for w in range(n_w)
-        for k in sorted(promote_sites)
-        for s in promote_sites[k]
+        for c1 in sorted(promoted_types)
+        for s in sites_of[c1]
         for t in periods
     ]
+    promote_stay = []
+    promote_out = []
+    sources: dict[int, set[str]] = defaultdict(set)  # stage-2 class -> modalities promoted from
+    for c1, kinds in sorted(promoted_types.items()):
+        here = {modality[s] for s in sites_of[c1]}
+        for k in kinds:
+            c2 = data.after_class(k)
+            assert c2 is not None
+            both = sorted(set(sites_of[c1]) & set(sites_of[c2]))
+            promote_stay += [(w, k, s, t) for w in range(n_w) for s in both for t in periods]
+            promote_out += [
+                (w, k, node, t) for w in range(n_w) for node in sorted(here) for t in periods
+            ]
+            sources[c2] |= here
     flows: list[tuple[int, int, str, str, int]] = []
     for c in range(len(data.classes)):
         held = {modality[s] for s in sites_of[c]}
-        sources = set(held)
-        if stage[c] == 2:
-            sources |= {modality[s] for s in promote_sites.get(kind[c], [])}
+        start = held | sources[c]
         for u, v in sorted(data.graph.edges):
-            if v in held and (u == ARRIVAL or u in sources):
+            if v in held and (u == ARRIVAL or u in start):
                 flows.extend((w, c, u, v, t) for w in range(n_w) for t in periods)
     decide = [(int(s), int(t)) for s, t in zip(*np.nonzero(data.status == DECIDE), strict=True)]
     candidates = set(np.flatnonzero(data.sites["state"] == "candidate"))
@@ -465,13 +500,14 @@ def model_index(data: ReceptionData) -> Index:
     return Index(
         occupancy=occupancy,
         exits=exits,
-        promotions=promotions,
+        promote_move=promote_move,
+        promote_stay=promote_stay,
+        promote_out=promote_out,
         flows=flows,
         decide=decide,
         starts=[(s, t) for s, t in decide if s in candidates],
         min_occupancy=min_occupancy,
         targets=targets,
-        promote_in_place=promote_in_place,
     )
 
 
@@ -483,15 +519,18 @@ def open_expr(m: pyo.ConcreteModel, data: ReceptionData, s: int, t: int) -> Any:
 
 def add_variables(m: pyo.ConcreteModel, data: ReceptionData, idx: Index, relax: bool) -> None:
     """Occupancy ``y``, entries ``inn``, departures ``out`` and exits ``ex`` per
-    (scenario, class, site, period); promotions ``pr``; flows ``f`` on the edges of the
-    transfer graph; ``open`` and ``start`` decisions; slacks of the soft families."""
+    (scenario, class, site, period); promotions (``pm`` who must move, ``ps`` who stay,
+    ``pg`` movers per type and modality); flows ``f`` on the edges of the transfer
+    graph; ``open`` and ``start`` decisions; slacks of the soft families."""
     binary = pyo.UnitInterval if relax else pyo.Binary
     nn = pyo.NonNegativeReals
     m.y = pyo.Var(idx.occupancy, within=nn)
     m.inn = pyo.Var(idx.occupancy, within=nn)
     m.out = pyo.Var(idx.occupancy, within=nn)
     m.ex = pyo.Var(idx.exits, within=nn)
-    m.pr = pyo.Var(idx.promotions, within=nn)
+    m.pm = pyo.Var(idx.promote_move, within=nn)
+    m.ps = pyo.Var(idx.promote_stay, within=nn)
+    m.pg = pyo.Var(idx.promote_out, within=nn)
     m.f = pyo.Var(idx.flows, within=nn)
     m.open = pyo.Var(idx.decide, within=binary)
     m.start = pyo.Var(idx.starts, within=binary)
@@ -500,55 +539,60 @@ def add_variables(m: pyo.ConcreteModel, data: ReceptionData, idx: Index, relax: 
     m.over = pyo.Var(idx.targets, within=nn)
 
 
+def _promotion_terms(
+    m: pyo.ConcreteModel, data: ReceptionData, idx: Index
+) -> tuple[dict[tuple[int, int, int, int], list[Any]], dict[tuple[int, int, int, int], Any]]:
+    """Per (w, c, s, t): promotions leaving a stage-1 class, and joining a stage-2 class
+    in place."""
+    leaving: dict[tuple[int, int, int, int], list[Any]] = defaultdict(list)
+    joining: dict[tuple[int, int, int, int], Any] = {}
+    for w, c1, s, t in idx.promote_move:
+        leaving[w, c1, s, t].append(m.pm[w, c1, s, t])
+    for w, k, s, t in idx.promote_stay:
+        c1, c2 = data.procedure_class(k), data.after_class(k)
+        assert c1 is not None and c2 is not None
+        leaving[w, c1, s, t].append(m.ps[w, k, s, t])
+        joining[w, c2, s, t] = m.ps[w, k, s, t]
+    return leaving, joining
+
+
 def add_flow_balance(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> None:
     r"""Flow balance per scenario, class, site and period:
 
     .. math::
         y_{wcst} = y_{wcs,t-1} + \mathit{inn}_{wcst} - \mathit{out}_{wcst}
-        - \mathit{ex}_{wcst} \mp \mathit{pr}_{wkst}
+        - \mathit{ex}_{wcst} - \mathit{pm}_{wcst} - \sum_k \mathit{ps}_{wkst}
+        \ [c \text{ in the procedure}] + \mathit{ps}_{wkst}\ [c \text{ of type } k]
 
     with :math:`y_{wcs0}` the people at the site before period 1 (cohorts with
-    ``arrival_period <= 0``); promotions leave the stage-1 class and, at sites that
-    hold both stages, join the stage-2 class in place. People leave a site (move, exit
-    or promotion) only after a period there; whoever is promoted may move on at once:
+    ``arrival_period <= 0``). Promotions leave the procedure class: ``pm`` must move
+    on, ``ps`` stay where they are (sites that hold both stages). People leave a site
+    (move, exit or promotion) only after a period there:
 
     .. math::
-        \mathit{out}_{wcst} + \mathit{ex}_{wcst} (+ \mathit{pr}_{wkst})
-        \le y_{wcs,t-1} (+ \mathit{pr}_{wkst} \text{ in place})
+        \mathit{out}_{wcst} + \mathit{ex}_{wcst} + \mathit{pm}_{wcst}
+        + \sum_k \mathit{ps}_{wkst} \le y_{wcs,t-1} + \mathit{ps}_{wkst}\ [c = k]
     """
     exits = set(idx.exits)
-    promotions = set(idx.promotions)
-    stage = data.classes["stage"].tolist()
-    kind = data.classes["type"].tolist()
+    leaving, joining = _promotion_terms(m, data, idx)
 
-    def rule(_: Any, w: int, c: int, s: int, t: int) -> Any:
+    def parts(w: int, c: int, s: int, t: int) -> tuple[Any, Any, Any]:
         before = m.y[w, c, s, t - 1] if t > 1 else float(data.stock[w, c, s])
-        change = m.inn[w, c, s, t] - m.out[w, c, s, t]
-        if (w, c, s, t) in exits:
-            change -= m.ex[w, c, s, t]
-        k = kind[c]
-        if (w, k, s, t) in promotions:
-            if stage[c] == 1:
-                change -= m.pr[w, k, s, t]
-            elif (k, s) in idx.promote_in_place:
-                change += m.pr[w, k, s, t]
-        return m.y[w, c, s, t] == before + change
-
-    m.flow_balance = pyo.Constraint(idx.occupancy, rule=rule)
-
-    def departures(_: Any, w: int, c: int, s: int, t: int) -> Any:
-        present = m.y[w, c, s, t - 1] if t > 1 else float(data.stock[w, c, s])
-        gone = m.out[w, c, s, t]
+        gone = m.out[w, c, s, t] + pyo.quicksum(leaving.get((w, c, s, t), []))
         if (w, c, s, t) in exits:
             gone += m.ex[w, c, s, t]
-        k = kind[c]
-        if (w, k, s, t) in promotions:
-            if stage[c] == 1:
-                gone += m.pr[w, k, s, t]
-            elif (k, s) in idx.promote_in_place:
-                present += m.pr[w, k, s, t]
-        return gone <= present
+        came = joining.get((w, c, s, t), 0.0)
+        return before, gone, came
 
+    def balance(_: Any, w: int, c: int, s: int, t: int) -> Any:
+        before, gone, came = parts(w, c, s, t)
+        return m.y[w, c, s, t] == before + m.inn[w, c, s, t] + came - gone
+
+    def departures(_: Any, w: int, c: int, s: int, t: int) -> Any:
+        before, gone, came = parts(w, c, s, t)
+        return gone <= before + came
+
+    m.flow_balance = pyo.Constraint(idx.occupancy, rule=balance)
     m.departures = pyo.Constraint(idx.occupancy, rule=departures)
 
 
@@ -556,13 +600,13 @@ def add_transfers(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> None
     r"""Transfers follow the edges of the modality graph :math:`G = (M, E)`.
 
     Entries into the sites of modality :math:`m` come over edges into :math:`m`;
-    departures from its sites (and people promoted at its sites that cannot stay, e.g.
-    at a first-line site) leave over edges out of :math:`m`; arrivals come over edges
-    from ``arrival``; exits equal the number leaving reception:
+    departures from its sites, and people of type k promoted there who must move
+    (:math:`\mathit{pg}_{wkmt}`), leave over edges out of :math:`m`; arrivals come over
+    edges from ``arrival``; exits equal the number leaving reception:
 
     .. math::
         \sum_{s \in m} \mathit{inn}_{wcst} = \sum_{(u,m) \in E} f_{wcumt}, \quad
-        \sum_{s \in m} \mathit{out}_{wcst} + \sum_{s \in m} \mathit{pr}^{\mathrm{move}}_{wkst}
+        \sum_{s \in m} \mathit{out}_{wcst} + \mathit{pg}_{wkmt}\,[c = k]
         = \sum_{(m,v) \in E} f_{wcmvt}, \quad
         \sum_{(\mathrm{arrival},m) \in E} f_{wc,\mathrm{arrival},m,t} = A_{wct}, \quad
         \sum_{s} \mathit{ex}_{wcst} = X_{wct}
@@ -582,11 +626,10 @@ def add_transfers(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> None
     for w, c, s, t in idx.occupancy:
         site_in[w, c, modality[s], t].append(m.inn[w, c, s, t])
         site_out[w, c, modality[s], t].append(m.out[w, c, s, t])
-    for w, k, s, t in idx.promotions:
-        if (k, s) not in idx.promote_in_place:
-            c2 = data.class_of(k, 2)
-            assert c2 is not None
-            site_out[w, c2, modality[s], t].append(m.pr[w, k, s, t])
+    for w, k, node, t in idx.promote_out:
+        c2 = data.after_class(k)
+        assert c2 is not None
+        site_out[w, c2, node, t].append(m.pg[w, k, node, t])
 
     m.transfers_in = pyo.Constraint(
         sorted(site_in),
@@ -617,21 +660,40 @@ def add_transfers(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> None
 
 
 def add_lines(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> None:
-    r"""First line vs second line. Stage-1 classes (the procedure) only have variables
-    at first-line and ``both`` sites, stage-2 classes at second-line and ``both`` sites
-    (so the line rule is in the index sets). The procedure ends for :math:`P_{wkt}`
-    people of type k in period t; they are promoted at the site they are in:
+    r"""First line vs second line. The procedure classes only have variables at
+    first-line and ``both`` sites, the classes after it at second-line and ``both``
+    sites (so the line rule is in the index sets). The procedure ends for
+    :math:`P_{wkt}` people of type k in period t; at each site the promoted either stay
+    (``ps``, where the site holds both stages) or must move (``pm``), and the movers of
+    each type leave over the edges out of the site's modality (``pg``):
 
-    .. math:: \sum_s \mathit{pr}_{wkst} = P_{wkt}
-
-    At a first-line site the promoted must move (they join the transfers out of the
-    site's modality); at a ``both`` site they may stay."""
-    promoted: dict[tuple[int, int, int], list[Any]] = defaultdict(list)
-    for w, k, s, t in idx.promotions:
-        promoted[w, k, t].append(m.pr[w, k, s, t])
+    .. math::
+        \sum_m \mathit{pg}_{wkmt} + \sum_s \mathit{ps}_{wkst} = P_{wkt}, \qquad
+        \sum_{s \in m} \mathit{pm}_{wcst} = \sum_{k \in c} \mathit{pg}_{wkmt}
+    """
+    total: dict[tuple[int, int, int], list[Any]] = defaultdict(list)
+    movers: dict[tuple[int, int, str, int], list[Any]] = defaultdict(list)
+    for w, k, node, t in idx.promote_out:
+        total[w, k, t].append(m.pg[w, k, node, t])
+        c1 = data.procedure_class(k)
+        assert c1 is not None
+        movers[w, c1, node, t].append(m.pg[w, k, node, t])
+    for w, k, s, t in idx.promote_stay:
+        total[w, k, t].append(m.ps[w, k, s, t])
     m.promotion = pyo.Constraint(
-        sorted(promoted),
-        rule=lambda _, w, k, t: pyo.quicksum(promoted[w, k, t]) == float(data.promotions[w, k, t]),
+        sorted(total),
+        rule=lambda _, w, k, t: pyo.quicksum(total[w, k, t]) == float(data.promotions[w, k, t]),
+    )
+    modality = data.sites["modality"].astype(str).tolist()
+    moving: dict[tuple[int, int, str, int], list[Any]] = defaultdict(list)
+    for w, c1, s, t in idx.promote_move:
+        moving[w, c1, modality[s], t].append(m.pm[w, c1, s, t])
+    m.promotion_moves = pyo.Constraint(
+        sorted(set(moving) | set(movers)),
+        rule=lambda _, w, c, node, t: (
+            pyo.quicksum(moving.get((w, c, node, t), []))
+            == pyo.quicksum(movers.get((w, c, node, t), []))
+        ),
     )
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
@@ -27,11 +29,20 @@ from asielplan.model.reception import (
     build_reception_model,
     objective_terms,
 )
-from asielplan.solvers.highs import HighsSession, Status, compile_model, solve_with_pyomo
+from asielplan.solvers.highs import (
+    Compiled,
+    HighsSession,
+    Outcome,
+    Status,
+    compile_model,
+    relative_gap,
+    solve_with_pyomo,
+)
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 TOLERANCE = 1e-6
+LARGE_MODEL_COLUMNS = 50_000
 
 
 @dataclass
@@ -62,9 +73,16 @@ def solve_reception(
     config: SolverConfig,
     progress: Progress | None = None,
     fixed: pd.DataFrame | None = None,
+    method: str = "auto",
 ) -> ReceptionSolution:
     """Build, solve and read back. ``fixed`` (site_id, period, open, started) fixes the
-    site decisions, e.g. to evaluate another plan's openings under other scenarios."""
+    site decisions, e.g. to evaluate another plan's openings under other scenarios.
+
+    ``method``: ``mip`` runs HiGHS's branch and bound; ``lp_round`` solves the LP
+    relaxation (its optimum is the reported bound), rounds the site decisions
+    (:func:`round_site_decisions`) and solves the LP with them fixed (the reported
+    plan); ``auto`` takes ``lp_round`` for models over ``LARGE_MODEL_COLUMNS``
+    columns, where the MIP's simplex root alone outlasts the time limit."""
     say = progress or (lambda message: log.info(message))
     t0 = time.perf_counter()
     say("building the reception model")
@@ -81,8 +99,14 @@ def solve_reception(
     if config.name == "highs":
         compiled = compile_model(model)
         t_compiled = time.perf_counter()
-        session = HighsSession(compiled, config, relax=False)
-        outcome = session.solve()
+        large = len(compiled.columns) > LARGE_MODEL_COLUMNS and compiled.integer.any()
+        use_rounding = method == "lp_round" or (method == "auto" and large)
+        stats["method"] = "lp_round" if use_rounding else "mip"
+        if use_rounding:
+            say("solving the LP relaxation (interior point), then rounding site decisions")
+            outcome = _solve_lp_round(model, data, idx, compiled, config)
+        else:
+            outcome = HighsSession(compiled, config, relax=False).solve()
         if outcome.x is not None:
             for var, value in zip(compiled.columns, outcome.x, strict=True):
                 var.set_value(float(value), skip_validation=True)
@@ -135,6 +159,92 @@ def solve_reception(
     )
 
 
+def round_site_decisions(
+    data: ReceptionData, idx: Index, open_value: dict[tuple[int, int], float]
+) -> tuple[dict[tuple[int, int], int], dict[tuple[int, int], int]]:
+    """Whole site decisions from LP values that keep every rule of
+    :func:`~asielplan.model.reception.add_site_decisions`.
+
+    A candidate opens in the first period its LP value reaches 1/2, stays open for its
+    contract, then while the LP keeps it at 1/2 or more, and never reopens. A site past
+    its contract stays open while its LP value is 1/2 or more, then closes for good."""
+    periods: dict[int, list[int]] = {}
+    for s, t in idx.decide:
+        periods.setdefault(s, []).append(t)
+    candidates = {s for s, _ in idx.starts}
+    length = data.sites["contract_periods"].astype(int).tolist()
+    opened: dict[tuple[int, int], int] = {}
+    started: dict[tuple[int, int], int] = dict.fromkeys(idx.starts, 0)
+    for s, ts in periods.items():
+        ts = sorted(ts)
+        wants = {t: open_value.get((s, t), 0.0) >= 0.5 for t in ts}
+        if s in candidates:
+            start = next((t for t in ts if wants[t]), None)
+            if start is None:
+                opened.update(dict.fromkeys(((s, t) for t in ts), 0))
+                continue
+            started[s, start] = 1
+            keep = [t < start + length[s] or wants[t] for t in ts if t >= start]
+            first_closed = keep.index(False) if False in keep else len(keep)
+            open_until = start + first_closed  # first period closed for good
+            opened.update({(s, t): int(start <= t < open_until) for t in ts})
+        else:
+            first_closed = next((t for t in ts if not wants[t]), None)
+            opened.update({(s, t): int(first_closed is None or t < first_closed) for t in ts})
+    return opened, started
+
+
+def _solve_lp_round(
+    model: pyo.ConcreteModel,
+    data: ReceptionData,
+    idx: Index,
+    compiled: Compiled,
+    config: SolverConfig,
+) -> Outcome:
+    """LP relaxation for the bound, rounded site decisions, LP for the plan."""
+    started_at = time.perf_counter()
+    session = HighsSession(compiled, config, relax=True)
+    session.h.setOptionValue("solver", "ipm")
+    import os
+
+    session.h.setOptionValue("run_crossover", os.environ.get("XOVER", "off"))
+    relaxed = session.solve()
+    log.info("LP relaxation %.1f s", time.perf_counter() - started_at)
+    if os.environ.get("XOVER") == "on":
+        session.h.setOptionValue("solver", "simplex")
+    if relaxed.status != Status.OPTIMAL or relaxed.x is None:
+        return relaxed
+    column = {id(var): i for i, var in enumerate(compiled.columns)}
+    open_value = {
+        key: float(relaxed.x[column[id(model.open[key])]])
+        for key in idx.decide
+        if id(model.open[key]) in column
+    }
+    opened, started = round_site_decisions(data, idx, open_value)
+    fix = [(column[id(model.open[k])], v) for k, v in opened.items() if id(model.open[k]) in column]
+    fix += [
+        (column[id(model.start[k])], v) for k, v in started.items() if id(model.start[k]) in column
+    ]
+    if fix:
+        cols, values = zip(*fix, strict=True)
+        session.set_bounds(np.array(cols), np.array(values, float), np.array(values, float))
+    left = config.time_limit - (time.perf_counter() - started_at)
+    plan = session.solve(time_limit=max(left, 1.0))
+    if not plan.status.has_solution or plan.objective is None:
+        return plan
+    bound = relaxed.objective
+    gap = relative_gap(plan.objective, bound) if bound is not None else None
+    status = Status.OPTIMAL if gap is not None and gap <= config.mip_gap else Status.FEASIBLE
+    return Outcome(
+        status,
+        plan.objective,
+        bound,
+        time.perf_counter() - started_at,
+        plan.x,
+        message=f"LP bound, rounded site decisions ({len(fix)} fixed)",
+    )
+
+
 def _fix_decisions(model: pyo.ConcreteModel, data: ReceptionData, fixed: pd.DataFrame) -> None:
     site_pos = {sid: s for s, sid in enumerate(data.sites["site_id"])}
     row: Any
@@ -159,15 +269,23 @@ def _read_back(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     scenario = data.scenarios
     class_id = data.classes["class_id"].tolist()
-    type_id = [data.types["type_id"][k] for k in data.classes["type"]]
+    type_id = [data.types["type_id"][k] if k >= 0 else "" for k in data.classes["type"]]
     stage = data.classes["stage"].tolist()
-    kind = data.classes["type"].tolist()
     site_id = data.sites["site_id"].tolist()
     exits = set(idx.exits)
+    promoted_out: dict[tuple[int, int, int, int], float] = defaultdict(float)
+    promoted_in: dict[tuple[int, int, int, int], float] = {}
+    for key in idx.promote_move:
+        promoted_out[key] += _value(model.pm[key])
+    for w, k, s, t in idx.promote_stay:
+        c1, c2 = data.procedure_class(k), data.after_class(k)
+        assert c1 is not None and c2 is not None
+        value = _value(model.ps[w, k, s, t])
+        promoted_out[w, c1, s, t] += value
+        promoted_in[w, c2, s, t] = value
     rows = []
     for key in idx.occupancy:
         w, c, s, t = key
-        promoted = (w, kind[c], s, t)
         row = (
             scenario[w],
             class_id[c],
@@ -179,7 +297,8 @@ def _read_back(
             _value(model.inn[key]),
             _value(model.out[key]),
             _value(model.ex[key]) if key in exits else 0.0,
-            _value(model.pr[promoted]) if stage[c] == 1 and promoted in model.pr else 0.0,
+            round(promoted_out.get(key, 0.0), 6),
+            promoted_in.get(key, 0.0),
         )
         if any(row[6:]):
             rows.append(row)
@@ -196,7 +315,8 @@ def _read_back(
             "entered",
             "left",
             "exited",
-            "promoted",
+            "promoted_out",
+            "promoted_in",
         ],
     )
     flow_rows = []
