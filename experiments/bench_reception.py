@@ -2,6 +2,7 @@
 
     python -m asielplan.experiments.bench_reception [--data ../shared/data] [--sites 220]
         [--periods 26] [--level 50000] [--scenario peak] [--time-limit 120]
+        [--method auto|mip|lp_round]
 
 Sites are generated on the real 2024 municipalities when ``--data`` is given (else on
 342 fictional ones), about 220 sites over 26 two-week periods with 13 cohort types;
@@ -48,19 +49,23 @@ def main() -> None:
     parser.add_argument("--scenario", default="peak")
     parser.add_argument("--time-limit", type=float, default=120.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--method", default="auto", choices=("auto", "mip", "lp_round"), help="solve method"
+    )
     args = parser.parse_args()
     t0 = time.perf_counter()
     inst = national_instance(args.data, args.sites, args.periods, args.level, args.seed)
     data = prepare_reception(inst, RunConfig().reception, [args.scenario])
     t1 = time.perf_counter()
     solver = SolverConfig(time_limit=args.time_limit, mip_gap=0.005)
-    sol = solve_reception(data, solver)
+    sol = solve_reception(data, solver, method=args.method)
     total = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     gap = "-" if sol.gap is None else f"{100 * sol.gap:.3f}%"
     print(
         f"sites {len(data.sites) - 1}, periods {args.periods}, types {len(data.types)}, "
-        f"classes {len(data.classes)}, scenario {args.scenario}"
+        f"classes {len(data.classes)}, scenario {args.scenario}, method "
+        f"{sol.stats.get('method', args.method)}"
     )
     print(
         f"variables {sol.stats['variables']:,}, constraints {sol.stats['constraints']:,}, "

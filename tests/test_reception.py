@@ -304,3 +304,56 @@ def test_embedded_default_has_three_inflow_scenarios_with_a_peak() -> None:
     assert peak_ratio == pytest.approx(
         SNAPSHOT_LEVELS["peak"] / SNAPSHOT_LEVELS["steady"], rel=0.02
     )
+
+
+def test_rounding_keeps_contracts_and_never_reopens(tmp_path: Path) -> None:
+    """From fractional LP values: a candidate opens in the first period at 1/2 or more,
+    stays open for its 3-period contract even where the LP dips, then closes for good
+    at the first value below 1/2; an open site past its contract closes at its first
+    value below 1/2 and stays closed."""
+    from asielplan.model.reception import model_index
+    from asielplan.solvers.reception import round_site_decisions
+
+    sites = pd.concat(
+        [
+            SITES.assign(contract_end=[None, 1, None]),
+            pd.DataFrame(
+                {
+                    "site_id": ["C1"],
+                    "municipality": ["GM9002"],
+                    "modality": ["AZC"],
+                    "capacity": [10],
+                    "cost_per_night": [60.0],
+                    "state": ["candidate"],
+                    "contract_periods": [3],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    root = write_reception_instance(tmp_path / "r", sites=sites, reception={"periods": 6})
+    data = prepare_reception(read_instance(root), RunConfig().reception)
+    idx = model_index(data)
+    a2, c1 = 1, 3  # positions in data.sites
+    lp = {(c1, t): v for t, v in zip(range(1, 7), [0.2, 0.6, 0.1, 0.3, 0.4, 0.9], strict=True)}
+    lp |= {(a2, t): v for t, v in zip(range(2, 7), [0.9, 0.4, 0.8, 0.8, 0.8], strict=True)}
+    opened, started = round_site_decisions(data, idx, lp)
+    assert [opened[c1, t] for t in range(1, 7)] == [0, 1, 1, 1, 0, 0]
+    assert [started[c1, t] for t in range(1, 7)] == [0, 1, 0, 0, 0, 0]
+    assert [opened[a2, t] for t in range(2, 7)] == [1, 0, 0, 0, 0]
+
+
+def test_lp_rounding_matches_branch_and_bound_on_the_default_peak() -> None:
+    """On the embedded default (peak) the LP-bound + rounding method finds a plan within
+    0.5% of its LP bound, and its objective is within 0.5% of branch and bound's."""
+    config = RunConfig()
+    inst = read_instance(Path(__file__).resolve().parents[1] / "data" / "default")
+    data = prepare_reception(inst, config.reception, ["peak"])
+    rounded = solve_reception(data, config.solver, method="lp_round")
+    exact = solve_reception(data, config.solver, method="mip")
+    assert rounded.status.has_solution and exact.status.has_solution
+    assert rounded.stats["method"] == "lp_round"
+    assert rounded.gap is not None and rounded.gap < 0.005
+    assert rounded.bound is not None and exact.objective is not None
+    assert rounded.bound <= exact.objective + 1e-6
+    assert rounded.objective == pytest.approx(exact.objective, rel=0.005)
