@@ -365,7 +365,7 @@ def reception(
 ) -> None:
     """Plan reception: asylum seekers in reception sites over time.
 
-    Writes occupancy (site x period), moves, moves_by_type, costs, business_cases,
+    Writes occupancy (site x period), moves, moves_by_class, costs, business_cases,
     emergency, regions, kpis (CSV and Parquet), occupancy.png, timings.json and
     manifest.json; with --robust also robust. Exits 2 when people are left without a
     bed or a site cannot reach its minimum (diagnosis.csv says when and how many) and

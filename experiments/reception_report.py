@@ -206,8 +206,16 @@ def home_share(data: ReceptionData, sol: ReceptionSolution) -> float | None:
     return round(float(occ.loc[inside, "persons"].sum() / occ["persons"].sum()), 6)
 
 
+def expected(data: ReceptionData, table: pd.DataFrame, column: str) -> float:
+    """Sum of ``column`` per scenario, weighted by the scenario weights (one scenario:
+    the plain sum)."""
+    per_scenario = table.groupby("scenario")[column].sum()
+    return round(float(sum(data.weights[w] * v for w, v in per_scenario.items())), 6)
+
+
 def reception_tables(data: ReceptionData, sol: ReceptionSolution) -> dict[str, pd.DataFrame]:
-    """All output tables of a solved plan."""
+    """All output tables of a solved plan. With several scenarios (a robust plan) the
+    KPIs are expected values over the scenario weights; the tables are per scenario."""
     if not sol.status.has_solution:
         return {"diagnosis": sol.diagnosis}
     occupancy = occupancy_table(data, sol)
@@ -226,13 +234,13 @@ def reception_tables(data: ReceptionData, sol: ReceptionSolution) -> dict[str, p
         "gap": sol.gap,
         "cost_beds": sol.costs["beds"],
         "cost_fixed": sol.costs["fixed"] + sol.costs["opening"],
-        "moves": float(moves["moves"].sum()),
-        "emergency_place_nights": float(emergency["emergency_places"].sum() * nights),
-        "crisis_place_nights": float(emergency["crisis_places"].sum() * nights),
+        "moves": expected(data, moves, "moves"),
+        "emergency_place_nights": expected(data, emergency, "emergency_places") * nights,
+        "crisis_place_nights": expected(data, emergency, "crisis_places") * nights,
         "peak_emergency_places": float(
             (emergency["emergency_places"] + emergency["crisis_places"]).max()
         ),
-        "without_bed_person_periods": float(emergency["without_bed"].sum()),
+        "without_bed_person_periods": expected(data, emergency, "without_bed"),
         "business_cases_accepted": int((cases["decision"] == "accepted").sum()),
         "business_cases_rejected": int((cases["decision"] == "rejected").sum()),
         "share_in_home_region": home_share(data, sol),

@@ -546,8 +546,8 @@ def _promotion_terms(
     in place."""
     leaving: dict[tuple[int, int, int, int], list[Any]] = defaultdict(list)
     joining: dict[tuple[int, int, int, int], Any] = {}
-    for w, c1, s, t in idx.promote_move:
-        leaving[w, c1, s, t].append(m.pm[w, c1, s, t])
+    for w, c, s, t in idx.promote_move:
+        leaving[w, c, s, t].append(m.pm[w, c, s, t])
     for w, k, s, t in idx.promote_stay:
         c1, c2 = data.procedure_class(k), data.after_class(k)
         assert c1 is not None and c2 is not None

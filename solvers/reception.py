@@ -185,12 +185,12 @@ def round_site_decisions(
                 continue
             started[s, start] = 1
             keep = [t < start + length[s] or wants[t] for t in ts if t >= start]
-            first_closed = keep.index(False) if False in keep else len(keep)
-            open_until = start + first_closed  # first period closed for good
+            kept = keep.index(False) if False in keep else len(keep)
+            open_until = start + kept  # first period closed for good
             opened.update({(s, t): int(start <= t < open_until) for t in ts})
         else:
-            first_closed = next((t for t in ts if not wants[t]), None)
-            opened.update({(s, t): int(first_closed is None or t < first_closed) for t in ts})
+            closes = next((t for t in ts if not wants[t]), None)
+            opened.update({(s, t): int(closes is None or t < closes) for t in ts})
     return opened, started
 
 
