@@ -17,7 +17,11 @@ from asielplan.data.instance import Instance, default_instance_path, read_instan
 from asielplan.data.reception import scenarios_of
 from asielplan.errors import InputError, Issue
 from asielplan.experiments.placement_report import placement_tables
-from asielplan.experiments.reception_report import plot_occupancy, reception_tables
+from asielplan.experiments.reception_report import (
+    plot_occupancy,
+    plot_region_targets,
+    reception_tables,
+)
 from asielplan.experiments.robust import RobustResult, robust_plan
 from asielplan.io import atomic_output_dir, atomic_write_text, json_text, write_table
 from asielplan.manifest import build_manifest, input_hashes, instance_files, write_manifest
@@ -143,7 +147,8 @@ def plan_reception(
 
 
 def write_reception(run: ReceptionRun, out: str | Path) -> Path:
-    """Write the tables, the occupancy plot, ``timings.json`` and ``manifest.json``."""
+    """Write the tables, the occupancy plot (and the regional fill when the instance has
+    region targets), ``timings.json`` and ``manifest.json``."""
     out = Path(out)
     inst = run.instance
     with atomic_output_dir(out) as staging:
@@ -152,6 +157,7 @@ def write_reception(run: ReceptionRun, out: str | Path) -> Path:
         if run.solution.status.has_solution:
             label = f"{inst.meta.name}{' (SYNTHETIC)' if inst.meta.synthetic else ''}"
             plot_occupancy(run.data, run.tables, staging / "occupancy.png", label)
+            plot_region_targets(run.tables, staging / "regions.png", label)
         atomic_write_text(staging / "timings.json", json_text(run.timings))
         _write_run_manifest(
             staging, "reception", run.config, inst, run.solution.status.value, run.solution.stats

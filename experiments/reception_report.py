@@ -308,3 +308,34 @@ def plot_occupancy(
     fig.tight_layout()
     fig.savefig(path, dpi=110, metadata={"Software": None})
     plt.close(fig)
+
+
+def plot_region_targets(tables: dict[str, pd.DataFrame], path: Path, title: str) -> bool:
+    """Bars of persons against target and open capacity per region, in the last period
+    with targets (first scenario). Returns False when the plan has no region targets."""
+    regions = tables.get("regions")
+    if regions is None or "target" not in regions or regions["target"].isna().all():
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with_target = regions[regions["target"].notna()]
+    first = with_target["scenario"].iloc[0]
+    last = with_target[with_target["scenario"] == first]
+    last = last[last["period"] == last["period"].max()].sort_values("region")
+    x = np.arange(len(last))
+    fig, ax = plt.subplots(figsize=(max(6, 0.7 * len(last)), 4))
+    ax.bar(x - 0.2, last["persons"], width=0.4, label="persons", color="#4C72B0")
+    ax.bar(x + 0.2, last["open_capacity"], width=0.4, label="open capacity", color="#BBBBBB")
+    ax.scatter(x, last["target"], marker="_", s=400, color="#C44E52", label="target", zorder=3)
+    ax.set_xticks(x, last["region"], rotation=45, ha="right")
+    ax.set_ylabel("persons")
+    ax.set_title(f"{title}: regional fill, period {int(last['period'].iloc[0])}")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    return True

@@ -242,6 +242,7 @@ def test_calais_example_meets_regional_targets_where_capacity_allows(tmp_path: P
     assert int(last["persons"].sum()) == 7000
     write_reception(run, tmp_path / "out")
     assert (tmp_path / "out" / "occupancy.png").stat().st_size > 10_000
+    assert (tmp_path / "out" / "regions.png").stat().st_size > 10_000
 
 
 def test_same_input_gives_identical_tables(tmp_path: Path) -> None:
