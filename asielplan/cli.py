@@ -367,8 +367,7 @@ def reception(
 
     Writes occupancy (site x period), moves, moves_by_class, costs, business_cases,
     emergency, regions, kpis (CSV and Parquet), occupancy.png (and regions.png with
-    region targets), timings.json and
-    manifest.json; with --robust also robust. Exits 2 when people are left without a
+    region targets), timings.json and manifest.json; with --robust also robust. Exits 2 when people are left without a
     bed or a site cannot reach its minimum (diagnosis.csv says when and how many) and
     3 when the time limit passed before any plan was found.
     """
