@@ -97,13 +97,19 @@ def validate(instance: InstanceArg = None) -> None:
     from asielplan.data.instance import read_instance
 
     inst = read_instance(instance_path(instance))
-    hh = inst.households
-    console.print(
-        f"[green]OK[/] {inst.meta.name} ({inst.meta.period}): "
-        f"{len(inst.municipalities)} municipalities, {len(inst.sites)} sites, "
-        f"{len(hh)} households ({int(hh['persons'].sum())} persons)"
-        + (", synthetic" if inst.meta.synthetic else "")
-    )
+    parts = [f"{len(inst.municipalities)} municipalities", f"{len(inst.sites)} sites"]
+    if "households" in inst.meta.tables:
+        hh = inst.households
+        parts.append(f"{len(hh)} households ({int(hh['persons'].sum())} persons)")
+    if inst.cohorts is not None and inst.meta.reception is not None:
+        scenarios = inst.cohorts["scenario"].dropna().unique() if "scenario" in inst.cohorts else []
+        parts.append(
+            f"{len(inst.cohorts)} cohorts over {inst.meta.reception.periods} periods"
+            + (f" (scenarios: {', '.join(map(str, scenarios))})" if len(scenarios) else "")
+        )
+    if inst.meta.synthetic:
+        parts.append("synthetic")
+    console.print(f"[green]OK[/] {inst.meta.name} ({inst.meta.period}): {', '.join(parts)}")
 
 
 @app.command()
@@ -367,9 +373,10 @@ def reception(
 
     Writes occupancy (site x period), moves, moves_by_class, costs, business_cases,
     emergency, regions, kpis (CSV and Parquet), occupancy.png (and regions.png with
-    region targets), timings.json and manifest.json; with --robust also robust. Exits 2 when people are left without a
-    bed or a site cannot reach its minimum (diagnosis.csv says when and how many) and
-    3 when the time limit passed before any plan was found.
+    region targets), timings.json and manifest.json; with --robust also robust. Exits
+    2 when people are left without a bed or a site cannot reach its minimum
+    (diagnosis.csv says when and how many) and 3 when the time limit passed before any
+    plan was found.
     """
     from asielplan.api import plan_reception, write_reception
     from asielplan.config import load_config

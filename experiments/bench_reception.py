@@ -63,7 +63,8 @@ def main() -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     gap = "-" if sol.gap is None else f"{100 * sol.gap:.3f}%"
     print(
-        f"sites {len(data.sites) - 1}, periods {args.periods}, types {len(data.types)}, "
+        f"sites {len(inst.sites)} ({sum(not c.eligible for c in data.cases)} business cases "
+        f"over budget left out), periods {args.periods}, types {len(data.types)}, "
         f"classes {len(data.classes)}, scenario {args.scenario}, method "
         f"{sol.stats.get('method', args.method)}"
     )
