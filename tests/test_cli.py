@@ -50,3 +50,31 @@ def test_bad_config_writes_nothing(tiny_path: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "output.format" in result.output
     assert not out.exists()
+
+
+def test_reception_command_writes_plan_and_exits_2_without_beds(tmp_path: Path) -> None:
+    """reception writes its tables, plot and manifest (exit 0); with the noodopvang
+    removed 3 people lack a bed: exit 2, diagnosis.csv says period 2, 3 persons, and
+    an unknown scenario is an input error (exit 1) that writes nothing."""
+    from .reception_helpers import SITES, write_reception_instance
+
+    root = write_reception_instance(tmp_path / "ok")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["reception", str(root), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    for name in ("occupancy.csv", "moves.parquet", "business_cases.csv", "kpis.csv"):
+        assert (out / name).is_file()
+    assert (out / "occupancy.png").stat().st_size > 5_000
+    assert json.loads((out / "manifest.json").read_text())["command"] == "reception"
+
+    short = write_reception_instance(tmp_path / "short", sites=SITES.iloc[:2])
+    result = runner.invoke(app, ["reception", str(short), "--out", str(tmp_path / "s")])
+    assert result.exit_code == 2, result.output
+    diagnosis = pd.read_csv(tmp_path / "s" / "diagnosis.csv")
+    assert diagnosis[["period", "missing"]].values.tolist() == [[2, 3.0]]
+
+    result = runner.invoke(
+        app, ["reception", str(root), "--scenario", "nope", "--out", str(tmp_path / "n")]
+    )
+    assert result.exit_code == 1 and "no scenario 'nope'" in result.output
+    assert not (tmp_path / "n").exists()
