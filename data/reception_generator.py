@@ -125,7 +125,7 @@ def add_reception(
     amv_need = inflow * sum(c.share * c.stay_periods for c in COHORT_MIX if c.track == "amv")
 
     sites = _reception_sites(inst, seed, n_sites, first_need, second_need, amv_need, level)
-    cohorts = _cohorts(sites, region_of, regions, pop, inflow, periods, seed, levels)
+    cohorts = _cohorts(sites, region_of, regions, pop, inflow, periods, levels)
     generated = f"{SYNTHETIC_LABEL} (seed {seed})"
     meta = inst.meta.model_copy(
         update={
@@ -277,7 +277,6 @@ def _cohorts(
     pop: np.ndarray,
     inflow: float,
     periods: int,
-    seed: int,
     levels: dict[str, float],
 ) -> pd.DataFrame:
     """Arrivals per scenario and period, split over types and destination regions in
@@ -294,7 +293,7 @@ def _cohorts(
                     if n <= 0:
                         continue
                     rows.append(_cohort_row(mix, scenario, t, int(n), regions[r], None))
-    stock = _stock(sites, region_of, regions, pop, inflow, seed)
+    stock = _stock(sites, region_of, regions, pop, inflow)
     frame = pd.DataFrame(stock + rows)
     frame.insert(0, "cohort_id", [f"C{i + 1:05d}" for i in range(len(frame))])
     return frame
@@ -322,7 +321,6 @@ def _stock(
     regions: list[str],
     pop: np.ndarray,
     inflow: float,
-    seed: int,
 ) -> list[dict[str, object]]:
     """People in reception before period 1: the steady state (arrivals in periods
     1-L..0), placed greedily in open sites of their line up to 90% of capacity (AMV in

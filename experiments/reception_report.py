@@ -41,7 +41,7 @@ def occupancy_table(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame
     return table.sort_values(["scenario", "site_id", "period"], ignore_index=True)
 
 
-def moves_table(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame:
+def moves_table(sol: ReceptionSolution) -> pd.DataFrame:
     """Transfers per class, modality edge and period (arrivals not counted). Moves in
     the procedure belong to the procedure class; the move at the end of the procedure
     and later ones to the cohort type."""
@@ -57,7 +57,7 @@ def moves_table(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame:
 def moves_by_class(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame:
     """Per scenario and class: who it is, people who entered it (arrivals, or
     promotions for the classes after the procedure), moves and moves per person."""
-    moves = moves_table(data, sol).groupby(["scenario", "class_id"])["moves"].sum()
+    moves = moves_table(sol).groupby(["scenario", "class_id"])["moves"].sum()
     rows = []
     for w, scenario in enumerate(data.scenarios):
         for c, cls in data.classes.iterrows():
@@ -145,9 +145,7 @@ def business_case_table(data: ReceptionData, sol: ReceptionSolution) -> pd.DataF
     )
 
 
-def emergency_table(
-    data: ReceptionData, occupancy: pd.DataFrame, sol: ReceptionSolution
-) -> pd.DataFrame:
+def emergency_table(occupancy: pd.DataFrame, sol: ReceptionSolution) -> pd.DataFrame:
     """Emergency and crisis places used, and people without a bed, per period."""
     by_tier = occupancy.pivot_table(
         index=["scenario", "period"],
@@ -167,9 +165,7 @@ def emergency_table(
     return table.reset_index().round(6)
 
 
-def regions_table(
-    data: ReceptionData, occupancy: pd.DataFrame, sol: ReceptionSolution
-) -> pd.DataFrame:
+def regions_table(data: ReceptionData, occupancy: pd.DataFrame) -> pd.DataFrame:
     """Per region and period: persons, open capacity, target (if any) and the share of
     second-stage persons of the region who stay in one of their home regions."""
     if occupancy["region"].isna().all():
@@ -219,8 +215,8 @@ def reception_tables(data: ReceptionData, sol: ReceptionSolution) -> dict[str, p
     if not sol.status.has_solution:
         return {"diagnosis": sol.diagnosis}
     occupancy = occupancy_table(data, sol)
-    moves = moves_table(data, sol)
-    emergency = emergency_table(data, occupancy, sol)
+    moves = moves_table(sol)
+    emergency = emergency_table(occupancy, sol)
     cases = business_case_table(data, sol)
     costs = pd.DataFrame(
         [(name, round(value, 2)) for name, value in sol.costs.items()], columns=["part", "eur"]
@@ -252,7 +248,7 @@ def reception_tables(data: ReceptionData, sol: ReceptionSolution) -> dict[str, p
         "costs": costs,
         "business_cases": cases,
         "emergency": emergency,
-        "regions": regions_table(data, occupancy, sol),
+        "regions": regions_table(data, occupancy),
         "kpis": pd.DataFrame([kpis]),
     }
     if not sol.diagnosis.empty:

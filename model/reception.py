@@ -98,10 +98,6 @@ class ReceptionData:
     def nights(self) -> int:
         return self.spec.nights_per_period
 
-    @property
-    def budget(self) -> float:
-        return self.spec.budget_per_night or self.spec.average_cost_price
-
     def procedure_class(self, k: int) -> int | None:
         """The stage-1 class that type k goes through (None without a procedure)."""
         amv = bool(self.types["track"][k] == "amv")

@@ -38,6 +38,21 @@ def test_embedded_default_matches_its_generator(tmp_path: Path) -> None:
     assert _bytes(tmp_path / "default") == shipped
 
 
+def test_calais_example_matches_its_generator(tmp_path: Path) -> None:
+    """The shipped Calais example is exactly what generate_calais(2016) writes: 7,000
+    people, 450 centres, 11 regions whose targets sum to the people."""
+    from asielplan.data.reception_generator import generate_calais
+
+    inst = generate_calais(2016)
+    write_instance(inst, tmp_path / "calais")
+    shipped = default_instance_path().parent / "examples" / "calais"
+    assert _bytes(tmp_path / "calais") == _bytes(shipped)
+    assert inst.cohorts is not None and inst.region_targets is not None
+    assert int(inst.cohorts["persons"].sum()) == 7000
+    assert len(inst.sites) == 450
+    assert int(inst.region_targets["target"].sum()) == 7000
+
+
 def test_generated_instance_validates_and_mixes_are_realistic(tmp_path: Path) -> None:
     """5,000 households: valid, about half single, 2.2-2.6 persons each, ties about 9%."""
     muni = synthetic_municipalities(60, 3)
