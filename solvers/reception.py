@@ -229,6 +229,7 @@ def _solve_lp_round(
         cols, values = zip(*fix, strict=True)
         session.set_bounds(np.array(cols), np.array(values, float), np.array(values, float))
     left = config.time_limit - (time.perf_counter() - started_at)
+    session.h.setOptionValue("run_crossover", "on")  # a vertex: whole numbers of people
     plan = session.solve(time_limit=max(left, 1.0))
     if not plan.status.has_solution or plan.objective is None:
         return plan
