@@ -21,6 +21,7 @@ from asielplan.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     from asielplan.api import PlacementRun, ReceptionRun
+    from asielplan.solvers.highs import Status
 
 app = typer.Typer(
     name="asielplan",
@@ -257,6 +258,26 @@ EXIT_INFEASIBLE = 2
 EXIT_NO_SOLUTION = 3
 
 
+def _progress(status: Any) -> Callable[[str], None]:
+    """Show progress messages on the spinner and in the log."""
+
+    def progress(message: str) -> None:
+        status.update(escape(message))
+        logging.getLogger("asielplan").info(message)
+
+    return progress
+
+
+def _exit_on_status(status: Status) -> None:
+    """Exit 2 when infeasible (diagnosis written), 3 when no solution was found."""
+    from asielplan.solvers.highs import Status
+
+    if status == Status.INFEASIBLE:
+        raise typer.Exit(EXIT_INFEASIBLE)
+    if not status.has_solution:
+        raise typer.Exit(EXIT_NO_SOLUTION)
+
+
 @app.command()
 @friendly_errors
 def place(
@@ -280,7 +301,6 @@ def place(
     from asielplan.api import place as run_place
     from asielplan.api import write_placement
     from asielplan.config import load_config
-    from asielplan.solvers.highs import Status
 
     cfg = load_config(config, scenario)
     if time_limit is not None:
@@ -288,18 +308,10 @@ def place(
             update={"solver": cfg.solver.model_copy(update={"time_limit": time_limit})}
         )
     with console.status("placing households ...") as status:
-
-        def progress(message: str) -> None:
-            status.update(escape(message))
-            logging.getLogger("asielplan").info(message)
-
-        run = run_place(instance_path(instance), cfg, progress)
+        run = run_place(instance_path(instance), cfg, _progress(status))
     write_placement(run, out)
     print_placement_summary(run, out)
-    if run.solution.status == Status.INFEASIBLE:
-        raise typer.Exit(EXIT_INFEASIBLE)
-    if not run.solution.status.has_solution:
-        raise typer.Exit(EXIT_NO_SOLUTION)
+    _exit_on_status(run.solution.status)
 
 
 def print_placement_summary(run: PlacementRun, out: Path) -> None:
@@ -380,7 +392,6 @@ def reception(
     """
     from asielplan.api import plan_reception, write_reception
     from asielplan.config import load_config
-    from asielplan.solvers.highs import Status
 
     cfg = load_config(config)
     updates: dict[str, Any] = {}
@@ -390,18 +401,12 @@ def reception(
         updates["reception"] = cfg.reception.model_copy(update={"scenario": scenario})
     cfg = cfg.model_copy(update=updates)
     with console.status("planning reception ...") as status:
-
-        def progress(message: str) -> None:
-            status.update(escape(message))
-            logging.getLogger("asielplan").info(message)
-
-        run = plan_reception(instance_path(instance), cfg, robust=robust, progress=progress)
+        run = plan_reception(
+            instance_path(instance), cfg, robust=robust, progress=_progress(status)
+        )
     write_reception(run, out)
     print_reception_summary(run, out)
-    if run.solution.status == Status.INFEASIBLE:
-        raise typer.Exit(EXIT_INFEASIBLE)
-    if not run.solution.status.has_solution:
-        raise typer.Exit(EXIT_NO_SOLUTION)
+    _exit_on_status(run.solution.status)
 
 
 def print_reception_summary(run: ReceptionRun, out: Path) -> None:

@@ -195,30 +195,6 @@ def test_contract_length_is_respected(tmp_path: Path) -> None:
     assert run.solution.decisions.query("site_id == 'C1'")["started"].sum() == 1
 
 
-def test_procedure_runs_in_the_first_line_then_people_move_once(tmp_path: Path) -> None:
-    """Arrivals with a 1-period procedure enter the GVL; in period 2 they are promoted
-    and move to an AZC: one move each, and nobody waits in the GVL after promotion."""
-    sites = pd.DataFrame(
-        {
-            "site_id": ["G1", "A1"],
-            "municipality": ["GM9001", "GM9001"],
-            "modality": ["GVL", "AZC"],
-            "capacity": [50, 50],
-            "cost_per_night": [95.0, 70.0],
-        }
-    )
-    cohorts = COHORTS.assign(first_line_periods=[1, 1], persons=[8, 5], stay_periods=[3, 3])
-    transfers = [["arrival", "GVL"], ["GVL", "AZC"], ["AZC", "exit"]]
-    root = write_reception_instance(
-        tmp_path / "g", sites=sites, cohorts=cohorts, reception={"transfers": transfers}
-    )
-    sol = _solve(root)
-    assert (_persons(sol, "G1", 1), _persons(sol, "A1", 1)) == (8, 0)
-    assert (_persons(sol, "G1", 2), _persons(sol, "A1", 2)) == (5, 8)
-    moves = sol.flows[sol.flows["from"] != "arrival"]
-    assert moves["persons"].sum() == pytest.approx(8.0)
-
-
 def test_amv_only_where_the_site_takes_them(tmp_path: Path) -> None:
     """Minors never stay at a site without takes_amv."""
     sites = SITES.assign(takes_amv=[0, 1, 0])
