@@ -334,3 +334,13 @@ def test_lp_rounding_matches_branch_and_bound_on_the_default_peak() -> None:
     assert rounded.bound is not None and exact.objective is not None
     assert rounded.bound <= exact.objective + 1e-6
     assert rounded.objective == pytest.approx(exact.objective, rel=0.005)
+
+
+def test_other_pyomo_solver_by_name_finds_the_same_optimum(tmp_path: Path) -> None:
+    """The Pyomo model itself goes to a solver named in the configuration (here
+    appsi_highs): the same hand-checked 2930."""
+    config = RunConfig.model_validate({"solver": {"name": "appsi_highs"}})
+    sol = _solve(write_reception_instance(tmp_path / "i"), config)
+    assert sol.status == Status.OPTIMAL
+    assert sol.objective == pytest.approx(2930.0)
+    assert _persons(sol, "N1", 2) == pytest.approx(3.0)
