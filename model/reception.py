@@ -282,11 +282,7 @@ def prepare_reception(
             c = c1[i] if stage_at_start[i] == 1 else c2[i]
             stock[w, c, site_pos[str(cohorts["site_id"][i])]] += float(cohorts["persons"][i])
 
-    weights_raw = {w: spec.scenario_weights.get(w, 1.0) for w in scenarios}
-    if spec.scenario_weights:
-        weights_raw = {w: spec.scenario_weights.get(w, 0.0) for w in scenarios}
-    total = sum(weights_raw.values()) or 1.0
-    weights = {w: v / total for w, v in weights_raw.items()}
+    weights = scenario_weights(spec, scenarios)
 
     graph = transfer_graph(spec)
     graph.add_edges_from([(ARRIVAL, UNHOUSED), (UNHOUSED, EXIT)])
@@ -321,6 +317,17 @@ def prepare_reception(
         status=_site_status(sites, horizon),
         allowed=allowed,
     )
+
+
+def scenario_weights(spec: ReceptionSpec, scenarios: list[str]) -> dict[str, float]:
+    """Weights of the planned scenarios, summing to 1: ``[reception].scenario_weights``
+    (a scenario it does not name weighs 0), or equal weights when it names none of
+    them (e.g. a single scenario)."""
+    raw = {w: spec.scenario_weights.get(w, 0.0) for w in scenarios}
+    total = sum(raw.values())
+    if total <= 0:
+        return dict.fromkeys(scenarios, 1.0 / len(scenarios))
+    return {w: v / total for w, v in raw.items()}
 
 
 def _sort_key(column: pd.Series) -> pd.Series:

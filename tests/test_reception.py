@@ -344,3 +344,15 @@ def test_other_pyomo_solver_by_name_finds_the_same_optimum(tmp_path: Path) -> No
     assert sol.status == Status.OPTIMAL
     assert sol.objective == pytest.approx(2930.0)
     assert _persons(sol, "N1", 2) == pytest.approx(3.0)
+
+
+def test_scenario_weights_are_normalised_and_never_all_zero() -> None:
+    """Named weights are normalised over the planned scenarios; a scenario the weights
+    do not name, planned alone, still weighs 1 (its costs count)."""
+    from asielplan.data.instance import ReceptionSpec
+    from asielplan.model.reception import scenario_weights
+
+    spec = ReceptionSpec(periods=2, scenario_weights={"steady": 0.5, "peak": 0.25})
+    assert scenario_weights(spec, ["steady", "peak"]) == {"steady": 2 / 3, "peak": 1 / 3}
+    assert scenario_weights(spec, ["other"]) == {"other": 1.0}
+    assert scenario_weights(ReceptionSpec(periods=2), ["a", "b"]) == {"a": 0.5, "b": 0.5}
