@@ -27,7 +27,8 @@ from asielplan.io import atomic_output_dir, atomic_write_text, json_text, write_
 from asielplan.manifest import build_manifest, input_hashes, instance_files, write_manifest
 from asielplan.model.placement import PlacementData, prepare_placement
 from asielplan.model.reception import ReceptionData, prepare_reception
-from asielplan.solvers.placement import PlacementSolution, Progress, solve_placement
+from asielplan.solvers.highs import Progress
+from asielplan.solvers.placement import PlacementSolution, solve_placement
 from asielplan.solvers.reception import ReceptionSolution, solve_reception
 
 

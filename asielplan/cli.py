@@ -21,6 +21,7 @@ from asielplan.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     from asielplan.api import PlacementRun, ReceptionRun
+    from asielplan.config import RunConfig
     from asielplan.solvers.highs import Status
 
 app = typer.Typer(
@@ -82,6 +83,19 @@ InstanceArg = Annotated[
     Path | None,
     typer.Argument(help="Instance folder (with instance.toml); default: the embedded one."),
 ]
+
+
+ConfigOpt = Annotated[Path | None, typer.Option(help="Run configuration (TOML).")]
+TimeLimitOpt = Annotated[float | None, typer.Option(help="Override solver.time_limit (seconds).")]
+
+
+def with_time_limit(cfg: RunConfig, time_limit: float | None) -> RunConfig:
+    """``cfg`` with the solver's time limit replaced, when one is given."""
+    if time_limit is None:
+        return cfg
+    return cfg.model_copy(
+        update={"solver": cfg.solver.model_copy(update={"time_limit": time_limit})}
+    )
 
 
 def instance_path(instance: Path | None) -> Path:
@@ -198,7 +212,7 @@ def taakstelling(
         int | None, typer.Option(help="National number (default: from instance.toml).")
     ] = None,
     rule: Annotated[str | None, typer.Option(help="Registered rule name.")] = None,
-    config: Annotated[Path | None, typer.Option(help="Run configuration (TOML).")] = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Split the national taakstelling over municipalities, plus achterstand."""
     from asielplan.config import load_config
@@ -282,14 +296,12 @@ def _exit_on_status(status: Status) -> None:
 @friendly_errors
 def place(
     instance: InstanceArg = None,
-    config: Annotated[Path | None, typer.Option(help="Run configuration (TOML).")] = None,
+    config: ConfigOpt = None,
     scenario: Annotated[str | None, typer.Option(help="Named scenario in the config.")] = None,
     out: Annotated[Path, typer.Option(help="Folder for the result tables.")] = Path(
         "out/placement"
     ),
-    time_limit: Annotated[
-        float | None, typer.Option(help="Override solver.time_limit (seconds).")
-    ] = None,
+    time_limit: TimeLimitOpt = None,
 ) -> None:
     """Place households of status holders in municipalities (the koppeling).
 
@@ -302,11 +314,7 @@ def place(
     from asielplan.api import write_placement
     from asielplan.config import load_config
 
-    cfg = load_config(config, scenario)
-    if time_limit is not None:
-        cfg = cfg.model_copy(
-            update={"solver": cfg.solver.model_copy(update={"time_limit": time_limit})}
-        )
+    cfg = with_time_limit(load_config(config, scenario), time_limit)
     with console.status("placing households ...") as status:
         run = run_place(instance_path(instance), cfg, _progress(status))
     write_placement(run, out)
@@ -373,13 +381,11 @@ def reception(
             "for --scenario alone (buffer cost against emergency cost avoided).",
         ),
     ] = False,
-    config: Annotated[Path | None, typer.Option(help="Run configuration (TOML).")] = None,
+    config: ConfigOpt = None,
     out: Annotated[Path, typer.Option(help="Folder for the result tables.")] = Path(
         "out/reception"
     ),
-    time_limit: Annotated[
-        float | None, typer.Option(help="Override solver.time_limit (seconds).")
-    ] = None,
+    time_limit: TimeLimitOpt = None,
 ) -> None:
     """Plan reception: asylum seekers in reception sites over time.
 
@@ -393,13 +399,11 @@ def reception(
     from asielplan.api import plan_reception, write_reception
     from asielplan.config import load_config
 
-    cfg = load_config(config)
-    updates: dict[str, Any] = {}
-    if time_limit is not None:
-        updates["solver"] = cfg.solver.model_copy(update={"time_limit": time_limit})
+    cfg = with_time_limit(load_config(config), time_limit)
     if scenario is not None:
-        updates["reception"] = cfg.reception.model_copy(update={"scenario": scenario})
-    cfg = cfg.model_copy(update=updates)
+        cfg = cfg.model_copy(
+            update={"reception": cfg.reception.model_copy(update={"scenario": scenario})}
+        )
     with console.status("planning reception ...") as status:
         run = plan_reception(
             instance_path(instance), cfg, robust=robust, progress=_progress(status)

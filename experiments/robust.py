@@ -17,8 +17,8 @@ import pandas as pd
 from asielplan.config import RunConfig, SolverConfig
 from asielplan.data.instance import Instance
 from asielplan.model.reception import ReceptionData, prepare_reception
+from asielplan.solvers.highs import Progress
 from asielplan.solvers.reception import (
-    Progress,
     ReceptionSolution,
     decision_frame,
     solve_reception,

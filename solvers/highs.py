@@ -16,7 +16,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -28,6 +28,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 from asielplan.config import SolverConfig
 
 log = logging.getLogger(__name__)
+Progress = Callable[[str], None]  # a callback that shows a progress message
 
 
 class Status(StrEnum):

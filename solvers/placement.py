@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,6 +53,7 @@ from asielplan.solvers.highs import (
     Compiled,
     HighsSession,
     Outcome,
+    Progress,
     Status,
     compile_model,
     relative_gap,
@@ -78,8 +78,6 @@ PRICE_TOLERANCE = 1e-7
 CHUNK = 2048  # households priced at once
 MAX_ROUNDS = 200
 ROW_COMPONENTS = ("assign", "target", "capacity", "region")
-
-Progress = Callable[[str], None]
 
 
 @dataclass

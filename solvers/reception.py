@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +32,7 @@ from asielplan.solvers.highs import (
     Compiled,
     HighsSession,
     Outcome,
+    Progress,
     Status,
     compile_model,
     relative_gap,
@@ -40,7 +40,6 @@ from asielplan.solvers.highs import (
 )
 
 log = logging.getLogger(__name__)
-Progress = Callable[[str], None]
 TOLERANCE = 1e-6
 LARGE_MODEL_COLUMNS = 50_000
 

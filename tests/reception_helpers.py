@@ -89,3 +89,19 @@ def write_reception_instance(
     }
     (root / "instance.toml").write_text(tomli_w.dumps(meta), encoding="utf-8")
     return root
+
+
+def with_candidates(base: pd.DataFrame, **columns: list[Any]) -> pd.DataFrame:
+    """``base`` plus candidate AZC sites (10 beds each, in GM9002) with the given
+    columns; ``site_id`` names them."""
+    n = len(columns["site_id"])
+    candidates = pd.DataFrame(
+        {
+            "municipality": ["GM9002"] * n,
+            "modality": ["AZC"] * n,
+            "capacity": [10] * n,
+            "state": ["candidate"] * n,
+            **columns,
+        }
+    )
+    return pd.concat([base, candidates], ignore_index=True)

@@ -17,7 +17,7 @@ from asielplan.model.reception import UNHOUSED, prepare_reception
 from asielplan.solvers.highs import Status
 from asielplan.solvers.reception import ReceptionSolution, solve_reception
 
-from .reception_helpers import COHORTS, SITES, write_reception_instance
+from .reception_helpers import COHORTS, SITES, with_candidates, write_reception_instance
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
 
@@ -106,22 +106,11 @@ def test_flows_balance_in_every_site_and_period_of_the_default_plan() -> None:
 
 
 def _with_candidates(tmp_path: Path, cost_c1: float, cost_c2: float) -> Path:
-    sites = pd.concat(
-        [
-            SITES,
-            pd.DataFrame(
-                {
-                    "site_id": ["C1", "C2"],
-                    "municipality": ["GM9002", "GM9002"],
-                    "modality": ["AZC", "AZC"],
-                    "capacity": [10, 10],
-                    "cost_per_night": [cost_c1, cost_c2],
-                    "fixed_cost": [100.0, 0.0],
-                    "state": ["candidate", "candidate"],
-                }
-            ),
-        ],
-        ignore_index=True,
+    sites = with_candidates(
+        SITES,
+        site_id=["C1", "C2"],
+        cost_per_night=[cost_c1, cost_c2],
+        fixed_cost=[100.0, 0.0],
     )
     return write_reception_instance(tmp_path / "c", sites=sites)
 
@@ -165,23 +154,8 @@ def test_contract_length_is_respected(tmp_path: Path) -> None:
             "first_line_periods": [0, 0],
         }
     )
-    sites = pd.concat(
-        [
-            SITES,
-            pd.DataFrame(
-                {
-                    "site_id": ["C1"],
-                    "municipality": ["GM9002"],
-                    "modality": ["AZC"],
-                    "capacity": [10],
-                    "cost_per_night": [60.0],
-                    "fixed_cost": [10.0],
-                    "state": ["candidate"],
-                    "contract_periods": [3],
-                }
-            ),
-        ],
-        ignore_index=True,
+    sites = with_candidates(
+        SITES, site_id=["C1"], cost_per_night=[60.0], fixed_cost=[10.0], contract_periods=[3]
     )
     root = write_reception_instance(
         tmp_path / "k", sites=sites, cohorts=cohorts, reception={"periods": 4}
@@ -291,22 +265,11 @@ def test_rounding_keeps_contracts_and_never_reopens(tmp_path: Path) -> None:
     from asielplan.model.reception import model_index
     from asielplan.solvers.reception import round_site_decisions
 
-    sites = pd.concat(
-        [
-            SITES.assign(contract_end=[None, 1, None]),
-            pd.DataFrame(
-                {
-                    "site_id": ["C1"],
-                    "municipality": ["GM9002"],
-                    "modality": ["AZC"],
-                    "capacity": [10],
-                    "cost_per_night": [60.0],
-                    "state": ["candidate"],
-                    "contract_periods": [3],
-                }
-            ),
-        ],
-        ignore_index=True,
+    sites = with_candidates(
+        SITES.assign(contract_end=[None, 1, None]),
+        site_id=["C1"],
+        cost_per_night=[60.0],
+        contract_periods=[3],
     )
     root = write_reception_instance(tmp_path / "r", sites=sites, reception={"periods": 6})
     data = prepare_reception(read_instance(root), RunConfig().reception)
