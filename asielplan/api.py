@@ -1,198 +1,406 @@
-"""The public entry points: run a placement or a reception plan and write its outputs.
+"""The public entry points: check, generate, split the taakstelling, place, plan
+reception, and write a run's outputs.
 
-Build, solve, read back and report are separate steps (``model``, ``solvers``,
-``experiments``); this module only strings them together.
+Read, check, prepare, build and solve, read back and write are separate steps
+(``data``, ``model``, ``solvers``, ``experiments.results``); this module strings them
+together and is the only place that does. The command line (``asielplan.cli``) parses,
+calls these and prints.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from asielplan.config import RunConfig
 from asielplan.data.instance import Instance, default_instance_path, read_instance
-from asielplan.data.reception import scenarios_of
-from asielplan.errors import InputError, Issue
-from asielplan.experiments.placement_report import placement_tables
-from asielplan.experiments.reception_report import (
-    plot_occupancy,
-    plot_region_targets,
-    reception_tables,
-)
+from asielplan.data.reception import inflows_of
+from asielplan.errors import AsielplanWarning, ConfigError, InputError, Issue
+from asielplan.experiments.plots import plot_occupancy, plot_region_targets
+from asielplan.experiments.results.placement import placement_tables
+from asielplan.experiments.results.reception import reception_tables
 from asielplan.experiments.robust import RobustResult, robust_plan
-from asielplan.io import atomic_output_dir, atomic_write_text, json_text, write_table
+from asielplan.io import (
+    atomic_output_dir,
+    atomic_write_text,
+    check_output_dir,
+    json_text,
+    write_table,
+)
 from asielplan.manifest import build_manifest, input_hashes, instance_files, write_manifest
+from asielplan.model.checks import check_run
 from asielplan.model.placement import PlacementData, prepare_placement
 from asielplan.model.reception import ReceptionData, prepare_reception
+from asielplan.model.taakstelling import RULES, compute_taakstelling
+from asielplan.runspec import Kind, RunSpec
 from asielplan.solvers.highs import Progress
 from asielplan.solvers.placement import PlacementSolution, solve_placement
 from asielplan.solvers.reception import ReceptionSolution, solve_reception
 
-
-@dataclass
-class PlacementRun:
-    """A finished placement run: its inputs, the solution and the output tables."""
-
-    instance: Instance
-    config: RunConfig
-    data: PlacementData
-    solution: PlacementSolution
-    tables: dict[str, pd.DataFrame]
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-def place(
-    instance: Instance | str | Path | None = None,
-    config: RunConfig | None = None,
-    progress: Progress | None = None,
-) -> PlacementRun:
-    """Place the households of ``instance`` (a folder, an Instance, or the embedded
-    default when None) under ``config``."""
-    config = config or RunConfig()
-    t0 = time.perf_counter()
-    inst = _instance(instance)
-    if "households" not in inst.meta.tables:
-        raise InputError(
-            [Issue("instance.toml", None, None, "required table", "placement needs households")],
-            str(inst.root or inst.meta.name),
-        )
-    t1 = time.perf_counter()
-    data = prepare_placement(inst, config.placement)
-    t2 = time.perf_counter()
-    solution = solve_placement(data, config.solver, progress)
-    t3 = time.perf_counter()
-    tables = placement_tables(inst, data, solution)
-    t4 = time.perf_counter()
-    timings = {
-        "read_s": t1 - t0,
-        "prepare_s": t2 - t1,
-        **solution.timings,
-        "solve_total_s": t3 - t2,
-        "report_s": t4 - t3,
-        "total_s": t4 - t0,
-    }
-    return PlacementRun(inst, config, data, solution, tables, timings)
-
-
-def write_placement(run: PlacementRun, out: str | Path) -> Path:
-    """Write every table, ``timings.json`` and ``manifest.json`` to ``out`` atomically."""
-    out = Path(out)
-    with atomic_output_dir(out) as staging:
-        for name, table in run.tables.items():
-            write_table(staging, name, table, run.config.output.formats)
-        atomic_write_text(staging / "timings.json", json_text(run.timings))
-        _write_run_manifest(
-            staging,
-            "place",
-            run.config,
-            run.instance,
-            run.solution.status.value,
-            run.solution.stats,
-        )
-    return out
+InstanceLike = Instance | str | Path | None
 
 
 @dataclass
-class ReceptionRun:
-    """A finished reception run: inputs, the plan and the output tables."""
+class Run:
+    """A finished run: what was run (``spec``), its inputs, the solution (the result
+    contract of ``asielplan.solvers.result``) and the output tables. ``timings`` has
+    the same keys for every kind of run."""
 
+    spec: RunSpec
     instance: Instance
-    config: RunConfig
-    data: ReceptionData
-    solution: ReceptionSolution
+    data: PlacementData | ReceptionData
+    solution: PlacementSolution | ReceptionSolution
     tables: dict[str, pd.DataFrame]
     timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[Issue] = field(default_factory=list)
     robust: RobustResult | None = None
 
+    @property
+    def kind(self) -> Kind:
+        return self.spec.kind
 
-def plan_reception(
-    instance: Instance | str | Path | None = None,
-    config: RunConfig | None = None,
-    *,
-    robust: bool = False,
-    progress: Progress | None = None,
-) -> ReceptionRun:
-    """Plan reception for ``instance`` (default: the embedded one) under ``config``.
-
-    With ``robust`` the site decisions are made once against every inflow scenario and
-    compared with the plan for the configured (or first) scenario alone."""
-    config = config or RunConfig()
-    t0 = time.perf_counter()
-    inst = _instance(instance)
-    t1 = time.perf_counter()
-    result = None
-    if robust:
-        scenarios = scenarios_of(inst)
-        base = config.reception.scenario or scenarios[0]
-        result = robust_plan(inst, config, base, scenarios, progress=progress)
-        data, solution = result.data, result.robust
-    else:
-        data = prepare_reception(inst, config.reception)
-        solution = solve_reception(data, config.solver, progress)
-    t2 = time.perf_counter()
-    tables = reception_tables(data, solution)
-    if result is not None:
-        tables["robust"] = result.comparison
-    t3 = time.perf_counter()
-    timings = {
-        "read_s": t1 - t0,
-        **solution.timings,
-        "plan_total_s": t2 - t1,
-        "report_s": t3 - t2,
-        "total_s": t3 - t0,
-    }
-    return ReceptionRun(inst, config, data, solution, tables, timings, result)
+    @property
+    def config(self) -> RunConfig:
+        return self.spec.config
 
 
-def write_reception(run: ReceptionRun, out: str | Path) -> Path:
-    """Write the tables, the occupancy plot (and the regional fill when the instance has
-    region targets), ``timings.json`` and ``manifest.json``."""
-    out = Path(out)
-    inst = run.instance
-    with atomic_output_dir(out) as staging:
-        for name, table in run.tables.items():
-            write_table(staging, name, table, run.config.output.formats)
-        if run.solution.status.has_solution:
-            label = f"{inst.meta.name}{' (SYNTHETIC)' if inst.meta.synthetic else ''}"
-            plot_occupancy(run.data, run.tables, staging / "occupancy.png", label)
-            plot_region_targets(run.tables, staging / "regions.png", label)
-        atomic_write_text(staging / "timings.json", json_text(run.timings))
-        _write_run_manifest(
-            staging, "reception", run.config, inst, run.solution.status.value, run.solution.stats
-        )
-    return out
+# --------------------------------------------------------------------------- checks
 
 
-def _instance(instance: Instance | str | Path | None) -> Instance:
+def load_instance(instance: InstanceLike) -> Instance:
+    """An instance from a folder (read and checked), as given, or the embedded default."""
     if isinstance(instance, Instance):
         return instance
     return read_instance(default_instance_path() if instance is None else instance)
 
 
-def _write_run_manifest(
-    staging: Path,
-    command: str,
-    config: RunConfig,
-    inst: Instance,
-    status: str,
-    stats: dict[str, object],
-) -> None:
-    inputs = input_hashes(instance_files(inst.root), inst.root) if inst.root else {}
-    write_manifest(
-        staging,
-        build_manifest(
-            command,
-            seed=config.solver.seed,
-            config=config.model_dump(mode="json"),
-            inputs=inputs,
+def check(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+    """Instance x configuration checks for a run of ``kind``: raises
+    :class:`InputError` with every problem, returns the warnings (also emitted as
+    :class:`AsielplanWarning`)."""
+    issues = inst.warnings + check_run(inst, config, kind)
+    errors = [issue for issue in issues if not issue.is_warning]
+    if errors:
+        raise InputError(issues, str(inst.root or inst.meta.name))
+    found = [issue for issue in issues if issue.is_warning]
+    for issue in found:
+        warnings.warn(str(issue), AsielplanWarning, stacklevel=3)
+    return found
+
+
+def validate(instance: InstanceLike = None, config: RunConfig | None = None) -> Instance:
+    """Read and check an instance, and check it against ``config`` for every kind of run
+    it has data for; raises :class:`InputError` with every problem found."""
+    config = config or RunConfig()
+    inst = load_instance(instance)
+    issues = list(inst.warnings)
+    kinds: list[Kind] = []
+    if "households" in inst.meta.tables:
+        kinds.append("place")
+    if inst.cohorts is not None:
+        kinds.append("reception")
+    for kind in kinds:
+        issues += check_run(inst, config, kind)
+    if any(not issue.is_warning for issue in issues):
+        raise InputError(issues, str(inst.root or inst.meta.name))
+    inst.warnings = sorted(set(issues))
+    return inst
+
+
+def check_output(out: str | Path, instance: InstanceLike) -> None:
+    """Refuse, before any work, an output folder that cannot or must not be written
+    (see :func:`asielplan.io.check_output_dir`); the instance folder is never one."""
+    protect: tuple[Path, ...] = ()
+    if isinstance(instance, Instance) and instance.root is not None:
+        protect = (instance.root,)
+    elif isinstance(instance, (str, Path)):
+        protect = (Path(instance),)
+    check_output_dir(Path(out), protect)
+
+
+def run_spec(kind: Kind, inst: Instance, config: RunConfig) -> RunSpec:
+    """The RunSpec of a run on ``inst``: its id hashes the instance folder's files, or
+    (for an instance made in memory) its tables."""
+    if inst.root is not None:
+        return RunSpec(kind, inst.root, config, input_hashes(instance_files(inst.root), inst.root))
+    return RunSpec(kind, None, config, _table_hashes(inst))
+
+
+def _table_hashes(inst: Instance) -> dict[str, str]:
+    import hashlib
+
+    from asielplan.data.schemas import TABLES
+    from asielplan.io import csv_bytes
+
+    out = {"instance.toml": hashlib.sha256(json_text(inst.meta.model_dump()).encode()).hexdigest()}
+    for name in TABLES:
+        frame = inst.table(name)
+        if frame is not None:
+            out[name] = hashlib.sha256(csv_bytes(frame)).hexdigest()
+    return out
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def place(
+    instance: InstanceLike = None,
+    config: RunConfig | None = None,
+    progress: Progress | None = None,
+) -> Run:
+    """Place the households of ``instance`` (a folder, an Instance, or the embedded
+    default when None) under ``config``."""
+    config = config or RunConfig()
+    clock = _Timer()
+    inst = load_instance(instance)
+    clock.lap("read_s")
+    found = check(inst, config, "place")
+    spec = run_spec("place", inst, config)
+    clock.lap("check_s")
+    data = prepare_placement(inst, config.placement)
+    clock.lap("prepare_s")
+    solution = solve_placement(data, config.solver, progress)
+    clock.add(solution.timings)
+    tables = placement_tables(inst, data, solution)
+    clock.lap("report_s")
+    return Run(spec, inst, data, solution, tables, clock.done(), found)
+
+
+def plan_reception(
+    instance: InstanceLike = None,
+    config: RunConfig | None = None,
+    progress: Progress | None = None,
+) -> Run:
+    """Plan reception for ``instance`` (default: the embedded one) under ``config``.
+
+    With ``reception.robust`` the site decisions are made once against every inflow of
+    the cohorts table and compared with the plan for ``reception.inflow`` (or the first
+    inflow) alone."""
+    config = config or RunConfig()
+    clock = _Timer()
+    inst = load_instance(instance)
+    clock.lap("read_s")
+    found = check(inst, config, "reception")
+    spec = run_spec("reception", inst, config)
+    clock.lap("check_s")
+    result = None
+    if config.reception.robust:
+        inflows = inflows_of(inst)
+        base = config.reception.inflow or inflows[0]
+        clock.lap("prepare_s")
+        result = robust_plan(inst, config, base, inflows, progress=progress)
+        data, solution = result.data, result.robust
+    else:
+        data = prepare_reception(inst, config.reception)
+        clock.lap("prepare_s")
+        solution = solve_reception(data, config.solver, progress)
+    clock.add(solution.timings)
+    tables = reception_tables(data, solution)
+    if result is not None:
+        tables["robust"] = result.comparison
+    clock.lap("report_s")
+    return Run(spec, inst, data, solution, tables, clock.done(), found, result)
+
+
+def write_run(run: Run, out: str | Path) -> Path:
+    """Write every table, the plots, ``timings.json`` and ``manifest.json`` to ``out``,
+    which then holds this run's files only (written atomically: an error leaves the
+    previous result as it was)."""
+    out = Path(out)
+    check_output(out, run.instance)
+    inst = run.instance
+    with atomic_output_dir(out) as staging:
+        for name, table in run.tables.items():
+            write_table(staging, name, table, run.config.output.formats)
+        if isinstance(run.data, ReceptionData) and run.solution.status.has_solution:
+            label = f"{inst.meta.name}{' (SYNTHETIC)' if inst.meta.synthetic else ''}"
+            plot_occupancy(run.data, run.tables, staging / "occupancy.png", label)
+            plot_region_targets(run.tables, staging / "regions.png", label)
+        atomic_write_text(staging / "timings.json", json_text(run.timings))
+        manifest = build_manifest(
+            run.kind,
+            seed=run.spec.seed,
+            config=run.config.model_dump(mode="json"),
+            inputs=run.spec.inputs,
             extra={
+                "run_id": run.spec.id,
                 "instance": inst.meta.name,
                 "synthetic": inst.meta.synthetic,
-                "status": status,
-                "stats": stats,
+                "status": run.solution.status.value,
+                "stop": run.solution.stop,
+                "stats": run.solution.stats,
+                "warnings": [str(issue) for issue in run.warnings],
             },
-        ),
+        )
+        write_manifest(staging, manifest)
+    return out
+
+
+class _Timer:
+    """Wall-clock laps of a run, with the solver's own split added in."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.perf_counter()
+        self.timings: dict[str, float] = {}
+
+    def lap(self, key: str) -> None:
+        now = time.perf_counter()
+        self.timings[key] = self.timings.get(key, 0.0) + now - self.last
+        self.last = now
+
+    def add(self, solver: dict[str, float]) -> None:
+        """The solver's build, solve and read-back seconds (the time since the last
+        lap), so that the keys add up to the total."""
+        self.timings.update(solver)
+        self.last = time.perf_counter()
+
+    def done(self) -> dict[str, float]:
+        self.timings["total_s"] = time.perf_counter() - self.start
+        return self.timings
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class Generated:
+    """An instance made by :func:`generate`, and notes on how its data were completed."""
+
+    instance: Instance
+    notes: list[str]
+    inputs: list[Path]
+
+
+def generate(
+    *,
+    seed: int,
+    households: int = 300,
+    synthetic: int | None = None,
+    cbs_csv: Path | None = None,
+    cbs_geometry: Path | None = None,
+    indicators: Path | None = None,
+    name: str | None = None,
+    period: str = "2025-I",
+    national: int | None = None,
+) -> Generated:
+    """An instance with seeded synthetic households, on real CBS municipalities
+    (``cbs_csv`` with ``cbs_geometry``, optionally the KWB ``indicators``) or on a
+    fictional country of ``synthetic`` municipalities (the default's 40 when neither is
+    given)."""
+    from asielplan.data.cbs import load_cbs_municipalities
+    from asielplan.data.generator import (
+        DEFAULT_MUNICIPALITIES,
+        generate_instance,
+        synthetic_municipalities,
     )
+
+    if (cbs_csv is None) != (cbs_geometry is None):
+        raise ConfigError("--cbs-csv and --cbs-geometry go together")
+    if cbs_csv is not None and cbs_geometry is not None:
+        cbs = load_cbs_municipalities(cbs_csv, cbs_geometry, indicators)
+        inputs = [p for p in (cbs_csv, cbs_geometry, indicators) if p is not None]
+        inst = generate_instance(
+            cbs.table,
+            households,
+            seed,
+            name=name or "cbs-generated",
+            period=period,
+            national=national,
+            municipality_source="CBS via " + ", ".join(p.name for p in inputs),
+        )
+        return Generated(inst, list(cbs.notes), inputs)
+    n_muni = synthetic or DEFAULT_MUNICIPALITIES
+    inst = generate_instance(
+        synthetic_municipalities(n_muni, seed),
+        households,
+        seed,
+        name=name or f"synthetic-{n_muni}",
+        period=period,
+        national=national,
+    )
+    return Generated(inst, [], [])
+
+
+def write_generated(generated: Generated, out: str | Path, seed: int) -> Path:
+    """Write a generated instance with its manifest (seed, inputs), atomically."""
+    from asielplan.data.instance import write_instance
+
+    manifest = build_manifest("generate", seed=seed, inputs=input_hashes(generated.inputs))
+    return write_instance(generated.instance, out, manifest=manifest)
+
+
+@dataclass
+class Taakstelling:
+    """A taakstelling split: the table per municipality, the national number, the rule."""
+
+    table: pd.DataFrame
+    national: int
+    rule: str
+    instance: Instance
+    config: RunConfig
+
+
+def taakstelling(
+    instance: InstanceLike = None,
+    national: int | None = None,
+    rule: str | None = None,
+    config: RunConfig | None = None,
+) -> Taakstelling:
+    """Split the national number over the municipalities of ``instance`` by ``rule``
+    (default: the instance's, else ``population``), plus achterstand."""
+    config = config or RunConfig()
+    inst = load_instance(instance)
+    spec = inst.meta.taakstelling
+    n = national if national is not None else (spec.national if spec else None)
+    if n is None:
+        raise ConfigError(
+            "no national number: pass --national or set [taakstelling] national in instance.toml"
+        )
+    rule_name = rule or (spec.rule if spec else "population")
+    if rule_name not in RULES:
+        raise ConfigError(f"unknown rule {rule_name!r}; registered: {', '.join(sorted(RULES))}")
+    table = compute_taakstelling(inst.municipalities, n, rule_name, inst.achterstand)
+    return Taakstelling(table, n, rule_name, inst, config)
+
+
+def write_taakstelling(result: Taakstelling, out: str | Path) -> Path:
+    """Write ``taakstelling`` (CSV/Parquet) and its manifest, atomically."""
+    out = Path(out)
+    inst = result.instance
+    check_output(out, inst)
+    inputs = input_hashes(instance_files(inst.root), inst.root) if inst.root else {}
+    with atomic_output_dir(out) as staging:
+        write_table(staging, "taakstelling", result.table, result.config.output.formats)
+        manifest = build_manifest(
+            "taakstelling",
+            seed=inst.meta.seed,
+            config=result.config.model_dump(mode="json"),
+            inputs=inputs,
+            extra={"national": result.national, "rule": result.rule},
+        )
+        write_manifest(staging, manifest)
+    return out
+
+
+def summary_of(inst: Instance) -> dict[str, Any]:
+    """What an instance holds, for ``asielplan validate``."""
+    out: dict[str, Any] = {
+        "name": inst.meta.name,
+        "period": inst.meta.period,
+        "municipalities": len(inst.municipalities),
+        "sites": len(inst.sites),
+        "synthetic": inst.meta.synthetic,
+    }
+    if "households" in inst.meta.tables:
+        out["households"] = len(inst.households)
+        out["persons"] = int(inst.households["persons"].sum())
+    if inst.cohorts is not None and inst.meta.reception is not None:
+        out["cohorts"] = len(inst.cohorts)
+        out["periods"] = inst.meta.reception.periods
+        out["inflows"] = inflows_of(inst)
+    return out

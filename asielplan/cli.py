@@ -17,12 +17,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from asielplan.errors import ConfigError, InputError
+from asielplan.errors import ConfigError, InputError, Issue
 
 if TYPE_CHECKING:
-    from asielplan.api import PlacementRun, ReceptionRun
+    from asielplan.api import Run
     from asielplan.config import RunConfig
-    from asielplan.solvers.highs import Status
+    from asielplan.solvers.result import Status
 
 app = typer.Typer(
     name="asielplan",
@@ -42,8 +42,10 @@ def print_issues(error: InputError) -> None:
     """One line per problem: where (file, row, line, column), the rule, and what is wrong."""
     err_console.print(f"[bold red]{len(error.issues)} problem(s)[/] in {escape(error.source)}:")
     for issue in error.issues[:MAX_ISSUES_SHOWN]:
+        kind = "[yellow]warning[/] " if issue.is_warning else ""
         err_console.print(
-            f"  {escape(issue.location())}: [bold]{escape(issue.rule)}[/]: {escape(issue.message)}",
+            f"  {kind}{escape(issue.location())}: [bold]{escape(issue.rule)}[/]: "
+            f"{escape(issue.message)}",
             soft_wrap=True,
         )
     if len(error.issues) > MAX_ISSUES_SHOWN:
@@ -83,48 +85,81 @@ InstanceArg = Annotated[
     Path | None,
     typer.Argument(help="Instance folder (with instance.toml); default: the embedded one."),
 ]
-
-
 ConfigOpt = Annotated[Path | None, typer.Option(help="Run configuration (TOML).")]
+ScenarioOpt = Annotated[
+    str | None, typer.Option(help="Named scenario of the configuration: [scenarios.NAME].")
+]
 TimeLimitOpt = Annotated[float | None, typer.Option(help="Override solver.time_limit (seconds).")]
 
-
-def with_time_limit(cfg: RunConfig, time_limit: float | None) -> RunConfig:
-    """``cfg`` with the solver's time limit replaced, when one is given."""
-    if time_limit is None:
-        return cfg
-    return cfg.model_copy(
-        update={"solver": cfg.solver.model_copy(update={"time_limit": time_limit})}
-    )
+EXIT_INFEASIBLE = 2
+EXIT_NO_SOLUTION = 3
 
 
-def instance_path(instance: Path | None) -> Path:
-    """The given instance folder, or the embedded default (synthetic) instance."""
-    from asielplan.data.instance import default_instance_path
+def run_config(
+    config: Path | None,
+    scenario: str | None,
+    instance: Path | None,
+    overrides: dict[str, Any],
+) -> RunConfig:
+    """The configuration of a run: the file's base, the scenario's overrides, then the
+    command-line overrides, validated as a whole. A scenario name that is an inflow of
+    the instance gets an error that names ``--inflow``."""
+    from asielplan.config import load_config, with_overrides
 
-    return instance if instance is not None else default_instance_path()
+    try:
+        cfg = load_config(config, scenario)
+    except ConfigError as exc:
+        hint = _inflow_hint(scenario, instance)
+        raise ConfigError(f"{exc}{hint}") from None
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return with_overrides(cfg, given, "command line") if given else cfg
+
+
+def _inflow_hint(scenario: str | None, instance: Path | None) -> str:
+    from asielplan.api import load_instance
+    from asielplan.data.reception import inflows_of
+
+    if scenario is None:
+        return ""
+    try:
+        inst = load_instance(instance)
+    except InputError:
+        return ""
+    if inst.cohorts is not None and scenario in inflows_of(inst):
+        return (
+            f"\n{scenario!r} is an inflow of the cohorts table: choose it with "
+            f"--inflow {scenario} (a scenario is a named override of the configuration)"
+        )
+    return ""
+
+
+def print_warnings(found: list[Issue]) -> None:
+    for issue in found:
+        err_console.print(f"[yellow]warning[/] {escape(str(issue))}", soft_wrap=True)
 
 
 @app.command()
 @friendly_errors
-def validate(instance: InstanceArg = None) -> None:
-    """Check an instance: every table's schema and every cross-table rule."""
-    from asielplan.data.instance import read_instance
+def validate(instance: InstanceArg = None, config: ConfigOpt = None) -> None:
+    """Check an instance: every table's schema, every cross-table rule, and the
+    instance against the run configuration."""
+    from asielplan import api
 
-    inst = read_instance(instance_path(instance))
-    parts = [f"{len(inst.municipalities)} municipalities", f"{len(inst.sites)} sites"]
-    if "households" in inst.meta.tables:
-        hh = inst.households
-        parts.append(f"{len(hh)} households ({int(hh['persons'].sum())} persons)")
-    if inst.cohorts is not None and inst.meta.reception is not None:
-        scenarios = inst.cohorts["scenario"].dropna().unique() if "scenario" in inst.cohorts else []
+    cfg = run_config(config, None, instance, {})
+    inst = api.validate(instance, cfg)
+    print_warnings(inst.warnings)
+    info = api.summary_of(inst)
+    parts = [f"{info['municipalities']} municipalities", f"{info['sites']} sites"]
+    if "households" in info:
+        parts.append(f"{info['households']} households ({info['persons']} persons)")
+    if "cohorts" in info:
         parts.append(
-            f"{len(inst.cohorts)} cohorts over {inst.meta.reception.periods} periods"
-            + (f" (scenarios: {', '.join(map(str, scenarios))})" if len(scenarios) else "")
+            f"{info['cohorts']} cohorts over {info['periods']} periods"
+            f" (inflows: {', '.join(map(str, info['inflows']))})"
         )
-    if inst.meta.synthetic:
+    if info["synthetic"]:
         parts.append("synthetic")
-    console.print(f"[green]OK[/] {inst.meta.name} ({inst.meta.period}): {', '.join(parts)}")
+    console.print(f"[green]OK[/] {info['name']} ({info['period']}): {', '.join(parts)}")
 
 
 @app.command()
@@ -156,45 +191,24 @@ def generate(
     Municipalities come from the CBS files (--cbs-csv and --cbs-geometry) or from a
     fictional country of --synthetic N municipalities (40 when neither is given).
     """
-    from asielplan.data.cbs import load_cbs_municipalities
-    from asielplan.data.generator import (
-        DEFAULT_MUNICIPALITIES,
-        generate_instance,
-        synthetic_municipalities,
-    )
-    from asielplan.data.instance import write_instance
-    from asielplan.manifest import build_manifest, input_hashes, write_manifest
+    from asielplan import api
 
-    inputs: list[Path] = []
-    if cbs_csv is not None or cbs_geometry is not None:
-        if cbs_csv is None or cbs_geometry is None:
-            raise ConfigError("--cbs-csv and --cbs-geometry go together")
-        cbs = load_cbs_municipalities(cbs_csv, cbs_geometry, indicators)
-        for note in cbs.notes:
-            console.print(f"[dim]{note}[/]")
-        inputs += [p for p in (cbs_csv, cbs_geometry, indicators) if p is not None]
-        source = "CBS via " + ", ".join(p.name for p in inputs)
-        inst = generate_instance(
-            cbs.table,
-            households,
-            seed,
-            name=name or "cbs-generated",
-            period=period,
-            national=national,
-            municipality_source=source,
-        )
-    else:
-        n_muni = synthetic or DEFAULT_MUNICIPALITIES
-        inst = generate_instance(
-            synthetic_municipalities(n_muni, seed),
-            households,
-            seed,
-            name=name or f"synthetic-{n_muni}",
-            period=period,
-            national=national,
-        )
-    write_instance(inst, out)
-    write_manifest(out, build_manifest("generate", seed=seed, inputs=input_hashes(inputs)))
+    api.check_output(out, None)
+    made = api.generate(
+        seed=seed,
+        households=households,
+        synthetic=synthetic,
+        cbs_csv=cbs_csv,
+        cbs_geometry=cbs_geometry,
+        indicators=indicators,
+        name=name,
+        period=period,
+        national=national,
+    )
+    for note in made.notes:
+        console.print(f"[dim]{escape(note)}[/]")
+    api.write_generated(made, out, seed)
+    inst = made.instance
     hh = inst.households
     console.print(
         f"[green]wrote[/] {out}: {len(inst.municipalities)} municipalities, "
@@ -215,61 +229,32 @@ def taakstelling(
     config: ConfigOpt = None,
 ) -> None:
     """Split the national taakstelling over municipalities, plus achterstand."""
-    from asielplan.config import load_config
-    from asielplan.data.instance import read_instance
-    from asielplan.io import atomic_output_dir, write_table
-    from asielplan.manifest import (
-        build_manifest,
-        input_hashes,
-        instance_files,
-        write_manifest,
-    )
-    from asielplan.model.taakstelling import RULES, compute_taakstelling
+    from asielplan import api
 
-    cfg = load_config(config)
-    instance = instance_path(instance)
-    inst = read_instance(instance)
-    spec = inst.meta.taakstelling
-    n = national if national is not None else (spec.national if spec else None)
-    if n is None:
-        raise ConfigError(
-            "no national number: pass --national or set [taakstelling] national in instance.toml"
-        )
-    rule_name = rule or (spec.rule if spec else "population")
-    if rule_name not in RULES:
-        raise ConfigError(f"unknown rule {rule_name!r}; registered: {', '.join(sorted(RULES))}")
-    result = compute_taakstelling(inst.municipalities, n, rule_name, inst.achterstand)
-    with atomic_output_dir(out) as staging:
-        write_table(staging, "taakstelling", result, cfg.output.formats)
-        write_manifest(
-            staging,
-            build_manifest(
-                "taakstelling",
-                seed=inst.meta.seed,
-                config=cfg.model_dump(mode="json"),
-                inputs=input_hashes(instance_files(instance), instance),
-                extra={"national": n, "rule": rule_name},
-            ),
-        )
-    top = result.sort_values("taakstelling", ascending=False).head(10)
-    table = Table(title=f"taakstelling {inst.meta.period}: {n} persons, rule {rule_name!r}")
+    cfg = run_config(config, None, instance, {})
+    api.check_output(out, instance)
+    result = api.taakstelling(instance, national, rule, cfg)
+    api.write_taakstelling(result, out)
+    top = result.table.sort_values("taakstelling", ascending=False).head(10)
+    table = Table(
+        title=f"taakstelling {result.instance.meta.period}: {result.national} persons, "
+        f"rule {result.rule!r}"
+    )
     for column in ("municipality", "name", "share", "achterstand", "taakstelling"):
         table.add_column(
             column, justify="right" if column not in ("municipality", "name") else "left"
         )
     for row in top.itertuples(index=False):
         table.add_row(
-            row.municipality, row.name, str(row.share), str(row.achterstand), str(row.taakstelling)
+            *(str(getattr(row, c)) for c in ("municipality", "name", "share")),
+            str(row.achterstand),
+            str(row.taakstelling),
         )
     console.print(table)
     console.print(
-        f"total {int(result['taakstelling'].sum())} over {len(result)} "
+        f"total {int(result.table['taakstelling'].sum())} over {len(result.table)} "
         f"municipalities; written to {out}"
     )
-
-
-EXIT_INFEASIBLE = 2
-EXIT_NO_SOLUTION = 3
 
 
 def _progress(status: Any) -> Callable[[str], None]:
@@ -284,7 +269,7 @@ def _progress(status: Any) -> Callable[[str], None]:
 
 def _exit_on_status(status: Status) -> None:
     """Exit 2 when infeasible (diagnosis written), 3 when no solution was found."""
-    from asielplan.solvers.highs import Status
+    from asielplan.solvers.result import Status
 
     if status == Status.INFEASIBLE:
         raise typer.Exit(EXIT_INFEASIBLE)
@@ -297,7 +282,7 @@ def _exit_on_status(status: Status) -> None:
 def place(
     instance: InstanceArg = None,
     config: ConfigOpt = None,
-    scenario: Annotated[str | None, typer.Option(help="Named scenario in the config.")] = None,
+    scenario: ScenarioOpt = None,
     out: Annotated[Path, typer.Option(help="Folder for the result tables.")] = Path(
         "out/placement"
     ),
@@ -305,24 +290,32 @@ def place(
 ) -> None:
     """Place households of status holders in municipalities (the koppeling).
 
-    Writes households, municipalities, regions, kpis, outcomes_by_size and
-    outcomes_by_gender (CSV and Parquet), plus timings.json and manifest.json. Exits 2
-    when the quotas cannot be met (diagnosis.csv says which and by how much) and 3 when
-    the time limit passed before any solution was found.
+    Writes households, municipalities, regions, kpis, objective, duals,
+    outcomes_by_size and outcomes_by_gender (CSV and Parquet), plus timings.json and
+    manifest.json. Exits 2 when the quotas cannot be met (diagnosis.csv says which and
+    by how much) and 3 when the time limit passed before any solution was found.
     """
-    from asielplan.api import place as run_place
-    from asielplan.api import write_placement
-    from asielplan.config import load_config
+    from asielplan import api
 
-    cfg = with_time_limit(load_config(config, scenario), time_limit)
+    cfg = run_config(config, scenario, instance, {"solver.time_limit": time_limit})
+    api.check_output(out, instance)
     with console.status("placing households ...") as status:
-        run = run_place(instance_path(instance), cfg, _progress(status))
-    write_placement(run, out)
+        run = api.place(instance, cfg, _progress(status))
+    api.write_run(run, out)
+    print_warnings(run.warnings)
     print_placement_summary(run, out)
     _exit_on_status(run.solution.status)
 
 
-def print_placement_summary(run: PlacementRun, out: Path) -> None:
+def _stop_line(run: Run) -> None:
+    """Whether the requested gap was proven or the time limit stopped the solve."""
+    from asielplan.solvers.result import Status
+
+    colour = "green" if run.solution.status == Status.OPTIMAL else "yellow"
+    console.print(f"[{colour}]{escape(run.solution.stop)}[/]")
+
+
+def print_placement_summary(run: Run, out: Path) -> None:
     """A short summary of a placement run on the terminal."""
     kpi = run.tables["kpis"].iloc[0]
     sol = run.solution
@@ -354,34 +347,43 @@ def print_placement_summary(run: PlacementRun, out: Path) -> None:
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
-    if sol.diagnosis is not None and len(sol.diagnosis):
-        diag = Table(title="cannot be met (persons)")
-        for column in ("family", "constraint", "bound", "value", "violation"):
-            diag.add_column(column)
-        for row in sol.diagnosis.head(20).itertuples(index=False):
-            diag.add_row(*(escape(str(v)) for v in row))
-        console.print(diag)
-    if sol.message:
-        console.print(escape(sol.message))
+    _print_diagnosis(run)
+    _stop_line(run)
     console.print(f"written to {out}")
+
+
+def _print_diagnosis(run: Run) -> None:
+    diagnosis = run.tables.get("diagnosis")
+    if diagnosis is None or diagnosis.empty:
+        return
+    shown = ["family", "constraint", "inflow", "period", "bound", "value", "violation"]
+    columns = [c for c in shown if diagnosis[c].notna().any()]
+    table = Table(title="cannot be met")
+    for column in columns:
+        table.add_column(column)
+    for row in diagnosis[columns].head(20).itertuples(index=False):
+        table.add_row(*(escape(str(v)) for v in row))
+    console.print(table)
 
 
 @app.command()
 @friendly_errors
 def reception(
     instance: InstanceArg = None,
-    scenario: Annotated[
-        str | None, typer.Option(help="Inflow scenario of the cohorts table (default: first).")
+    config: ConfigOpt = None,
+    scenario: ScenarioOpt = None,
+    inflow: Annotated[
+        str | None,
+        typer.Option(help="Inflow of the cohorts table to plan for (default: the first)."),
     ] = None,
     robust: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--robust",
-            help="Decide sites once against every inflow scenario; compare with the plan "
-            "for --scenario alone (buffer cost against emergency cost avoided).",
+            help="Decide sites once against every inflow; compare with the plan for "
+            "--inflow alone (buffer cost against emergency cost avoided).",
         ),
-    ] = False,
-    config: ConfigOpt = None,
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder for the result tables.")] = Path(
         "out/reception"
     ),
@@ -389,45 +391,48 @@ def reception(
 ) -> None:
     """Plan reception: asylum seekers in reception sites over time.
 
-    Writes occupancy (site x period), moves, moves_by_class, costs, business_cases,
-    emergency, regions, kpis (CSV and Parquet), occupancy.png (and regions.png with
-    region targets), timings.json and manifest.json; with --robust also robust. Exits
-    2 when people are left without a bed or a site cannot reach its minimum
-    (diagnosis.csv says when and how many) and 3 when the time limit passed before any
-    plan was found.
+    Writes occupancy (site x period), occupancy_by_class, moves, moves_by_class,
+    objective (the cost split), duals, business_cases, emergency, regions, kpis (CSV
+    and Parquet), occupancy.png (and regions.png with region targets), timings.json and
+    manifest.json; with --robust also robust. Exits 2 when people are left without a
+    bed or a site cannot reach its minimum (diagnosis.csv says when and how many) and 3
+    when the time limit passed before any plan was found.
     """
-    from asielplan.api import plan_reception, write_reception
-    from asielplan.config import load_config
+    from asielplan import api
 
-    cfg = with_time_limit(load_config(config), time_limit)
-    if scenario is not None:
-        cfg = cfg.model_copy(
-            update={"reception": cfg.reception.model_copy(update={"scenario": scenario})}
-        )
+    overrides = {
+        "solver.time_limit": time_limit,
+        "reception.inflow": inflow,
+        "reception.robust": robust,
+    }
+    cfg = run_config(config, scenario, instance, overrides)
+    api.check_output(out, instance)
     with console.status("planning reception ...") as status:
-        run = plan_reception(
-            instance_path(instance), cfg, robust=robust, progress=_progress(status)
-        )
-    write_reception(run, out)
+        run = api.plan_reception(instance, cfg, _progress(status))
+    api.write_run(run, out)
+    print_warnings(run.warnings)
     print_reception_summary(run, out)
     _exit_on_status(run.solution.status)
 
 
-def print_reception_summary(run: ReceptionRun, out: Path) -> None:
-    """A short summary of a reception plan on the terminal."""
+def print_reception_summary(run: Run, out: Path) -> None:
+    """A short summary of a reception plan on the terminal: money and weights apart."""
     sol = run.solution
     inst = run.instance
     label = " (SYNTHETIC)" if inst.meta.synthetic else ""
     table = Table(title=f"reception {inst.meta.name}{label}: {sol.status.value}")
     table.add_column("figure")
     table.add_column("value", justify="right")
-    if sol.status.has_solution:
+    rows = []
+    if sol.status.has_solution or sol.status.value == "infeasible":
         kpi = run.tables["kpis"].iloc[0]
         share = kpi["share_in_home_region"]
         rows = [
-            ("scenarios", str(kpi["scenarios"])),
-            ("bed cost (EUR)", f"{kpi['cost_beds']:,.0f}"),
-            ("site cost: fixed + opening (EUR)", f"{kpi['cost_fixed']:,.0f}"),
+            ("inflows (weights)", str(kpi["inflow_weights"])),
+            ("money: bed cost (EUR)", f"{kpi['cost_beds']:,.0f}"),
+            ("money: site cost, fixed + opening (EUR)", f"{kpi['cost_fixed']:,.0f}"),
+            ("money: total (EUR)", f"{kpi['cost_eur']:,.0f}"),
+            ("weights: moves, penalties", f"{kpi['weighted']:,.0f}"),
             ("moves between sites", f"{kpi['moves']:,.0f}"),
             (
                 "emergency / crisis place-nights",
@@ -441,15 +446,13 @@ def print_reception_summary(run: ReceptionRun, out: Path) -> None:
                 "in a home region (second line)",
                 "-" if share is None or share != share else f"{100 * share:.1f}%",
             ),
-            ("objective", f"{sol.objective:,.0f}"),
+            ("objective (money + weights)", f"{sol.objective:,.0f}"),
             ("gap", "-" if sol.gap is None else f"{100 * sol.gap:.3f}%"),
         ]
-    else:
-        rows = []
     rows.append(
         (
             "seconds (build / solve / total)",
-            f"{sol.timings.get('build_s', 0):.1f} / {sol.timings.get('solve_s', 0):.1f} / "
+            f"{run.timings.get('build_s', 0):.1f} / {run.timings.get('solve_s', 0):.1f} / "
             f"{run.timings['total_s']:.1f}",
         )
     )
@@ -459,16 +462,13 @@ def print_reception_summary(run: ReceptionRun, out: Path) -> None:
     if "robust" in run.tables:
         robust = run.tables["robust"].iloc[0]
         console.print(
-            f"robust plan: buffer cost {robust['buffer_cost']:,.0f} EUR against "
-            f"{robust['emergency_cost_avoided']:,.0f} EUR expected emergency cost avoided"
+            f"robust plan over {robust['inflow_weights']}: buffer cost "
+            f"EUR {robust['buffer_cost_eur']:,.0f} against EUR "
+            f"{robust['emergency_cost_avoided_eur']:,.0f} expected emergency bed cost avoided "
+            f"(and {robust['emergency_penalty_avoided']:,.0f} of emergency penalty weight)"
         )
-    if not sol.diagnosis.empty:
-        diag = Table(title="cannot be met")
-        for column in sol.diagnosis.columns:
-            diag.add_column(column)
-        for row in sol.diagnosis.head(20).itertuples(index=False):
-            diag.add_row(*(escape(str(v)) for v in row))
-        console.print(diag)
+    _print_diagnosis(run)
+    _stop_line(run)
     console.print(f"written to {out}")
 
 

@@ -14,6 +14,7 @@ holds a base configuration plus named scenarios, each a partial override of the 
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -24,7 +25,7 @@ from asielplan.errors import ConfigError
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SolverConfig(Strict):
@@ -36,6 +37,16 @@ class SolverConfig(Strict):
     threads: int = Field(default=2, ge=1, description="Solver threads.")
     seed: int = Field(default=0, ge=0, description="Solver random seed.")
     log: bool = Field(default=False, description="Send the solver's log to the logger.")
+    reception_method: Literal["auto", "mip", "lp_round"] = Field(
+        default="auto",
+        description="Reception: HiGHS branch and bound (mip), the LP bound with rounded "
+        "site decisions (lp_round), or lp_round for models over 50,000 columns (auto).",
+    )
+    crossover: bool = Field(
+        default=True,
+        description="Reception: end the plan's LP in crossover, so the plan is a vertex "
+        "(fewer fractional people) and its duals are those of a basis.",
+    )
 
 
 class OutputConfig(Strict):
@@ -56,6 +67,21 @@ class RegionBand(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> RegionBand:
         if self.lower > self.upper:
+            raise ValueError(f"lower ({self.lower}) > upper ({self.upper})")
+        return self
+
+
+class PartBound(Strict):
+    """An epsilon bound on a named part of the placement objective, in the part's unit."""
+
+    lower: float | None = Field(default=None, description="Least value of the part.")
+    upper: float | None = Field(default=None, description="Largest value of the part.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PartBound:
+        if self.lower is None and self.upper is None:
+            raise ValueError("give lower, upper or both")
+        if self.lower is not None and self.upper is not None and self.lower > self.upper:
             raise ValueError(f"lower ({self.lower}) > upper ({self.upper})")
         return self
 
@@ -111,6 +137,12 @@ class PlacementConfig(Strict):
     region_bands: tuple[RegionBand, ...] = Field(
         default=(), description="Bands on region totals (hard; elastic when infeasible)."
     )
+    part_bounds: dict[str, PartBound] = Field(
+        default_factory=dict,
+        description="Bounds on named parts of the objective (labour, distance, "
+        "leave_coa_region, shortfall, excess, unplaced), in their units: the epsilon "
+        "constraints of a trade-off front.",
+    )
 
     @model_validator(mode="after")
     def _band_ordered(self) -> PlacementConfig:
@@ -151,9 +183,14 @@ class ReceptionConfig(Strict):
         ge=0,
         description="Penalty per person-night below or above a region's place target.",
     )
-    scenario: str | None = Field(
+    inflow: str | None = Field(
         default=None,
-        description="Inflow scenario to plan for; empty: the first scenario of the cohorts table.",
+        description="Inflow (of the cohorts table) to plan for; empty: the first one.",
+    )
+    robust: bool = Field(
+        default=False,
+        description="Decide sites once against every inflow of the cohorts table, and "
+        "compare with the plan for `inflow` alone (buffer cost against emergency cost).",
     )
 
 
@@ -177,13 +214,46 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+RENAMED = {
+    ("reception", "scenario"): "reception.inflow (the cohorts' inflow); a scenario is a "
+    "named override of the configuration, [scenarios.NAME]",
+}
+
+
+def _renamed(raw: dict[str, Any], where: str) -> list[str]:
+    return [
+        f"{where}: {section}.{key} was renamed: use {new}"
+        for (section, key), new in RENAMED.items()
+        if isinstance(raw.get(section), dict) and key in raw[section]
+    ]
+
+
+def _suggest(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    """' (did you mean ...?)' for an unknown key, from the fields of its section."""
+    target: Any = model
+    for part in loc[:-1]:
+        field_info = getattr(target, "model_fields", {}).get(part)
+        annotation = getattr(field_info, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return ""
+        target = annotation
+    known = list(getattr(target, "model_fields", {}))
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _validated(raw: dict[str, Any], where: str) -> RunConfig:
+    renamed = _renamed(raw, where)
+    if renamed:
+        raise ConfigError("\n".join(renamed))
     try:
         return RunConfig.model_validate(raw)
     except ValidationError as exc:
-        lines = [
-            f"{where}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        ]
+        lines = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            hint = _suggest(RunConfig, loc) if err["type"] == "extra_forbidden" else ""
+            lines.append(f"{where}: {'.'.join(str(p) for p in loc)}: {err['msg']}{hint}")
         raise ConfigError("\n".join(lines)) from None
 
 
@@ -201,14 +271,26 @@ def config_from_dict(
     if scenario not in scenarios:
         known = ", ".join(sorted(scenarios)) or "none"
         raise ConfigError(f"{where}: unknown scenario {scenario!r} (defined: {known})")
+    if not isinstance(scenarios[scenario], dict):
+        raise ConfigError(f"{where}: [scenarios.{scenario}] must be a table of overrides")
     merged = _merge(raw, scenarios[scenario])
     merged["scenario"] = scenario
     return _validated(merged, f"{where} [scenarios.{scenario}]")
 
 
-def scenario_names(path: str | Path) -> list[str]:
-    raw = _read_toml(Path(path))
-    return sorted(raw.get("scenarios", {}))
+def with_overrides(config: RunConfig, overrides: dict[str, Any], where: str) -> RunConfig:
+    """``config`` with dotted keys replaced (``{"solver.time_limit": 20}``), validated
+    like a file: a value out of range or an unknown key is a :class:`ConfigError`."""
+    raw = config.model_dump(mode="python")
+    for dotted, value in overrides.items():
+        *sections, key = dotted.split(".")
+        target = raw
+        for section in sections:
+            target = target.setdefault(section, {})
+            if not isinstance(target, dict):
+                raise ConfigError(f"{where}: {dotted}: {section} is not a section")
+        target[key] = value
+    return _validated(raw, where)
 
 
 def load_config(path: str | Path | None = None, scenario: str | None = None) -> RunConfig:
@@ -222,9 +304,14 @@ def load_config(path: str | Path | None = None, scenario: str | None = None) -> 
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    if path.is_dir():
+        raise ConfigError(f"configuration {path} is a folder; give a TOML file")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (as Windows editors write) is fine
+        return tomllib.loads(text)
     except FileNotFoundError:
         raise ConfigError(f"configuration file not found: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path.name}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name}: TOML syntax: {exc}") from None

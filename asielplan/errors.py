@@ -23,6 +23,7 @@ class Issue:
     column: str | None
     rule: str
     message: str
+    severity: str = "error"  # or "warning": legal input that is probably not meant
 
     def location(self) -> str:
         parts = [self.file]
@@ -35,6 +36,10 @@ class Issue:
 
     def __str__(self) -> str:
         return f"{self.location()}: [{self.rule}] {self.message}"
+
+    @property
+    def is_warning(self) -> bool:
+        return self.severity == "warning"
 
 
 class InputError(Exception):
@@ -64,3 +69,7 @@ def _issue_sort_key(issue: Issue) -> tuple[str, int, str, str, str]:
 
 class ConfigError(Exception):
     """A run configuration is invalid (unknown key, wrong type, unknown scenario)."""
+
+
+class OutputError(ConfigError):
+    """An output folder cannot or must not be written (checked before any work)."""

@@ -2,7 +2,10 @@
 
 Every writer here writes to a temporary file (or directory) next to the target and
 renames it into place only when complete, so a crash or an error leaves either the
-old result or the new one, never a mixture.
+old result or the new one, never a mixture. An output folder holds exactly one run:
+a new run replaces the folder as a whole, and only a folder that is empty or holds an
+earlier result (a ``manifest.json``) is ever replaced. Files and folders get the
+permissions the user's umask gives (colleagues on a shared drive can read them).
 """
 
 from __future__ import annotations
@@ -20,7 +23,22 @@ from typing import Any
 
 import pandas as pd
 
+from asielplan.errors import OutputError
+
 FLOAT_FORMAT = "%.10g"
+MANIFEST = "manifest.json"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _open_up(path: Path) -> None:
+    """Give a file or folder made by ``tempfile`` (0600 / 0700) the umask's permissions."""
+    base = 0o777 if path.is_dir() else 0o666
+    os.chmod(path, base & ~_umask())
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -33,6 +51,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        _open_up(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -73,28 +92,64 @@ def write_table(directory: Path, name: str, frame: pd.DataFrame, formats: tuple[
             raise ValueError(f"unknown table format {fmt!r} (use 'csv' or 'parquet')")
 
 
+def check_output_dir(target: Path, protect: tuple[Path, ...] = ()) -> None:
+    """Refuse, before any work, an output folder that cannot or must not be replaced:
+    a file, a folder that holds something other than an earlier result, a folder that
+    is or holds one of ``protect`` (e.g. the instance the run reads), or a place that
+    cannot be written."""
+    target = Path(target)
+    resolved = target.resolve()
+    for path in protect:
+        inner = Path(path).resolve()
+        if resolved == inner or inner.is_relative_to(resolved):
+            raise OutputError(
+                f"--out {target} would replace the input folder {path}; choose another folder"
+            )
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"--out {target} is a file; give a folder")
+    if target.is_dir() and any(target.iterdir()) and not (target / MANIFEST).is_file():
+        raise OutputError(
+            f"--out {target} holds files that are not an asielplan result (no {MANIFEST}); "
+            "give a new or empty folder, or an earlier result folder to replace"
+        )
+    parent = resolved.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not os.access(parent, os.W_OK) or (target.is_dir() and not os.access(target, os.W_OK)):
+        raise OutputError(f"--out {target}: no permission to write there")
+
+
 @contextlib.contextmanager
 def atomic_output_dir(target: Path) -> Iterator[Path]:
-    """Yield a fresh temporary directory that replaces ``target`` only on success.
+    """Yield a fresh temporary folder that replaces ``target`` as a whole on success.
 
-    Files already in ``target`` that the run does not write are kept: on success the
-    new files are moved over the old ones one by one (each move is atomic), after
-    all of them were written completely. On failure nothing in ``target`` changes.
-    """
+    ``target`` must pass :func:`check_output_dir`. On failure (or an interrupt) nothing
+    in ``target`` changes and the temporary folder is removed."""
     target = Path(target)
+    check_output_dir(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    parent = target.parent
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
+    old: Path | None = None
     try:
         yield staging
-        target.mkdir(parents=True, exist_ok=True)
-        for item in sorted(staging.rglob("*")):
-            if item.is_dir():
-                continue
-            destination = target / item.relative_to(staging)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(item, destination)
+        for folder in (staging, *(p for p in staging.rglob("*") if p.is_dir())):
+            _open_up(folder)
+        if target.exists():
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)
+            )
+            os.replace(target, old / target.name)
+        try:
+            os.replace(staging, target)
+        except BaseException:
+            if old is not None:  # put the previous result back
+                os.replace(old / target.name, target)
+            raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def sha256_file(path: Path) -> str:

@@ -359,24 +359,6 @@ def check_municipality_tables(inst: Instance) -> list[Issue]:
     return _unknown_municipalities(inst, "achterstand") + _unknown_municipalities(inst, "progress")
 
 
-def check_taakstelling_rule(inst: Instance) -> list[Issue]:
-    """The taakstelling rule named in instance.toml is registered."""
-    from asielplan.model.taakstelling import RULES
-
-    spec = inst.meta.taakstelling
-    if spec is None or spec.rule in RULES:
-        return []
-    return [
-        Issue(
-            "instance.toml",
-            None,
-            "taakstelling.rule",
-            "known rule",
-            f"unknown rule {spec.rule!r}; registered: {', '.join(sorted(RULES))}",
-        )
-    ]
-
-
 # --------------------------------------------------------------------------- reception
 
 
@@ -577,32 +559,32 @@ def check_site_reception(inst: Instance) -> list[Issue]:
     return issues
 
 
-def check_scenario_weights(inst: Instance) -> list[Issue]:
-    """Scenario weights name scenarios of the cohorts table and are not all zero."""
+def check_inflow_weights(inst: Instance) -> list[Issue]:
+    """Inflow weights name inflows of the cohorts table and are not all zero."""
     spec = inst.meta.reception
-    if spec is None or not spec.scenario_weights or not _has(inst.cohorts, "scenario"):
+    if spec is None or not spec.inflow_weights or not _has(inst.cohorts, "inflow"):
         return []
     assert inst.cohorts is not None
-    named = set(inst.cohorts["scenario"].dropna())
+    named = set(inst.cohorts["inflow"].dropna())
     issues = [
         Issue(
             "instance.toml",
             None,
-            f"reception.scenario_weights.{name}",
-            "known scenario",
-            f"no cohort has scenario {name!r}",
+            f"reception.inflow_weights.{name}",
+            "known inflow",
+            f"no cohort has inflow {name!r}",
         )
-        for name in spec.scenario_weights
+        for name in spec.inflow_weights
         if name not in named
     ]
-    if any(w < 0 for w in spec.scenario_weights.values()) or not any(
-        w > 0 for w in spec.scenario_weights.values()
+    if any(w < 0 for w in spec.inflow_weights.values()) or not any(
+        w > 0 for w in spec.inflow_weights.values()
     ):
         issues.append(
             Issue(
                 "instance.toml",
                 None,
-                "reception.scenario_weights",
+                "reception.inflow_weights",
                 "weights",
                 "weights must be >= 0 and not all 0",
             )
@@ -623,13 +605,12 @@ CHECKS: tuple[Check, ...] = (
     check_capacity_fits,
     check_scores_cover_pairs,
     check_municipality_tables,
-    check_taakstelling_rule,
     check_reception_section,
     check_cohort_periods,
     check_cohort_sites,
     check_cohort_regions,
     check_site_reception,
-    check_scenario_weights,
+    check_inflow_weights,
 )
 
 

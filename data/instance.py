@@ -21,9 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from asielplan.data.schemas import FLOAT, INT, STR, TABLES, column_kind
 from asielplan.errors import InputError, Issue
-from asielplan.io import atomic_output_dir, atomic_write_bytes, csv_bytes
+from asielplan.io import atomic_output_dir, atomic_write_bytes, csv_bytes, json_text
 
 META_FILE = "instance.toml"
+# names of earlier versions of the format: (table, old column) -> new column
+RENAMED_COLUMNS = {("cohorts", "scenario"): "inflow"}
+RENAMED_KEYS = {("reception", "scenario_weights"): "reception.inflow_weights"}
 TABLE_SUFFIXES = (".csv", ".parquet", ".gpkg", ".geojson")
 GEOMETRY_SUFFIXES = (".gpkg", ".geojson")
 
@@ -81,9 +84,9 @@ class ReceptionSpec(_Strict):
         default_factory=lambda: {"regular": 83.0, "emergency": 190.0, "crisis": 100.0},
         description="Default cost per occupied bed-night by tier (EUR).",
     )
-    scenario_weights: dict[str, float] = Field(
+    inflow_weights: dict[str, float] = Field(
         default_factory=dict,
-        description="Weight of each inflow scenario in a robust plan; empty: equal.",
+        description="Weight of each inflow (of the cohorts table) in a robust plan; empty: equal.",
     )
     transfers: list[tuple[str, str]] | None = Field(
         default=None,
@@ -129,6 +132,7 @@ class Instance:
     root: Path | None = None
     files: dict[str, str] = field(default_factory=dict)
     loaded: frozenset[str] = frozenset()  # tables read successfully (cross checks need them)
+    warnings: list[Issue] = field(default_factory=list)  # legal, but probably not meant
 
     def table(self, name: str) -> pd.DataFrame | None:
         frame: pd.DataFrame | None = getattr(self, name)
@@ -178,6 +182,17 @@ def read_instance(path: str | Path) -> Instance:
             continue
         if name == "municipalities" and Path(ref.path).suffix.lower() in GEOMETRY_SUFFIXES:
             raw, geometry = _split_geometry(raw)
+        issues += [
+            Issue(
+                ref.path,
+                None,
+                old,
+                "renamed column",
+                f"the column '{old}' is now called '{new}'",
+            )
+            for (table, old), new in RENAMED_COLUMNS.items()
+            if table == name and old in raw.columns and new not in raw.columns
+        ]
         frames[name] = _coerce_and_validate(raw, spec.schema, ref.path, issues)
 
     if "households" not in meta.tables and "cohorts" not in meta.tables:
@@ -202,6 +217,7 @@ def read_instance(path: str | Path) -> Instance:
                 )
             )
 
+    issues += _unregistered_files(root, meta)
     instance = Instance(
         meta=meta,
         municipalities=frames.get("municipalities", _empty(TABLES["municipalities"].schema)),
@@ -222,9 +238,37 @@ def read_instance(path: str | Path) -> Instance:
         loaded=frozenset(frames),
     )
     issues.extend(run_checks(instance))
-    if issues:
+    errors = [issue for issue in issues if not issue.is_warning]
+    if errors:
         raise InputError(issues, str(root))
+    instance.warnings = [issue for issue in issues if issue.is_warning]
     return _to_numpy_dtypes(instance)
+
+
+def _unregistered_files(root: Path, meta: InstanceMeta) -> list[Issue]:
+    """Table files in the instance folder that instance.toml does not register: an
+    error when the name is a table of the format that is not registered at all (e.g. a
+    ``locks.csv`` that would otherwise be ignored), a warning otherwise (another file of
+    a registered table, or a name the format does not know)."""
+    registered = {(root / ref.path).resolve() for ref in meta.tables.values()}
+    issues = []
+    for path in sorted(root.iterdir()):
+        if path.suffix.lower() not in TABLE_SUFFIXES or path.resolve() in registered:
+            continue
+        known = path.stem in TABLES and path.stem not in meta.tables
+        issues.append(
+            Issue(
+                path.name,
+                None,
+                None,
+                "unregistered table",
+                f"not read: instance.toml has no [tables.{path.stem}] with path = "
+                f"'{path.name}'"
+                + ("" if known else f" ({path.stem!r} is not a table of the format)"),
+                severity="error" if known else "warning",
+            )
+        )
+    return issues
 
 
 def _read_meta(root: Path, issues: list[Issue]) -> InstanceMeta | None:
@@ -255,6 +299,14 @@ def _read_meta(root: Path, issues: list[Issue]) -> InstanceMeta | None:
         raw = tomllib.loads(meta_path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         issues.append(Issue(META_FILE, None, None, "TOML syntax", str(exc)))
+        return None
+    renamed = [
+        Issue(META_FILE, None, f"{section}.{key}", "renamed key", f"{section}.{key} is now {new}")
+        for (section, key), new in RENAMED_KEYS.items()
+        if isinstance(raw.get(section), dict) and key in raw[section]
+    ]
+    if renamed:
+        issues.extend(renamed)
         return None
     try:
         return InstanceMeta.model_validate(raw)
@@ -354,8 +406,8 @@ def _coerce_column(
                 )
             )
         numbers = numbers.mask(fractional.fillna(False))
-        return numbers.astype("Float64").astype(INT)
-    return numbers.astype(FLOAT)
+        return numbers.astype("Float64").astype("Int64")
+    return numbers.astype("Float64")
 
 
 def _coerce_and_validate(
@@ -453,8 +505,11 @@ def _to_numpy_dtypes(instance: Instance) -> Instance:
 # --------------------------------------------------------------------------- writing
 
 
-def write_instance(instance: Instance, directory: str | Path) -> Path:
-    """Write ``instance`` as a folder of CSV tables plus ``instance.toml``, atomically."""
+def write_instance(
+    instance: Instance, directory: str | Path, manifest: dict[str, Any] | None = None
+) -> Path:
+    """Write ``instance`` as a folder of CSV tables plus ``instance.toml`` (and the
+    ``manifest.json`` of what made it, when given), atomically."""
     target = Path(directory)
     tables = {}
     with atomic_output_dir(target) as staging:
@@ -470,6 +525,8 @@ def write_instance(instance: Instance, directory: str | Path) -> Path:
         meta["tables"] = tables
         meta["region_levels"] = list(instance.meta.region_levels)
         atomic_write_bytes(staging / META_FILE, tomli_w.dumps(meta).encode("utf-8"))
+        if manifest is not None:
+            atomic_write_bytes(staging / "manifest.json", json_text(manifest).encode("utf-8"))
     return target
 
 

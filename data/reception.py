@@ -15,7 +15,7 @@ from asielplan.data.instance import Instance, ReceptionSpec
 
 ARRIVAL = "arrival"
 EXIT = "exit"
-BASE_SCENARIO = "base"
+BASE_INFLOW = "base"
 
 LINE_BY_MODALITY = {
     "COL": "first",
@@ -101,12 +101,12 @@ def reception_sites(inst: Instance) -> pd.DataFrame:
 
 
 def reception_cohorts(inst: Instance) -> pd.DataFrame:
-    """The cohorts table with every optional column present. An empty ``scenario``
-    means the cohort belongs to every scenario (e.g. the people in reception now)."""
+    """The cohorts table with every optional column present. An empty ``inflow``
+    means the cohort belongs to every inflow (e.g. the people in reception now)."""
     cohorts = inst.cohorts
     assert cohorts is not None
     out = cohorts.copy()
-    for name in ("scenario", "destination", "preferred", "site_id"):
+    for name in ("inflow", "destination", "preferred", "site_id"):
         if name not in out.columns:
             out[name] = None
         out[name] = out[name].astype(object).where(out[name].notna(), None)
@@ -120,8 +120,8 @@ def preferred_regions(value: object) -> tuple[str, ...]:
     return tuple(sorted({p.strip() for p in value.split(";") if p.strip()}))
 
 
-def scenarios_of(inst: Instance) -> list[str]:
-    """Inflow scenarios named in the cohorts table, in order of first appearance;
+def inflows_of(inst: Instance) -> list[str]:
+    """Inflows named in the cohorts table, in order of first appearance;
     ``["base"]`` when no cohort names one."""
-    named = [s for s in reception_cohorts(inst)["scenario"] if s is not None]
-    return list(dict.fromkeys(named)) or [BASE_SCENARIO]
+    named = [s for s in reception_cohorts(inst)["inflow"] if s is not None]
+    return list(dict.fromkeys(named)) or [BASE_INFLOW]

@@ -1,7 +1,7 @@
-"""Seeded generator of reception instances: sites, cohorts and inflow scenarios.
+"""Seeded generator of reception instances: sites, cohorts and inflows.
 
 No per-site COA list is published (``../shared/data/SOURCES.md``), so sites are drawn
-here, labelled SYNTHETIC. The inflow scenarios are scaled from national COA occupancy
+here, labelled SYNTHETIC. The inflows are scaled from national COA occupancy
 figures: ``SNAPSHOT_LEVELS`` holds the steady, peak and trough levels computed from
 ``coa_opvang_landelijk_snapshots.csv`` by :func:`levels_from_snapshots` (a test keeps
 the two equal), so the embedded default can be built without the data folder.
@@ -73,7 +73,7 @@ def _stream(seed: int, part: str) -> np.random.Generator:
 
 
 def inflow_multipliers(levels: dict[str, float], periods: int) -> dict[str, np.ndarray]:
-    """Inflow per period relative to the steady inflow, per scenario.
+    """Inflow per period relative to the steady inflow, per named inflow.
 
     steady: constant. peak: rises to peak/steady half-way and falls back (sine squared).
     trough: falls to trough/steady over the first third and stays there."""
@@ -111,7 +111,7 @@ def add_reception(
     levels: dict[str, float] | None = None,
 ) -> Instance:
     """Add reception planning data to ``inst``: its sites get reception columns and new
-    sites are added up to ``n_sites``; cohorts for the steady, peak and trough scenarios
+    sites are added up to ``n_sites``; cohorts for the steady, peak and trough inflows
     around a steady occupancy of ``level`` persons; a ``[reception]`` section."""
     levels = levels or SNAPSHOT_LEVELS
     muni = inst.municipalities
@@ -132,7 +132,7 @@ def add_reception(
             "reception": ReceptionSpec(
                 periods=periods,
                 region_level=region_level,
-                scenario_weights={"steady": 0.5, "peak": 0.25, "trough": 0.25},
+                inflow_weights={"steady": 0.5, "peak": 0.25, "trough": 0.25},
             ),
             "tables": {
                 **inst.meta.tables,
@@ -279,12 +279,12 @@ def _cohorts(
     periods: int,
     levels: dict[str, float],
 ) -> pd.DataFrame:
-    """Arrivals per scenario and period, split over types and destination regions in
+    """Arrivals per inflow and period, split over types and destination regions in
     proportion to population; plus the people in reception now (steady state), placed
     in sites of their line, near their destination when possible."""
     rows: list[dict[str, object]] = []
     multipliers = inflow_multipliers(levels, periods)
-    for scenario, factor in multipliers.items():
+    for name, factor in multipliers.items():
         for t in range(1, periods + 1):
             for mix in COHORT_MIX:
                 persons = inflow * factor[t - 1] * mix.share
@@ -292,7 +292,7 @@ def _cohorts(
                 for r, n in enumerate(split):
                     if n <= 0:
                         continue
-                    rows.append(_cohort_row(mix, scenario, t, int(n), regions[r], None))
+                    rows.append(_cohort_row(mix, name, t, int(n), regions[r], None))
     stock = _stock(sites, region_of, regions, pop, inflow)
     frame = pd.DataFrame(stock + rows)
     frame.insert(0, "cohort_id", [f"C{i + 1:05d}" for i in range(len(frame))])
@@ -300,10 +300,10 @@ def _cohorts(
 
 
 def _cohort_row(
-    mix: CohortMix, scenario: str | None, arrival: int, persons: int, region: str, site: str | None
+    mix: CohortMix, inflow: str | None, arrival: int, persons: int, region: str, site: str | None
 ) -> dict[str, object]:
     return {
-        "scenario": scenario,
+        "inflow": inflow,
         "arrival_period": arrival,
         "persons": persons,
         "household_type": mix.household_type,
@@ -445,7 +445,7 @@ def generate_calais(seed: int, *, centres: int = 450) -> Instance:
                 i, j = pairs[p]
                 cohorts.append(
                     {
-                        "scenario": None,
+                        "inflow": None,
                         "arrival_period": day,
                         "persons": int(n),
                         "household_type": queue,

@@ -245,9 +245,10 @@ SITES = pa.DataFrameSchema(
 COHORTS = pa.DataFrameSchema(
     {
         "cohort_id": _id("Cohort id.", unique=True),
-        "scenario": _col(
+        "inflow": _col(
             STR,
-            "Inflow scenario the cohort belongs to (e.g. steady, peak, trough). Empty: base.",
+            "Inflow the cohort belongs to (e.g. steady, peak, trough). Empty: every inflow "
+            "(e.g. the people in reception now).",
             "name",
             required=False,
             nullable=True,
@@ -331,7 +332,7 @@ HOUSEHOLDS = pa.DataFrameSchema(
         "site_id": _id(
             "Current reception site; empty if none (e.g. resettlement from abroad).", nullable=True
         ),
-        "tiecolumn_kind": _col(
+        "tie_kind": _col(
             STR,
             "Hard criterion: family, medical, job or study; empty if none.",
             "category",

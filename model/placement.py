@@ -15,8 +15,15 @@ municipal taakstelling      :func:`add_taakstelling`               ``target``, `
 capacity                    :func:`add_capacity`                   ``capacity``
 regional bands              :func:`add_region_bands`               ``region``
 planner locks               :func:`add_locks`                      ``lock``
+bounds on objective parts   :func:`add_part_bounds`                ``part_bound``,
+                                                                   ``part_value``
 objective                   :func:`add_objective`                  ``objective``
 ==========================  =====================================  ==========================
+
+The objective is a sum of named parts (:data:`PARTS`: labour, distance, leaving the COA
+region, shortfall, excess, unplaced), each a quantity in its own unit times its weight;
+:func:`part_quantities` measures them for an assignment, and a part can be bounded by
+name (``placement.part_bounds``), which is how trade-off fronts are built.
 
 ``docs/formulation/placement.md`` states the same model in LaTeX. The candidate set
 :math:`P` may be all compatible pairs or a subset chosen by column generation
@@ -60,6 +67,41 @@ class RegionRow:
     upper: int
 
 
+@dataclass(frozen=True)
+class PartSpec:
+    """A named part of the placement objective: its unit, whether it adds to the
+    objective (+1, a gain) or is subtracted (-1, a cost), and its weight's setting."""
+
+    name: str
+    unit: str
+    sign: int
+    weight_key: str
+
+
+PARTS = {
+    spec.name: spec
+    for spec in (
+        PartSpec("labour", "expected employed persons", +1, "weight_labour"),
+        PartSpec("distance", "km", -1, "weight_distance"),
+        PartSpec("leave_coa_region", "households", -1, "weight_leave_coa_region"),
+        PartSpec("shortfall", "persons", -1, "penalty_shortfall"),
+        PartSpec("excess", "persons", -1, "penalty_excess"),
+        PartSpec("unplaced", "persons", -1, "unplaced_penalty"),
+    )
+}
+PAIR_PARTS = ("labour", "distance", "leave_coa_region")  # linear in the pair variables
+VIOLATION = "violation"  # elastic model only: persons of broken hard constraints
+
+
+@dataclass(frozen=True)
+class PartBoundRow:
+    """One bounded objective part: ``lower <= quantity <= upper`` (None: open)."""
+
+    part: str
+    lower: float | None
+    upper: float | None
+
+
 @dataclass
 class PlacementData:
     """Everything the model needs, as arrays indexed by household and municipality."""
@@ -79,6 +121,36 @@ class PlacementData:
     capacity: np.ndarray  # (M,) persons, inf when unbounded
     regions: list[RegionRow]
     region_index: dict[str, np.ndarray]  # level -> (M,) row in ``regions`` for that level
+    bounded_parts: list[PartBoundRow]
+
+    @property
+    def soft_targets(self) -> bool:
+        """Whether the taakstelling is a penalised target (shortfall and excess parts)."""
+        return self.target is not None and self.config.target_mode == "soft"
+
+    def parts(self) -> list[str]:
+        """The objective parts this model has (shortfall and excess only with soft
+        targets, unplaced only when a household may stay unplaced)."""
+        names = list(PAIR_PARTS)
+        if self.soft_targets:
+            names += ["shortfall", "excess"]
+        if self.config.assignment == "at_most_once":
+            names.append("unplaced")
+        return names
+
+    def weight(self, part: str) -> float:
+        """The weight of one unit of ``part`` in the objective."""
+        return float(getattr(self.config, PARTS[part].weight_key))
+
+    def pair_part(self, part: str, h: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """The quantity of a pair-linear part that pairs (h, m) bring."""
+        if part == "labour":
+            return self.score[h, m]
+        if part == "distance":
+            return self.distance(h, m)
+        if part == "leave_coa_region":
+            return self.leaves_region(h, m).astype(float)
+        raise ValueError(f"{part!r} is not linear in the pairs")
 
     @property
     def n_households(self) -> int:
@@ -103,13 +175,12 @@ class PlacementData:
         return out
 
     def value(self, h: np.ndarray, m: np.ndarray) -> np.ndarray:
-        """Objective value of pairs: :math:`v_{hm} = w_L s_{hm} - w_d d_{hm} - w_c c_{hm}`."""
-        c = self.config
-        return (
-            c.weight_labour * self.score[h, m]
-            - c.weight_distance * self.distance(h, m)
-            - c.weight_leave_coa_region * self.leaves_region(h, m)
-        )
+        """Objective value of pairs: :math:`v_{hm} = w_L s_{hm} - w_d d_{hm} - w_c c_{hm}`,
+        the pair-linear parts with their signs and weights."""
+        out = np.zeros(len(h))
+        for part in PAIR_PARTS:
+            out += PARTS[part].sign * self.weight(part) * self.pair_part(part, h, m)
+        return out
 
     def target_penalty(self, m: np.ndarray, placed: np.ndarray) -> np.ndarray:
         """Soft-mode penalty :math:`\alpha (T_m - p)^+ + \beta (p - T_m)^+` of municipalities
@@ -129,14 +200,27 @@ class PlacementData:
             upper = np.minimum(upper, band_limits(self)[1])
         return upper
 
-    def value_rows(self, rows: np.ndarray) -> np.ndarray:
-        """:math:`v_{hm}` for every municipality, for households ``rows`` (len(rows) x M)."""
-        c = self.config
-        out = c.weight_labour * self.score[rows]
+    def pair_part_rows(self, part: str, rows: np.ndarray) -> np.ndarray:
+        """:meth:`pair_part` for every municipality, for households ``rows``
+        (len(rows) x M)."""
+        if part == "labour":
+            return self.score[rows]
+        out = np.zeros((len(rows), self.n_municipalities))
         site = self.site_of[rows]
         has = site >= 0
-        out[has] -= c.weight_distance * self.site_distance_km[site[has]]
-        out[has] -= c.weight_leave_coa_region * self.site_leaves[site[has]]
+        if part == "distance":
+            out[has] = self.site_distance_km[site[has]]
+        elif part == "leave_coa_region":
+            out[has] = self.site_leaves[site[has]]
+        else:
+            raise ValueError(f"{part!r} is not linear in the pairs")
+        return out
+
+    def value_rows(self, rows: np.ndarray) -> np.ndarray:
+        """:math:`v_{hm}` for every municipality, for households ``rows`` (len(rows) x M)."""
+        out = np.zeros((len(rows), self.n_municipalities))
+        for part in PAIR_PARTS:
+            out += PARTS[part].sign * self.weight(part) * self.pair_part_rows(part, rows)
         return out
 
 
@@ -298,6 +382,10 @@ def prepare_placement(inst: Instance, config: PlacementConfig) -> PlacementData:
         capacity=capacity,
         regions=regions,
         region_index=region_index,
+        bounded_parts=[
+            PartBoundRow(name, bound.lower, bound.upper)
+            for name, bound in sorted(config.part_bounds.items())
+        ],
     )
 
 
@@ -308,11 +396,9 @@ def _region_rows(
     index: dict[str, np.ndarray] = {}
     if not config.region_bands:
         return rows, index
-    if target is None:
-        raise ValueError("region bands need a taakstelling (instance.toml [taakstelling])")
+    # checked before building (asielplan.model.checks): a taakstelling and known levels
+    assert target is not None, "region bands need a taakstelling"
     for band in config.region_bands:
-        if band.level not in muni:
-            raise ValueError(f"region level {band.level!r} is not a municipality column")
         codes = muni[band.level].to_numpy()
         level_rows = np.full(len(muni), -1, dtype=np.int64)
         for code in sorted(set(codes)):
@@ -373,6 +459,20 @@ def _linear(
     )
 
 
+def _row(body: dict[int, Any], k: int, lower: float | None, upper: float | None) -> Any:
+    """Constraint ``lower <= body[k] <= upper``; skipped when no variable enters the row,
+    which only happens where no pair can ever enter it (a location with no compatible
+    household) and 0 lies within the bounds (otherwise the model is trivially
+    infeasible, found before building: see ``asielplan.solvers.placement``)."""
+    expr = body.get(k)
+    if expr is None:
+        assert (lower is None or lower <= 0) and (upper is None or upper >= 0), k
+        return pyo.Constraint.Skip
+    if lower is not None and lower == upper:
+        return expr == lower
+    return pyo.inequality(lower, expr, upper)
+
+
 def assignment_terms(d: PlacementData, h: np.ndarray, m: np.ndarray) -> Terms:
     return [("assign", h, np.ones(len(h)))]
 
@@ -397,7 +497,7 @@ def add_assignment(model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, ela
     for h, idx in _grouped(keys, d.n_households):
         extra = [(1.0, model.unplaced[h])] if open_ended else []
         body[h] = _linear(xs, idx, coefs[idx], extra)
-    model.assign = pyo.Constraint(range(d.n_households), rule=lambda _, h: body[h] == 1)
+    model.assign = pyo.Constraint(range(d.n_households), rule=lambda _, h: _row(body, h, 1, 1))
 
 
 def taakstelling_terms(d: PlacementData, h: np.ndarray, m: np.ndarray) -> Terms:
@@ -436,8 +536,9 @@ def add_taakstelling(
 
     def rule(_: Any, m: int) -> Any:
         if soft:
-            return body[m] == float(d.target[m])  # type: ignore[index]
-        return pyo.inequality(float(lower[m]), body[m], float(upper[m]))
+            target = float(d.target[m])  # type: ignore[index]
+            return _row(body, m, target, target)
+        return _row(body, m, float(lower[m]), float(upper[m]))
 
     model.target = pyo.Constraint(range(M), rule=rule)
 
@@ -477,7 +578,7 @@ def add_capacity(model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, elast
             extra = [(-1.0, model.over_capacity[m])] if elastic else []
             body[m] = _linear(xs, idx, coefs[idx], extra)
     model.capacity = pyo.Constraint(
-        rows.tolist(), rule=lambda _, m: body[m] <= float(d.capacity[m])
+        rows.tolist(), rule=lambda _, m: _row(body, m, None, float(d.capacity[m]))
     )
 
 
@@ -513,9 +614,7 @@ def add_region_bands(
         body[r] = _linear(xs, positions[idx], coefs[idx], extra)
     model.region = pyo.Constraint(
         range(R),
-        rule=lambda _, r: pyo.inequality(
-            float(d.regions[r].lower), body[r], float(d.regions[r].upper)
-        ),
+        rule=lambda _, r: _row(body, r, float(d.regions[r].lower), float(d.regions[r].upper)),
     )
 
 
@@ -533,6 +632,69 @@ def add_locks(model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, elastic:
     model.lock = pyo.Constraint(
         locked.tolist(), rule=lambda mdl, h: mdl.x[position[(int(h), int(d.lock[h]))]] == 1
     )
+
+
+def part_bound_terms(d: PlacementData, h: np.ndarray, m: np.ndarray) -> Terms:
+    """Entries in ``part_bound`` rows: a pair's quantity of each bounded pair-linear part."""
+    return [
+        ("part_bound", np.full(len(h), k), d.pair_part(row.part, h, m))
+        for k, row in enumerate(d.bounded_parts)
+        if row.part in PAIR_PARTS
+    ]
+
+
+def add_part_bounds(
+    model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, elastic: bool
+) -> None:
+    r"""Bounds on named parts of the objective (``placement.part_bounds``): the epsilon
+    constraints of a trade-off front. Each bounded part k gets a variable
+    :math:`q_k \in [\ell_k, u_k]` holding its quantity:
+
+    .. math:: \sum_{(h,m)\in P} a^k_{hm} x_{hm} - q_k = 0 \quad
+        \text{(labour, distance, leaving the COA region)}
+
+    and likewise :math:`\sum_m s^-_m`, :math:`\sum_m s^+_m` (shortfall, excess) and
+    :math:`\sum_h n_h u_h` (unplaced). The row's dual is the price of the bound. In the
+    elastic model :math:`q_k` may leave its bounds at a penalised cost.
+    """
+    if not d.bounded_parts:
+        return
+    K = range(len(d.bounded_parts))
+    lower = [row.lower for row in d.bounded_parts]
+    upper = [row.upper for row in d.bounded_parts]
+    if elastic:
+        model.part_value = pyo.Var(K, domain=pyo.Reals)
+        model.part_short = pyo.Var(K, domain=pyo.NonNegativeReals)
+        model.part_excess = pyo.Var(K, domain=pyo.NonNegativeReals)
+        model.part_band = pyo.Constraint(
+            K,
+            rule=lambda mdl, k: pyo.inequality(
+                lower[k],
+                mdl.part_value[k] + mdl.part_short[k] - mdl.part_excess[k],
+                upper[k],
+            ),
+        )
+    else:
+        model.part_value = pyo.Var(K, bounds=lambda _, k: (lower[k], upper[k]))
+    xs = list(model.x.values())
+    everyone = np.arange(len(pairs))
+    nobody = np.zeros(0, dtype=np.int64)
+    pair_rows = [k for k, row in enumerate(d.bounded_parts) if row.part in PAIR_PARTS]
+    coefs = dict(
+        zip(pair_rows, (c for _, _, c in part_bound_terms(d, pairs.h, pairs.m)), strict=True)
+    )
+    body = {}
+    for k, row in enumerate(d.bounded_parts):
+        extra: list[tuple[float, Any]] = [(-1.0, model.part_value[k])]
+        if k in coefs:
+            body[k] = _linear(xs, everyone, coefs[k], extra)
+        elif row.part in ("shortfall", "excess"):
+            slack = model.short if row.part == "shortfall" else model.excess
+            body[k] = _linear(xs, nobody, nobody, [(1.0, v) for v in slack.values()] + extra)
+        else:  # unplaced
+            persons = [(float(d.persons[h]), v) for h, v in model.unplaced.items()]
+            body[k] = _linear(xs, nobody, nobody, persons + extra)
+    model.part_bound = pyo.Constraint(K, rule=lambda _, k: body[k] == 0)
 
 
 def add_objective(model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, elastic: bool) -> None:
@@ -553,31 +715,60 @@ def add_objective(model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, elas
     coefs = list(value.astype(float))
     variables = list(xs)
     c = d.config
-    if hasattr(model, "short"):
-        soft = c.target_mode == "soft"
-        pen_short = c.penalty_shortfall if soft else ELASTIC_PENALTY
-        pen_excess = c.penalty_excess if soft else ELASTIC_PENALTY
+    if d.soft_targets:
         for m in range(d.n_municipalities):
-            coefs += [-pen_short, -pen_excess]
+            coefs += [-c.penalty_shortfall, -c.penalty_excess]
             variables += [model.short[m], model.excess[m]]
-    if hasattr(model, "unplaced"):
-        per_person = c.unplaced_penalty if c.assignment == "at_most_once" else ELASTIC_PENALTY
+    if c.assignment == "at_most_once":
         for h in range(d.n_households):
-            coefs.append(-per_person * float(d.persons[h]))
+            coefs.append(-c.unplaced_penalty * float(d.persons[h]))
             variables.append(model.unplaced[h])
-    for name in ("over_capacity", "region_short", "region_excess"):
-        if hasattr(model, name):
-            for var in getattr(model, name).values():
-                coefs.append(-ELASTIC_PENALTY)
-                variables.append(var)
+    for var, persons in violation_vars(model, d):
+        coefs.append(-ELASTIC_PENALTY * persons)
+        variables.append(var)
     model.objective = pyo.Objective(
         expr=LinearExpression(constant=0.0, linear_coefs=coefs, linear_vars=variables),
         sense=pyo.maximize,
     )
 
 
-FAMILIES = (add_assignment, add_taakstelling, add_capacity, add_region_bands, add_locks)
-TERMS = (assignment_terms, taakstelling_terms, capacity_terms, region_terms)
+def violation_vars(model: pyo.ConcreteModel, d: PlacementData) -> list[tuple[Any, float]]:
+    """The slack variables of the elastic model with the persons one unit of each
+    stands for: unplaced households (when every household must be placed), the band of
+    the taakstelling, capacities, regional bands and bounded parts. Empty for a model
+    built without ``elastic``."""
+    out: list[tuple[Any, float]] = []
+    if d.config.assignment == "exactly_once" and hasattr(model, "unplaced"):
+        out += [(var, float(d.persons[h])) for h, var in model.unplaced.items()]
+    names = ["over_capacity", "region_short", "region_excess", "part_short", "part_excess"]
+    if not d.soft_targets:
+        names = ["short", "excess", *names]
+    for name in names:
+        if hasattr(model, name):
+            out += [(var, 1.0) for var in getattr(model, name).values()]
+    return out
+
+
+FAMILIES = (
+    add_assignment,
+    add_taakstelling,
+    add_capacity,
+    add_region_bands,
+    add_locks,
+    add_part_bounds,
+)
+TERMS = (assignment_terms, taakstelling_terms, capacity_terms, region_terms, part_bound_terms)
+
+
+def row_counts(d: PlacementData) -> dict[str, int]:
+    """How many rows (keys) each row component of the pair columns can have."""
+    return {
+        "assign": d.n_households,
+        "target": d.n_municipalities,
+        "capacity": d.n_municipalities,
+        "region": len(d.regions),
+        "part_bound": len(d.bounded_parts),
+    }
 
 
 def build_placement_model(
@@ -617,33 +808,67 @@ def placed_persons(d: PlacementData, assignment: np.ndarray) -> np.ndarray:
     ).astype(np.int64)
 
 
-def evaluate_assignment(d: PlacementData, assignment: np.ndarray, *, elastic: bool) -> float:
-    """Objective value (maximisation sense) of an integral assignment, recomputed from the
-    formulation: pair values minus deviation, unplaced and (elastic) violation penalties."""
-    c = d.config
+def part_quantities(d: PlacementData, assignment: np.ndarray) -> dict[str, float]:
+    """The quantity of every objective part of the model (:meth:`PlacementData.parts`)
+    for an integral assignment (-1 = unplaced), in the part's unit."""
     h = np.flatnonzero(assignment >= 0)
-    total = float(d.value(h, assignment[h]).sum())
-    unplaced = d.persons[assignment < 0].sum()
-    if c.assignment == "at_most_once":
-        total -= c.unplaced_penalty * float(unplaced)
-    elif elastic:
-        total -= ELASTIC_PENALTY * float(unplaced)
+    m = assignment[h]
+    out = {part: float(d.pair_part(part, h, m).sum()) for part in PAIR_PARTS}
+    if d.soft_targets:
+        assert d.target is not None
+        placed = placed_persons(d, assignment)
+        out["shortfall"] = float(np.clip(d.target - placed, 0, None).sum())
+        out["excess"] = float(np.clip(placed - d.target, 0, None).sum())
+    if d.config.assignment == "at_most_once":
+        out["unplaced"] = float(d.persons[assignment < 0].sum())
+    return out
+
+
+def part_contributions(d: PlacementData, quantities: dict[str, float]) -> dict[str, float]:
+    """What each part adds to the objective (maximisation sense): sign x weight x
+    quantity; the ``violation`` of the elastic model weighs ``ELASTIC_PENALTY``."""
+    out = {}
+    for part, quantity in quantities.items():
+        if part == VIOLATION:
+            out[part] = -ELASTIC_PENALTY * quantity
+        else:
+            out[part] = PARTS[part].sign * d.weight(part) * quantity
+    return out
+
+
+def violation_persons(d: PlacementData, assignment: np.ndarray) -> float:
+    """Persons by which an assignment breaks the hard constraints the elastic model
+    softens (each counted as the elastic model's slacks count it)."""
     placed = placed_persons(d, assignment)
-    total -= float(d.target_penalty(np.arange(d.n_municipalities), placed).sum())
-    if elastic and d.target is not None and c.target_mode == "band":
+    total = 0.0
+    if d.config.assignment == "exactly_once":
+        total += float(d.persons[assignment < 0].sum())
+    if d.target is not None and d.config.target_mode == "band":
         lower, upper = band_limits(d)
-        total -= ELASTIC_PENALTY * float(
+        total += float(
             np.clip(lower - placed, 0, None).sum() + np.clip(placed - upper, 0, None).sum()
         )
-    if elastic:
-        over = np.clip(placed - d.capacity, 0, None)
-        total -= ELASTIC_PENALTY * float(over[np.isfinite(over)].sum())
-        for region in d.regions:
-            value = placed[region.members].sum()
-            total -= ELASTIC_PENALTY * float(
-                max(region.lower - value, 0) + max(value - region.upper, 0)
-            )
+    over = np.clip(placed - d.capacity, 0, None)
+    total += float(over[np.isfinite(over)].sum())
+    for region in d.regions:
+        value = placed[region.members].sum()
+        total += float(max(region.lower - value, 0) + max(value - region.upper, 0))
+    quantities = part_quantities(d, assignment)
+    for row in d.bounded_parts:
+        q = quantities[row.part]
+        total += max((row.lower if row.lower is not None else q) - q, 0.0)
+        total += max(q - (row.upper if row.upper is not None else q), 0.0)
     return total
+
+
+def evaluate_assignment(d: PlacementData, assignment: np.ndarray, *, elastic: bool) -> float:
+    """Objective value (maximisation sense) of an integral assignment, recomputed from the
+    formulation: the sum of its parts' contributions (and, in the elastic model, the
+    penalised violations)."""
+    quantities = part_quantities(d, assignment)
+    if elastic:
+        quantities[VIOLATION] = violation_persons(d, assignment)
+    return float(sum(part_contributions(d, quantities).values()))
 
 
 def constraint_violations(d: PlacementData, assignment: np.ndarray) -> pd.DataFrame:
@@ -723,4 +948,22 @@ def constraint_violations(d: PlacementData, assignment: np.ndarray) -> pd.DataFr
                     violation=region.lower - value if below else value - region.upper,
                 )
             )
+    if d.bounded_parts:
+        quantities = part_quantities(d, assignment)
+        for row in d.bounded_parts:
+            q = quantities[row.part]
+            below = row.lower is not None and q < row.lower - 1e-9
+            above = row.upper is not None and q > row.upper + 1e-9
+            if below or above:
+                limit = row.lower if below else row.upper
+                assert limit is not None
+                rows.append(
+                    dict(
+                        family="part bound",
+                        constraint=f"{row.part} ({PARTS[row.part].unit})",
+                        bound=f"{'>=' if below else '<='} {limit:g}",
+                        value=f"{q:g}",
+                        violation=abs(q - limit),
+                    )
+                )
     return pd.DataFrame(rows, columns=["family", "constraint", "bound", "value", "violation"])

@@ -13,16 +13,16 @@ second line in every period follows from the cohorts' arrival periods and stay t
 (:func:`stage_counts`), and the model decides where they stay. The model is a fluid
 one: people of a type are interchangeable, so it does not follow one person's path.
 
-Two-stage (robust) planning is the same model over several inflow scenarios: site
-decisions (``open``, ``start``) are shared, everything else is per scenario, and the
-objective weighs the scenarios.
+Two-stage (robust) planning is the same model over several inflows: site
+decisions (``open``, ``start``) are shared, everything else is per inflow, and the
+objective weighs the inflows.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import networkx as nx
 import numpy as np
@@ -34,13 +34,12 @@ from asielplan.data.instance import Instance, ReceptionSpec
 from asielplan.data.reception import (
     ARRIVAL,
     EXIT,
+    inflows_of,
     preferred_regions,
     reception_cohorts,
     reception_sites,
-    scenarios_of,
     transfer_graph,
 )
-from asielplan.errors import InputError, Issue
 
 UNHOUSED = "UNHOUSED"  # virtual site: people without a bed (the elastic part)
 UNHOUSED_PENALTY = 10_000.0  # per person-night; any use means the plan is infeasible
@@ -74,7 +73,7 @@ class ReceptionData:
 
     spec: ReceptionSpec
     config: ReceptionConfig
-    scenarios: list[str]
+    inflows: list[str]
     weights: dict[str, float]
     sites: pd.DataFrame  # usable sites; the last row is the virtual UNHOUSED site
     cases: list[BusinessCase]
@@ -165,42 +164,17 @@ def business_cases(sites: pd.DataFrame, spec: ReceptionSpec, budget: float) -> l
 
 
 def prepare_reception(
-    inst: Instance, config: ReceptionConfig, scenarios: list[str] | None = None
+    inst: Instance, config: ReceptionConfig, inflows: list[str] | None = None
 ) -> ReceptionData:
-    """Turn a validated instance into model data for the given inflow scenarios (default:
-    ``config.scenario``, or the first scenario of the cohorts table)."""
+    """Turn a validated instance into model data for the given inflows (default:
+    ``config.inflow``, or the first inflow of the cohorts table)."""
     spec = inst.meta.reception
-    where = str(inst.root or inst.meta.name)
-    if spec is None or inst.cohorts is None:
-        raise InputError(
-            [
-                Issue(
-                    "instance.toml",
-                    None,
-                    None,
-                    "reception data",
-                    "reception planning needs [reception] and a cohorts table",
-                )
-            ],
-            where,
-        )
-    known = scenarios_of(inst)
-    if scenarios is None:
-        scenarios = [config.scenario or known[0]]
-    unknown = [w for w in scenarios if w not in known]
-    if unknown:
-        raise InputError(
-            [
-                Issue(
-                    "cohorts",
-                    None,
-                    "scenario",
-                    "known scenario",
-                    f"no scenario {', '.join(map(repr, unknown))}; known: {', '.join(known)}",
-                )
-            ],
-            where,
-        )
+    # checked before (asielplan.model.checks): [reception], cohorts, a known inflow
+    assert spec is not None and inst.cohorts is not None, "reception needs cohorts"
+    known = inflows_of(inst)
+    if inflows is None:
+        inflows = [config.inflow or known[0]]
+    assert set(inflows) <= set(known), f"unknown inflow in {inflows}"
     budget = spec.budget_per_night or spec.average_cost_price
     all_sites = reception_sites(inst)
     cases = business_cases(all_sites, spec, budget)
@@ -217,7 +191,7 @@ def prepare_reception(
     key = ["track", "destination", "preferred", "exit_line"]
     types = cohorts[key].drop_duplicates().sort_values(key, key=_sort_key).reset_index(drop=True)
     types.insert(0, "type_id", [f"K{i + 1:02d}" for i in range(len(types))])
-    type_of = {tuple(row[key]): i for i, row in types.iterrows()}
+    type_of = {row: i for i, row in enumerate(types[key].itertuples(index=False, name=None))}
     cohorts["type"] = [type_of[tuple(row[key])] for _, row in cohorts.iterrows()]
     types["household_types"] = [
         ";".join(sorted(set(cohorts.loc[cohorts["type"] == k, "household_type"])))
@@ -256,7 +230,7 @@ def prepare_reception(
     stage_at_start = np.where(cohorts["arrival_period"] + cohorts["first_line_periods"] > 0, 1, 2)
     exit_stage = np.where(cohorts["exit_line"] == "second", 2, 1)
 
-    n_w, n_c, n_s = len(scenarios), len(classes), len(sites)
+    n_w, n_c, n_s = len(inflows), len(classes), len(sites)
     shape = (n_w, n_c, horizon + 1)
     arrivals, persons, exits = (np.zeros(shape) for _ in range(3))
     promotions = np.zeros((n_w, len(types), horizon + 1))
@@ -265,8 +239,8 @@ def prepare_reception(
     c1 = np.array([class_pos.get(("procedure", bool(amv_type[k])), -1) for k in k_of_row])
     c2 = np.array([class_pos.get(k, -1) for k in k_of_row])
     c_exit = np.where(exit_stage == 2, c2, c1)
-    for w, scenario in enumerate(scenarios):
-        rows = (cohorts["scenario"].isna() | (cohorts["scenario"] == scenario)).to_numpy()
+    for w, inflow in enumerate(inflows):
+        rows = (cohorts["inflow"].isna() | (cohorts["inflow"] == inflow)).to_numpy()
         for target, name, cls in (
             (arrivals, "arrive1", c1),
             (arrivals, "arrive2", c2),
@@ -282,7 +256,7 @@ def prepare_reception(
             c = c1[i] if stage_at_start[i] == 1 else c2[i]
             stock[w, c, site_pos[str(cohorts["site_id"][i])]] += float(cohorts["persons"][i])
 
-    weights = scenario_weights(spec, scenarios)
+    weights = inflow_weights(spec, inflows)
 
     graph = transfer_graph(spec)
     graph.add_edges_from([(ARRIVAL, UNHOUSED), (UNHOUSED, EXIT)])
@@ -301,7 +275,7 @@ def prepare_reception(
     return ReceptionData(
         spec=spec,
         config=config,
-        scenarios=list(scenarios),
+        inflows=list(inflows),
         weights=weights,
         sites=sites,
         cases=cases,
@@ -319,14 +293,14 @@ def prepare_reception(
     )
 
 
-def scenario_weights(spec: ReceptionSpec, scenarios: list[str]) -> dict[str, float]:
-    """Weights of the planned scenarios, summing to 1: ``[reception].scenario_weights``
-    (a scenario it does not name weighs 0), or equal weights when it names none of
-    them (e.g. a single scenario)."""
-    raw = {w: spec.scenario_weights.get(w, 0.0) for w in scenarios}
+def inflow_weights(spec: ReceptionSpec, inflows: list[str]) -> dict[str, float]:
+    """Weights of the planned inflows, summing to 1: ``[reception].inflow_weights``
+    (an inflow it does not name weighs 0), or equal weights when it names none of
+    them (e.g. a single inflow)."""
+    raw = {w: spec.inflow_weights.get(w, 0.0) for w in inflows}
     total = sum(raw.values())
     if total <= 0:
-        return dict.fromkeys(scenarios, 1.0 / len(scenarios))
+        return dict.fromkeys(inflows, 1.0 / len(inflows))
     return {w: v / total for w, v in raw.items()}
 
 
@@ -430,10 +404,10 @@ class Index:
 
 
 def model_index(data: ReceptionData) -> Index:
-    """The index sets: which (scenario, class, site, period) can hold people, where
+    """The index sets: which (inflow, class, site, period) can hold people, where
     people can leave or be promoted, which graph edges carry which class, which sites
     have decisions."""
-    n_w = len(data.scenarios)
+    n_w = len(data.inflows)
     periods = list(data.periods)
     modality = data.sites["modality"].astype(str).tolist()
     sites_of: dict[int, list[int]] = defaultdict(list)
@@ -522,7 +496,7 @@ def open_expr(m: pyo.ConcreteModel, data: ReceptionData, s: int, t: int) -> Any:
 
 def add_variables(m: pyo.ConcreteModel, data: ReceptionData, idx: Index, relax: bool) -> None:
     """Occupancy ``y``, entries ``inn``, departures ``out`` and exits ``ex`` per
-    (scenario, class, site, period); promotions (``pm`` who must move, ``ps`` who stay,
+    (inflow, class, site, period); promotions (``pm`` who must move, ``ps`` who stay,
     ``pg`` movers per type and modality); flows ``f`` on the edges of the transfer
     graph; ``open`` and ``start`` decisions; slacks of the soft families."""
     binary = pyo.UnitInterval if relax else pyo.Binary
@@ -560,7 +534,7 @@ def _promotion_terms(
 
 
 def add_flow_balance(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> None:
-    r"""Flow balance per scenario, class, site and period:
+    r"""Flow balance per inflow, class, site and period:
 
     .. math::
         y_{wcst} = y_{wcs,t-1} + \mathit{inn}_{wcst} - \mathit{out}_{wcst}
@@ -647,7 +621,7 @@ def add_transfers(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> None
         ),
     )
     periods = list(data.periods)
-    n_w, n_c = len(data.scenarios), len(data.classes)
+    n_w, n_c = len(data.inflows), len(data.classes)
     every = [(w, c, t) for w in range(n_w) for c in range(n_c) for t in periods]
     m.arrivals = pyo.Constraint(
         [key for key in every if key in arrive or data.arrivals[key]],
@@ -813,66 +787,80 @@ def add_region_targets(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) ->
     )
 
 
-def objective_terms(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> dict[str, list[Any]]:
-    """The objective's parts as lists of terms (also used to report the cost split)."""
+@dataclass(frozen=True)
+class CostPart:
+    """A named part of the reception objective: the unit of its quantity, and whether
+    it is money (euros) or a planner's weight; the two are reported apart."""
+
+    unit: str
+    kind: Literal["money", "weight"]
+
+
+COST_PARTS = {
+    "beds": CostPart("place-nights", "money"),
+    "fixed": CostPart("site-periods open", "money"),
+    "opening": CostPart("sites opened", "money"),
+    "moves": CostPart("moves", "weight"),
+    "emergency_penalty": CostPart("emergency place-nights", "weight"),
+    "crisis_penalty": CostPart("crisis place-nights", "weight"),
+    "outside_preferred_penalty": CostPart("place-nights outside preferred regions", "weight"),
+    "target_penalty": CostPart("person-nights off a region target", "weight"),
+    "unhoused_penalty": CostPart("person-nights without a bed", "weight"),
+    "min_occupancy_penalty": CostPart("person-nights below a site minimum", "weight"),
+}
+
+
+def objective_terms(
+    m: pyo.ConcreteModel, data: ReceptionData, idx: Index
+) -> dict[str, list[tuple[float, Any]]]:
+    """The objective's parts (:data:`COST_PARTS`) as lists of (cost per unit, quantity)
+    terms; quantities are expected values over the inflow weights (also used to report
+    the cost split)."""
     nights = float(data.nights)
     config = data.config
-    weight = [data.weights[w] for w in data.scenarios]
+    weight = [data.weights[w] for w in data.inflows]
     tier = data.sites["tier"].tolist()
     cost = data.sites["cost_per_night"].astype(float).tolist()
-    parts: dict[str, list[Any]] = defaultdict(list)
+    parts: dict[str, list[tuple[float, Any]]] = defaultdict(list)
     for w, c, s, t in idx.occupancy:
         y = weight[w] * nights * m.y[w, c, s, t]
         if tier[s] == "unhoused":
-            parts["unhoused_penalty"].append(UNHOUSED_PENALTY * y)
+            parts["unhoused_penalty"].append((UNHOUSED_PENALTY, y))
             continue
-        parts["beds"].append(cost[s] * y)
+        parts["beds"].append((cost[s], y))
         if tier[s] == "emergency":
-            parts["emergency_penalty"].append(config.emergency_penalty * y)
+            parts["emergency_penalty"].append((config.emergency_penalty, y))
         elif tier[s] == "crisis":
-            parts["emergency_penalty"].append(config.crisis_penalty * y)
+            parts["crisis_penalty"].append((config.crisis_penalty, y))
         if config.outside_preferred_penalty and data.outside_preferred(s, c):
-            parts["outside_preferred_penalty"].append(config.outside_preferred_penalty * y)
+            parts["outside_preferred_penalty"].append((config.outside_preferred_penalty, y))
     parts["moves"] = [
-        weight[w] * config.move_cost * m.f[w, c, u, v, t]
+        (config.move_cost, weight[w] * m.f[w, c, u, v, t])
         for w, c, u, v, t in idx.flows
         if u != ARRIVAL
     ]
     fixed_cost = data.sites["fixed_cost"].astype(float).tolist()
     parts["fixed"] = [
-        fixed_cost[s] * open_expr(m, data, s, t)
+        (fixed_cost[s], open_expr(m, data, s, t))
         for s in range(len(data.sites))
         for t in data.periods
         if fixed_cost[s] and data.status[s, t] != CLOSED
     ]
     opening_cost = data.sites["opening_cost"].astype(float).tolist()
-    parts["opening"] = [opening_cost[s] * m.start[s, t] for s, t in idx.starts if opening_cost[s]]
+    parts["opening"] = [(opening_cost[s], m.start[s, t]) for s, t in idx.starts if opening_cost[s]]
     parts["target_penalty"] = [
-        weight[w] * nights * config.target_penalty * (m.under[w, r, t] + m.over[w, r, t])
+        (config.target_penalty, weight[w] * nights * (m.under[w, r, t] + m.over[w, r, t]))
         for w, r, t in idx.targets
     ]
     parts["min_occupancy_penalty"] = [
-        weight[w] * nights * MIN_OCCUPANCY_PENALTY * m.short[w, s, t]
+        (MIN_OCCUPANCY_PENALTY, weight[w] * nights * m.short[w, s, t])
         for w, s, t in idx.min_occupancy
     ]
     return {name: parts.get(name, []) for name in COST_PARTS}
 
 
-COST_PARTS = (
-    "beds",
-    "fixed",
-    "opening",
-    "moves",
-    "emergency_penalty",
-    "outside_preferred_penalty",
-    "target_penalty",
-    "unhoused_penalty",
-    "min_occupancy_penalty",
-)
-
-
 def add_objective(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> None:
-    r"""Minimise the expected cost over scenarios w with weights :math:`\pi_w`:
+    r"""Minimise the expected cost over inflows w with weights :math:`\pi_w`:
 
     .. math::
         \sum_{s,t} \phi_s o_{st} + \sum_{s,t} \kappa_s \sigma_{st}
@@ -886,7 +874,7 @@ def add_objective(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> None
     """
     terms = objective_terms(m, data, idx)
     m.objective = pyo.Objective(
-        expr=pyo.quicksum(pyo.quicksum(parts) for parts in terms.values() if parts),
+        expr=pyo.quicksum(cost * quantity for parts in terms.values() for cost, quantity in parts),
         sense=pyo.minimize,
     )
 

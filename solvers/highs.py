@@ -6,7 +6,8 @@ single statement of the formulation while giving what large runs need: columns a
 a live LP (column generation), row duals, warm starts, time limits and progress.
 
 Other solvers are reached by name through Pyomo's ``SolverFactory`` (see
-:func:`solve_with_pyomo`). Either way the outcome is normalised into :class:`Status`.
+:func:`solve_with_pyomo`). Either way the outcome is normalised into
+:class:`~asielplan.solvers.result.Status`.
 """
 
 from __future__ import annotations
@@ -18,32 +19,18 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from asielplan.config import SolverConfig
+from asielplan.solvers.result import Status, relative_gap, within_gap
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]  # a callback that shows a progress message
-
-
-class Status(StrEnum):
-    """Termination of a solve, normalised over solvers."""
-
-    OPTIMAL = "optimal"  # proven within the requested gap
-    FEASIBLE = "feasible"  # stopped (time limit) with a solution and a gap
-    INFEASIBLE = "infeasible"
-    UNBOUNDED = "unbounded"
-    NO_SOLUTION = "no_solution"  # stopped before any solution was found
-    ERROR = "error"
-
-    @property
-    def has_solution(self) -> bool:
-        return self in (Status.OPTIMAL, Status.FEASIBLE)
 
 
 @dataclass
@@ -66,11 +53,6 @@ class Outcome:
         return relative_gap(self.objective, self.bound)
 
 
-def relative_gap(objective: float, bound: float) -> float:
-    """(incumbent - bound) / max(|incumbent|, 1e-9), as HiGHS reports it."""
-    return max(0.0, objective - bound) / max(abs(objective), 1e-9)
-
-
 @dataclass
 class Compiled:
     """A Pyomo model in matrix form, minimisation sense, one row per constraint."""
@@ -87,7 +69,18 @@ class Compiled:
     row_of: dict[int, int] = field(default_factory=dict)  # id(ConstraintData) -> row
 
     def row(self, constraint: Any) -> int:
-        return self.row_of[id(constraint)]
+        """The row of a constraint, or -1 when the compiler dropped it (no variable)."""
+        return self.row_of.get(id(constraint), -1)
+
+    def duals(self, component: Any, row_duals: np.ndarray, sense: str) -> pd.Series:
+        """The dual of every row of a Pyomo constraint component, keyed by its index, as
+        the change of the objective in the model's ``sense`` per unit increase of the
+        right-hand side (0 for a row the compiler dropped)."""
+        sign = -1.0 if sense == "max" else 1.0  # the compiled model minimises
+        keys = list(component.keys())
+        rows = np.array([self.row(component[k]) for k in keys], dtype=np.int64)
+        values = np.where(rows >= 0, row_duals[np.maximum(rows, 0)], 0.0) * sign
+        return pd.Series(values + 0.0, index=pd.Index(keys), dtype=float)
 
 
 def compile_model(model: pyo.ConcreteModel) -> Compiled:
@@ -217,6 +210,11 @@ class HighsSession:
         )
         self.n_cols += n
 
+    def set_costs(self, cost: np.ndarray) -> None:
+        """Replace the cost of every column (e.g. for a phase-1 objective)."""
+        n = len(cost)
+        self.h.changeColsCost(n, np.arange(n, dtype=np.int32), np.asarray(cost, dtype=float))
+
     def set_bounds(self, index: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         """Change the bounds of columns ``index`` (e.g. to fix them)."""
         if len(index):
@@ -290,14 +288,13 @@ class HighsSession:
             if solution.dual_valid:
                 row_duals = np.asarray(solution.row_dual)
                 col_duals = np.asarray(solution.col_dual)
-        if (
-            status == Status.OPTIMAL
-            and is_mip
-            and objective is not None
-            and bound is not None
-            and relative_gap(objective, bound) > self.config.mip_gap + 1e-9
-        ):
-            status = Status.FEASIBLE
+        # HiGHS stops at its own tolerance; the requested gap is judged here
+        if status == Status.OPTIMAL and is_mip and objective is not None and bound is not None:
+            status = (
+                Status.OPTIMAL
+                if within_gap(objective, bound, self.config.mip_gap)
+                else Status.FEASIBLE
+            )
         return Outcome(status, objective, bound, seconds, x, row_duals, col_duals, name)
 
 

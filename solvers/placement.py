@@ -18,16 +18,24 @@ many to hand to a MIP solver, and almost none can be in an optimal solution. The
    holds for the full problem. Otherwise the bound is :math:`z_{LP}`. Either way the
    reported gap is a gap for the full problem.
 
+When the first restricted LP is infeasible, that says nothing yet about the full model:
+**phase 1** then minimises the persons by which the hard rows are broken, pricing every
+pair against that, until either no pair can reduce it (infeasibility proven over all
+pairs) or it reaches 0 (the pairs found make the LP feasible; column generation goes on
+from them). Only a proven infeasibility is reported, with the elastic model's diagnosis.
+
 Every number is in the minimisation form of the compiled model; the reported objective
-and bound are in the model's own (maximisation) sense. When the model is infeasible the
-same steps run on the elastic model and the violated quotas or capacities are reported.
+and bound are in the model's own (maximisation) sense. The result
+(:class:`PlacementSolution`, the contract of ``asielplan.solvers.result``) keeps the
+final LP's duals per constraint family and the reduced cost of every compatible pair.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +43,9 @@ import pyomo.environ as pyo
 
 from asielplan.config import SolverConfig
 from asielplan.model.placement import (
+    ELASTIC_PENALTY,
+    PARTS,
+    VIOLATION,
     Pairs,
     PlacementData,
     band_limits,
@@ -42,6 +53,11 @@ from asielplan.model.placement import (
     constraint_violations,
     evaluate_assignment,
     pair_terms,
+    part_contributions,
+    part_quantities,
+    row_counts,
+    violation_persons,
+    violation_vars,
 )
 from asielplan.solvers.heuristics import (
     assignment_from_x,
@@ -54,11 +70,10 @@ from asielplan.solvers.highs import (
     HighsSession,
     Outcome,
     Progress,
-    Status,
     compile_model,
-    relative_gap,
     solve_with_pyomo,
 )
+from asielplan.solvers.result import ObjectivePart, Result, Status, within_gap
 
 log = logging.getLogger(__name__)
 
@@ -77,29 +92,31 @@ ADD_PER_ROUND = 4  # most negative reduced costs added per household per round
 PRICE_TOLERANCE = 1e-7
 CHUNK = 2048  # households priced at once
 MAX_ROUNDS = 200
-ROW_COMPONENTS = ("assign", "target", "capacity", "region")
+NO_ROW, DROPPED_ROW = -1, -2  # in the row maps: no constraint; a constraint with no variable
+PHASE_ONE_TOLERANCE = 1e-6  # persons: a phase-1 optimum above this proves infeasibility
+# row component of the pair columns -> the constraint family its duals are reported under
+ROW_FAMILIES = {
+    "assign": "assignment",
+    "target": "taakstelling",
+    "capacity": "capacity",
+    "region": "region_bands",
+    "part_bound": "part_bounds",
+}
 
 
-@dataclass
-class PlacementSolution:
-    """The outcome of a placement solve, in the model's maximisation sense."""
+@dataclass(kw_only=True)
+class PlacementSolution(Result):
+    """A placement solve: the result contract plus the assignment (municipality index per
+    household, -1 when unplaced), the LP bound over all pairs, the reduced cost of every
+    compatible pair in the final LP (maximisation sense: the value a pair adds beyond
+    the prices of the rows it enters; NaN where a pair is not allowed), and, for an
+    infeasible model, the constraints the elastic model breaks (``violations``: family,
+    constraint, bound, value, violation in persons)."""
 
-    status: Status
-    assignment: np.ndarray  # municipality index per household, -1 when unplaced
-    objective: float | None
-    bound: float | None  # proven upper bound for the full problem (all pairs)
-    lp_bound: float | None
-    timings: dict[str, float] = field(default_factory=dict)
-    stats: dict[str, int] = field(default_factory=dict)
-    diagnosis: pd.DataFrame | None = None
-    message: str = ""
-
-    @property
-    def gap(self) -> float | None:
-        if self.objective is None or self.bound is None:
-            return None
-        # in min form: (-objective) - (-bound)
-        return relative_gap(-self.objective, -self.bound)
+    assignment: np.ndarray
+    lp_bound: float | None = None
+    reduced_costs: np.ndarray | None = None
+    violations: pd.DataFrame | None = None
 
 
 class _Clock:
@@ -120,7 +137,8 @@ class _Clock:
 def solve_placement(
     d: PlacementData, config: SolverConfig, progress: Progress | None = None
 ) -> PlacementSolution:
-    """Solve the placement model; on infeasibility return the elastic diagnosis."""
+    """Solve the placement model; when it is proven infeasible, solve the elastic model
+    and report what it breaks (``violations``)."""
     say = progress or (lambda message: log.info(message))
     if config.name != "highs":
         return _solve_full_with_pyomo(d, config, say)
@@ -129,17 +147,81 @@ def solve_placement(
         return solution
     say("model infeasible: solving the elastic model to find what cannot be met")
     elastic = _solve(d, config, say, elastic=True)
-    diagnosis = constraint_violations(d, elastic.assignment)
-    return PlacementSolution(
+    violations = constraint_violations(d, elastic.assignment)
+    timings = {k: solution.timings.get(k, 0.0) + v for k, v in elastic.timings.items()}
+    if violations.empty:
+        # infeasible is only ever said with a diagnosis: an elastic solution that breaks
+        # nothing is a feasible placement (without a proven bound)
+        elastic.status = Status.FEASIBLE
+        elastic.objective = evaluate_assignment(d, elastic.assignment, elastic=False)
+        elastic.bound = None
+        elastic.objective_parts = _parts(d, elastic.assignment, elastic=False)
+        elastic.timings = timings
+        elastic.message = "found by the elastic search; no bound was proven"
+        return elastic
+    return _solution(
+        d,
+        config,
         Status.INFEASIBLE,
         elastic.assignment,
-        None,
-        None,
-        None,
-        timings={k: solution.timings.get(k, 0) + v for k, v in elastic.timings.items()},
+        timings=timings,
         stats=elastic.stats,
-        diagnosis=diagnosis,
+        violations=violations,
+        parts=_parts(d, elastic.assignment, elastic=True),
         message="infeasible: the diagnosis lists the quotas and capacities that cannot be met",
+    )
+
+
+def _parts(d: PlacementData, assignment: np.ndarray, *, elastic: bool) -> dict[str, ObjectivePart]:
+    """The named objective parts of an assignment (and the elastic model's violation)."""
+    quantities = part_quantities(d, assignment)
+    if elastic:
+        quantities[VIOLATION] = violation_persons(d, assignment)
+    contributions = part_contributions(d, quantities)
+    out = {}
+    for name, quantity in quantities.items():
+        if name == VIOLATION:
+            unit, weight = "persons", ELASTIC_PENALTY
+        else:
+            unit, weight = PARTS[name].unit, d.weight(name)
+        out[name] = ObjectivePart(name, quantity, unit, weight, contributions[name])
+    return out
+
+
+def _solution(
+    d: PlacementData,
+    config: SolverConfig,
+    status: Status,
+    assignment: np.ndarray,
+    *,
+    objective: float | None = None,
+    bound: float | None = None,
+    lp_bound: float | None = None,
+    timings: dict[str, float] | None = None,
+    stats: dict[str, Any] | None = None,
+    duals: dict[str, pd.Series] | None = None,
+    reduced_costs: np.ndarray | None = None,
+    violations: pd.DataFrame | None = None,
+    parts: dict[str, ObjectivePart] | None = None,
+    message: str = "",
+) -> PlacementSolution:
+    return PlacementSolution(
+        problem="placement",
+        status=status,
+        sense="max",
+        objective=objective,
+        bound=bound,
+        requested_gap=config.mip_gap,
+        time_limit=config.time_limit,
+        objective_parts=parts or {},
+        duals=duals or {},
+        timings=timings or {},
+        stats=stats or {},
+        message=message,
+        assignment=assignment,
+        lp_bound=lp_bound,
+        reduced_costs=reduced_costs,
+        violations=violations,
     )
 
 
@@ -179,16 +261,20 @@ def _unique_pairs(h: np.ndarray, m: np.ndarray, n_muni: int) -> Pairs:
     return Pairs(key // n_muni, key % n_muni)
 
 
-def _row_maps(model: pyo.ConcreteModel, compiled: Compiled) -> dict[str, np.ndarray]:
+def _row_maps(
+    d: PlacementData, model: pyo.ConcreteModel, compiled: Compiled
+) -> dict[str, np.ndarray]:
+    """Per row component of the pair columns: the compiled row of every key (-1 where
+    the component has no row for the key, or the compiler dropped an empty one)."""
     maps = {}
-    for name in ROW_COMPONENTS:
+    for name, count in row_counts(d).items():
         component = getattr(model, name, None)
         if component is None:
             continue
-        keys = list(component.keys())
-        rows = np.full(max(keys) + 1 if keys else 0, -1, dtype=np.int64)
+        rows = np.full(count, NO_ROW, dtype=np.int64)
         for key, con in component.items():
-            rows[key] = compiled.row(con)
+            row = compiled.row(con)
+            rows[key] = row if row >= 0 else DROPPED_ROW
         maps[name] = rows
     return maps
 
@@ -200,7 +286,10 @@ def _column_entries(
     cols, rows, vals = [], [], []
     position = np.arange(len(h))
     for name, keys, coefs in pair_terms(d, h, m):
-        mapped = maps[name][keys] if name in maps else np.full(len(keys), -1)
+        mapped = maps[name][keys] if name in maps else np.full(len(keys), NO_ROW)
+        # a row left out because no pair entered it when the LP was built would miss
+        # this column: the initial pairs enter every row a compatible pair can enter
+        assert not ((mapped == DROPPED_ROW) & (coefs != 0)).any(), name
         ok = mapped >= 0
         cols.append(position[ok])
         rows.append(mapped[ok])
@@ -212,13 +301,19 @@ def _column_entries(
 
 
 def _reduced_costs(
-    d: PlacementData, rows: np.ndarray, duals: np.ndarray, maps: dict[str, np.ndarray]
+    d: PlacementData,
+    rows: np.ndarray,
+    duals: np.ndarray,
+    maps: dict[str, np.ndarray],
+    *,
+    phase_one: bool = False,
 ) -> np.ndarray:
-    """Reduced cost (min form) of every pair of households ``rows`` (len(rows) x M)."""
+    """Reduced cost (min form) of every pair of households ``rows`` (len(rows) x M); in
+    phase 1 a pair costs nothing, so its reduced cost is the dual part alone."""
     M = d.n_municipalities
     h = np.repeat(rows, M)
     m = np.tile(np.arange(M), len(rows))
-    rc = -d.value_rows(rows).ravel()
+    rc = np.zeros(len(h)) if phase_one else -d.value_rows(rows).ravel()
     for name, keys, coefs in pair_terms(d, h, m):
         if name not in maps:
             continue
@@ -254,6 +349,8 @@ class _Search:
         self.objective: float | None = None  # min form
         self.z_lp: float | None = None
         self.bound: float | None = None
+        self.lp_duals: np.ndarray | None = None  # row duals of the final LP (min form)
+        self.maps: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------------ bookkeeping
     def offer(self, assignment: np.ndarray) -> bool:
@@ -275,7 +372,7 @@ class _Search:
         return (
             self.objective is not None
             and self.bound is not None
-            and relative_gap(self.objective, self.bound) <= self.config.mip_gap
+            and within_gap(self.objective, self.bound, self.config.mip_gap)
         )
 
     def result(self, status: Status | None = None, message: str = "") -> PlacementSolution:
@@ -287,16 +384,50 @@ class _Search:
                 if self.proven()
                 else Status.FEASIBLE
             )
-        return PlacementSolution(
+        duals, reduced = self._prices()
+        has = self.objective is not None
+        return _solution(
+            self.d,
+            self.config,
             status,
             self.assignment,
-            _negated(self.objective),
-            _negated(self.bound),
-            _negated(self.z_lp),
+            objective=_negated(self.objective),
+            bound=_negated(self.bound),
+            lp_bound=_negated(self.z_lp),
             timings=_timings(self.clock),
             stats=self.stats,
+            duals=duals,
+            reduced_costs=reduced,
+            parts=_parts(self.d, self.assignment, elastic=self.elastic) if has else {},
             message=message,
         )
+
+    def _prices(self) -> tuple[dict[str, pd.Series], np.ndarray | None]:
+        """The final LP's duals per constraint family and every pair's reduced cost, in
+        the model's maximisation sense."""
+        if self.lp_duals is None:
+            return {}, None
+        d, y = self.d, self.lp_duals
+        labels = {
+            "assign": d.household_ids,
+            "target": d.municipality_codes,
+            "capacity": d.municipality_codes,
+            "region": np.array([f"{r.level}:{r.code}" for r in d.regions], dtype=object),
+            "part_bound": np.array([row.part for row in d.bounded_parts], dtype=object),
+        }
+        duals = {}
+        for name, rows in self.maps.items():
+            keep = rows != NO_ROW
+            values = np.where(rows >= 0, y[np.maximum(rows, 0)], 0.0)[keep]
+            duals[ROW_FAMILIES[name]] = pd.Series(
+                -values + 0.0, index=pd.Index(labels[name][keep].astype(str)), dtype=float
+            )
+        reduced = np.full((d.n_households, d.n_municipalities), np.nan)
+        for start in range(0, d.n_households, CHUNK):
+            rows = np.arange(start, min(start + CHUNK, d.n_households))
+            rc = -_reduced_costs(d, rows, y, self.maps)
+            reduced[rows] = np.where(d.allowed[rows], rc, np.nan)
+        return duals, reduced
 
     def _timed_solve(
         self,
@@ -313,51 +444,67 @@ class _Search:
     def column_generation(
         self,
     ) -> tuple[Outcome, Pairs, np.ndarray, dict[str, np.ndarray]] | PlacementSolution:
+        """Column generation to the LP optimum over all compatible pairs; phase 1 first
+        when the initial pairs cannot meet the hard rows."""
         d = self.d
-        pairs = initial_pairs(d)
-        t = time.perf_counter()
-        model = build_placement_model(d, pairs, relax=True, elastic=self.elastic)
-        compiled = compile_model(model)
-        session = HighsSession(compiled, self.config, relax=True)
-        self.clock.build += time.perf_counter() - t
-        maps = _row_maps(model, compiled)
-        in_set = np.zeros((d.n_households, d.n_municipalities), dtype=bool)
-        in_set[pairs.h, pairs.m] = True
-        hs, ms = [pairs.h], [pairs.m]
-        n_pairs = len(pairs)
+        lp = _LP(self, initial_pairs(d), phase_one=False)
+        outcome = self._timed_solve(lp.session, self.clock.left())
+        if outcome.status == Status.INFEASIBLE and not self.elastic:
+            self.say("the first pairs cannot meet every hard rule: phase 1")
+            found = self.phase_one(lp.pairs())
+            if isinstance(found, PlacementSolution):
+                return found
+            lp = _LP(self, found, phase_one=False)
+            outcome = self._timed_solve(lp.session, self.clock.left())
         for rounds in range(1, MAX_ROUNDS + 1):
-            outcome = self._timed_solve(session, self.clock.left())
-            if outcome.status == Status.INFEASIBLE:
-                return self.result(Status.INFEASIBLE)
+            if rounds > 1:
+                outcome = self._timed_solve(lp.session, self.clock.left())
             if outcome.status != Status.OPTIMAL or outcome.row_duals is None:
-                return self.result(outcome.status, f"LP relaxation stopped: {outcome.message}")
-            t = time.perf_counter()
-            new_h, new_m = _price(d, outcome.row_duals, maps, in_set)
-            self.clock.pricing += time.perf_counter() - t
+                status = Status.NO_SOLUTION if outcome.status == Status.INFEASIBLE else None
+                return self.result(
+                    status or outcome.status, f"LP relaxation stopped: {outcome.message}"
+                )
+            assert outcome.objective is not None
+            new_h, new_m = lp.price(outcome.row_duals)
             self.say(
-                f"LP round {rounds}: {n_pairs:,} pairs, objective "
+                f"LP round {rounds}: {lp.n_pairs:,} pairs, objective "
                 f"{-outcome.objective:,.2f}, {len(new_h):,} pairs priced in"
             )
             if not len(new_h):
                 break
-            t = time.perf_counter()
-            starts, index, value = _column_entries(d, new_h, new_m, maps)
-            session.add_columns(-d.value(new_h, new_m), starts, index, value)
-            self.clock.build += time.perf_counter() - t
-            in_set[new_h, new_m] = True
-            hs.append(new_h)
-            ms.append(new_m)
-            n_pairs += len(new_h)
-        self.stats.update(lp_rounds=rounds, lp_pairs=n_pairs)
+            lp.add(new_h, new_m)
+        self.stats.update(lp_rounds=rounds, lp_pairs=lp.n_pairs)
         self.z_lp = self.bound = outcome.objective
-        # LP values in the order the pairs were added (compiled columns, then new ones)
-        assert outcome.x is not None
-        cols = _pair_columns(compiled, model)
-        base = cols >= 0
-        x = np.zeros(n_pairs)
-        x[cols[base]] = outcome.x[: len(cols)][base]
-        x[len(pairs) :] = outcome.x[len(cols) :]
-        return outcome, Pairs(np.concatenate(hs), np.concatenate(ms)), x, maps
+        self.lp_duals, self.maps = outcome.row_duals, lp.maps
+        return outcome, lp.pairs(), lp.values(outcome), lp.maps
+
+    def phase_one(self, pairs: Pairs) -> Pairs | PlacementSolution:
+        """Minimise the persons by which the hard rows are broken, pricing every pair,
+        until nothing can reduce it. Returns the pairs that make the LP feasible, or the
+        infeasible result when the minimum is above 0 over all pairs (proven)."""
+        lp = _LP(self, pairs, phase_one=True)
+        for rounds in range(1, MAX_ROUNDS + 1):
+            outcome = self._timed_solve(lp.session, self.clock.left())
+            if outcome.status != Status.OPTIMAL or outcome.row_duals is None:
+                return self.result(Status.NO_SOLUTION, f"phase 1 stopped: {outcome.message}")
+            assert outcome.objective is not None
+            new_h, new_m = lp.price(outcome.row_duals)
+            self.say(
+                f"phase 1 round {rounds}: {lp.n_pairs:,} pairs, "
+                f"{outcome.objective:,.2f} persons short"
+            )
+            if outcome.objective <= PHASE_ONE_TOLERANCE:
+                self.stats["phase_one_rounds"] = rounds
+                return lp.pairs()
+            if not len(new_h):
+                break
+            lp.add(new_h, new_m)
+        self.stats["phase_one_rounds"] = rounds
+        return self.result(
+            Status.INFEASIBLE,
+            f"over all compatible pairs the hard rules are broken by at least "
+            f"{outcome.objective:,.2f} persons",
+        )
 
     # ------------------------------------------------------------------ 2.-3. MIP
     def restricted_mip(
@@ -425,6 +572,65 @@ class _Search:
             )
             if round_no >= 3 and self.objective >= before - 1e-6 * abs(before):
                 return
+
+
+class _LP:
+    """A live restricted LP over a growing set of pairs (columns added as priced).
+
+    In phase 1 the model is the elastic one with every pair free of cost and each hard
+    row's slack costing the persons it stands for."""
+
+    def __init__(self, search: _Search, pairs: Pairs, *, phase_one: bool) -> None:
+        d = search.d
+        self.search, self.phase_one, self.first = search, phase_one, pairs
+        t = time.perf_counter()
+        self.model = build_placement_model(
+            d, pairs, relax=True, elastic=search.elastic or phase_one
+        )
+        self.compiled = compile_model(self.model)
+        self.session = HighsSession(self.compiled, search.config, relax=True)
+        if phase_one:
+            persons = {id(var): n for var, n in violation_vars(self.model, d)}
+            cost = np.array([persons.get(id(var), 0.0) for var in self.compiled.columns])
+            self.session.set_costs(cost)
+        search.clock.build += time.perf_counter() - t
+        self.maps = _row_maps(d, self.model, self.compiled)
+        self.in_set = np.zeros((d.n_households, d.n_municipalities), dtype=bool)
+        self.in_set[pairs.h, pairs.m] = True
+        self.hs, self.ms = [pairs.h], [pairs.m]
+        self.n_pairs = len(pairs)
+
+    def price(self, duals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        t = time.perf_counter()
+        found = _price(self.search.d, duals, self.maps, self.in_set, phase_one=self.phase_one)
+        self.search.clock.pricing += time.perf_counter() - t
+        return found
+
+    def add(self, h: np.ndarray, m: np.ndarray) -> None:
+        d = self.search.d
+        t = time.perf_counter()
+        starts, index, value = _column_entries(d, h, m, self.maps)
+        cost = np.zeros(len(h)) if self.phase_one else -d.value(h, m)
+        self.session.add_columns(cost, starts, index, value)
+        self.search.clock.build += time.perf_counter() - t
+        self.in_set[h, m] = True
+        self.hs.append(h)
+        self.ms.append(m)
+        self.n_pairs += len(h)
+
+    def pairs(self) -> Pairs:
+        return Pairs(np.concatenate(self.hs), np.concatenate(self.ms))
+
+    def values(self, outcome: Outcome) -> np.ndarray:
+        """LP values of the pairs in the order they were added (compiled columns first,
+        then the added ones)."""
+        assert outcome.x is not None
+        cols = _pair_columns(self.compiled, self.model)
+        base = cols >= 0
+        x = np.zeros(self.n_pairs)
+        x[cols[base]] = outcome.x[: len(cols)][base]
+        x[len(self.first) :] = outcome.x[len(cols) :]
+        return x
 
 
 class _RestrictedMip:
@@ -507,25 +713,37 @@ def _solve(
 
 
 def _timings(clock: _Clock) -> dict[str, float]:
-    return {"build_s": clock.build, "solve_s": clock.solve, "pricing_s": clock.pricing}
+    """The contract's timing keys; pricing is part of the solve."""
+    return {"build_s": clock.build, "solve_s": clock.solve + clock.pricing, "read_back_s": 0.0}
 
 
 def _trivially_infeasible(d: PlacementData) -> bool:
-    """A municipality with a band lower bound above 0 but no compatible household."""
-    if d.target is None or d.config.target_mode == "soft":
-        return False
-    lower, _ = band_limits(d)
-    return bool(((lower > 0) & ~d.allowed.any(axis=0)).any())
+    """A row that no pair can enter but that needs persons: a household with no
+    compatible municipality (when every household must be placed), a municipality or a
+    region with a lower band above 0 but no compatible household."""
+    reachable = np.asarray(d.allowed.any(axis=0), dtype=bool)
+    if d.config.assignment == "exactly_once" and not d.allowed.any(axis=1).all():
+        return True
+    if d.target is not None and d.config.target_mode == "band":
+        lower, _ = band_limits(d)
+        if ((lower > 0) & ~reachable).any():
+            return True
+    return any(r.lower > 0 and not reachable[r.members].any() for r in d.regions)
 
 
 def _price(
-    d: PlacementData, duals: np.ndarray, maps: dict[str, np.ndarray], in_set: np.ndarray
+    d: PlacementData,
+    duals: np.ndarray,
+    maps: dict[str, np.ndarray],
+    in_set: np.ndarray,
+    *,
+    phase_one: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs with negative reduced cost not yet in the LP, at most ADD_PER_ROUND each."""
     hs, ms = [], []
     for start in range(0, d.n_households, CHUNK):
         rows = np.arange(start, min(start + CHUNK, d.n_households))
-        rc = _reduced_costs(d, rows, duals, maps)
+        rc = _reduced_costs(d, rows, duals, maps, phase_one=phase_one)
         rc[~d.allowed[rows] | in_set[rows]] = np.inf
         k = min(ADD_PER_ROUND, d.n_municipalities)
         best = np.argpartition(rc, k - 1, axis=1)[:, :k]
@@ -606,7 +824,8 @@ def _min_objective(d: PlacementData, assignment: np.ndarray, elastic: bool) -> f
 def _solve_full_with_pyomo(
     d: PlacementData, config: SolverConfig, say: Progress
 ) -> PlacementSolution:
-    """Any other Pyomo solver: the full model over all compatible pairs, solved as is."""
+    """Any other Pyomo solver: the full model over all compatible pairs, solved as is
+    (no duals: a MIP solver through Pyomo returns none)."""
     clock = _Clock(config.time_limit)
     h, m = np.nonzero(d.allowed)
     pairs = Pairs(h, m)
@@ -617,26 +836,25 @@ def _solve_full_with_pyomo(
     outcome = solve_with_pyomo(model, config)
     clock.solve = outcome.seconds
     if not outcome.status.has_solution:
-        return PlacementSolution(
+        return _solution(
+            d,
+            config,
             outcome.status,
             np.full(d.n_households, -1),
-            None,
-            None,
-            None,
             timings=_timings(clock),
             message=outcome.message,
         )
     x = np.array([pyo.value(model.x[k]) or 0.0 for k in range(len(pairs))])
     assignment = assignment_from_x(d, pairs, x)
-    objective = evaluate_assignment(d, assignment, elastic=False)
-    bound = None if outcome.bound is None else -outcome.bound
-    return PlacementSolution(
+    return _solution(
+        d,
+        config,
         outcome.status,
         assignment,
-        objective,
-        bound,
-        None,
+        objective=evaluate_assignment(d, assignment, elastic=False),
+        bound=_negated(outcome.bound),
         timings=_timings(clock),
         stats={"mip_pairs": len(pairs)},
+        parts=_parts(d, assignment, elastic=False),
         message=outcome.message,
     )

@@ -1,10 +1,13 @@
 """Solving the reception model and reading the solution back.
 
-The Pyomo model is compiled to matrix form and solved by HiGHS in one MIP run (other
-Pyomo solvers by name get the model itself). Values are read back into plain tables.
-People without a bed (the virtual ``UNHOUSED`` site) or sites below their minimum
-occupancy make the plan infeasible: the status says so and ``diagnosis`` lists per
-period what is missing and by how much.
+The Pyomo model is compiled to matrix form and solved by HiGHS (other Pyomo solvers by
+name get the model itself), by branch and bound or, for large models, as the LP bound
+with rounded site decisions (``solver.reception_method``). Either way the plan ends in
+an LP with the site decisions fixed, whose duals are kept (capacity, buffer, flow
+balance). Values are read back into plain tables. People without a bed (the virtual
+``UNHOUSED`` site) or sites below their minimum occupancy make the plan infeasible: the
+status says so, and the tables say when and how many (the diagnosis is built from them
+in ``asielplan.experiments.results``).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,6 +24,7 @@ import pyomo.environ as pyo
 
 from asielplan.config import SolverConfig
 from asielplan.model.reception import (
+    COST_PARTS,
     OPEN,
     UNHOUSED,
     Index,
@@ -33,38 +37,29 @@ from asielplan.solvers.highs import (
     HighsSession,
     Outcome,
     Progress,
-    Status,
     compile_model,
-    relative_gap,
     solve_with_pyomo,
 )
+from asielplan.solvers.result import ObjectivePart, Result, Status, within_gap
 
 log = logging.getLogger(__name__)
 TOLERANCE = 1e-6
 LARGE_MODEL_COLUMNS = 50_000
+DUAL_FAMILIES = ("capacity", "buffer", "flow_balance")  # constraint families with duals kept
 
 
-@dataclass
-class ReceptionSolution:
-    """A solved reception plan as tables (values rounded to 1e-6)."""
+@dataclass(kw_only=True)
+class ReceptionSolution(Result):
+    """A reception plan: the result contract plus the plan as tables (values rounded to
+    1e-6): ``occupancy`` (inflow, class, type, stage, site, period, persons and flows),
+    ``flows`` (inflow, class, type, from, to, period, persons), ``decisions`` (site,
+    period, open, started) and ``below_minimum`` (inflow, site, period, persons short
+    of the site's minimum occupancy)."""
 
-    status: Status
-    objective: float | None
-    bound: float | None
-    occupancy: pd.DataFrame  # scenario, class, type, stage, site, period, persons and flows
-    flows: pd.DataFrame  # scenario, type_id, from, to, period, persons
-    decisions: pd.DataFrame  # site_id, period, open (1/0), started (1/0)
-    costs: dict[str, float]  # expected cost split by objective part
-    diagnosis: pd.DataFrame
-    timings: dict[str, float] = field(default_factory=dict)
-    stats: dict[str, Any] = field(default_factory=dict)
-    message: str = ""
-
-    @property
-    def gap(self) -> float | None:
-        if self.objective is None or self.bound is None:
-            return None
-        return max(0.0, self.objective - self.bound) / max(abs(self.objective), 1e-9)
+    occupancy: pd.DataFrame
+    flows: pd.DataFrame
+    decisions: pd.DataFrame
+    below_minimum: pd.DataFrame
 
 
 def solve_reception(
@@ -72,33 +67,33 @@ def solve_reception(
     config: SolverConfig,
     progress: Progress | None = None,
     fixed: pd.DataFrame | None = None,
-    method: str = "auto",
 ) -> ReceptionSolution:
     """Build, solve and read back. ``fixed`` (site_id, period, open, started) fixes the
-    site decisions, e.g. to evaluate another plan's openings under other scenarios.
+    site decisions, e.g. to evaluate another plan's openings under other inflows.
 
-    ``method``: ``mip`` runs HiGHS's branch and bound; ``lp_round`` solves the LP
-    relaxation (its optimum is the reported bound), rounds the site decisions
-    (:func:`round_site_decisions`) and solves the LP with them fixed (the reported
-    plan); ``auto`` takes ``lp_round`` for models over ``LARGE_MODEL_COLUMNS``
+    ``config.reception_method``: ``mip`` runs HiGHS's branch and bound; ``lp_round``
+    solves the LP relaxation (its optimum is the reported bound), rounds the site
+    decisions (:func:`round_site_decisions`) and solves the LP with them fixed (the
+    reported plan); ``auto`` takes ``lp_round`` for models over ``LARGE_MODEL_COLUMNS``
     columns, where the MIP's simplex root alone outlasts the time limit."""
     say = progress or (lambda message: log.info(message))
-    t0 = time.perf_counter()
+    started = time.perf_counter()
     say("building the reception model")
     model, idx = build_reception_model(data)
     if fixed is not None:
         _fix_decisions(model, data, fixed)
-    t1 = time.perf_counter()
-    stats = {
+    stats: dict[str, Any] = {
         "variables": model.nvariables(),
         "constraints": model.nconstraints(),
         "binaries": sum(1 for v in model.component_data_objects(pyo.Var) if v.is_binary()),
     }
     say(f"solving ({stats['variables']:,} variables, {stats['binaries']:,} binaries)")
+    duals: dict[str, pd.Series] = {}
     if config.name == "highs":
         compiled = compile_model(model)
-        t_compiled = time.perf_counter()
+        built = time.perf_counter()
         large = len(compiled.columns) > LARGE_MODEL_COLUMNS and compiled.integer.any()
+        method = config.reception_method
         use_rounding = method == "lp_round" or (method == "auto" and large)
         stats["method"] = "lp_round" if use_rounding else "mip"
         if use_rounding:
@@ -106,56 +101,136 @@ def solve_reception(
             outcome = _solve_lp_round(model, data, idx, compiled, config)
         else:
             outcome = HighsSession(compiled, config, relax=False).solve()
+            if outcome.x is not None and compiled.integer.any():
+                say("the plan's LP with its site decisions fixed, for the duals")
+                left = config.time_limit - (time.perf_counter() - built)
+                outcome.row_duals = _fixed_lp_duals(compiled, config, outcome.x, left)
         if outcome.x is not None:
             for var, value in zip(compiled.columns, outcome.x, strict=True):
                 var.set_value(float(value), skip_validation=True)
-        compile_s = t_compiled - t1
+        if outcome.row_duals is not None:
+            duals = _family_duals(model, data, idx, compiled, outcome.row_duals)
     else:
+        built = time.perf_counter()
         outcome = solve_with_pyomo(model, config)
-        compile_s = 0.0
-    t2 = time.perf_counter()
+    solved = time.perf_counter()
+    timings = {"build_s": built - started, "solve_s": solved - built}
     if not outcome.status.has_solution:
         empty = pd.DataFrame()
-        return ReceptionSolution(
+        return _solution(
+            config,
             outcome.status,
-            None,
-            None,
-            empty,
-            empty,
-            empty,
-            {},
-            empty,
-            {"build_s": t1 - t0, "compile_s": compile_s, "solve_s": t2 - t1},
-            stats,
-            outcome.message,
+            timings={**timings, "read_back_s": 0.0},
+            stats=stats,
+            tables=(empty, empty, empty, empty),
+            message=outcome.message,
         )
     say("reading the plan back")
     occupancy, flows, decisions = _read_back(model, data, idx)
-    costs = {
-        name: float(sum(pyo.value(term) for term in parts))
-        for name, parts in objective_terms(model, data, idx).items()
-    }
-    diagnosis = _diagnosis(model, data, idx, occupancy)
-    status = outcome.status if diagnosis.empty else Status.INFEASIBLE
-    t3 = time.perf_counter()
-    return ReceptionSolution(
-        status=status,
+    below = _below_minimum(model, data, idx)
+    unhoused = occupancy.loc[occupancy["site_id"] == UNHOUSED, "persons"].sum()
+    infeasible = unhoused > TOLERANCE or not below.empty
+    return _solution(
+        config,
+        Status.INFEASIBLE if infeasible else outcome.status,
         objective=outcome.objective,
         bound=outcome.bound,
+        parts=_parts(model, data, idx),
+        duals=duals,
+        timings={**timings, "read_back_s": time.perf_counter() - solved},
+        stats=stats,
+        tables=(occupancy, flows, decisions, below),
+        message=outcome.message,
+    )
+
+
+def _solution(
+    config: SolverConfig,
+    status: Status,
+    *,
+    tables: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame],
+    objective: float | None = None,
+    bound: float | None = None,
+    parts: dict[str, ObjectivePart] | None = None,
+    duals: dict[str, pd.Series] | None = None,
+    timings: dict[str, float] | None = None,
+    stats: dict[str, Any] | None = None,
+    message: str = "",
+) -> ReceptionSolution:
+    occupancy, flows, decisions, below = tables
+    return ReceptionSolution(
+        problem="reception",
+        status=status,
+        sense="min",
+        objective=objective,
+        bound=bound,
+        requested_gap=config.mip_gap,
+        time_limit=config.time_limit,
+        objective_parts=parts or {},
+        duals=duals or {},
+        timings=timings or {},
+        stats=stats or {},
+        message=message,
         occupancy=occupancy,
         flows=flows,
         decisions=decisions,
-        costs=costs,
-        diagnosis=diagnosis,
-        timings={
-            "build_s": t1 - t0,
-            "compile_s": compile_s,
-            "solve_s": t2 - t1 - compile_s,
-            "read_s": t3 - t2,
-        },
-        stats=stats,
-        message=outcome.message,
+        below_minimum=below,
     )
+
+
+def _parts(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> dict[str, ObjectivePart]:
+    """Quantity and contribution of every cost part, from the values in the model."""
+    out = {}
+    for name, terms in objective_terms(m, data, idx).items():
+        quantity = sum(float(pyo.value(q)) for _, q in terms)
+        contribution = sum(cost * float(pyo.value(q)) for cost, q in terms)
+        spec = COST_PARTS[name]
+        weight = contribution / quantity if abs(quantity) > TOLERANCE else 0.0
+        out[name] = ObjectivePart(
+            name,
+            round(quantity, 6) + 0.0,
+            spec.unit,
+            round(weight, 6) + 0.0,
+            contribution,
+            spec.kind,
+        )
+    return out
+
+
+def _family_duals(
+    m: pyo.ConcreteModel, data: ReceptionData, idx: Index, compiled: Compiled, y: np.ndarray
+) -> dict[str, pd.Series]:
+    """Row duals of the kept families, labelled ``inflow:site:period`` (capacity),
+    ``inflow:period`` (buffer) and ``inflow:class:site:period`` (flow balance)."""
+    inflow, site = data.inflows, data.sites["site_id"].tolist()
+    cls = data.classes["class_id"].tolist()
+    label = {
+        "capacity": lambda k: f"{inflow[k[0]]}:{site[k[1]]}:{k[2]}",
+        "buffer": lambda k: f"{inflow[k[0]]}:{k[1]}",
+        "flow_balance": lambda k: f"{inflow[k[0]]}:{cls[k[1]]}:{site[k[2]]}:{k[3]}",
+    }
+    out = {}
+    for name in DUAL_FAMILIES:
+        component = getattr(m, name, None)
+        if component is None:
+            continue
+        series = compiled.duals(component, y, "min")
+        series.index = pd.Index([label[name](k) for k in series.index])
+        out[name] = series.round(9) + 0.0
+    return out
+
+
+def _fixed_lp_duals(
+    compiled: Compiled, config: SolverConfig, x: np.ndarray, seconds: float
+) -> np.ndarray | None:
+    """Row duals of the LP with every integer column fixed at its value in ``x`` (the
+    plan's LP: what the duals of a MIP plan mean). None when it does not finish."""
+    session = HighsSession(compiled, config, relax=True)
+    integer = np.flatnonzero(compiled.integer)
+    values = np.round(x[integer])
+    session.set_bounds(integer, values, values)
+    outcome = session.solve(time_limit=max(seconds, 1.0))
+    return outcome.row_duals if outcome.status == Status.OPTIMAL else None
 
 
 def round_site_decisions(
@@ -200,17 +275,15 @@ def _solve_lp_round(
     compiled: Compiled,
     config: SolverConfig,
 ) -> Outcome:
-    """LP relaxation for the bound, rounded site decisions, LP for the plan."""
+    """LP relaxation for the bound (interior point, no crossover: only its optimum is
+    used), rounded site decisions, and the LP for the plan with them fixed (ended in
+    crossover when ``config.crossover``: a vertex, fewer fractional people)."""
     started_at = time.perf_counter()
     session = HighsSession(compiled, config, relax=True)
     session.h.setOptionValue("solver", "ipm")
-    import os
-
-    session.h.setOptionValue("run_crossover", os.environ.get("XOVER", "off"))
+    session.h.setOptionValue("run_crossover", "off")
     relaxed = session.solve()
     log.info("LP relaxation %.1f s", time.perf_counter() - started_at)
-    if os.environ.get("XOVER") == "on":
-        session.h.setOptionValue("solver", "simplex")
     if relaxed.status != Status.OPTIMAL or relaxed.x is None:
         return relaxed
     column = {id(var): i for i, var in enumerate(compiled.columns)}
@@ -228,19 +301,19 @@ def _solve_lp_round(
         cols, values = zip(*fix, strict=True)
         session.set_bounds(np.array(cols), np.array(values, float), np.array(values, float))
     left = config.time_limit - (time.perf_counter() - started_at)
-    session.h.setOptionValue("run_crossover", "on")  # a vertex: whole numbers of people
+    session.h.setOptionValue("run_crossover", "on" if config.crossover else "off")
     plan = session.solve(time_limit=max(left, 1.0))
     if not plan.status.has_solution or plan.objective is None:
         return plan
     bound = relaxed.objective
-    gap = relative_gap(plan.objective, bound) if bound is not None else None
-    status = Status.OPTIMAL if gap is not None and gap <= config.mip_gap else Status.FEASIBLE
+    proven = bound is not None and within_gap(plan.objective, bound, config.mip_gap)
     return Outcome(
-        status,
+        Status.OPTIMAL if proven else Status.FEASIBLE,
         plan.objective,
         bound,
         time.perf_counter() - started_at,
         plan.x,
+        row_duals=plan.row_duals,
         message=f"LP bound, rounded site decisions ({len(fix)} fixed)",
     )
 
@@ -267,7 +340,7 @@ def _value(var: Any) -> float:
 def _read_back(
     model: pyo.ConcreteModel, data: ReceptionData, idx: Index
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    scenario = data.scenarios
+    inflow = data.inflows
     class_id = data.classes["class_id"].tolist()
     type_id = [data.types["type_id"][k] if k >= 0 else "" for k in data.classes["type"]]
     stage = data.classes["stage"].tolist()
@@ -287,7 +360,7 @@ def _read_back(
     for key in idx.occupancy:
         w, c, s, t = key
         row = (
-            scenario[w],
+            inflow[w],
             class_id[c],
             type_id[c],
             stage[c],
@@ -305,7 +378,7 @@ def _read_back(
     occupancy = pd.DataFrame(
         rows,
         columns=[
-            "scenario",
+            "inflow",
             "class_id",
             "type_id",
             "stage",
@@ -323,9 +396,9 @@ def _read_back(
     for w, c, u, v, t in idx.flows:
         value = _value(model.f[w, c, u, v, t])
         if value > TOLERANCE:
-            flow_rows.append((scenario[w], class_id[c], type_id[c], u, v, t, value))
+            flow_rows.append((inflow[w], class_id[c], type_id[c], u, v, t, value))
     flows = pd.DataFrame(
-        flow_rows, columns=["scenario", "class_id", "type_id", "from", "to", "period", "persons"]
+        flow_rows, columns=["inflow", "class_id", "type_id", "from", "to", "period", "persons"]
     )
     decisions = []
     for s, sid in enumerate(site_id):
@@ -345,38 +418,15 @@ def _read_back(
     )
 
 
-def _diagnosis(
-    model: pyo.ConcreteModel, data: ReceptionData, idx: Index, occupancy: pd.DataFrame
-) -> pd.DataFrame:
-    """What cannot be met: people without a bed per scenario, period and line, and
-    sites below their minimum occupancy."""
-    rows: list[tuple[str, str, int, str, float]] = []
-    unhoused = occupancy[(occupancy["site_id"] == UNHOUSED) & (occupancy["persons"] > TOLERANCE)]
-    for (scenario, period), group in unhoused.groupby(["scenario", "period"], sort=True):
-        rows.append(
-            (
-                str(scenario),
-                "capacity",
-                int(period),
-                "persons without a bed (all sites full or closed)",
-                round(float(group["persons"].sum()), 6),
-            )
-        )
+def _below_minimum(model: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> pd.DataFrame:
+    """Open sites below their minimum occupancy: inflow, site, period, persons short."""
     site_id = data.sites["site_id"].tolist()
-    minimum = data.sites["min_occupancy"].tolist()
-    for w, s, t in idx.min_occupancy:
-        short = _value(model.short[w, s, t])
-        if short > TOLERANCE:
-            rows.append(
-                (
-                    data.scenarios[w],
-                    "min_occupancy",
-                    t,
-                    f"site {site_id[s]} below its minimum of {minimum[s]}",
-                    short,
-                )
-            )
-    return pd.DataFrame(rows, columns=["scenario", "family", "period", "what", "missing"])
+    rows = [
+        (data.inflows[w], site_id[s], t, short)
+        for w, s, t in idx.min_occupancy
+        if (short := _value(model.short[w, s, t])) > TOLERANCE
+    ]
+    return pd.DataFrame(rows, columns=["inflow", "site_id", "period", "short"])
 
 
 def decision_frame(solution: ReceptionSolution) -> pd.DataFrame:

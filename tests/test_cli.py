@@ -55,7 +55,7 @@ def test_bad_config_writes_nothing(tiny_path: Path, tmp_path: Path) -> None:
 def test_reception_command_writes_plan_and_exits_2_without_beds(tmp_path: Path) -> None:
     """reception writes its tables, plot and manifest (exit 0); with the noodopvang
     removed 3 people lack a bed: exit 2, diagnosis.csv says period 2, 3 persons, and
-    an unknown scenario is an input error (exit 1) that writes nothing."""
+    an unknown inflow is an input error (exit 1) that writes nothing."""
     from .reception_helpers import SITES, write_reception_instance
 
     root = write_reception_instance(tmp_path / "ok")
@@ -71,10 +71,10 @@ def test_reception_command_writes_plan_and_exits_2_without_beds(tmp_path: Path) 
     result = runner.invoke(app, ["reception", str(short), "--out", str(tmp_path / "s")])
     assert result.exit_code == 2, result.output
     diagnosis = pd.read_csv(tmp_path / "s" / "diagnosis.csv")
-    assert diagnosis[["period", "missing"]].values.tolist() == [[2, 3.0]]
+    assert diagnosis[["period", "violation"]].values.tolist() == [[2, 3.0]]
 
     result = runner.invoke(
-        app, ["reception", str(root), "--scenario", "nope", "--out", str(tmp_path / "n")]
+        app, ["reception", str(root), "--inflow", "nope", "--out", str(tmp_path / "n")]
     )
-    assert result.exit_code == 1 and "no scenario 'nope'" in result.output
+    assert result.exit_code == 1 and "no inflow 'nope'" in result.output
     assert not (tmp_path / "n").exists()

@@ -13,6 +13,7 @@ def test_failure_leaves_old_result_and_no_temp_files(tmp_path: Path) -> None:
     """An exception while writing keeps the old file and removes the staging folder."""
     out = tmp_path / "out"
     out.mkdir()
+    (out / "manifest.json").write_text("{}\n")
     (out / "result.csv").write_text("old\n")
     with pytest.raises(RuntimeError), atomic_output_dir(out) as staging:
         atomic_write_text(staging / "result.csv", "new\n")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asielplan.api import place, write_placement
+from asielplan.api import place, write_run
 from asielplan.config import RegionBand
 from asielplan.model.placement import (
     Pairs,
@@ -18,7 +18,8 @@ from asielplan.model.placement import (
     evaluate_assignment,
     placed_persons,
 )
-from asielplan.solvers.highs import HighsSession, Status, compile_model
+from asielplan.solvers.highs import HighsSession, compile_model
+from asielplan.solvers.result import Status
 
 from .placement_helpers import FIXTURES, brute_force, config, prepared, variant
 
@@ -148,7 +149,7 @@ def test_infeasible_region_band_names_the_region_and_amount() -> None:
 def test_same_input_same_output_bytes(tmp_path: Path) -> None:
     """Two runs on one instance write byte-identical tables (timings excluded)."""
     for name in ("a", "b"):
-        write_placement(place(TINY, config()), tmp_path / name)
+        write_run(place(TINY, config()), tmp_path / name)
     for file in sorted((tmp_path / "a").glob("*.csv")):
         assert file.read_bytes() == (tmp_path / "b" / file.name).read_bytes(), file.name
 
@@ -212,7 +213,9 @@ def test_pricing_matches_the_solver_reduced_costs() -> None:
     compiled = compile_model(model)
     outcome = HighsSession(compiled, config().solver, relax=True).solve()
     assert outcome.row_duals is not None and outcome.col_duals is not None
-    rc = _reduced_costs(d, np.arange(d.n_households), outcome.row_duals, _row_maps(model, compiled))
+    rc = _reduced_costs(
+        d, np.arange(d.n_households), outcome.row_duals, _row_maps(d, model, compiled)
+    )
     for j, var in enumerate(compiled.columns):
         if var.parent_component() is model.x:
             k = var.index()

@@ -13,7 +13,8 @@ import pytest
 from asielplan.config import RegionBand
 from asielplan.model import placement as pm
 from asielplan.model.placement import Pairs, build_placement_model
-from asielplan.solvers.highs import HighsSession, Status, compile_model
+from asielplan.solvers.highs import HighsSession, compile_model
+from asielplan.solvers.result import Status
 
 from .placement_helpers import FIXTURES, config, prepared, variant
 
@@ -132,6 +133,30 @@ def test_family_add_locks(tmp_path: Path) -> None:
     assert list(model.lock.keys()) == [4]
     solve(model)
     assert x_matrix(model, d, pairs)[4, 3] == pytest.approx(1.0)
+
+
+def test_family_add_part_bounds() -> None:
+    """A bound on a named objective part is a row that holds the part's quantity: the
+    free optimum's distance, capped 1 km lower, is met by the bounded optimum (which
+    is worse); a bound on the shortfall (a part carried by slack variables) holds too."""
+    _, d = prepared(FIXTURES / "tiny", config())
+    pairs = all_pairs(d)
+    free = build_placement_model(d, pairs)
+    free_objective = solve(free)
+    free_km = float(d.distance(pairs.h, pairs.m) @ x_matrix(free, d, pairs)[pairs.h, pairs.m])
+    assert free_km > 1
+    capped = config(part_bounds={"distance": {"upper": free_km - 1}, "shortfall": {"upper": 3}})
+    _, d2 = prepared(FIXTURES / "tiny", capped)
+    assert [row.part for row in d2.bounded_parts] == ["distance", "shortfall"]
+    model = build_placement_model(d2, pairs)
+    assert len(model.part_bound) == 2
+    objective = solve(model)
+    x = x_matrix(model, d2, pairs)[pairs.h, pairs.m]
+    km = float(d2.distance(pairs.h, pairs.m) @ x)
+    short = sum(pyo.value(model.short[m]) for m in range(4))
+    assert km <= free_km - 1 + 1e-6 and km == pytest.approx(pyo.value(model.part_value[0]))
+    assert short <= 3 + 1e-6 and short == pytest.approx(pyo.value(model.part_value[1]))
+    assert objective < free_objective - 1e-6
 
 
 def test_family_add_objective() -> None:

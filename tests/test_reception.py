@@ -9,13 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asielplan.api import plan_reception, write_reception
+from asielplan.api import plan_reception, write_run
 from asielplan.config import RunConfig
 from asielplan.data.instance import read_instance
 from asielplan.data.reception_generator import SNAPSHOT_LEVELS, levels_from_snapshots
+from asielplan.experiments.results.reception import reception_tables
 from asielplan.model.reception import UNHOUSED, prepare_reception
-from asielplan.solvers.highs import Status
 from asielplan.solvers.reception import ReceptionSolution, solve_reception
+from asielplan.solvers.result import Status
 
 from .reception_helpers import COHORTS, SITES, with_candidates, write_reception_instance
 
@@ -44,7 +45,7 @@ def test_cheaper_site_fills_first_and_peak_needs_exactly_three_emergency_places(
     assert _persons(sol, "A1", 1) == 8 and _persons(sol, "A2", 1) == 0
     assert (_persons(sol, "A1", 2), _persons(sol, "A2", 2), _persons(sol, "N1", 2)) == (10, 10, 3)
     assert sol.objective == pytest.approx(2930.0)
-    assert sol.costs["emergency_penalty"] == pytest.approx(300.0)
+    assert sol.objective_parts["emergency_penalty"].contribution == pytest.approx(300.0)
 
 
 def test_buffer_norm_keeps_places_free_and_moves_the_rest_to_emergency(tmp_path: Path) -> None:
@@ -61,7 +62,9 @@ def test_no_bed_is_reported_as_infeasible_with_the_missing_number(tmp_path: Path
     root = write_reception_instance(tmp_path / "i", sites=SITES.iloc[:2])
     sol = _solve(root)
     assert sol.status == Status.INFEASIBLE
-    assert sol.diagnosis[["period", "missing"]].values.tolist() == [[2, 3.0]]
+    data = prepare_reception(read_instance(root), RunConfig().reception)
+    diagnosis = reception_tables(data, sol)["diagnosis"]
+    assert diagnosis[["period", "violation"]].values.tolist() == [[2, 3.0]]
 
 
 def test_flows_balance_in_every_site_and_period_of_the_default_plan() -> None:
@@ -69,8 +72,6 @@ def test_flows_balance_in_every_site_and_period_of_the_default_plan() -> None:
     from the written tables for every class, site and period of the embedded default
     (steady); every promotion out of the procedure arrives somewhere; the total in
     reception equals the cohorts' count in every period; no site is over capacity."""
-    from asielplan.experiments.reception_report import reception_tables
-
     config = RunConfig()
     inst = read_instance(Path(__file__).resolve().parents[1] / "data" / "default")
     data = prepare_reception(inst, config.reception)
@@ -190,7 +191,7 @@ def test_calais_example_meets_regional_targets_where_capacity_allows(tmp_path: P
     assert run.tables["emergency"]["without_bed"].sum() == 0
     assert run.tables["kpis"]["share_in_home_region"].iloc[0] > 0.8
     assert int(last["persons"].sum()) == 7000
-    write_reception(run, tmp_path / "out")
+    write_run(run, tmp_path / "out")
     assert (tmp_path / "out" / "occupancy.png").stat().st_size > 10_000
     assert (tmp_path / "out" / "regions.png").stat().st_size > 10_000
 
@@ -199,24 +200,25 @@ def test_same_input_gives_identical_tables(tmp_path: Path) -> None:
     """Two runs of the tiny instance write byte-identical CSV tables."""
     root = _with_candidates(tmp_path, 60.0, 90.0)
     for name in ("one", "two"):
-        write_reception(plan_reception(root), tmp_path / name)
-    for table in ("occupancy", "moves", "business_cases", "costs", "emergency"):
+        write_run(plan_reception(root), tmp_path / name)
+    for table in ("occupancy", "moves", "business_cases", "objective", "emergency"):
         assert (tmp_path / "one" / f"{table}.csv").read_bytes() == (
             tmp_path / "two" / f"{table}.csv"
         ).read_bytes()
 
 
 def test_robust_plan_buys_buffer_against_the_peak(tmp_path: Path) -> None:
-    """Steady (8 then 8) and peak (8 then 15) scenarios, equal weights. C1 costs 72 a
+    """Steady (8 then 8) and peak (8 then 15) inflows, equal weights. C1 costs 72 a
     night + 100 per period (82 per place-night, within budget). Steady: 16 people fit
     in A1 + A2 for 10*70 + 6*80 = 1180, with C1 it would cost 1232, so the steady plan
     leaves it shut. Peak: 3 people in noodopvang cost 3*290 = 870, C1 saves that.
-    Robust: open C1 in period 2 (buffer cost 100) and avoid 0.5*870 = 435 expected
-    emergency cost."""
+    Robust: open C1 in period 2 (buffer cost EUR 100) and avoid 0.5*870 = 435 of
+    expected emergency cost: 0.5*3*190 = EUR 285 of beds (money) and 0.5*3*100 = 150
+    of the emergency penalty (a weight, reported apart, never as euros)."""
     cohorts = pd.DataFrame(
         {
             "cohort_id": ["s1", "s2", "p1", "p2"],
-            "scenario": ["steady", "steady", "peak", "peak"],
+            "inflow": ["steady", "steady", "peak", "peak"],
             "arrival_period": [1, 2, 1, 2],
             "persons": [8, 8, 8, 15],
             "household_type": ["single"] * 4,
@@ -227,11 +229,14 @@ def test_robust_plan_buys_buffer_against_the_peak(tmp_path: Path) -> None:
     )
     root = _with_candidates(tmp_path, 72.0, 90.0)
     cohorts.to_csv(root / "cohorts.csv", index=False)
-    run = plan_reception(root, robust=True)
+    run = plan_reception(root, RunConfig.model_validate({"reception": {"robust": True}}))
     robust = run.tables["robust"].set_index("plan")
-    assert robust.loc["robust", "buffer_cost"] == pytest.approx(100.0)
-    assert robust.loc["robust", "emergency_cost_avoided"] == pytest.approx(435.0)
-    assert robust.loc["robust", "expected_total"] < robust.iloc[1]["expected_total"]
+    assert robust.loc["robust", "buffer_cost_eur"] == pytest.approx(100.0)
+    avoided = robust.loc["robust", ["emergency_cost_avoided_eur", "emergency_penalty_avoided"]]
+    assert avoided.tolist() == pytest.approx([285.0, 150.0])
+    assert sum(avoided) == pytest.approx(435.0)
+    assert robust.loc["robust", "expected_objective"] < robust.iloc[1]["expected_objective"]
+    assert set(robust["inflow_weights"]) == {"steady=0.5;peak=0.5"}
 
 
 def test_snapshot_levels_match_the_shared_data(shared_data: Path) -> None:
@@ -289,8 +294,10 @@ def test_lp_rounding_matches_branch_and_bound_on_the_default_peak() -> None:
     config = RunConfig()
     inst = read_instance(Path(__file__).resolve().parents[1] / "data" / "default")
     data = prepare_reception(inst, config.reception, ["peak"])
-    rounded = solve_reception(data, config.solver, method="lp_round")
-    exact = solve_reception(data, config.solver, method="mip")
+    rounded = solve_reception(
+        data, config.solver.model_copy(update={"reception_method": "lp_round"})
+    )
+    exact = solve_reception(data, config.solver.model_copy(update={"reception_method": "mip"}))
     assert rounded.status.has_solution and exact.status.has_solution
     assert rounded.stats["method"] == "lp_round"
     assert rounded.gap is not None and rounded.gap < 0.005
@@ -309,13 +316,13 @@ def test_other_pyomo_solver_by_name_finds_the_same_optimum(tmp_path: Path) -> No
     assert _persons(sol, "N1", 2) == pytest.approx(3.0)
 
 
-def test_scenario_weights_are_normalised_and_never_all_zero() -> None:
+def test_inflow_weights_are_normalised_and_never_all_zero() -> None:
     """Named weights are normalised over the planned scenarios; a scenario the weights
     do not name, planned alone, still weighs 1 (its costs count)."""
     from asielplan.data.instance import ReceptionSpec
-    from asielplan.model.reception import scenario_weights
+    from asielplan.model.reception import inflow_weights
 
-    spec = ReceptionSpec(periods=2, scenario_weights={"steady": 0.5, "peak": 0.25})
-    assert scenario_weights(spec, ["steady", "peak"]) == {"steady": 2 / 3, "peak": 1 / 3}
-    assert scenario_weights(spec, ["other"]) == {"other": 1.0}
-    assert scenario_weights(ReceptionSpec(periods=2), ["a", "b"]) == {"a": 0.5, "b": 0.5}
+    spec = ReceptionSpec(periods=2, inflow_weights={"steady": 0.5, "peak": 0.25})
+    assert inflow_weights(spec, ["steady", "peak"]) == {"steady": 2 / 3, "peak": 1 / 3}
+    assert inflow_weights(spec, ["other"]) == {"other": 1.0}
+    assert inflow_weights(ReceptionSpec(periods=2), ["a", "b"]) == {"a": 0.5, "b": 0.5}

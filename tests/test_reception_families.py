@@ -104,7 +104,7 @@ def test_family_min_occupancy(tmp_path: Path) -> None:
     root = write_reception_instance(tmp_path / "i", sites=SITES.assign(min_occupancy=[0, 5, 0]))
     sol = solve(root)
     assert (persons(sol, "A1", 1), persons(sol, "A2", 1)) == (3, 5)
-    assert sol.diagnosis.empty
+    assert sol.below_minimum.empty
 
 
 def test_family_buffer(tmp_path: Path) -> None:
@@ -136,7 +136,7 @@ def test_family_add_objective(tmp_path: Path) -> None:
     8*70 + 10*70 + 10*80 + 3*(190 + 100) = 2930."""
     sol = solve(write_reception_instance(tmp_path / "i"))
     assert sol.objective == pytest.approx(2930.0)
-    assert sum(sol.costs.values()) == pytest.approx(2930.0)
+    assert sum(p.contribution for p in sol.objective_parts.values()) == pytest.approx(2930.0)
 
 
 def test_every_family_has_a_test() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from asielplan.api import validate
 from asielplan.cli import app
 from asielplan.data.instance import default_instance_path, read_instance
 from asielplan.errors import InputError
@@ -29,9 +30,11 @@ def test_corpus_is_large_enough() -> None:
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_broken_instance_is_reported(name: str) -> None:
-    """Each broken instance raises InputError naming the expected file, rule, column, row."""
+    """Each broken instance raises InputError naming the expected file, rule, column, row
+    (the checks of `asielplan validate`: the data, then the instance against the
+    default configuration)."""
     with pytest.raises(InputError) as info:
-        read_instance(BROKEN / name)
+        validate(BROKEN / name)
     issues = info.value.issues
     for expected in CASES[name]["expect"]:
         matches = [

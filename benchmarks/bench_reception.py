@@ -1,7 +1,7 @@
 """Benchmark of reception planning at national scale (prints figures; not a test).
 
-    python -m asielplan.experiments.bench_reception [--data ../shared/data] [--sites 220]
-        [--periods 26] [--level 50000] [--scenario peak] [--time-limit 120]
+    python benchmarks/bench_reception.py [--data ../shared/data] [--sites 220]
+        [--periods 26] [--level 50000] [--inflow peak] [--time-limit 120]
         [--method auto|mip|lp_round]
 
 Sites are generated on the real 2024 municipalities when ``--data`` is given (else on
@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--sites", type=int, default=220)
     parser.add_argument("--periods", type=int, default=26)
     parser.add_argument("--level", type=float, default=50_000)
-    parser.add_argument("--scenario", default="peak")
+    parser.add_argument("--inflow", default="peak")
     parser.add_argument("--time-limit", type=float, default=120.0)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
@@ -55,17 +55,17 @@ def main() -> None:
     args = parser.parse_args()
     t0 = time.perf_counter()
     inst = national_instance(args.data, args.sites, args.periods, args.level, args.seed)
-    data = prepare_reception(inst, RunConfig().reception, [args.scenario])
+    data = prepare_reception(inst, RunConfig().reception, [args.inflow])
     t1 = time.perf_counter()
-    solver = SolverConfig(time_limit=args.time_limit, mip_gap=0.005)
-    sol = solve_reception(data, solver, method=args.method)
+    solver = SolverConfig(time_limit=args.time_limit, mip_gap=0.005, reception_method=args.method)
+    sol = solve_reception(data, solver)
     total = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     gap = "-" if sol.gap is None else f"{100 * sol.gap:.3f}%"
     print(
         f"sites {len(inst.sites)} ({sum(not c.eligible for c in data.cases)} business cases "
         f"over budget left out), periods {args.periods}, types {len(data.types)}, "
-        f"classes {len(data.classes)}, scenario {args.scenario}, method "
+        f"classes {len(data.classes)}, inflow {args.inflow}, method "
         f"{sol.stats.get('method', args.method)}"
     )
     print(

@@ -1,19 +1,30 @@
-"""Result tables and the occupancy plot of a reception plan.
+"""Result tables of a reception plan.
 
-Tables: ``occupancy`` (site x period against capacity), ``moves`` (transfers per class,
-edge and period), ``moves_by_class``, ``costs`` (the cost split), ``business_cases`` (accepted or
-rejected, with the reason in numbers), ``emergency`` (emergency and crisis places per
-period), ``regions`` (fill against targets, share in home regions), ``kpis`` and, when
-something cannot be met, ``diagnosis``.
+Besides the ``objective`` (the cost split: money and weights in separate columns) and
+``duals`` of every run (:mod:`asielplan.experiments.results`): ``occupancy`` (site x
+period against capacity, with the site decisions ``open`` and ``started``),
+``occupancy_by_class`` (persons and flows per class, site and period: the model's
+variables), ``moves`` (transfers per class, edge and period), ``moves_by_class``,
+``business_cases`` (accepted or rejected, with the reason in numbers), ``emergency``
+(emergency and crisis places per period), ``regions`` (fill against targets, share in
+home regions), ``kpis`` and, when something cannot be met, ``diagnosis``. With several
+inflows (a robust plan) the tables are per inflow and the KPIs expected values over the
+inflow weights.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from asielplan.experiments.results import (
+    contract_kpis,
+    diagnosis_frame,
+    duals_table,
+    objective_table,
+)
 from asielplan.model.reception import UNHOUSED, ReceptionData
 from asielplan.solvers.reception import ReceptionSolution
 
@@ -26,11 +37,11 @@ def occupancy_table(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame
         on="site_id",
     )
     frames = []
-    for scenario in data.scenarios:
-        occ = sol.occupancy[sol.occupancy["scenario"] == scenario]
+    for inflow in data.inflows:
+        occ = sol.occupancy[sol.occupancy["inflow"] == inflow]
         persons = occ.groupby(["site_id", "period"])["persons"].sum().rename("persons")
         frame = grid.merge(persons, on=["site_id", "period"], how="left")
-        frame.insert(0, "scenario", scenario)
+        frame.insert(0, "inflow", inflow)
         frames.append(frame)
     table = pd.concat(frames, ignore_index=True)
     table["persons"] = table["persons"].fillna(0.0).round(6)
@@ -38,7 +49,7 @@ def occupancy_table(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame
     table["utilisation"] = np.where(
         table["open_capacity"] > 0, table["persons"] / table["open_capacity"], np.nan
     ).round(6)
-    return table.sort_values(["scenario", "site_id", "period"], ignore_index=True)
+    return table.sort_values(["inflow", "site_id", "period"], ignore_index=True)
 
 
 def moves_table(sol: ReceptionSolution) -> pd.DataFrame:
@@ -46,20 +57,18 @@ def moves_table(sol: ReceptionSolution) -> pd.DataFrame:
     the procedure belong to the procedure class; the move at the end of the procedure
     and later ones to the cohort type."""
     flows = sol.flows[sol.flows["from"] != "arrival"]
-    return (
-        flows.groupby(["scenario", "class_id", "from", "to", "period"], as_index=False)["persons"]
-        .sum()
-        .rename(columns={"persons": "moves"})
-        .sort_values(["scenario", "class_id", "period", "from", "to"], ignore_index=True)
-    )
+    keys = ["inflow", "class_id", "from", "to", "period"]
+    table = flows.groupby(keys, as_index=False).agg(moves=("persons", "sum"))
+    return table.sort_values(["inflow", "class_id", "period", "from", "to"], ignore_index=True)
 
 
 def moves_by_class(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame:
-    """Per scenario and class: who it is, people who entered it (arrivals, or
+    """Per inflow and class: who it is, people who entered it (arrivals, or
     promotions for the classes after the procedure), moves and moves per person."""
-    moves = moves_table(sol).groupby(["scenario", "class_id"])["moves"].sum()
+    moves = moves_table(sol).groupby(["inflow", "class_id"])["moves"].sum()
     rows = []
-    for w, scenario in enumerate(data.scenarios):
+    for w, inflow in enumerate(data.inflows):
+        c: Any
         for c, cls in data.classes.iterrows():
             entered = float(data.arrivals[w, c, 1:].sum())
             if cls["stage"] == 2:
@@ -73,10 +82,10 @@ def moves_by_class(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame:
                 )
             else:
                 who = ("amv" if cls["amv"] else "high;low", "", "", "procedure")
-            moved = float(moves.get((scenario, cls["class_id"]), 0.0))
+            moved = float(moves.get((inflow, cls["class_id"]), 0.0))
             rows.append(
                 (
-                    scenario,
+                    inflow,
                     cls["class_id"],
                     int(cls["stage"]),
                     *who,
@@ -88,7 +97,7 @@ def moves_by_class(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame:
     return pd.DataFrame(
         rows,
         columns=[
-            "scenario",
+            "inflow",
             "class_id",
             "stage",
             "track",
@@ -148,7 +157,7 @@ def business_case_table(data: ReceptionData, sol: ReceptionSolution) -> pd.DataF
 def emergency_table(occupancy: pd.DataFrame, sol: ReceptionSolution) -> pd.DataFrame:
     """Emergency and crisis places used, and people without a bed, per period."""
     by_tier = occupancy.pivot_table(
-        index=["scenario", "period"],
+        index=["inflow", "period"],
         columns="tier",
         values="persons",
         aggfunc="sum",
@@ -158,7 +167,7 @@ def emergency_table(occupancy: pd.DataFrame, sol: ReceptionSolution) -> pd.DataF
         if tier not in by_tier.columns:
             by_tier[tier] = 0.0
     unhoused = sol.occupancy[sol.occupancy["site_id"] == UNHOUSED]
-    without = unhoused.groupby(["scenario", "period"])["persons"].sum()
+    without = unhoused.groupby(["inflow", "period"])["persons"].sum()
     table = by_tier[["regular", "emergency", "crisis"]].copy()
     table["without_bed"] = without.reindex(table.index).fillna(0.0)
     table.columns = ["regular_places", "emergency_places", "crisis_places", "without_bed"]
@@ -169,8 +178,8 @@ def regions_table(data: ReceptionData, occupancy: pd.DataFrame) -> pd.DataFrame:
     """Per region and period: persons, open capacity, target (if any) and the share of
     second-stage persons of the region who stay in one of their home regions."""
     if occupancy["region"].isna().all():
-        return pd.DataFrame(columns=["scenario", "region", "period", "persons"])
-    table = occupancy.groupby(["scenario", "region", "period"], as_index=False)[
+        return pd.DataFrame(columns=["inflow", "region", "period", "persons"])
+    table = occupancy.groupby(["inflow", "region", "period"], as_index=False)[
         ["persons", "open_capacity"]
     ].sum()
     targets = data.targets.rename(columns={"target": "target"})
@@ -203,33 +212,72 @@ def home_share(data: ReceptionData, sol: ReceptionSolution) -> float | None:
 
 
 def expected(data: ReceptionData, table: pd.DataFrame, column: str) -> float:
-    """Sum of ``column`` per scenario, weighted by the scenario weights (one scenario:
-    the plain sum)."""
-    per_scenario = table.groupby("scenario")[column].sum()
-    return round(float(sum(data.weights[w] * v for w, v in per_scenario.items())), 6)
+    """Sum of ``column`` per inflow, weighted by the inflow weights (one inflow: the
+    plain sum)."""
+    per_inflow = table.groupby("inflow")[column].sum()
+    return round(float(sum(data.weights[str(w)] * v for w, v in per_inflow.items())), 6)
+
+
+def diagnosis(data: ReceptionData, sol: ReceptionSolution) -> pd.DataFrame:
+    """What cannot be met: people without a bed per inflow and period (all sites full or
+    closed), and open sites below their minimum occupancy."""
+    rows: list[dict[str, Any]] = []
+    occ = sol.occupancy
+    unhoused = occ[(occ["site_id"] == UNHOUSED) & (occ["persons"] > 1e-6)]
+    key: Any
+    for key, group in unhoused.groupby(["inflow", "period"], sort=True):
+        inflow, period = key
+        missing = round(float(group["persons"].sum()), 6)
+        rows.append(
+            {
+                "family": "capacity",
+                "constraint": "a bed for everyone in reception",
+                "inflow": str(inflow),
+                "period": int(period),
+                "bound": "all sites full or closed",
+                "value": f"{missing:g} persons without a bed",
+                "violation": missing,
+                "unit": "persons",
+            }
+        )
+    minimum = data.sites.set_index("site_id")["min_occupancy"]
+    row: Any
+    for row in sol.below_minimum.itertuples(index=False):
+        rows.append(
+            {
+                "family": "min_occupancy",
+                "constraint": str(row.site_id),
+                "inflow": str(row.inflow),
+                "period": int(row.period),
+                "bound": f">= {int(minimum[row.site_id])}",
+                "value": f"{int(minimum[row.site_id]) - row.short:g}",
+                "violation": float(row.short),
+                "unit": "persons",
+            }
+        )
+    return diagnosis_frame(rows)
 
 
 def reception_tables(data: ReceptionData, sol: ReceptionSolution) -> dict[str, pd.DataFrame]:
-    """All output tables of a solved plan. With several scenarios (a robust plan) the
-    KPIs are expected values over the scenario weights; the tables are per scenario."""
-    if not sol.status.has_solution:
-        return {"diagnosis": sol.diagnosis}
+    """All output tables of a solved plan. With several inflows (a robust plan) the
+    KPIs are expected values over the inflow weights; the tables are per inflow."""
+    if sol.occupancy.empty:
+        return {"kpis": pd.DataFrame([contract_kpis(sol)])}
     occupancy = occupancy_table(data, sol)
     moves = moves_table(sol)
     emergency = emergency_table(occupancy, sol)
     cases = business_case_table(data, sol)
-    costs = pd.DataFrame(
-        [(name, round(value, 2)) for name, value in sol.costs.items()], columns=["part", "eur"]
-    )
+    objective = objective_table(sol)
+    parts = sol.objective_parts
     nights = data.nights
     kpis = {
-        "status": sol.status.value,
-        "scenarios": ";".join(data.scenarios),
-        "objective": sol.objective,
-        "bound": sol.bound,
-        "gap": sol.gap,
-        "cost_beds": sol.costs["beds"],
-        "cost_fixed": sol.costs["fixed"] + sol.costs["opening"],
+        **contract_kpis(sol),
+        "inflows": ";".join(data.inflows),
+        "inflow_weights": ";".join(f"{w}={data.weights[w]:g}" for w in data.inflows),
+        "cost_eur": float(objective["money_eur"].sum()),
+        "weighted": float(objective["weighted"].sum()),
+        "cost_beds": parts["beds"].contribution,
+        "cost_fixed": parts["fixed"].contribution + parts["opening"].contribution,
         "moves": expected(data, moves, "moves"),
         "emergency_place_nights": expected(data, emergency, "emergency_places") * nights,
         "crisis_place_nights": expected(data, emergency, "crisis_places") * nights,
@@ -243,95 +291,17 @@ def reception_tables(data: ReceptionData, sol: ReceptionSolution) -> dict[str, p
     }
     tables = {
         "occupancy": occupancy,
+        "occupancy_by_class": sol.occupancy,
         "moves": moves,
         "moves_by_class": moves_by_class(data, sol),
-        "costs": costs,
+        "objective": objective,
+        "duals": duals_table(sol),
         "business_cases": cases,
         "emergency": emergency,
         "regions": regions_table(data, occupancy),
         "kpis": pd.DataFrame([kpis]),
     }
-    if not sol.diagnosis.empty:
-        tables["diagnosis"] = sol.diagnosis
+    problems = diagnosis(data, sol)
+    if not problems.empty:
+        tables["diagnosis"] = problems
     return tables
-
-
-def plot_occupancy(
-    data: ReceptionData, tables: dict[str, pd.DataFrame], path: Path, title: str
-) -> None:
-    """Occupancy by tier against open capacity over time, one panel per scenario."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    occupancy = tables["occupancy"]
-    emergency = tables["emergency"]
-    scenarios = list(data.scenarios)
-    fig, axes = plt.subplots(
-        len(scenarios), 1, figsize=(9, 3.2 * len(scenarios)), squeeze=False, sharex=True
-    )
-    for ax, scenario in zip(axes[:, 0], scenarios, strict=True):
-        em = emergency[emergency["scenario"] == scenario].sort_values("period")
-        cap = occupancy[occupancy["scenario"] == scenario].pivot_table(
-            index="period", columns="tier", values="open_capacity", aggfunc="sum", fill_value=0
-        )
-        periods = em["period"].to_numpy()
-        ax.stackplot(
-            periods,
-            em["regular_places"],
-            em["emergency_places"],
-            em["crisis_places"],
-            em["without_bed"],
-            labels=["regular", "noodopvang", "crisisnoodopvang", "without a bed"],
-            colors=["#4C72B0", "#DD8452", "#C44E52", "#000000"],
-            alpha=0.85,
-        )
-        if "regular" in cap:
-            ax.plot(cap.index, cap["regular"], "k--", lw=1.2, label="open regular capacity")
-            ax.plot(
-                cap.index,
-                cap["regular"] * data.spec.buffer_norm,
-                "k:",
-                lw=1,
-                label=f"buffer norm ({data.spec.buffer_norm:.0%})",
-            )
-        ax.set_title(f"{title}: {scenario}")
-        ax.set_ylabel("persons")
-        ax.grid(alpha=0.3)
-    axes[-1, 0].set_xlabel(f"period ({data.nights} nights)")
-    axes[0, 0].legend(loc="upper left", fontsize=8, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
-
-
-def plot_region_targets(tables: dict[str, pd.DataFrame], path: Path, title: str) -> bool:
-    """Bars of persons against target and open capacity per region, in the last period
-    with targets (first scenario). Returns False when the plan has no region targets."""
-    regions = tables.get("regions")
-    if regions is None or "target" not in regions or regions["target"].isna().all():
-        return False
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with_target = regions[regions["target"].notna()]
-    first = with_target["scenario"].iloc[0]
-    last = with_target[with_target["scenario"] == first]
-    last = last[last["period"] == last["period"].max()].sort_values("region")
-    x = np.arange(len(last))
-    fig, ax = plt.subplots(figsize=(max(6, 0.7 * len(last)), 4))
-    ax.bar(x - 0.2, last["persons"], width=0.4, label="persons", color="#4C72B0")
-    ax.bar(x + 0.2, last["open_capacity"], width=0.4, label="open capacity", color="#BBBBBB")
-    ax.scatter(x, last["target"], marker="_", s=400, color="#C44E52", label="target", zorder=3)
-    ax.set_xticks(x, last["region"], rotation=45, ha="right")
-    ax.set_ylabel("persons")
-    ax.set_title(f"{title}: regional fill, period {int(last['period'].iloc[0])}")
-    ax.legend(fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
-    return True

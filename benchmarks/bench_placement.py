@@ -8,7 +8,7 @@ model (every compatible pair, plain Pyomo rules, Pyomo's HiGHS interface) at 1,0
 households and reports the ratio. It also times a weekly batch of 300 households against
 the remaining taakstelling.
 
-    python -m asielplan.experiments.bench_placement --data ../shared/data --out bench.csv
+    python benchmarks/bench_placement.py --data ../shared/data --out bench.csv
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from asielplan.config import RunConfig, SolverConfig
+from asielplan.solvers.placement import PlacementSolution
 
 SIZES = (1_000, 5_000, 10_000, 25_000)
 SEED = 7
@@ -57,6 +58,7 @@ def run_ours(data: Path, households: int, time_limit: float) -> dict[str, Any]:
     run = place(inst, cfg)
     total = time.perf_counter() - t0
     sol = run.solution
+    assert isinstance(sol, PlacementSolution)
     return {
         "method": "asielplan",
         "households": households,
@@ -288,8 +290,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"running {label} ...", file=sys.stderr, flush=True)
         command = [
             sys.executable,
-            "-m",
-            "asielplan.experiments.bench_placement",
+            __file__,
             "--data",
             args.data,
             "--one",

@@ -1,16 +1,19 @@
 """Read a placement solution back into tables, and summarise it.
 
-Tables (each written as CSV and/or Parquet):
+Tables (each written as CSV and/or Parquet), besides the ``objective`` and ``duals`` of
+every run (:mod:`asielplan.experiments.results`):
 
 - ``households``: per household the municipality, the labour score and its components
   (person part, regional effect), distance, whether it left its COA region, whether a
   lock or a hard criterion bound the choice (not which criterion);
 - ``municipalities``: target, placed persons, deviation;
 - ``regions``: totals per region level against the band (or the summed target);
-- ``kpis``: one row of key figures;
+- ``kpis``: one row of key figures, among them the contribution of every objective part
+  (``objective_<part>``);
 - ``outcomes_by_size`` and ``outcomes_by_gender``: aggregates per household size and per
   gender composition of the adults, and the mean employment probability of adult women
-  and men (the bias GeoMatch was criticised for).
+  and men (the bias GeoMatch was criticised for);
+- ``diagnosis`` when infeasible: the quotas and capacities that cannot be met.
 
 Outputs hold pseudonymous ids and aggregates only, no personal attributes.
 """
@@ -23,6 +26,12 @@ import numpy as np
 import pandas as pd
 
 from asielplan.data.instance import Instance
+from asielplan.experiments.results import (
+    contract_kpis,
+    diagnosis_frame,
+    duals_table,
+    objective_table,
+)
 from asielplan.model.labour import aggregate, household_rows, member_probabilities_at
 from asielplan.model.placement import PlacementData, band_limits, placed_persons
 from asielplan.solvers.placement import PlacementSolution
@@ -161,7 +170,8 @@ def kpi_table(
     )
     deviation = municipalities["deviation"].to_numpy(dtype=float)
     row = {
-        "status": sol.status.value,
+        **contract_kpis(sol),
+        "lp_bound": sol.lp_bound,
         "households": d.n_households,
         "persons": int(d.persons.sum()),
         "placed_households": int(placed.sum()),
@@ -176,10 +186,7 @@ def kpi_table(
         "total_abs_deviation": float(np.nansum(np.abs(deviation))),
         "shortfall_persons": float(np.nansum(np.clip(-deviation, 0, None))),
         "excess_persons": float(np.nansum(np.clip(deviation, 0, None))),
-        "objective": sol.objective,
-        "bound": sol.bound,
-        "lp_bound": sol.lp_bound,
-        "gap": sol.gap,
+        **{f"objective_{p.name}": p.contribution for p in sol.objective_parts.values()},
     }
     return pd.DataFrame([row])
 
@@ -253,9 +260,20 @@ def placement_tables(
         "municipalities": municipalities,
         "regions": region_table(inst, d, sol),
         "kpis": kpi_table(inst, d, sol, households, municipalities),
+        "objective": objective_table(sol),
+        "duals": duals_table(sol),
         "outcomes_by_size": outcomes_by_size(households),
         "outcomes_by_gender": outcomes_by_gender(inst, sol, households),
     }
-    if sol.diagnosis is not None:
-        tables["diagnosis"] = sol.diagnosis
+    if sol.violations is not None:
+        tables["diagnosis"] = diagnosis(sol.violations)
     return tables
+
+
+def diagnosis(violations: pd.DataFrame) -> pd.DataFrame:
+    """The constraints an infeasible placement cannot meet, in persons."""
+    rows = [
+        {**{str(k): v for k, v in row.items()}, "unit": "persons"}
+        for row in violations.to_dict("records")
+    ]
+    return diagnosis_frame(rows)

@@ -1,0 +1,91 @@
+"""Plots of a run: reception occupancy over time and regional fill against targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from asielplan.model.reception import ReceptionData
+
+
+def plot_occupancy(
+    data: ReceptionData, tables: dict[str, pd.DataFrame], path: Path, title: str
+) -> None:
+    """Occupancy by tier against open capacity over time, one panel per inflow."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    occupancy = tables["occupancy"]
+    emergency = tables["emergency"]
+    inflows = list(data.inflows)
+    fig, axes = plt.subplots(
+        len(inflows), 1, figsize=(9, 3.2 * len(inflows)), squeeze=False, sharex=True
+    )
+    for ax, inflow in zip(axes[:, 0], inflows, strict=True):
+        em = emergency[emergency["inflow"] == inflow].sort_values("period")
+        cap = occupancy[occupancy["inflow"] == inflow].pivot_table(
+            index="period", columns="tier", values="open_capacity", aggfunc="sum", fill_value=0
+        )
+        periods = em["period"].to_numpy()
+        ax.stackplot(
+            periods,
+            em["regular_places"],
+            em["emergency_places"],
+            em["crisis_places"],
+            em["without_bed"],
+            labels=["regular", "noodopvang", "crisisnoodopvang", "without a bed"],
+            colors=["#4C72B0", "#DD8452", "#C44E52", "#000000"],
+            alpha=0.85,
+        )
+        if "regular" in cap:
+            ax.plot(cap.index, cap["regular"], "k--", lw=1.2, label="open regular capacity")
+            ax.plot(
+                cap.index,
+                cap["regular"] * data.spec.buffer_norm,
+                "k:",
+                lw=1,
+                label=f"buffer norm ({data.spec.buffer_norm:.0%})",
+            )
+        ax.set_title(f"{title}: {inflow}")
+        ax.set_ylabel("persons")
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel(f"period ({data.nights} nights)")
+    axes[0, 0].legend(loc="upper left", fontsize=8, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+
+
+def plot_region_targets(tables: dict[str, pd.DataFrame], path: Path, title: str) -> bool:
+    """Bars of persons against target and open capacity per region, in the last period
+    with targets (first inflow). Returns False when the plan has no region targets."""
+    regions = tables.get("regions")
+    if regions is None or "target" not in regions or regions["target"].isna().all():
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with_target = regions[regions["target"].notna()]
+    first = with_target["inflow"].iloc[0]
+    last = with_target[with_target["inflow"] == first]
+    last = last[last["period"] == last["period"].max()].sort_values("region")
+    x = np.arange(len(last))
+    fig, ax = plt.subplots(figsize=(max(6, 0.7 * len(last)), 4))
+    ax.bar(x - 0.2, last["persons"], width=0.4, label="persons", color="#4C72B0")
+    ax.bar(x + 0.2, last["open_capacity"], width=0.4, label="open capacity", color="#BBBBBB")
+    ax.scatter(x, last["target"], marker="_", s=400, color="#C44E52", label="target", zorder=3)
+    ax.set_xticks(x, last["region"], rotation=45, ha="right")
+    ax.set_ylabel("persons")
+    ax.set_title(f"{title}: regional fill, period {int(last['period'].iloc[0])}")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    return True

@@ -1,0 +1,203 @@
+"""Instance x configuration checks: what a valid instance and a valid configuration can
+still get wrong together, found before any model is built.
+
+Each ``check_*`` function takes the instance, the run configuration and the kind of
+run (``place`` or ``reception``) and returns issues; it never raises. Issues with
+``severity="warning"`` are legal input that is probably not meant (the run goes on and
+says so). :func:`check_run` runs them all; ``asielplan validate`` and every run call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+from asielplan.config import RunConfig
+from asielplan.data.instance import META_FILE, Instance
+from asielplan.data.reception import inflows_of
+from asielplan.errors import Issue
+from asielplan.model.placement import PARTS
+from asielplan.model.taakstelling import RULES
+
+Kind = Literal["place", "reception"]
+RunCheck = Callable[[Instance, RunConfig, Kind], list[Issue]]
+CONFIG = "configuration"
+
+
+def check_problem_tables(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+    """Placement needs households; reception needs cohorts and ``[reception]``."""
+    if kind == "place" and "households" not in inst.meta.tables:
+        return [Issue(META_FILE, None, None, "required table", "placement needs households")]
+    if kind == "reception" and (inst.cohorts is None or inst.meta.reception is None):
+        return [
+            Issue(
+                META_FILE,
+                None,
+                None,
+                "reception data",
+                "reception planning needs [reception] and a cohorts table",
+            )
+        ]
+    return []
+
+
+def check_taakstelling_rule(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+    """The taakstelling rule named in instance.toml is registered."""
+    spec = inst.meta.taakstelling
+    if spec is None or spec.rule in RULES:
+        return []
+    return [
+        Issue(
+            META_FILE,
+            None,
+            "taakstelling.rule",
+            "known rule",
+            f"unknown rule {spec.rule!r}; registered: {', '.join(sorted(RULES))}",
+        )
+    ]
+
+
+def check_region_bands(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+    """A region band names a region level of the instance, and needs a taakstelling
+    (its band is a share of the region's summed targets)."""
+    if kind != "place":
+        return []
+    issues = []
+    levels = inst.region_levels
+    for band in config.placement.region_bands:
+        if band.level not in levels or band.level not in inst.municipalities.columns:
+            issues.append(
+                Issue(
+                    CONFIG,
+                    None,
+                    "placement.region_bands.level",
+                    "known region level",
+                    f"{band.level!r} is not a region level of the instance "
+                    f"(region_levels: {', '.join(levels) or 'none'})",
+                )
+            )
+        if inst.meta.taakstelling is None:
+            issues.append(
+                Issue(
+                    CONFIG,
+                    None,
+                    "placement.region_bands",
+                    "bands need targets",
+                    f"a band on {band.level!r} is a share of the summed taakstelling, but "
+                    "the instance has no [taakstelling]",
+                )
+            )
+    return issues
+
+
+def check_weekly_targets(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+    """Weekly targets (``remaining``, ``batch_share``) need a progress table (without
+    one they would silently be the full taakstelling); a progress table that the
+    targets do not use is probably a mistake."""
+    if kind != "place" or inst.meta.taakstelling is None:
+        return []
+    targets = config.placement.targets
+    if targets in ("remaining", "batch_share") and inst.progress is None:
+        return [
+            Issue(
+                CONFIG,
+                None,
+                "placement.targets",
+                "progress needed",
+                f"targets = {targets!r} subtract what was placed so far this period, but "
+                "the instance has no progress table",
+            )
+        ]
+    if targets == "taakstelling" and inst.progress is not None:
+        return [
+            Issue(
+                CONFIG,
+                None,
+                "placement.targets",
+                "progress unused",
+                "the instance has a progress table, but targets = 'taakstelling' places "
+                "against the full half-year number (use 'remaining' for a weekly batch)",
+                severity="warning",
+            )
+        ]
+    return []
+
+
+def check_part_bounds(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+    """Bounds name objective parts the model has: shortfall and excess need soft
+    targets, unplaced needs ``assignment = 'at_most_once'``."""
+    if kind != "place":
+        return []
+    c = config.placement
+    has_targets = inst.meta.taakstelling is not None and c.target_mode == "soft"
+    issues = []
+    for name in sorted(c.part_bounds):
+        if name not in PARTS:
+            reason = f"not a part of the objective; parts: {', '.join(PARTS)}"
+        elif name in ("shortfall", "excess") and not has_targets:
+            reason = "the model has it only with a taakstelling as soft target"
+        elif name == "unplaced" and c.assignment != "at_most_once":
+            reason = "the model has it only with assignment = 'at_most_once'"
+        else:
+            continue
+        issues.append(Issue(CONFIG, None, f"placement.part_bounds.{name}", "known part", reason))
+    return issues
+
+
+def check_coa_region_level(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+    """Households leave from reception sites, but the COA region level is missing, so
+    leaving it costs nothing."""
+    level = config.placement.coa_region_level
+    has_sites = "site_id" in inst.households.columns and inst.households["site_id"].notna().any()
+    if kind != "place" or not has_sites or level in inst.municipalities.columns:
+        return []
+    return [
+        Issue(
+            CONFIG,
+            None,
+            "placement.coa_region_level",
+            "known region level",
+            f"the municipality table has no column {level!r}: leaving the COA region is "
+            "not counted",
+            severity="warning",
+        )
+    ]
+
+
+def check_inflow(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+    """The inflow to plan for is one of the cohorts table."""
+    inflow = config.reception.inflow
+    if kind != "reception" or inflow is None or inst.cohorts is None:
+        return []
+    known = inflows_of(inst)
+    if inflow in known:
+        return []
+    return [
+        Issue(
+            CONFIG,
+            None,
+            "reception.inflow",
+            "known inflow",
+            f"no inflow {inflow!r}; known: {', '.join(known)}",
+        )
+    ]
+
+
+RUN_CHECKS: tuple[RunCheck, ...] = (
+    check_problem_tables,
+    check_taakstelling_rule,
+    check_region_bands,
+    check_weekly_targets,
+    check_part_bounds,
+    check_coa_region_level,
+    check_inflow,
+)
+
+
+def check_run(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+    """Every instance x configuration check for a run of ``kind``; problems and
+    warnings together."""
+    issues: list[Issue] = []
+    for check in RUN_CHECKS:
+        issues.extend(check(inst, config, kind))
+    return issues
