@@ -459,14 +459,18 @@ def _linear(
     )
 
 
-def _row(body: dict[int, Any], k: int, lower: float | None, upper: float | None) -> Any:
-    """Constraint ``lower <= body[k] <= upper``; skipped when no variable enters the row,
-    which only happens where no pair can ever enter it (a location with no compatible
-    household) and 0 lies within the bounds (otherwise the model is trivially
-    infeasible, found before building: see ``asielplan.solvers.placement``)."""
+def _row(
+    model: pyo.ConcreteModel, body: dict[int, Any], k: int, lower: float | None, upper: float | None
+) -> Any:
+    """Constraint ``lower <= body[k] <= upper``. A row no variable enters is left out;
+    when 0 lies outside its bounds the model is trivially infeasible, and
+    ``model.empty_infeasible_rows`` counts it (a restricted model whose pairs miss a row
+    that needs persons; the full model's such rows are found before building, see
+    ``asielplan.solvers.placement``)."""
     expr = body.get(k)
-    if expr is None:
-        assert (lower is None or lower <= 0) and (upper is None or upper >= 0), k
+    if expr is None or not expr.linear_vars:
+        if (lower is not None and lower > 0) or (upper is not None and upper < 0):
+            model.empty_infeasible_rows += 1
         return pyo.Constraint.Skip
     if lower is not None and lower == upper:
         return expr == lower
@@ -497,7 +501,9 @@ def add_assignment(model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, ela
     for h, idx in _grouped(keys, d.n_households):
         extra = [(1.0, model.unplaced[h])] if open_ended else []
         body[h] = _linear(xs, idx, coefs[idx], extra)
-    model.assign = pyo.Constraint(range(d.n_households), rule=lambda _, h: _row(body, h, 1, 1))
+    model.assign = pyo.Constraint(
+        range(d.n_households), rule=lambda mdl, h: _row(mdl, body, h, 1, 1)
+    )
 
 
 def taakstelling_terms(d: PlacementData, h: np.ndarray, m: np.ndarray) -> Terms:
@@ -534,11 +540,11 @@ def add_taakstelling(
         extra = [(1.0, model.short[m]), (-1.0, model.excess[m])] if soft or elastic else []
         body[m] = _linear(xs, idx, coefs[idx], extra)
 
-    def rule(_: Any, m: int) -> Any:
+    def rule(mdl: Any, m: int) -> Any:
         if soft:
             target = float(d.target[m])  # type: ignore[index]
-            return _row(body, m, target, target)
-        return _row(body, m, float(lower[m]), float(upper[m]))
+            return _row(mdl, body, m, target, target)
+        return _row(mdl, body, m, float(lower[m]), float(upper[m]))
 
     model.target = pyo.Constraint(range(M), rule=rule)
 
@@ -578,7 +584,7 @@ def add_capacity(model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, elast
             extra = [(-1.0, model.over_capacity[m])] if elastic else []
             body[m] = _linear(xs, idx, coefs[idx], extra)
     model.capacity = pyo.Constraint(
-        rows.tolist(), rule=lambda _, m: _row(body, m, None, float(d.capacity[m]))
+        rows.tolist(), rule=lambda mdl, m: _row(mdl, body, m, None, float(d.capacity[m]))
     )
 
 
@@ -614,7 +620,9 @@ def add_region_bands(
         body[r] = _linear(xs, positions[idx], coefs[idx], extra)
     model.region = pyo.Constraint(
         range(R),
-        rule=lambda _, r: _row(body, r, float(d.regions[r].lower), float(d.regions[r].upper)),
+        rule=lambda mdl, r: _row(
+            mdl, body, r, float(d.regions[r].lower), float(d.regions[r].upper)
+        ),
     )
 
 
@@ -780,6 +788,7 @@ def build_placement_model(
     hard constraint with penalised slacks, for the infeasibility diagnosis.
     """
     model = pyo.ConcreteModel(name="placement")
+    model.empty_infeasible_rows = 0
     model.x = pyo.Var(
         range(len(pairs)), domain=pyo.NonNegativeReals if relax else pyo.Binary, bounds=(0, 1)
     )
@@ -832,7 +841,7 @@ def part_contributions(d: PlacementData, quantities: dict[str, float]) -> dict[s
         if part == VIOLATION:
             out[part] = -ELASTIC_PENALTY * quantity
         else:
-            out[part] = PARTS[part].sign * d.weight(part) * quantity
+            out[part] = PARTS[part].sign * d.weight(part) * quantity + 0.0
     return out
 
 

@@ -442,13 +442,17 @@ class _Search:
 
     # ------------------------------------------------------------------ 1. LP
     def column_generation(
-        self,
+        self, start: Pairs | None = None
     ) -> tuple[Outcome, Pairs, np.ndarray, dict[str, np.ndarray]] | PlacementSolution:
-        """Column generation to the LP optimum over all compatible pairs; phase 1 first
-        when the initial pairs cannot meet the hard rows."""
+        """Column generation to the LP optimum over all compatible pairs, from ``start``
+        (default: :func:`initial_pairs`); phase 1 first when those pairs cannot meet the
+        hard rows."""
         d = self.d
-        lp = _LP(self, initial_pairs(d), phase_one=False)
-        outcome = self._timed_solve(lp.session, self.clock.left())
+        lp = _LP(self, initial_pairs(d) if start is None else start, phase_one=False)
+        if lp.model.empty_infeasible_rows:  # a row needs persons but no pair enters it
+            outcome = Outcome(Status.INFEASIBLE, None, None, 0.0, message="empty rows")
+        else:
+            outcome = self._timed_solve(lp.session, self.clock.left())
         if outcome.status == Status.INFEASIBLE and not self.elastic:
             self.say("the first pairs cannot meet every hard rule: phase 1")
             found = self.phase_one(lp.pairs())
@@ -641,6 +645,7 @@ class _RestrictedMip:
         d = search.d
         t = time.perf_counter()
         model = build_placement_model(d, pairs, relax=False, elastic=search.elastic)
+        self.empty_infeasible = bool(model.empty_infeasible_rows)
         compiled = compile_model(model)
         self.session = HighsSession(compiled, search.config, relax=False)
         search.clock.build += time.perf_counter() - t
@@ -682,6 +687,8 @@ class _RestrictedMip:
         self._read(outcome)
 
     def solve_all(self, limit: float) -> Outcome:
+        if self.empty_infeasible:
+            return Outcome(Status.INFEASIBLE, None, None, 0.0, message="empty rows")
         outcome = self.search._timed_solve(self.session, limit, self._start())
         self._read(outcome)
         return outcome

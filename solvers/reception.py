@@ -185,7 +185,11 @@ def _parts(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> dict[str, O
         quantity = sum(float(pyo.value(q)) for _, q in terms)
         contribution = sum(cost * float(pyo.value(q)) for cost, q in terms)
         spec = COST_PARTS[name]
-        weight = contribution / quantity if abs(quantity) > TOLERANCE else 0.0
+        costs = {cost for cost, _ in terms}
+        if len(costs) == 1:  # one weight for the whole part (a setting)
+            weight = costs.pop()
+        else:  # per site: the average over what the plan uses
+            weight = contribution / quantity if abs(quantity) > TOLERANCE else float("nan")
         out[name] = ObjectivePart(
             name,
             round(quantity, 6) + 0.0,

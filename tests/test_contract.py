@@ -1,0 +1,225 @@
+"""The result contract: both problems return the same fields (status, why the solve
+stopped, objective, bound, gap, named objective parts, duals per constraint family,
+timings with the same keys), the duals mean what they say, a bounded objective part
+holds in the full solve, and gaps are judged with one tolerance."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from asielplan.api import place, plan_reception
+from asielplan.config import RunConfig, SolverConfig
+from asielplan.data.instance import read_instance
+from asielplan.model.placement import Pairs, build_placement_model, prepare_placement
+from asielplan.solvers.highs import HighsSession, compile_model
+from asielplan.solvers.placement import PlacementSolution, _Search
+from asielplan.solvers.reception import ReceptionSolution
+from asielplan.solvers.result import TIMING_KEYS, Result, Status, within_gap
+
+from .placement_helpers import FIXTURES, config
+from .reception_helpers import write_reception_instance
+from .test_layers import package_modules
+
+TINY = FIXTURES / "tiny"
+
+
+def tiny_with(tmp_path: Path, national: int, achterstand: dict[str, int] | None = None) -> Path:
+    """The tiny instance with another national number and an optional achterstand."""
+    label = "-".join(f"{code}{value}" for code, value in (achterstand or {}).items())
+    folder = tmp_path / f"tiny-{national}-{label}"
+    if folder.exists():
+        return folder
+    shutil.copytree(TINY, folder)
+    toml = (folder / "instance.toml").read_text().replace("national = 11", f"national = {national}")
+    if achterstand:
+        rows = "".join(f"{code},{value}\n" for code, value in achterstand.items())
+        (folder / "achterstand.csv").write_text("municipality,achterstand\n" + rows)
+        toml += '\n[tables.achterstand]\npath = "achterstand.csv"\n'
+    (folder / "instance.toml").write_text(toml)
+    return folder
+
+
+def full_lp(path: Path, cfg: RunConfig) -> float:
+    """The LP relaxation over all compatible pairs, solved directly (maximisation)."""
+    d = prepare_placement(read_instance(path), cfg.placement)
+    h, m = np.nonzero(d.allowed)
+    compiled = compile_model(build_placement_model(d, Pairs(h, m), relax=True))
+    outcome = HighsSession(compiled, cfg.solver, relax=True).solve()
+    assert outcome.objective is not None
+    return -outcome.objective
+
+
+def test_both_problems_return_the_one_contract(tmp_path: Path) -> None:
+    """Placement and reception results are both a Result: the parts add up to the
+    objective, the timing keys are the same, and each keeps its duals by family."""
+    placement = place(TINY, config())
+    reception = plan_reception(write_reception_instance(tmp_path / "r"))
+    assert isinstance(placement.solution, PlacementSolution)
+    assert isinstance(reception.solution, ReceptionSolution)
+    for run in (placement, reception):
+        sol = run.solution
+        assert isinstance(sol, Result) and sol.status == Status.OPTIMAL and sol.proven
+        assert sol.objective is not None
+        total = sum(part.contribution for part in sol.objective_parts.values())
+        assert total == pytest.approx(sol.objective, rel=1e-9)
+        assert set(TIMING_KEYS) <= set(sol.timings)
+        assert run.tables["objective"]["part"].tolist() == list(sol.objective_parts)
+    assert set(placement.timings) == set(reception.timings)
+    assert set(placement.solution.duals) == {"assignment", "taakstelling"}
+    assert set(reception.solution.duals) == {"capacity", "flow_balance"}  # no buffer: norm 1
+    assert placement.solution.duals["taakstelling"].index.tolist() == [
+        "GM0001",
+        "GM0002",
+        "GM0003",
+        "GM0004",
+    ]
+
+
+def test_placement_objective_parts_are_named_with_units() -> None:
+    """Labour, distance, leaving the COA region, shortfall and excess: each with its
+    unit and weight, and each in the KPIs; money is no part of placement."""
+    run = place(TINY, config())
+    table = run.tables["objective"].set_index("part")
+    assert table.index.tolist() == ["labour", "distance", "leave_coa_region", "shortfall", "excess"]
+    assert table.loc["labour", "unit"] == "expected employed persons"
+    assert table.loc["distance", "unit"] == "km" and table.loc["distance", "weight"] == 0.05
+    assert (table["money_eur"] == 0).all()
+    kpis = run.tables["kpis"].iloc[0]
+    assert kpis["objective_labour"] == pytest.approx(100 * kpis["total_labour_score"])
+    assert kpis["objective_distance"] == pytest.approx(-0.05 * kpis["total_distance_km"])
+
+
+def test_taakstelling_dual_is_the_change_of_the_lp_optimum(tmp_path: Path) -> None:
+    """With a national number of 13 for 11 persons (targets 8, 2, 2, 1), the dual of
+    Aastad's (GM0001) taakstelling row is the change of the LP optimum over all pairs
+    when its target is raised by one person, and when it is lowered by one: the row is
+    not at a kink, so the dual is the one rate of change (about -19.86: one more person
+    short, less the value of moving another)."""
+    cfg = config()
+    run = place(tiny_with(tmp_path, 13), cfg)
+    dual = float(run.solution.duals["taakstelling"]["GM0001"])
+    base = full_lp(tiny_with(tmp_path, 13), cfg)
+    assert run.solution.lp_bound == pytest.approx(base, rel=1e-9)
+    raised = full_lp(tiny_with(tmp_path, 13, {"GM0001": 1}), cfg)
+    lowered = full_lp(tiny_with(tmp_path, 13, {"GM0001": -1}), cfg)
+    assert dual == pytest.approx(raised - base, abs=1e-6)
+    assert dual == pytest.approx(base - lowered, abs=1e-6)
+    assert -20 < dual < -19
+
+
+def test_reduced_costs_are_kept_for_every_compatible_pair() -> None:
+    """The final LP's reduced cost of every compatible pair is kept (NaN where a pair is
+    not allowed) and equals the pair's value less the prices of the rows it enters:
+    its household's assignment dual and its persons times the municipality's
+    taakstelling dual."""
+    run = place(TINY, config())
+    sol = run.solution
+    assert isinstance(sol, PlacementSolution) and sol.reduced_costs is not None
+    d = run.data
+    rc = sol.reduced_costs
+    assert np.isnan(rc[~d.allowed]).all() and np.isfinite(rc[d.allowed]).all()
+    assign = sol.duals["assignment"].to_numpy()
+    target = sol.duals["taakstelling"].to_numpy()
+    for h, m in zip(*np.nonzero(d.allowed), strict=True):
+        value = d.value(np.array([h]), np.array([m]))[0]
+        assert rc[h, m] == pytest.approx(value - assign[h] - d.persons[h] * target[m], abs=1e-9)
+
+
+def test_a_bounded_part_holds_in_the_full_solve() -> None:
+    """A distance cap 25% below the free optimum's distance, set by name in the
+    configuration, holds in the column-generation solve (15 municipalities: pairs are
+    priced in against the cap's row): the placement's km are within it, the bound's
+    dual is kept, and the objective is lower."""
+    from asielplan.data.generator import generate_instance, synthetic_municipalities
+
+    inst = generate_instance(synthetic_municipalities(15, 4), 40, 4, name="bounded")
+
+    def run_with(**placement: object) -> Result:
+        cfg = RunConfig.model_validate(
+            {"solver": {"time_limit": 10, "mip_gap": 1e-3}, "placement": placement}
+        )
+        return place(inst, cfg).solution
+
+    free = run_with()
+    km = free.objective_parts["distance"].quantity
+    capped = run_with(part_bounds={"distance": {"upper": 0.75 * km}})
+    assert capped.status.has_solution and capped.stats["lp_rounds"] >= 2
+    assert capped.objective_parts["distance"].quantity <= 0.75 * km + 1e-6
+    assert capped.objective is not None and free.objective is not None
+    assert capped.objective < free.objective
+    assert capped.duals["part_bounds"].index.tolist() == ["distance"]
+    assert capped.duals["part_bounds"]["distance"] > 0  # one more km allowed is worth more
+
+
+def test_phase_one_finds_columns_when_the_first_pairs_cannot_meet_a_band() -> None:
+    """Starting column generation from pairs that send every household to province P1
+    (Aastad; Bedorp for H4, its family tie) cannot meet province P2's band (at least 1
+    person): the first restricted LP is infeasible, but the model is not. Phase 1
+    prices the missing pairs in, and column generation ends at the LP optimum over all
+    pairs (not 'infeasible')."""
+    from asielplan.config import RegionBand
+
+    cfg = config(region_bands=(RegionBand(level="province", lower=0.8, upper=1.2),))
+    d = prepare_placement(read_instance(TINY), cfg.placement)
+    first_allowed = d.allowed.argmax(axis=1)  # Aastad, or Bedorp for H4 (its tie)
+    assert set(first_allowed) == {0, 1}
+    start = Pairs(np.arange(d.n_households), first_allowed)
+    search = _Search(d, cfg.solver, lambda message: None, elastic=False)
+    found = search.column_generation(start)
+    assert not isinstance(found, PlacementSolution), found
+    assert search.stats["phase_one_rounds"] >= 1
+    assert search.z_lp is not None and -search.z_lp == pytest.approx(full_lp(TINY, cfg))
+
+
+def test_gap_is_judged_with_one_tolerance() -> None:
+    """An incumbent equal to its bound up to rounding is within a requested gap of 0;
+    a real gap is not; the requested gap itself counts as proven."""
+    assert within_gap(100.0, 100.0 - 1e-9, 0.0)
+    assert not within_gap(100.0, 99.0, 0.0)
+    assert within_gap(100.0, 99.9, 1e-3)
+    assert not within_gap(100.0, 99.8, 1e-3)
+
+
+def test_mip_gap_zero_proves_the_optimum() -> None:
+    """With mip_gap = 0 the hand-checked optimum (220) is 'optimal', and the run says
+    the incumbent equals its bound."""
+    run = place(
+        FIXTURES / "resettle",
+        config().model_copy(update={"solver": SolverConfig(time_limit=20, mip_gap=0.0)}),
+    )
+    assert run.solution.status == Status.OPTIMAL
+    assert run.solution.objective == pytest.approx(220.0)
+    assert run.solution.stop.startswith("optimal: the incumbent equals the proven bound")
+
+
+def test_a_time_limit_stop_says_so() -> None:
+    """A run stopped by its time limit reports it in words, with the requested gap."""
+    result = Result(
+        problem="placement",
+        status=Status.FEASIBLE,
+        sense="max",
+        objective=98.0,
+        bound=100.0,
+        requested_gap=1e-3,
+        time_limit=30.0,
+    )
+    assert result.gap == pytest.approx(2 / 98)
+    assert not result.proven
+    assert result.stop == "stopped by the time limit of 30 s at gap 2.041% (requested 0.1%)"
+
+
+def test_no_module_reads_an_environment_variable() -> None:
+    """Every setting that changes a result is in the configuration: no module of the
+    package reads os.environ or os.getenv (the solve method and crossover were an
+    environment variable once)."""
+    readers = []
+    for name, path in package_modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv"):
+                readers.append(f"{name}:{node.lineno}")
+    assert not readers
