@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from asielplan.errors import ConfigError, InputError, Issue
+from asielplan.errors import ConfigError, InputError, Issue, OutputError
 
 if TYPE_CHECKING:
     from asielplan.api import Run
@@ -63,8 +63,9 @@ def friendly_errors(fn: F) -> F:
         except InputError as exc:
             print_issues(exc)
         except ConfigError as exc:
+            what = "output folder" if isinstance(exc, OutputError) else "configuration error"
             err_console.print(
-                f"[bold red]configuration error[/]\n{escape(str(exc))}\nNothing was written."
+                f"[bold red]{what}[/]\n{escape(str(exc))}\nNothing was written.", soft_wrap=True
             )
         raise typer.Exit(1)
 

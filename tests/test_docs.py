@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from asielplan.data.dictionary import render
@@ -12,3 +13,91 @@ ROOT = Path(__file__).parents[1]
 def test_data_dictionary_is_generated_from_the_schemas() -> None:
     """docs/data-dictionary.md equals what the schemas render (regenerate if this fails)."""
     assert (ROOT / "docs" / "data-dictionary.md").read_text() == render()
+
+
+REFERENCE = re.compile(r"`\[?([a-z_]+)\]?\.([a-z_]+)`")
+CONTINUATION = re.compile(r"`\.([a-z_]+)`")
+FILE = re.compile(r"`([a-z_]+)\.(csv|png|parquet)`")
+# dotted names in the docs that are not tables or settings: modules, files, expressions
+NOT_TABLES = {"asielplan", "model", "data", "solvers", "experiments", "instance"}
+SHARED_FILES = {"coa_opvang_landelijk_snapshots"}
+
+
+def namespaces(tmp_path: Path) -> dict[str, set[str]]:
+    """Every table a run writes with its columns (from real runs on the embedded default
+    and a robust tiny plan), every input table, and every configuration and
+    instance.toml section, with their fields."""
+    from asielplan.api import place, plan_reception, taakstelling
+    from asielplan.config import RunConfig
+    from asielplan.data.instance import ReceptionSpec, TaakstellingSpec
+    from asielplan.data.schemas import TABLES
+    from asielplan.experiments.results import DIAGNOSIS_COLUMNS
+
+    from .reception_helpers import COHORTS, write_reception_instance
+
+    out: dict[str, set[str]] = {}
+
+    def add(name: str, columns: object) -> None:
+        out.setdefault(name, set()).update(str(c) for c in columns)  # type: ignore[attr-defined]
+
+    fast = RunConfig.model_validate({"solver": {"time_limit": 5}})
+    robust = RunConfig.model_validate({"reception": {"robust": True}})
+    two = COHORTS.assign(inflow=["a", "b"])
+    runs = [
+        place(None, fast),
+        plan_reception(None, fast),
+        plan_reception(write_reception_instance(tmp_path / "r", cohorts=two), robust),
+    ]
+    for run in runs:
+        for name, table in run.tables.items():
+            add(name, table.columns)
+    add("diagnosis", DIAGNOSIS_COLUMNS)
+    add("taakstelling", taakstelling(None).table.columns)
+    for name, spec in TABLES.items():
+        add(name, spec.schema.columns)
+    for name, field in RunConfig.model_fields.items():
+        add(name, getattr(field.annotation, "model_fields", {}))
+    add("reception", ReceptionSpec.model_fields)
+    add("taakstelling", TaakstellingSpec.model_fields)
+    return out
+
+
+def test_docs_name_only_tables_and_columns_that_exist(tmp_path: Path) -> None:
+    """Every `table.column` (and `.column` after it on the same line), every
+    `[section].key` and every `name.csv` in the README and docs/ names a table a run
+    writes or reads, a column it has, or a setting that exists."""
+    known = namespaces(tmp_path)
+    files = {"manifest", "timings", *known, *SHARED_FILES}
+    missing = []
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    for page in pages:
+        for number, line in enumerate(page.read_text().splitlines(), start=1):
+            where = f"{page.relative_to(ROOT)}:{number}"
+            table = None
+            for match in REFERENCE.finditer(line):
+                name, column = match.groups()
+                if name in NOT_TABLES or column in ("csv", "png", "parquet", "json", "toml"):
+                    continue
+                table = name
+                if column not in known.get(name, set()):
+                    missing.append(f"{where}: {name}.{column}")
+            for match in CONTINUATION.finditer(line):
+                if table is not None and match.group(1) not in known[table]:
+                    missing.append(f"{where}: {table}.{match.group(1)}")
+            for match in FILE.finditer(line):
+                if match.group(1) not in files:
+                    missing.append(f"{where}: {match.group(0)}")
+    assert not missing, "named in the docs but not in the code:\n" + "\n".join(missing)
+
+
+def test_readme_configuration_example_is_valid(tmp_path: Path) -> None:
+    """The configuration shown in the README loads, with its scenario."""
+    from asielplan.config import load_config
+
+    text = (ROOT / "README.md").read_text()
+    block = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "readme.toml"
+    path.write_text(block)
+    config = load_config(path, "strict")
+    assert config.placement.target_mode == "band" and config.reception.inflow == "peak"
+    assert config.placement.part_bounds["distance"].upper == 50000

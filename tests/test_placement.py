@@ -239,3 +239,29 @@ def test_outputs_hold_no_special_category_data() -> None:
     table = place(TINY, config()).tables["households"].set_index("household_id")
     assert "tie_kind" not in table.columns
     assert bool(table.loc["H4", "hard_criterion"]) and not bool(table.loc["H1", "hard_criterion"])
+
+
+@pytest.mark.parametrize("scored", [False, True])
+def test_a_location_with_no_capacity_receives_nobody(tmp_path: Path, scored: bool) -> None:
+    """A third location L3 with capacity 0: without score rows (no household may go
+    there) or with the best scores of all (every household would like to), the run
+    places A, B -> L1 and C -> L2 (220) and nobody in L3; it crashed before."""
+    scores = "A,L3,0.99\nB,L3,0.99\nC,L3,0.99\n" if scored else ""
+    folder = variant(
+        tmp_path,
+        "resettle",
+        {},
+        {
+            "locations.csv": (
+                "L2,Location two,1,41.0,-74.0,2\n",
+                "L2,Location two,1,41.0,-74.0,2\nL3,Location three,1,42.0,-73.0,0\n",
+            ),
+            "scores.csv": ("C,L2,0.7\n", "C,L2,0.7\n" + scores),
+        },
+    )
+    run = place(folder, config())
+    assert run.solution.status == Status.OPTIMAL
+    assert codes(run) == {"A": "L1", "B": "L1", "C": "L2"}
+    assert run.solution.objective == pytest.approx(220.0)
+    municipalities = run.tables["municipalities"].set_index("municipality")
+    assert municipalities.loc["L3", "placed_persons"] == 0
