@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
+from pyomo.common.dependencies import scipy_available
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from asielplan.config import SolverConfig
@@ -31,6 +32,10 @@ from asielplan.solvers.result import Status, relative_gap, within_gap
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]  # a callback that shows a progress message
+
+# Pyomo imports SciPy (scipy.stats too, about 2 s) on the first compile; doing it here
+# keeps that out of every solve's time limit
+assert scipy_available, "the matrix form needs scipy"
 
 
 @dataclass

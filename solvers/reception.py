@@ -82,6 +82,7 @@ def solve_reception(
     model, idx = build_reception_model(data)
     if fixed is not None:
         _fix_decisions(model, data, fixed)
+    modelled = time.perf_counter()
     stats: dict[str, Any] = {
         "variables": model.nvariables(),
         "constraints": model.nconstraints(),
@@ -92,6 +93,7 @@ def solve_reception(
     if config.name == "highs":
         compiled = compile_model(model)
         built = time.perf_counter()
+        stats["compile_s"] = built - modelled
         large = len(compiled.columns) > LARGE_MODEL_COLUMNS and compiled.integer.any()
         method = config.reception_method
         use_rounding = method == "lp_round" or (method == "auto" and large)
