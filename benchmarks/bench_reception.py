@@ -76,6 +76,11 @@ def main() -> None:
         f"prepare {t1 - t0:.1f} s, build (with compile) {sol.timings['build_s']:.1f} s, compile "
         f"{sol.stats['compile_s']:.1f} s, solve {sol.timings['solve_s']:.1f} s, total "
         f"{total:.1f} s; status {sol.status.value}, gap {gap}, peak memory {peak:,.0f} MiB"
+        + (
+            f"; of the solve, the duals' LP after branch and bound {sol.stats['duals_s']:.1f} s"
+            if "duals_s" in sol.stats
+            else ""
+        )
     )
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import networkx as nx
@@ -99,23 +100,48 @@ class ReceptionData:
 
     def procedure_class(self, k: int) -> int | None:
         """The stage-1 class that type k goes through (None without a procedure)."""
-        amv = bool(self.types["track"][k] == "amv")
-        match = self.classes.index[(self.classes["stage"] == 1) & (self.classes["amv"] == amv)]
-        return int(match[0]) if len(match) else None
+        return self._class_of[0].get(k)
 
     def after_class(self, k: int) -> int | None:
         """The stage-2 class of type k (None when it leaves from the procedure)."""
-        match = self.classes.index[(self.classes["stage"] == 2) & (self.classes["type"] == k)]
-        return int(match[0]) if len(match) else None
+        return self._class_of[1].get(k)
 
     def outside_preferred(self, s: int, c: int) -> bool:
         """True when a class in its second stage, whose type has preferred regions,
         stays outside them."""
-        if int(self.classes.iloc[c]["stage"]) != 2:
-            return False
-        preferred = self.types.iloc[int(self.classes.iloc[c]["type"])]["preferred"]
-        site = self.sites.iloc[s]
-        return bool(preferred) and site["site_id"] != UNHOUSED and site["region"] not in preferred
+        return bool(self._outside_preferred[s, c])
+
+    @cached_property
+    def _class_of(self) -> tuple[dict[int, int], dict[int, int]]:
+        """Per type: its procedure class and its class after the procedure."""
+        stage = self.classes["stage"].to_numpy()
+        amv = self.classes["amv"].to_numpy()
+        kind = self.classes["type"].to_numpy()
+        procedure: dict[int, int] = {}
+        after: dict[int, int] = {}
+        for k, track in enumerate(self.types["track"]):
+            first = np.flatnonzero((stage == 1) & (amv == (track == "amv")))
+            second = np.flatnonzero((stage == 2) & (kind == k))
+            if len(first):
+                procedure[k] = int(first[0])
+            if len(second):
+                after[k] = int(second[0])
+        return procedure, after
+
+    @cached_property
+    def _outside_preferred(self) -> np.ndarray:
+        """[site, class]: a second-stage class with preferred regions at a site outside
+        them."""
+        region = self.sites["region"].tolist()
+        real = (self.sites["site_id"] != UNHOUSED).to_numpy()
+        out = np.zeros((len(self.sites), len(self.classes)), dtype=bool)
+        for c, (stage, k) in enumerate(
+            zip(self.classes["stage"], self.classes["type"], strict=True)
+        ):
+            preferred = self.types["preferred"].iloc[int(k)] if stage == 2 else ()
+            if preferred:
+                out[:, c] = real & np.array([r not in preferred for r in region])
+        return out
 
 
 def stage_counts(cohorts: pd.DataFrame, horizon: int) -> dict[str, np.ndarray]:

@@ -105,8 +105,10 @@ def solve_reception(
             outcome = HighsSession(compiled, config, relax=False).solve()
             if outcome.x is not None and compiled.integer.any():
                 say("the plan's LP with its site decisions fixed, for the duals")
-                left = config.time_limit - (time.perf_counter() - built)
+                before = time.perf_counter()
+                left = config.time_limit - (before - built)
                 outcome.row_duals = _fixed_lp_duals(compiled, config, outcome.x, left)
+                stats["duals_s"] = time.perf_counter() - before
         if outcome.x is not None:
             for var, value in zip(compiled.columns, outcome.x, strict=True):
                 var.set_value(float(value), skip_validation=True)
@@ -232,6 +234,8 @@ def _fixed_lp_duals(
     """Row duals of the LP with every integer column fixed at its value in ``x`` (the
     plan's LP: what the duals of a MIP plan mean). None when it does not finish."""
     session = HighsSession(compiled, config, relax=True)
+    session.h.setOptionValue("solver", "ipm")  # as the plan's LP of lp_round: fast here
+    session.h.setOptionValue("run_crossover", "on" if config.crossover else "off")
     integer = np.flatnonzero(compiled.integer)
     values = np.round(x[integer])
     session.set_bounds(integer, values, values)
