@@ -2,7 +2,7 @@
 
 Public API::
 
-    from asielplan import read_instance, load_default_instance, compute_taakstelling
+    from asielplan import read_instance, load_default_instance, compute_scheme
 """
 
 from asielplan.errors import AsielplanWarning, ConfigError, InputError, Issue
@@ -16,7 +16,7 @@ from asielplan.data.instance import (
     read_instance,
     write_instance,
 )
-from asielplan.model.taakstelling import compute_taakstelling
+from asielplan.model.schemes import compute_scheme
 
 __all__ = [
     "AsielplanWarning",
@@ -26,7 +26,7 @@ __all__ = [
     "Issue",
     "RunConfig",
     "__version__",
-    "compute_taakstelling",
+    "compute_scheme",
     "load_config",
     "load_default_instance",
     "read_instance",

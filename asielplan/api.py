@@ -36,7 +36,7 @@ from asielplan.manifest import build_manifest, input_hashes, instance_files, wri
 from asielplan.model.checks import check_run
 from asielplan.model.placement import PlacementData, prepare_placement
 from asielplan.model.reception import ReceptionData, prepare_reception
-from asielplan.model.taakstelling import RULES, compute_taakstelling
+from asielplan.model.schemes import SchemeError, SchemeResult, compute_scheme
 from asielplan.runspec import Kind, RunSpec
 from asielplan.solvers.highs import Progress
 from asielplan.solvers.placement import PlacementSolution, solve_placement
@@ -162,7 +162,7 @@ def place(
     found = check(inst, config, "place")
     spec = run_spec("place", inst, config)
     clock.lap("check_s")
-    data = prepare_placement(inst, config.placement)
+    data = prepare_placement(inst, config.placement, config.schemes)
     clock.lap("prepare_s")
     solution = solve_placement(data, config.solver, progress)
     clock.add(solution.timings)
@@ -196,7 +196,7 @@ def plan_reception(
         result = robust_plan(inst, config, base, inflows, progress=progress)
         data, solution = result.data, result.robust
     else:
-        data = prepare_reception(inst, config.reception)
+        data = prepare_reception(inst, config.reception, schemes=config.schemes)
         clock.lap("prepare_s")
         solution = solve_reception(data, config.solver, progress)
     clock.add(solution.timings)
@@ -213,32 +213,38 @@ def write_run(run: Run, out: str | Path) -> Path:
     previous result as it was)."""
     out = Path(out)
     check_output(out, run.instance)
-    inst = run.instance
     with atomic_output_dir(out) as staging:
-        for name, table in run.tables.items():
-            write_table(staging, name, table, run.config.output.formats)
-        if isinstance(run.data, ReceptionData) and run.solution.status.has_solution:
-            label = f"{inst.meta.name}{' (SYNTHETIC)' if inst.meta.synthetic else ''}"
-            plot_occupancy(run.data, run.tables, staging / "occupancy.png", label)
-            plot_region_targets(run.tables, staging / "regions.png", label)
-        atomic_write_text(staging / "timings.json", json_text(run.timings))
-        manifest = build_manifest(
-            run.kind,
-            seed=run.spec.seed,
-            config=run.config.model_dump(mode="json"),
-            inputs=run.spec.inputs,
-            extra={
-                "run_id": run.spec.id,
-                "instance": inst.meta.name,
-                "synthetic": inst.meta.synthetic,
-                "status": run.solution.status.value,
-                "stop": run.solution.stop,
-                "stats": run.solution.stats,
-                "warnings": [str(issue) for issue in run.warnings],
-            },
-        )
-        write_manifest(staging, manifest)
+        write_run_files(run, staging)
     return out
+
+
+def write_run_files(run: Run, folder: Path) -> None:
+    """A run's files in ``folder`` (a staging folder: see :func:`write_run`)."""
+    inst = run.instance
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, table in run.tables.items():
+        write_table(folder, name, table, run.config.output.formats)
+    if isinstance(run.data, ReceptionData) and run.solution.status.has_solution:
+        label = f"{inst.meta.name}{' (SYNTHETIC)' if inst.meta.synthetic else ''}"
+        plot_occupancy(run.data, run.tables, folder / "occupancy.png", label)
+        plot_region_targets(run.tables, folder / "regions.png", label)
+    atomic_write_text(folder / "timings.json", json_text(run.timings))
+    manifest = build_manifest(
+        run.kind,
+        seed=run.spec.seed,
+        config=run.config.model_dump(mode="json"),
+        inputs=run.spec.inputs,
+        extra={
+            "run_id": run.spec.id,
+            "instance": inst.meta.name,
+            "synthetic": inst.meta.synthetic,
+            "status": run.solution.status.value,
+            "stop": run.solution.stop,
+            "stats": run.solution.stats,
+            "warnings": [str(issue) for issue in run.warnings],
+        },
+    )
+    write_manifest(folder, manifest)
 
 
 class _Timer:
@@ -276,6 +282,17 @@ class Generated:
     inputs: list[Path]
 
 
+@dataclass(frozen=True)
+class ReceptionParts:
+    """What ``generate`` adds for reception planning: sites up to ``sites`` around a
+    steady occupancy of ``level`` persons, cohorts of the steady, peak and trough inflows
+    over ``periods`` two-week periods."""
+
+    level: float = 50_000.0
+    sites: int = 220
+    periods: int = 26
+
+
 def generate(
     *,
     seed: int,
@@ -287,20 +304,26 @@ def generate(
     name: str | None = None,
     period: str = "2025-I",
     national: int | None = None,
+    reception: ReceptionParts | None = None,
 ) -> Generated:
     """An instance with seeded synthetic households, on real CBS municipalities
     (``cbs_csv`` with ``cbs_geometry``, optionally the KWB ``indicators``) or on a
     fictional country of ``synthetic`` municipalities (the default's 40 when neither is
-    given)."""
+    given). With ``reception`` it also gets reception sites and cohorts whose
+    high-chance arrivals are headed for the COA regions in proportion to the law's
+    taakstelling there."""
     from asielplan.data.cbs import load_cbs_municipalities
     from asielplan.data.generator import (
         DEFAULT_MUNICIPALITIES,
         generate_instance,
         synthetic_municipalities,
     )
+    from asielplan.data.reception_generator import add_reception
 
     if (cbs_csv is None) != (cbs_geometry is None):
         raise ConfigError("--cbs-csv and --cbs-geometry go together")
+    notes: list[str] = []
+    inputs: list[Path] = []
     if cbs_csv is not None and cbs_geometry is not None:
         cbs = load_cbs_municipalities(cbs_csv, cbs_geometry, indicators)
         inputs = [p for p in (cbs_csv, cbs_geometry, indicators) if p is not None]
@@ -313,17 +336,37 @@ def generate(
             national=national,
             municipality_source="CBS via " + ", ".join(p.name for p in inputs),
         )
-        return Generated(inst, list(cbs.notes), inputs)
-    n_muni = synthetic or DEFAULT_MUNICIPALITIES
-    inst = generate_instance(
-        synthetic_municipalities(n_muni, seed),
-        households,
-        seed,
-        name=name or f"synthetic-{n_muni}",
-        period=period,
-        national=national,
-    )
-    return Generated(inst, [], [])
+        notes += cbs.notes
+    else:
+        n_muni = synthetic or DEFAULT_MUNICIPALITIES
+        inst = generate_instance(
+            synthetic_municipalities(n_muni, seed),
+            households,
+            seed,
+            name=name or f"synthetic-{n_muni}",
+            period=period,
+            national=national,
+        )
+    if reception is not None:
+        law = compute_scheme(inst, "population").table
+        level = "coa_region"
+        weights = law.groupby(inst.municipalities[level].to_numpy())["taakstelling"].sum()
+        inst = add_reception(
+            inst,
+            seed,
+            level=reception.level,
+            n_sites=reception.sites,
+            periods=reception.periods,
+            region_level=level,
+            destination_weights=weights,
+        )
+        cohorts = 0 if inst.cohorts is None else len(inst.cohorts)
+        notes.append(
+            f"reception: {len(inst.sites)} sites and {cohorts} cohorts "
+            f"(SYNTHETIC); high-chance arrivals headed for the {level} regions in proportion "
+            "to the law's taakstelling there"
+        )
+    return Generated(inst, notes, inputs)
 
 
 def write_generated(generated: Generated, out: str | Path, seed: int) -> Path:
@@ -334,57 +377,150 @@ def write_generated(generated: Generated, out: str | Path, seed: int) -> Path:
     return write_instance(generated.instance, out, manifest=manifest)
 
 
-@dataclass
-class Taakstelling:
-    """A taakstelling split: the table per municipality, the national number, the rule."""
-
-    table: pd.DataFrame
-    national: int
-    rule: str
-    instance: Instance
-    config: RunConfig
-
-
 def taakstelling(
     instance: InstanceLike = None,
     national: int | None = None,
-    rule: str | None = None,
+    scheme: str | None = None,
     config: RunConfig | None = None,
-) -> Taakstelling:
-    """Split the national number over the municipalities of ``instance`` by ``rule``
-    (default: the instance's, else ``population``), plus achterstand."""
+) -> SchemeResult:
+    """Split the national number (default: the instance's, or the scheme's own) over the
+    municipalities of ``instance`` by a quota scheme (default: the instance's
+    ``[taakstelling].scheme``, the law), plus achterstand; raises :class:`InputError`
+    with every reason it cannot."""
     config = config or RunConfig()
     inst = load_instance(instance)
     spec = inst.meta.taakstelling
-    n = national if national is not None else (spec.national if spec else None)
-    if n is None:
-        raise ConfigError(
-            "no national number: pass --national or set [taakstelling] national in instance.toml"
-        )
-    rule_name = rule or (spec.rule if spec else "population")
-    if rule_name not in RULES:
-        raise ConfigError(f"unknown rule {rule_name!r}; registered: {', '.join(sorted(RULES))}")
-    table = compute_taakstelling(inst.municipalities, n, rule_name, inst.achterstand)
-    return Taakstelling(table, n, rule_name, inst, config)
+    name = scheme or (spec.scheme if spec else "population")
+    try:
+        return compute_scheme(inst, name, national, config.schemes)
+    except SchemeError as exc:
+        raise InputError(exc.issues, str(inst.root or inst.meta.name)) from None
 
 
-def write_taakstelling(result: Taakstelling, out: str | Path) -> Path:
-    """Write ``taakstelling`` (CSV/Parquet) and its manifest, atomically."""
+def scheme_tables(result: SchemeResult) -> dict[str, pd.DataFrame]:
+    """The tables of a scheme's numbers: ``taakstelling`` (per municipality), ``basis``
+    (rule, period, peildatum, national number and population, rounding, total, and the
+    labels of stand-in data) and ``region_totals`` when the scheme has them."""
+    basis = result.basis.table().assign(
+        scheme=result.name, labels="; ".join(result.labels), source=result.spec.source
+    )
+    tables = {"taakstelling": result.table, "basis": basis}
+    if result.region_totals is not None:
+        tables["region_totals"] = result.region_totals
+    return tables
+
+
+def write_taakstelling(
+    result: SchemeResult, instance: Instance, config: RunConfig, out: str | Path
+) -> Path:
+    """Write the scheme's tables (:func:`scheme_tables`) and a manifest, atomically."""
     out = Path(out)
-    inst = result.instance
-    check_output(out, inst)
-    inputs = input_hashes(instance_files(inst.root), inst.root) if inst.root else {}
+    check_output(out, instance)
+    inputs = input_hashes(instance_files(instance.root), instance.root) if instance.root else {}
     with atomic_output_dir(out) as staging:
-        write_table(staging, "taakstelling", result.table, result.config.output.formats)
+        for name, table in scheme_tables(result).items():
+            write_table(staging, name, table, config.output.formats)
         manifest = build_manifest(
             "taakstelling",
-            seed=inst.meta.seed,
-            config=result.config.model_dump(mode="json"),
+            seed=instance.meta.seed,
+            config=config.model_dump(mode="json"),
             inputs=inputs,
-            extra={"national": result.national, "rule": result.rule},
+            extra={"national": result.basis.national, "scheme": result.name},
         )
         write_manifest(staging, manifest)
     return out
+
+
+@dataclass
+class SchemeComparison:
+    """Placement runs of the same households under several quota schemes, and the
+    comparison of :mod:`asielplan.experiments.schemes`."""
+
+    instance: Instance
+    config: RunConfig
+    runs: dict[str, Run]
+    comparison: pd.DataFrame
+    targets: pd.DataFrame
+    notes: list[str]
+
+
+def compare_schemes(
+    schemes: list[str],
+    instance: InstanceLike = None,
+    config: RunConfig | None = None,
+    progress: Progress | None = None,
+) -> SchemeComparison:
+    """Place the households of ``instance`` under each scheme's targets (the same
+    households, seed and configuration; ``placement.scheme`` set per run) and compare.
+    Every scheme is checked before the first run."""
+    from asielplan.config import with_overrides
+    from asielplan.experiments import schemes as study
+
+    config = config or RunConfig()
+    say = progress or (lambda message: None)
+    inst = load_instance(instance)
+    configs = {
+        name: with_overrides(config, {"placement.scheme": name}, f"scheme {name}")
+        for name in schemes
+    }
+    issues = [issue for name in schemes for issue in check_run(inst, configs[name], "place")]
+    if any(not issue.is_warning for issue in issues):
+        raise InputError(issues, str(inst.root or inst.meta.name))
+    runs: dict[str, Run] = {}
+    for number, name in enumerate(schemes, start=1):
+        say(f"scheme {number}/{len(schemes)}: {name}")
+        runs[name] = place(inst, configs[name], progress)
+    results = {name: _scheme_of(run) for name, run in runs.items()}
+    solutions = {name: _placement_solution(run) for name, run in runs.items()}
+    metrics = {
+        name: study.scheme_metrics(inst, results[name], solutions[name], run.tables)
+        for name, run in runs.items()
+    }
+    comparison = study.comparison_table(metrics, solutions)
+    notes = study.noise_notes(comparison)
+    notes += [label for result in results.values() for label in result.labels]
+    return SchemeComparison(
+        inst, config, runs, comparison, study.targets_table(results), list(dict.fromkeys(notes))
+    )
+
+
+def write_comparison(comparison: SchemeComparison, out: str | Path) -> Path:
+    """``comparison`` and ``targets`` (CSV/Parquet), ``metrics.png``, ``targets.png``,
+    ``notes.txt``, a manifest, and each scheme's run in its own folder, atomically."""
+    from asielplan.experiments import schemes as study
+
+    out = Path(out)
+    check_output(out, comparison.instance)
+    formats = comparison.config.output.formats
+    names = list(comparison.runs)
+    with atomic_output_dir(out) as staging:
+        write_table(staging, "comparison", comparison.comparison, formats)
+        write_table(staging, "targets", comparison.targets, formats)
+        title = comparison.instance.meta.name
+        study.plot_metrics(comparison.comparison, staging / "metrics.png", title)
+        study.plot_targets(comparison.targets, names, staging / "targets.png", title)
+        atomic_write_text(staging / "notes.txt", "".join(f"{n}\n" for n in comparison.notes))
+        for name, run in comparison.runs.items():
+            write_run_files(run, staging / name)
+        manifest = build_manifest(
+            "schemes compare",
+            seed=comparison.config.solver.seed,
+            config=comparison.config.model_dump(mode="json"),
+            inputs=next(iter(comparison.runs.values())).spec.inputs,
+            extra={"schemes": names, "run_ids": {n: r.spec.id for n, r in comparison.runs.items()}},
+        )
+        write_manifest(staging, manifest)
+    return out
+
+
+def _scheme_of(run: Run) -> SchemeResult:
+    assert isinstance(run.data, PlacementData) and run.data.scheme is not None
+    return run.data.scheme
+
+
+def _placement_solution(run: Run) -> PlacementSolution:
+    assert isinstance(run.solution, PlacementSolution)
+    return run.solution
 
 
 def summary_of(inst: Instance) -> dict[str, Any]:

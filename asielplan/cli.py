@@ -22,6 +22,7 @@ from asielplan.errors import ConfigError, InputError, Issue, OutputError
 if TYPE_CHECKING:
     from asielplan.api import Run
     from asielplan.config import RunConfig
+    from asielplan.model.schemes import SchemeResult
     from asielplan.solvers.result import Status
 
 app = typer.Typer(
@@ -186,6 +187,19 @@ def generate(
     national: Annotated[
         int | None, typer.Option(help="National taakstelling (default: persons generated).")
     ] = None,
+    reception: Annotated[
+        bool,
+        typer.Option("--reception", help="Also write reception sites and cohorts (three inflows)."),
+    ] = False,
+    reception_level: Annotated[
+        float, typer.Option(min=1, help="--reception: persons in reception at steady inflow.")
+    ] = 50_000.0,
+    reception_sites: Annotated[
+        int, typer.Option(min=1, help="--reception: reception sites.")
+    ] = 220,
+    periods: Annotated[
+        int, typer.Option(min=1, help="--reception: two-week planning periods.")
+    ] = 26,
 ) -> None:
     """Generate an instance with seeded synthetic households.
 
@@ -205,6 +219,9 @@ def generate(
         name=name,
         period=period,
         national=national,
+        reception=api.ReceptionParts(reception_level, reception_sites, periods)
+        if reception
+        else None,
     )
     for note in made.notes:
         console.print(f"[dim]{escape(note)}[/]")
@@ -218,44 +235,145 @@ def generate(
     )
 
 
+NationalOpt = Annotated[
+    int | None,
+    typer.Option(help="National number (default: the instance's, or the scheme's own)."),
+]
+
+
 @app.command()
 @friendly_errors
 def taakstelling(
-    out: Annotated[Path, typer.Option(help="Folder for taakstelling.csv/.parquet.")],
+    out: Annotated[Path, typer.Option(help="Folder for the taakstelling tables.")],
     instance: InstanceArg = None,
-    national: Annotated[
-        int | None, typer.Option(help="National number (default: from instance.toml).")
+    national: NationalOpt = None,
+    scheme: Annotated[
+        str | None,
+        typer.Option(help="Quota scheme (default: the instance's; the law, 'population')."),
     ] = None,
-    rule: Annotated[str | None, typer.Option(help="Registered rule name.")] = None,
+    rule: Annotated[str | None, typer.Option(hidden=True)] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Split the national taakstelling over municipalities, plus achterstand."""
+    """Split the national taakstelling over municipalities by a quota scheme (by default
+    the law: Huisvestingswet 2014 art. 29, rounded up), plus achterstand; writes
+    taakstelling, basis (what a letter cites) and, for schemes with them, region_totals."""
+    from asielplan import api
+
+    if rule is not None:
+        raise ConfigError("--rule was renamed: use --scheme (asielplan schemes list)")
+    cfg = run_config(config, None, instance, {})
+    api.check_output(out, instance)
+    inst = api.load_instance(instance)
+    result = api.taakstelling(inst, national, scheme, cfg)
+    api.write_taakstelling(result, inst, cfg, out)
+    print_scheme(result, title=f"taakstelling {inst.meta.period}")
+    console.print(f"written to {out}")
+
+
+def print_scheme(result: SchemeResult, title: str) -> None:
+    """The ten largest numbers of a scheme, its basis and its labels."""
+    basis = result.basis
+    top = result.table.sort_values("taakstelling", ascending=False, kind="stable").head(10)
+    table = Table(title=f"{title}: scheme {result.name!r}, national {basis.national:,}")
+    columns = ("municipality", "name", "population", "share", "achterstand", "taakstelling")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("municipality", "name") else "right")
+    for row in top.itertuples(index=False):
+        table.add_row(*(str(getattr(row, c)) for c in columns))
+    console.print(table)
+    peil = "not stated" if basis.peildatum is None else basis.peildatum.isoformat()
+    console.print(
+        f"total {basis.total:,} over {len(result.table)} municipalities (national "
+        f"{basis.national:,}); population {basis.national_population:,} (peildatum {peil}); "
+        f"rounding: {basis.rounding}"
+    )
+    for label in result.labels:
+        console.print(f"[yellow]{escape(label)}[/]")
+
+
+schemes_app = typer.Typer(
+    help="Quota schemes: list them, compute one, compare them on the same households.",
+    no_args_is_help=True,
+)
+app.add_typer(schemes_app, name="schemes")
+
+
+@schemes_app.command("list")
+@friendly_errors
+def schemes_list(config: ConfigOpt = None) -> None:
+    """The shipped quota schemes (and the configuration's own), with their sources."""
+    from asielplan.model.schemes import schemes_of
+
+    cfg = run_config(config, None, None, {})
+    table = Table(title="quota schemes (docs/schemes.md)")
+    for column in ("scheme", "rule", "what", "source"):
+        table.add_column(column)
+    for name, spec in schemes_of(cfg.schemes).items():
+        table.add_row(name, spec.rule, spec.description, spec.source)
+    console.print(table)
+
+
+@schemes_app.command("show")
+@friendly_errors
+def schemes_show(
+    scheme: Annotated[str, typer.Option(help="The quota scheme (asielplan schemes list).")],
+    out: Annotated[Path, typer.Option(help="Folder for the scheme's tables.")],
+    instance: InstanceArg = None,
+    national: NationalOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """One scheme's numbers per municipality: taakstelling, basis and region totals."""
     from asielplan import api
 
     cfg = run_config(config, None, instance, {})
     api.check_output(out, instance)
-    result = api.taakstelling(instance, national, rule, cfg)
-    api.write_taakstelling(result, out)
-    top = result.table.sort_values("taakstelling", ascending=False).head(10)
-    table = Table(
-        title=f"taakstelling {result.instance.meta.period}: {result.national} persons, "
-        f"rule {result.rule!r}"
-    )
-    for column in ("municipality", "name", "share", "achterstand", "taakstelling"):
-        table.add_column(
-            column, justify="right" if column not in ("municipality", "name") else "left"
-        )
-    for row in top.itertuples(index=False):
+    inst = api.load_instance(instance)
+    result = api.taakstelling(inst, national, scheme, cfg)
+    api.write_taakstelling(result, inst, cfg, out)
+    print_scheme(result, title=f"{inst.meta.name}")
+    console.print(f"written to {out}")
+
+
+@schemes_app.command("compare")
+@friendly_errors
+def schemes_compare(
+    schemes: Annotated[str, typer.Option(help="Comma-separated schemes to compare.")],
+    out: Annotated[Path, typer.Option(help="Folder for the comparison.")],
+    instance: InstanceArg = None,
+    config: ConfigOpt = None,
+    scenario: ScenarioOpt = None,
+    time_limit: TimeLimitOpt = None,
+) -> None:
+    """Place the same households under each scheme's targets and compare: writes
+    comparison (scheme x metric), targets (municipality x scheme), metrics.png,
+    targets.png, notes.txt and each scheme's run folder."""
+    from asielplan import api
+    from asielplan.experiments.schemes import summary_rows
+
+    names = [name.strip() for name in schemes.split(",") if name.strip()]
+    if len(names) < 2 or len(set(names)) != len(names):
+        raise ConfigError("--schemes needs two or more different scheme names")
+    cfg = run_config(config, scenario, instance, {"solver.time_limit": time_limit})
+    api.check_output(out, instance)
+    with console.status("comparing schemes ...") as status:
+        result = api.compare_schemes(names, instance, cfg, _progress(status))
+    api.write_comparison(result, out)
+    table = Table(title=f"schemes on {result.instance.meta.name}")
+    for column in ("scheme", "status", "gap", "labour_score", "total_km", "burden_gini"):
+        table.add_column(column, justify="left" if column in ("scheme", "status") else "right")
+    for row in summary_rows(result.comparison):
         table.add_row(
-            *(str(getattr(row, c)) for c in ("municipality", "name", "share")),
-            str(row.achterstand),
-            str(row.taakstelling),
+            row["scheme"],
+            row["status"],
+            "-" if row["gap"] != row["gap"] or row["gap"] is None else f"{100 * row['gap']:.3f}%",
+            f"{row['labour_score']:,.1f}",
+            f"{row['total_km']:,.0f}",
+            f"{row['burden_gini']:.3f}",
         )
     console.print(table)
-    console.print(
-        f"total {int(result.table['taakstelling'].sum())} over {len(result.table)} "
-        f"municipalities; written to {out}"
-    )
+    for note in result.notes:
+        console.print(f"[yellow]{escape(note)}[/]", soft_wrap=True)
+    console.print(f"written to {out}")
 
 
 def _progress(status: Any) -> Callable[[str], None]:

@@ -100,6 +100,11 @@ class PlacementConfig(Strict):
     unplaced_penalty: float = Field(
         default=100.0, ge=0, description="Objective cost per unplaced person (at_most_once)."
     )
+    scheme: str | None = Field(
+        default=None,
+        description="Quota scheme of the targets (asielplan schemes list); empty: the "
+        "instance's [taakstelling].scheme (the law, population, by default).",
+    )
     targets: Literal["taakstelling", "remaining", "batch_share"] = Field(
         default="taakstelling",
         description="Targets: the period's taakstelling; for weekly batches the remaining "
@@ -192,6 +197,110 @@ class ReceptionConfig(Strict):
         description="Decide sites once against every inflow of the cohorts table, and "
         "compare with the plan for `inflow` alone (buffer cost against emergency cost).",
     )
+    target_scheme: str | None = Field(
+        default=None,
+        description="Region place targets from a quota scheme (e.g. spreidingswet): each "
+        "region's share of the scheme's numbers times the persons in reception in each "
+        "period; instead of the region_targets table.",
+    )
+
+
+class KeyTerm(Strict):
+    """One weighted share of a distribution key: ``weight`` x the municipality's share of
+    ``column`` (times its population when ``per_capita``: a rate such as the employment
+    rate becomes a count). With ``inverse`` a municipality with more of the rate gets
+    less: the share of population x (highest rate - its rate)."""
+
+    column: str = Field(description="A numeric column of the municipality table.")
+    weight: float = Field(gt=0, description="Weight of this share in the key.")
+    per_capita: bool = Field(default=False, description="The column is a rate per inhabitant.")
+    inverse: bool = Field(default=False, description="More of it means a smaller share.")
+
+
+class SchemeSpec(Strict):
+    """A quota scheme: a rule (registered in ``asielplan.model.schemes``) and its data.
+    Declared in the run configuration as ``[schemes.NAME]``; see docs/schemes.md."""
+
+    rule: str = Field(
+        description="How the key is computed: law, exact_total, key, spreidingswet, "
+        "denmark, regional_pool, or a rule registered in code (asielplan.model.schemes)."
+    )
+    description: str = Field(default="", description="What the scheme is.")
+    source: str = Field(default="", description="Where it comes from.")
+    unverified: str = Field(default="", description="What in it is an assumption.")
+    key: tuple[KeyTerm, ...] = Field(
+        default=(), description="rule 'key': the weighted shares whose sum is the key."
+    )
+    column: str | None = Field(
+        default=None,
+        description="rule 'spreidingswet': the SES score column; rule 'denmark': the share "
+        "of residents of non-European origin (percent).",
+    )
+    rounding: Literal["up", "largest_remainder"] = Field(
+        default="largest_remainder",
+        description="Whole numbers: each rounded up, or largest remainder (exact total).",
+    )
+    region_level: str | None = Field(
+        default=None, description="Region level of region_totals or of the regional pool."
+    )
+    region_totals: dict[str, int] = Field(
+        default_factory=dict,
+        description="Hard totals per region (scaled to the national number when it differs "
+        "from their sum); the municipal split is the key's within each region.",
+    )
+    municipal: Literal["target", "free"] = Field(
+        default="target",
+        description="Municipal numbers are targets of the placement, or free within the "
+        "region totals (regional pooling: the region decides the split).",
+    )
+    region_band: tuple[float, float] = Field(
+        default=(0.98, 1.02),
+        description="With municipal = 'free': the band on each region's total (shares).",
+    )
+    floor_per_1000: float | None = Field(
+        default=None, ge=0, description="Least number per 1,000 inhabitants."
+    )
+    cap_per_1000: float | None = Field(
+        default=None, gt=0, description="Largest number per 1,000 inhabitants."
+    )
+    credit_column: str | None = Field(
+        default=None,
+        description="A column of places already provided, credited against the number "
+        "(never below 0).",
+    )
+    amv_share: float | None = Field(
+        default=None, ge=0, le=1, description="Share of the number for unaccompanied minors."
+    )
+    national: int | None = Field(
+        default=None, ge=0, description="The scheme's own national number (e.g. 96,000)."
+    )
+    proxy: str = Field(
+        default="", description="When a column is a stand-in for the real one, what it is."
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> SchemeSpec:
+        if self.rule == "key" and not self.key:
+            raise ValueError("rule 'key' needs key terms")
+        if self.rule in ("spreidingswet", "denmark") and self.column is None:
+            raise ValueError(f"rule {self.rule!r} needs a column")
+        if (self.region_totals or self.rule == "regional_pool") and self.region_level is None:
+            raise ValueError("region totals and regional pooling need a region_level")
+        if any(total < 0 for total in self.region_totals.values()):
+            raise ValueError("region totals must be >= 0")
+        if self.region_totals and self.national is not None:
+            total = sum(self.region_totals.values())
+            if total != self.national:
+                raise ValueError(
+                    f"the region totals add up to {total}, not the national {self.national}"
+                )
+        if (
+            self.floor_per_1000 is not None
+            and self.cap_per_1000 is not None
+            and self.floor_per_1000 > self.cap_per_1000
+        ):
+            raise ValueError("floor_per_1000 > cap_per_1000")
+        return self
 
 
 class RunConfig(Strict):
@@ -202,6 +311,10 @@ class RunConfig(Strict):
     output: OutputConfig = OutputConfig()
     placement: PlacementConfig = PlacementConfig()
     reception: ReceptionConfig = ReceptionConfig()
+    schemes: dict[str, SchemeSpec] = Field(
+        default_factory=dict,
+        description="Quota schemes of this configuration, besides the shipped ones.",
+    )
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -162,11 +162,11 @@ def weekly_instance(data: Path, households: int = 300, national: int = 21_200) -
     """300 new permits in a half-year whose national taakstelling is 21,200 persons
     (2023-I) and of which each municipality has housed a seeded 30-100% so far."""
     from asielplan.data.instance import TaakstellingSpec
-    from asielplan.model.taakstelling import compute_taakstelling
+    from asielplan.model.schemes import compute_scheme
 
     inst = national_instance(data, households, seed=SEED + 1)
     inst.meta = inst.meta.model_copy(update={"taakstelling": TaakstellingSpec(national=national)})
-    period = compute_taakstelling(inst.municipalities, national)["taakstelling"].to_numpy()
+    period = compute_scheme(inst, "population").table["taakstelling"].to_numpy()
     share = np.random.default_rng(SEED).uniform(0.3, 1.0, len(period))
     inst.progress = pd.DataFrame(
         {"municipality": inst.municipalities["code"], "placed": np.floor(period * share)}

@@ -36,6 +36,7 @@ CBS_COLUMNS = {
     "amr_code": "amr",
     "amr_name": "amr_name",
     "urbanity_class_1_5": "urbanity",
+    "pct_origin_outside_europe": "pct_origin_outside_europe",
 }
 REGION_LEVELS = ("province", "coa_region", "corop", "amr")
 
@@ -87,6 +88,7 @@ def load_cbs_municipalities(
     table = raw[list(CBS_COLUMNS)].rename(columns=CBS_COLUMNS)
     table["population"] = pd.to_numeric(table["population"]).astype("int64")
     table["urbanity"] = pd.to_numeric(table["urbanity"]).astype("int64")
+    table["pct_origin_outside_europe"] = pd.to_numeric(table["pct_origin_outside_europe"])
     table["coa_region"] = table["province"].map(PROVINCE_TO_COA)
     unknown_pv = table["coa_region"].isna()
     if unknown_pv.any():
@@ -161,17 +163,58 @@ def _join_employment(table: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, lis
     if issues:
         raise InputError(issues, str(path))
     assert indicators is not None
-    rates = indicators.set_index("code")["employment_rate"].pipe(pd.to_numeric)
     out = table.copy()
-    out["employment_rate"] = out["code"].map(rates).astype(float)
-    missing = out["employment_rate"].isna()
     notes = []
-    if missing.any():
-        known = out[~missing]
-        weighted = (known["employment_rate"] * known["population"]).groupby(known["amr"]).sum()
-        amr_mean = weighted / known.groupby("amr")["population"].sum()
-        out.loc[missing, "employment_rate"] = out.loc[missing, "amr"].map(amr_mean).round(1)
-        codes = ", ".join(out.loc[missing, "code"])
-        notes.append(f"employment_rate imputed from the labour-market region for: {codes}")
-    out["employment_rate_imputed"] = missing
+    for column, source in INDICATORS.items():
+        if source not in indicators.columns:
+            continue
+        values = indicators.set_index("code")[source].pipe(pd.to_numeric, errors="coerce")
+        out[column] = out["code"].map(values).astype(float)
+        missing = out[column].isna()
+        if missing.any():
+            known = out[~missing]
+            weighted = (known[column] * known["population"]).groupby(known["amr"]).sum()
+            amr_mean = weighted / known.groupby("amr")["population"].sum()
+            out.loc[missing, column] = out.loc[missing, "amr"].map(amr_mean).round(1)
+            codes = ", ".join(out.loc[missing, "code"])
+            notes.append(f"{column} imputed from the labour-market region for: {codes}")
+        if column == "employment_rate":
+            out["employment_rate_imputed"] = missing
+    out["ses_proxy"] = ses_proxy(out)
+    notes.append(
+        "ses_proxy: a stand-in for the CBS SES-WOA score from the KWB 2022 indicators "
+        f"({', '.join(c for c in SES_PROXY_COLUMNS if c in out.columns)}), not the score itself"
+    )
     return out, notes
+
+
+# KWB 2022 columns joined on the code: our name -> the indicator table's name
+INDICATORS = {
+    "employment_rate": "employment_rate",
+    "woz_value": "dwelling_value",
+    "income_low": "income_low",
+    "income_high": "income_high",
+    "edu_appl_sci": "edu_appl_sci",
+}
+# what the SES proxy is made of (a higher value is a higher socio-economic status; the
+# share of low incomes counts negatively)
+SES_PROXY_COLUMNS = ("employment_rate", "woz_value", "income_high", "edu_appl_sci", "income_low")
+SES_PROXY_SPREAD = 0.2  # standard deviation of the proxy, about that of SES-WOA scores
+
+
+def ses_proxy(table: pd.DataFrame) -> pd.Series:
+    """A stand-in for the CBS SES-WOA score: the mean of the z-scores of the municipal
+    indicators present (employment rate, mean WOZ value, share of high incomes, share
+    with higher education, minus the share of low incomes), scaled to a standard
+    deviation of 0.2 and centred on 0. Labelled as a proxy wherever it is used."""
+    parts = []
+    for column in SES_PROXY_COLUMNS:
+        if column in table.columns:
+            values = table[column].astype(float)
+            z = (values - values.mean()) / values.std(ddof=0)
+            parts.append(-z if column == "income_low" else z)
+    if not parts:
+        raise ValueError("no indicator column for the SES proxy")
+    mean = sum(parts) / len(parts)
+    assert isinstance(mean, pd.Series)
+    return (SES_PROXY_SPREAD * (mean - mean.mean()) / mean.std(ddof=0)).round(4)

@@ -355,8 +355,47 @@ def check_scores_cover_pairs(inst: Instance) -> list[Issue]:
 
 
 def check_municipality_tables(inst: Instance) -> list[Issue]:
-    """Achterstand and progress rows name known municipalities."""
-    return _unknown_municipalities(inst, "achterstand") + _unknown_municipalities(inst, "progress")
+    """Achterstand, progress, swap and population rows name known municipalities."""
+    issues: list[Issue] = []
+    for table in ("achterstand", "progress", "swaps", "population_override"):
+        issues += _unknown_municipalities(inst, table)
+    return issues
+
+
+def check_swaps(inst: Instance) -> list[Issue]:
+    """Each swap agreement is between two or more municipalities and keeps their sum:
+    its changes add up to 0 (Huisvestingswet 2014 art. 29(2))."""
+    swaps = inst.swaps
+    if "swaps" not in inst.loaded or not _has(swaps, "agreement", "municipality", "change"):
+        return []
+    assert swaps is not None
+    file = inst.files.get("swaps", "swaps")
+    issues = []
+    for agreement, rows in swaps.groupby("agreement", sort=True):
+        first = int(rows.index[0]) + 1
+        total = int(rows["change"].sum())
+        if total != 0:
+            issues.append(
+                Issue(
+                    file,
+                    first,
+                    "change",
+                    "swap keeps the sum",
+                    f"agreement {agreement!r} changes the sum by {total:+d}; its changes must "
+                    "add up to 0",
+                )
+            )
+        if rows["municipality"].nunique() < 2:
+            issues.append(
+                Issue(
+                    file,
+                    first,
+                    "municipality",
+                    "swap between municipalities",
+                    f"agreement {agreement!r} names one municipality; a swap needs two or more",
+                )
+            )
+    return issues
 
 
 # --------------------------------------------------------------------------- reception
@@ -605,6 +644,7 @@ CHECKS: tuple[Check, ...] = (
     check_capacity_fits,
     check_scores_cover_pairs,
     check_municipality_tables,
+    check_swaps,
     check_reception_section,
     check_cohort_periods,
     check_cohort_sites,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from asielplan.data.cbs import ses_proxy
 from asielplan.data.instance import Instance, InstanceMeta, TaakstellingSpec, TableRef
 from asielplan.data.schemas import (
     AGE_BANDS,
@@ -81,7 +82,17 @@ _STEMS = (
 )
 
 
-_PARTS = ("geography", "population", "employment", "sites", "households", "members", "ties")
+_PARTS = (
+    "geography",
+    "population",
+    "employment",
+    "sites",
+    "households",
+    "members",
+    "ties",
+    "wealth",
+    "origin",
+)
 
 
 def _stream(seed: int, part: str) -> np.random.Generator:
@@ -121,6 +132,9 @@ def synthetic_municipalities(n: int, seed: int) -> pd.DataFrame:
     d2 = (lat[:, None] - lat[hubs][None, :]) ** 2 + (lon[:, None] - lon[hubs][None, :]) ** 2
     amr = np.array([f"AS{j + 1:02d}" for j in np.argmin(d2, axis=1)])
     employment = np.round(np.clip(rng_emp.normal(67.0, 3.5, n), 55, 78), 1)
+    woz = np.round(np.clip(_stream(seed, "wealth").normal(330.0, 60.0, n), 180, 700))
+    urban = np.log(population / np.median(population))
+    origin = np.round(np.clip(_stream(seed, "origin").normal(8 + 4 * urban, 2.5), 1, 40), 1)
     names = []
     used: set[str] = set()
     for i in range(n):
@@ -141,8 +155,10 @@ def synthetic_municipalities(n: int, seed: int) -> pd.DataFrame:
             "amr": amr,
             "urbanity": _urbanity(population),
             "employment_rate": employment,
+            "woz_value": woz,
+            "pct_origin_outside_europe": origin,
         }
-    )
+    ).pipe(lambda table: table.assign(ses_proxy=ses_proxy(table)))
 
 
 def generate_sites(

@@ -26,7 +26,10 @@ from asielplan.io import atomic_output_dir, atomic_write_bytes, csv_bytes, json_
 META_FILE = "instance.toml"
 # names of earlier versions of the format: (table, old column) -> new column
 RENAMED_COLUMNS = {("cohorts", "scenario"): "inflow"}
-RENAMED_KEYS = {("reception", "scenario_weights"): "reception.inflow_weights"}
+RENAMED_KEYS = {
+    ("reception", "scenario_weights"): "reception.inflow_weights",
+    ("taakstelling", "rule"): "taakstelling.scheme",
+}
 TABLE_SUFFIXES = (".csv", ".parquet", ".gpkg", ".geojson")
 GEOMETRY_SUFFIXES = (".gpkg", ".geojson")
 
@@ -43,10 +46,24 @@ class TableRef(_Strict):
 
 
 class TaakstellingSpec(_Strict):
-    """The national half-year number that the taakstelling rule splits over municipalities."""
+    """The national half-year number and the quota scheme that splits it."""
 
     national: int = Field(ge=0, description="National taakstelling for the period (persons).")
-    rule: str = Field(default="population", description="Name of a registered rule.")
+    scheme: str = Field(
+        default="population",
+        description="Quota scheme of the taakstelling: population (the law, Huisvestingswet "
+        "2014 art. 29) unless a study names another (asielplan schemes list).",
+    )
+    population_date: str | None = Field(
+        default=None,
+        description="Date of municipalities.population (YYYY-MM-DD); the law takes 1 "
+        "January of the year before the period's year.",
+    )
+    publication: str | None = Field(
+        default=None,
+        description="Where the national number was published (e.g. the Staatscourant "
+        "notice), for the letters.",
+    )
 
 
 class ReceptionSpec(_Strict):
@@ -128,6 +145,8 @@ class Instance:
     progress: pd.DataFrame | None = None
     cohorts: pd.DataFrame | None = None
     region_targets: pd.DataFrame | None = None
+    swaps: pd.DataFrame | None = None
+    population_override: pd.DataFrame | None = None
     geometry: Any = None  # geopandas.GeoDataFrame of municipality shapes, when given
     root: Path | None = None
     files: dict[str, str] = field(default_factory=dict)
@@ -232,6 +251,8 @@ def read_instance(path: str | Path) -> Instance:
         progress=frames.get("progress"),
         cohorts=frames.get("cohorts"),
         region_targets=frames.get("region_targets"),
+        swaps=frames.get("swaps"),
+        population_override=frames.get("population_override"),
         geometry=geometry,
         root=root,
         files=files,

@@ -109,15 +109,23 @@ def add_reception(
     n_sites: int = 220,
     region_level: str = "coa_region",
     levels: dict[str, float] | None = None,
+    destination_weights: pd.Series | None = None,
 ) -> Instance:
     """Add reception planning data to ``inst``: its sites get reception columns and new
     sites are added up to ``n_sites``; cohorts for the steady, peak and trough inflows
-    around a steady occupancy of ``level`` persons; a ``[reception]`` section."""
+    around a steady occupancy of ``level`` persons; a ``[reception]`` section.
+
+    High-chance arrivals get destination regions in proportion to
+    ``destination_weights`` (per region at ``region_level``; e.g. the summed
+    taakstelling, so that second-line reception is planned where people will be
+    housed), or to the regions' population when not given."""
     levels = levels or SNAPSHOT_LEVELS
     muni = inst.municipalities
     region_of = muni.set_index("code")[region_level]
     regions = sorted(region_of.unique())
-    pop = muni.groupby(region_level)["population"].sum().reindex(regions).to_numpy(float)
+    if destination_weights is None:
+        destination_weights = muni.groupby(region_level)["population"].sum()
+    pop = destination_weights.reindex(regions).fillna(0).to_numpy(float)
     mean_stay = sum(c.share * c.stay_periods for c in COHORT_MIX)
     inflow = level / mean_stay
     first_need = inflow * sum(c.share * c.first_line_periods for c in COHORT_MIX)
@@ -178,10 +186,15 @@ def _reception_sites(
     counts = _split(n_new, np.array(list(shares.values())))
     if n_new >= 10:  # small instances still get a crisis site and some business cases
         minimum = {"crisisnoodopvang": 1, "candidate": 6, "KWV": 2}
-        for name, least in minimum.items():
+        least = np.array([minimum.get(name, 0) for name in shares])
+        for name in minimum:
             i = list(shares).index(name)
-            while counts[i] < least:
-                counts[int(np.argmax(counts))] -= 1
+            while counts[i] < least[i]:
+                spare = np.where(np.arange(len(counts)) == i, -1, counts - least)
+                donor = int(np.argmax(spare))
+                if spare[donor] <= 0:
+                    break  # too few sites for every minimum
+                counts[donor] -= 1
                 counts[i] += 1
     kinds = np.repeat(list(shares), counts)
     weights = np.sqrt(muni["population"].to_numpy(float))

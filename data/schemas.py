@@ -115,6 +115,44 @@ MUNICIPALITIES = pa.DataFrameSchema(
             [pa.Check.in_range(1, 5)],
             required=False,
         ),
+        "pct_origin_outside_europe": _col(
+            FLOAT,
+            "Share of residents of non-European origin (CBS); used by the denmark scheme.",
+            "percent",
+            [pa.Check.in_range(0, 100)],
+            required=False,
+        ),
+        "woz_value": _col(
+            FLOAT,
+            "Mean WOZ value of dwellings (CBS KWB); the koenigstein scheme's stand-in for "
+            "tax revenue per inhabitant.",
+            "thousand EUR",
+            [pa.Check.ge(0)],
+            required=False,
+        ),
+        "ses_score": _col(
+            FLOAT,
+            "CBS SES-WOA score (socio-economic status); used by the spreidingswet scheme.",
+            "score",
+            [pa.Check.in_range(-5, 5)],
+            required=False,
+        ),
+        "ses_proxy": _col(
+            FLOAT,
+            "Stand-in for ses_score made from KWB indicators (data.cbs.ses_proxy); the "
+            "spreidingswet scheme uses it, labelled, when ses_score is absent.",
+            "score",
+            [pa.Check.in_range(-5, 5)],
+            required=False,
+        ),
+        "reception_places": _col(
+            FLOAT,
+            "Reception places in the municipality (earlier reception); empty column: the "
+            "capacity of the instance's sites there.",
+            "places",
+            [pa.Check.ge(0)],
+            required=False,
+        ),
         "capacity": _col(
             INT,
             "Optional hard cap on persons placed here (generic resettlement shape).",
@@ -440,6 +478,38 @@ PROGRESS = pa.DataFrameSchema(
 )
 
 
+SWAPS = pa.DataFrameSchema(
+    {
+        "agreement": _id("Id of an agreement between two or more municipalities."),
+        "municipality": _id("Municipality code."),
+        "change": _col(
+            INT,
+            "Persons this municipality takes more (negative: fewer) under the agreement; "
+            "the changes of one agreement add up to 0 (Huisvestingswet 2014 art. 29(2)).",
+            "persons",
+        ),
+    },
+    name="swaps",
+    strict=False,
+    unique=["agreement", "municipality"],
+)
+
+POPULATION_OVERRIDE = pa.DataFrameSchema(
+    {
+        "municipality": _id("Municipality code.", unique=True),
+        "population": _col(
+            INT,
+            "Population the province set for a municipality merged on 1 January of the "
+            "period's year (Huisvestingswet 2014 art. 30); replaces municipalities.population.",
+            "persons",
+            [pa.Check.gt(0)],
+        ),
+    },
+    name="population_override",
+    strict=False,
+)
+
+
 @dataclass(frozen=True)
 class TableSpec:
     """A table of the instance format: its schema, whether it must be present, its role."""
@@ -514,6 +584,18 @@ TABLES: dict[str, TableSpec] = {
             REGION_TARGETS,
             False,
             "Reception place targets per region (e.g. set by a prefect or a province).",
+        ),
+        TableSpec(
+            "swaps",
+            SWAPS,
+            False,
+            "Agreements between municipalities to shift taakstelling (art. 29(2)).",
+        ),
+        TableSpec(
+            "population_override",
+            POPULATION_OVERRIDE,
+            False,
+            "The province's population for merged municipalities (art. 30).",
         ),
     )
 }

@@ -73,11 +73,11 @@ def robust_plan(
     """Plan once against ``inflows`` and compare with the plan made for ``base``."""
     solver = solver or config.solver
     say = progress or (lambda message: None)
-    data = prepare_reception(inst, config.reception, inflows)
+    data = prepare_reception(inst, config.reception, inflows, config.schemes)
     say(f"robust plan over {', '.join(inflows)}")
     robust = solve_reception(data, solver, progress)
     say(f"plan for {base} only")
-    single_data = prepare_reception(inst, config.reception, [base])
+    single_data = prepare_reception(inst, config.reception, [base], config.schemes)
     single = solve_reception(single_data, solver, progress)
     say(f"the {base} plan's sites under every inflow")
     evaluated = solve_reception(data, solver, progress, fixed=decision_frame(single))

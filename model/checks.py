@@ -17,7 +17,7 @@ from asielplan.data.instance import META_FILE, Instance
 from asielplan.data.reception import inflows_of
 from asielplan.errors import Issue
 from asielplan.model.placement import PARTS
-from asielplan.model.taakstelling import RULES
+from asielplan.model.schemes import check_scheme, schemes_of
 
 Kind = Literal["place", "reception"]
 RunCheck = Callable[[Instance, RunConfig, Kind], list[Issue]]
@@ -41,20 +41,28 @@ def check_problem_tables(inst: Instance, config: RunConfig, kind: Kind) -> list[
     return []
 
 
-def check_taakstelling_rule(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
-    """The taakstelling rule named in instance.toml is registered."""
+def check_taakstelling_scheme(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+    """The quota scheme of the targets (``placement.scheme``, else the instance's
+    ``[taakstelling].scheme``) is known and can be computed on this instance."""
     spec = inst.meta.taakstelling
-    if spec is None or spec.rule in RULES:
+    if spec is None or kind != "place":
+        if spec is not None and spec.scheme not in schemes_of(config.schemes):
+            return [_unknown_scheme(spec.scheme, config)]
         return []
-    return [
-        Issue(
-            META_FILE,
-            None,
-            "taakstelling.rule",
-            "known rule",
-            f"unknown rule {spec.rule!r}; registered: {', '.join(sorted(RULES))}",
-        )
-    ]
+    name = config.placement.scheme or spec.scheme
+    if name not in schemes_of(config.schemes):
+        return [_unknown_scheme(name, config)]
+    return check_scheme(inst, name, config.schemes)
+
+
+def _unknown_scheme(name: str, config: RunConfig) -> Issue:
+    return Issue(
+        META_FILE,
+        None,
+        "taakstelling.scheme",
+        "known scheme",
+        f"no scheme {name!r}; known: {', '.join(sorted(schemes_of(config.schemes)))}",
+    )
 
 
 def check_region_bands(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
@@ -183,14 +191,46 @@ def check_inflow(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
     ]
 
 
+def check_target_scheme(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+    """Region targets from a quota scheme need a region level, a scheme that can be
+    computed here, and no region_targets table beside them."""
+    name = config.reception.target_scheme
+    if kind != "reception" or name is None:
+        return []
+    spec = inst.meta.reception
+    issues = []
+    if spec is None or spec.region_level is None:
+        issues.append(
+            Issue(
+                CONFIG,
+                None,
+                "reception.target_scheme",
+                "region level",
+                "region targets need [reception].region_level",
+            )
+        )
+    if inst.region_targets is not None:
+        issues.append(
+            Issue(
+                CONFIG,
+                None,
+                "reception.target_scheme",
+                "one source of targets",
+                "the instance has a region_targets table: use it or the scheme, not both",
+            )
+        )
+    return issues + check_scheme(inst, name, config.schemes)
+
+
 RUN_CHECKS: tuple[RunCheck, ...] = (
     check_problem_tables,
-    check_taakstelling_rule,
+    check_taakstelling_scheme,
     check_region_bands,
     check_weekly_targets,
     check_part_bounds,
     check_coa_region_level,
     check_inflow,
+    check_target_scheme,
 )
 
 

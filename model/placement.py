@@ -43,10 +43,11 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
-from asielplan.config import PlacementConfig
+from asielplan.config import PlacementConfig, RegionBand
 from asielplan.data.instance import Instance
 from asielplan.model.labour import household_scores
-from asielplan.model.taakstelling import compute_taakstelling, largest_remainder
+from asielplan.model.schemes import SchemeResult, Schemes, compute_scheme
+from asielplan.model.taakstelling import largest_remainder
 
 EARTH_RADIUS_KM = 6371.0088
 ELASTIC_PENALTY = 1e5  # per person of violated hard constraint in the elastic model
@@ -122,6 +123,7 @@ class PlacementData:
     regions: list[RegionRow]
     region_index: dict[str, np.ndarray]  # level -> (M,) row in ``regions`` for that level
     bounded_parts: list[PartBoundRow]
+    scheme: SchemeResult | None = None  # the quota scheme of the targets
 
     @property
     def soft_targets(self) -> bool:
@@ -235,10 +237,17 @@ def haversine_km(
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
-def placement_targets(inst: Instance, config: PlacementConfig) -> np.ndarray | None:
-    """Persons each municipality should receive in this run, or None without taakstelling.
+def placement_targets(
+    inst: Instance, config: PlacementConfig, schemes: Schemes | None = None
+) -> tuple[np.ndarray | None, SchemeResult | None]:
+    """Persons each municipality should receive in this run (None without a
+    taakstelling), and the quota scheme they come from.
 
-    - ``taakstelling``: the period's taakstelling (rule share plus achterstand);
+    The scheme is ``placement.scheme``, else the instance's ``[taakstelling].scheme``
+    (the law by default), for the instance's national number; ``schemes``: the run
+    configuration's own. Then, by ``placement.targets``:
+
+    - ``taakstelling``: the scheme's taakstelling (its number plus achterstand);
     - ``remaining`` (weekly runs): the taakstelling minus ``progress.placed``, what is
       left to house this period; a small batch then fills the municipalities where its
       households do best, up to what they still owe;
@@ -247,22 +256,41 @@ def placement_targets(inst: Instance, config: PlacementConfig) -> np.ndarray | N
     """
     spec = inst.meta.taakstelling
     if spec is None:
-        return None
-    table = compute_taakstelling(inst.municipalities, spec.national, spec.rule, inst.achterstand)
-    period = table["taakstelling"].to_numpy(dtype=np.int64)
+        return None, None
+    scheme = compute_scheme(inst, config.scheme or spec.scheme, spec.national, schemes)
+    period = scheme.table["taakstelling"].to_numpy(dtype=np.int64)
     if config.targets == "taakstelling":
-        return period
+        return period, scheme
     placed = np.zeros(len(period), dtype=np.int64)
     if inst.progress is not None:
         lookup = inst.progress.set_index("municipality")["placed"]
         placed = inst.municipalities["code"].map(lookup).fillna(0).to_numpy(dtype=np.int64)
     remaining = np.clip(period - placed, 0, None)
     if config.targets == "remaining":
-        return remaining
+        return remaining, scheme
     batch = int(inst.households["persons"].sum())
     if remaining.sum() == 0:
-        return np.zeros(len(period), dtype=np.int64)
-    return largest_remainder(pd.Series(remaining), batch).to_numpy(dtype=np.int64)
+        return np.zeros(len(period), dtype=np.int64), scheme
+    shares = largest_remainder(pd.Series(remaining), batch).to_numpy(dtype=np.int64)
+    return shares, scheme
+
+
+def effective_config(config: PlacementConfig, scheme: SchemeResult | None) -> PlacementConfig:
+    """The placement configuration a scheme asks for: with municipal numbers free inside
+    the region totals (regional pooling), the municipal targets carry no penalty and the
+    region totals are a hard band (``region_band`` of the scheme)."""
+    if scheme is None or scheme.spec.municipal != "free":
+        return config
+    assert scheme.spec.region_level is not None
+    lower, upper = scheme.spec.region_band
+    band = RegionBand(level=scheme.spec.region_level, lower=lower, upper=upper)
+    return config.model_copy(
+        update={
+            "penalty_shortfall": 0.0,
+            "penalty_excess": 0.0,
+            "region_bands": (*config.region_bands, band),
+        }
+    )
 
 
 def allowed_pairs(inst: Instance, muni_distance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -325,8 +353,13 @@ def allowed_pairs(inst: Instance, muni_distance: np.ndarray) -> tuple[np.ndarray
     return allowed, lock
 
 
-def prepare_placement(inst: Instance, config: PlacementConfig) -> PlacementData:
-    """Turn a validated instance and a configuration into :class:`PlacementData`."""
+def prepare_placement(
+    inst: Instance, config: PlacementConfig, schemes: Schemes | None = None
+) -> PlacementData:
+    """Turn a validated instance and a configuration into :class:`PlacementData`
+    (``schemes``: the run configuration's own quota schemes)."""
+    target, scheme = placement_targets(inst, config, schemes)
+    config = effective_config(config, scheme)
     hh, muni, sites = inst.households, inst.municipalities, inst.sites
     lat, lon = muni["lat"].to_numpy(float), muni["lon"].to_numpy(float)
     muni_distance = haversine_km(lat, lon, lat, lon)
@@ -361,7 +394,6 @@ def prepare_placement(inst: Instance, config: PlacementConfig) -> PlacementData:
         site_leaves = np.zeros((0, len(muni)), dtype=bool)
 
     allowed, lock = allowed_pairs(inst, muni_distance)
-    target = placement_targets(inst, config)
     capacity = np.full(len(muni), np.inf)
     if "capacity" in muni:
         capacity = np.where(muni["capacity"].isna(), np.inf, muni["capacity"].to_numpy(dtype=float))
@@ -386,6 +418,7 @@ def prepare_placement(inst: Instance, config: PlacementConfig) -> PlacementData:
             PartBoundRow(name, bound.lower, bound.upper)
             for name, bound in sorted(config.part_bounds.items())
         ],
+        scheme=scheme,
     )
 
 

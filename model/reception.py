@@ -41,6 +41,7 @@ from asielplan.data.reception import (
     reception_sites,
     transfer_graph,
 )
+from asielplan.model.schemes import Schemes, compute_scheme
 
 UNHOUSED = "UNHOUSED"  # virtual site: people without a bed (the elastic part)
 UNHOUSED_PENALTY = 10_000.0  # per person-night; any use means the plan is infeasible
@@ -190,7 +191,10 @@ def business_cases(sites: pd.DataFrame, spec: ReceptionSpec, budget: float) -> l
 
 
 def prepare_reception(
-    inst: Instance, config: ReceptionConfig, inflows: list[str] | None = None
+    inst: Instance,
+    config: ReceptionConfig,
+    inflows: list[str] | None = None,
+    schemes: Schemes | None = None,
 ) -> ReceptionData:
     """Turn a validated instance into model data for the given inflows (default:
     ``config.inflow``, or the first inflow of the cohorts table)."""
@@ -313,10 +317,38 @@ def prepare_reception(
         promotions=promotions,
         stock=stock,
         graph=graph,
-        targets=_expand_targets(inst.region_targets, horizon),
+        targets=(
+            scheme_targets(inst, config.target_scheme, persons, schemes)
+            if config.target_scheme
+            else _expand_targets(inst.region_targets, horizon)
+        ),
         status=_site_status(sites, horizon),
         allowed=allowed,
     )
+
+
+SCHEME_SPLIT = 1_000_000  # a scheme splits this many places; only its regional shares are used
+
+
+def scheme_targets(
+    inst: Instance, name: str, persons: np.ndarray, schemes: Schemes | None = None
+) -> pd.DataFrame:
+    """Region place targets from quota scheme ``name``: each region's share of the
+    scheme's numbers (at ``[reception].region_level``) times the persons in reception in
+    each period (the mean over the planned inflows)."""
+    spec = inst.meta.reception
+    assert spec is not None and spec.region_level is not None
+    numbers = compute_scheme(inst, name, SCHEME_SPLIT, schemes).table
+    region = inst.municipalities[spec.region_level].astype(str).to_numpy()
+    share = numbers.groupby(region)["taakstelling"].sum()
+    share = share / share.sum()
+    in_reception = persons.sum(axis=1).mean(axis=0)  # [t]
+    rows = [
+        (str(r), t, round(float(share[r] * in_reception[t]), 6))
+        for r in share.index
+        for t in range(1, len(in_reception))
+    ]
+    return pd.DataFrame(rows, columns=["region", "period", "target"])
 
 
 def inflow_weights(spec: ReceptionSpec, inflows: list[str]) -> dict[str, float]:

@@ -1,36 +1,50 @@
-"""Municipal taakstelling: splitting a national half-year number over municipalities.
+"""Municipal taakstelling: the law's arithmetic (Huisvestingswet 2014, art. 28-30).
 
-A *rule* maps the municipality table and the national number ``N`` to whole persons per
-municipality that add up to exactly ``N``. Rules are registered by name so a new quota
-scheme is a new function, not a change to the model:
+Art. 29(1): municipality G gets ``vg * iG / iN`` **rounded up** to a whole number, with
+``vg`` the national number for the half-year and ``iG``, ``iN`` the CBS population of the
+municipality and of the Netherlands on 1 January of the calendar year before the
+half-year's year (the *peildatum*); the municipal numbers therefore add up to at least
+``vg``. Art. 29(2): two or more municipalities may agree to shift numbers between them
+as long as their sum is unchanged (the ``swaps`` table). Art. 30: for municipalities
+merged on 1 January of the half-year's year the province sets the population (the
+``population_override`` table). The achterstand (positive) or voorsprong (negative) of
+the previous half-year is added outside the formula; a voorsprong larger than the
+number is carried on.
 
-.. code-block:: python
-
-    @register_rule("my_key")
-    def my_key(municipalities: pd.DataFrame, national: int) -> pd.Series: ...
-
-The taakstelling of a period is the rule's share plus the achterstand carried from the
-previous period (a voorsprong is a negative achterstand). It never goes below zero; a
-voorsprong larger than the share is carried on to the next period.
+This module holds the arithmetic (rounding up exactly, the largest remainder, the
+peildatum, the :class:`Basis` a letter cites); the law and the other quota schemes are
+computed by :mod:`asielplan.model.schemes`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
-Rule = Callable[[pd.DataFrame, int], pd.Series]
-RULES: dict[str, Rule] = {}
+PERIOD = re.compile(r"^(?P<year>\d{4})-(?P<half>I|II)$")
 
 
-def register_rule(name: str) -> Callable[[Rule], Rule]:
-    def decorator(rule: Rule) -> Rule:
-        RULES[name] = rule
-        return rule
+def peildatum(period: str) -> date | None:
+    """1 January of the calendar year before the half-year's year (art. 29(1)): the date of
+    the populations ``iG`` and ``iN``; None when ``period`` is not ``YYYY-I``/``YYYY-II``."""
+    match = PERIOD.match(period)
+    return None if match is None else date(int(match["year"]) - 1, 1, 1)
 
-    return decorator
+
+def round_up_share(populations: pd.Series, national: int) -> pd.Series:
+    """``ceil(vg * iG / iN)`` per municipality, in exact integer arithmetic (no float
+    rounding can push a whole number up)."""
+    pops = populations.astype("int64").to_numpy()
+    total = int(pops.sum())
+    if total <= 0:
+        raise ValueError("the national population must be above 0")
+    return pd.Series(
+        [-(-national * int(p) // total) for p in pops], index=populations.index, dtype="int64"
+    )
 
 
 def largest_remainder(weights: pd.Series, total: int) -> pd.Series:
@@ -54,8 +68,9 @@ def largest_remainder(weights: pd.Series, total: int) -> pd.Series:
         remainders = numerators - floors * denominator
     else:
         exact = w.to_numpy() * total / w.sum()
-        floors = np.floor(exact).astype("int64")
-        remainders = exact - floors
+        floors = np.floor(exact + 1e-9).astype("int64")
+        # remainders equal up to float noise are ties, broken by table order
+        remainders = np.round(exact - floors, 9)
     left = int(total - floors.sum())
     order = np.lexsort((np.arange(len(w)), -remainders))
     result = floors.copy()
@@ -63,45 +78,30 @@ def largest_remainder(weights: pd.Series, total: int) -> pd.Series:
     return pd.Series(result, index=weights.index, dtype="int64")
 
 
-@register_rule("population")
-def population_key(municipalities: pd.DataFrame, national: int) -> pd.Series:
-    """The current Dutch key: proportional to population (largest remainder)."""
-    return largest_remainder(municipalities["population"], national)
+@dataclass(frozen=True)
+class Basis:
+    """What a taakstelling was computed from, for a letter to cite: the rule, the
+    period and its peildatum, ``vg``, ``iN``, the rounding and the total."""
 
+    rule: str
+    period: str
+    peildatum: date | None
+    national: int
+    national_population: int
+    rounding: str
+    total: int
 
-def compute_taakstelling(
-    municipalities: pd.DataFrame,
-    national: int,
-    rule: str | Rule = "population",
-    achterstand: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Per municipality: the rule's share, the achterstand, and the resulting taakstelling.
-
-    Returns columns ``municipality, name, population, population_quota, share, achterstand,
-    taakstelling, carried_voorsprong`` in the order of the municipality table.
-    ``population_quota`` is the exact (fractional) population-key quota, for reference
-    whatever the rule; ``carried_voorsprong`` is the part of a voorsprong not used up.
-    """
-    fn = RULES[rule] if isinstance(rule, str) else rule
-    muni = municipalities.reset_index(drop=True)
-    share = fn(muni, national).reset_index(drop=True).astype("int64")
-    if int(share.sum()) != national:
-        raise ValueError(f"rule gives {int(share.sum())} persons, not the national {national}")
-    carried = pd.Series(0, index=muni.index, dtype="int64")
-    if achterstand is not None and len(achterstand):
-        lookup = achterstand.set_index("municipality")["achterstand"]
-        carried = muni["code"].map(lookup).fillna(0).astype("int64")
-    raw = share + carried
-    pop = muni["population"].astype(float)
-    return pd.DataFrame(
-        {
-            "municipality": muni["code"],
-            "name": muni["name"],
-            "population": muni["population"].astype("int64"),
-            "population_quota": pop * national / pop.sum(),
-            "share": share,
-            "achterstand": carried,
-            "taakstelling": raw.clip(lower=0),
-            "carried_voorsprong": (-raw).clip(lower=0),
-        }
-    )
+    def table(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                {
+                    "rule": self.rule,
+                    "period": self.period,
+                    "peildatum": "" if self.peildatum is None else self.peildatum.isoformat(),
+                    "national": self.national,
+                    "national_population": self.national_population,
+                    "rounding": self.rounding,
+                    "total": self.total,
+                }
+            ]
+        )

@@ -17,7 +17,7 @@ def test_data_dictionary_is_generated_from_the_schemas() -> None:
 
 REFERENCE = re.compile(r"`\[?([a-z_]+)\]?\.([a-z_]+)`")
 CONTINUATION = re.compile(r"`\.([a-z_]+)`")
-FILE = re.compile(r"`([a-z_]+)\.(csv|png|parquet)`")
+FILE = re.compile(r"`([a-z_]+)\.(csv|png|parquet|txt)`")
 # dotted names in the docs that are not tables or settings: modules, files, expressions
 NOT_TABLES = {"asielplan", "model", "data", "solvers", "experiments", "instance"}
 SHARED_FILES = {"coa_opvang_landelijk_snapshots"}
@@ -27,7 +27,7 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
     """Every table a run writes with its columns (from real runs on the embedded default
     and a robust tiny plan), every input table, and every configuration and
     instance.toml section, with their fields."""
-    from asielplan.api import place, plan_reception, taakstelling
+    from asielplan.api import compare_schemes, place, plan_reception, scheme_tables, taakstelling
     from asielplan.config import RunConfig
     from asielplan.data.instance import ReceptionSpec, TaakstellingSpec
     from asielplan.data.schemas import TABLES
@@ -52,7 +52,26 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
         for name, table in run.tables.items():
             add(name, table.columns)
     add("diagnosis", DIAGNOSIS_COLUMNS)
-    add("taakstelling", taakstelling(None).table.columns)
+    tiny = Path(__file__).parent / "fixtures" / "tiny"
+    regional = RunConfig.model_validate(
+        {
+            "schemes": {
+                "with_regions": {
+                    "rule": "spreidingswet",
+                    "column": "employment_rate",
+                    "region_level": "province",
+                    "region_totals": {"P1": 8, "P2": 3},
+                    "amv_share": 0.1,
+                }
+            }
+        }
+    )
+    for scheme in (taakstelling(None), taakstelling(tiny, 11, "with_regions", regional)):
+        for name, table in scheme_tables(scheme).items():
+            add(name, table.columns)
+    compared = compare_schemes(["population", "exact_total"], tiny, fast)
+    add("comparison", compared.comparison.columns)
+    add("targets", compared.targets.columns)
     for name, spec in TABLES.items():
         add(name, spec.schema.columns)
     for name, field in RunConfig.model_fields.items():
@@ -67,7 +86,7 @@ def test_docs_name_only_tables_and_columns_that_exist(tmp_path: Path) -> None:
     `[section].key` and every `name.csv` in the README and docs/ names a table a run
     writes or reads, a column it has, or a setting that exists."""
     known = namespaces(tmp_path)
-    files = {"manifest", "timings", *known, *SHARED_FILES}
+    files = {"manifest", "timings", "notes", "metrics", *known, *SHARED_FILES}
     missing = []
     pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
     for page in pages:
@@ -76,7 +95,15 @@ def test_docs_name_only_tables_and_columns_that_exist(tmp_path: Path) -> None:
             table = None
             for match in REFERENCE.finditer(line):
                 name, column = match.groups()
-                if name in NOT_TABLES or column in ("csv", "png", "parquet", "json", "toml", "py"):
+                if name in NOT_TABLES or column in (
+                    "csv",
+                    "png",
+                    "parquet",
+                    "json",
+                    "toml",
+                    "py",
+                    "txt",
+                ):
                     continue
                 table = name
                 if column not in known.get(name, set()):

@@ -183,7 +183,8 @@ def test_weekly_batch_targets_follow_remaining_taakstelling(tmp_path: Path) -> N
         },
     )
     inst, d = prepared(folder, config(targets="batch_share"))
-    assert placement_targets(inst, d.config).tolist() == [6, 5, 0, 0]
+    targets, _ = placement_targets(inst, d.config)
+    assert targets is not None and targets.tolist() == [6, 5, 0, 0]
 
 
 def test_outcome_tables_add_up() -> None:

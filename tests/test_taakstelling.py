@@ -1,17 +1,17 @@
-"""Taakstelling: largest remainder, exact totals, achterstand and voorsprong, pluggable rules."""
+"""Taakstelling arithmetic: the law's rounding up, the largest remainder, achterstand and
+voorsprong, and rules that need code registered by name."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import pandas as pd
 import pytest
 
+from asielplan.config import RunConfig
 from asielplan.data.instance import read_instance
-from asielplan.model.taakstelling import (
-    RULES,
-    compute_taakstelling,
-    largest_remainder,
-    register_rule,
-)
+from asielplan.model.schemes import KEYS, compute_scheme, register_key
+from asielplan.model.taakstelling import largest_remainder, peildatum, round_up_share
 
 
 def test_largest_remainder_hand_computed() -> None:
@@ -21,16 +21,42 @@ def test_largest_remainder_hand_computed() -> None:
     assert result.tolist() == [7, 2, 2, 0]
 
 
+def test_the_law_rounds_up() -> None:
+    """Art. 29(1), the same populations and vg = 11: 6.6, 2.2, 1.65, 0.55 rounded up are
+    7, 3, 2, 1, adding up to 13 (more than vg, as the law allows)."""
+    result = round_up_share(pd.Series([60_000, 20_000, 15_000, 5_000]), 11)
+    assert result.tolist() == [7, 3, 2, 1] and int(result.sum()) == 13
+
+
+def test_a_whole_quota_is_not_rounded_up() -> None:
+    """An exact whole quota stays as it is (integer arithmetic, no float drift):
+    vg = 100 over 60k/20k/15k/5k is exactly 60, 20, 15, 5."""
+    assert round_up_share(pd.Series([60_000, 20_000, 15_000, 5_000]), 100).tolist() == [
+        60,
+        20,
+        15,
+        5,
+    ]
+
+
+def test_peildatum_is_the_first_of_january_of_the_year_before() -> None:
+    """2026-I and 2026-II both take the population of 1 January 2025; other period
+    labels have none."""
+    assert peildatum("2026-I") == peildatum("2026-II") == date(2025, 1, 1)
+    assert peildatum("2025-W01") is None
+
+
 def test_largest_remainder_tie_goes_to_first() -> None:
     """Equal remainders are broken by table order, so the result is deterministic."""
     assert largest_remainder(pd.Series([1, 1, 1]), 2).tolist() == [1, 1, 0]
 
 
 def test_compute_taakstelling_totals_and_achterstand(tiny_path) -> None:
-    """Shares add to N; achterstand adds, voorsprong subtracts and never goes below 0."""
+    """Shares add to N; achterstand adds, voorsprong subtracts and never goes below 0
+    (the exact_total scheme of the tiny instance)."""
     inst = read_instance(tiny_path)
-    backlog = pd.DataFrame({"municipality": ["GM0001", "GM0004"], "achterstand": [3, -2]})
-    result = compute_taakstelling(inst.municipalities, 11, "population", backlog)
+    inst.achterstand = pd.DataFrame({"municipality": ["GM0001", "GM0004"], "achterstand": [3, -2]})
+    result = compute_scheme(inst, "exact_total", 11).table
     assert result["share"].tolist() == [7, 2, 2, 0]
     assert result["taakstelling"].tolist() == [10, 2, 2, 0]
     assert result["carried_voorsprong"].tolist() == [0, 0, 0, 2]
@@ -44,24 +70,29 @@ def test_national_scale_total_is_exact() -> None:
         assert int(largest_remainder(pops, national).sum()) == national
 
 
-def test_rules_are_pluggable() -> None:
-    """A registered rule is used by name; a rule that misses the total is refused."""
+def test_rules_that_need_code_are_pluggable(tiny_path) -> None:
+    """A rule registered in code is used by a scheme declared in the configuration, by
+    name; an unregistered rule is refused with the registered ones listed."""
+    from asielplan.model.schemes import check_scheme
 
-    @register_rule("equal_test")
-    def equal(municipalities: pd.DataFrame, national: int) -> pd.Series:
-        return largest_remainder(pd.Series(1, index=municipalities.index), national)
+    @register_key("equal_test")
+    def equal(spec, muni, vg, labels):  # type: ignore[no-untyped-def]
+        key = pd.Series(1.0 / len(muni), index=muni.index)
+        return key, key * vg, largest_remainder(key, vg), None
 
-    muni = pd.DataFrame(
-        {"code": ["A", "B", "C"], "name": ["a", "b", "c"], "population": [10, 20, 70]}
-    )
     try:
-        result = compute_taakstelling(muni, 7, "equal_test")
-        assert result["taakstelling"].tolist() == [3, 2, 2]
-
-        def broken(municipalities: pd.DataFrame, national: int) -> pd.Series:
-            return pd.Series([1, 1, 1])
-
-        with pytest.raises(ValueError, match="not the national"):
-            compute_taakstelling(muni, 7, broken)
+        config = RunConfig.model_validate(
+            {"schemes": {"equal": {"rule": "equal_test"}, "odd": {"rule": "nonexistent"}}}
+        )
+        inst = read_instance(tiny_path)
+        result = compute_scheme(inst, "equal", 7, config.schemes)
+        assert result.table["taakstelling"].tolist() == [2, 2, 2, 1]
+        issues = check_scheme(inst, "odd", config.schemes)
+        assert [issue.rule for issue in issues] == ["known rule"]
+        assert "equal_test" in issues[0].message
     finally:
-        RULES.pop("equal_test")
+        KEYS.pop("equal_test")
+    with pytest.raises(Exception, match="greater than 0"):
+        RunConfig.model_validate(
+            {"schemes": {"bad": {"rule": "key", "key": [{"column": "population", "weight": -1}]}}}
+        )

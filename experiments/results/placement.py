@@ -156,6 +156,31 @@ def _member_outcomes(inst: Instance, sol: PlacementSolution) -> pd.DataFrame | N
     )
 
 
+def group_outcomes(
+    inst: Instance, sol: PlacementSolution, households: pd.DataFrame
+) -> dict[str, float]:
+    """Outcomes of groups, for comparisons: the mean employment probability of placed
+    adult women and of placed adult men, and the mean labour score of one-adult
+    households and of households of 4 or more persons (NaN where a group is empty or the
+    scores come from a table without members)."""
+    out = dict.fromkeys(
+        ("p_adult_women", "p_adult_men", "score_one_adult", "score_4plus"), float("nan")
+    )
+    placed = households["placed"].to_numpy(dtype=bool)
+    members = _member_outcomes(inst, sol)
+    if members is not None:
+        adults = members[members["adult"] & placed[members["household"].to_numpy()]]
+        for sex, key in (("F", "p_adult_women"), ("M", "p_adult_men")):
+            group = adults.loc[adults["sex"] == sex, "p"]
+            out[key] = float(group.mean()) if len(group) else float("nan")
+    score = households["score"]
+    one_adult = placed & (households["adults"].to_numpy() == 1)
+    large = placed & (households["persons"].to_numpy() >= 4)
+    out["score_one_adult"] = float(score[one_adult].mean()) if one_adult.any() else float("nan")
+    out["score_4plus"] = float(score[large].mean()) if large.any() else float("nan")
+    return out
+
+
 def kpi_table(
     inst: Instance,
     d: PlacementData,

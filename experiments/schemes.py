@@ -1,0 +1,239 @@
+"""Quota schemes compared side by side: the same households, seed and configuration
+placed under each scheme's targets, and what differs.
+
+The runs themselves are made by the API (``asielplan.api.compare_schemes``); this module
+turns their results into the comparison: one tidy table (scheme x metric, with each
+run's status and gap), the targets per municipality and scheme, the burden's fairness
+(places per 1,000 inhabitants), notes where a difference between two schemes is smaller
+than the solver gap (solver noise, not the scheme), plots, and the fit of a scheme
+against published numbers (the Spreidingswet's indicative municipal numbers).
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from asielplan.data.instance import Instance
+from asielplan.experiments.results.placement import group_outcomes
+from asielplan.model.schemes import SchemeResult
+from asielplan.solvers.placement import PlacementSolution
+
+# metric -> (unit, kpi column or None when computed here)
+METRICS: dict[str, str] = {
+    "labour_score": "expected employed persons",
+    "expected_employed": "persons",
+    "persons_placed": "persons",
+    "persons_unplaced": "persons",
+    "moves": "households",
+    "total_km": "km",
+    "left_coa_region": "households",
+    "total_abs_deviation": "persons",
+    "shortfall": "persons",
+    "excess": "persons",
+    "burden_gini": "Gini of places per 1,000 inhabitants",
+    "burden_max_min": "ratio of places per 1,000 inhabitants",
+    "burden_p90_p10": "ratio of places per 1,000 inhabitants",
+    "p_adult_women": "mean employment probability",
+    "p_adult_men": "mean employment probability",
+    "score_one_adult": "mean labour score",
+    "score_4plus": "mean labour score",
+}
+NOISE_METRICS = ("labour_score", "total_km", "total_abs_deviation")
+
+
+def gini(values: np.ndarray) -> float:
+    """Gini coefficient of non-negative values (0: all equal)."""
+    x = np.sort(np.asarray(values, dtype=float))
+    if len(x) == 0 or x.sum() == 0:
+        return 0.0
+    ranks = np.arange(1, len(x) + 1)
+    return float((2 * (ranks * x).sum() / (len(x) * x.sum())) - (len(x) + 1) / len(x))
+
+
+def burden(result: SchemeResult) -> dict[str, float]:
+    """Fairness of the burden a scheme sets: the Gini of its numbers per 1,000
+    inhabitants, and the ratios max/min and p90/p10 over the municipalities with a
+    number above 0."""
+    per_1000 = result.table["per_1000"].to_numpy(dtype=float)
+    positive = per_1000[per_1000 > 0]
+    if not len(positive):
+        return {"burden_gini": 0.0, "burden_max_min": float("nan"), "burden_p90_p10": float("nan")}
+    p90, p10 = np.percentile(positive, [90, 10])
+    return {
+        "burden_gini": gini(per_1000),
+        "burden_max_min": float(positive.max() / positive.min()),
+        "burden_p90_p10": float(p90 / p10),
+    }
+
+
+def scheme_metrics(
+    inst: Instance, result: SchemeResult, sol: PlacementSolution, tables: dict[str, pd.DataFrame]
+) -> dict[str, float]:
+    """Every metric of :data:`METRICS` for one scheme's run."""
+    kpi = tables["kpis"].iloc[0]
+    out = {
+        "labour_score": float(kpi["total_labour_score"]),
+        "expected_employed": float(kpi["expected_employed"]),
+        "persons_placed": float(kpi["persons"] - kpi["unplaced_persons"]),
+        "persons_unplaced": float(kpi["unplaced_persons"]),
+        "moves": float(kpi["moves"]),
+        "total_km": float(kpi["total_distance_km"]),
+        "left_coa_region": float(kpi["left_coa_region"]),
+        "total_abs_deviation": float(kpi["total_abs_deviation"]),
+        "shortfall": float(kpi["shortfall_persons"]),
+        "excess": float(kpi["excess_persons"]),
+        **burden(result),
+        **group_outcomes(inst, sol, tables["households"]),
+    }
+    return out
+
+
+def comparison_table(
+    metrics: dict[str, dict[str, float]], solutions: dict[str, PlacementSolution]
+) -> pd.DataFrame:
+    """Tidy: one row per scheme and metric, with the metric's unit and the run's status
+    and gap."""
+    rows = [
+        {
+            "scheme": scheme,
+            "metric": metric,
+            "value": values[metric],
+            "unit": METRICS[metric],
+            "status": solutions[scheme].status.value,
+            "gap": solutions[scheme].gap,
+        }
+        for scheme, values in metrics.items()
+        for metric in METRICS
+    ]
+    return pd.DataFrame(rows, columns=["scheme", "metric", "value", "unit", "status", "gap"])
+
+
+def targets_table(results: dict[str, SchemeResult]) -> pd.DataFrame:
+    """Municipality x scheme: each scheme's taakstelling (the targets the runs placed
+    against; one column per scheme, named after it), beside the inhabitants and the
+    exact population-key quota (``population_key``) for reference."""
+    first = next(iter(results.values())).table
+    table = pd.DataFrame(
+        {
+            "municipality": first["municipality"],
+            "name": first["name"],
+            "inhabitants": first["population"],
+            "population_key": first["population_quota"],
+        }
+    )
+    for name, result in results.items():
+        table[name] = result.table["taakstelling"].to_numpy()
+    return table
+
+
+def noise_notes(comparison: pd.DataFrame) -> list[str]:
+    """Per metric, the pairs of schemes that differ (relatively) by less than the larger
+    of their runs' solver gaps: those differences may be the solver's, not the scheme's."""
+    notes = []
+    for metric in NOISE_METRICS:
+        rows = comparison[comparison["metric"] == metric].set_index("scheme")
+        pairs, widest = [], 0.0
+        for a, b in itertools.combinations(rows.index, 2):
+            va, vb = float(rows.loc[a, "value"]), float(rows.loc[b, "value"])
+            scale = max(abs(va), abs(vb))
+            gaps = [float(g) for g in rows.loc[[a, b], "gap"] if g is not None and g == g]
+            if scale and gaps and abs(va - vb) / scale < max(gaps):
+                pairs.append(f"{a}/{b} ({100 * abs(va - vb) / scale:.3f}%)")
+                widest = max(widest, *gaps)
+        if pairs:
+            notes.append(
+                f"{metric}: {len(pairs)} pair(s) of schemes differ by less than the solver gap "
+                f"(up to {100 * widest:.3f}%), so those differences may be solver noise: "
+                + ", ".join(pairs)
+            )
+    return notes
+
+
+def fit_to_published(result: SchemeResult, published: pd.DataFrame) -> pd.DataFrame:
+    """A scheme's numbers against published ones (columns ``municipality``,
+    ``published``): per municipality the difference and the absolute percentage error;
+    ``fit.attrs['mape']`` is their mean."""
+    numbers = result.table.set_index("municipality")["taakstelling"]
+    fit = published[["municipality", "published"]].copy()
+    fit["scheme"] = fit["municipality"].map(numbers)
+    fit["difference"] = fit["scheme"] - fit["published"]
+    fit["ape"] = (fit["difference"].abs() / fit["published"]).round(6)
+    fit.attrs["mape"] = float(fit["ape"].mean())
+    return fit
+
+
+def plot_metrics(comparison: pd.DataFrame, path: Path, title: str) -> None:
+    """Small multiples: one bar chart per metric, a bar per scheme."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = [
+        m for m in METRICS if comparison.loc[comparison["metric"] == m, "value"].notna().any()
+    ]
+    cols = 4
+    rows = int(np.ceil(len(metrics) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False)
+    for ax, metric in zip(axes.ravel(), metrics, strict=False):
+        part = comparison[comparison["metric"] == metric]
+        ax.bar(part["scheme"], part["value"], color="#4C72B0")
+        ax.set_title(metric, fontsize=9)
+        ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in axes.ravel()[len(metrics) :]:
+        ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, metadata={"Software": None})
+    plt.close(fig)
+
+
+def plot_targets(targets: pd.DataFrame, schemes: list[str], path: Path, title: str) -> None:
+    """Each scheme's targets against the population key quota, one panel per scheme."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = min(3, len(schemes))
+    rows = int(np.ceil(len(schemes) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.6 * rows), squeeze=False)
+    reference = targets["population_key"].to_numpy()
+    top = max(float(reference.max()), float(targets[schemes].to_numpy().max()), 1.0)
+    for ax, scheme in zip(axes.ravel(), schemes, strict=False):
+        ax.scatter(reference, targets[scheme], s=8, alpha=0.6, color="#4C72B0")
+        ax.plot([0, top], [0, top], "k--", lw=0.8)
+        ax.set_title(scheme, fontsize=9)
+        ax.set_xlabel("population key (exact quota)", fontsize=8)
+        ax.set_ylabel("target", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes.ravel()[len(schemes) :]:
+        ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, metadata={"Software": None})
+    plt.close(fig)
+
+
+def summary_rows(comparison: pd.DataFrame) -> list[dict[str, Any]]:
+    """One row per scheme with its status, gap and three headline metrics."""
+    wide = comparison.pivot_table(index="scheme", columns="metric", values="value", sort=False)
+    runs = comparison.drop_duplicates("scheme").set_index("scheme")
+    return [
+        {
+            "scheme": scheme,
+            "status": runs.loc[scheme, "status"],
+            "gap": runs.loc[scheme, "gap"],
+            "labour_score": wide.loc[scheme, "labour_score"],
+            "total_km": wide.loc[scheme, "total_km"],
+            "burden_gini": wide.loc[scheme, "burden_gini"],
+        }
+        for scheme in runs.index
+    ]
