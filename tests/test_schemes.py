@@ -357,3 +357,29 @@ def test_generate_writes_reception_headed_where_people_will_be_housed(tmp_path: 
     assert (arrived / arrived.sum() - share).abs().max() < 0.02
     run = CliRunner().invoke(app, ["reception", str(out), "--out", str(tmp_path / "plan")])
     assert run.exit_code == 0, run.output
+
+
+def test_caps_and_credit_by_hand() -> None:
+    """A tax-base key (shares .6316, .1404, .2105, .0175 of vg = 100) with a cap of 1.2
+    per 1,000 inhabitants: Ceburg's 21.05 is capped at 18 and the 3.05 goes to the
+    others in proportion (65.60, 14.58, 1.82) -> 66, 14, 18, 2. The population key of
+    1,000 with the reception places credited (500 and 300): 600 - 500, 200, 150 - 300
+    (never below 0), 50 -> 100, 200, 0, 50."""
+    config = RunConfig.model_validate(
+        {
+            "schemes": {
+                "capped": {
+                    "rule": "key",
+                    "key": [{"column": "woz_value", "weight": 1, "per_capita": True}],
+                    "cap_per_1000": 1.2,
+                },
+                "credited": {
+                    "rule": "key",
+                    "key": [{"column": "population", "weight": 1}],
+                    "credit_column": "reception_places",
+                },
+            }
+        }
+    )
+    assert numbers("capped", 100, config) == [66, 14, 18, 2]
+    assert numbers("credited", 1000, config) == [100, 200, 0, 50]
