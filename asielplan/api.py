@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,14 @@ from asielplan.config import RunConfig
 from asielplan.data.instance import Instance, default_instance_path, read_instance
 from asielplan.data.reception import inflows_of
 from asielplan.errors import AsielplanWarning, ConfigError, InputError, Issue
+from asielplan.experiments.letters import LetterSet
 from asielplan.experiments.plots import plot_occupancy, plot_region_targets
 from asielplan.experiments.results.placement import placement_tables
 from asielplan.experiments.results.reception import reception_tables
 from asielplan.experiments.robust import RobustResult, robust_plan
 from asielplan.io import (
     atomic_output_dir,
+    atomic_write_bytes,
     atomic_write_text,
     check_output_dir,
     json_text,
@@ -521,6 +524,149 @@ def _scheme_of(run: Run) -> SchemeResult:
 def _placement_solution(run: Run) -> PlacementSolution:
     assert isinstance(run.solution, PlacementSolution)
     return run.solution
+
+
+LETTER_SCHEMES = ("population", "spreidingswet")  # the schemes a letter can cite as law
+
+
+def letters(
+    period: str,
+    instance: InstanceLike = None,
+    national: int | None = None,
+    scheme: str | None = None,
+    progress: str | Path | None = None,
+    template: str | Path | None = None,
+    letter_date: date | None = None,
+    publication: str | None = None,
+    config: RunConfig | None = None,
+) -> LetterSet:
+    """The taakstelling letters of ``period`` (``YYYY-I`` / ``YYYY-II``): one per
+    municipality, an overview per province and the table of every number printed. By
+    the law (scheme ``population``), or the Spreidingswet's variant for reception places
+    (``spreidingswet``); research schemes are refused (a letter cites the law).
+
+    ``progress``: the previous half-year per municipality (taakstelling, placed on the
+    check date), whose difference is carried as achterstand (positive) or voorsprong
+    (negative); without it the instance's achterstand table. ``template``: a folder of
+    templates overriding the shipped ones. ``letter_date``: default 13 weeks before the
+    half-year starts. Every problem is an :class:`InputError`."""
+    from asielplan.data.instance import read_standalone_table
+    from asielplan.data.schemas import PREVIOUS_PERIOD
+    from asielplan.experiments.letters import (
+        LetterError,
+        Renderer,
+        letter_rows,
+        make_letters,
+        parse_period,
+    )
+
+    config = config or RunConfig()
+    inst = load_instance(instance)
+    where = str(inst.root or inst.meta.name)
+    try:
+        when = parse_period(period)
+        renderer = Renderer(Path(template) if template is not None else None)
+    except LetterError as exc:
+        raise InputError(exc.issues, where) from None
+    spec = inst.meta.taakstelling
+    name = scheme or "population"
+    if name not in LETTER_SCHEMES:
+        raise InputError(
+            [
+                Issue(
+                    "--scheme",
+                    None,
+                    None,
+                    "letter scheme",
+                    f"letters follow the law ({', '.join(LETTER_SCHEMES)}); {name!r} is a "
+                    "research scheme: use asielplan schemes show for its numbers",
+                )
+            ],
+            where,
+        )
+    if progress is not None:
+        previous = read_standalone_table(progress, PREVIOUS_PERIOD)
+        inst = _with_previous_period(inst, previous, Path(progress).name)
+    try:
+        result = compute_scheme(inst, name, national, config.schemes)
+    except SchemeError as exc:
+        raise InputError(exc.issues, where) from None
+    text = publication or (spec.publication if spec and spec.publication else None)
+    rows = letter_rows(
+        inst,
+        result,
+        when,
+        letter_date=letter_date or when.letter_date,
+        publication=text or "bekendgemaakt in de Staatscourant",
+    )
+    try:
+        made = make_letters(inst, result, rows, when, renderer)
+    except LetterError as exc:
+        raise InputError(exc.issues, where) from None
+    stated = spec.population_date if spec else None
+    if stated is None:
+        made.notes.append(
+            f"the date of municipalities.population is not stated ([taakstelling] "
+            f"population_date); the letters print it as the population on "
+            f"{when.peildatum.isoformat()}"
+        )
+    elif stated != when.peildatum.isoformat():
+        made.notes.append(
+            f"the population is of {stated}, but the law takes {when.peildatum.isoformat()} "
+            f"for {period}"
+        )
+    return made
+
+
+def _with_previous_period(inst: Instance, previous: pd.DataFrame, file: str) -> Instance:
+    """``inst`` with its achterstand replaced by the previous half-year's taakstelling
+    minus what was placed (a voorsprong is negative)."""
+    from dataclasses import replace
+
+    known = set(inst.municipalities["code"])
+    unknown = [
+        Issue(file, int(i) + 1, "municipality", "unknown municipality", f"{code!r} is not known")
+        for i, code in enumerate(previous["municipality"])
+        if code not in known
+    ]
+    if unknown:
+        raise InputError(unknown, file)
+    achterstand = pd.DataFrame(
+        {
+            "municipality": previous["municipality"].astype(str),
+            "achterstand": (previous["taakstelling"] - previous["placed"]).astype("int64"),
+        }
+    )
+    return replace(inst, achterstand=achterstand)
+
+
+def write_letters(made: LetterSet, instance: Instance, out: str | Path) -> Path:
+    """``municipalities/*.pdf``, ``provinces/*.pdf``, ``letters.csv`` (every number
+    printed) and a manifest, atomically."""
+    out = Path(out)
+    check_output(out, instance)
+    with atomic_output_dir(out) as staging:
+        for folder, pdfs in (
+            ("municipalities", made.municipalities),
+            ("provinces", made.provinces),
+        ):
+            (staging / folder).mkdir()
+            for name, pdf in pdfs.items():
+                atomic_write_bytes(staging / folder / name, pdf)
+        write_table(staging, "letters", made.table, ("csv",))
+        inputs = input_hashes(instance_files(instance.root), instance.root) if instance.root else {}
+        manifest = build_manifest(
+            "letters",
+            seed=instance.meta.seed,
+            inputs=inputs,
+            extra={
+                "letters": len(made.municipalities),
+                "overviews": len(made.provinces),
+                "notes": made.notes,
+            },
+        )
+        write_manifest(staging, manifest)
+    return out
 
 
 def summary_of(inst: Instance) -> dict[str, Any]:

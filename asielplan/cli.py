@@ -291,6 +291,68 @@ def print_scheme(result: SchemeResult, title: str) -> None:
         console.print(f"[yellow]{escape(label)}[/]")
 
 
+@app.command()
+@friendly_errors
+def letters(
+    period: Annotated[str, typer.Option(help="Half-year: YYYY-I or YYYY-II.")],
+    out: Annotated[Path, typer.Option(help="Folder for the letters.")],
+    instance: InstanceArg = None,
+    national: NationalOpt = None,
+    scheme: Annotated[
+        str | None,
+        typer.Option(
+            help="Quota scheme (default: the instance's, the law; spreidingswet: "
+            "the reception-places variant)."
+        ),
+    ] = None,
+    progress: Annotated[
+        Path | None,
+        typer.Option(
+            help="The previous half-year: municipality, taakstelling, placed on the "
+            "check date (achterstand = taakstelling - placed)."
+        ),
+    ] = None,
+    template: Annotated[
+        Path | None, typer.Option(help="A folder of templates overriding the shipped ones.")
+    ] = None,
+    date: Annotated[
+        str | None,
+        typer.Option(
+            help="Date of the letters, YYYY-MM-DD (default: 13 weeks before the half-year starts)."
+        ),
+    ] = None,
+    publication: Annotated[
+        str | None, typer.Option(help="Where the national number was published.")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Taakstelling letters in Dutch: one PDF per municipality (municipalities/), an
+    overview per province (provinces/) and letters.csv with every number printed."""
+    import datetime as dt
+
+    from asielplan import api
+
+    cfg = run_config(config, None, instance, {})
+    try:
+        day = dt.date.fromisoformat(date) if date is not None else None
+    except ValueError:
+        raise ConfigError(f"--date {date!r} is not a date (YYYY-MM-DD)") from None
+    api.check_output(out, instance)
+    inst = api.load_instance(instance)
+    with console.status("writing letters ..."):
+        made = api.letters(
+            period, inst, national, scheme, progress, template, day, publication, cfg
+        )
+    api.write_letters(made, inst, out)
+    total = int(made.table["taakstelling"].sum())
+    console.print(
+        f"[green]{len(made.municipalities)} letters[/] and {len(made.provinces)} province "
+        f"overviews for {period} (total {total:,}); written to {out}"
+    )
+    for note in made.notes:
+        console.print(f"[yellow]{escape(note)}[/]", soft_wrap=True)
+
+
 schemes_app = typer.Typer(
     help="Quota schemes: list them, compute one, compare them on the same households.",
     no_args_is_help=True,

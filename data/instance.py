@@ -292,6 +292,19 @@ def _unregistered_files(root: Path, meta: InstanceMeta) -> list[Issue]:
     return issues
 
 
+def read_standalone_table(path: str | Path, schema: pa.DataFrameSchema) -> pd.DataFrame:
+    """A table file outside an instance (e.g. the previous half-year's progress for the
+    letters), read and checked like an instance table; :class:`InputError` with every
+    problem otherwise."""
+    path = Path(path)
+    issues: list[Issue] = []
+    raw = _read_table_file(path.parent, path.name, issues)
+    frame = None if raw is None else _coerce_and_validate(raw, schema, path.name, issues)
+    if issues or frame is None:
+        raise InputError(issues, str(path))
+    return frame
+
+
 def _read_meta(root: Path, issues: list[Issue]) -> InstanceMeta | None:
     if not root.is_dir():
         issues.append(

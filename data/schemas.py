@@ -510,6 +510,27 @@ POPULATION_OVERRIDE = pa.DataFrameSchema(
 )
 
 
+PREVIOUS_PERIOD = pa.DataFrameSchema(
+    {
+        "municipality": _id("Municipality code.", unique=True),
+        "taakstelling": _col(
+            INT,
+            "The municipality's taakstelling of the previous half-year (with its own achterstand).",
+            "persons",
+            [pa.Check.ge(0)],
+        ),
+        "placed": _col(
+            INT,
+            "Status holders housed on the check date (1 January or 1 July).",
+            "persons",
+            [pa.Check.ge(0)],
+        ),
+    },
+    name="previous_period",
+    strict=False,
+)
+
+
 @dataclass(frozen=True)
 class TableSpec:
     """A table of the instance format: its schema, whether it must be present, its role."""

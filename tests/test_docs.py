@@ -27,7 +27,14 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
     """Every table a run writes with its columns (from real runs on the embedded default
     and a robust tiny plan), every input table, and every configuration and
     instance.toml section, with their fields."""
-    from asielplan.api import compare_schemes, place, plan_reception, scheme_tables, taakstelling
+    from asielplan.api import (
+        compare_schemes,
+        letters,
+        place,
+        plan_reception,
+        scheme_tables,
+        taakstelling,
+    )
     from asielplan.config import RunConfig
     from asielplan.data.instance import ReceptionSpec, TaakstellingSpec
     from asielplan.data.schemas import TABLES
@@ -69,6 +76,7 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
     for scheme in (taakstelling(None), taakstelling(tiny, 11, "with_regions", regional)):
         for name, table in scheme_tables(scheme).items():
             add(name, table.columns)
+    add("letters", letters("2026-I", tiny, national=11).table.columns)
     compared = compare_schemes(["population", "exact_total"], tiny, fast)
     add("comparison", compared.comparison.columns)
     add("targets", compared.targets.columns)

@@ -1,0 +1,217 @@
+"""Taakstelling letters: every number in each letter equals the legal computation, an
+achterstand and a voorsprong read as computed by hand, the first page renders (not
+blank, with its subject line), the national CSV equals what the letters print, no
+household id appears, and bad input (a period, a missing national number, a broken
+template) is a clear error that writes nothing."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pypdf
+import pytest
+from typer.testing import CliRunner
+
+from asielplan.api import letters, write_letters
+from asielplan.cli import app
+from asielplan.data.instance import read_instance
+from asielplan.errors import InputError
+from asielplan.model.schemes import compute_scheme
+
+from .placement_helpers import FIXTURES
+
+TINY = FIXTURES / "tiny"
+runner = CliRunner()
+
+
+def text(pdf: bytes) -> str:
+    """All text of a PDF, whitespace collapsed."""
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+
+
+def nl(number: int) -> str:
+    return f"{number:,}".replace(",", ".")
+
+
+def test_every_number_equals_the_legal_computation() -> None:
+    """Tiny (60k/20k/15k/5k inhabitants, vg = 11) for 2026-I: each letter prints its
+    population, the national population, vg, the exact quotient, the rounded-up number,
+    the taakstelling and the province's total; these are the law's 7, 3, 2, 1 (provinces
+    P1 = 10, P2 = 3), at most 2 pages and 200 kB each."""
+    made = letters("2026-I", TINY, national=11)
+    law = compute_scheme(read_instance(TINY), "population", 11).table
+    table = made.table.set_index("municipality")
+    assert table["taakstelling"].tolist() == law["taakstelling"].tolist() == [7, 3, 2, 1]
+    assert table["province_total"].tolist() == [10, 10, 3, 3]
+    for code, row in table.iterrows():
+        pdf = made.municipalities[row["file"]]
+        assert len(pdf) < 200_000 and len(pypdf.PdfReader(io.BytesIO(pdf)).pages) <= 2
+        words = text(pdf)
+        quotient = f"{row['quotient']:.4f}".replace(".", ",")
+        for printed in (
+            nl(row["population"]),
+            "100.000",
+            f"{nl(11)} × {nl(row['population'])} / 100.000 = {quotient}",
+            f"naar boven afgerond {row['share']}",
+            f"daarmee {row['taakstelling']} vergunninghouders",
+            f"samen een taakstelling van {row['province_total']} vergunninghouders",
+            "1 januari 2025",
+            "Taakstelling huisvesting vergunninghouders eerste helft 2026",
+            str(code),
+        ):
+            assert printed in words, (code, printed)
+    assert set(made.provinces) == {"P1-P1.pdf", "P2-P2.pdf"}
+
+
+def test_achterstand_and_voorsprong_by_hand(tmp_path: Path) -> None:
+    """The previous half-year: Aastad had 10 and housed 7 (achterstand 3), Deveen had 5
+    and housed 8 (voorsprong 3). Aastad: 7 + 3 = 10. Deveen: 1 - 3 = -2, so 0 and a
+    voorsprong of 2 carried to the next period. Both letters say so, with the check date
+    1 January 2026."""
+    previous = tmp_path / "vorige.csv"
+    previous.write_text("municipality,taakstelling,placed\nGM0001,10,7\nGM0004,5,8\n")
+    made = letters("2026-I", TINY, national=11, progress=previous)
+    table = made.table.set_index("municipality")
+    assert table.loc["GM0001", ["achterstand", "taakstelling"]].tolist() == [3, 10]
+    assert table.loc["GM0004", ["achterstand", "taakstelling", "carried_voorsprong"]].tolist() == [
+        -3,
+        0,
+        2,
+    ]
+    aastad = text(made.municipalities[table.loc["GM0001", "file"]])
+    assert "Op 1 januari 2026 had uw gemeente een achterstand van 3 vergunninghouders" in aastad
+    assert "daarmee 10 vergunninghouders" in aastad
+    deveen = text(made.municipalities[table.loc["GM0004", "file"]])
+    assert "een voorsprong van 3 vergunninghouders" in deveen
+    assert (
+        "schuift door naar de volgende periode" in deveen
+        and "daarmee 0 vergunninghouders" in deveen
+    )
+
+
+def test_the_first_page_renders_with_its_subject(tmp_path: Path) -> None:
+    """pdftoppm renders page 1 of a letter: an image that is not blank (dark pixels on
+    the page), and page 1 carries the subject line."""
+    made = letters("2026-II", TINY, national=11)
+    pdf = next(iter(made.municipalities.values()))
+    path = tmp_path / "letter.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(path), str(tmp_path / "page")],
+        check=True,
+    )
+    from matplotlib.image import imread
+
+    image = imread(tmp_path / "page-1.png")
+    dark = (image[..., :3].mean(axis=2) < 0.5).mean()
+    assert 0.005 < dark < 0.5
+    first = pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert "Taakstelling huisvesting vergunninghouders tweede helft 2026" in " ".join(first.split())
+
+
+def test_the_national_csv_is_what_the_letters_print(tmp_path: Path) -> None:
+    """letters.csv holds one row per letter, and each row's numbers are printed in its
+    letter; no household id of the instance appears in any letter or overview."""
+    made = letters("2026-I", TINY, national=11)
+    out = write_letters(made, read_instance(TINY), tmp_path / "brieven")
+    table = pd.read_csv(out / "letters.csv")
+    assert len(table) == 4 == len(list((out / "municipalities").glob("*.pdf")))
+    households = read_instance(TINY).households["household_id"]
+    for row in table.itertuples(index=False):
+        words = text((out / "municipalities" / row.file).read_bytes())
+        for number in (
+            row.population,
+            row.national_population,
+            row.product,
+            row.share,
+            row.taakstelling,
+            row.province_total,
+            row.national,
+        ):
+            assert nl(int(number)) in words, (row.file, number)
+        assert row.reference in words
+    everything = [text(p.read_bytes()) for p in out.rglob("*.pdf")]
+    for household in households:
+        assert not any(re.search(rf"\b{household}\b", page) for page in everything)
+
+
+def test_a_broken_template_names_its_file_and_line(tmp_path: Path) -> None:
+    """A template with an undefined variable, or with a syntax error: the error names
+    the template file and the line; nothing is written."""
+    from asielplan.experiments.letters import TEMPLATES
+
+    folder = tmp_path / "mijn-sjablonen"
+    shutil.copytree(TEMPLATES, folder)
+    letter = folder / "letter.typ.j2"
+    lines = letter.read_text().splitlines()
+    lines[20] = "Geacht college van {{ gemeente.nam }},"
+    letter.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError) as error:
+        letters("2026-I", TINY, national=11, template=folder)
+    issue = error.value.issues[0]
+    assert issue.file.endswith("letter.typ.j2") and issue.row == 21 and "nam" in issue.message
+    lines[20] = "{% if gemeente.naam %} zonder einde"
+    letter.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "o"
+    result = runner.invoke(
+        app,
+        [
+            "letters",
+            str(TINY),
+            "--period",
+            "2026-I",
+            "--national",
+            "11",
+            "--template",
+            str(folder),
+            "--out",
+            str(out),
+        ],
+    )
+    assert (
+        result.exit_code == 1 and "letter.typ.j2" in result.output and "template" in result.output
+    )
+    assert not out.exists()
+
+
+def test_bad_period_national_and_scheme_are_refused(tmp_path: Path) -> None:
+    """A period that is not YYYY-I / YYYY-II, an instance without a national number
+    and none given, and a research scheme are each a clear error."""
+    from .reception_helpers import write_reception_instance
+
+    with pytest.raises(InputError, match="YYYY-I or YYYY-II"):
+        letters("2026-III", TINY, national=11)
+    with pytest.raises(InputError, match="national number"):
+        letters("2026-I", write_reception_instance(tmp_path / "r"))
+    with pytest.raises(InputError, match="research scheme"):
+        letters("2026-I", TINY, national=11, scheme="exact_total")
+
+
+def test_letters_on_the_real_municipalities(shared_data: Path, tmp_path: Path) -> None:
+    """vg = 21,200 for 2026-I over the 342 municipalities of 2024: 342 letters and 12
+    province overviews; Amsterdam's letter prints ceil(21,200 x 931,298 / 17,942,942)."""
+    from asielplan.api import generate
+
+    made_instance = generate(
+        seed=7,
+        households=10,
+        cbs_csv=shared_data / "nl_gemeenten_2024.csv",
+        cbs_geometry=shared_data / "nl_gemeenten_2024.geojson",
+    ).instance
+    made = letters("2026-I", made_instance, national=21_200)
+    assert len(made.municipalities) == 342 and len(made.provinces) == 12
+    amsterdam = made.table.set_index("municipality").loc["GM0363"]
+    expected = -(-21_200 * 931_298 // 17_942_942)
+    assert amsterdam["taakstelling"] == expected == 1101
+    words = text(made.municipalities[amsterdam["file"]])
+    assert (
+        "931.298" in words and "17.942.942" in words and "daarmee 1.101 vergunninghouders" in words
+    )
+    assert np.all(made.table["taakstelling"] > 0)
