@@ -130,8 +130,17 @@ def run_spec(kind: Kind, inst: Instance, config: RunConfig) -> RunSpec:
     """The RunSpec of a run on ``inst``: its id hashes the instance folder's files, or
     (for an instance made in memory) its tables."""
     if inst.root is not None:
-        return RunSpec(kind, inst.root, config, input_hashes(instance_files(inst.root), inst.root))
+        return RunSpec(kind, inst.root, config, instance_inputs(inst))
     return RunSpec(kind, None, config, _table_hashes(inst))
+
+
+def instance_inputs(inst: Instance) -> dict[str, str]:
+    """SHA-256 of every file of an instance: those in its folder and every registered
+    table, wherever it lies."""
+    assert inst.root is not None
+    root = inst.root
+    tables = [root / ref.path for ref in inst.meta.tables.values() if (root / ref.path).is_file()]
+    return input_hashes(instance_files(root) + tables, root)
 
 
 def _table_hashes(inst: Instance) -> dict[str, str]:
@@ -419,7 +428,7 @@ def write_taakstelling(
     """Write the scheme's tables (:func:`scheme_tables`) and a manifest, atomically."""
     out = Path(out)
     check_output(out, instance)
-    inputs = input_hashes(instance_files(instance.root), instance.root) if instance.root else {}
+    inputs = instance_inputs(instance) if instance.root else {}
     with atomic_output_dir(out) as staging:
         for name, table in scheme_tables(result).items():
             write_table(staging, name, table, config.output.formats)
@@ -654,7 +663,7 @@ def write_letters(made: LetterSet, instance: Instance, out: str | Path) -> Path:
             for name, pdf in pdfs.items():
                 atomic_write_bytes(staging / folder / name, pdf)
         write_table(staging, "letters", made.table, ("csv",))
-        inputs = input_hashes(instance_files(instance.root), instance.root) if instance.root else {}
+        inputs = instance_inputs(instance) if instance.root else {}
         manifest = build_manifest(
             "letters",
             seed=instance.meta.seed,

@@ -39,10 +39,16 @@ def versions() -> dict[str, str]:
 
 
 def input_hashes(paths: list[Path], root: Path | None = None) -> dict[str, str]:
-    """SHA-256 per input file, keyed by the path relative to ``root`` when given."""
+    """SHA-256 per input file, keyed by the path relative to ``root`` when given (the
+    resolved path for a file outside it)."""
     out = {}
-    for path in sorted(paths):
-        key = str(path.relative_to(root)) if root is not None else path.name
+    for path in sorted(set(paths)):
+        if root is None:
+            key = path.name
+        elif path.resolve().is_relative_to(root.resolve()):
+            key = str(path.resolve().relative_to(root.resolve()))
+        else:
+            key = str(path.resolve())
         out[key] = sha256_file(path)
     return out
 

@@ -76,6 +76,19 @@ def _household_ids(inst: Instance) -> set[str] | None:
     return _known(inst, "households", "household_id")
 
 
+def check_tables_not_empty(inst: Instance) -> list[Issue]:
+    """The municipalities, and households or cohorts when declared, have at least one
+    row (a file with only its header has none)."""
+    issues = []
+    for table in ("municipalities", "households", "cohorts"):
+        frame = inst.table(table)
+        if table in inst.loaded and frame is not None and frame.empty:
+            issues.append(
+                Issue(inst.files.get(table, table), None, None, "rows", "the table has no rows")
+            )
+    return issues
+
+
 def check_region_levels(inst: Instance) -> list[Issue]:
     """Every declared region level is a column of the municipality table, with no gaps."""
     issues = []
@@ -632,6 +645,7 @@ def check_inflow_weights(inst: Instance) -> list[Issue]:
 
 
 CHECKS: tuple[Check, ...] = (
+    check_tables_not_empty,
     check_region_levels,
     check_site_municipalities,
     check_household_sites,

@@ -7,17 +7,18 @@ found (file, row, column, rule), never only the first one.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from asielplan.data.schemas import FLOAT, INT, STR, TABLES, column_kind
 from asielplan.errors import InputError, Issue
@@ -35,7 +36,7 @@ GEOMETRY_SUFFIXES = (".gpkg", ".geojson")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class TableRef(_Strict):
@@ -64,6 +65,9 @@ class TaakstellingSpec(_Strict):
         description="Where the national number was published (e.g. the Staatscourant "
         "notice), for the letters.",
     )
+
+
+TIER_COSTS = {"regular": 83.0, "emergency": 190.0, "crisis": 100.0}  # BRIEF.md section 4
 
 
 class ReceptionSpec(_Strict):
@@ -97,9 +101,10 @@ class ReceptionSpec(_Strict):
         description="Region level (a column of municipalities) of destinations, "
         "preferences and region targets.",
     )
-    cost_per_night: dict[str, float] = Field(
-        default_factory=lambda: {"regular": 83.0, "emergency": 190.0, "crisis": 100.0},
-        description="Default cost per occupied bed-night by tier (EUR).",
+    cost_per_night: dict[Literal["regular", "emergency", "crisis"], float] = Field(
+        default_factory=lambda: dict(TIER_COSTS),  # type: ignore[arg-type]
+        description="Default cost per occupied bed-night by tier (EUR): regular, "
+        "emergency, crisis; a tier left out keeps its default.",
     )
     inflow_weights: dict[str, float] = Field(
         default_factory=dict,
@@ -110,6 +115,20 @@ class ReceptionSpec(_Strict):
         description="Allowed transfers as [from, to] modality pairs, with 'arrival' and "
         "'exit' as the ends of the chain; empty: the default Dutch chain.",
     )
+
+    @field_validator("cost_per_night")
+    @classmethod
+    def _tier_costs(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(cost < 0 for cost in value.values()):
+            raise ValueError("costs per night must be >= 0")
+        return {**TIER_COSTS, **value}
+
+    @field_validator("inflow_weights")
+    @classmethod
+    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(weight < 0 for weight in value.values()):
+            raise ValueError("inflow weights must be >= 0")
+        return value
 
 
 class InstanceMeta(_Strict):
@@ -122,6 +141,21 @@ class InstanceMeta(_Strict):
     description: str = Field(default="", description="Free text shown in reports.")
     region_levels: tuple[str, ...] = Field(
         default=(), description="Columns of the municipality table that hold region codes."
+    )
+    csv_dialect: Literal["standard", "nl"] = Field(
+        default="standard",
+        description="CSV tables: standard (comma-separated, decimal point) or nl "
+        "(semicolon-separated, decimal comma, '.' between thousands, as a Dutch Excel "
+        "writes them).",
+    )
+    encoding: Literal["utf-8", "cp1252"] = Field(
+        default="utf-8",
+        description="Text encoding of the CSV tables: utf-8, or cp1252 (Windows Excel).",
+    )
+    allow_outside_paths: bool = Field(
+        default=False,
+        description="Allow table paths outside the instance folder (they are hashed in the "
+        "manifest like the others).",
     )
     taakstelling: TaakstellingSpec | None = None
     reception: ReceptionSpec | None = None
@@ -196,7 +230,7 @@ def read_instance(path: str | Path) -> Instance:
                 )
             continue
         files[name] = ref.path
-        raw = _read_table_file(root, ref.path, issues)
+        raw = _read_table_file(root, ref.path, issues, meta)
         if raw is None:
             continue
         if name == "municipalities" and Path(ref.path).suffix.lower() in GEOMETRY_SUFFIXES:
@@ -330,7 +364,7 @@ def _read_meta(root: Path, issues: list[Issue]) -> InstanceMeta | None:
         )
         return None
     try:
-        raw = tomllib.loads(meta_path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(meta_path.read_text(encoding="utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         issues.append(Issue(META_FILE, None, None, "TOML syntax", str(exc)))
         return None
@@ -351,7 +385,16 @@ def _read_meta(root: Path, issues: list[Issue]) -> InstanceMeta | None:
         return None
 
 
-def _read_table_file(root: Path, relative: str, issues: list[Issue]) -> pd.DataFrame | None:
+def _read_table_file(
+    root: Path,
+    relative: str,
+    issues: list[Issue],
+    meta: InstanceMeta | None = None,
+) -> pd.DataFrame | None:
+    """Read one table file as text columns (CSV) or typed columns (Parquet, GeoPackage,
+    GeoJSON). Refused, with the reason: a path outside the instance folder (unless
+    ``allow_outside_paths``), a folder, an unsupported type, text that is not in the
+    declared encoding, a NUL byte, a duplicated column name."""
     path = root / relative
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
@@ -365,14 +408,30 @@ def _read_table_file(root: Path, relative: str, issues: list[Issue]) -> pd.DataF
             )
         )
         return None
+    outside = Path(relative).is_absolute() or not path.resolve().is_relative_to(root.resolve())
+    if outside and not (meta is not None and meta.allow_outside_paths):
+        issues.append(
+            Issue(
+                relative,
+                None,
+                None,
+                "inside the instance",
+                "the path leads outside the instance folder (a '..', an absolute path or a "
+                "link); move the file in, or set allow_outside_paths = true",
+            )
+        )
+        return None
+    if path.is_dir():
+        issues.append(Issue(relative, None, None, "file exists", "a folder, not a table file"))
+        return None
     if not path.is_file():
         issues.append(Issue(relative, None, None, "file exists", f"file not found: {path}"))
         return None
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(
-                path, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True
-            )
+            frame = _read_csv(path, relative, issues, meta)
+            if frame is None:
+                return None
         elif suffix == ".parquet":
             frame = pd.read_parquet(path)
         else:
@@ -390,8 +449,96 @@ def _read_table_file(root: Path, relative: str, issues: list[Issue]) -> pd.DataF
             )
         )
         return None
-    frame.columns = [str(c).strip() for c in frame.columns]
+    names = [str(c).strip() for c in frame.columns]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        issues.append(
+            Issue(
+                relative,
+                None,
+                duplicated[0],
+                "unique column names",
+                f"column name(s) {', '.join(map(repr, duplicated))} occur more than once",
+            )
+        )
+        return None
+    frame.columns = names
     return frame.reset_index(drop=True)
+
+
+def _read_csv(
+    path: Path, relative: str, issues: list[Issue], meta: InstanceMeta | None
+) -> pd.DataFrame | None:
+    """A CSV table as text columns, in the instance's dialect and encoding. The Dutch
+    dialect (';' between columns) is taken without being declared only when the header
+    is unambiguous (a ';' and no ','), and then reported as a warning."""
+    import csv
+    import io
+
+    data = path.read_bytes()
+    encoding = meta.encoding if meta is not None else "utf-8"
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        issues.append(Issue(relative, None, None, "text file", f"a NUL byte on line {line}"))
+        return None
+    bom = data.startswith(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark: UTF-8, whatever declared
+    try:
+        text = data.decode("utf-8-sig" if encoding == "utf-8" or bom else encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        issues.append(
+            Issue(
+                relative,
+                line - 1 if line > 1 else None,
+                None,
+                "encoding",
+                f"not {encoding} text (byte 0x{data[exc.start]:02x} on line {line}); save it "
+                f"as UTF-8, or set encoding = 'cp1252' in instance.toml for a Windows export",
+            )
+        )
+        return None
+    dialect = meta.csv_dialect if meta is not None else "standard"
+    header = text.splitlines()[0] if text.strip() else ""
+    if dialect == "standard" and ";" in header and "," not in header:
+        dialect = "nl"
+        issues.append(
+            Issue(
+                relative,
+                None,
+                None,
+                "csv dialect",
+                "read as the Dutch dialect (';' between columns, decimal commas): declare "
+                "csv_dialect = 'nl' in instance.toml",
+                severity="warning",
+            )
+        )
+    separator = ";" if dialect == "nl" else ","
+    reader = csv.reader(io.StringIO(text), delimiter=separator)
+    rows = list(reader)
+    if not rows:
+        issues.append(Issue(relative, None, None, "header row", "the file is empty"))
+        return None
+    header_row, body = rows[0], rows[1:]
+    width = len(header_row)
+    for number, row in enumerate(body, start=1):
+        if row and len(row) != width:
+            issues.append(
+                Issue(
+                    relative,
+                    number,
+                    None,
+                    "columns",
+                    f"{len(row)} fields where the header has {width}",
+                )
+            )
+    if any(i.file == relative and i.rule == "columns" for i in issues):
+        return None
+    body = [row for row in body if row]
+    frame = pd.DataFrame(body, columns=[h.strip() for h in header_row], dtype=object)
+    frame = frame.map(lambda v: v.strip() if isinstance(v, str) else v)
+    frame = frame.replace({"": None})
+    frame.attrs["dialect"] = dialect
+    return frame
 
 
 def _split_geometry(frame: pd.DataFrame) -> tuple[pd.DataFrame, Any]:
@@ -411,37 +558,115 @@ def _split_geometry(frame: pd.DataFrame) -> tuple[pd.DataFrame, Any]:
     return table, shapes.to_crs("EPSG:4326")
 
 
+INTEGER = re.compile(r"^[+-]?\d+$")
+DUTCH_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
+LARGEST_INTEGER = 2**53  # whole numbers beyond this are not exact as floats
+
+
 def _coerce_column(
-    series: pd.Series, dtype: str, file: str, column: str, issues: list[Issue]
+    series: pd.Series,
+    dtype: str,
+    file: str,
+    column: str,
+    issues: list[Issue],
+    dialect: str = "typed",
 ) -> pd.Series:
+    """A column in its declared kind (text, whole number, number), every value that does
+    not fit reported with the text the user wrote: a Dutch thousands separator or a
+    decimal comma in the wrong dialect, a fraction in a whole-number column, a value that
+    is not finite or out of range, a date in a number column."""
     if dtype == STR:
         text = series.astype("string").str.strip()
         return text.mask(text == "")
+    kind = "a whole number" if dtype == INT else "a number"
+    if pd.api.types.is_datetime64_any_dtype(series.dtype) or pd.api.types.is_bool_dtype(
+        series.dtype
+    ):
+        issues.append(
+            Issue(file, None, column, "type", f"a column of {series.dtype} values, not {kind}")
+        )
+        return pd.Series(pd.NA, index=series.index, dtype="Float64" if dtype == FLOAT else "Int64")
     if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
         text = series.astype("string").str.strip()
-        series = text.mask(text == "")
-    numbers = pd.to_numeric(series, errors="coerce")
-    bad = series.notna() & numbers.isna()
-    kind = "a whole number" if dtype == INT else "a number"
-    for idx in np.flatnonzero(bad.to_numpy()):
+        original = text.mask(text == "")
+        normal = original.map(lambda v: _normal_number(v, dialect, dtype), na_action="ignore")
+        numbers = pd.to_numeric(normal, errors="coerce")
+    else:
+        original = series.astype("string")
+        numbers = pd.to_numeric(series, errors="coerce")
+    for idx in np.flatnonzero((original.notna() & numbers.isna()).to_numpy()):
         issues.append(
-            Issue(file, int(idx) + 1, column, "type", f"{series.iloc[idx]!r} is not {kind}")
+            Issue(file, int(idx) + 1, column, "type", _why_not(original.iloc[idx], kind, dialect))
         )
-    if dtype == INT:
-        fractional = numbers.notna() & (numbers.astype("Float64") % 1 != 0)
-        for idx in np.flatnonzero(fractional.fillna(False).to_numpy()):
-            issues.append(
-                Issue(
-                    file,
-                    int(idx) + 1,
-                    column,
-                    "type",
-                    f"{series.iloc[idx]!r} is not a whole number",
-                )
+    values = numbers.astype("Float64")
+    infinite = values.notna() & ~np.isfinite(values.fillna(0.0).to_numpy(dtype=float))
+    for idx in np.flatnonzero(infinite.to_numpy()):
+        issues.append(
+            Issue(
+                file,
+                int(idx) + 1,
+                column,
+                "type",
+                f"{original.iloc[idx]!r} is not a finite number",
             )
-        numbers = numbers.mask(fractional.fillna(False))
-        return numbers.astype("Float64").astype("Int64")
-    return numbers.astype("Float64")
+        )
+    values = values.mask(infinite)
+    if dtype == FLOAT:
+        return values
+    fractional = values.notna() & (values % 1 != 0)
+    huge = values.notna() & (values.abs() > LARGEST_INTEGER)
+    for idx in np.flatnonzero(fractional.fillna(False).to_numpy()):
+        issues.append(
+            Issue(
+                file, int(idx) + 1, column, "type", f"{original.iloc[idx]!r} is not a whole number"
+            )
+        )
+    for idx in np.flatnonzero(huge.fillna(False).to_numpy()):
+        issues.append(
+            Issue(
+                file,
+                int(idx) + 1,
+                column,
+                "type",
+                f"{original.iloc[idx]!r} is out of range for a whole number",
+            )
+        )
+    return values.mask(fractional.fillna(False) | huge.fillna(False)).astype("Int64")
+
+
+def _normal_number(text: str, dialect: str, dtype: str) -> str | None:
+    """The text of a number in Python's notation, or None when it cannot be one in this
+    dialect (so that it is reported, never guessed). In the standard dialect a whole
+    number has digits only: ``21.000`` there is a Dutch thousands separator or a decimal,
+    and neither may be guessed."""
+    if dialect == "nl":
+        if DUTCH_THOUSANDS.match(text):
+            text = text.replace(".", "")
+        elif "." in text:
+            return None
+        return text.replace(",", ".")
+    if "," in text or (dtype == INT and DUTCH_THOUSANDS.match(text)):
+        return None
+    return text
+
+
+def _why_not(text: str, kind: str, dialect: str) -> str:
+    if dialect == "nl" and "." in text:
+        return (
+            f"{text!r} is not {kind} in the Dutch dialect ('.' only between thousands, a "
+            "comma before the decimals)"
+        )
+    if dialect != "nl" and DUTCH_THOUSANDS.match(text) and "," not in text:
+        return (
+            f"{text!r} is not {kind}: it looks like a Dutch thousands separator; write "
+            f"{text.replace('.', '')}, or declare csv_dialect = 'nl' in instance.toml"
+        )
+    if dialect != "nl" and re.match(r"^[+-]?\d+,\d+$", text):
+        return (
+            f"{text!r} is not {kind}: a decimal comma; write it with a point, or declare "
+            "csv_dialect = 'nl' in instance.toml"
+        )
+    return f"{text!r} is not {kind}"
 
 
 def _coerce_and_validate(
@@ -452,7 +677,12 @@ def _coerce_and_validate(
     for column, col_schema in schema.columns.items():
         if column in frame.columns:
             frame[column] = _coerce_column(
-                frame[column], column_kind(col_schema.dtype), file, column, issues
+                frame[column],
+                column_kind(col_schema.dtype),
+                file,
+                column,
+                issues,
+                raw.attrs.get("dialect", "typed"),
             )
     already = {(i.row, i.column) for i in issues[before:]}
     try:
@@ -556,6 +786,9 @@ def write_instance(
             tables[name] = {"path": f"{name}.csv", "source": source}
             atomic_write_bytes(staging / f"{name}.csv", csv_bytes(frame))
         meta = instance.meta.model_dump(exclude_none=True)
+        # the tables are written as standard UTF-8 CSV inside the folder
+        for key in ("csv_dialect", "encoding", "allow_outside_paths"):
+            meta.pop(key)
         meta["tables"] = tables
         meta["region_levels"] = list(instance.meta.region_levels)
         atomic_write_bytes(staging / META_FILE, tomli_w.dumps(meta).encode("utf-8"))

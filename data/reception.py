@@ -78,9 +78,8 @@ def reception_sites(inst: Instance) -> pd.DataFrame:
     sites["line"] = column("line", None).fillna(line_default)
     sites["tier"] = column("tier", None).fillna(tier_default)
     sites["state"] = column("state", "open").astype(str)
-    tier_cost = sites["tier"].map(
-        lambda t: spec.cost_per_night.get(str(t), spec.average_cost_price)
-    )
+    costs = {str(tier): cost for tier, cost in spec.cost_per_night.items()}
+    tier_cost = sites["tier"].map(lambda t: costs.get(str(t), spec.average_cost_price))
     sites["cost_per_night"] = column("cost_per_night", None).fillna(tier_cost).astype(float)
     for name, default in (("fixed_cost", 0.0), ("opening_cost", 0.0)):
         sites[name] = column(name, default).astype(float)

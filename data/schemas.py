@@ -35,6 +35,10 @@ WORK_EXPERIENCE_LEVELS = ("none", "some", "skilled")
 DUTCH_LEVELS = ("A0", "A1", "A2", "B1")
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
+# sanity limits on money: beyond these a number is a typing error, and it would swamp the
+# objective (1e308 as a fixed cost overflowed it)
+MAX_EUR_PER_NIGHT = 100_000.0
+MAX_EUR = 1e10
 
 INT = "Int64"
 FLOAT = "Float64"
@@ -213,7 +217,7 @@ SITES = pa.DataFrameSchema(
             FLOAT,
             "Cost per occupied bed-night. Empty: the tier default in [reception].",
             "EUR",
-            [pa.Check.ge(0)],
+            [pa.Check.in_range(0, MAX_EUR_PER_NIGHT)],
             required=False,
             nullable=True,
         ),
@@ -221,7 +225,7 @@ SITES = pa.DataFrameSchema(
             FLOAT,
             "Cost per period the site is open (rent, staff, security). Empty: 0.",
             "EUR per period",
-            [pa.Check.ge(0)],
+            [pa.Check.in_range(0, MAX_EUR)],
             required=False,
             nullable=True,
         ),
@@ -229,7 +233,7 @@ SITES = pa.DataFrameSchema(
             FLOAT,
             "One-off cost of opening a candidate site. Empty: 0.",
             "EUR",
-            [pa.Check.ge(0)],
+            [pa.Check.in_range(0, MAX_EUR)],
             required=False,
             nullable=True,
         ),
