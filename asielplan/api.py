@@ -41,9 +41,10 @@ from asielplan.model.placement import PlacementData, prepare_placement
 from asielplan.model.reception import ReceptionData, prepare_reception
 from asielplan.model.schemes import SchemeError, SchemeResult, compute_scheme
 from asielplan.runspec import Kind, RunSpec
-from asielplan.solvers.highs import Progress
+from asielplan.solvers.highs import Progress, solver_problem
 from asielplan.solvers.placement import PlacementSolution, solve_placement
 from asielplan.solvers.reception import ReceptionSolution, solve_reception
+from asielplan.solvers.result import Status
 
 InstanceLike = Instance | str | Path | None
 
@@ -85,7 +86,11 @@ def load_instance(instance: InstanceLike) -> Instance:
 def check(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
     """Instance x configuration checks for a run of ``kind``: raises
     :class:`InputError` with every problem, returns the warnings (also emitted as
-    :class:`AsielplanWarning`)."""
+    :class:`AsielplanWarning`). A solver that is not installed is a
+    :class:`ConfigError`."""
+    problem = solver_problem(config.solver)
+    if problem is not None:
+        raise ConfigError(f"configuration: {problem}")
     issues = inst.warnings + check_run(inst, config, kind)
     errors = [issue for issue in issues if not issue.is_warning]
     if errors:
@@ -178,7 +183,7 @@ def place(
     clock.lap("prepare_s")
     solution = solve_placement(data, config.solver, progress)
     clock.add(solution.timings)
-    tables = placement_tables(inst, data, solution)
+    tables = placement_tables(inst, data, solution, config.output.min_cell)
     clock.lap("report_s")
     return Run(spec, inst, data, solution, tables, clock.done(), found)
 
@@ -207,11 +212,13 @@ def plan_reception(
         clock.lap("prepare_s")
         result = robust_plan(inst, config, base, inflows, progress=progress)
         data, solution = result.data, result.robust
+        clock.add(result.timings)  # the three solves; their preparation is in solve_s
+        clock.lap("solve_s")
     else:
         data = prepare_reception(inst, config.reception, schemes=config.schemes)
         clock.lap("prepare_s")
         solution = solve_reception(data, config.solver, progress)
-    clock.add(solution.timings)
+        clock.add(solution.timings)
     tables = reception_tables(data, solution)
     if result is not None:
         tables["robust"] = result.comparison
@@ -219,23 +226,51 @@ def plan_reception(
     return Run(spec, inst, data, solution, tables, clock.done(), found, result)
 
 
+CONTRACT_TABLES = ("kpis", "objective", "duals", "diagnosis")  # every run's own tables
+
+
 def write_run(run: Run, out: str | Path) -> Path:
     """Write every table, the plots, ``timings.json`` and ``manifest.json`` to ``out``,
     which then holds this run's files only (written atomically: an error leaves the
-    previous result as it was)."""
+    previous result as it was). A run without a valid plan (infeasible, or no solution)
+    never replaces a valid plan: it is written beside it, to ``OUT-<status>``. Returns
+    the folder written."""
     out = Path(out)
     check_output(out, run.instance)
-    with atomic_output_dir(out) as staging:
+    target = out
+    if not run.solution.status.has_solution and holds_valid_plan(out):
+        target = out.with_name(f"{out.name}-{run.solution.status.value}")
+        check_output(target, run.instance)
+    with atomic_output_dir(target) as staging:
         write_run_files(run, staging)
-    return out
+    return target
+
+
+def holds_valid_plan(folder: Path) -> bool:
+    """Whether ``folder`` holds the result of a run that ended with a plan."""
+    import json
+
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        return False
+    try:
+        status = json.loads(manifest.read_text(encoding="utf-8")).get("status")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return status in ("optimal", "feasible")
 
 
 def write_run_files(run: Run, folder: Path) -> None:
     """A run's files in ``folder`` (a staging folder: see :func:`write_run`)."""
     inst = run.instance
     folder.mkdir(parents=True, exist_ok=True)
+    status = run.solution.status
     for name, table in run.tables.items():
-        write_table(folder, name, table, run.config.output.formats)
+        if name in CONTRACT_TABLES or status.has_solution:
+            write_table(folder, name, table, run.config.output.formats)
+        elif status == Status.INFEASIBLE:  # the elastic plan: it breaks what cannot be met
+            (folder / "elastic").mkdir(exist_ok=True)
+            write_table(folder / "elastic", name, table, run.config.output.formats)
     if isinstance(run.data, ReceptionData) and run.solution.status.has_solution:
         label = f"{inst.meta.name}{' (SYNTHETIC)' if inst.meta.synthetic else ''}"
         plot_occupancy(run.data, run.tables, folder / "occupancy.png", label)
@@ -272,10 +307,11 @@ class _Timer:
         self.last = now
 
     def add(self, solver: dict[str, float]) -> None:
-        """The solver's build, solve and read-back seconds (the time since the last
-        lap), so that the keys add up to the total."""
-        self.timings.update(solver)
-        self.last = time.perf_counter()
+        """The solver's build, solve and read-back seconds, counted as spent since the
+        last lap; the next :meth:`lap` gets the rest, so the keys add up to the total."""
+        for key, seconds in solver.items():
+            self.timings[key] = self.timings.get(key, 0.0) + seconds
+        self.last += sum(solver.values())
 
     def done(self) -> dict[str, float]:
         self.timings["total_s"] = time.perf_counter() - self.start
@@ -485,7 +521,9 @@ def compare_schemes(
     results = {name: _scheme_of(run) for name, run in runs.items()}
     solutions = {name: _placement_solution(run) for name, run in runs.items()}
     metrics = {
-        name: study.scheme_metrics(inst, results[name], solutions[name], run.tables)
+        name: study.scheme_metrics(
+            inst, results[name], solutions[name], run.tables, config.output.min_cell
+        )
         for name, run in runs.items()
     }
     comparison = study.comparison_table(metrics, solutions)

@@ -74,7 +74,7 @@ def friendly_errors(fn: F) -> F:
 
 
 @app.callback()
-def main(
+def common_options(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
 ) -> None:
     logging.basicConfig(
@@ -168,10 +168,11 @@ def validate(instance: InstanceArg = None, config: ConfigOpt = None) -> None:
 @friendly_errors
 def generate(
     out: Annotated[Path, typer.Option(help="Folder to write the instance to.")],
-    seed: Annotated[int, typer.Option(help="Seed (required): same seed, same bytes.")],
+    seed: Annotated[int, typer.Option(min=0, help="Seed (required): same seed, same bytes.")],
     households: Annotated[int, typer.Option(min=1, help="Number of households.")] = 300,
     synthetic: Annotated[
-        int | None, typer.Option(help="Make a fictional country of this many municipalities.")
+        int | None,
+        typer.Option(min=4, help="Make a fictional country of this many municipalities (>= 4)."),
     ] = None,
     cbs_csv: Annotated[
         Path | None, typer.Option(help="CBS municipal table, e.g. nl_gemeenten_2024.csv.")
@@ -237,7 +238,7 @@ def generate(
 
 NationalOpt = Annotated[
     int | None,
-    typer.Option(help="National number (default: the instance's, or the scheme's own)."),
+    typer.Option(min=0, help="National number (default: the instance's, or the scheme's own)."),
 ]
 
 
@@ -482,10 +483,21 @@ def place(
     api.check_output(out, instance)
     with console.status("placing households ...") as status:
         run = api.place(instance, cfg, _progress(status))
-    api.write_run(run, out)
+    written = api.write_run(run, out)
     print_warnings(run.warnings)
-    print_placement_summary(run, out)
+    print_placement_summary(run, written)
+    _kept(out, written)
     _exit_on_status(run.solution.status)
+
+
+def _kept(out: Path, written: Path) -> None:
+    """Say so when a run without a plan was written beside a valid one."""
+    if written != out:
+        console.print(
+            f"[yellow]the valid plan in {escape(str(out))} is kept; this run (no valid plan) "
+            f"is in {escape(str(written))}[/]",
+            soft_wrap=True,
+        )
 
 
 def _stop_line(run: Run) -> None:
@@ -590,9 +602,10 @@ def reception(
     api.check_output(out, instance)
     with console.status("planning reception ...") as status:
         run = api.plan_reception(instance, cfg, _progress(status))
-    api.write_run(run, out)
+    written = api.write_run(run, out)
     print_warnings(run.warnings)
-    print_reception_summary(run, out)
+    print_reception_summary(run, written)
+    _kept(out, written)
     _exit_on_status(run.solution.status)
 
 
@@ -653,5 +666,52 @@ def print_reception_summary(run: Run, out: Path) -> None:
     console.print(f"written to {out}")
 
 
+EXIT_BAD_INPUT = 1
+EXIT_INTERRUPTED = 130  # SIGINT (Ctrl-C)
+EXIT_TERMINATED = 143  # SIGTERM
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like an interrupt (every temporary folder is removed)."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+def main() -> None:
+    """The ``asielplan`` command. Exit codes, the same for every command: 0 done, 1 bad
+    input, configuration or usage, 2 infeasible (with a diagnosis), 3 no solution within
+    the time limit, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); on an interrupt
+    nothing is written and the previous result is kept."""
+    import signal
+    import sys
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    interrupted = "[bold red]interrupted[/]: the run was stopped; nothing was written"
+    try:
+        code = app(standalone_mode=False)
+    except typer.Exit as exc:  # typer turns Ctrl-C into Exit(130)
+        if exc.exit_code == EXIT_INTERRUPTED:
+            err_console.print(interrupted)
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
+        err_console.print(interrupted)
+        sys.exit(EXIT_INTERRUPTED)
+    except Terminated:
+        err_console.print("[bold red]terminated[/]: the run was stopped; nothing was written")
+        sys.exit(EXIT_TERMINATED)
+    except Exception as exc:
+        # a usage error of the command line parser (click, vendored by typer or not)
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+            exc.show()
+            sys.exit(EXIT_BAD_INPUT)
+        raise
+    code = code if isinstance(code, int) else 0
+    if code == EXIT_INTERRUPTED:  # typer returns Ctrl-C as the exit code 130
+        err_console.print(interrupted)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    app()
+    main()

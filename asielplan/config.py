@@ -55,6 +55,13 @@ class OutputConfig(Strict):
     formats: tuple[Literal["csv", "parquet"], ...] = Field(
         default=("csv", "parquet"), description="Table formats to write."
     )
+    min_cell: int = Field(
+        default=5,
+        ge=1,
+        description="Aggregates over fewer households than this are suppressed (their "
+        "values left blank, the count kept) in every table of outcomes by group, so that "
+        "no single household's figures can be read from them.",
+    )
 
 
 class RegionBand(Strict):
@@ -379,16 +386,27 @@ def config_from_dict(
     if not isinstance(scenarios, dict):
         raise ConfigError(f"{where}: 'scenarios' must be a table of named overrides")
     base = _validated(raw, where)
+    # every scenario is checked, the chosen one or not, and all errors are reported at once
+    checked: dict[str, RunConfig] = {}
+    errors = []
+    for name, override in scenarios.items():
+        if not isinstance(override, dict):
+            errors.append(f"{where}: [scenarios.{name}] must be a table of overrides")
+            continue
+        try:
+            checked[name] = _validated(
+                {**_merge(raw, override), "scenario": name}, f"{where} [scenarios.{name}]"
+            )
+        except ConfigError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise ConfigError("\n".join(errors))
     if scenario is None or scenario == "base":
         return base
-    if scenario not in scenarios:
+    if scenario not in checked:
         known = ", ".join(sorted(scenarios)) or "none"
         raise ConfigError(f"{where}: unknown scenario {scenario!r} (defined: {known})")
-    if not isinstance(scenarios[scenario], dict):
-        raise ConfigError(f"{where}: [scenarios.{scenario}] must be a table of overrides")
-    merged = _merge(raw, scenarios[scenario])
-    merged["scenario"] = scenario
-    return _validated(merged, f"{where} [scenarios.{scenario}]")
+    return checked[scenario]
 
 
 def with_overrides(config: RunConfig, overrides: dict[str, Any], where: str) -> RunConfig:

@@ -81,11 +81,33 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell that a spreadsheet would run as a formula (one
+    starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return: the OWASP rule
+    for CSV injection) prefixed with a single quote, so Excel shows it as text. Numbers
+    are left alone; only text columns are touched."""
+    out = frame
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype != object and not isinstance(values.dtype, pd.StringDtype):
+            continue
+        risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
+        if risky.any():
+            if out is frame:
+                out = frame.copy()
+            out[column] = values.mask(risky, "'" + values.astype(str))
+    return out
+
+
 def write_table(directory: Path, name: str, frame: pd.DataFrame, formats: tuple[str, ...]) -> None:
-    """Write ``frame`` as ``name.csv`` and/or ``name.parquet`` in ``directory``."""
+    """Write ``frame`` as ``name.csv`` and/or ``name.parquet`` in ``directory``. The CSV
+    is made spreadsheet-safe (:func:`spreadsheet_safe`); Parquet keeps the text as is."""
     for fmt in formats:
         if fmt == "csv":
-            atomic_write_bytes(directory / f"{name}.csv", csv_bytes(frame))
+            atomic_write_bytes(directory / f"{name}.csv", csv_bytes(spreadsheet_safe(frame)))
         elif fmt == "parquet":
             atomic_write_bytes(directory / f"{name}.parquet", parquet_bytes(frame))
         else:

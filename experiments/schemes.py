@@ -72,9 +72,14 @@ def burden(result: SchemeResult) -> dict[str, float]:
 
 
 def scheme_metrics(
-    inst: Instance, result: SchemeResult, sol: PlacementSolution, tables: dict[str, pd.DataFrame]
+    inst: Instance,
+    result: SchemeResult,
+    sol: PlacementSolution,
+    tables: dict[str, pd.DataFrame],
+    min_cell: int,
 ) -> dict[str, float]:
-    """Every metric of :data:`METRICS` for one scheme's run."""
+    """Every metric of :data:`METRICS` for one scheme's run; group outcomes over fewer
+    than ``min_cell`` households are left blank (NaN)."""
     kpi = tables["kpis"].iloc[0]
     out = {
         "labour_score": float(kpi["total_labour_score"]),
@@ -88,7 +93,7 @@ def scheme_metrics(
         "shortfall": float(kpi["shortfall_persons"]),
         "excess": float(kpi["excess_persons"]),
         **burden(result),
-        **group_outcomes(inst, sol, tables["households"]),
+        **group_outcomes(inst, sol, tables["households"], min_cell),
     }
     return out
 

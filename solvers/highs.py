@@ -242,12 +242,15 @@ class HighsSession:
         self,
         time_limit: float | None = None,
         start: tuple[np.ndarray, np.ndarray] | None = None,
+        node_limit: int | None = None,
     ) -> Outcome:
         """Run HiGHS; ``start`` is a (column index, value) warm start, completed by HiGHS.
 
         An LP is re-solved in place (its basis warm-starts the next run; HiGHS's clock
         runs on over runs, so the limit is set past the time used so far). A MIP runs on
-        a fresh copy of the current model, as its clock restarts at every run.
+        a fresh copy of the current model, as its clock restarts at every run;
+        ``node_limit`` bounds its branch and bound by work (the same on any machine),
+        where the time limit is only a safety net.
         """
         limit = self.config.time_limit if time_limit is None else time_limit
         if self.relax:
@@ -257,6 +260,8 @@ class HighsSession:
             h = self._new_highs()
             h.passModel(self.h.getLp())
             h.setOptionValue("time_limit", float(max(limit, 0.01)))
+            if node_limit is not None:
+                h.setOptionValue("mip_max_nodes", int(node_limit))
         if start is not None:
             index, values = start
             h.setSolution(
@@ -321,12 +326,39 @@ def _finite(values: np.ndarray, inf: float) -> np.ndarray:
     return np.clip(np.asarray(values, dtype=float), -inf, inf)
 
 
+def _pyomo_solver(name: str) -> Any | None:
+    """Pyomo's solver of that name when it is installed, else None (quietly: Pyomo logs
+    a traceback for a name it cannot find)."""
+    pyomo_log = logging.getLogger("pyomo")
+    level = pyomo_log.level
+    pyomo_log.setLevel(logging.CRITICAL)
+    try:
+        solver = pyo.SolverFactory(name)
+        available = solver is not None and solver.available(exception_flag=False)
+    except Exception:  # an unknown name or a broken installation: not available
+        available = False
+    finally:
+        pyomo_log.setLevel(level)
+    return solver if available else None
+
+
+def solver_problem(config: SolverConfig) -> str | None:
+    """Why ``config.name`` cannot be used (it is not installed), or None. Checked before
+    a run starts."""
+    if config.name == "highs" or _pyomo_solver(config.name) is not None:
+        return None
+    return (
+        f"solver.name: solver {config.name!r} is not installed (the default, 'highs', "
+        "comes with asielplan; any other must be a solver Pyomo can find)"
+    )
+
+
 def solve_with_pyomo(model: pyo.ConcreteModel, config: SolverConfig) -> Outcome:
     """Solve with any solver Pyomo knows by name; values are loaded into the model."""
     from pyomo.opt import SolverStatus, TerminationCondition
 
-    solver = pyo.SolverFactory(config.name)
-    if solver is None or not solver.available(exception_flag=False):
+    solver = _pyomo_solver(config.name)
+    if solver is None:
         return Outcome(
             Status.ERROR, None, None, 0.0, message=f"solver {config.name!r} is not installed"
         )

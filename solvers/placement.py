@@ -86,8 +86,11 @@ FULL_MIP_PAIRS = 100_000  # up to this many compatible pairs, the last MIP takes
 WIDEN_MIN_SHARE = 0.3  # widen the restricted MIP only with this share of the time left
 FINAL_MIP_MIN_SHARE = 0.2  # large problems: the whole restricted MIP only with this much left
 MIN_RUN_SECONDS = 0.05  # shortest time limit handed to one HiGHS run
-SMALL_FIRST_PASS_SHARE = 0.3  # time share of the restricted pass before the full one
-LNS_SHARE = 0.15  # at most this share of the time limit per neighbourhood round
+SMALL_FIRST_PASS_SHARE = 0.3  # time cap (a safety net) of the restricted pass before all pairs
+LNS_SHARE = 0.15  # at most this share of the time limit per neighbourhood round (a safety net)
+ELASTIC_MIN_SECONDS = 3.0  # the diagnosis of an infeasible model gets at least this long
+LNS_NODES = 500  # branch-and-bound nodes per neighbourhood round: work, the same on any machine
+FIRST_PASS_NODES = 2_000  # nodes of the small problems' first restricted pass
 ADD_PER_ROUND = 4  # most negative reduced costs added per household per round
 PRICE_TOLERANCE = 1e-7
 CHUNK = 2048  # households priced at once
@@ -142,11 +145,15 @@ def solve_placement(
     say = progress or (lambda message: log.info(message))
     if config.name != "highs":
         return _solve_full_with_pyomo(d, config, say)
-    solution = _solve(d, config, say, elastic=False)
+    started = time.perf_counter()
+    solution = _solve(d, config, say, elastic=False, limit=config.time_limit)
     if solution.status != Status.INFEASIBLE:
         return solution
-    say("model infeasible: solving the elastic model to find what cannot be met")
-    elastic = _solve(d, config, say, elastic=True)
+    # the diagnosis shares the run's time limit, with a few seconds at least
+    left = config.time_limit - (time.perf_counter() - started)
+    limit = max(left, min(ELASTIC_MIN_SECONDS, config.time_limit))
+    say(f"model infeasible: solving the elastic model ({limit:.0f} s) for what cannot be met")
+    elastic = _solve(d, config, say, elastic=True, limit=limit)
     violations = constraint_violations(d, elastic.assignment)
     timings = {k: solution.timings.get(k, 0.0) + v for k, v in elastic.timings.items()}
     if violations.empty:
@@ -168,7 +175,13 @@ def solve_placement(
         stats=elastic.stats,
         violations=violations,
         parts=_parts(d, elastic.assignment, elastic=True),
-        message="infeasible: the diagnosis lists the quotas and capacities that cannot be met",
+        message="infeasible: the diagnosis lists the quotas and capacities that cannot be met"
+        + (
+            ""
+            if elastic.status == Status.OPTIMAL
+            else " (the elastic search stopped at the time limit: these are the violations of"
+            " the best plan it found, not proven the least)"
+        ),
     )
 
 
@@ -339,10 +352,10 @@ class _Search:
     """
 
     def __init__(
-        self, d: PlacementData, config: SolverConfig, say: Progress, elastic: bool
+        self, d: PlacementData, config: SolverConfig, say: Progress, elastic: bool, limit: float
     ) -> None:
         self.d, self.config, self.elastic = d, config, elastic
-        self.clock = _Clock(config.time_limit)
+        self.clock = _Clock(limit)
         self.say = lambda message: say(f"[{self.clock.elapsed():5.1f} s] {message}")
         self.stats: dict[str, int] = {"compatible_pairs": int(d.allowed.sum())}
         self.assignment = np.full(d.n_households, -1, dtype=np.int64)
@@ -362,11 +375,7 @@ class _Search:
 
     def reserve(self) -> float:
         """Seconds kept back for building and reading results: 5% of the limit, <= 1 s."""
-        return min(1.0, 0.05 * self.config.time_limit)
-
-    def move_seconds(self) -> float:
-        """Time the local search may take: a tenth of what is left."""
-        return max(0.0, 0.1 * (self.clock.left() - self.reserve()))
+        return min(1.0, 0.05 * self.clock.limit)
 
     def proven(self) -> bool:
         return (
@@ -434,9 +443,12 @@ class _Search:
         session: HighsSession,
         limit: float,
         start: tuple[np.ndarray, np.ndarray] | None = None,
+        node_limit: int | None = None,
     ) -> Outcome:
         t = time.perf_counter()
-        outcome = session.solve(time_limit=max(limit, MIN_RUN_SECONDS), start=start)
+        outcome = session.solve(
+            time_limit=max(limit, MIN_RUN_SECONDS), start=start, node_limit=node_limit
+        )
         self.clock.solve += time.perf_counter() - t
         return outcome
 
@@ -534,10 +546,12 @@ class _Search:
             if self.proven():
                 break
             widen_next = per_household < d.n_municipalities
-            if not small and self.clock.left() < FINAL_MIP_MIN_SHARE * self.config.time_limit:
+            if not small and self.clock.left() < FINAL_MIP_MIN_SHARE * self.clock.limit:
                 break  # HiGHS may overrun a short limit on a large MIP: keep the incumbent
-            share = SMALL_FIRST_PASS_SHARE if small and widen_next else 1.0
-            result = mip.solve_all(share * self.clock.left())
+            first_pass = small and widen_next  # a quick incumbent before all pairs
+            share = SMALL_FIRST_PASS_SHARE if first_pass else 1.0
+            nodes = FIRST_PASS_NODES if first_pass else None
+            result = mip.solve_all(share * self.clock.left(), nodes)
             if result.status == Status.INFEASIBLE and self.objective is None:
                 if not widen_next:
                     return self.result(Status.INFEASIBLE)
@@ -553,7 +567,7 @@ class _Search:
                 break
             if result.status != Status.OPTIMAL and not small:
                 break  # the restriction is not solved yet: widening would not help
-            if self.clock.left() < WIDEN_MIN_SHARE * self.config.time_limit:
+            if self.clock.left() < WIDEN_MIN_SHARE * self.clock.limit:
                 break  # too little time left to build a wider model
             per_household = (
                 d.n_municipalities if small else min(4 * per_household, d.n_municipalities)
@@ -569,7 +583,7 @@ class _Search:
             free = neighbourhood(d, self.assignment, pairs, round_no, fractional)
             mip.solve_neighbourhood(free)
             if not self.elastic:
-                self.offer(improve_by_moves(d, pairs, self.assignment, self.move_seconds()))
+                self.offer(improve_by_moves(d, pairs, self.assignment))
             self.say(
                 f"neighbourhood {round_no} ({int(free.sum()):,} households free): "
                 f"{-self.objective:,.2f}"
@@ -680,24 +694,25 @@ class _RestrictedMip:
         start = self._start()
         self.session.set_bounds(fixed, on, on)
         self.session.set_integer(singles, False)
-        limit = min(search.clock.left() - search.reserve(), LNS_SHARE * search.config.time_limit)
-        outcome = search._timed_solve(self.session, limit, start)
+        limit = min(search.clock.left() - search.reserve(), LNS_SHARE * search.clock.limit)
+        outcome = search._timed_solve(self.session, limit, start, LNS_NODES)
         self.session.set_bounds(fixed, np.zeros(len(fixed)), np.ones(len(fixed)))
         self.session.set_integer(singles, True)
         self._read(outcome)
 
-    def solve_all(self, limit: float) -> Outcome:
+    def solve_all(self, limit: float, node_limit: int | None = None) -> Outcome:
         if self.empty_infeasible:
             return Outcome(Status.INFEASIBLE, None, None, 0.0, message="empty rows")
-        outcome = self.search._timed_solve(self.session, limit, self._start())
+        outcome = self.search._timed_solve(self.session, limit, self._start(), node_limit)
         self._read(outcome)
         return outcome
 
 
 def _solve(
-    d: PlacementData, config: SolverConfig, say: Progress, *, elastic: bool
+    d: PlacementData, config: SolverConfig, say: Progress, *, elastic: bool, limit: float
 ) -> PlacementSolution:
-    search = _Search(d, config, say, elastic)
+    """One search of ``limit`` seconds (the plain or the elastic model)."""
+    search = _Search(d, config, say, elastic, limit)
     if not elastic and _trivially_infeasible(d):
         return search.result(Status.INFEASIBLE)
     lp = search.column_generation()
@@ -708,9 +723,7 @@ def _solve(
     fractional = np.zeros(d.n_households, dtype=bool)
     fractional[lp_pairs.h[(x > 1e-6) & (x < 1 - 1e-6)]] = True
     rounded = round_lp(d, lp_pairs, x)
-    search.offer(
-        improve_by_moves(d, lp_pairs, rounded, search.move_seconds()) if not elastic else rounded
-    )
+    search.offer(improve_by_moves(d, lp_pairs, rounded) if not elastic else rounded)
     say(
         f"LP bound {-search.z_lp:,.2f}; rounded solution "  # type: ignore[operator]
         + ("breaks a hard constraint" if search.objective is None else f"{-search.objective:,.2f}")
@@ -725,17 +738,26 @@ def _timings(clock: _Clock) -> dict[str, float]:
 
 
 def _trivially_infeasible(d: PlacementData) -> bool:
-    """A row that no pair can enter but that needs persons: a household with no
-    compatible municipality (when every household must be placed), a municipality or a
-    region with a lower band above 0 but no compatible household."""
-    reachable = np.asarray(d.allowed.any(axis=0), dtype=bool)
+    """Infeasible by counting alone: a household with no compatible municipality (when
+    every household must be placed); a municipality or a region with a lower band above
+    the persons of the households compatible with it; or the lower bands of one level's
+    regions (which do not overlap) together above all the persons there are."""
+    persons = d.persons.astype(float)
+    reachable_persons = persons @ d.allowed  # persons who may go to each municipality
     if d.config.assignment == "exactly_once" and not d.allowed.any(axis=1).all():
         return True
     if d.target is not None and d.config.target_mode == "band":
         lower, _ = band_limits(d)
-        if ((lower > 0) & ~reachable).any():
+        if (lower > reachable_persons + 1e-9).any():
             return True
-    return any(r.lower > 0 and not reachable[r.members].any() for r in d.regions)
+    for r in d.regions:
+        compatible = d.allowed[:, r.members].any(axis=1)
+        if r.lower > persons[compatible].sum() + 1e-9:
+            return True
+    per_level: dict[str, int] = {}
+    for r in d.regions:
+        per_level[r.level] = per_level.get(r.level, 0) + r.lower
+    return any(total > persons.sum() + 1e-9 for total in per_level.values())
 
 
 def _price(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,9 +76,15 @@ def solve_reception(
     solves the LP relaxation (its optimum is the reported bound), rounds the site
     decisions (:func:`round_site_decisions`) and solves the LP with them fixed (the
     reported plan); ``auto`` takes ``lp_round`` for models over ``LARGE_MODEL_COLUMNS``
-    columns, where the MIP's simplex root alone outlasts the time limit."""
+    columns, where the MIP's simplex root alone outlasts the time limit.
+
+    ``config.time_limit`` counts from the start of the build, for every step."""
     say = progress or (lambda message: log.info(message))
     started = time.perf_counter()
+
+    def left() -> float:
+        return config.time_limit - (time.perf_counter() - started)
+
     say("building the reception model")
     model, idx = build_reception_model(data)
     if fixed is not None:
@@ -100,14 +107,13 @@ def solve_reception(
         stats["method"] = "lp_round" if use_rounding else "mip"
         if use_rounding:
             say("solving the LP relaxation (interior point), then rounding site decisions")
-            outcome = _solve_lp_round(model, data, idx, compiled, config)
+            outcome = _solve_lp_round(model, data, idx, compiled, config, left)
         else:
-            outcome = HighsSession(compiled, config, relax=False).solve()
+            outcome = HighsSession(compiled, config, relax=False).solve(time_limit=max(left(), 1.0))
             if outcome.x is not None and compiled.integer.any():
                 say("the plan's LP with its site decisions fixed, for the duals")
                 before = time.perf_counter()
-                left = config.time_limit - (before - built)
-                outcome.row_duals = _fixed_lp_duals(compiled, config, outcome.x, left)
+                outcome.row_duals = _fixed_lp_duals(compiled, config, outcome.x, left())
                 stats["duals_s"] = time.perf_counter() - before
         if outcome.x is not None:
             for var, value in zip(compiled.columns, outcome.x, strict=True):
@@ -284,6 +290,7 @@ def _solve_lp_round(
     idx: Index,
     compiled: Compiled,
     config: SolverConfig,
+    left: Callable[[], float],
 ) -> Outcome:
     """LP relaxation for the bound (interior point, no crossover: only its optimum is
     used), rounded site decisions, and the LP for the plan with them fixed (ended in
@@ -292,7 +299,7 @@ def _solve_lp_round(
     session = HighsSession(compiled, config, relax=True)
     session.h.setOptionValue("solver", "ipm")
     session.h.setOptionValue("run_crossover", "off")
-    relaxed = session.solve()
+    relaxed = session.solve(time_limit=max(left(), 1.0))
     log.info("LP relaxation %.1f s", time.perf_counter() - started_at)
     if relaxed.status != Status.OPTIMAL or relaxed.x is None:
         return relaxed
@@ -310,9 +317,8 @@ def _solve_lp_round(
     if fix:
         cols, values = zip(*fix, strict=True)
         session.set_bounds(np.array(cols), np.array(values, float), np.array(values, float))
-    left = config.time_limit - (time.perf_counter() - started_at)
     session.h.setOptionValue("run_crossover", "on" if config.crossover else "off")
-    plan = session.solve(time_limit=max(left, 1.0))
+    plan = session.solve(time_limit=max(left(), 1.0))
     if not plan.status.has_solution or plan.objective is None:
         return plan
     bound = relaxed.objective

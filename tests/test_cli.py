@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from asielplan.cli import app
@@ -172,3 +173,98 @@ def test_manifest_holds_the_run_id_and_every_setting(tmp_path: Path) -> None:
     solver = manifest["config"]["solver"]
     assert solver["time_limit"] == 7 and solver["reception_method"] == "auto"
     assert solver["crossover"] is True
+
+
+def test_a_run_without_a_plan_never_replaces_a_valid_one(tmp_path: Path) -> None:
+    """A valid plan in OUT, then an infeasible run into OUT: the valid plan stays as it
+    was; the infeasible run is written beside it (OUT-infeasible) with its diagnosis,
+    and its elastic plan, which breaks what cannot be met, only under elastic/. A run
+    whose solver is not installed is refused before it starts (exit 1, nothing
+    written)."""
+    from .reception_helpers import SITES, write_reception_instance
+
+    out = tmp_path / "plan"
+    ok = write_reception_instance(tmp_path / "ok")
+    assert runner.invoke(app, ["reception", str(ok), "--out", str(out)]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    short = write_reception_instance(tmp_path / "short", sites=SITES.iloc[:2])
+    result = runner.invoke(app, ["reception", str(short), "--out", str(out)])
+    assert result.exit_code == 2 and "is kept" in result.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    beside = tmp_path / "plan-infeasible"
+    assert (beside / "diagnosis.csv").is_file() and (beside / "elastic" / "occupancy.csv").is_file()
+    assert not (beside / "occupancy.csv").exists()
+    config = tmp_path / "missing-solver.toml"
+    config.write_text('[solver]\nname = "no_such_solver"\n')
+    fresh = tmp_path / "nosolver"
+    result = runner.invoke(
+        app, ["place", str(ok.parent / "ok"), "--config", str(config), "--out", str(fresh)]
+    )
+    assert result.exit_code == 1 and "'no_such_solver' is not installed" in result.output
+    assert not fresh.exists()
+
+
+def test_usage_errors_exit_1_and_interrupts_leave_nothing(tmp_path: Path) -> None:
+    """Through the installed command: an unknown option or a negative seed is a usage
+    error with exit 1 (2 means infeasible); SIGTERM during a run exits 143 with a message,
+    writes no output folder and leaves no temporary folder."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    command = [sys.executable, "-m", "asielplan.cli"]
+    for args in (["place", "--bogus"], ["generate", "--seed", "-1", "--out", str(tmp_path / "g")]):
+        done = subprocess.run([*command, *args], capture_output=True, text=True, check=False)
+        assert done.returncode == 1, (args, done.stderr)
+    out = tmp_path / "interrupted"
+    process = subprocess.Popen(
+        [*command, "place", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 143 and "nothing was written" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+HOSTILE_COMMAND_LINES = {
+    "time limit zero": (["place", "--time-limit", "0"], "solver.time_limit"),
+    "negative time limit": (["place", "--time-limit", "-1"], "solver.time_limit"),
+    "time limit nan": (["place", "--time-limit", "nan"], "finite"),
+    "config is a folder": (["place", "--config", "{tmp}"], "is a folder"),
+    "config in cp1252": (["place", "--config", "{tmp}/cp1252.toml"], "not UTF-8"),
+    "infinite weight": (["place", "--config", "{tmp}/inf.toml"], "weight_labour"),
+    "out is a file": (["place", "--out", "{tmp}/cp1252.toml"], "is a file"),
+    "three municipalities": (["generate", "--synthetic", "3"], "--synthetic"),
+    "zero municipalities": (["generate", "--synthetic", "0"], "--synthetic"),
+    "negative national": (["taakstelling", "--national", "-5"], "--national"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_COMMAND_LINES))
+def test_hostile_command_lines_exit_1_with_a_message(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each command line the configuration would refuse is refused before any work, by
+    the ``asielplan`` command itself (usage errors included): exit 1, a message naming
+    the option or key, no traceback and nothing written."""
+    from asielplan.cli import main
+
+    (tmp_path / "cp1252.toml").write_bytes('[solver]\nname = "h\xe9ghs"\n'.encode("cp1252"))
+    (tmp_path / "inf.toml").write_text("[placement]\nweight_labour = inf\n")
+    args, expected = HOSTILE_COMMAND_LINES[name]
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    if "--out" not in args:
+        args += ["--out", str(tmp_path / "out")]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    monkeypatch.setattr("sys.argv", ["asielplan", *args])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    output = " ".join(capsys.readouterr().err.split())  # rich wraps long lines
+    assert stopped.value.code == 1, output
+    assert expected in output and "Traceback" not in output
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -60,3 +60,15 @@ def test_config_is_frozen() -> None:
     cfg = RunConfig()
     with pytest.raises(Exception, match="frozen"):
         cfg.scenario = "other"  # type: ignore[misc]
+
+
+def test_every_scenario_is_checked_whether_chosen_or_not(tmp_path: Path) -> None:
+    """A scenario that is not a table and a misspelt key in a scenario nobody chose are
+    both errors, reported together, even when the base is run."""
+    path = tmp_path / "run.toml"
+    path.write_text("[scenarios]\nfoo = 3\n[scenarios.tight.solver]\ntime_limt = 3\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert "[scenarios.foo] must be a table" in message
+    assert "[scenarios.tight]: solver.time_limt" in message

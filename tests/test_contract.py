@@ -169,7 +169,7 @@ def test_phase_one_finds_columns_when_the_first_pairs_cannot_meet_a_band() -> No
     first_allowed = d.allowed.argmax(axis=1)  # Aastad, or Bedorp for H4 (its tie)
     assert set(first_allowed) == {0, 1}
     start = Pairs(np.arange(d.n_households), first_allowed)
-    search = _Search(d, cfg.solver, lambda message: None, elastic=False)
+    search = _Search(d, cfg.solver, lambda message: None, False, cfg.solver.time_limit)
     found = search.column_generation(start)
     assert not isinstance(found, PlacementSolution), found
     assert search.stats["phase_one_rounds"] >= 1

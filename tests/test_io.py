@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from asielplan.io import atomic_output_dir, atomic_write_text
+from asielplan.io import atomic_output_dir, atomic_write_text, spreadsheet_safe
 
 
 def test_failure_leaves_old_result_and_no_temp_files(tmp_path: Path) -> None:
@@ -30,3 +30,37 @@ def test_success_replaces_files(tmp_path: Path) -> None:
         atomic_write_text(staging / "sub" / "b.csv", "2\n")
     assert (out / "a.csv").read_text() == "1\n" and (out / "sub" / "b.csv").read_text() == "2\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_formulas_in_names_are_neutralised_in_every_csv(tmp_path: Path) -> None:
+    """A municipality called ``=HYPERLINK(...)`` and one called ``@SUM(1)``: every CSV of
+    the run shows them with a leading quote (Excel reads text, runs nothing), the
+    Parquet tables keep the names as given, and negative numbers stay numbers."""
+    import pandas as pd
+
+    from asielplan.api import place, write_run
+
+    from .placement_helpers import config, variant
+
+    evil = '=HYPERLINK("http://example.org","x")'
+    quoted = '"' + evil.replace('"', '""') + '"'
+    folder = variant(
+        tmp_path,
+        "tiny",
+        {},
+        {"municipalities.csv": ("GM0001,Aastad,", f"GM0001,{quoted},")},
+    )
+    text = (folder / "municipalities.csv").read_text().replace("GM0002,Bedorp,", "GM0002,@SUM(1),")
+    (folder / "municipalities.csv").write_text(text)
+    out = write_run(place(folder, config()), tmp_path / "out")
+    written = {p.name: p.read_text() for p in out.glob("*.csv")}
+    for name, content in written.items():
+        for line in content.splitlines():
+            cells = [c.strip('"') for c in line.split(",")]
+            assert not any(c.startswith(("=", "@")) for c in cells), (name, line)
+    municipalities = pd.read_csv(out / "municipalities.csv")
+    assert set(municipalities["name"]) >= {"'" + evil, "'@SUM(1)"}
+    raw = pd.read_parquet(out / "municipalities.parquet")
+    assert set(raw["name"]) >= {evil, "@SUM(1)"}
+    safe = spreadsheet_safe(pd.DataFrame({"n": [-1.5, 2.0], "t": ["-x", "a-b"]}))
+    assert safe["n"].tolist() == [-1.5, 2.0] and safe["t"].tolist() == ["'-x", "a-b"]

@@ -146,6 +146,21 @@ def test_infeasible_region_band_names_the_region_and_amount() -> None:
     assert int(row["violation"]) == 27 - int(placed[p1.members].sum())
 
 
+def test_counting_proves_infeasibility_before_any_solve() -> None:
+    """Tiny has 11 persons. Province bands of 3x-4x ask P1 for 27 and P2 for 6: more
+    than there are, seen by counting alone (no LP needed, which at national scale may
+    not finish in time); bands of 0.5x-4x (at least 5 + 1) are not refused by it."""
+    from asielplan.solvers.placement import _trivially_infeasible
+
+    tight = config(region_bands=(RegionBand(level="province", lower=3.0, upper=4.0),))
+    _, d = prepared(TINY, tight)
+    assert int(d.persons.sum()) == 11 and sum(r.lower for r in d.regions) == 33
+    assert _trivially_infeasible(d)
+    loose = config(region_bands=(RegionBand(level="province", lower=0.5, upper=4.0),))
+    _, d = prepared(TINY, loose)
+    assert not _trivially_infeasible(d)
+
+
 def test_same_input_same_output_bytes(tmp_path: Path) -> None:
     """Two runs on one instance write byte-identical tables (timings excluded)."""
     for name in ("a", "b"):
@@ -200,6 +215,37 @@ def test_outcome_tables_add_up() -> None:
     assert kpis["expected_employed"] == pytest.approx(
         float(pd.to_numeric(run.tables["households"]["score"]).sum())
     )
+
+
+def test_outcomes_of_fewer_than_min_cell_households_are_suppressed() -> None:
+    """Privacy: a group of fewer than ``output.min_cell`` households shows its count but
+    no outcome. Tiny has 2 one-person households and one each of 2, 3 and 4 persons; one
+    single man, one single woman and 3 couples; so with min_cell 2 only the one-person
+    row and the couples' row show outcomes. Group outcomes for the scheme comparison
+    follow the same rule."""
+    from asielplan.config import OutputConfig
+    from asielplan.experiments.results.placement import group_outcomes, household_table
+
+    run = place(TINY, config().model_copy(update={"output": OutputConfig(min_cell=2)}))
+    by_size = run.tables["outcomes_by_size"].set_index("size")
+    assert by_size["households"].tolist() == [2, 1, 1, 1, 0]
+    assert by_size["suppressed"].tolist() == [False, True, True, True, True]
+    assert by_size.loc["1", "persons"] == 2 and not np.isnan(by_size.loc["1", "mean_score"])
+    assert by_size.loc[["2", "3", "4"], ["persons", "mean_score"]].isna().all().all()
+    by_gender = run.tables["outcomes_by_gender"].set_index("composition")
+    assert by_gender["suppressed"].to_dict() == {
+        "single man": True,
+        "single woman": True,
+        "women and men": False,
+    }
+    assert by_gender.loc["women and men", "persons"] == 9
+    assert np.isnan(by_gender.loc["single man", "mean_score"])
+    sol, d = run.solution, run.data
+    households = household_table(run.instance, d, sol)
+    shown = group_outcomes(run.instance, sol, households, min_cell=1)
+    hidden = group_outcomes(run.instance, sol, households, min_cell=6)
+    assert not np.isnan(shown["score_one_adult"])
+    assert all(np.isnan(v) for v in hidden.values())
 
 
 def test_pricing_matches_the_solver_reduced_costs() -> None:

@@ -215,6 +215,37 @@ def test_robust_plan_buys_buffer_against_the_peak(tmp_path: Path) -> None:
     Robust: open C1 in period 2 (buffer cost EUR 100) and avoid 0.5*870 = 435 of
     expected emergency cost: 0.5*3*190 = EUR 285 of beds (money) and 0.5*3*100 = 150
     of the emergency penalty (a weight, reported apart, never as euros)."""
+    run = plan_reception(
+        _steady_and_peak(tmp_path), RunConfig.model_validate({"reception": {"robust": True}})
+    )
+    robust = run.tables["robust"].set_index("plan")
+    assert robust.loc["robust", "buffer_cost_eur"] == pytest.approx(100.0)
+    avoided = robust.loc["robust", ["emergency_cost_avoided_eur", "emergency_penalty_avoided"]]
+    assert avoided.tolist() == pytest.approx([285.0, 150.0])
+    assert sum(avoided) == pytest.approx(435.0)
+    assert robust.loc["robust", "expected_objective"] < robust.iloc[1]["expected_objective"]
+    assert set(robust["inflow_weights"]) == {"steady=0.5;peak=0.5"}
+
+
+def test_a_robust_plan_without_solutions_says_so(tmp_path: Path) -> None:
+    """When the robust solve finds no plan (here: the solver is not installed; the API
+    refuses that before a run, so the robust step itself is called), nothing else is
+    solved and the comparison's one row carries that status, its figures blank."""
+    from asielplan.config import SolverConfig
+    from asielplan.data.instance import read_instance
+    from asielplan.experiments.robust import robust_plan
+
+    inst = read_instance(_steady_and_peak(tmp_path))
+    missing = SolverConfig(name="no_such_solver")
+    result = robust_plan(inst, RunConfig(), "steady", ["steady", "peak"], solver=missing)
+    assert result.robust.status == Status.ERROR
+    assert result.single is None and result.evaluated is None
+    robust = result.comparison
+    assert robust["status"].tolist() == ["error"]
+    assert robust[["site_cost_eur", "expected_objective"]].isna().all().all()
+
+
+def _steady_and_peak(tmp_path: Path) -> Path:
     cohorts = pd.DataFrame(
         {
             "cohort_id": ["s1", "s2", "p1", "p2"],
@@ -229,14 +260,7 @@ def test_robust_plan_buys_buffer_against_the_peak(tmp_path: Path) -> None:
     )
     root = _with_candidates(tmp_path, 72.0, 90.0)
     cohorts.to_csv(root / "cohorts.csv", index=False)
-    run = plan_reception(root, RunConfig.model_validate({"reception": {"robust": True}}))
-    robust = run.tables["robust"].set_index("plan")
-    assert robust.loc["robust", "buffer_cost_eur"] == pytest.approx(100.0)
-    avoided = robust.loc["robust", ["emergency_cost_avoided_eur", "emergency_penalty_avoided"]]
-    assert avoided.tolist() == pytest.approx([285.0, 150.0])
-    assert sum(avoided) == pytest.approx(435.0)
-    assert robust.loc["robust", "expected_objective"] < robust.iloc[1]["expected_objective"]
-    assert set(robust["inflow_weights"]) == {"steady=0.5;peak=0.5"}
+    return root
 
 
 def test_snapshot_levels_match_the_shared_data(shared_data: Path) -> None:

@@ -157,12 +157,12 @@ def _member_outcomes(inst: Instance, sol: PlacementSolution) -> pd.DataFrame | N
 
 
 def group_outcomes(
-    inst: Instance, sol: PlacementSolution, households: pd.DataFrame
+    inst: Instance, sol: PlacementSolution, households: pd.DataFrame, min_cell: int
 ) -> dict[str, float]:
     """Outcomes of groups, for comparisons: the mean employment probability of placed
     adult women and of placed adult men, and the mean labour score of one-adult
-    households and of households of 4 or more persons (NaN where a group is empty or the
-    scores come from a table without members)."""
+    households and of households of 4 or more persons (NaN where a group has fewer than
+    ``min_cell`` households, or the scores come from a table without members)."""
     out = dict.fromkeys(
         ("p_adult_women", "p_adult_men", "score_one_adult", "score_4plus"), float("nan")
     )
@@ -171,13 +171,16 @@ def group_outcomes(
     if members is not None:
         adults = members[members["adult"] & placed[members["household"].to_numpy()]]
         for sex, key in (("F", "p_adult_women"), ("M", "p_adult_men")):
-            group = adults.loc[adults["sex"] == sex, "p"]
-            out[key] = float(group.mean()) if len(group) else float("nan")
+            group = adults[adults["sex"] == sex]
+            if group["household"].nunique() >= min_cell:
+                out[key] = float(group["p"].mean())
     score = households["score"]
     one_adult = placed & (households["adults"].to_numpy() == 1)
     large = placed & (households["persons"].to_numpy() >= 4)
-    out["score_one_adult"] = float(score[one_adult].mean()) if one_adult.any() else float("nan")
-    out["score_4plus"] = float(score[large].mean()) if large.any() else float("nan")
+    if one_adult.sum() >= min_cell:
+        out["score_one_adult"] = float(score[one_adult].mean())
+    if large.sum() >= min_cell:
+        out["score_4plus"] = float(score[large].mean())
     return out
 
 
@@ -274,8 +277,20 @@ def outcomes_by_gender(
     return table.reset_index()
 
 
+def suppress_small_cells(table: pd.DataFrame, key: str, min_cell: int) -> pd.DataFrame:
+    """Blank every value of the rows (cells) that aggregate fewer than ``min_cell``
+    households, keep their count, and say which rows were suppressed."""
+    small = table["households"] < min_cell
+    values = [c for c in table.columns if c not in (key, "households")]
+    out = table.copy()
+    out[values] = out[values].astype(float)
+    out.loc[small, values] = np.nan
+    out["suppressed"] = small.to_numpy()
+    return out
+
+
 def placement_tables(
-    inst: Instance, d: PlacementData, sol: PlacementSolution
+    inst: Instance, d: PlacementData, sol: PlacementSolution, min_cell: int
 ) -> dict[str, pd.DataFrame]:
     """All output tables of a placement run, keyed by file name (without extension)."""
     households = household_table(inst, d, sol)
@@ -287,8 +302,10 @@ def placement_tables(
         "kpis": kpi_table(inst, d, sol, households, municipalities),
         "objective": objective_table(sol),
         "duals": duals_table(sol),
-        "outcomes_by_size": outcomes_by_size(households),
-        "outcomes_by_gender": outcomes_by_gender(inst, sol, households),
+        "outcomes_by_size": suppress_small_cells(outcomes_by_size(households), "size", min_cell),
+        "outcomes_by_gender": suppress_small_cells(
+            outcomes_by_gender(inst, sol, households), "composition", min_cell
+        ),
     }
     if sol.violations is not None:
         tables["diagnosis"] = diagnosis(sol.violations)
