@@ -19,7 +19,12 @@ from typing import Any
 import pandas as pd
 
 from asielplan.config import RunConfig
-from asielplan.data.instance import Instance, default_instance_path, read_instance
+from asielplan.data.instance import (
+    Instance,
+    attach_table,
+    default_instance_path,
+    read_instance,
+)
 from asielplan.data.reception import inflows_of
 from asielplan.errors import AsielplanWarning, ConfigError, InputError, Issue
 from asielplan.experiments.letters import LetterSet
@@ -83,6 +88,14 @@ def load_instance(instance: InstanceLike) -> Instance:
     return read_instance(default_instance_path() if instance is None else instance)
 
 
+def with_previous_plan(instance: InstanceLike, previous: str | Path) -> Instance:
+    """``instance`` with a previous plan attached (``previous``: a placement run's
+    folder, whose households table is read, or a table file with ``household_id`` and
+    ``municipality``): a re-solve then pays ``placement.weight_change`` per household it
+    places elsewhere and writes the ``changes`` table. The file's hash joins the run id."""
+    return attach_table(load_instance(instance), "previous_plan", previous)
+
+
 def check(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
     """Instance x configuration checks for a run of ``kind``: raises
     :class:`InputError` with every problem, returns the warnings (also emitted as
@@ -132,10 +145,12 @@ def check_output(out: str | Path, instance: InstanceLike) -> None:
 
 
 def run_spec(kind: Kind, inst: Instance, config: RunConfig) -> RunSpec:
-    """The RunSpec of a run on ``inst``: its id hashes the instance folder's files, or
-    (for an instance made in memory) its tables."""
+    """The RunSpec of a run on ``inst``: its id hashes the instance folder's files and
+    the tables attached from outside it (``--previous``), or (for an instance made in
+    memory) its tables."""
     if inst.root is not None:
-        return RunSpec(kind, inst.root, config, instance_inputs(inst))
+        attached = {f"attached:{name}": sha for name, sha in sorted(inst.attached.items())}
+        return RunSpec(kind, inst.root, config, {**instance_inputs(inst), **attached})
     return RunSpec(kind, None, config, _table_hashes(inst))
 
 
@@ -733,3 +748,79 @@ def summary_of(inst: Instance) -> dict[str, Any]:
         out["periods"] = inst.meta.reception.periods
         out["inflows"] = inflows_of(inst)
     return out
+
+
+# --------------------------------------------------------------------------- explanations
+
+
+@dataclass
+class MunicipalityExplanation:
+    """Who a placement run placed in one municipality, and who almost went there: the
+    households whose next-best municipality it is, closest first."""
+
+    code: str
+    placed: pd.DataFrame
+    almost: pd.DataFrame
+
+
+def read_explanations(run_dir: str | Path) -> pd.DataFrame:
+    """The ``explanations`` table of a placement run folder."""
+    folder = Path(run_dir)
+    for name in ("explanations.parquet", "explanations.csv"):
+        if (folder / name).is_file():
+            if name.endswith(".parquet"):
+                return pd.read_parquet(folder / name)
+            return pd.read_csv(folder / name, dtype={"household_id": str})
+    issue = Issue(
+        str(folder),
+        None,
+        None,
+        "placement run",
+        "has no explanations table (a placement run with a plan writes one)",
+    )
+    raise InputError([issue], str(folder))
+
+
+def explain_household(run_dir: str | Path, household: str) -> dict[str, Any]:
+    """The explanation of one household of a placement run."""
+    table = read_explanations(run_dir)
+    found = table[table["household_id"].astype(str) == household]
+    if found.empty:
+        issue = Issue(
+            "explanations",
+            None,
+            "household_id",
+            "known household",
+            f"{household!r} is not a household of this run",
+        )
+        raise InputError([issue], str(run_dir))
+    return {str(k): v for k, v in found.iloc[0].items()}
+
+
+def explain_municipality(
+    run_dir: str | Path, code: str, almost: int = 10
+) -> MunicipalityExplanation:
+    """Who was placed in municipality ``code`` and the ``almost`` households for whom it
+    was the next best (the smallest loss first)."""
+    table = read_explanations(run_dir)
+    known = set(table["municipality"].dropna()) | set(table["top_scoring"].dropna())
+    known |= set(table["next_best"].dropna())
+    if code not in known:
+        issue = Issue(
+            "explanations",
+            None,
+            "municipality",
+            "known municipality",
+            f"{code!r} appears nowhere in this run's explanations",
+        )
+        raise InputError([issue], str(run_dir))
+    columns = ["household_id", "score", "value", "next_best", "next_best_delta"]
+    placed = table.loc[table["municipality"] == code, columns].sort_values("household_id")
+    near = table.loc[
+        (table["next_best"] == code) & (table["municipality"] != code),
+        ["household_id", "municipality", "score", "next_best_delta"],
+    ]
+    near = near.sort_values(["next_best_delta", "household_id"], ascending=[False, True])
+    return MunicipalityExplanation(
+        code, placed.reset_index(drop=True), near.head(almost).reset_index(drop=True)
+    )

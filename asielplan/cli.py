@@ -469,20 +469,43 @@ def place(
         "out/placement"
     ),
     time_limit: TimeLimitOpt = None,
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            help="A previous placement run (its folder) or plan (a table with household_id "
+            "and municipality): each household placed elsewhere costs placement.weight_change."
+        ),
+    ] = None,
+    max_changes: Annotated[
+        int | None,
+        typer.Option(
+            min=0, help="With --previous: place at most this many households elsewhere (hard)."
+        ),
+    ] = None,
 ) -> None:
     """Place households of status holders in municipalities (the koppeling).
 
-    Writes households, municipalities, regions, kpis, objective, duals,
-    outcomes_by_size and outcomes_by_gender (CSV and Parquet), plus timings.json and
-    manifest.json. Exits 2 when the quotas cannot be met (diagnosis.csv says which and
-    by how much) and 3 when the time limit passed before any solution was found.
+    Writes households, municipalities, regions, kpis, objective, duals, explanations
+    (why each household goes where it goes), outcomes_by_size and outcomes_by_gender
+    (CSV and Parquet), plus timings.json and manifest.json; with --previous also changes
+    (who moved and why). Exits 2 when the quotas cannot be met (diagnosis.csv says which
+    and by how much) and 3 when the time limit passed before any solution was found.
     """
     from asielplan import api
 
-    cfg = run_config(config, scenario, instance, {"solver.time_limit": time_limit})
+    if max_changes is not None and previous is None:
+        raise ConfigError("--max-changes needs --previous (the plan changes are counted against)")
+    bound = {"upper": max_changes} if max_changes is not None else None
+    cfg = run_config(
+        config,
+        scenario,
+        instance,
+        {"solver.time_limit": time_limit, "placement.part_bounds.changes": bound},
+    )
     api.check_output(out, instance)
+    inst = api.with_previous_plan(instance, previous) if previous is not None else instance
     with console.status("placing households ...") as status:
-        run = api.place(instance, cfg, _progress(status))
+        run = api.place(inst, cfg, _progress(status))
     written = api.write_run(run, out)
     print_warnings(run.warnings)
     print_placement_summary(run, written)
@@ -677,6 +700,57 @@ class Terminated(BaseException):
 
 def _on_sigterm(signum: int, frame: Any) -> None:
     raise Terminated
+
+
+@app.command()
+@friendly_errors
+def explain(
+    run_dir: Annotated[Path, typer.Argument(help="A placement run's output folder.")],
+    household: Annotated[str | None, typer.Option(help="Explain this household.")] = None,
+    municipality: Annotated[
+        str | None,
+        typer.Option(help="Who was placed in this municipality, and who almost was."),
+    ] = None,
+) -> None:
+    """Why a household went where it went, or who went to a municipality (from the
+    run's explanations table: every number is the change of the objective if that
+    household alone moved, the rest of the plan fixed)."""
+    from asielplan import api
+
+    if (household is None) == (municipality is None):
+        raise ConfigError("give --household or --municipality (one of them)")
+    if household is not None:
+        row = api.explain_household(run_dir, household)
+        console.print(escape(str(row["text"])), soft_wrap=True)
+        table = Table(title=f"household {escape(household)}")
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for key, value in row.items():
+            if key != "text":
+                table.add_row(key, escape(_cell(value)))
+        console.print(table)
+        return
+    assert municipality is not None
+    found = api.explain_municipality(run_dir, municipality)
+    for title, frame in (
+        (f"placed in {found.code}", found.placed),
+        (f"almost placed in {found.code} (next best, smallest loss first)", found.almost),
+    ):
+        table = Table(title=escape(title))
+        for column in frame.columns:
+            table.add_column(column, justify="right" if column != "household_id" else "left")
+        for values in frame.itertuples(index=False):
+            table.add_row(*(escape(_cell(v)) for v in values))
+        console.print(table)
+
+
+def _cell(value: Any) -> str:
+    """A table cell: numbers with two decimals, blanks for missing values."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) >= 10 else f"{value:.3f}"
+    return str(value)
 
 
 def main() -> None:

@@ -137,6 +137,13 @@ class PlacementConfig(Strict):
     weight_leave_coa_region: float = Field(
         default=5.0, ge=0, description="Extra cost when a household leaves its COA region."
     )
+    weight_change: float = Field(
+        default=10.0,
+        ge=0,
+        description="Cost per household placed in another municipality than in the "
+        "previous plan (a run with --previous); a hard limit on the number of changes is "
+        "part_bounds.changes.upper.",
+    )
     coa_region_level: str = Field(
         default="coa_region", description="Region level used as the COA region."
     )
@@ -152,8 +159,9 @@ class PlacementConfig(Strict):
     part_bounds: dict[str, PartBound] = Field(
         default_factory=dict,
         description="Bounds on named parts of the objective (labour, distance, "
-        "leave_coa_region, shortfall, excess, unplaced), in their units: the epsilon "
-        "constraints of a trade-off front.",
+        "leave_coa_region, shortfall, excess, unplaced, changes) or on deviation "
+        "(shortfall + excess), in their units: the epsilon constraints of a trade-off "
+        "front.",
     )
 
     @model_validator(mode="after")

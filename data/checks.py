@@ -375,6 +375,29 @@ def check_municipality_tables(inst: Instance) -> list[Issue]:
     return issues
 
 
+def check_previous_plan(inst: Instance) -> list[Issue]:
+    """A previous plan names known municipalities; its households that this instance
+    does not have (placed since, or another batch) are ignored, with a warning."""
+    issues = _unknown_municipalities(inst, "previous_plan")
+    known = _household_ids(inst)
+    plan = inst.previous_plan
+    if known is not None and plan is not None and "previous_plan" in inst.loaded:
+        other = ~plan["household_id"].isin(list(known))
+        if other.any():
+            issues.append(
+                Issue(
+                    inst.files.get("previous_plan", "previous_plan"),
+                    None,
+                    "household_id",
+                    "household of the instance",
+                    f"{int(other.sum())} household(s) of the previous plan are not in this "
+                    f"instance (e.g. {plan['household_id'][other].iloc[0]!r}); ignored",
+                    severity="warning",
+                )
+            )
+    return issues
+
+
 def check_swaps(inst: Instance) -> list[Issue]:
     """Each swap agreement is between two or more municipalities and keeps their sum:
     its changes add up to 0 (Huisvestingswet 2014 art. 29(2))."""
@@ -658,6 +681,7 @@ CHECKS: tuple[Check, ...] = (
     check_capacity_fits,
     check_scores_cover_pairs,
     check_municipality_tables,
+    check_previous_plan,
     check_swaps,
     check_reception_section,
     check_cohort_periods,

@@ -181,10 +181,13 @@ class Instance:
     region_targets: pd.DataFrame | None = None
     swaps: pd.DataFrame | None = None
     population_override: pd.DataFrame | None = None
+    previous_plan: pd.DataFrame | None = None
     geometry: Any = None  # geopandas.GeoDataFrame of municipality shapes, when given
     root: Path | None = None
     files: dict[str, str] = field(default_factory=dict)
     loaded: frozenset[str] = frozenset()  # tables read successfully (cross checks need them)
+    attached: dict[str, str] = field(default_factory=dict)  # table -> SHA-256, read from
+    # outside the instance for one run (e.g. --previous); the run id hashes them too
     warnings: list[Issue] = field(default_factory=list)  # legal, but probably not meant
 
     def table(self, name: str) -> pd.DataFrame | None:
@@ -287,6 +290,7 @@ def read_instance(path: str | Path) -> Instance:
         region_targets=frames.get("region_targets"),
         swaps=frames.get("swaps"),
         population_override=frames.get("population_override"),
+        previous_plan=frames.get("previous_plan"),
         geometry=geometry,
         root=root,
         files=files,
@@ -337,6 +341,52 @@ def read_standalone_table(path: str | Path, schema: pa.DataFrameSchema) -> pd.Da
     if issues or frame is None:
         raise InputError(issues, str(path))
     return frame
+
+
+def attach_table(inst: Instance, name: str, path: str | Path) -> Instance:
+    """``inst`` with table ``name`` read from ``path`` (a file, or a run folder holding
+    ``name``'s source: a run's ``households`` table for ``previous_plan``), checked with
+    the instance like its own tables. The file's SHA-256 is kept in ``attached`` for
+    the run id. Refused when the instance registers that table itself."""
+    import dataclasses
+
+    from asielplan.data.checks import run_checks
+    from asielplan.io import sha256_file
+
+    path = Path(path)
+    if path.is_dir():
+        source = ATTACH_SOURCES[name]
+        found = [path / f"{source}{suffix}" for suffix in (".csv", ".parquet")]
+        found = [file for file in found if file.is_file()]
+        if not found:
+            issue = Issue(str(path), None, None, "run folder", f"has no {source}.csv or .parquet")
+            raise InputError([issue], str(path))
+        path = found[0]
+    if name in inst.meta.tables:
+        issue = Issue(
+            str(path),
+            None,
+            None,
+            "one source",
+            f"the instance registers its own {name} table; give one or the other",
+        )
+        raise InputError([issue], str(path))
+    frame = read_standalone_table(path, TABLES[name].schema)
+    attached = dataclasses.replace(
+        inst,
+        files={**inst.files, name: str(path)},
+        loaded=inst.loaded | {name},
+        attached={**inst.attached, name: sha256_file(path)},
+    )
+    setattr(attached, name, frame)
+    found_issues = [i for i in run_checks(attached) if i.file == str(path)]
+    if any(not issue.is_warning for issue in found_issues):
+        raise InputError(found_issues, str(path))
+    attached.warnings = [*inst.warnings, *found_issues]
+    return _to_numpy_dtypes(attached)
+
+
+ATTACH_SOURCES = {"previous_plan": "households"}  # table -> its file in a run folder
 
 
 def _read_meta(root: Path, issues: list[Issue]) -> InstanceMeta | None:

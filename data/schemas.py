@@ -514,6 +514,21 @@ POPULATION_OVERRIDE = pa.DataFrameSchema(
 )
 
 
+PREVIOUS_PLAN = pa.DataFrameSchema(
+    {
+        "household_id": _id("Household id, as in households.", unique=True),
+        "municipality": _col(
+            STR,
+            "Municipality of the household in the previous plan (empty: not placed).",
+            "id",
+            nullable=True,
+        ),
+    },
+    name="previous_plan",
+    strict=False,
+)
+
+
 PREVIOUS_PERIOD = pa.DataFrameSchema(
     {
         "municipality": _id("Municipality code.", unique=True),
@@ -621,6 +636,13 @@ TABLES: dict[str, TableSpec] = {
             POPULATION_OVERRIDE,
             False,
             "The province's population for merged municipalities (art. 30).",
+        ),
+        TableSpec(
+            "previous_plan",
+            PREVIOUS_PLAN,
+            False,
+            "A previous plan (e.g. a run's households table): a re-solve pays "
+            "placement.weight_change for every household it places elsewhere.",
         ),
     )
 }

@@ -16,7 +16,7 @@ from asielplan.config import RunConfig
 from asielplan.data.instance import META_FILE, Instance
 from asielplan.data.reception import inflows_of
 from asielplan.errors import Issue
-from asielplan.model.placement import PARTS
+from asielplan.model.placement import BOUNDABLE, TARGET_GAPS
 from asielplan.model.schemes import check_scheme, schemes_of
 
 Kind = Literal["place", "reception"]
@@ -132,20 +132,22 @@ def check_weekly_targets(inst: Instance, config: RunConfig, kind: Kind) -> list[
 
 
 def check_part_bounds(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
-    """Bounds name objective parts the model has: shortfall and excess need soft
-    targets, unplaced needs ``assignment = 'at_most_once'``."""
+    """Bounds name objective parts the model has: shortfall, excess and deviation need soft
+    targets, unplaced needs ``assignment = 'at_most_once'``, changes a previous plan."""
     if kind != "place":
         return []
     c = config.placement
     has_targets = inst.meta.taakstelling is not None and c.target_mode == "soft"
     issues = []
     for name in sorted(c.part_bounds):
-        if name not in PARTS:
-            reason = f"not a part of the objective; parts: {', '.join(PARTS)}"
-        elif name in ("shortfall", "excess") and not has_targets:
+        if name not in BOUNDABLE:
+            reason = f"not a part of the objective; parts: {', '.join(BOUNDABLE)}"
+        elif name in TARGET_GAPS and not has_targets:
             reason = "the model has it only with a taakstelling as soft target"
         elif name == "unplaced" and c.assignment != "at_most_once":
             reason = "the model has it only with assignment = 'at_most_once'"
+        elif name == "changes" and inst.previous_plan is None:
+            reason = "the model has it only against a previous plan (--previous)"
         else:
             continue
         issues.append(Issue(CONFIG, None, f"placement.part_bounds.{name}", "known part", reason))

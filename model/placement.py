@@ -88,9 +88,15 @@ PARTS = {
         PartSpec("shortfall", "persons", -1, "penalty_shortfall"),
         PartSpec("excess", "persons", -1, "penalty_excess"),
         PartSpec("unplaced", "persons", -1, "unplaced_penalty"),
+        PartSpec("changes", "households", -1, "weight_change"),
     )
 }
-PAIR_PARTS = ("labour", "distance", "leave_coa_region")  # linear in the pair variables
+# quantities that may be bounded without being a part of the objective: the sum of parts
+SUMS_OF_PARTS = {"deviation": ("shortfall", "excess")}
+BOUNDABLE = (*PARTS, *SUMS_OF_PARTS)
+TARGET_GAPS = ("shortfall", "excess", "deviation")
+# linear in the pair variables ("changes" only against a previous plan)
+PAIR_PARTS = ("labour", "distance", "leave_coa_region", "changes")
 VIOLATION = "violation"  # elastic model only: persons of broken hard constraints
 
 
@@ -118,6 +124,9 @@ class PlacementData:
     site_leaves: np.ndarray  # (S, M) bool: leaves the COA region
     allowed: np.ndarray  # (H, M) bool
     lock: np.ndarray  # (H,) municipality index or -1
+    previous: np.ndarray  # (H,) municipality index in the previous plan, or -1
+    by_criterion: np.ndarray  # (H, M) bool: pairs a hard criterion rules out
+    unlocked: np.ndarray  # (H, M) bool: compatible pairs were the locks lifted
     target: np.ndarray | None  # (M,) persons, None when the instance has no taakstelling
     capacity: np.ndarray  # (M,) persons, inf when unbounded
     regions: list[RegionRow]
@@ -130,10 +139,20 @@ class PlacementData:
         """Whether the taakstelling is a penalised target (shortfall and excess parts)."""
         return self.target is not None and self.config.target_mode == "soft"
 
+    @property
+    def has_previous(self) -> bool:
+        """Whether a previous plan places any of these households."""
+        return bool((self.previous >= 0).any())
+
+    def pair_parts(self) -> tuple[str, ...]:
+        """The pair-linear parts this model has (changes only against a previous plan)."""
+        return PAIR_PARTS if self.has_previous else PAIR_PARTS[:-1]
+
     def parts(self) -> list[str]:
         """The objective parts this model has (shortfall and excess only with soft
-        targets, unplaced only when a household may stay unplaced)."""
-        names = list(PAIR_PARTS)
+        targets, unplaced only when a household may stay unplaced, changes only against
+        a previous plan)."""
+        names = list(self.pair_parts())
         if self.soft_targets:
             names += ["shortfall", "excess"]
         if self.config.assignment == "at_most_once":
@@ -152,6 +171,9 @@ class PlacementData:
             return self.distance(h, m)
         if part == "leave_coa_region":
             return self.leaves_region(h, m).astype(float)
+        if part == "changes":
+            before = self.previous[h]
+            return ((before >= 0) & (m != before)).astype(float)
         raise ValueError(f"{part!r} is not linear in the pairs")
 
     @property
@@ -180,7 +202,7 @@ class PlacementData:
         """Objective value of pairs: :math:`v_{hm} = w_L s_{hm} - w_d d_{hm} - w_c c_{hm}`,
         the pair-linear parts with their signs and weights."""
         out = np.zeros(len(h))
-        for part in PAIR_PARTS:
+        for part in self.pair_parts():
             out += PARTS[part].sign * self.weight(part) * self.pair_part(part, h, m)
         return out
 
@@ -193,6 +215,15 @@ class PlacementData:
         return self.config.penalty_shortfall * np.clip(
             target - placed, 0, None
         ) + self.config.penalty_excess * np.clip(placed - target, 0, None)
+
+    def target_penalty_rows(self, placed: np.ndarray) -> np.ndarray:
+        """:meth:`target_penalty` of every municipality for rows of placed persons
+        (any shape ending in M)."""
+        if self.target is None or self.config.target_mode != "soft":
+            return np.zeros(placed.shape)
+        return self.config.penalty_shortfall * np.clip(
+            self.target - placed, 0, None
+        ) + self.config.penalty_excess * np.clip(placed - self.target, 0, None)
 
     def hard_upper(self) -> np.ndarray:
         """Most persons each municipality may take: its capacity, and in band mode the
@@ -214,6 +245,10 @@ class PlacementData:
             out[has] = self.site_distance_km[site[has]]
         elif part == "leave_coa_region":
             out[has] = self.site_leaves[site[has]]
+        elif part == "changes":
+            before = self.previous[rows]
+            out = (before[:, None] >= 0) & (np.arange(self.n_municipalities) != before[:, None])
+            return out.astype(float)
         else:
             raise ValueError(f"{part!r} is not linear in the pairs")
         return out
@@ -221,7 +256,7 @@ class PlacementData:
     def value_rows(self, rows: np.ndarray) -> np.ndarray:
         """:math:`v_{hm}` for every municipality, for households ``rows`` (len(rows) x M)."""
         out = np.zeros((len(rows), self.n_municipalities))
-        for part in PAIR_PARTS:
+        for part in self.pair_parts():
             out += PARTS[part].sign * self.weight(part) * self.pair_part_rows(part, rows)
         return out
 
@@ -293,7 +328,19 @@ def effective_config(config: PlacementConfig, scheme: SchemeResult | None) -> Pl
     )
 
 
-def allowed_pairs(inst: Instance, muni_distance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+@dataclass
+class Compatibility:
+    """The compatible pairs (``allowed``), each household's lock (-1 if none), the pairs
+    a hard criterion rules out (``by_criterion``; which criterion stays out of every
+    output) and the pairs compatible were the locks lifted (``unlocked``)."""
+
+    allowed: np.ndarray  # (H, M) bool
+    lock: np.ndarray  # (H,) municipality index or -1
+    by_criterion: np.ndarray  # (H, M) bool
+    unlocked: np.ndarray  # (H, M) bool
+
+
+def allowed_pairs(inst: Instance, muni_distance: np.ndarray) -> Compatibility:
     """Compatibility family: which (household, municipality) pairs exist at all.
 
     .. math::
@@ -304,14 +351,14 @@ def allowed_pairs(inst: Instance, muni_distance: np.ndarray) -> tuple[np.ndarray
     with :math:`t_h, r_h` the hard-criterion tie (place and radius; all of :math:`M` when
     none), :math:`L_h` the ``allowed`` list (all when absent), :math:`S_h` the pairs with a
     score when a score table is given, and :math:`F` the forbidden pairs. A lock
-    restricts :math:`A_h` to the locked municipality. Returns the boolean matrix and the
-    lock index per household (-1 if none).
+    restricts :math:`A_h` to the locked municipality.
     """
     hh, muni = inst.households, inst.municipalities
     H, M = len(hh), len(muni)
     code_index = pd.Series(np.arange(M), index=muni["code"].to_numpy())
     hh_index = pd.Series(np.arange(H), index=hh["household_id"].to_numpy())
     allowed = np.ones((H, M), dtype=bool)
+    by_criterion = np.zeros((H, M), dtype=bool)
 
     if "tie_municipality" in hh:
         tied = hh["tie_municipality"].notna().to_numpy()
@@ -326,6 +373,7 @@ def allowed_pairs(inst: Instance, muni_distance: np.ndarray) -> tuple[np.ndarray
             radius = np.nan_to_num(radius, nan=0.0)
             allowed[rows] = muni_distance[place] <= radius[:, None] + 1e-9
             allowed[rows, place] = True
+            by_criterion[rows] = ~allowed[rows]
 
     def pair_index(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         return (
@@ -345,12 +393,13 @@ def allowed_pairs(inst: Instance, muni_distance: np.ndarray) -> tuple[np.ndarray
         h, m = pair_index(inst.forbidden)
         allowed[h, m] = False
     lock = np.full(H, -1, dtype=np.int64)
+    unlocked = allowed.copy()
     if inst.locks is not None and len(inst.locks):
         h, m = pair_index(inst.locks)
         lock[h] = m
         allowed[h] = False
         allowed[h, m] = True
-    return allowed, lock
+    return Compatibility(allowed, lock, by_criterion, unlocked)
 
 
 def prepare_placement(
@@ -393,11 +442,19 @@ def prepare_placement(
         site_distance = np.zeros((0, len(muni)))
         site_leaves = np.zeros((0, len(muni)), dtype=bool)
 
-    allowed, lock = allowed_pairs(inst, muni_distance)
+    compatible = allowed_pairs(inst, muni_distance)
     capacity = np.full(len(muni), np.inf)
     if "capacity" in muni:
         capacity = np.where(muni["capacity"].isna(), np.inf, muni["capacity"].to_numpy(dtype=float))
     regions, region_index = _region_rows(muni, target, config)
+    previous = np.full(len(hh), -1, dtype=np.int64)
+    plan = inst.previous_plan
+    if plan is not None and len(plan):
+        row = pd.Series(np.arange(len(hh)), index=hh["household_id"].to_numpy())
+        placed = plan[plan["municipality"].notna() & plan["household_id"].isin(row.index)]
+        previous[row[placed["household_id"].to_numpy()].to_numpy()] = code_index[
+            placed["municipality"].to_numpy()
+        ].to_numpy()
     return PlacementData(
         config=config,
         household_ids=hh["household_id"].to_numpy(),
@@ -408,8 +465,11 @@ def prepare_placement(
         site_of=site_of,
         site_distance_km=site_distance,
         site_leaves=site_leaves,
-        allowed=allowed,
-        lock=lock,
+        allowed=compatible.allowed,
+        lock=compatible.lock,
+        previous=previous,
+        by_criterion=compatible.by_criterion,
+        unlocked=compatible.unlocked,
         target=target,
         capacity=capacity,
         regions=regions,
@@ -694,7 +754,8 @@ def add_part_bounds(
     .. math:: \sum_{(h,m)\in P} a^k_{hm} x_{hm} - q_k = 0 \quad
         \text{(labour, distance, leaving the COA region)}
 
-    and likewise :math:`\sum_m s^-_m`, :math:`\sum_m s^+_m` (shortfall, excess) and
+    and likewise :math:`\sum_m s^-_m`, :math:`\sum_m s^+_m` (shortfall, excess), their sum
+    (deviation, a bound only) and
     :math:`\sum_h n_h u_h` (unplaced). The row's dual is the price of the bound. In the
     elastic model :math:`q_k` may leave its bounds at a penalised cost.
     """
@@ -729,9 +790,12 @@ def add_part_bounds(
         extra: list[tuple[float, Any]] = [(-1.0, model.part_value[k])]
         if k in coefs:
             body[k] = _linear(xs, everyone, coefs[k], extra)
-        elif row.part in ("shortfall", "excess"):
-            slack = model.short if row.part == "shortfall" else model.excess
-            body[k] = _linear(xs, nobody, nobody, [(1.0, v) for v in slack.values()] + extra)
+        elif row.part in TARGET_GAPS:
+            slacks = [model.short, model.excess]
+            if row.part != "deviation":
+                slacks = [model.short if row.part == "shortfall" else model.excess]
+            terms = [(1.0, v) for slack in slacks for v in slack.values()]
+            body[k] = _linear(xs, nobody, nobody, terms + extra)
         else:  # unplaced
             persons = [(float(d.persons[h]), v) for h, v in model.unplaced.items()]
             body[k] = _linear(xs, nobody, nobody, persons + extra)
@@ -855,7 +919,7 @@ def part_quantities(d: PlacementData, assignment: np.ndarray) -> dict[str, float
     for an integral assignment (-1 = unplaced), in the part's unit."""
     h = np.flatnonzero(assignment >= 0)
     m = assignment[h]
-    out = {part: float(d.pair_part(part, h, m).sum()) for part in PAIR_PARTS}
+    out = {part: float(d.pair_part(part, h, m).sum()) for part in d.pair_parts()}
     if d.soft_targets:
         assert d.target is not None
         placed = placed_persons(d, assignment)
@@ -864,6 +928,21 @@ def part_quantities(d: PlacementData, assignment: np.ndarray) -> dict[str, float
     if d.config.assignment == "at_most_once":
         out["unplaced"] = float(d.persons[assignment < 0].sum())
     return out
+
+
+def bound_unit(name: str) -> str:
+    """The unit of a boundable quantity."""
+    return PARTS[SUMS_OF_PARTS.get(name, (name,))[0]].unit
+
+
+def bounded_quantities(d: PlacementData, assignment: np.ndarray) -> dict[str, float]:
+    """The quantity of every bounded part (``placement.part_bounds``) of an assignment,
+    the sums of parts (:data:`SUMS_OF_PARTS`) included."""
+    quantities = part_quantities(d, assignment)
+    for name, parts in SUMS_OF_PARTS.items():
+        if all(part in quantities for part in parts):
+            quantities[name] = sum(quantities[part] for part in parts)
+    return quantities
 
 
 def part_contributions(d: PlacementData, quantities: dict[str, float]) -> dict[str, float]:
@@ -895,7 +974,7 @@ def violation_persons(d: PlacementData, assignment: np.ndarray) -> float:
     for region in d.regions:
         value = placed[region.members].sum()
         total += float(max(region.lower - value, 0) + max(value - region.upper, 0))
-    quantities = part_quantities(d, assignment)
+    quantities = bounded_quantities(d, assignment)
     for row in d.bounded_parts:
         q = quantities[row.part]
         total += max((row.lower if row.lower is not None else q) - q, 0.0)
@@ -911,6 +990,143 @@ def evaluate_assignment(d: PlacementData, assignment: np.ndarray, *, elastic: bo
     if elastic:
         quantities[VIOLATION] = violation_persons(d, assignment)
     return float(sum(part_contributions(d, quantities).values()))
+
+
+# why a single move is not possible (0: it is); the names are those of the outputs
+MOVE_BLOCKS = (
+    "",
+    "same municipality",
+    "a hard criterion applies",
+    "excluded by the allowed or forbidden table",
+    "locked elsewhere",
+    "capacity full",
+    "taakstelling band",
+    "region band",
+    "part bound",
+)
+(
+    MOVE_OK,
+    MOVE_SAME,
+    MOVE_CRITERION,
+    MOVE_EXCLUDED,
+    MOVE_LOCKED,
+    MOVE_CAPACITY,
+    MOVE_BAND,
+    MOVE_REGION,
+    MOVE_PART_BOUND,
+) = range(len(MOVE_BLOCKS))
+
+
+@dataclass
+class SingleMoves:
+    """What moving each of households ``rows`` alone to each municipality would do, the
+    rest of the assignment fixed (maximisation sense, len(rows) x M): ``delta`` the
+    change of the objective, split into ``value_change`` (the pair-linear parts) and
+    ``penalty_change`` (the taakstelling penalties of both municipalities, and the
+    unplaced penalty a placed household no longer pays); ``blocked`` the first hard
+    rule the move breaks (:data:`MOVE_BLOCKS`, 0 when none); a household's lock comes
+    last, so ``MOVE_LOCKED`` marks the moves only its lock prevents."""
+
+    rows: np.ndarray
+    delta: np.ndarray
+    value_change: np.ndarray
+    penalty_change: np.ndarray
+    blocked: np.ndarray
+
+
+def single_moves(d: PlacementData, assignment: np.ndarray, rows: np.ndarray) -> SingleMoves:
+    """Every single move of households ``rows``, re-derived from the formulation: the
+    objective change equals ``evaluate_assignment`` after the move minus before."""
+    M = d.n_municipalities
+    placed = placed_persons(d, assignment).astype(float)
+    n = d.persons[rows].astype(float)
+    cur = assignment[rows]
+    has = cur >= 0
+    here = np.maximum(cur, 0)
+    values = d.value_rows(rows)
+    current_value = np.where(has, values[np.arange(len(rows)), here], 0.0)
+    value_change = values - current_value[:, None]
+    penalty_change = np.zeros((len(rows), M))
+    if d.soft_targets:
+        to = d.target_penalty(np.arange(M), placed)
+        gain_to = d.target_penalty_rows(placed[None, :] + n[:, None]) - to[None, :]
+        stay = d.target_penalty(here, placed[here])
+        leave = d.target_penalty(here, placed[here] - n)
+        penalty_change = gain_to + np.where(has, leave - stay, 0.0)[:, None]
+    if d.config.assignment == "at_most_once":
+        penalty_change -= np.where(has, 0.0, d.config.unplaced_penalty * n)[:, None]
+    same = has[:, None] & (np.arange(M)[None, :] == cur[:, None])
+    penalty_change[same] = 0.0
+    delta = value_change - penalty_change
+    blocked = np.zeros((len(rows), M), dtype=np.int8)
+
+    def mark(mask: np.ndarray, code: int) -> None:
+        blocked[(blocked == MOVE_OK) & mask] = code
+
+    mark(same, MOVE_SAME)
+    mark(d.by_criterion[rows], MOVE_CRITERION)
+    mark(~d.unlocked[rows], MOVE_EXCLUDED)
+    arriving = placed[None, :] + n[:, None]
+    mark(arriving > d.capacity[None, :] + 1e-9, MOVE_CAPACITY)
+    if d.target is not None and d.config.target_mode == "band":
+        lower, upper = band_limits(d)
+        leaving_short = has & (placed[here] - n < lower[here] - 1e-9)
+        mark((arriving > upper[None, :] + 1e-9) | leaving_short[:, None], MOVE_BAND)
+    totals = np.array([placed[r.members].sum() for r in d.regions], dtype=float)
+    lower_r = np.array([r.lower for r in d.regions], dtype=float)
+    upper_r = np.array([r.upper for r in d.regions], dtype=float)
+    for index in d.region_index.values():  # one region row per municipality and level
+        crosses = index[None, :] != np.where(has, index[here], -1)[:, None]
+        into = totals[index][None, :] + n[:, None] > upper_r[index][None, :] + 1e-9
+        out_of = has & (totals[index[here]] - n < lower_r[index[here]] - 1e-9)
+        mark(crosses & (into | out_of[:, None]), MOVE_REGION)
+    if d.bounded_parts:
+        mark(_breaks_part_bounds(d, assignment, rows, placed), MOVE_PART_BOUND)
+    # last: a move blocked by nothing but the household's lock (what the lock costs)
+    mark((d.lock[rows] >= 0)[:, None] & ~same, MOVE_LOCKED)
+    return SingleMoves(rows, delta, value_change, penalty_change, blocked)
+
+
+def _target_gap(name: str, placed: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Persons below (shortfall), above (excess) or off (deviation) the target."""
+    if name == "shortfall":
+        return np.clip(target - placed, 0, None)
+    if name == "excess":
+        return np.clip(placed - target, 0, None)
+    return np.abs(target - placed)
+
+
+def _breaks_part_bounds(
+    d: PlacementData, assignment: np.ndarray, rows: np.ndarray, placed: np.ndarray
+) -> np.ndarray:
+    """Which single moves of ``rows`` take a bounded part out of its bounds."""
+    M = d.n_municipalities
+    quantities = bounded_quantities(d, assignment)
+    cur = assignment[rows]
+    has = cur >= 0
+    here = np.maximum(cur, 0)
+    n = d.persons[rows].astype(float)
+    out = np.zeros((len(rows), M), dtype=bool)
+    for row in d.bounded_parts:
+        if row.part in PAIR_PARTS:
+            now = np.where(has, d.pair_part(row.part, rows, here), 0.0)
+            after = quantities[row.part] + d.pair_part_rows(row.part, rows) - now[:, None]
+        elif row.part in TARGET_GAPS:
+            assert d.target is not None
+            t = d.target.astype(float)
+            gap = row.part
+            to = _target_gap(gap, placed[None, :] + n[:, None], t[None, :])
+            to = to - _target_gap(gap, placed, t)
+            leave = _target_gap(gap, placed[here] - n, t[here])
+            leave = np.where(has, leave - _target_gap(gap, placed[here], t[here]), 0)
+            after = quantities[row.part] + to + leave[:, None]
+        else:  # unplaced: a placed household stays placed; an unplaced one is placed
+            after = quantities[row.part] - np.where(has, 0.0, n)[:, None] + np.zeros(M)
+        if row.lower is not None:
+            out |= after < row.lower - 1e-9
+        if row.upper is not None:
+            out |= after > row.upper + 1e-9
+    return out
 
 
 def constraint_violations(d: PlacementData, assignment: np.ndarray) -> pd.DataFrame:
@@ -991,7 +1207,7 @@ def constraint_violations(d: PlacementData, assignment: np.ndarray) -> pd.DataFr
                 )
             )
     if d.bounded_parts:
-        quantities = part_quantities(d, assignment)
+        quantities = bounded_quantities(d, assignment)
         for row in d.bounded_parts:
             q = quantities[row.part]
             below = row.lower is not None and q < row.lower - 1e-9
@@ -1002,7 +1218,7 @@ def constraint_violations(d: PlacementData, assignment: np.ndarray) -> pd.DataFr
                 rows.append(
                     dict(
                         family="part bound",
-                        constraint=f"{row.part} ({PARTS[row.part].unit})",
+                        constraint=f"{row.part} ({bound_unit(row.part)})",
                         bound=f"{'>=' if below else '<='} {limit:g}",
                         value=f"{q:g}",
                         violation=abs(q - limit),

@@ -34,6 +34,8 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
         plan_reception,
         scheme_tables,
         taakstelling,
+        with_previous_plan,
+        write_run,
     )
     from asielplan.config import RunConfig
     from asielplan.data.instance import ReceptionSpec, TaakstellingSpec
@@ -50,8 +52,11 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
     fast = RunConfig.model_validate({"solver": {"time_limit": 5}})
     robust = RunConfig.model_validate({"reception": {"robust": True}})
     two = COHORTS.assign(inflow=["a", "b"])
+    first = place(None, fast)
+    write_run(first, tmp_path / "first")
     runs = [
-        place(None, fast),
+        first,
+        place(with_previous_plan(None, tmp_path / "first"), fast),
         plan_reception(None, fast),
         plan_reception(write_reception_instance(tmp_path / "r", cohorts=two), robust),
     ]

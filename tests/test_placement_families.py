@@ -43,7 +43,8 @@ def x_matrix(model: pyo.ConcreteModel, d: pm.PlacementData, pairs: Pairs) -> np.
 
 def test_family_allowed_pairs(tmp_path: Path) -> None:
     """Ties restrict to the radius, the allowed list restricts, forbids remove, locks
-    leave only the locked pair."""
+    leave only the locked pair; what the tie rules out and what a lock would leave are
+    kept apart (for the explanations)."""
     folder = variant(
         tmp_path,
         "tiny",
@@ -61,6 +62,9 @@ def test_family_allowed_pairs(tmp_path: Path) -> None:
     assert allowed[3].tolist() == [False, True, False, False]  # H4: family tie, radius 0
     assert allowed[4].all()
     assert d.lock.tolist() == [-1, -1, 1, -1, -1]
+    assert d.by_criterion[3].tolist() == [True, False, True, True]  # only H4 has a tie
+    assert not d.by_criterion[[0, 1, 2, 4]].any()
+    assert d.unlocked[2].all() and (d.unlocked[[0, 1, 3, 4]] == allowed[[0, 1, 3, 4]]).all()
 
 
 def test_family_add_assignment() -> None:

@@ -13,6 +13,8 @@ every run (:mod:`asielplan.experiments.results`):
 - ``outcomes_by_size`` and ``outcomes_by_gender``: aggregates per household size and per
   gender composition of the adults, and the mean employment probability of adult women
   and men (the bias GeoMatch was criticised for);
+- ``explanations``: why each household goes where it goes (:mod:`.explanations`), and
+  ``changes`` in a re-solve against a previous plan: who moved and why;
 - ``diagnosis`` when infeasible: the quotas and capacities that cannot be met.
 
 Outputs hold pseudonymous ids and aggregates only, no personal attributes.
@@ -32,6 +34,7 @@ from asielplan.experiments.results import (
     duals_table,
     objective_table,
 )
+from asielplan.experiments.results.explanations import change_table, explanation_table
 from asielplan.model.labour import aggregate, household_rows, member_probabilities_at
 from asielplan.model.placement import PlacementData, band_limits, placed_persons
 from asielplan.solvers.placement import PlacementSolution
@@ -211,6 +214,9 @@ def kpi_table(
         "total_distance_km": float(np.nansum(households["distance_km"])),
         "mean_distance_km": float(np.nanmean(households["distance_km"])) if placed.any() else 0.0,
         "left_coa_region": int(households["left_coa_region"].sum()),
+        "changes": int(((d.previous >= 0) & (sol.assignment != d.previous)).sum())
+        if d.has_previous
+        else np.nan,
         "total_abs_deviation": float(np.nansum(np.abs(deviation))),
         "shortfall_persons": float(np.nansum(np.clip(-deviation, 0, None))),
         "excess_persons": float(np.nansum(np.clip(deviation, 0, None))),
@@ -307,6 +313,10 @@ def placement_tables(
             outcomes_by_gender(inst, sol, households), "composition", min_cell
         ),
     }
+    if sol.status.has_solution:
+        tables["explanations"] = explanation_table(d, sol, households)
+        if d.has_previous:
+            tables["changes"] = change_table(d, sol)
     if sol.violations is not None:
         tables["diagnosis"] = diagnosis(sol.violations)
     return tables
