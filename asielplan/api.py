@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from asielplan.config import RunConfig
@@ -27,6 +28,7 @@ from asielplan.data.instance import (
 )
 from asielplan.data.reception import inflows_of
 from asielplan.errors import AsielplanWarning, ConfigError, InputError, Issue
+from asielplan.experiments import fronts
 from asielplan.experiments.letters import LetterSet
 from asielplan.experiments.plots import plot_occupancy, plot_region_targets
 from asielplan.experiments.results.placement import placement_tables
@@ -42,7 +44,7 @@ from asielplan.io import (
 )
 from asielplan.manifest import build_manifest, input_hashes, instance_files, write_manifest
 from asielplan.model.checks import check_run
-from asielplan.model.placement import PlacementData, prepare_placement
+from asielplan.model.placement import PlacementData, bounded_quantities, prepare_placement
 from asielplan.model.reception import ReceptionData, prepare_reception
 from asielplan.model.schemes import SchemeError, SchemeResult, compute_scheme
 from asielplan.runspec import Kind, RunSpec
@@ -184,9 +186,11 @@ def place(
     instance: InstanceLike = None,
     config: RunConfig | None = None,
     progress: Progress | None = None,
+    start: np.ndarray | None = None,
 ) -> Run:
     """Place the households of ``instance`` (a folder, an Instance, or the embedded
-    default when None) under ``config``."""
+    default when None) under ``config``; ``start`` (a municipality index per household,
+    -1 unplaced) is offered to the solver as a first incumbent."""
     config = config or RunConfig()
     clock = _Timer()
     inst = load_instance(instance)
@@ -196,7 +200,7 @@ def place(
     clock.lap("check_s")
     data = prepare_placement(inst, config.placement, config.schemes)
     clock.lap("prepare_s")
-    solution = solve_placement(data, config.solver, progress)
+    solution = solve_placement(data, config.solver, progress, start)
     clock.add(solution.timings)
     tables = placement_tables(inst, data, solution, config.output.min_cell)
     clock.lap("report_s")
@@ -824,3 +828,516 @@ def explain_municipality(
     return MunicipalityExplanation(
         code, placed.reset_index(drop=True), near.head(almost).reset_index(drop=True)
     )
+
+
+# --------------------------------------------------------------------------- trade-offs
+
+
+@dataclass
+class Front:
+    """An epsilon-constraint front: ``points`` (one row per run: its role, the grid's
+    bounds, the axes' values, status, gap, run id, whether it is on the front and the
+    knee), ``parts`` (tidy: point x part quantity), the runs by point, and the default
+    run (the configuration as given) for comparison."""
+
+    instance: Instance
+    config: RunConfig
+    axes: list[fronts.Axis]
+    points: pd.DataFrame
+    parts: pd.DataFrame
+    runs: dict[int, Run]
+    default: Run
+
+    @property
+    def front(self) -> pd.DataFrame:
+        return fronts.front_table(self.points, self.parts)
+
+
+def _quantities(run: Run) -> dict[str, float]:
+    assert isinstance(run.data, PlacementData) and isinstance(run.solution, PlacementSolution)
+    if not run.solution.status.has_solution:
+        return {}
+    return bounded_quantities(run.data, run.solution.assignment)
+
+
+def _checked_all(inst: Instance, configs: list[RunConfig]) -> None:
+    """Every configuration of a study checked before its first run (all problems at once)."""
+    issues = [issue for cfg in configs for issue in check_run(inst, cfg, "place")]
+    if any(not issue.is_warning for issue in issues):
+        raise InputError(list(dict.fromkeys(issues)), str(inst.root or inst.meta.name))
+
+
+def front(
+    instance: InstanceLike = None,
+    config: RunConfig | None = None,
+    axes: str = "labour,distance",
+    points: int = 9,
+    progress: Progress | None = None,
+) -> Front:
+    """The trade-off front of the placement over ``axes`` (the first optimised, the
+    others bounded on a grid of about ``points`` values between their ideal and nadir);
+    each grid run starts from its neighbour's plan. See docs/tradeoffs.md."""
+    from asielplan.config import with_overrides
+
+    config = config or RunConfig()
+    say = progress or (lambda message: None)
+    try:
+        chosen = fronts.parse_axes(axes)
+    except ValueError as error:
+        raise ConfigError(f"--axes: {error}") from None
+    if points < 2:
+        raise ConfigError("--points: a front needs at least 2 points")
+    inst = load_instance(instance)
+    check(inst, config, "place")
+    c = config.placement
+    payoff_configs = {
+        axis.name: with_overrides(
+            config, fronts.objective_overrides(c, chosen, axis), f"front: optimise {axis.name}"
+        )
+        for axis in chosen
+    }
+    base = payoff_configs[chosen[0].name]
+    probe = fronts.bound_overrides(c, chosen, {axis.name: 0.0 for axis in chosen})
+    probing = with_overrides(base, {"placement.part_bounds": probe}, "front: bounds")
+    _checked_all(inst, [*payoff_configs.values(), probing])
+
+    rows: list[dict[str, Any]] = []
+    parts: list[dict[str, Any]] = []
+    runs: dict[int, Run] = {}
+
+    def record(run: Run, role: str, eps: dict[str, float]) -> dict[str, float]:
+        point = len(rows)
+        runs[point] = run
+        values = _quantities(run)
+        row: dict[str, Any] = {"point": point, "role": role}
+        for axis in chosen[1:]:
+            row[f"bound_{axis.name}"] = eps.get(axis.name, np.nan)
+        for axis in chosen:
+            row[axis.name] = values.get(axis.name, np.nan)
+        row.update(
+            run_id=run.spec.id,
+            status=str(run.solution.status),
+            gap=run.solution.gap,
+            objective=run.solution.objective,
+        )
+        rows.append(row)
+        units = {name: fronts.AXES[name].unit for name in fronts.AXES}
+        for part, quantity in values.items():
+            parts.append(
+                {"point": point, "part": part, "unit": units.get(part, ""), "quantity": quantity}
+            )
+        return values
+
+    say("front: the default run")
+    default = place(inst, config, progress)
+    ideal: dict[str, float] = {}
+    payoff: list[dict[str, float]] = []
+    for number, axis in enumerate(chosen, start=1):
+        say(f"front: optimising {axis.name} alone ({number}/{len(chosen)})")
+        run = place(inst, payoff_configs[axis.name], progress)
+        values = record(run, f"ideal {axis.name}", {})
+        if not values:
+            break
+        ideal[axis.name] = values[axis.name]
+        payoff.append(values)
+    if len(payoff) == len(chosen):
+        nadir = {
+            axis.name: (min if axis.sense == "max" else max)(p[axis.name] for p in payoff)
+            for axis in chosen
+        }
+        grid = fronts.grid(ideal, nadir, chosen, points)
+        for number, eps in enumerate(grid, start=1):
+            if all(eps[a.name] == nadir[a.name] for a in chosen[1:]):
+                continue  # the first axis's own optimum meets these bounds
+            if len(chosen) == 2 and eps[chosen[1].name] == ideal[chosen[1].name]:
+                continue  # the second axis's own optimum (the first axis as tie-breaker)
+            bounds = fronts.bound_overrides(c, chosen, eps)
+            cfg = with_overrides(base, {"placement.part_bounds": bounds}, "front: grid")
+            shown = ", ".join(f"{name} {value:,.4g}" for name, value in eps.items())
+            say(f"front: point {number}/{len(grid)} ({shown})")
+            run = place(inst, cfg, progress, start=_best_start(runs, rows, eps, chosen))
+            record(run, "grid", eps)
+    table = pd.DataFrame(rows)
+    solved = table["status"].isin([str(s) for s in Status if s.has_solution])
+    table["on_front"] = False
+    if solved.any():
+        keep = fronts.non_dominated(table[solved], chosen)
+        table.loc[table.index[solved][keep], "on_front"] = True
+    knee = fronts.knee(table[table["on_front"]], chosen)
+    table["knee"] = table.index == knee if knee is not None else False
+    say(f"front: {int(table['on_front'].sum())} non-dominated points of {len(table)} runs")
+    return Front(inst, config, chosen, table, pd.DataFrame(parts), runs, default)
+
+
+def _best_start(
+    runs: dict[int, Run], rows: list[dict[str, Any]], eps: dict[str, float], axes: list[Any]
+) -> np.ndarray | None:
+    """The plan of an earlier grid run (or the ideals) that meets ``eps`` with the best
+    first axis: a feasible first incumbent for the next run."""
+    first = axes[0]
+    best: tuple[float, int] | None = None
+    for row in rows:
+        values = {a.name: row[a.name] for a in axes if np.isfinite(row[a.name])}
+        if first.name in values and fronts.meets(values, eps, axes):
+            score = values[first.name] * (1.0 if first.sense == "max" else -1.0)
+            if best is None or score > best[0]:
+                best = (score, row["point"])
+    return None if best is None else _placement_solution(runs[best[1]]).assignment
+
+
+def write_front(result: Front, out: str | Path) -> Path:
+    """``points`` and ``front`` (CSV/Parquet), ``front.png``, a manifest and each point's
+    run (``runs/point-N``), atomically."""
+    out = Path(out)
+    check_output(out, result.instance)
+    formats = result.config.output.formats
+    with atomic_output_dir(out) as staging:
+        write_table(staging, "points", result.points, formats)
+        write_table(staging, "front", result.front, formats)
+        if result.points["on_front"].any():
+            fronts.plot_front(
+                result.points,
+                result.axes,
+                _quantities(result.default),
+                staging / "front.png",
+                result.instance.meta.name,
+            )
+        for point, run in result.runs.items():
+            write_run_files(run, staging / "runs" / f"point-{point}")
+        write_run_files(result.default, staging / "runs" / "default")
+        manifest = build_manifest(
+            "front",
+            seed=result.config.solver.seed,
+            config=result.config.model_dump(mode="json"),
+            inputs=result.default.spec.inputs,
+            extra={
+                "axes": [axis.name for axis in result.axes],
+                "run_ids": {str(p): run.spec.id for p, run in result.runs.items()},
+                "default_run_id": result.default.spec.id,
+            },
+        )
+        write_manifest(staging, manifest)
+    return out
+
+
+@dataclass
+class Sweep:
+    """Runs over a grid of one or two numeric configuration keys: ``table`` has one row
+    per run (the keys' values, status, gap, run id, the objective's part quantities and
+    the households placed elsewhere than in the run before)."""
+
+    instance: Instance
+    config: RunConfig
+    keys: list[str]
+    table: pd.DataFrame
+    runs: dict[int, Run]
+
+    @property
+    def metrics(self) -> list[str]:
+        fixed = {"point", "run_id", "status", "gap", *self.keys}
+        return [c for c in self.table.columns if c not in fixed]
+
+
+def _numeric_setting(config: RunConfig, key: str) -> None:
+    """``key`` names a numeric setting of the configuration (a ConfigError otherwise)."""
+    value: Any = config.model_dump(mode="python")
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise ConfigError(f"--sweep: {key} is not a setting of the configuration")
+        value = value[part]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"--sweep: {key} is not a numeric setting (it is {value!r})")
+
+
+def sweep(
+    instance: InstanceLike = None,
+    config: RunConfig | None = None,
+    sweeps: list[str] | None = None,
+    progress: Progress | None = None,
+) -> Sweep:
+    """Place the households once per value (``"placement.penalty_shortfall=5,10,20"``;
+    one or two keys, their cartesian product) and tabulate the results side by side.
+    Every configuration is checked before the first run."""
+    from asielplan.config import with_overrides
+
+    config = config or RunConfig()
+    say = progress or (lambda message: None)
+    if not sweeps or len(sweeps) > 2:
+        raise ConfigError("--sweep: give one or two settings to sweep")
+    parsed = []
+    for text in sweeps:
+        try:
+            parsed.append(fronts.parse_sweep(text))
+        except ValueError as error:
+            raise ConfigError(f"--sweep: {error}") from None
+    keys = [key for key, _ in parsed]
+    if len(set(keys)) != len(keys):
+        raise ConfigError("--sweep: a setting is swept twice")
+    for key in keys:
+        _numeric_setting(config, key)
+    inst = load_instance(instance)
+    grid = fronts.sweep_grid(parsed)
+    configs = [
+        with_overrides(
+            config, values, "sweep " + ", ".join(f"{k}={v:g}" for k, v in values.items())
+        )
+        for values in grid
+    ]
+    check(inst, config, "place")
+    _checked_all(inst, configs)
+    rows, runs = [], {}
+    before: np.ndarray | None = None
+    for point, (values, cfg) in enumerate(zip(grid, configs, strict=True)):
+        say(
+            f"sweep: run {point + 1}/{len(grid)} ("
+            + ", ".join(f"{k}={v:g}" for k, v in values.items())
+            + ")"
+        )
+        run = place(inst, cfg, progress)
+        runs[point] = run
+        solution = _placement_solution(run)
+        row: dict[str, Any] = {"point": point, **values}
+        row.update(
+            run_id=run.spec.id,
+            status=str(solution.status),
+            gap=solution.gap,
+            objective=solution.objective,
+        )
+        row.update(_quantities(run))
+        has = solution.status.has_solution
+        row["moved"] = (
+            float((solution.assignment != before).sum()) if has and before is not None else np.nan
+        )
+        if has:
+            before = solution.assignment
+        rows.append(row)
+    return Sweep(inst, config, keys, pd.DataFrame(rows), runs)
+
+
+def write_sweep(result: Sweep, out: str | Path) -> Path:
+    """``sweep`` (CSV/Parquet), ``sweep.png``, a manifest and each run
+    (``runs/point-N``), atomically."""
+    out = Path(out)
+    check_output(out, result.instance)
+    formats = result.config.output.formats
+    with atomic_output_dir(out) as staging:
+        write_table(staging, "sweep", result.table, formats)
+        fronts.plot_sweep(
+            result.table,
+            result.keys,
+            result.metrics,
+            staging / "sweep.png",
+            result.instance.meta.name,
+        )
+        for point, run in result.runs.items():
+            write_run_files(run, staging / "runs" / f"point-{point}")
+        manifest = build_manifest(
+            "sweep",
+            seed=result.config.solver.seed,
+            config=result.config.model_dump(mode="json"),
+            inputs=next(iter(result.runs.values())).spec.inputs,
+            extra={
+                "keys": result.keys,
+                "run_ids": {str(p): run.spec.id for p, run in result.runs.items()},
+            },
+        )
+        write_manifest(staging, manifest)
+    return out
+
+
+@dataclass
+class FairnessStudy:
+    """Plans under group floors set by rules, under both aggregations of the labour
+    score: ``summary`` (aggregation x rule: labour score, expected employed adults, price
+    of fairness, status, gap, run id), ``groups`` (aggregation x rule x group: floor,
+    mean, unconstrained mean, own optimum), and the runs by ``aggregation/rule``."""
+
+    instance: Instance
+    config: RunConfig
+    groups: list[str]
+    summary: pd.DataFrame
+    table: pd.DataFrame
+    runs: dict[str, Run]
+
+
+def fairness(
+    instance: InstanceLike = None,
+    config: RunConfig | None = None,
+    families: str = "gender,size",
+    rules: str = "proportional,maxmin",
+    level: float = 0.95,
+    floor: float | None = None,
+    progress: Progress | None = None,
+) -> FairnessStudy:
+    """Group fairness and its price (docs/tradeoffs.md): for each aggregation of the
+    labour score (``sum``, ``at_least_one``) the unconstrained plan and one plan per
+    rule (``absolute`` floors every group at ``floor``; ``proportional`` at ``level``
+    times the group's own optimum; ``maxmin`` at the highest common floor)."""
+    from asielplan.config import with_overrides
+    from asielplan.experiments import fairness as study
+    from asielplan.model.groups import group_expectations, group_outcomes
+    from asielplan.model.labour import household_scores
+
+    config = config or RunConfig()
+    say = progress or (lambda message: None)
+    try:
+        groups = groups_of(families)
+        chosen = study.parse_rules(rules)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    if "absolute" in chosen and floor is None:
+        raise ConfigError("the absolute rule needs --floor (a mean employment probability)")
+    if floor is not None and not 0 <= floor <= 1:
+        raise ConfigError(f"--floor {floor}: a mean employment probability, 0 to 1")
+    if not 0 < level <= 1:
+        raise ConfigError(f"--level {level}: a share of the own optimum, above 0 and at most 1")
+    inst = load_instance(instance)
+    if inst.members is None:
+        raise ConfigError("fairness: groups are formed from members; this instance has none")
+
+    def configured(aggregation: str, floors: dict[str, float]) -> RunConfig:
+        overrides = {"placement.aggregation": aggregation, "placement.group_floors": floors}
+        return with_overrides(config, overrides, f"fairness ({aggregation})")
+
+    probe = {group: 0.0 for group in groups}
+    _checked_all(inst, [configured(a, probe) for a in study.AGGREGATIONS])
+    check(inst, config, "place")
+    expectations = group_expectations(inst.households, inst.members, inst.municipalities, groups)
+    sizes = {g.group: g.members for g in expectations}
+    employed = household_scores(inst.households, inst.members, inst.municipalities, "sum")
+
+    outcomes: list[Any] = []
+    runs: dict[str, Run] = {}
+
+    def record(aggregation: str, rule: str, lvl: float, floors: dict[str, float]) -> Run:
+        say(f"fairness: {aggregation}, {rule}")
+        run = place(inst, configured(aggregation, floors), progress)
+        solution = _placement_solution(run)
+        has = solution.status.has_solution
+        a = solution.assignment
+        placed = np.flatnonzero(a >= 0)
+        parts = solution.objective_parts
+        outcomes.append(
+            study.Outcome(
+                aggregation,
+                rule,
+                lvl,
+                floors,
+                str(solution.status),
+                solution.gap,
+                parts["labour"].quantity if has else np.nan,
+                float(employed[placed, a[placed]].sum()) if has else np.nan,
+                group_outcomes(expectations, a) if has else dict.fromkeys(groups, np.nan),
+                run.spec.id,
+            )
+        )
+        runs[f"{aggregation}/{rule}"] = run
+        return run
+
+    base = record("sum", "none", np.nan, {})
+    base_solution = _placement_solution(base)
+    if not base_solution.status.has_solution:
+        raise ConfigError(
+            f"fairness: the plan without floors is {base_solution.status}; "
+            "run asielplan place for its diagnosis"
+        )
+    data = base.data
+    assert isinstance(data, PlacementData)
+    own: dict[str, float] = {}
+    for g in expectations:
+        say(f"fairness: the own optimum of {g.group}")
+        alone = replace(data, score=g.expected)
+        solved = solve_placement(alone, config.solver, progress, diagnose=False)
+        own[g.group] = (
+            group_outcomes([g], solved.assignment)[g.group]
+            if solved.status.has_solution
+            else np.nan
+        )
+    common = None
+    if "maxmin" in chosen:
+        common = _maxmin_floor(data, config, expectations, own, outcomes[0].means, say)
+    for aggregation in study.AGGREGATIONS:
+        if aggregation != "sum":
+            record(aggregation, "none", np.nan, {})
+        for rule in chosen:
+            if rule == "maxmin":
+                assert common is not None
+                record(aggregation, rule, common, dict.fromkeys(groups, common))
+            else:
+                lvl = floor if rule == "absolute" else level
+                assert lvl is not None
+                record(aggregation, rule, lvl, study.rule_floors(rule, lvl, own, groups))
+    own_by_aggregation = {a: own for a in study.AGGREGATIONS}
+    return FairnessStudy(
+        inst,
+        config,
+        groups,
+        study.summary_table(outcomes),
+        study.group_table(outcomes, own_by_aggregation, sizes, config.output.min_cell),
+        runs,
+    )
+
+
+def groups_of(families: str) -> list[str]:
+    """The groups of comma-separated families (``gender,size``)."""
+    from asielplan.model.groups import parse_families
+
+    return parse_families(families)
+
+
+def _maxmin_floor(
+    data: PlacementData,
+    config: RunConfig,
+    expectations: list[Any],
+    own: dict[str, float],
+    unconstrained: dict[str, float],
+    say: Progress,
+) -> float:
+    """The highest common floor all groups reach together, by bisection: the lowest
+    group mean of the unconstrained plan is reachable, none is above the lowest own
+    optimum; a probe that ends without a plan counts as unreachable."""
+    from asielplan.experiments.fairness import MAXMIN_STEPS
+    from asielplan.model.placement import GroupFloorRow
+
+    low = min(unconstrained.values())
+    high = min(value for value in own.values() if np.isfinite(value))
+    for step in range(1, MAXMIN_STEPS + 1):
+        middle = (low + high) / 2
+        floors = [GroupFloorRow(g.group, g.members, middle, g.expected) for g in expectations]
+        probe = replace(data, group_floors=floors)
+        solved = solve_placement(probe, config.solver, None, diagnose=False)
+        reached = solved.status.has_solution
+        say(
+            f"fairness: max-min probe {step}/{MAXMIN_STEPS}: floor {middle:.4f} "
+            + ("reached" if reached else "not reached")
+        )
+        low, high = (middle, high) if reached else (low, middle)
+    return low
+
+
+def write_fairness(result: FairnessStudy, out: str | Path) -> Path:
+    """``fairness`` (the summary) and ``groups`` (CSV/Parquet), ``fairness.png``, a
+    manifest and each plan's run (``runs/AGGREGATION/RULE``), atomically."""
+    from asielplan.experiments import fairness as study
+
+    out = Path(out)
+    check_output(out, result.instance)
+    formats = result.config.output.formats
+    with atomic_output_dir(out) as staging:
+        write_table(staging, "fairness", result.summary, formats)
+        write_table(staging, "groups", result.table, formats)
+        study.plot_groups(result.table, staging / "fairness.png", result.instance.meta.name)
+        for name, run in result.runs.items():
+            write_run_files(run, staging / "runs" / name)
+        manifest = build_manifest(
+            "fairness",
+            seed=result.config.solver.seed,
+            config=result.config.model_dump(mode="json"),
+            inputs=result.runs["sum/none"].spec.inputs,
+            extra={
+                "groups": result.groups,
+                "run_ids": {name: run.spec.id for name, run in result.runs.items()},
+            },
+        )
+        write_manifest(staging, manifest)
+    return out

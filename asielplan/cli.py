@@ -744,6 +744,156 @@ def explain(
         console.print(table)
 
 
+@app.command()
+@friendly_errors
+def front(
+    out: Annotated[Path, typer.Option(help="Folder for the front.")],
+    instance: InstanceArg = None,
+    axes: Annotated[
+        str,
+        typer.Option(
+            help="Two or three of labour, distance, leave_coa_region, deviation, unplaced, "
+            "changes (with --previous): the first is optimised, the others bounded."
+        ),
+    ] = "labour,distance",
+    points: Annotated[int, typer.Option(min=2, help="Grid points (about; 3 axes: squared).")] = 9,
+    config: ConfigOpt = None,
+    scenario: ScenarioOpt = None,
+    time_limit: TimeLimitOpt = None,
+    previous: Annotated[
+        Path | None, typer.Option(help="A previous plan, for the changes axis.")
+    ] = None,
+) -> None:
+    """The trade-off front of the placement by the epsilon-constraint method: writes
+    points (every run: role, bounds, axis values, status, gap, run id, on_front, knee),
+    front (tidy: point x part of the non-dominated points), front.png with the default
+    run marked and the knee named, and each point's run under runs/."""
+    from asielplan import api
+
+    cfg = run_config(config, scenario, instance, {"solver.time_limit": time_limit})
+    api.check_output(out, instance)
+    inst = api.with_previous_plan(instance, previous) if previous is not None else instance
+    with console.status("computing the front ...") as status:
+        result = api.front(inst, cfg, axes, points, _progress(status))
+    api.write_front(result, out)
+    names = [axis.name for axis in result.axes]
+    table = Table(title=f"front {' / '.join(names)} on {escape(result.instance.meta.name)}")
+    for column in ("point", "role", *names, "status", "gap", "front"):
+        table.add_column(column, justify="left" if column in ("role", "status") else "right")
+    for row in result.points.to_dict("records"):
+        mark = ("knee" if row["knee"] else "yes") if row["on_front"] else ""
+        table.add_row(
+            str(row["point"]),
+            row["role"],
+            *(_cell(row[name]) for name in names),
+            row["status"],
+            _gap(row["gap"]),
+            mark,
+        )
+    console.print(table)
+    console.print(f"written to {out}")
+    if not result.points["on_front"].any():
+        from asielplan.solvers.result import Status
+
+        _exit_on_status(Status(result.points["status"].iloc[-1]))
+
+
+@app.command()
+@friendly_errors
+def sweep(
+    out: Annotated[Path, typer.Option(help="Folder for the sweep.")],
+    instance: InstanceArg = None,
+    sweep: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sweep",
+            help="KEY=v1,v2,... over a numeric setting (once or twice), e.g. "
+            "placement.penalty_shortfall=5,10,20,40.",
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    scenario: ScenarioOpt = None,
+    time_limit: TimeLimitOpt = None,
+) -> None:
+    """Weight sensitivity: one placement per value (the cartesian product of two keys),
+    written as sweep (the values, status, gap, the objective's parts and the households
+    moved against the run before), sweep.png and each run under runs/."""
+    from asielplan import api
+
+    cfg = run_config(config, scenario, instance, {"solver.time_limit": time_limit})
+    api.check_output(out, instance)
+    with console.status("sweeping ...") as status:
+        result = api.sweep(instance, cfg, sweep, _progress(status))
+    api.write_sweep(result, out)
+    shown = [*result.keys, "status", "gap", *result.metrics]
+    table = Table(title=f"sweep on {escape(result.instance.meta.name)}")
+    for column in shown:
+        table.add_column(column, justify="left" if column == "status" else "right")
+    for row in result.table.to_dict("records"):
+        table.add_row(
+            *(
+                _gap(row[c]) if c == "gap" else str(row[c]) if c == "status" else _cell(row[c])
+                for c in shown
+            )
+        )
+    console.print(table)
+    console.print(f"written to {out}")
+
+
+@app.command()
+@friendly_errors
+def fairness(
+    out: Annotated[Path, typer.Option(help="Folder for the study.")],
+    instance: InstanceArg = None,
+    groups: Annotated[
+        str, typer.Option(help="Group families: gender, size, adults, age (comma-separated).")
+    ] = "gender,size",
+    rule: Annotated[
+        str, typer.Option(help="Rules: absolute, proportional, maxmin (comma-separated).")
+    ] = "proportional,maxmin",
+    level: Annotated[
+        float, typer.Option(help="proportional: the share of each group's own optimum.")
+    ] = 0.95,
+    floor: Annotated[
+        float | None,
+        typer.Option(help="absolute: the floor on every group's mean employment probability."),
+    ] = None,
+    config: ConfigOpt = None,
+    scenario: ScenarioOpt = None,
+    time_limit: TimeLimitOpt = None,
+) -> None:
+    """Group fairness and its price: the plan without floors and one per rule, under
+    both aggregations of the labour score (sum, at_least_one); writes fairness (labour
+    score and price of fairness per rule), groups (each group's mean employment
+    probability before and after, its floor and own optimum), fairness.png and the runs."""
+    from asielplan import api
+
+    cfg = run_config(config, scenario, instance, {"solver.time_limit": time_limit})
+    api.check_output(out, instance)
+    with console.status("fairness ...") as status:
+        result = api.fairness(instance, cfg, groups, rule, level, floor, _progress(status))
+    api.write_fairness(result, out)
+    table = Table(title=f"price of fairness on {escape(result.instance.meta.name)}")
+    columns = ("aggregation", "rule", "status", "gap", "labour_score", "price_of_fairness")
+    for column in columns:
+        table.add_column(column, justify="left" if column in columns[:3] else "right")
+    for row in result.summary.to_dict("records"):
+        table.add_row(
+            row["aggregation"],
+            row["rule"],
+            row["status"],
+            _gap(row["gap"]),
+            _cell(row["labour_score"]),
+            f"{100 * row['price_of_fairness']:.2f}%",
+        )
+    console.print(table)
+    console.print(f"written to {out}")
+
+
+def _gap(value: Any) -> str:
+    return "-" if value is None or value != value else f"{100 * value:.3f}%"
+
+
 def _cell(value: Any) -> str:
     """A table cell: numbers with two decimals, blanks for missing values."""
     if value is None or (isinstance(value, float) and value != value):

@@ -164,6 +164,21 @@ class PlacementConfig(Strict):
         "front.",
     )
 
+    group_floors: dict[str, float] = Field(
+        default_factory=dict,
+        description="Floors on groups' mean employment probability (0-1; groups: women, "
+        "men, size_1, size_2_3, size_4_plus, one_adult, two_plus_adults, age_18-24 ... "
+        "age_55-64; adult members 18-64, an unplaced member counts 0): hard rows; "
+        "'asielplan fairness' sets them by rule.",
+    )
+
+    @model_validator(mode="after")
+    def _floors_are_probabilities(self) -> PlacementConfig:
+        for group, floor in self.group_floors.items():
+            if not 0 <= floor <= 1:
+                raise ValueError(f"group_floors.{group} = {floor}: a mean probability, 0 to 1")
+        return self
+
     @model_validator(mode="after")
     def _band_ordered(self) -> PlacementConfig:
         if self.band_lower > self.band_upper:

@@ -16,6 +16,7 @@ from asielplan.config import RunConfig
 from asielplan.data.instance import META_FILE, Instance
 from asielplan.data.reception import inflows_of
 from asielplan.errors import Issue
+from asielplan.model.groups import GROUPS
 from asielplan.model.placement import BOUNDABLE, TARGET_GAPS
 from asielplan.model.schemes import check_scheme, schemes_of
 
@@ -154,6 +155,22 @@ def check_part_bounds(inst: Instance, config: RunConfig, kind: Kind) -> list[Iss
     return issues
 
 
+def check_group_floors(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+    """Floors name known groups, and the instance has members to form them."""
+    if kind != "place":
+        return []
+    issues = []
+    for group in sorted(config.placement.group_floors):
+        if group not in GROUPS:
+            reason = f"not a group; groups: {', '.join(GROUPS)}"
+        elif inst.members is None:
+            reason = "groups are formed from the members table, which this instance lacks"
+        else:
+            continue
+        issues.append(Issue(CONFIG, None, f"placement.group_floors.{group}", "known group", reason))
+    return issues
+
+
 def check_coa_region_level(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
     """Households leave from reception sites, but the COA region level is missing, so
     leaving it costs nothing."""
@@ -230,6 +247,7 @@ RUN_CHECKS: tuple[RunCheck, ...] = (
     check_region_bands,
     check_weekly_targets,
     check_part_bounds,
+    check_group_floors,
     check_coa_region_level,
     check_inflow,
     check_target_scheme,

@@ -17,11 +17,12 @@ regional bands              :func:`add_region_bands`               ``region``
 planner locks               :func:`add_locks`                      ``lock``
 bounds on objective parts   :func:`add_part_bounds`                ``part_bound``,
                                                                    ``part_value``
+group floors                :func:`add_group_floors`               ``group``
 objective                   :func:`add_objective`                  ``objective``
 ==========================  =====================================  ==========================
 
 The objective is a sum of named parts (:data:`PARTS`: labour, distance, leaving the COA
-region, shortfall, excess, unplaced), each a quantity in its own unit times its weight;
+region, shortfall, excess, unplaced, changes), each a quantity in its own unit times its weight;
 :func:`part_quantities` measures them for an assignment, and a part can be bounded by
 name (``placement.part_bounds``), which is how trade-off fronts are built.
 
@@ -35,7 +36,7 @@ added without rebuilding the model.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 
 from asielplan.config import PlacementConfig, RegionBand
 from asielplan.data.instance import Instance
+from asielplan.model.groups import GROUP_LABELS, group_expectations
 from asielplan.model.labour import household_scores
 from asielplan.model.schemes import SchemeResult, Schemes, compute_scheme
 from asielplan.model.taakstelling import largest_remainder
@@ -109,6 +111,21 @@ class PartBoundRow:
     upper: float | None
 
 
+@dataclass(frozen=True)
+class GroupFloorRow:
+    """A floor on a group's mean employment probability, as expected employed members:
+    ``sum expected[h, m] x_hm >= lower`` (``lower`` = floor x members)."""
+
+    group: str
+    members: int
+    floor: float  # mean employment probability
+    expected: np.ndarray  # (H, M) expected employed group members per pair
+
+    @property
+    def lower(self) -> float:
+        return self.floor * self.members
+
+
 @dataclass
 class PlacementData:
     """Everything the model needs, as arrays indexed by household and municipality."""
@@ -133,6 +150,7 @@ class PlacementData:
     region_index: dict[str, np.ndarray]  # level -> (M,) row in ``regions`` for that level
     bounded_parts: list[PartBoundRow]
     scheme: SchemeResult | None = None  # the quota scheme of the targets
+    group_floors: list[GroupFloorRow] = field(default_factory=list)
 
     @property
     def soft_targets(self) -> bool:
@@ -479,7 +497,21 @@ def prepare_placement(
             for name, bound in sorted(config.part_bounds.items())
         ],
         scheme=scheme,
+        group_floors=_group_floor_rows(inst, config),
     )
+
+
+def _group_floor_rows(inst: Instance, config: PlacementConfig) -> list[GroupFloorRow]:
+    """The configured group floors with each group's expected employed members per pair
+    (the labour model's member probabilities; checked: the instance has members)."""
+    if not config.group_floors or inst.members is None:
+        return []
+    groups = sorted(config.group_floors)
+    found = group_expectations(inst.households, inst.members, inst.municipalities, groups)
+    return [
+        GroupFloorRow(g.group, g.members, float(config.group_floors[g.group]), g.expected)
+        for g in found
+    ]
 
 
 def _region_rows(
@@ -744,6 +776,41 @@ def part_bound_terms(d: PlacementData, h: np.ndarray, m: np.ndarray) -> Terms:
     ]
 
 
+def group_floor_terms(d: PlacementData, h: np.ndarray, m: np.ndarray) -> Terms:
+    """Entries in ``group`` rows: a pair's expected employed members of each group."""
+    return [
+        ("group", np.full(len(h), k), row.expected[h, m]) for k, row in enumerate(d.group_floors)
+    ]
+
+
+def add_group_floors(
+    model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, elastic: bool
+) -> None:
+    r"""Floors on groups' mean employment probability (``placement.group_floors``), as
+    expected employed members of the group :math:`G` (:mod:`asielplan.model.groups`):
+
+    .. math:: \sum_{(h,m)\in P} e^G_{hm} x_{hm} \ge \underline{p}_G \, |G|
+
+    with :math:`e^G_{hm} = \sum_{i \in h \cap G} p_{im}` and :math:`|G|` the group's
+    adult members (an unplaced member counts 0). The row's dual is what one more
+    expected employed member of the group is worth. In the elastic model the row may
+    fall short at a penalised cost (``group_short``).
+    """
+    if not d.group_floors:
+        return
+    K = range(len(d.group_floors))
+    xs = list(model.x.values())
+    everyone = np.arange(len(pairs))
+    extra: dict[int, list[tuple[float, Any]]] = {k: [] for k in K}
+    if elastic:
+        model.group_short = pyo.Var(K, domain=pyo.NonNegativeReals)
+        extra = {k: [(1.0, model.group_short[k])] for k in K}
+    coefs = [c for _, _, c in group_floor_terms(d, pairs.h, pairs.m)]
+    body = {k: _linear(xs, everyone, coefs[k], extra[k]) for k in K}
+    lower = [row.lower for row in d.group_floors]
+    model.group = pyo.Constraint(K, rule=lambda mdl, k: _row(mdl, body, k, lower[k], None))
+
+
 def add_part_bounds(
     model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, elastic: bool
 ) -> None:
@@ -845,7 +912,14 @@ def violation_vars(model: pyo.ConcreteModel, d: PlacementData) -> list[tuple[Any
     out: list[tuple[Any, float]] = []
     if d.config.assignment == "exactly_once" and hasattr(model, "unplaced"):
         out += [(var, float(d.persons[h])) for h, var in model.unplaced.items()]
-    names = ["over_capacity", "region_short", "region_excess", "part_short", "part_excess"]
+    names = [
+        "over_capacity",
+        "region_short",
+        "region_excess",
+        "part_short",
+        "part_excess",
+        "group_short",
+    ]
     if not d.soft_targets:
         names = ["short", "excess", *names]
     for name in names:
@@ -861,8 +935,16 @@ FAMILIES = (
     add_region_bands,
     add_locks,
     add_part_bounds,
+    add_group_floors,
 )
-TERMS = (assignment_terms, taakstelling_terms, capacity_terms, region_terms, part_bound_terms)
+TERMS = (
+    assignment_terms,
+    taakstelling_terms,
+    capacity_terms,
+    region_terms,
+    part_bound_terms,
+    group_floor_terms,
+)
 
 
 def row_counts(d: PlacementData) -> dict[str, int]:
@@ -873,6 +955,7 @@ def row_counts(d: PlacementData) -> dict[str, int]:
         "capacity": d.n_municipalities,
         "region": len(d.regions),
         "part_bound": len(d.bounded_parts),
+        "group": len(d.group_floors),
     }
 
 
@@ -979,7 +1062,15 @@ def violation_persons(d: PlacementData, assignment: np.ndarray) -> float:
         q = quantities[row.part]
         total += max((row.lower if row.lower is not None else q) - q, 0.0)
         total += max(q - (row.upper if row.upper is not None else q), 0.0)
+    for floor, value in zip(d.group_floors, group_floor_values(d, assignment), strict=True):
+        total += max(floor.lower - value, 0.0)
     return total
+
+
+def group_floor_values(d: PlacementData, assignment: np.ndarray) -> list[float]:
+    """Expected employed members of each floored group under ``assignment``."""
+    h = np.flatnonzero(assignment >= 0)
+    return [float(row.expected[h, assignment[h]].sum()) for row in d.group_floors]
 
 
 def evaluate_assignment(d: PlacementData, assignment: np.ndarray, *, elastic: bool) -> float:
@@ -1003,6 +1094,7 @@ MOVE_BLOCKS = (
     "taakstelling band",
     "region band",
     "part bound",
+    "group floor",
 )
 (
     MOVE_OK,
@@ -1014,6 +1106,7 @@ MOVE_BLOCKS = (
     MOVE_BAND,
     MOVE_REGION,
     MOVE_PART_BOUND,
+    MOVE_GROUP_FLOOR,
 ) = range(len(MOVE_BLOCKS))
 
 
@@ -1082,9 +1175,24 @@ def single_moves(d: PlacementData, assignment: np.ndarray, rows: np.ndarray) -> 
         mark(crosses & (into | out_of[:, None]), MOVE_REGION)
     if d.bounded_parts:
         mark(_breaks_part_bounds(d, assignment, rows, placed), MOVE_PART_BOUND)
+    if d.group_floors:
+        mark(_breaks_group_floors(d, assignment, rows), MOVE_GROUP_FLOOR)
     # last: a move blocked by nothing but the household's lock (what the lock costs)
     mark((d.lock[rows] >= 0)[:, None] & ~same, MOVE_LOCKED)
     return SingleMoves(rows, delta, value_change, penalty_change, blocked)
+
+
+def _breaks_group_floors(d: PlacementData, assignment: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Which single moves of ``rows`` take a group below its floor."""
+    cur = assignment[rows]
+    has = cur >= 0
+    here = np.maximum(cur, 0)
+    out = np.zeros((len(rows), d.n_municipalities), dtype=bool)
+    for floor, value in zip(d.group_floors, group_floor_values(d, assignment), strict=True):
+        now = np.where(has, floor.expected[rows, here], 0.0)
+        after = value + floor.expected[rows] - now[:, None]
+        out |= after < floor.lower - 1e-9
+    return out
 
 
 def _target_gap(name: str, placed: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -1224,4 +1332,15 @@ def constraint_violations(d: PlacementData, assignment: np.ndarray) -> pd.DataFr
                         violation=abs(q - limit),
                     )
                 )
+    for floor, reached in zip(d.group_floors, group_floor_values(d, assignment), strict=True):
+        if reached < floor.lower - 1e-9:
+            rows.append(
+                dict(
+                    family="group floor",
+                    constraint=f"{GROUP_LABELS[floor.group]} (expected employed members)",
+                    bound=f">= {floor.lower:.4g}",
+                    value=f"{reached:.4g}",
+                    violation=floor.lower - reached,
+                )
+            )
     return pd.DataFrame(rows, columns=["family", "constraint", "bound", "value", "violation"])

@@ -104,6 +104,7 @@ ROW_FAMILIES = {
     "capacity": "capacity",
     "region": "region_bands",
     "part_bound": "part_bounds",
+    "group": "group_floors",
 }
 
 
@@ -138,16 +139,25 @@ class _Clock:
 
 
 def solve_placement(
-    d: PlacementData, config: SolverConfig, progress: Progress | None = None
+    d: PlacementData,
+    config: SolverConfig,
+    progress: Progress | None = None,
+    start: np.ndarray | None = None,
+    *,
+    diagnose: bool = True,
 ) -> PlacementSolution:
     """Solve the placement model; when it is proven infeasible, solve the elastic model
-    and report what it breaks (``violations``)."""
+    and report what it breaks (``violations``). ``start`` (a municipality index per
+    household, -1 unplaced) is offered as a first incumbent, kept when it is feasible
+    and better than the rounded LP solution (a front's neighbouring point). Without
+    ``diagnose`` an infeasible model is reported as such without the elastic solve (a
+    feasibility probe)."""
     say = progress or (lambda message: log.info(message))
     if config.name != "highs":
         return _solve_full_with_pyomo(d, config, say)
     started = time.perf_counter()
-    solution = _solve(d, config, say, elastic=False, limit=config.time_limit)
-    if solution.status != Status.INFEASIBLE:
+    solution = _solve(d, config, say, elastic=False, limit=config.time_limit, start=start)
+    if solution.status != Status.INFEASIBLE or not diagnose:
         return solution
     # the diagnosis shares the run's time limit, with a few seconds at least
     left = config.time_limit - (time.perf_counter() - started)
@@ -423,6 +433,7 @@ class _Search:
             "capacity": d.municipality_codes,
             "region": np.array([f"{r.level}:{r.code}" for r in d.regions], dtype=object),
             "part_bound": np.array([row.part for row in d.bounded_parts], dtype=object),
+            "group": np.array([row.group for row in d.group_floors], dtype=object),
         }
         duals = {}
         for name, rows in self.maps.items():
@@ -709,9 +720,16 @@ class _RestrictedMip:
 
 
 def _solve(
-    d: PlacementData, config: SolverConfig, say: Progress, *, elastic: bool, limit: float
+    d: PlacementData,
+    config: SolverConfig,
+    say: Progress,
+    *,
+    elastic: bool,
+    limit: float,
+    start: np.ndarray | None = None,
 ) -> PlacementSolution:
-    """One search of ``limit`` seconds (the plain or the elastic model)."""
+    """One search of ``limit`` seconds (the plain or the elastic model), offered
+    ``start`` as an incumbent."""
     search = _Search(d, config, say, elastic, limit)
     if not elastic and _trivially_infeasible(d):
         return search.result(Status.INFEASIBLE)
@@ -724,6 +742,8 @@ def _solve(
     fractional[lp_pairs.h[(x > 1e-6) & (x < 1 - 1e-6)]] = True
     rounded = round_lp(d, lp_pairs, x)
     search.offer(improve_by_moves(d, lp_pairs, rounded) if not elastic else rounded)
+    if start is not None and search.offer(start.astype(np.int64)):
+        say("the start assignment is the incumbent")
     say(
         f"LP bound {-search.z_lp:,.2f}; rounded solution "  # type: ignore[operator]
         + ("breaks a hard constraint" if search.objective is None else f"{-search.objective:,.2f}")

@@ -29,10 +29,13 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
     instance.toml section, with their fields."""
     from asielplan.api import (
         compare_schemes,
+        fairness,
+        front,
         letters,
         place,
         plan_reception,
         scheme_tables,
+        sweep,
         taakstelling,
         with_previous_plan,
         write_run,
@@ -82,6 +85,13 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
         for name, table in scheme_tables(scheme).items():
             add(name, table.columns)
     add("letters", letters("2026-I", tiny, national=11).table.columns)
+    made = front(tiny, fast, "labour,distance", points=2)
+    add("points", made.points.columns)
+    add("front", made.front.columns)
+    add("sweep", sweep(tiny, fast, ["placement.penalty_shortfall=5,10"]).table.columns)
+    study = fairness(tiny.parent / "pair", fast, "gender", "proportional")
+    add("fairness", study.summary.columns)
+    add("groups", study.table.columns)
     compared = compare_schemes(["population", "exact_total"], tiny, fast)
     add("comparison", compared.comparison.columns)
     add("targets", compared.targets.columns)

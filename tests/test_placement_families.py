@@ -163,6 +163,34 @@ def test_family_add_part_bounds() -> None:
     assert objective < free_objective - 1e-6
 
 
+def test_family_add_group_floors() -> None:
+    """A floor on adult women's mean employment probability is a row over the pairs: on
+    the pair instance the free optimum gives the woman the weaker municipality; a floor
+    at her chance in the stronger one moves her there and the man out (the only other
+    plan), the row holds at the optimum and its dual is reported as a price."""
+    from asielplan.model.labour import member_probabilities
+
+    big = {"penalty_shortfall": 1000.0, "penalty_excess": 1000.0}
+    inst, d = prepared(FIXTURES / "pair", config(**big))
+    p = member_probabilities(inst.members, inst.municipalities)
+    pairs = all_pairs(d)
+    free = build_placement_model(d, pairs)
+    solve(free)
+    assert x_matrix(free, d, pairs)[:, 0].tolist() == [1.0, 0.0]  # the man in Aastad
+    floored = config(**big, group_floors={"women": float(p[1, 0]) - 1e-6})
+    _, d2 = prepared(FIXTURES / "pair", floored)
+    assert [(r.group, r.members) for r in d2.group_floors] == [("women", 1)]
+    model = build_placement_model(d2, pairs)
+    assert len(model.group) == 1
+    objective = solve(model)
+    x = x_matrix(model, d2, pairs)
+    assert x[:, 0].tolist() == [0.0, 1.0]  # the woman in Aastad
+    assert float((d2.group_floors[0].expected * x).sum()) == pytest.approx(p[1, 0])
+    assert objective == pytest.approx(
+        100 * (p[0, 1] + p[1, 0]) - 0.05 * float(d2.distance(np.array([0]), np.array([1]))[0])
+    )
+
+
 def test_family_add_objective() -> None:
     """The model's optimum equals the objective recomputed from the assignment: pair
     values minus the deviation penalties."""

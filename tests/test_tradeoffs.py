@@ -1,0 +1,201 @@
+"""Trade-offs: epsilon-constraint fronts, weight sweeps and group fairness, each
+checked against brute force or a hand computation on a tiny instance."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from asielplan.api import fairness, front, sweep, write_fairness, write_front, write_sweep
+from asielplan.cli import app
+from asielplan.config import RunConfig
+from asielplan.errors import ConfigError
+from asielplan.experiments import fronts
+from asielplan.model.labour import member_probabilities
+from asielplan.model.placement import bounded_quantities, constraint_violations
+
+from .placement_helpers import FIXTURES, prepared
+
+EXACT = {"solver": {"mip_gap": 1e-9, "time_limit": 20}}
+
+
+def exact(**placement: object) -> RunConfig:
+    return RunConfig.model_validate({**EXACT, "placement": placement})
+
+
+def feasible_points(cfg: RunConfig) -> pd.DataFrame:
+    """(labour, distance) of every assignment of the tiny instance that breaks no rule."""
+    _, d = prepared(FIXTURES / "tiny", cfg)
+    options = [np.flatnonzero(d.allowed[h]).tolist() for h in range(d.n_households)]
+    rows = []
+    for combo in itertools.product(*options):
+        a = np.array(combo)
+        if len(constraint_violations(d, a)):
+            continue
+        q = bounded_quantities(d, a)
+        rows.append((q["labour"], q["distance"], q["deviation"], q["leave_coa_region"]))
+    return pd.DataFrame(rows, columns=["labour", "distance", "deviation", "leave_coa_region"])
+
+
+def test_front_is_the_hand_computed_set_of_non_dominated_points() -> None:
+    """Labour against distance on the tiny instance, with the other parts priced at zero
+    so that the two axes are the whole trade-off: every front point is non-dominated
+    among all feasible assignments (brute force), and the front holds exactly the
+    non-dominated points the method can reach: for each grid bound the best labour
+    within it (ties to the shorter distance)."""
+    cfg = exact(penalty_shortfall=0.0, penalty_excess=0.0, weight_leave_coa_region=0.0)
+    result = front("tests/fixtures/tiny", cfg, "labour,distance", points=5)
+    all_points = feasible_points(cfg)
+    axes = [fronts.AXES["labour"], fronts.AXES["distance"]]
+    pareto = all_points[fronts.non_dominated(all_points, axes)]
+    on_front = result.points[result.points["on_front"]]
+    found = sorted(zip(on_front["labour"].round(9), on_front["distance"].round(6), strict=True))
+    for labour, km in found:
+        assert ((pareto["labour"].round(9) == labour) & (pareto["distance"].round(6) == km)).any()
+    ideal_km, nadir_km = pareto["distance"].min(), pareto["distance"].max()
+    expected = set()
+    for bound in np.linspace(ideal_km, nadir_km, 5):
+        within = all_points[all_points["distance"] <= bound + 1e-9]
+        best = within.sort_values(["labour", "distance"], ascending=[False, True]).iloc[0]
+        expected.add((round(best["labour"], 9), round(best["distance"], 6)))
+    assert set(found) == expected
+    assert result.points["status"].eq("optimal").all()
+    assert int(result.points["knee"].sum()) == 1
+    assert result.points.loc[result.points["knee"], "on_front"].all()
+
+
+def test_front_writes_tables_plot_and_runs(tmp_path: Path) -> None:
+    """A written front has the points, the tidy front (point x part, with run ids that
+    are run folders' ids), the plot and a manifest; the CLI prints the points."""
+    out = tmp_path / "front"
+    result = front("tests/fixtures/tiny", exact(), "labour,distance,deviation", points=4)
+    # three ideals and a 2 x 2 grid but its loose corner (the first axis's own optimum)
+    assert len(result.points) == 3 + 3
+    assert result.points["role"].tolist()[:3] == [
+        "ideal labour",
+        "ideal distance",
+        "ideal deviation",
+    ]
+    write_front(result, out)
+    points = pd.read_csv(out / "points.csv")
+    tidy = pd.read_csv(out / "front.csv")
+    assert set(tidy["point"]) == set(points.loc[points["on_front"], "point"])
+    assert {"labour", "distance", "deviation"} <= set(tidy["part"])
+    for point, run_id in zip(points["point"], points["run_id"], strict=True):
+        manifest = (out / "runs" / f"point-{point}" / "manifest.json").read_text()
+        assert run_id in manifest
+    assert (out / "front.png").stat().st_size > 10_000
+    cli = CliRunner().invoke(
+        app, ["front", "tests/fixtures/tiny", "--axes", "labour,km", "--out", str(tmp_path / "x")]
+    )
+    assert cli.exit_code == 1 and "unknown axis km" in cli.output
+
+
+def test_front_refuses_bad_axes_before_any_run() -> None:
+    """One axis, a repeated axis, or the changes axis without a previous plan are refused."""
+    with pytest.raises(ConfigError, match="two or three"):
+        front("tests/fixtures/tiny", exact(), "labour")
+    with pytest.raises(ConfigError, match="two or three"):
+        front("tests/fixtures/tiny", exact(), "labour,labour")
+    with pytest.raises(Exception, match="previous plan"):
+        front("tests/fixtures/tiny", exact(), "labour,changes")
+
+
+def test_sweep_runs_the_grid_and_shows_where_the_decision_flips(tmp_path: Path) -> None:
+    """A sweep of the shortfall penalty on the tiny instance: one run per value with the
+    same parts as a plain run at that value; the shortfall never grows as its penalty
+    does; the households moved against the run before are counted from the plans."""
+    values = [0, 5, 40]
+    result = sweep(
+        "tests/fixtures/tiny",
+        exact(),
+        ["placement.penalty_shortfall=" + ",".join(map(str, values))],
+    )
+    table = result.table
+    assert table["placement.penalty_shortfall"].tolist() == values
+    assert table["shortfall"].is_monotonic_decreasing
+    plans = [result.runs[k].solution.assignment for k in range(3)]  # type: ignore[union-attr]
+    assert np.isnan(table["moved"].iloc[0])
+    assert table["moved"].iloc[1:].tolist() == [
+        float((plans[k] != plans[k - 1]).sum()) for k in (1, 2)
+    ]
+    write_sweep(result, tmp_path / "sweep")
+    back = pd.read_csv(tmp_path / "sweep" / "sweep.csv")
+    assert back["shortfall"].tolist() == pytest.approx(table["shortfall"].tolist())
+    assert (tmp_path / "sweep" / "sweep.png").exists()
+    with pytest.raises(ConfigError, match="not a numeric setting"):
+        sweep("tests/fixtures/tiny", exact(), ["placement.aggregation=1,2"])
+    with pytest.raises(ConfigError, match="not a setting"):
+        sweep("tests/fixtures/tiny", exact(), ["placement.penalty_shortfal=1,2"])
+    with pytest.raises(ConfigError, match="not a number"):
+        sweep("tests/fixtures/tiny", exact(), ["placement.penalty_shortfall=1,2x"])
+
+
+def test_fairness_floor_moves_the_woman_and_reports_its_price(tmp_path: Path) -> None:
+    """On the pair instance (a man and a woman, Aastad better for both, the man more so)
+    the best plan gives the woman Bedorp. By hand: an absolute floor of 0.2 on adult
+    women's mean is above her chance in Bedorp, so it swaps them; the labour score
+    drops from p_MA + p_FB to p_MB + p_FA, a price of 1 - (p_MB + p_FA) / (p_MA + p_FB);
+    proportional at level 0.7 (her own optimum is p_FA, his p_MA, and
+    p_FB < 0.7 p_FA, 0.7 p_MA < p_MB) and max-min (the best of the two plans' lowest mean
+    is p_FA) give the same swap. Proportional at level 1 asks both their own optimum:
+    both go to Aastad, paying the target penalties."""
+    cfg = RunConfig.model_validate(
+        {
+            **EXACT,
+            "placement": {"penalty_shortfall": 1000.0, "penalty_excess": 1000.0},
+            "output": {"min_cell": 1},
+        }
+    )
+    study = fairness(
+        "tests/fixtures/pair", cfg, "gender", "absolute,proportional,maxmin", level=0.7, floor=0.2
+    )
+    inst = study.instance
+    p = member_probabilities(inst.members, inst.municipalities)  # type: ignore[arg-type]
+    (p_ma, p_mb), (p_fa, p_fb) = p
+    assert p_fb < 0.2 < p_fa and p_ma + p_fb > p_mb + p_fa
+    assert p_fb < 0.7 * p_fa and 0.7 * p_ma < p_mb
+    summary = study.summary.set_index(["aggregation", "rule"])
+    assert summary.loc[("sum", "none"), "labour_score"] == pytest.approx(p_ma + p_fb)
+    price = 1 - (p_mb + p_fa) / (p_ma + p_fb)
+    for rule in ("absolute", "proportional", "maxmin"):
+        assert summary.loc[("sum", rule), "labour_score"] == pytest.approx(p_mb + p_fa)
+        assert summary.loc[("sum", rule), "price_of_fairness"] == pytest.approx(price)
+    groups = study.table.set_index(["aggregation", "rule", "group"])
+    assert groups.loc[("sum", "none", "women"), "mean"] == pytest.approx(p_fb)
+    assert groups.loc[("sum", "absolute", "women"), "mean"] == pytest.approx(p_fa)
+    assert groups.loc[("sum", "absolute", "men"), "mean"] == pytest.approx(p_mb)
+    assert groups.loc[("sum", "proportional", "women"), "own_optimum"] == pytest.approx(p_fa)
+    common = summary.loc[("sum", "maxmin"), "level"]
+    assert p_fb < common <= p_fa and common == pytest.approx(p_fa, abs=(p_fa - p_fb) / 2**5)
+    # at least one member works: a single's score is his or her own chance, so the same
+    assert summary.loc[("at_least_one", "absolute"), "price_of_fairness"] == pytest.approx(price)
+    both = fairness("tests/fixtures/pair", cfg, "gender", "proportional", level=1.0)
+    labour = both.summary.set_index(["aggregation", "rule"]).loc[("sum", "proportional")]
+    assert labour["labour_score"] == pytest.approx(p_ma + p_fa)
+    write_fairness(study, tmp_path / "fair")
+    back = pd.read_csv(tmp_path / "fair" / "fairness.csv")
+    assert back["price_of_fairness"].max() == pytest.approx(price)
+    assert (tmp_path / "fair" / "fairness.png").exists()
+    text = (tmp_path / "fair" / "groups.csv").read_text()
+    assert "H1" not in text and "H2" not in text  # aggregates only
+
+
+def test_fairness_suppresses_small_groups_and_refuses_unknown_ones() -> None:
+    """Groups below output.min_cell keep their count but show no values; an unknown
+    family or rule, or the absolute rule without a floor, is a configuration error."""
+    cfg = RunConfig.model_validate({**EXACT, "output": {"min_cell": 5}})
+    study = fairness("tests/fixtures/pair", cfg, "gender", "proportional")
+    assert study.table["suppressed"].all() and study.table["mean"].isna().all()
+    assert study.table["members"].tolist() == [1, 1] * 4
+    with pytest.raises(ConfigError, match="unknown group family"):
+        fairness("tests/fixtures/pair", cfg, "religion")
+    with pytest.raises(ConfigError, match="unknown rule"):
+        fairness("tests/fixtures/pair", cfg, "gender", "utilitarian")
+    with pytest.raises(ConfigError, match="--floor"):
+        fairness("tests/fixtures/pair", cfg, "gender", "absolute")
