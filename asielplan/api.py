@@ -949,8 +949,6 @@ def front(
         for number, eps in enumerate(grid, start=1):
             if all(eps[a.name] == nadir[a.name] for a in chosen[1:]):
                 continue  # the first axis's own optimum meets these bounds
-            if len(chosen) == 2 and eps[chosen[1].name] == ideal[chosen[1].name]:
-                continue  # the second axis's own optimum (the first axis as tie-breaker)
             bounds = fronts.bound_overrides(c, chosen, eps)
             cfg = with_overrides(base, {"placement.part_bounds": bounds}, "front: grid")
             shown = ", ".join(f"{name} {value:,.4g}" for name, value in eps.items())
@@ -958,7 +956,10 @@ def front(
             run = place(inst, cfg, progress, start=_best_start(runs, rows, eps, chosen))
             record(run, "grid", eps)
     table = pd.DataFrame(rows)
-    solved = table["status"].isin([str(s) for s in Status if s.has_solution])
+    # the bounded axes' own optima only set the grid's range: the grid's tight end, the
+    # first axis optimised within their value, stands for them
+    candidates = table["role"].isin(["grid", f"ideal {chosen[0].name}"])
+    solved = candidates & table["status"].isin([str(s) for s in Status if s.has_solution])
     table["on_front"] = False
     if solved.any():
         keep = fronts.non_dominated(table[solved], chosen)

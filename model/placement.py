@@ -1195,7 +1195,7 @@ def _breaks_group_floors(d: PlacementData, assignment: np.ndarray, rows: np.ndar
     return out
 
 
-def _target_gap(name: str, placed: np.ndarray, target: np.ndarray) -> np.ndarray:
+def target_gap(name: str, placed: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Persons below (shortfall), above (excess) or off (deviation) the target."""
     if name == "shortfall":
         return np.clip(target - placed, 0, None)
@@ -1223,10 +1223,10 @@ def _breaks_part_bounds(
             assert d.target is not None
             t = d.target.astype(float)
             gap = row.part
-            to = _target_gap(gap, placed[None, :] + n[:, None], t[None, :])
-            to = to - _target_gap(gap, placed, t)
-            leave = _target_gap(gap, placed[here] - n, t[here])
-            leave = np.where(has, leave - _target_gap(gap, placed[here], t[here]), 0)
+            to = target_gap(gap, placed[None, :] + n[:, None], t[None, :])
+            to = to - target_gap(gap, placed, t)
+            leave = target_gap(gap, placed[here] - n, t[here])
+            leave = np.where(has, leave - target_gap(gap, placed[here], t[here]), 0)
             after = quantities[row.part] + to + leave[:, None]
         else:  # unplaced: a placed household stays placed; an unplaced one is placed
             after = quantities[row.part] - np.where(has, 0.0, n)[:, None] + np.zeros(M)

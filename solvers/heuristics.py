@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from asielplan.model.placement import Pairs, PlacementData, band_limits, placed_persons
+from asielplan.model.placement import (
+    PAIR_PARTS,
+    TARGET_GAPS,
+    Pairs,
+    PlacementData,
+    band_limits,
+    bounded_quantities,
+    group_floor_values,
+    placed_persons,
+    target_gap,
+)
 
 
 def assignment_from_x(d: PlacementData, pairs: Pairs, x: np.ndarray) -> np.ndarray:
@@ -25,6 +35,106 @@ def assignment_from_x(d: PlacementData, pairs: Pairs, x: np.ndarray) -> np.ndarr
     return assignment
 
 
+class _Moves:
+    """Every single move of a pass: household ``pairs.h`` from its municipality ``cur``
+    to ``pairs.m``, its objective change ``delta`` (pair value and target penalties), and
+    whether it keeps the capacity, band and regional limits (``legal``)."""
+
+    def __init__(self, d: PlacementData, pairs: Pairs, a: np.ndarray, value: np.ndarray) -> None:
+        n = d.persons[pairs.h].astype(float)
+        load = placed_persons(d, a).astype(float)
+        current = a[pairs.h]
+        self.movable = (current >= 0) & (current != pairs.m)
+        cur = np.where(self.movable, current, 0)
+        here = np.where(self.movable, d.value(pairs.h, cur), 0.0)
+        penalty = d.target_penalty
+        self.delta = (
+            value
+            - here
+            + penalty(cur, load[cur])
+            - penalty(cur, load[cur] - n)
+            + penalty(pairs.m, load[pairs.m])
+            - penalty(pairs.m, load[pairs.m] + n)
+        )
+        upper = d.hard_upper()
+        lower = np.zeros(d.n_municipalities)
+        if d.target is not None and d.config.target_mode == "band":
+            lower = band_limits(d)[0].astype(float)
+        legal = (load[pairs.m] + n <= upper[pairs.m] + 1e-9) & (
+            load[cur] - n >= np.minimum(lower[cur], load[cur]) - 1e-9
+        )
+        self.legal = legal & _regions_allow(d, load, cur, pairs.m, n)
+        self.cur = cur
+        self.rows = _BoundRows(d, pairs, a, cur, load, n)
+
+
+class _BoundRows:
+    """The rows a move can break beyond capacity and bands: bounded objective parts
+    (``placement.part_bounds``) and group floors, each with its value now and the change
+    every move of the pass would make (valid within a pass, in which no municipality is
+    touched twice)."""
+
+    def __init__(
+        self,
+        d: PlacementData,
+        pairs: Pairs,
+        a: np.ndarray,
+        cur: np.ndarray,
+        load: np.ndarray,
+        n: np.ndarray,
+    ) -> None:
+        changes, lower, upper, now = [], [], [], []
+        if d.bounded_parts:
+            quantities = bounded_quantities(d, a)
+            for row in d.bounded_parts:
+                if row.part in PAIR_PARTS:
+                    change = d.pair_part(row.part, pairs.h, pairs.m)
+                    change = change - d.pair_part(row.part, pairs.h, cur)
+                elif row.part in TARGET_GAPS:
+                    assert d.target is not None
+                    t = d.target.astype(float)
+                    change = (
+                        target_gap(row.part, load[pairs.m] + n, t[pairs.m])
+                        - target_gap(row.part, load[pairs.m], t[pairs.m])
+                        + target_gap(row.part, load[cur] - n, t[cur])
+                        - target_gap(row.part, load[cur], t[cur])
+                    )
+                else:  # unplaced: a move keeps a household placed
+                    change = np.zeros(len(pairs))
+                changes.append(change)
+                lower.append(-np.inf if row.lower is None else row.lower)
+                upper.append(np.inf if row.upper is None else row.upper)
+                now.append(quantities[row.part])
+        for floor, value in zip(d.group_floors, group_floor_values(d, a), strict=True):
+            changes.append(floor.expected[pairs.h, pairs.m] - floor.expected[pairs.h, cur])
+            lower.append(floor.lower)
+            upper.append(np.inf)
+            now.append(value)
+        self.change = np.array(changes).reshape(len(changes), len(pairs))
+        self.lower, self.upper = np.array(lower), np.array(upper)
+        self.now = np.array(now, dtype=float)
+
+    def __len__(self) -> int:
+        return len(self.now)
+
+    def violation(self) -> np.ndarray:
+        return np.clip(self.lower - self.now, 0, None) + np.clip(self.now - self.upper, 0, None)
+
+    def accepts(self, k: int, exempt: int | None = None) -> bool:
+        """Whether move ``k`` keeps every row within its bounds (a row already outside
+        may not move further out); ``exempt``: a row not checked."""
+        after = self.now + self.change[:, k]
+        ok = ((after >= self.lower - 1e-9) | (after >= self.now)) & (
+            (after <= self.upper + 1e-9) | (after <= self.now)
+        )
+        if exempt is not None:
+            ok[exempt] = True
+        return bool(ok.all())
+
+    def apply(self, k: int) -> None:
+        self.now = self.now + self.change[:, k]
+
+
 def improve_by_moves(
     d: PlacementData,
     pairs: Pairs,
@@ -33,7 +143,8 @@ def improve_by_moves(
 ) -> np.ndarray:
     """Local search: move households to other candidate municipalities while that raises
     the objective (pair value plus the change in target penalties), never breaking a
-    capacity, band or regional limit that the current assignment keeps.
+    capacity, band, regional limit, bounded part or group floor that the current
+    assignment keeps.
 
     Each pass evaluates every candidate move at once and applies the best improving moves
     that touch distinct municipalities; it stops when no move improves, after
@@ -42,49 +153,75 @@ def improve_by_moves(
     """
     a = assignment.copy()
     value = d.value(pairs.h, pairs.m)
-    n = d.persons[pairs.h].astype(float)
-    upper = d.hard_upper()
-    lower = np.zeros(d.n_municipalities)
-    if d.target is not None and d.config.target_mode == "band":
-        lower = band_limits(d)[0].astype(float)
-    penalty = d.target_penalty
-
     for _ in range(max_passes):
-        load = placed_persons(d, a).astype(float)
-        current = a[pairs.h]
-        movable = (current >= 0) & (current != pairs.m)
-        if not movable.any():
-            break
-        cur = np.where(movable, current, 0)
-        here = np.where(movable, d.value(pairs.h, cur), 0.0)
-        delta = (
-            value
-            - here
-            + penalty(cur, load[cur])
-            - penalty(cur, load[cur] - n)
-            + penalty(pairs.m, load[pairs.m])
-            - penalty(pairs.m, load[pairs.m] + n)
-        )
-        legal = (load[pairs.m] + n <= upper[pairs.m] + 1e-9) & (
-            load[cur] - n >= np.minimum(lower[cur], load[cur]) - 1e-9
-        )
-        legal &= _regions_allow(d, load, cur, pairs.m, n)
-        candidates = np.flatnonzero(movable & legal & (delta > 1e-7))
+        moves = _Moves(d, pairs, a, value)
+        candidates = np.flatnonzero(moves.movable & moves.legal & (moves.delta > 1e-7))
         if not len(candidates):
             break
-        touched = np.zeros(d.n_municipalities, dtype=bool)
-        moved = np.zeros(d.n_households, dtype=bool)
-        applied = 0
-        for k in candidates[np.argsort(-delta[candidates], kind="stable")]:
-            h, m_from, m_to = pairs.h[k], cur[k], pairs.m[k]
-            if touched[m_from] or touched[m_to] or moved[h]:
-                continue
-            a[h] = m_to
-            touched[m_from] = touched[m_to] = moved[h] = True
-            applied += 1
-        if not applied:
+        order = candidates[np.argsort(-moves.delta[candidates], kind="stable")]
+        if not _apply(d, pairs, a, moves, order):
             break
     return a
+
+
+def repair_bounds(
+    d: PlacementData, pairs: Pairs, assignment: np.ndarray, max_passes: int = 100
+) -> np.ndarray:
+    """Bring bounded parts and group floors back within their bounds (a rounded LP
+    solution may break them): each pass takes the most violated row and applies the
+    moves that reduce it at the least loss of objective per unit, over distinct
+    municipalities, until it holds; moves keep every other limit. Bounded by work."""
+    a = assignment.copy()
+    value = d.value(pairs.h, pairs.m)
+    for _ in range(max_passes):
+        moves = _Moves(d, pairs, a, value)
+        rows = moves.rows
+        if not len(rows):
+            break
+        violation = rows.violation()
+        if violation.max() <= 1e-9:
+            break
+        k = int(np.argmax(violation))
+        direction = 1.0 if rows.now[k] < rows.lower[k] else -1.0
+        helps = direction * rows.change[k]
+        candidates = np.flatnonzero(moves.movable & moves.legal & (helps > 1e-12))
+        if not len(candidates):
+            break
+        ratio = moves.delta[candidates] / helps[candidates]
+        order = candidates[np.argsort(-ratio, kind="stable")]
+        if not _apply(d, pairs, a, moves, order, repairing=k):
+            break
+    return a
+
+
+def _apply(
+    d: PlacementData,
+    pairs: Pairs,
+    a: np.ndarray,
+    moves: _Moves,
+    order: np.ndarray,
+    repairing: int | None = None,
+) -> int:
+    """Apply the moves in ``order`` that touch distinct municipalities and households
+    and that the bound rows accept; when ``repairing`` a row, stop once it holds."""
+    touched = np.zeros(d.n_municipalities, dtype=bool)
+    moved = np.zeros(d.n_households, dtype=bool)
+    rows = moves.rows
+    applied = 0
+    for k in order:
+        h, m_from, m_to = pairs.h[k], moves.cur[k], pairs.m[k]
+        if touched[m_from] or touched[m_to] or moved[h]:
+            continue
+        if len(rows) and not rows.accepts(k, exempt=repairing):
+            continue
+        a[h] = m_to
+        touched[m_from] = touched[m_to] = moved[h] = True
+        applied += 1
+        if len(rows):
+            rows.apply(k)
+            if repairing is not None and rows.violation()[repairing] <= 1e-9:
+                break
+    return applied
 
 
 def _regions_allow(

@@ -63,6 +63,7 @@ from asielplan.solvers.heuristics import (
     assignment_from_x,
     improve_by_moves,
     neighbourhood,
+    repair_bounds,
     round_lp,
 )
 from asielplan.solvers.highs import (
@@ -741,9 +742,13 @@ def _solve(
     fractional = np.zeros(d.n_households, dtype=bool)
     fractional[lp_pairs.h[(x > 1e-6) & (x < 1 - 1e-6)]] = True
     rounded = round_lp(d, lp_pairs, x)
-    search.offer(improve_by_moves(d, lp_pairs, rounded) if not elastic else rounded)
-    if start is not None and search.offer(start.astype(np.int64)):
-        say("the start assignment is the incumbent")
+    if not elastic:
+        rounded = improve_by_moves(d, lp_pairs, repair_bounds(d, lp_pairs, rounded))
+    search.offer(rounded)
+    if start is not None:
+        improved = improve_by_moves(d, lp_pairs, start.astype(np.int64))
+        if search.offer(improved):
+            say("the start assignment, improved by moves, is the incumbent")
     say(
         f"LP bound {-search.z_lp:,.2f}; rounded solution "  # type: ignore[operator]
         + ("breaks a hard constraint" if search.objective is None else f"{-search.objective:,.2f}")
