@@ -45,7 +45,8 @@ from asielplan.io import (
 from asielplan.manifest import build_manifest, input_hashes, instance_files, write_manifest
 from asielplan.model.checks import check_run
 from asielplan.model.placement import PlacementData, bounded_quantities, prepare_placement
-from asielplan.model.reception import ReceptionData, prepare_reception
+from asielplan.model.reception import COST_PARTS, ReceptionData, prepare_reception
+from asielplan.model.reception import bounded_values as reception_bounded_values
 from asielplan.model.schemes import SchemeError, SchemeResult, compute_scheme
 from asielplan.runspec import Kind, RunSpec
 from asielplan.solvers.highs import Progress, solver_problem
@@ -854,15 +855,19 @@ class Front:
 
 
 def _quantities(run: Run) -> dict[str, float]:
-    assert isinstance(run.data, PlacementData) and isinstance(run.solution, PlacementSolution)
+    """The boundable quantities of a run's plan (empty without a plan)."""
     if not run.solution.status.has_solution:
         return {}
-    return bounded_quantities(run.data, run.solution.assignment)
+    if isinstance(run.solution, ReceptionSolution):
+        values = {name: part.quantity for name, part in run.solution.objective_parts.items()}
+        return {**values, **reception_bounded_values(run.solution.objective_parts)}
+    assert isinstance(run.data, PlacementData)
+    return bounded_quantities(run.data, _placement_solution(run).assignment)
 
 
-def _checked_all(inst: Instance, configs: list[RunConfig]) -> None:
+def _checked_all(inst: Instance, configs: list[RunConfig], kind: Kind = "place") -> None:
     """Every configuration of a study checked before its first run (all problems at once)."""
-    issues = [issue for cfg in configs for issue in check_run(inst, cfg, "place")]
+    issues = [issue for cfg in configs for issue in check_run(inst, cfg, kind)]
     if any(not issue.is_warning for issue in issues):
         raise InputError(list(dict.fromkeys(issues)), str(inst.root or inst.meta.name))
 
@@ -873,37 +878,53 @@ def front(
     axes: str = "labour,distance",
     points: int = 9,
     progress: Progress | None = None,
+    problem: fronts.Problem = "placement",
 ) -> Front:
-    """The trade-off front of the placement over ``axes`` (the first optimised, the
-    others bounded on a grid of about ``points`` values between their ideal and nadir);
-    each grid run starts from its neighbour's plan. See docs/tradeoffs.md."""
+    """The trade-off front of the placement or the reception plan over ``axes`` (the
+    first optimised, the others bounded on a grid of about ``points`` values between
+    their ideal and nadir); each placement grid run starts from the best earlier plan
+    that meets its bounds. See docs/tradeoffs.md."""
     from asielplan.config import with_overrides
 
     config = config or RunConfig()
     say = progress or (lambda message: None)
     try:
-        chosen = fronts.parse_axes(axes)
+        chosen = fronts.parse_axes(axes, problem)
     except ValueError as error:
         raise ConfigError(f"--axes: {error}") from None
     if points < 2:
         raise ConfigError("--points: a front needs at least 2 points")
+    kind: Kind = "place" if problem == "placement" else "reception"
+    if kind == "reception" and config.reception.robust:
+        raise ConfigError("a reception front plans one inflow: set reception.robust = false")
     inst = load_instance(instance)
-    check(inst, config, "place")
-    c = config.placement
+    check(inst, config, kind)
+    section = getattr(config, problem)
     payoff_configs = {
         axis.name: with_overrides(
-            config, fronts.objective_overrides(c, chosen, axis), f"front: optimise {axis.name}"
+            config,
+            fronts.objective_overrides(section, problem, chosen, axis),
+            f"front: optimise {axis.name}",
         )
         for axis in chosen
     }
     base = payoff_configs[chosen[0].name]
-    probe = fronts.bound_overrides(c, chosen, {axis.name: 0.0 for axis in chosen})
-    probing = with_overrides(base, {"placement.part_bounds": probe}, "front: bounds")
-    _checked_all(inst, [*payoff_configs.values(), probing])
+    probe = fronts.bound_overrides(section, problem, chosen, {a.name: 0.0 for a in chosen})
+    probing = with_overrides(base, probe, "front: bounds")
+    _checked_all(inst, [*payoff_configs.values(), probing], kind)
+
+    def solve(cfg: RunConfig, start: np.ndarray | None = None) -> Run:
+        if kind == "reception":
+            return plan_reception(inst, cfg, progress)
+        return place(inst, cfg, progress, start=start)
 
     rows: list[dict[str, Any]] = []
     parts: list[dict[str, Any]] = []
     runs: dict[int, Run] = {}
+    units = {name: axis.unit for name, axis in fronts.AXES[problem].items()}
+    units.update(
+        {name: spec.unit for name, spec in COST_PARTS.items()} if kind == "reception" else {}
+    )
 
     def record(run: Run, role: str, eps: dict[str, float]) -> dict[str, float]:
         point = len(rows)
@@ -921,7 +942,6 @@ def front(
             objective=run.solution.objective,
         )
         rows.append(row)
-        units = {name: fronts.AXES[name].unit for name in fronts.AXES}
         for part, quantity in values.items():
             parts.append(
                 {"point": point, "part": part, "unit": units.get(part, ""), "quantity": quantity}
@@ -929,13 +949,12 @@ def front(
         return values
 
     say("front: the default run")
-    default = place(inst, config, progress)
+    default = solve(config)
     ideal: dict[str, float] = {}
     payoff: list[dict[str, float]] = []
     for number, axis in enumerate(chosen, start=1):
         say(f"front: optimising {axis.name} alone ({number}/{len(chosen)})")
-        run = place(inst, payoff_configs[axis.name], progress)
-        values = record(run, f"ideal {axis.name}", {})
+        values = record(solve(payoff_configs[axis.name]), f"ideal {axis.name}", {})
         if not values:
             break
         ideal[axis.name] = values[axis.name]
@@ -949,12 +968,12 @@ def front(
         for number, eps in enumerate(grid, start=1):
             if all(eps[a.name] == nadir[a.name] for a in chosen[1:]):
                 continue  # the first axis's own optimum meets these bounds
-            bounds = fronts.bound_overrides(c, chosen, eps)
-            cfg = with_overrides(base, {"placement.part_bounds": bounds}, "front: grid")
+            bounds = fronts.bound_overrides(section, problem, chosen, eps)
+            cfg = with_overrides(base, bounds, "front: grid")
             shown = ", ".join(f"{name} {value:,.4g}" for name, value in eps.items())
             say(f"front: point {number}/{len(grid)} ({shown})")
-            run = place(inst, cfg, progress, start=_best_start(runs, rows, eps, chosen))
-            record(run, "grid", eps)
+            start = _best_start(runs, rows, eps, chosen) if kind == "place" else None
+            record(solve(cfg, start), "grid", eps)
     table = pd.DataFrame(rows)
     # the bounded axes' own optima only set the grid's range: the grid's tight end, the
     # first axis optimised within their value, stands for them

@@ -749,13 +749,19 @@ def explain(
 def front(
     out: Annotated[Path, typer.Option(help="Folder for the front.")],
     instance: InstanceArg = None,
-    axes: Annotated[
+    problem: Annotated[
         str,
+        typer.Option(help="placement or reception (its axes: money, moves, emergency, crisis)."),
+    ] = "placement",
+    axes: Annotated[
+        str | None,
         typer.Option(
-            help="Two or three of labour, distance, leave_coa_region, deviation, unplaced, "
-            "changes (with --previous): the first is optimised, the others bounded."
+            help="Two or three axes, the first optimised, the others bounded: placement "
+            "labour, distance, leave_coa_region, deviation, unplaced, changes (with "
+            "--previous); reception money, moves, emergency, crisis. Default: "
+            "labour,distance or money,emergency."
         ),
-    ] = "labour,distance",
+    ] = None,
     points: Annotated[int, typer.Option(min=2, help="Grid points (about; 3 axes: squared).")] = 9,
     config: ConfigOpt = None,
     scenario: ScenarioOpt = None,
@@ -764,17 +770,23 @@ def front(
         Path | None, typer.Option(help="A previous plan, for the changes axis.")
     ] = None,
 ) -> None:
-    """The trade-off front of the placement by the epsilon-constraint method: writes
+    """The trade-off front of the placement or the reception plan by the
+    epsilon-constraint method: writes
     points (every run: role, bounds, axis values, status, gap, run id, on_front, knee),
     front (tidy: point x part of the non-dominated points), front.png with the default
     run marked and the knee named, and each point's run under runs/."""
     from asielplan import api
 
+    if problem not in ("placement", "reception"):
+        raise ConfigError(f"--problem {problem!r}: placement or reception")
+    if previous is not None and problem != "placement":
+        raise ConfigError("--previous is a placement plan: it needs --problem placement")
+    chosen = axes or ("labour,distance" if problem == "placement" else "money,emergency")
     cfg = run_config(config, scenario, instance, {"solver.time_limit": time_limit})
     api.check_output(out, instance)
     inst = api.with_previous_plan(instance, previous) if previous is not None else instance
     with console.status("computing the front ...") as status:
-        result = api.front(inst, cfg, axes, points, _progress(status))
+        result = api.front(inst, cfg, chosen, points, _progress(status), problem)  # type: ignore[arg-type]
     api.write_front(result, out)
     names = [axis.name for axis in result.axes]
     table = Table(title=f"front {' / '.join(names)} on {escape(result.instance.meta.name)}")

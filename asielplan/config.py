@@ -233,6 +233,19 @@ class ReceptionConfig(Strict):
         "region's share of the scheme's numbers times the persons in reception in each "
         "period; instead of the region_targets table.",
     )
+    money_weight: float = Field(
+        default=1.0,
+        ge=0,
+        description="Multiplies the money parts (beds, fixed, opening) in the objective; "
+        "1 in a plan. A trade-off front lowers it to optimise another axis; reports show "
+        "euros whatever it is.",
+    )
+    part_bounds: dict[str, PartBound] = Field(
+        default_factory=dict,
+        description="Bounds on money (EUR: beds, fixed and opening costs), moves, "
+        "emergency and crisis (place-nights), expected over the inflows: the epsilon "
+        "constraints of a trade-off front.",
+    )
 
 
 class KeyTerm(Strict):

@@ -1,12 +1,13 @@
 """Trade-off fronts by the epsilon-constraint method, and weight sweeps.
 
-A front over axes ``(a_1, a_2[, a_3])`` (named quantities of the placement objective,
-:data:`AXES`) optimises ``a_1`` while the others are bounded (``placement.part_bounds``)
-on a grid between their ideal and nadir values (Haimes, Lasdon & Wismer 1971; the
-augmented form of Mavrotas 2009: the bounded axes keep a small weight so that a point
-is not weakly dominated). This module holds the pure steps: the configurations of the
-payoff table and the grid, the dominance filter, the knee and the tables and plots. The
-runs themselves are made by ``asielplan.api.front``.
+A front over axes ``(a_1, a_2[, a_3])`` (named quantities of the placement or the
+reception objective, :data:`AXES`) optimises ``a_1`` while the others are bounded
+(``placement.part_bounds``, ``reception.part_bounds``) on a grid between their ideal
+and nadir values (Haimes, Lasdon & Wismer 1971; the augmented form of Mavrotas 2009:
+the bounded axes keep a small weight so that a point is not weakly dominated). This
+module holds the pure steps: the configurations of the payoff table and the grid, the
+dominance filter, the knee and the tables and plots. The runs themselves are made by
+``asielplan.api.front``.
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-
-from asielplan.config import PlacementConfig
+from pydantic import BaseModel
 
 # the bounded axes' weights in the grid runs, as a share of their configured weight: a
 # tie-breaker between plans equal in the first axis (the augmented epsilon-constraint)
@@ -29,10 +29,14 @@ AUGMENT = 1e-3
 DOMINANCE_TOLERANCE = 1e-9
 
 
+Problem = Literal["placement", "reception"]
+
+
 @dataclass(frozen=True)
 class Axis:
-    """A quantity a front can trade: the part of the placement objective it is, whether
-    more is better, its unit and the weights that price it in the objective."""
+    """A quantity a front can trade: its name (a bounded quantity of the problem's
+    ``part_bounds``), whether more is better, its unit and the settings that weigh it
+    in the objective."""
 
     name: str
     sense: Literal["max", "min"]
@@ -40,60 +44,70 @@ class Axis:
     weights: tuple[str, ...]
 
 
-AXES = {
-    axis.name: axis
-    for axis in (
-        Axis("labour", "max", "expected employed persons", ("weight_labour",)),
-        Axis("distance", "min", "km", ("weight_distance",)),
-        Axis("leave_coa_region", "min", "households", ("weight_leave_coa_region",)),
-        Axis("deviation", "min", "persons", ("penalty_shortfall", "penalty_excess")),
-        Axis("unplaced", "min", "persons", ("unplaced_penalty",)),
-        Axis("changes", "min", "households", ("weight_change",)),
-    )
+AXES: dict[Problem, dict[str, Axis]] = {
+    "placement": {
+        axis.name: axis
+        for axis in (
+            Axis("labour", "max", "expected employed persons", ("weight_labour",)),
+            Axis("distance", "min", "km", ("weight_distance",)),
+            Axis("leave_coa_region", "min", "households", ("weight_leave_coa_region",)),
+            Axis("deviation", "min", "persons", ("penalty_shortfall", "penalty_excess")),
+            Axis("unplaced", "min", "persons", ("unplaced_penalty",)),
+            Axis("changes", "min", "households", ("weight_change",)),
+        )
+    },
+    "reception": {
+        axis.name: axis
+        for axis in (
+            Axis("money", "min", "EUR", ("money_weight",)),
+            Axis("moves", "min", "moves", ("move_cost",)),
+            Axis("emergency", "min", "place-nights", ("emergency_penalty",)),
+            Axis("crisis", "min", "place-nights", ("crisis_penalty",)),
+        )
+    },
 }
 
 
-def parse_axes(text: str) -> list[Axis]:
-    """``"labour,distance"`` as axes; two or three, distinct, known."""
+def parse_axes(text: str, problem: Problem = "placement") -> list[Axis]:
+    """``"labour,distance"`` as axes of ``problem``; two or three, distinct, known."""
+    known = AXES[problem]
     names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in AXES]
+    unknown = [name for name in names if name not in known]
     if unknown:
-        raise ValueError(f"unknown axis {', '.join(unknown)}; axes: {', '.join(AXES)}")
+        raise ValueError(f"unknown axis {', '.join(unknown)}; {problem} axes: {', '.join(known)}")
     if not 2 <= len(names) <= 3 or len(set(names)) != len(names):
         raise ValueError(f"give two or three distinct axes, not {text!r}")
-    return [AXES[name] for name in names]
-
-
-def _weight(config: PlacementConfig, key: str) -> float:
-    return float(getattr(config, key))
+    return [known[name] for name in names]
 
 
 def objective_overrides(
-    config: PlacementConfig, axes: list[Axis], optimised: Axis
+    section: BaseModel, problem: Problem, axes: list[Axis], optimised: Axis
 ) -> dict[str, Any]:
     """Weights for optimising ``optimised``: its own as configured (1 when configured
     zero), the other axes' at :data:`AUGMENT` of theirs; parts that are no axis keep
-    theirs."""
+    theirs. ``section``: the problem's configuration section."""
     out: dict[str, Any] = {}
     for axis in axes:
         for key in axis.weights:
-            weight = _weight(config, key)
+            weight = float(getattr(section, key))
             if axis is optimised:
-                out[f"placement.{key}"] = weight if weight > 0 else 1.0
+                out[f"{problem}.{key}"] = weight if weight > 0 else 1.0
             else:
-                out[f"placement.{key}"] = AUGMENT * weight
+                out[f"{problem}.{key}"] = AUGMENT * weight
     return out
 
 
-def bound_overrides(config: PlacementConfig, axes: list[Axis], eps: dict[str, float]) -> Any:
-    """``placement.part_bounds`` with each bounded axis at its grid value: an upper bound
+def bound_overrides(
+    section: Any, problem: Problem, axes: list[Axis], eps: dict[str, float]
+) -> dict[str, Any]:
+    """``PROBLEM.part_bounds`` with each bounded axis at its grid value: an upper bound
     for an axis to minimise, a lower one for an axis to maximise (bounds already in the
-    configuration on other parts stay)."""
-    bounds = {name: bound.model_dump() for name, bound in config.part_bounds.items()}
+    configuration on other quantities stay)."""
+    bounds = {name: bound.model_dump() for name, bound in section.part_bounds.items()}
     for axis in axes[1:]:
         side = "upper" if axis.sense == "min" else "lower"
         bounds[axis.name] = {side: float(eps[axis.name])}
-    return bounds
+    return {f"{problem}.part_bounds": bounds}
 
 
 def grid(

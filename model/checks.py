@@ -18,6 +18,7 @@ from asielplan.data.reception import inflows_of
 from asielplan.errors import Issue
 from asielplan.model.groups import GROUPS
 from asielplan.model.placement import BOUNDABLE, TARGET_GAPS
+from asielplan.model.reception import BOUNDABLE as RECEPTION_BOUNDABLE
 from asielplan.model.schemes import check_scheme, schemes_of
 
 Kind = Literal["place", "reception"]
@@ -133,8 +134,21 @@ def check_weekly_targets(inst: Instance, config: RunConfig, kind: Kind) -> list[
 
 
 def check_part_bounds(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
-    """Bounds name objective parts the model has: shortfall, excess and deviation need soft
+    """Bounds name quantities the model has (reception: money, moves, emergency,
+    crisis); placement: shortfall, excess and deviation need soft
     targets, unplaced needs ``assignment = 'at_most_once'``, changes a previous plan."""
+    if kind == "reception":
+        return [
+            Issue(
+                CONFIG,
+                None,
+                f"reception.part_bounds.{name}",
+                "known quantity",
+                f"not a quantity a bound can hold; quantities: {', '.join(RECEPTION_BOUNDABLE)}",
+            )
+            for name in sorted(config.reception.part_bounds)
+            if name not in RECEPTION_BOUNDABLE
+        ]
     if kind != "place":
         return []
     c = config.placement

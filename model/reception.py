@@ -868,6 +868,39 @@ COST_PARTS = {
 }
 
 
+MONEY = tuple(name for name, part in COST_PARTS.items() if part.kind == "money")
+# what a reception front can trade and bound (reception.part_bounds): money in euros,
+# the others as the quantity of their part
+BOUNDABLE = {
+    "money": MONEY,
+    "moves": ("moves",),
+    "emergency": ("emergency_penalty",),
+    "crisis": ("crisis_penalty",),
+}
+BOUND_UNITS = {
+    "money": "EUR",
+    "moves": "moves",
+    "emergency": "place-nights",
+    "crisis": "place-nights",
+}
+
+
+def bound_terms(terms: dict[str, list[tuple[float, Any]]], name: str) -> list[tuple[float, Any]]:
+    """The (coefficient, quantity) terms of a boundable quantity: money in euros
+    (cost x quantity), the others their part's quantity."""
+    if name == "money":
+        return [(cost, q) for part in MONEY for cost, q in terms[part]]
+    return [(1.0, q) for _, q in terms[BOUNDABLE[name][0]]]
+
+
+def bounded_values(parts: dict[str, Any]) -> dict[str, float]:
+    """The boundable quantities of a solved plan from its objective parts."""
+    out = {"money": float(sum(parts[name].contribution for name in MONEY))}
+    for name in ("moves", "emergency", "crisis"):
+        out[name] = float(parts[BOUNDABLE[name][0]].quantity)
+    return out
+
+
 def objective_terms(
     m: pyo.ConcreteModel, data: ReceptionData, idx: Index
 ) -> dict[str, list[tuple[float, Any]]]:
@@ -931,10 +964,40 @@ def add_objective(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> None
     counts), :math:`\phi` the fixed cost per period and :math:`\kappa` the opening cost.
     """
     terms = objective_terms(m, data, idx)
+    scale = {name: data.config.money_weight if name in MONEY else 1.0 for name in terms}
     m.objective = pyo.Objective(
-        expr=pyo.quicksum(cost * quantity for parts in terms.values() for cost, quantity in parts),
+        expr=pyo.quicksum(
+            scale[name] * cost * quantity
+            for name, parts in terms.items()
+            for cost, quantity in parts
+        ),
         sense=pyo.minimize,
     )
+
+
+def add_part_bounds(m: pyo.ConcreteModel, data: ReceptionData, idx: Index) -> None:
+    r"""Bounds on named quantities (``reception.part_bounds``), expected over the
+    inflows: the epsilon constraints of a trade-off front.
+
+    .. math:: \ell_k \le \sum_{(a, q) \in k} a\, q \le u_k
+
+    with money the euros of beds, fixed and opening costs, and moves, emergency and
+    crisis the quantities of their parts (see :func:`objective_terms`). A quantity the
+    instance cannot have (no crisis sites) gives no row.
+    """
+    bounds = data.config.part_bounds
+    if not bounds:
+        return
+    terms = objective_terms(m, data, idx)
+    rows = {name: bound_terms(terms, name) for name in sorted(bounds)}
+    names = [name for name, row in rows.items() if row]
+
+    def rule(mdl: pyo.ConcreteModel, name: str) -> Any:
+        bound = bounds[name]
+        body = pyo.quicksum(a * q for a, q in rows[name])
+        return pyo.inequality(bound.lower, body, bound.upper)
+
+    m.part_bound = pyo.Constraint(names, rule=rule)
 
 
 FAMILIES = {
@@ -946,6 +1009,7 @@ FAMILIES = {
     "buffer": add_buffer,
     "site_decisions": add_site_decisions,
     "region_targets": add_region_targets,
+    "part_bounds": add_part_bounds,
 }
 
 

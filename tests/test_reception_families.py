@@ -13,12 +13,13 @@ from asielplan.config import RunConfig
 from asielplan.data.instance import read_instance
 from asielplan.model import reception as rm
 from asielplan.solvers.reception import ReceptionSolution, solve_reception
+from asielplan.solvers.result import Status
 
 from .reception_helpers import COHORTS, SITES, TRANSFERS, write_reception_instance
 
 
-def solve(root: Path) -> ReceptionSolution:
-    config = RunConfig()
+def solve(root: Path, config: RunConfig | None = None) -> ReceptionSolution:
+    config = config or RunConfig()
     data = rm.prepare_reception(read_instance(root), config.reception)
     solution = solve_reception(data, config.solver)
     assert solution.status.has_solution
@@ -129,6 +130,25 @@ def test_family_region_targets(tmp_path: Path) -> None:
     targets = pd.DataFrame({"region": ["PB"], "target": [5], "period": [1]})
     sol = solve(write_reception_instance(tmp_path / "i", region_targets=targets))
     assert (persons(sol, "A1", 1), persons(sol, "A2", 1)) == (3, 5)
+
+
+def test_family_part_bounds(tmp_path: Path) -> None:
+    """Three people sit in the noodopvang until period 3; moving each to A1 in period 1
+    pays (the flow balance test). With at most one move, one moves and two stay; a
+    money bound below the free plan's 420 euros cannot be met."""
+    free = solve(write_reception_instance(tmp_path / "free", cohorts=STOCK))
+    assert (persons(free, "N1", 1), persons(free, "A1", 1)) == (0, 3)
+    one = RunConfig.model_validate({"reception": {"part_bounds": {"moves": {"upper": 1}}}})
+    sol = solve(write_reception_instance(tmp_path / "one", cohorts=STOCK), one)
+    assert (persons(sol, "N1", 1), persons(sol, "A1", 1)) == (2, 1)
+    assert rm.bounded_values(sol.objective_parts)["moves"] == pytest.approx(1.0)
+    money = rm.bounded_values(free.objective_parts)["money"]
+    assert money == pytest.approx(3 * 70 + 3 * 70)  # three in A1 for two periods
+    # no plan houses them for less: a lower money bound is infeasible, with a diagnosis
+    capped = RunConfig.model_validate({"reception": {"part_bounds": {"money": {"upper": 400}}}})
+    root = write_reception_instance(tmp_path / "cap", cohorts=STOCK)
+    data = rm.prepare_reception(read_instance(root), capped.reception)
+    assert solve_reception(data, capped.solver).status == Status.INFEASIBLE
 
 
 def test_family_add_objective(tmp_path: Path) -> None:

@@ -51,7 +51,7 @@ def test_front_is_the_hand_computed_set_of_non_dominated_points() -> None:
     cfg = exact(penalty_shortfall=0.0, penalty_excess=0.0, weight_leave_coa_region=0.0)
     result = front("tests/fixtures/tiny", cfg, "labour,distance", points=5)
     all_points = feasible_points(cfg)
-    axes = [fronts.AXES["labour"], fronts.AXES["distance"]]
+    axes = fronts.parse_axes("labour,distance")
     pareto = all_points[fronts.non_dominated(all_points, axes)]
     on_front = result.points[result.points["on_front"]]
     found = sorted(zip(on_front["labour"].round(9), on_front["distance"].round(6), strict=True))
@@ -199,3 +199,22 @@ def test_fairness_suppresses_small_groups_and_refuses_unknown_ones() -> None:
         fairness("tests/fixtures/pair", cfg, "gender", "utilitarian")
     with pytest.raises(ConfigError, match="--floor"):
         fairness("tests/fixtures/pair", cfg, "gender", "absolute")
+
+
+def test_reception_front_is_the_hand_computed_line(tmp_path: Path) -> None:
+    """Reception, money against emergency place-nights: 8 people in period 1 and 23 in
+    period 2 (one night per period), A1 at 70 a night (10 beds), A2 at 200 (10 beds),
+    the noodopvang at 150. The cheapest plan puts 13 in the noodopvang in period 2
+    (3,210 euros); each of them moved to A2 costs 50 euros and saves one emergency
+    place-night, down to 3 (3,710). So every front point lies on
+    money = 3,210 + 50 (13 - emergency), at the grid's bounds 3, 5.5, 8, 10.5 and 13."""
+    from .reception_helpers import SITES, write_reception_instance
+
+    sites = SITES.assign(cost_per_night=[70.0, 200.0, 150.0])
+    root = write_reception_instance(tmp_path / "r", sites=sites)
+    result = front(root, exact(), "money,emergency", points=5, problem="reception")
+    on = result.points[result.points["on_front"]].sort_values("emergency")
+    assert on["emergency"].tolist() == pytest.approx([3.0, 5.5, 8.0, 10.5, 13.0])
+    assert on["money"].tolist() == pytest.approx([3210 + 50 * (13 - e) for e in on["emergency"]])
+    with pytest.raises(ConfigError, match="reception axes"):
+        front(root, exact(), "money,labour", problem="reception")
