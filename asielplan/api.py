@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -1007,34 +1008,54 @@ def _best_start(
 
 def write_front(result: Front, out: str | Path) -> Path:
     """``points`` and ``front`` (CSV/Parquet), ``front.png``, a manifest and each point's
-    run (``runs/point-N``), atomically."""
-    out = Path(out)
-    check_output(out, result.instance)
-    formats = result.config.output.formats
-    with atomic_output_dir(out) as staging:
-        write_table(staging, "points", result.points, formats)
-        write_table(staging, "front", result.front, formats)
+    run (``runs/point-N``, ``runs/default``), atomically."""
+
+    def draw(folder: Path) -> None:
         if result.points["on_front"].any():
-            fronts.plot_front(
-                result.points,
-                result.axes,
-                _quantities(result.default),
-                staging / "front.png",
-                result.instance.meta.name,
-            )
-        for point, run in result.runs.items():
-            write_run_files(run, staging / "runs" / f"point-{point}")
-        write_run_files(result.default, staging / "runs" / "default")
+            default = _quantities(result.default)
+            title = result.instance.meta.name
+            fronts.plot_front(result.points, result.axes, default, folder / "front.png", title)
+
+    runs = {f"point-{point}": run for point, run in result.runs.items()}
+    return _write_study(
+        out,
+        "front",
+        result.instance,
+        result.config,
+        {"points": result.points, "front": result.front},
+        {**runs, "default": result.default},
+        draw,
+        {"axes": [axis.name for axis in result.axes]},
+    )
+
+
+def _write_study(
+    out: str | Path,
+    command: str,
+    instance: Instance,
+    config: RunConfig,
+    tables: dict[str, pd.DataFrame],
+    runs: dict[str, Run],
+    draw: Callable[[Path], None],
+    extra: dict[str, Any],
+) -> Path:
+    """A study of several runs, atomically: its tables (CSV/Parquet), its plots
+    (``draw`` into the folder), each run under ``runs/NAME`` and a manifest with every
+    run's id."""
+    out = Path(out)
+    check_output(out, instance)
+    with atomic_output_dir(out) as staging:
+        for name, table in tables.items():
+            write_table(staging, name, table, config.output.formats)
+        draw(staging)
+        for name, run in runs.items():
+            write_run_files(run, staging / "runs" / name)
         manifest = build_manifest(
-            "front",
-            seed=result.config.solver.seed,
-            config=result.config.model_dump(mode="json"),
-            inputs=result.default.spec.inputs,
-            extra={
-                "axes": [axis.name for axis in result.axes],
-                "run_ids": {str(p): run.spec.id for p, run in result.runs.items()},
-                "default_run_id": result.default.spec.id,
-            },
+            command,
+            seed=config.solver.seed,
+            config=config.model_dump(mode="json"),
+            inputs=next(iter(runs.values())).spec.inputs,
+            extra={**extra, "run_ids": {name: run.spec.id for name, run in runs.items()}},
         )
         write_manifest(staging, manifest)
     return out
@@ -1137,32 +1158,15 @@ def sweep(
 def write_sweep(result: Sweep, out: str | Path) -> Path:
     """``sweep`` (CSV/Parquet), ``sweep.png``, a manifest and each run
     (``runs/point-N``), atomically."""
-    out = Path(out)
-    check_output(out, result.instance)
-    formats = result.config.output.formats
-    with atomic_output_dir(out) as staging:
-        write_table(staging, "sweep", result.table, formats)
-        fronts.plot_sweep(
-            result.table,
-            result.keys,
-            result.metrics,
-            staging / "sweep.png",
-            result.instance.meta.name,
-        )
-        for point, run in result.runs.items():
-            write_run_files(run, staging / "runs" / f"point-{point}")
-        manifest = build_manifest(
-            "sweep",
-            seed=result.config.solver.seed,
-            config=result.config.model_dump(mode="json"),
-            inputs=next(iter(result.runs.values())).spec.inputs,
-            extra={
-                "keys": result.keys,
-                "run_ids": {str(p): run.spec.id for p, run in result.runs.items()},
-            },
-        )
-        write_manifest(staging, manifest)
-    return out
+
+    def draw(folder: Path) -> None:
+        title = result.instance.meta.name
+        fronts.plot_sweep(result.table, result.keys, result.metrics, folder / "sweep.png", title)
+
+    runs = {f"point-{point}": run for point, run in result.runs.items()}
+    tables = {"sweep": result.table}
+    extra = {"keys": result.keys}
+    return _write_study(out, "sweep", result.instance, result.config, tables, runs, draw, extra)
 
 
 @dataclass
@@ -1340,24 +1344,11 @@ def write_fairness(result: FairnessStudy, out: str | Path) -> Path:
     manifest and each plan's run (``runs/AGGREGATION/RULE``), atomically."""
     from asielplan.experiments import fairness as study
 
-    out = Path(out)
-    check_output(out, result.instance)
-    formats = result.config.output.formats
-    with atomic_output_dir(out) as staging:
-        write_table(staging, "fairness", result.summary, formats)
-        write_table(staging, "groups", result.table, formats)
-        study.plot_groups(result.table, staging / "fairness.png", result.instance.meta.name)
-        for name, run in result.runs.items():
-            write_run_files(run, staging / "runs" / name)
-        manifest = build_manifest(
-            "fairness",
-            seed=result.config.solver.seed,
-            config=result.config.model_dump(mode="json"),
-            inputs=result.runs["sum/none"].spec.inputs,
-            extra={
-                "groups": result.groups,
-                "run_ids": {name: run.spec.id for name, run in result.runs.items()},
-            },
-        )
-        write_manifest(staging, manifest)
-    return out
+    def draw(folder: Path) -> None:
+        study.plot_groups(result.table, folder / "fairness.png", result.instance.meta.name)
+
+    tables = {"fairness": result.summary, "groups": result.table}
+    extra = {"groups": result.groups}
+    return _write_study(
+        out, "fairness", result.instance, result.config, tables, result.runs, draw, extra
+    )

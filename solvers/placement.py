@@ -44,6 +44,7 @@ import pyomo.environ as pyo
 from asielplan.config import SolverConfig
 from asielplan.model.placement import (
     ELASTIC_PENALTY,
+    PAIR_PARTS,
     PARTS,
     VIOLATION,
     Pairs,
@@ -149,8 +150,8 @@ def solve_placement(
 ) -> PlacementSolution:
     """Solve the placement model; when it is proven infeasible, solve the elastic model
     and report what it breaks (``violations``). ``start`` (a municipality index per
-    household, -1 unplaced) is offered as a first incumbent, kept when it is feasible
-    and better than the rounded LP solution (a front's neighbouring point). Without
+    household, -1 unplaced; a front's neighbouring plan) is offered as the first
+    incumbent, kept when it is feasible, and its pairs join the first columns. Without
     ``diagnose`` an infeasible model is reported as such without the elastic solve (a
     feasibility probe)."""
     say = progress or (lambda message: log.info(message))
@@ -265,6 +266,14 @@ def initial_pairs(d: PlacementData, k: int = INITIAL_COLUMNS) -> Pairs:
         hs.append(np.repeat(rows, kk)[ok.ravel()])
         ms.append(best.ravel()[ok.ravel()])
         regret[rows] = value.max(axis=1, keepdims=True) - value
+        # for every bounded pair-linear row (a part bound, a group floor) each
+        # household's pair that helps it most, so that the first LP can meet it
+        for coef, lower_side in _bounded_pair_rows(d, rows):
+            helpful = np.where(d.allowed[rows], coef if lower_side else -coef, -np.inf)
+            pick = np.argmax(helpful, axis=1)
+            has = np.isfinite(helpful[np.arange(len(rows)), pick])
+            hs.append(rows[has])
+            ms.append(pick[has])
     need = (
         np.ones(d.n_municipalities)
         if d.target is None
@@ -278,6 +287,18 @@ def initial_pairs(d: PlacementData, k: int = INITIAL_COLUMNS) -> Pairs:
         hs.append(order[:upto])
         ms.append(np.full(min(upto, len(order)), m))
     return _unique_pairs(np.concatenate(hs), np.concatenate(ms), d.n_municipalities)
+
+
+def _bounded_pair_rows(d: PlacementData, rows: np.ndarray) -> list[tuple[np.ndarray, bool]]:
+    """Coefficients (len(rows) x M) of every bounded pair-linear row, and whether it is
+    bounded below (a row bounded on both sides counts by its upper bound)."""
+    out = []
+    for row in d.bounded_parts:
+        if row.part in PAIR_PARTS:
+            out.append((d.pair_part_rows(row.part, rows), row.upper is None))
+    for floor in d.group_floors:
+        out.append((floor.expected[rows], True))
+    return out
 
 
 def _unique_pairs(h: np.ndarray, m: np.ndarray, n_muni: int) -> Pairs:
@@ -488,9 +509,10 @@ class _Search:
             if rounds > 1:
                 outcome = self._timed_solve(lp.session, self.clock.left())
             if outcome.status != Status.OPTIMAL or outcome.row_duals is None:
-                status = Status.NO_SOLUTION if outcome.status == Status.INFEASIBLE else None
+                # the LP stopped (time limit): the incumbent, if any, without a bound
+                kept = outcome.status in (Status.ERROR, Status.UNBOUNDED)
                 return self.result(
-                    status or outcome.status, f"LP relaxation stopped: {outcome.message}"
+                    outcome.status if kept else None, f"LP relaxation stopped: {outcome.message}"
                 )
             assert outcome.objective is not None
             new_h, new_m = lp.price(outcome.row_duals)
@@ -729,12 +751,21 @@ def _solve(
     limit: float,
     start: np.ndarray | None = None,
 ) -> PlacementSolution:
-    """One search of ``limit`` seconds (the plain or the elastic model), offered
-    ``start`` as an incumbent."""
+    """One search of ``limit`` seconds (the plain or the elastic model), from ``start``."""
     search = _Search(d, config, say, elastic, limit)
     if not elastic and _trivially_infeasible(d):
         return search.result(Status.INFEASIBLE)
-    lp = search.column_generation()
+    if start is not None:  # before the LP, so that a run stopped early keeps it
+        improved = improve_by_moves(d, initial_pairs(d), start.astype(np.int64))
+        if search.offer(improved):
+            say("the start assignment, improved by moves, is the incumbent")
+    first = None
+    if start is not None:  # the start's pairs meet every row it meets
+        base = initial_pairs(d)
+        placed = np.flatnonzero(start >= 0)
+        h = np.concatenate([base.h, placed])
+        first = _unique_pairs(h, np.concatenate([base.m, start[placed]]), d.n_municipalities)
+    lp = search.column_generation(first)
     if isinstance(lp, PlacementSolution):
         return lp
     outcome, lp_pairs, x, maps = lp
@@ -745,10 +776,6 @@ def _solve(
     if not elastic:
         rounded = improve_by_moves(d, lp_pairs, repair_bounds(d, lp_pairs, rounded))
     search.offer(rounded)
-    if start is not None:
-        improved = improve_by_moves(d, lp_pairs, start.astype(np.int64))
-        if search.offer(improved):
-            say("the start assignment, improved by moves, is the incumbent")
     say(
         f"LP bound {-search.z_lp:,.2f}; rounded solution "  # type: ignore[operator]
         + ("breaks a hard constraint" if search.objective is None else f"{-search.objective:,.2f}")

@@ -175,6 +175,9 @@ def test_fairness_floor_moves_the_woman_and_reports_its_price(tmp_path: Path) ->
     assert p_fb < common <= p_fa and common == pytest.approx(p_fa, abs=(p_fa - p_fb) / 2**5)
     # at least one member works: a single's score is his or her own chance, so the same
     assert summary.loc[("at_least_one", "absolute"), "price_of_fairness"] == pytest.approx(price)
+    explained = study.runs["sum/absolute"].tables["explanations"].astype(str)
+    words = " ".join(" ".join(explained[c]) for c in ("top_reason", "binding", "text"))
+    assert "group floor" not in words and "women" not in words  # membership stays hidden
     both = fairness("tests/fixtures/pair", cfg, "gender", "proportional", level=1.0)
     labour = both.summary.set_index(["aggregation", "rule"]).loc[("sum", "proportional")]
     assert labour["labour_score"] == pytest.approx(p_ma + p_fa)
@@ -218,3 +221,60 @@ def test_reception_front_is_the_hand_computed_line(tmp_path: Path) -> None:
     assert on["money"].tolist() == pytest.approx([3210 + 50 * (13 - e) for e in on["emergency"]])
     with pytest.raises(ConfigError, match="reception axes"):
         front(root, exact(), "money,labour", problem="reception")
+
+
+def test_cli_sweep_and_fairness_write_their_folders(tmp_path: Path) -> None:
+    """The commands write their tables and exit 0; a bad --sweep exits 1 before any run
+    and writes nothing."""
+    runner = CliRunner()
+    out = tmp_path / "sweep"
+    done = runner.invoke(
+        app,
+        [
+            "sweep",
+            "tests/fixtures/tiny",
+            "--sweep",
+            "placement.penalty_excess=5,50",
+            "--out",
+            str(out),
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    assert len(pd.read_csv(out / "sweep.csv")) == 2
+    bad = runner.invoke(
+        app,
+        [
+            "sweep",
+            "tests/fixtures/tiny",
+            "--sweep",
+            "placement.nope=1",
+            "--out",
+            str(tmp_path / "b"),
+        ],
+    )
+    assert bad.exit_code == 1 and not (tmp_path / "b").exists()
+    fair = tmp_path / "fair"
+    done = runner.invoke(
+        app,
+        [
+            "fairness",
+            "tests/fixtures/pair",
+            "--groups",
+            "gender",
+            "--rule",
+            "maxmin",
+            "--out",
+            str(fair),
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    assert set(pd.read_csv(fair / "fairness.csv")["rule"]) == {"none", "maxmin"}
+
+
+def test_a_group_floor_reads_as_a_hard_criterion() -> None:
+    """A move blocked by a group floor is explained in the words of a hard criterion,
+    so that no explanation tells which group a household's members belong to."""
+    from asielplan.experiments.results.explanations import block_text
+    from asielplan.model.placement import MOVE_CRITERION, MOVE_GROUP_FLOOR
+
+    assert block_text(MOVE_GROUP_FLOOR) == block_text(MOVE_CRITERION) == "a hard criterion applies"

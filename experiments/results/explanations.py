@@ -17,6 +17,8 @@ import pandas as pd
 
 from asielplan.model.placement import (
     MOVE_BLOCKS,
+    MOVE_CRITERION,
+    MOVE_GROUP_FLOOR,
     MOVE_LOCKED,
     MOVE_OK,
     PARTS,
@@ -65,6 +67,12 @@ COST_REASONS = {
 # a move to the top-scoring municipality that would not lower the objective: the plan
 # is optimal only within the requested gap (or a joint move is needed)
 WITHIN_GAP = "no cost: within the solver's gap"
+
+
+def block_text(code: int) -> str:
+    """The words for a blocked move. A group floor reads as a hard criterion: naming it
+    would tell that the household has a member of the group (a sex or an age band)."""
+    return MOVE_BLOCKS[MOVE_CRITERION if code == MOVE_GROUP_FLOOR else code]
 
 
 def explanation_table(
@@ -164,7 +172,7 @@ def _top_reasons(
     """Why the top-scoring municipality is not the household's: the hard rule a move
     there breaks, else the objective part that costs the most in such a move."""
     rows = moves.rows
-    out = np.array([MOVE_BLOCKS[code] for code in block], dtype=object)
+    out = np.array([block_text(code) for code in block], dtype=object)
     out[chosen] = "chosen"
     free = ~chosen & (block == MOVE_OK)
     if not free.any():
@@ -294,7 +302,7 @@ def change_table(d: PlacementData, sol: PlacementSolution) -> pd.DataFrame:
         "locked",
         np.where(
             block != MOVE_OK,
-            np.array([f"moving back breaks a rule: {MOVE_BLOCKS[b]}" for b in block], object),
+            np.array([f"moving back breaks a rule: {block_text(b)}" for b in block], object),
             np.where(delta < -1e-9, "worth more than the change weight", "changed with others"),
         ),
     )
