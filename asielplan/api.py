@@ -42,6 +42,7 @@ from asielplan.io import (
     check_output_dir,
     json_text,
     write_table,
+    write_tables,
 )
 from asielplan.manifest import build_manifest, input_hashes, instance_files, write_manifest
 from asielplan.model.checks import check_run
@@ -286,12 +287,14 @@ def write_run_files(run: Run, folder: Path) -> None:
     inst = run.instance
     folder.mkdir(parents=True, exist_ok=True)
     status = run.solution.status
-    for name, table in run.tables.items():
-        if name in CONTRACT_TABLES or status.has_solution:
-            write_table(folder, name, table, run.config.output.formats)
-        elif status == Status.INFEASIBLE:  # the elastic plan: it breaks what cannot be met
-            (folder / "elastic").mkdir(exist_ok=True)
-            write_table(folder / "elastic", name, table, run.config.output.formats)
+    output = run.config.output
+    kept = {n: t for n, t in run.tables.items() if n in CONTRACT_TABLES or status.has_solution}
+    write_tables(folder, kept, output.formats, output.csv_dialect)
+    if not status.has_solution and status == Status.INFEASIBLE:
+        # the elastic plan: it breaks what cannot be met
+        elastic = {n: t for n, t in run.tables.items() if n not in kept}
+        (folder / "elastic").mkdir(exist_ok=True)
+        write_tables(folder / "elastic", elastic, output.formats, output.csv_dialect)
     if isinstance(run.data, ReceptionData) and run.solution.status.has_solution:
         label = f"{inst.meta.name}{' (SYNTHETIC)' if inst.meta.synthetic else ''}"
         plot_occupancy(run.data, run.tables, folder / "occupancy.png", label)
@@ -487,8 +490,8 @@ def write_taakstelling(
     check_output(out, instance)
     inputs = instance_inputs(instance) if instance.root else {}
     with atomic_output_dir(out) as staging:
-        for name, table in scheme_tables(result).items():
-            write_table(staging, name, table, config.output.formats)
+        output = config.output
+        write_tables(staging, scheme_tables(result), output.formats, output.csv_dialect)
         manifest = build_manifest(
             "taakstelling",
             seed=instance.meta.seed,
@@ -565,8 +568,8 @@ def write_comparison(comparison: SchemeComparison, out: str | Path) -> Path:
     formats = comparison.config.output.formats
     names = list(comparison.runs)
     with atomic_output_dir(out) as staging:
-        write_table(staging, "comparison", comparison.comparison, formats)
-        write_table(staging, "targets", comparison.targets, formats)
+        tables = {"comparison": comparison.comparison, "targets": comparison.targets}
+        write_tables(staging, tables, formats, comparison.config.output.csv_dialect)
         title = comparison.instance.meta.name
         study.plot_metrics(comparison.comparison, staging / "metrics.png", title)
         study.plot_targets(comparison.targets, names, staging / "targets.png", title)
@@ -1045,8 +1048,7 @@ def _write_study(
     out = Path(out)
     check_output(out, instance)
     with atomic_output_dir(out) as staging:
-        for name, table in tables.items():
-            write_table(staging, name, table, config.output.formats)
+        write_tables(staging, tables, config.output.formats, config.output.csv_dialect)
         draw(staging)
         for name, run in runs.items():
             write_run_files(run, staging / "runs" / name)

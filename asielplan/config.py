@@ -52,8 +52,15 @@ class SolverConfig(Strict):
 class OutputConfig(Strict):
     """What a run writes."""
 
-    formats: tuple[Literal["csv", "parquet"], ...] = Field(
-        default=("csv", "parquet"), description="Table formats to write."
+    formats: tuple[Literal["csv", "parquet", "xlsx"], ...] = Field(
+        default=("csv", "parquet"),
+        description="Table formats to write: csv and parquet per table, xlsx one workbook "
+        "(tables.xlsx) with a sheet per table.",
+    )
+    csv_dialect: Literal["standard", "nl"] = Field(
+        default="standard",
+        description="CSV dialect: standard (comma, decimal point, UTF-8) or nl (semicolon, "
+        "decimal comma, UTF-8 with a byte-order mark: what a Dutch Excel opens as columns).",
     )
     min_cell: int = Field(
         default=5,

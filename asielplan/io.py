@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from asielplan.errors import OutputError
@@ -68,9 +69,21 @@ def json_text(obj: Any) -> str:
     return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
 
 
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """A table as CSV bytes, with a fixed float format so output is byte-stable."""
+def csv_bytes(frame: pd.DataFrame, dialect: str = "standard") -> bytes:
+    """A table as CSV bytes, with a fixed float format so output is byte-stable.
+    ``dialect = "nl"``: what a Dutch Excel opens as columns: ``;`` between cells,
+    decimal commas and a UTF-8 byte-order mark."""
     buffer = io.StringIO()
+    if dialect == "nl":
+        frame.to_csv(
+            buffer,
+            index=False,
+            sep=";",
+            decimal=",",
+            float_format=FLOAT_FORMAT,
+            lineterminator="\n",
+        )
+        return buffer.getvalue().encode("utf-8-sig")
     frame.to_csv(buffer, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
     return buffer.getvalue().encode("utf-8")
 
@@ -102,16 +115,103 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_table(directory: Path, name: str, frame: pd.DataFrame, formats: tuple[str, ...]) -> None:
-    """Write ``frame`` as ``name.csv`` and/or ``name.parquet`` in ``directory``. The CSV
-    is made spreadsheet-safe (:func:`spreadsheet_safe`); Parquet keeps the text as is."""
+def write_table(
+    directory: Path,
+    name: str,
+    frame: pd.DataFrame,
+    formats: tuple[str, ...],
+    dialect: str = "standard",
+) -> None:
+    """Write ``frame`` as ``name.csv`` (in ``dialect``) and/or ``name.parquet`` in
+    ``directory``. The CSV is made spreadsheet-safe (:func:`spreadsheet_safe`); Parquet
+    keeps the text as is. ``xlsx`` is a workbook of several tables: :func:`write_tables`."""
     for fmt in formats:
         if fmt == "csv":
-            atomic_write_bytes(directory / f"{name}.csv", csv_bytes(spreadsheet_safe(frame)))
+            data = csv_bytes(spreadsheet_safe(frame), dialect)
+            atomic_write_bytes(directory / f"{name}.csv", data)
         elif fmt == "parquet":
             atomic_write_bytes(directory / f"{name}.parquet", parquet_bytes(frame))
-        else:
-            raise ValueError(f"unknown table format {fmt!r} (use 'csv' or 'parquet')")
+        elif fmt != "xlsx":
+            raise ValueError(f"unknown table format {fmt!r} (use 'csv', 'parquet' or 'xlsx')")
+
+
+WORKBOOK = "tables.xlsx"  # the workbook of a run's tables (output.formats with xlsx)
+
+
+def write_tables(
+    directory: Path,
+    tables: dict[str, pd.DataFrame],
+    formats: tuple[str, ...],
+    dialect: str = "standard",
+) -> None:
+    """Write every table (:func:`write_table`) and, with ``xlsx`` in ``formats``, one
+    workbook ``tables.xlsx`` with a sheet per table (:func:`xlsx_bytes`)."""
+    for name, frame in tables.items():
+        write_table(directory, name, frame, formats, dialect)
+    if "xlsx" in formats and tables:
+        atomic_write_bytes(directory / WORKBOOK, xlsx_bytes(tables))
+
+
+XLSX_EPOCH = (1980, 1, 1, 0, 0, 0)  # every date in the workbook: its bytes are stable
+
+
+def xlsx_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
+    """A workbook with one sheet per table (named after it, cut to Excel's 31
+    characters): a frozen header row, numbers stored as numbers (whole numbers with a
+    thousands separator, others with up to four decimals), text stored as text (never
+    run as a formula), columns as wide as their content (at most 60)."""
+    import datetime
+    import zipfile
+
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    book.remove(book.active)
+    fixed = datetime.datetime(*XLSX_EPOCH)
+    book.properties.created = book.properties.modified = fixed
+    used: set[str] = set()
+    for name, frame in tables.items():
+        title = name[:31]
+        k = 1
+        while title in used:
+            k += 1
+            title = f"{name[: 31 - len(str(k)) - 1]}~{k}"
+        used.add(title)
+        sheet = book.create_sheet(title=title)
+        sheet.append([str(c) for c in frame.columns])
+        widths = [len(str(c)) for c in frame.columns]
+        for row_number, values in enumerate(frame.itertuples(index=False), start=2):
+            for col_number, value in enumerate(values, start=1):
+                cell = sheet.cell(row=row_number, column=col_number)
+                if value is None or (isinstance(value, float) and value != value):
+                    continue
+                if isinstance(value, bool | np.bool_):
+                    cell.value = bool(value)
+                elif isinstance(value, int | np.integer):
+                    cell.value = int(value)
+                    cell.number_format = "#,##0"
+                elif isinstance(value, float | np.floating):
+                    cell.value = float(value)
+                    cell.number_format = "#,##0.####"
+                else:
+                    cell.value = str(value)
+                    cell.data_type = "s"
+                widths[col_number - 1] = max(widths[col_number - 1], len(str(value)))
+        for col_number, width in enumerate(widths, start=1):
+            sheet.column_dimensions[get_column_letter(col_number)].width = min(width + 2, 60)
+        sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    # rewrite the archive with fixed member dates, so that the same tables give the same bytes
+    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in sorted(source.infolist(), key=lambda i: i.filename):
+            member = zipfile.ZipInfo(info.filename, date_time=XLSX_EPOCH)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(member, source.read(info.filename))
+    return out.getvalue()
 
 
 def check_output_dir(target: Path, protect: tuple[Path, ...] = ()) -> None:

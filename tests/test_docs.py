@@ -126,6 +126,7 @@ def test_docs_name_only_tables_and_columns_that_exist(tmp_path: Path) -> None:
                     "toml",
                     "py",
                     "txt",
+                    "xlsx",
                 ):
                     continue
                 table = name
