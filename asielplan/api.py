@@ -907,7 +907,10 @@ def front(
     payoff_configs = {
         axis.name: with_overrides(
             config,
-            fronts.objective_overrides(section, problem, chosen, axis),
+            {
+                **fronts.objective_overrides(section, problem, chosen, axis),
+                **fronts.range_time_limit(config.solver.time_limit, axis is not chosen[0]),
+            },
             f"front: optimise {axis.name}",
         )
         for axis in chosen

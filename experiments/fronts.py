@@ -25,6 +25,8 @@ from pydantic import BaseModel
 # the bounded axes' weights in the grid runs, as a share of their configured weight: a
 # tie-breaker between plans equal in the first axis (the augmented epsilon-constraint)
 AUGMENT = 1e-3
+# the share of solver.time_limit of a bounded axis's own optimum (it only sets the range)
+RANGE_SHARE = 0.25
 # a point is dominated only when another is better by more than this (relative) in an axis
 DOMINANCE_TOLERANCE = 1e-9
 
@@ -108,6 +110,12 @@ def bound_overrides(
         side = "upper" if axis.sense == "min" else "lower"
         bounds[axis.name] = {side: float(eps[axis.name])}
     return {f"{problem}.part_bounds": bounds}
+
+
+def range_time_limit(limit: float, range_only: bool) -> dict[str, Any]:
+    """The time limit of a payoff run: a bounded axis's own optimum only sets the grid's
+    range (no front point stands on it), so it gets :data:`RANGE_SHARE` of the limit."""
+    return {"solver.time_limit": max(RANGE_SHARE * limit, 1.0)} if range_only else {}
 
 
 def grid(

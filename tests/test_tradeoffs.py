@@ -65,6 +65,9 @@ def test_front_is_the_hand_computed_set_of_non_dominated_points() -> None:
         expected.add((round(best["labour"], 9), round(best["distance"], 6)))
     assert set(found) == expected
     assert result.points["status"].eq("optimal").all()
+    # the distance optimum only sets the range: a quarter of the time limit
+    limits = [result.runs[k].config.solver.time_limit for k in range(3)]
+    assert limits == [20, 5, 20]
     assert int(result.points["knee"].sum()) == 1
     assert result.points.loc[result.points["knee"], "on_front"].all()
 
