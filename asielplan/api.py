@@ -961,7 +961,14 @@ def front(
     payoff: list[dict[str, float]] = []
     for number, axis in enumerate(chosen, start=1):
         say(f"front: optimising {axis.name} alone ({number}/{len(chosen)})")
-        values = record(solve(payoff_configs[axis.name]), f"ideal {axis.name}", {})
+        cfg = payoff_configs[axis.name]
+        run = solve(cfg)
+        cut_short = cfg.solver.time_limit < config.solver.time_limit  # a range-only run
+        if run.solution.status == Status.NO_SOLUTION and cut_short:
+            say(f"front: no plan in {cfg.solver.time_limit:g} s; again with the full limit")
+            limit = {"solver.time_limit": config.solver.time_limit}
+            run = solve(with_overrides(cfg, limit, f"front: optimise {axis.name}"))
+        values = record(run, f"ideal {axis.name}", {})
         if not values:
             break
         ideal[axis.name] = values[axis.name]
