@@ -1211,13 +1211,13 @@ def fairness(
     times the group's own optimum; ``maxmin`` at the highest common floor)."""
     from asielplan.config import with_overrides
     from asielplan.experiments import fairness as study
-    from asielplan.model.groups import group_expectations, group_outcomes
+    from asielplan.model.groups import group_expectations, group_outcomes, parse_families
     from asielplan.model.labour import household_scores
 
     config = config or RunConfig()
     say = progress or (lambda message: None)
     try:
-        groups = groups_of(families)
+        groups = parse_families(families)
         chosen = study.parse_rules(rules)
     except ValueError as error:
         raise ConfigError(str(error)) from None
@@ -1312,13 +1312,6 @@ def fairness(
         study.group_table(outcomes, own_by_aggregation, sizes, config.output.min_cell),
         runs,
     )
-
-
-def groups_of(families: str) -> list[str]:
-    """The groups of comma-separated families (``gender,size``)."""
-    from asielplan.model.groups import parse_families
-
-    return parse_families(families)
 
 
 def _maxmin_floor(

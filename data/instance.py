@@ -644,43 +644,28 @@ def _coerce_column(
     else:
         original = series.astype("string")
         numbers = pd.to_numeric(series, errors="coerce")
+
+    def report(mask: pd.Series, why: str) -> None:
+        """One type issue per row of ``mask``: ``why`` after the value as written."""
+        for idx in np.flatnonzero(mask.fillna(False).to_numpy()):
+            issues.append(
+                Issue(file, int(idx) + 1, column, "type", f"{original.iloc[idx]!r} {why}")
+            )
+
     for idx in np.flatnonzero((original.notna() & numbers.isna()).to_numpy()):
         issues.append(
             Issue(file, int(idx) + 1, column, "type", _why_not(original.iloc[idx], kind, dialect))
         )
     values = numbers.astype("Float64")
     infinite = values.notna() & ~np.isfinite(values.fillna(0.0).to_numpy(dtype=float))
-    for idx in np.flatnonzero(infinite.to_numpy()):
-        issues.append(
-            Issue(
-                file,
-                int(idx) + 1,
-                column,
-                "type",
-                f"{original.iloc[idx]!r} is not a finite number",
-            )
-        )
+    report(infinite, "is not a finite number")
     values = values.mask(infinite)
     if dtype == FLOAT:
         return values
     fractional = values.notna() & (values % 1 != 0)
     huge = values.notna() & (values.abs() > LARGEST_INTEGER)
-    for idx in np.flatnonzero(fractional.fillna(False).to_numpy()):
-        issues.append(
-            Issue(
-                file, int(idx) + 1, column, "type", f"{original.iloc[idx]!r} is not a whole number"
-            )
-        )
-    for idx in np.flatnonzero(huge.fillna(False).to_numpy()):
-        issues.append(
-            Issue(
-                file,
-                int(idx) + 1,
-                column,
-                "type",
-                f"{original.iloc[idx]!r} is out of range for a whole number",
-            )
-        )
+    report(fractional, "is not a whole number")
+    report(huge, "is out of range for a whole number")
     return values.mask(fractional.fillna(False) | huge.fillna(False)).astype("Int64")
 
 

@@ -1173,26 +1173,13 @@ def single_moves(d: PlacementData, assignment: np.ndarray, rows: np.ndarray) -> 
         into = totals[index][None, :] + n[:, None] > upper_r[index][None, :] + 1e-9
         out_of = has & (totals[index[here]] - n < lower_r[index[here]] - 1e-9)
         mark(crosses & (into | out_of[:, None]), MOVE_REGION)
-    if d.bounded_parts:
-        mark(_breaks_part_bounds(d, assignment, rows, placed), MOVE_PART_BOUND)
-    if d.group_floors:
-        mark(_breaks_group_floors(d, assignment, rows), MOVE_GROUP_FLOOR)
+    if d.bounded_parts or d.group_floors:
+        part, floor = _breaks_bound_rows(d, assignment, rows, placed)
+        mark(part, MOVE_PART_BOUND)
+        mark(floor, MOVE_GROUP_FLOOR)
     # last: a move blocked by nothing but the household's lock (what the lock costs)
     mark((d.lock[rows] >= 0)[:, None] & ~same, MOVE_LOCKED)
     return SingleMoves(rows, delta, value_change, penalty_change, blocked)
-
-
-def _breaks_group_floors(d: PlacementData, assignment: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Which single moves of ``rows`` take a group below its floor."""
-    cur = assignment[rows]
-    has = cur >= 0
-    here = np.maximum(cur, 0)
-    out = np.zeros((len(rows), d.n_municipalities), dtype=bool)
-    for floor, value in zip(d.group_floors, group_floor_values(d, assignment), strict=True):
-        now = np.where(has, floor.expected[rows, here], 0.0)
-        after = value + floor.expected[rows] - now[:, None]
-        out |= after < floor.lower - 1e-9
-    return out
 
 
 def target_gap(name: str, placed: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -1204,37 +1191,81 @@ def target_gap(name: str, placed: np.ndarray, target: np.ndarray) -> np.ndarray:
     return np.abs(target - placed)
 
 
-def _breaks_part_bounds(
-    d: PlacementData, assignment: np.ndarray, rows: np.ndarray, placed: np.ndarray
+@dataclass(frozen=True)
+class BoundRows:
+    """The rows a single move can break beyond capacity and bands: every bounded part
+    (``placement.part_bounds``, in name order), then every group floor, with their
+    bounds (-inf / inf when open) and their values under an assignment."""
+
+    lower: np.ndarray
+    upper: np.ndarray
+    now: np.ndarray
+    is_floor: np.ndarray  # bool: a group floor, not a bounded part
+
+    def __len__(self) -> int:
+        return len(self.now)
+
+
+def bound_rows(d: PlacementData, assignment: np.ndarray) -> BoundRows:
+    """The bounded parts and group floors of ``d`` with their values under ``assignment``."""
+    quantities = bounded_quantities(d, assignment) if d.bounded_parts else {}
+    lower = [-np.inf if row.lower is None else row.lower for row in d.bounded_parts]
+    upper = [np.inf if row.upper is None else row.upper for row in d.bounded_parts]
+    now = [quantities[row.part] for row in d.bounded_parts]
+    lower += [floor.lower for floor in d.group_floors]
+    upper += [np.inf] * len(d.group_floors)
+    now += group_floor_values(d, assignment)
+    is_floor = np.arange(len(now)) >= len(d.bounded_parts)
+    return BoundRows(np.array(lower), np.array(upper), np.array(now, dtype=float), is_floor)
+
+
+def bound_row_changes(
+    d: PlacementData, h: np.ndarray, src: np.ndarray, dst: np.ndarray, placed: np.ndarray
 ) -> np.ndarray:
-    """Which single moves of ``rows`` take a bounded part out of its bounds."""
-    M = d.n_municipalities
-    quantities = bounded_quantities(d, assignment)
-    cur = assignment[rows]
-    has = cur >= 0
-    here = np.maximum(cur, 0)
-    n = d.persons[rows].astype(float)
-    out = np.zeros((len(rows), M), dtype=bool)
+    """How each row of :func:`bound_rows` changes when household ``h`` alone moves from
+    ``src`` (-1: unplaced) to ``dst``, the others placed as in ``placed`` (persons per
+    municipality): an array (rows x moves)."""
+    has = src >= 0
+    here = np.maximum(src, 0)
+    n = d.persons[h].astype(float)
+    changes = []
     for row in d.bounded_parts:
         if row.part in PAIR_PARTS:
-            now = np.where(has, d.pair_part(row.part, rows, here), 0.0)
-            after = quantities[row.part] + d.pair_part_rows(row.part, rows) - now[:, None]
+            now = np.where(has, d.pair_part(row.part, h, here), 0.0)
+            changes.append(d.pair_part(row.part, h, dst) - now)
         elif row.part in TARGET_GAPS:
             assert d.target is not None
             t = d.target.astype(float)
             gap = row.part
-            to = target_gap(gap, placed[None, :] + n[:, None], t[None, :])
-            to = to - target_gap(gap, placed, t)
-            leave = target_gap(gap, placed[here] - n, t[here])
-            leave = np.where(has, leave - target_gap(gap, placed[here], t[here]), 0)
-            after = quantities[row.part] + to + leave[:, None]
+            to = target_gap(gap, placed[dst] + n, t[dst]) - target_gap(gap, placed[dst], t[dst])
+            leave = target_gap(gap, placed[here] - n, t[here]) - target_gap(
+                gap, placed[here], t[here]
+            )
+            changes.append(to + np.where(has, leave, 0.0))
         else:  # unplaced: a placed household stays placed; an unplaced one is placed
-            after = quantities[row.part] - np.where(has, 0.0, n)[:, None] + np.zeros(M)
-        if row.lower is not None:
-            out |= after < row.lower - 1e-9
-        if row.upper is not None:
-            out |= after > row.upper + 1e-9
-    return out
+            changes.append(np.where(has, 0.0, -n))
+    for floor in d.group_floors:
+        now = np.where(has, floor.expected[h, here], 0.0)
+        changes.append(floor.expected[h, dst] - now)
+    return np.array(changes).reshape(len(changes), len(h))
+
+
+def _breaks_bound_rows(
+    d: PlacementData, assignment: np.ndarray, rows: np.ndarray, placed: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which single moves of ``rows`` (rows x municipalities) take a bounded part out
+    of its bounds, and which take a group below its floor."""
+    M = d.n_municipalities
+    bounds = bound_rows(d, assignment)
+    h = np.repeat(rows, M)
+    dst = np.tile(np.arange(M), len(rows))
+    changes = bound_row_changes(d, h, assignment[h], dst, placed.astype(float))
+    after = bounds.now[:, None] + changes
+    broken = (after < bounds.lower[:, None] - 1e-9) | (after > bounds.upper[:, None] + 1e-9)
+    broken = broken.reshape(len(bounds), len(rows), M)
+    part = broken[~bounds.is_floor].any(axis=0)
+    floor = broken[bounds.is_floor].any(axis=0)
+    return part, floor
 
 
 def constraint_violations(d: PlacementData, assignment: np.ndarray) -> pd.DataFrame:

@@ -10,15 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 from asielplan.model.placement import (
-    PAIR_PARTS,
-    TARGET_GAPS,
     Pairs,
     PlacementData,
     band_limits,
-    bounded_quantities,
-    group_floor_values,
+    bound_row_changes,
+    bound_rows,
     placed_persons,
-    target_gap,
 )
 
 
@@ -65,54 +62,19 @@ class _Moves:
         )
         self.legal = legal & _regions_allow(d, load, cur, pairs.m, n)
         self.cur = cur
-        self.rows = _BoundRows(d, pairs, a, cur, load, n)
+        self.rows = _BoundRows(d, pairs, a, load)
 
 
 class _BoundRows:
-    """The rows a move can break beyond capacity and bands: bounded objective parts
-    (``placement.part_bounds``) and group floors, each with its value now and the change
-    every move of the pass would make (valid within a pass, in which no municipality is
-    touched twice)."""
+    """The rows a move can break beyond capacity and bands (:func:`bound_rows`: bounded
+    objective parts and group floors), each with its value now and the change every move
+    of the pass would make (valid within a pass, in which no municipality is touched
+    twice)."""
 
-    def __init__(
-        self,
-        d: PlacementData,
-        pairs: Pairs,
-        a: np.ndarray,
-        cur: np.ndarray,
-        load: np.ndarray,
-        n: np.ndarray,
-    ) -> None:
-        changes, lower, upper, now = [], [], [], []
-        if d.bounded_parts:
-            quantities = bounded_quantities(d, a)
-            for row in d.bounded_parts:
-                if row.part in PAIR_PARTS:
-                    change = d.pair_part(row.part, pairs.h, pairs.m)
-                    change = change - d.pair_part(row.part, pairs.h, cur)
-                elif row.part in TARGET_GAPS:
-                    assert d.target is not None
-                    t = d.target.astype(float)
-                    change = (
-                        target_gap(row.part, load[pairs.m] + n, t[pairs.m])
-                        - target_gap(row.part, load[pairs.m], t[pairs.m])
-                        + target_gap(row.part, load[cur] - n, t[cur])
-                        - target_gap(row.part, load[cur], t[cur])
-                    )
-                else:  # unplaced: a move keeps a household placed
-                    change = np.zeros(len(pairs))
-                changes.append(change)
-                lower.append(-np.inf if row.lower is None else row.lower)
-                upper.append(np.inf if row.upper is None else row.upper)
-                now.append(quantities[row.part])
-        for floor, value in zip(d.group_floors, group_floor_values(d, a), strict=True):
-            changes.append(floor.expected[pairs.h, pairs.m] - floor.expected[pairs.h, cur])
-            lower.append(floor.lower)
-            upper.append(np.inf)
-            now.append(value)
-        self.change = np.array(changes).reshape(len(changes), len(pairs))
-        self.lower, self.upper = np.array(lower), np.array(upper)
-        self.now = np.array(now, dtype=float)
+    def __init__(self, d: PlacementData, pairs: Pairs, a: np.ndarray, load: np.ndarray) -> None:
+        rows = bound_rows(d, a)
+        self.lower, self.upper, self.now = rows.lower, rows.upper, rows.now
+        self.change = bound_row_changes(d, pairs.h, a[pairs.h], pairs.m, load)
 
     def __len__(self) -> int:
         return len(self.now)
