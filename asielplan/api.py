@@ -389,6 +389,7 @@ def generate(
         DEFAULT_MUNICIPALITIES,
         generate_instance,
         synthetic_municipalities,
+        synthetic_shapes,
     )
     from asielplan.data.reception_generator import add_reception
 
@@ -407,17 +408,20 @@ def generate(
             period=period,
             national=national,
             municipality_source="CBS via " + ", ".join(p.name for p in inputs),
+            geometry=cbs.shapes,
         )
         notes += cbs.notes
     else:
         n_muni = synthetic or DEFAULT_MUNICIPALITIES
+        municipalities = synthetic_municipalities(n_muni, seed)
         inst = generate_instance(
-            synthetic_municipalities(n_muni, seed),
+            municipalities,
             households,
             seed,
             name=name or f"synthetic-{n_muni}",
             period=period,
             national=national,
+            geometry=synthetic_shapes(municipalities),
         )
     if reception is not None:
         law = compute_scheme(inst, "population").table

@@ -13,6 +13,7 @@ the same output byte for byte, and changing one part does not shift the others.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -159,6 +160,37 @@ def synthetic_municipalities(n: int, seed: int) -> pd.DataFrame:
             "pct_origin_outside_europe": origin,
         }
     ).pipe(lambda table: table.assign(ses_proxy=ses_proxy(table)))
+
+
+RD_NEW = "EPSG:28992"  # the Dutch national grid (Rijksdriehoek), metres
+_COUNTRY_MARGIN_M = 12_000.0  # how far the fictional country reaches beyond its towns
+
+
+def synthetic_shapes(municipalities: pd.DataFrame) -> Any:
+    """Fictional polygons for the municipalities of a fictional country: the Voronoi
+    cells of their centres, in RD New, cut to the country's outline (the convex hull of
+    the centres with a 12 km margin). A GeoDataFrame (code, geometry) in
+    WGS84, coordinates on a 0.00001-degree grid so the file is stable."""
+    import geopandas as gpd
+    import shapely
+
+    centres = gpd.GeoSeries(
+        gpd.points_from_xy(municipalities["lon"], municipalities["lat"]), crs="EPSG:4326"
+    ).to_crs(RD_NEW)
+    points = shapely.multipoints(centres.to_numpy())
+    outline = points.convex_hull.buffer(_COUNTRY_MARGIN_M)
+    cells = list(shapely.get_parts(shapely.voronoi_polygons(points, extend_to=outline)))
+    tree = shapely.STRtree(cells)
+    shapes = []
+    for centre in centres:
+        (index,) = [i for i in tree.query(centre) if cells[i].contains(centre)]
+        shapes.append(cells[index].intersection(outline))
+    cut = gpd.GeoSeries(shapes, crs=RD_NEW).to_crs("EPSG:4326")
+    return gpd.GeoDataFrame(
+        {"code": municipalities["code"].to_numpy()},
+        geometry=shapely.set_precision(cut.to_numpy(), 1e-5),
+        crs="EPSG:4326",
+    )
 
 
 def generate_sites(
@@ -334,11 +366,13 @@ def generate_instance(
     national: int | None = None,
     municipality_source: str = "",
     params: GeneratorParams = PARAMS,
+    geometry: Any = None,
 ) -> Instance:
     """A complete instance: the given municipalities plus generated sites and households.
 
     ``national`` defaults to the number of persons generated, so the taakstelling and
-    the supply match.
+    the supply match. ``geometry`` (code, geometry) are the municipalities' shapes, kept
+    for maps: the municipality table is then written as GeoJSON.
     """
     sites = generate_sites(municipalities, seed, params)
     households, members = generate_households(municipalities, sites, n_households, seed, params)
@@ -354,7 +388,8 @@ def generate_instance(
         taakstelling=TaakstellingSpec(national=persons if national is None else national),
         tables={
             "municipalities": TableRef(
-                path="municipalities.csv", source=municipality_source or generated
+                path="municipalities.geojson" if geometry is not None else "municipalities.csv",
+                source=municipality_source or generated,
             ),
             "sites": TableRef(path="sites.csv", source=generated),
             "households": TableRef(path="households.csv", source=generated),
@@ -367,6 +402,7 @@ def generate_instance(
         households=households,
         sites=sites,
         members=members,
+        geometry=geometry,
         files={k: v.path for k, v in meta.tables.items()},
     )
 
@@ -390,6 +426,7 @@ def build_default_instance() -> Instance:
         DEFAULT_SEED,
         name="asielplan-default (synthetic)",
         period="2025-I",
+        geometry=synthetic_shapes(muni),
     )
     return add_reception(
         inst, DEFAULT_SEED, level=DEFAULT_RECEPTION_LEVEL, n_sites=DEFAULT_RECEPTION_SITES

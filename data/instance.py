@@ -818,8 +818,13 @@ def write_instance(
                 continue
             ref = instance.meta.tables.get(name)
             source = ref.source if ref else ""
-            tables[name] = {"path": f"{name}.csv", "source": source}
-            atomic_write_bytes(staging / f"{name}.csv", csv_bytes(frame))
+            if name == "municipalities" and instance.geometry is not None:
+                path = staging / f"{name}.geojson"
+                _write_geojson(frame, instance.geometry, path)
+            else:
+                path = staging / f"{name}.csv"
+                atomic_write_bytes(path, csv_bytes(frame))
+            tables[name] = {"path": path.name, "source": source}
         meta = instance.meta.model_dump(exclude_none=True)
         # the tables are written as standard UTF-8 CSV inside the folder
         for key in ("csv_dialect", "encoding", "allow_outside_paths"):
@@ -830,6 +835,24 @@ def write_instance(
         if manifest is not None:
             atomic_write_bytes(staging / "manifest.json", json_text(manifest).encode("utf-8"))
     return target
+
+
+def _write_geojson(frame: pd.DataFrame, geometry: Any, path: Path) -> None:
+    """The municipality table with its shapes as one GeoJSON layer (WGS84), the
+    columns in the table's order; read back by :func:`read_instance` into the same
+    table and :attr:`Instance.geometry`."""
+    import geopandas as gpd
+
+    shapes = geometry.set_index("code").geometry.to_crs("EPSG:4326")
+    missing = sorted(set(frame["code"]) - set(shapes.index))
+    if missing:
+        raise ValueError(f"no shape for municipalities {', '.join(missing[:5])}")
+    layer = gpd.GeoDataFrame(
+        frame.reset_index(drop=True),
+        geometry=shapes.loc[frame["code"]].to_numpy(),
+        crs="EPSG:4326",
+    )
+    layer.to_file(path, driver="GeoJSON", engine="pyogrio", layer_options={"RFC7946": "YES"})
 
 
 # --------------------------------------------------------------------------- embedded default

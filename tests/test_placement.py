@@ -202,6 +202,26 @@ def test_weekly_batch_targets_follow_remaining_taakstelling(tmp_path: Path) -> N
     assert targets is not None and targets.tolist() == [6, 5, 0, 0]
 
 
+def test_weekly_batch_reports_where_the_taakstelling_stands() -> None:
+    """A remaining-mode run lists per municipality the period's taakstelling (7,2,2,0),
+    the persons placed before the batch (5,0,2,0) and the share realised after it:
+    (before + placed) / taakstelling, re-derived from the table's own columns."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = variant(
+            Path(tmp), "tiny", {"progress": "municipality,placed\nGM0001,5\nGM0003,2\n"}
+        )
+        run = place(folder, config(targets="remaining"))
+    table = run.tables["municipalities"]
+    assert table["taakstelling"].tolist() == [7, 2, 2, 0]
+    assert table["placed_before"].tolist() == [5, 0, 2, 0]
+    assert table["target"].tolist() == [2, 2, 0, 0]
+    realised = (table["placed_before"] + table["placed_persons"]) / table["taakstelling"]
+    assert np.allclose(table["realised"][:3], realised[:3])
+    assert np.isnan(table["realised"].iloc[3])
+
+
 def test_outcome_tables_add_up() -> None:
     """Outcomes by size and by gender composition count every household once."""
     run = place(TINY, config())

@@ -6,7 +6,9 @@ every run (:mod:`asielplan.experiments.results`):
 - ``households``: per household the municipality, the labour score and its components
   (person part, regional effect), distance, whether it left its COA region, whether a
   lock or a hard criterion bound the choice (not which criterion);
-- ``municipalities``: target, placed persons, deviation;
+- ``municipalities``: target, placed persons, deviation; in a weekly batch
+  (``placement.targets`` remaining or batch_share) also the period's taakstelling, the
+  persons placed before the batch and the share realised after it;
 - ``regions``: totals per region level against the band (or the summed target);
 - ``kpis``: one row of key figures, among them the contribution of every objective part
   (``objective_<part>``);
@@ -102,6 +104,16 @@ def municipality_table(inst: Instance, d: PlacementData, sol: PlacementSolution)
         table["band_lower"], table["band_upper"] = lower, upper
     if np.isfinite(d.capacity).any():
         table["capacity"] = np.where(np.isfinite(d.capacity), d.capacity, np.nan)
+    if d.config.targets != "taakstelling" and d.scheme is not None:
+        # a weekly batch: where this period's taakstelling stands after the batch
+        period = d.scheme.table["taakstelling"].to_numpy(dtype=np.int64)
+        before = np.zeros(d.n_municipalities, dtype=np.int64)
+        if inst.progress is not None:
+            lookup = inst.progress.set_index("municipality")["placed"]
+            before = inst.municipalities["code"].map(lookup).fillna(0).to_numpy(dtype=np.int64)
+        table["taakstelling"] = period
+        table["placed_before"] = before
+        table["realised"] = np.where(period > 0, (before + placed) / np.maximum(period, 1), np.nan)
     for level in inst.region_levels:
         table[level] = inst.municipalities[level].to_numpy()
     return table
