@@ -168,6 +168,11 @@ def instance_inputs(inst: Instance) -> dict[str, str]:
     return input_hashes(instance_files(root) + tables, root)
 
 
+def _instance_path(inst: Instance) -> str | None:
+    """Where the instance's folder is (for the report's maps); None when made in memory."""
+    return str(inst.root.resolve()) if inst.root is not None else None
+
+
 def _table_hashes(inst: Instance) -> dict[str, str]:
     import hashlib
 
@@ -308,6 +313,7 @@ def write_run_files(run: Run, folder: Path) -> None:
         extra={
             "run_id": run.spec.id,
             "instance": inst.meta.name,
+            "instance_path": _instance_path(inst),
             "synthetic": inst.meta.synthetic,
             "status": run.solution.status.value,
             "stop": run.solution.stop,
@@ -501,7 +507,12 @@ def write_taakstelling(
             seed=instance.meta.seed,
             config=config.model_dump(mode="json"),
             inputs=inputs,
-            extra={"national": result.basis.national, "scheme": result.name},
+            extra={
+                "national": result.basis.national,
+                "scheme": result.name,
+                "instance": instance.meta.name,
+                "instance_path": _instance_path(instance),
+            },
         )
         write_manifest(staging, manifest)
     return out
@@ -585,7 +596,12 @@ def write_comparison(comparison: SchemeComparison, out: str | Path) -> Path:
             seed=comparison.config.solver.seed,
             config=comparison.config.model_dump(mode="json"),
             inputs=next(iter(comparison.runs.values())).spec.inputs,
-            extra={"schemes": names, "run_ids": {n: r.spec.id for n, r in comparison.runs.items()}},
+            extra={
+                "schemes": names,
+                "run_ids": {n: r.spec.id for n, r in comparison.runs.items()},
+                "instance": title,
+                "instance_path": _instance_path(comparison.instance),
+            },
         )
         write_manifest(staging, manifest)
     return out
@@ -778,20 +794,39 @@ class MunicipalityExplanation:
 
 def read_explanations(run_dir: str | Path) -> pd.DataFrame:
     """The ``explanations`` table of a placement run folder."""
-    folder = Path(run_dir)
-    for name in ("explanations.parquet", "explanations.csv"):
-        if (folder / name).is_file():
-            if name.endswith(".parquet"):
-                return pd.read_parquet(folder / name)
-            return pd.read_csv(folder / name, dtype={"household_id": str})
-    issue = Issue(
-        str(folder),
-        None,
-        None,
-        "placement run",
-        "has no explanations table (a placement run with a plan writes one)",
-    )
-    raise InputError([issue], str(folder))
+    from asielplan.experiments.results.folder import RunFolder
+
+    run = RunFolder.open(run_dir)
+    table = run.table("explanations")
+    if table is None:
+        issue = Issue(
+            str(run_dir),
+            None,
+            None,
+            "placement run",
+            "has no explanations table (a placement run with a plan writes one)",
+        )
+        raise InputError([issue], str(run_dir))
+    return table
+
+
+def report(
+    run_dir: str | Path, out: str | Path | None = None, instance: str | Path | None = None
+) -> Path:
+    """Write the HTML report of the run in ``run_dir`` (:mod:`asielplan.experiments.report`)
+    to ``out`` (default ``RUN_DIR/report.html``), atomically; ``instance``: where the
+    run's instance is now, when it has moved. Returns the file written."""
+    from asielplan.experiments.report import REPORT_FILE, build_report
+
+    target = Path(out) if out is not None else Path(run_dir) / REPORT_FILE
+    if target.suffix.lower() not in (".html", ".htm"):
+        raise ConfigError(f"--out {target}: a report is an .html file")
+    if target.is_dir():
+        raise ConfigError(f"--out {target} is a folder; give a file name ending in .html")
+    html = build_report(run_dir, instance)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(target, html)
+    return target
 
 
 def explain_household(run_dir: str | Path, household: str) -> dict[str, Any]:
@@ -1071,7 +1106,12 @@ def _write_study(
             seed=config.solver.seed,
             config=config.model_dump(mode="json"),
             inputs=next(iter(runs.values())).spec.inputs,
-            extra={**extra, "run_ids": {name: run.spec.id for name, run in runs.items()}},
+            extra={
+                **extra,
+                "run_ids": {name: run.spec.id for name, run in runs.items()},
+                "instance": instance.meta.name,
+                "instance_path": _instance_path(instance),
+            },
         )
         write_manifest(staging, manifest)
     return out

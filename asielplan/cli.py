@@ -746,6 +746,28 @@ def explain(
 
 @app.command()
 @friendly_errors
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run's output folder.")],
+    out: Annotated[
+        Path | None, typer.Option(help="The HTML file to write (default RUN_DIR/report.html).")
+    ] = None,
+    instance: Annotated[
+        Path | None,
+        typer.Option(help="The run's instance, when it has moved since the run (for the maps)."),
+    ] = None,
+) -> None:
+    """One self-contained HTML report of a run (placement, reception, scheme comparison,
+    front, sweep, fairness, taakstelling): headline figures, maps in RD New, plots and
+    tables; no request to any network."""
+    from asielplan import api
+
+    written = api.report(run_dir, out, instance)
+    size = written.stat().st_size / 1e6
+    console.print(f"report written to {escape(str(written))} ({size:.1f} MB)")
+
+
+@app.command()
+@friendly_errors
 def front(
     out: Annotated[Path, typer.Option(help="Folder for the front.")],
     instance: InstanceArg = None,

@@ -1,0 +1,778 @@
+"""The planner's report: one self-contained HTML file for a run folder.
+
+:func:`build_report` reads a run folder (its ``manifest.json`` says the kind of run and
+the instance it used) and renders, with ``templates/report/report.html.j2``:
+
+- a placement: headline figures; maps of each municipality's fulfilment (placed against
+  target, diverging around 100%; in a weekly batch also the share of the period's
+  taakstelling realised) and of the labour score per placed person; the moves from
+  reception sites to the COA regions as lines; outcomes by gender composition and by
+  household size; the region table and the objective's parts;
+- a reception plan: headline figures; occupancy against open capacity per line and tier
+  over time (with dates when the instance names the first period, business-case
+  openings marked); emergency and crisis place-nights per period; a map of the sites by
+  modality sized by peak occupancy; the business cases with their reason; the inflows
+  side by side;
+- a scheme comparison, a front, a sweep or a fairness study: its chart and tables, and
+  for schemes a map of each scheme's target minus the population key;
+- a taakstelling: its map and table.
+
+Maps are drawn in RD New from the shapes of the run's instance (:mod:`.maps`); without
+them (an instance moved, changed since the run, or without shapes) the report says so
+and shows the rest. Images are PNG inlined as data URIs: the file makes no request to
+any network. Only aggregates are shown: no household, no personal attribute; outcome
+groups suppressed in the run's tables stay suppressed.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from asielplan.data.instance import Instance, read_instance
+from asielplan.errors import InputError, Issue
+from asielplan.experiments import maps
+from asielplan.experiments.results.folder import RunFolder
+from asielplan.io import sha256_file
+
+TEMPLATES = Path(__file__).parent / "templates" / "report"
+REPORT_FILE = "report.html"
+DPI = 90
+
+
+def run_image(run: RunFolder, name: str) -> Figure | None:
+    """A plot the run wrote itself (e.g. ``front.png``), inlined as it is."""
+    path = run.path / name
+    if not path.is_file():
+        return None
+    from PIL import Image
+
+    with Image.open(path) as image:
+        width, height = image.size
+    return Figure(base64.b64encode(path.read_bytes()).decode("ascii"), width, height, name)
+
+
+# --------------------------------------------------------------------------- the instance
+
+
+@dataclass
+class Shapes:
+    """The instance of a run, as far as the report needs it, and why maps are absent."""
+
+    instance: Instance | None
+    frame: Any  # GeoDataFrame in RD New, or None
+    note: str
+
+    def centroids(self) -> pd.DataFrame:
+        """x, y (RD New) of a point inside each municipality, indexed by code."""
+        points = self.frame.geometry.representative_point()
+        return pd.DataFrame(
+            {"x": points.x.to_numpy(), "y": points.y.to_numpy()},
+            index=self.frame["code"].to_numpy(),
+        )
+
+
+def run_instance(run: RunFolder, given: Path | None) -> Shapes:
+    """The instance a run used (``given``, else the folder its manifest names), checked
+    against the SHA-256 of its files in the manifest, with its shapes for the maps."""
+    named = run.manifest.get("instance_path")
+    path = given or (Path(named) if named else None)
+    if path is None:
+        return Shapes(None, None, "the run does not name its instance: pass --instance")
+    try:
+        inst = read_instance(path)
+    except InputError as exc:
+        return Shapes(None, None, f"the instance {path} cannot be read ({exc.issues[0]})")
+    changed = [
+        name
+        for name, digest in run.manifest.get("inputs_sha256", {}).items()
+        if (path / name).is_file() and sha256_file(path / name) != digest
+    ]
+    if changed:
+        return Shapes(
+            inst,
+            None,
+            f"the instance {path} has changed since the run ({', '.join(changed)}): "
+            "no maps, as they could show other numbers than the run's",
+        )
+    if inst.geometry is None:
+        return Shapes(
+            inst, None, "the instance has no municipality shapes (.geojson or .gpkg): no maps"
+        )
+    return Shapes(inst, maps.map_frame(inst.geometry, inst.municipalities), "")
+
+
+# --------------------------------------------------------------------------- content
+
+
+@dataclass
+class Figure:
+    png: str  # base64
+    width: int
+    height: int
+    alt: str
+
+
+@dataclass
+class Table:
+    caption: str
+    html: str
+
+
+@dataclass
+class Section:
+    title: str
+    figures: list[Figure] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def figure(fig: Any, alt: str) -> Figure:
+    """A matplotlib figure as an inline PNG (stable bytes: no software tag)."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    width, height = (fig.get_size_inches() * DPI).round().astype(int)
+    plt.close(fig)
+    return Figure(base64.b64encode(buffer.getvalue()).decode("ascii"), width, height, alt)
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        if number == round(number) and abs(number) >= 1:
+            return f"{number:,.0f}"
+        return f"{number:,.4g}" if abs(number) < 1000 else f"{number:,.1f}"
+    return str(value)
+
+
+def table(frame: pd.DataFrame, caption: str) -> Table:
+    """A table as HTML: thousands separators, no index, text escaped."""
+    shown = frame.reset_index(drop=True).astype(object)
+    shown = shown.map(_cell) if len(shown) else shown
+    html = shown.to_html(index=False, border=0, classes="data", escape=True, na_rep="")
+    return Table(caption, html)
+
+
+def _headline(pairs: list[tuple[str, Any]]) -> list[tuple[str, str]]:
+    return [(label, _cell(value)) for label, value in pairs if value is not None]
+
+
+# --------------------------------------------------------------------------- placement
+
+
+def placement_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
+    municipalities = run.table("municipalities")
+    households = run.table("households")
+    sections: list[Section] = []
+    maps_section = Section("Maps")
+    if shapes.frame is None:
+        maps_section.notes.append(f"Maps left out: {shapes.note}.")
+    elif municipalities is not None:
+        measures = municipality_measures(municipalities).reindex(shapes.frame["code"])
+        maps_section.figures.append(
+            figure(
+                maps.choropleth(
+                    shapes.frame,
+                    measures["fulfilment"],
+                    "Fulfilment: persons placed against the target",
+                    "placed / target (%)",
+                    centre=100.0,
+                    missing="no target",
+                ),
+                "map of fulfilment per municipality",
+            )
+        )
+        if "realised" in measures:
+            maps_section.figures.append(
+                figure(
+                    maps.choropleth(
+                        shapes.frame,
+                        measures["realised"],
+                        "Share of the period's taakstelling realised after this batch",
+                        "(placed before + placed now) / taakstelling (%)",
+                        cmap="YlGn",
+                        missing="no taakstelling",
+                    ),
+                    "map of the share of the taakstelling realised",
+                )
+            )
+        maps_section.figures.append(
+            figure(
+                maps.choropleth(
+                    shapes.frame,
+                    measures["labour_per_person"],
+                    "Labour score per placed person",
+                    "expected employed per placed person",
+                    cmap="viridis",
+                    missing="nobody placed",
+                ),
+                "map of the labour score per placed person",
+            )
+        )
+        moves = _moves_map(households, municipalities, shapes)
+        if moves is not None:
+            maps_section.figures.append(moves)
+        else:
+            maps_section.notes.append(
+                "No map of moves: the households have no reception site (from_site)."
+            )
+    sections.append(maps_section)
+    sections.append(_group_section(run))
+    tables = Section("Tables")
+    regions = run.table("regions")
+    if regions is not None:
+        tables.tables.append(table(regions, "Regions: persons placed against targets and bands"))
+    objective = run.table("objective")
+    if objective is not None:
+        tables.tables.append(
+            table(objective, "The objective's parts (weights and euros in their own columns)")
+        )
+    if municipalities is not None:
+        tables.tables.append(table(municipalities, "Municipalities"))
+    sections.append(tables)
+    return sections
+
+
+def municipality_measures(municipalities: pd.DataFrame) -> pd.DataFrame:
+    """What the placement maps show, per municipality code: ``fulfilment``, placed
+    persons as % of the target (missing without a target); ``labour_per_person``, the
+    labour score per placed person (missing when nobody is placed); in a weekly batch
+    ``realised``, % of the period's taakstelling realised after it."""
+    table = municipalities.set_index("municipality")
+    target = table["target"].to_numpy(dtype=float)
+    placed = table["placed_persons"].to_numpy(dtype=float)
+    labour = table["labour_score"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = pd.DataFrame(
+            {
+                "fulfilment": np.where(target > 0, 100 * placed / target, np.nan),
+                "labour_per_person": np.where(placed > 0, labour / placed, np.nan),
+            },
+            index=table.index,
+        )
+    if "realised" in table:
+        out["realised"] = 100 * table["realised"].to_numpy(dtype=float)
+    return out
+
+
+def placement_headline(run: RunFolder) -> list[tuple[str, str]]:
+    kpis = run.table("kpis")
+    if kpis is None or kpis.empty:
+        return []
+    k = kpis.iloc[0]
+
+    def get(name: str) -> Any:
+        return k[name] if name in k and pd.notna(k[name]) else None
+
+    return _headline(
+        [
+            (
+                "households placed",
+                f"{_cell(get('placed_households'))} of {_cell(get('households'))}",
+            ),
+            ("persons", get("persons")),
+            ("expected employed", get("expected_employed")),
+            ("mean distance (km)", get("mean_distance_km")),
+            ("households leaving their COA region", get("left_coa_region")),
+            ("total deviation from targets (persons)", get("total_abs_deviation")),
+            ("unplaced persons", get("unplaced_persons")),
+            ("households placed elsewhere than before", get("changes")),
+        ]
+    )
+
+
+def _moves_map(
+    households: pd.DataFrame | None, municipalities: pd.DataFrame, shapes: Shapes
+) -> Figure | None:
+    """Persons moving from each reception site to each COA region, as one line per
+    (site, region) from the site's municipality to the persons-weighted centre of the
+    municipalities they go to in that region."""
+    inst = shapes.instance
+    if households is None or inst is None or inst.sites is None or inst.sites.empty:
+        return None
+    moving = households[households["placed"].astype(bool) & households["from_site"].notna()]
+    if moving.empty:
+        return None
+    levels = [lvl for lvl in ("coa_region", *inst.region_levels) if lvl in municipalities]
+    level = levels[0] if levels else "municipality"
+    region = municipalities.set_index("municipality")[level]
+    site_place = inst.sites.set_index("site_id")["municipality"]
+    centres = shapes.centroids()
+    frame = pd.DataFrame(
+        {
+            "site": moving["from_site"].astype(str).to_numpy(),
+            "region": moving["municipality"].map(region).to_numpy(),
+            "persons": moving["persons"].to_numpy(dtype=float),
+            "x": centres["x"].reindex(moving["municipality"]).to_numpy(),
+            "y": centres["y"].reindex(moving["municipality"]).to_numpy(),
+        }
+    )
+    frame = frame[frame["site"].isin(site_place.index)]
+    frame["wx"], frame["wy"] = frame["x"] * frame["persons"], frame["y"] * frame["persons"]
+    lines = frame.groupby(["site", "region"], sort=True)[["persons", "wx", "wy"]].sum()
+    lines = lines.reset_index()
+    origin = centres.reindex(site_place.reindex(lines["site"]).to_numpy())
+    lines = lines.assign(
+        x0=origin["x"].to_numpy(),
+        y0=origin["y"].to_numpy(),
+        x1=lines["wx"] / lines["persons"],
+        y1=lines["wy"] / lines["persons"],
+    ).dropna(subset=["x0", "y0"])
+    sites = origin.dropna().drop_duplicates()
+    name = "COA region" if level == "coa_region" else level
+    return figure(
+        maps.flows(
+            shapes.frame,
+            lines,
+            f"Moves: persons from each reception site to each {name} ({len(lines)} lines)",
+            sites,
+        ),
+        "map of moves from reception sites",
+    )
+
+
+def _group_section(run: RunFolder) -> Section:
+    import matplotlib.pyplot as plt
+
+    section = Section("Outcomes by group")
+    gender, size = run.table("outcomes_by_gender"), run.table("outcomes_by_size")
+    if gender is None or size is None:
+        section.notes.append("The run has no outcome tables.")
+        return section
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    shown = gender[~gender["suppressed"].astype(bool)]
+    axes[0].barh(shown["composition"], shown["mean_score"], color="#4C72B0")
+    axes[0].set_xlabel("mean labour score per household")
+    axes[0].set_title("by gender composition of the adults", fontsize=9)
+    women = shown["mean_p_adult_women"].to_numpy(dtype=float)
+    men = shown["mean_p_adult_men"].to_numpy(dtype=float)
+    y = np.arange(len(shown))
+    axes[1].barh(y - 0.2, women, height=0.4, color="#DD8452", label="adult women")
+    axes[1].barh(y + 0.2, men, height=0.4, color="#55A868", label="adult men")
+    axes[1].set_yticks(y, shown["composition"])
+    axes[1].set_xlabel("mean employment probability")
+    axes[1].set_title("adult women and men", fontsize=9)
+    axes[1].legend(fontsize=7)
+    visible = size[~size["suppressed"].astype(bool)]
+    axes[2].bar(visible["size"].astype(str), visible["score_per_person"], color="#4C72B0")
+    axes[2].set_xlabel("household size (persons)")
+    axes[2].set_ylabel("labour score per person")
+    axes[2].set_title("by household size", fontsize=9)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    section.figures.append(figure(fig, "outcomes by group"))
+    hidden = int((~size["households"].eq(0) & size["suppressed"].astype(bool)).sum()) + int(
+        (~gender["households"].eq(0) & gender["suppressed"].astype(bool)).sum()
+    )
+    if hidden:
+        section.notes.append(
+            f"{hidden} group(s) of fewer households than output.min_cell are counted but not shown."
+        )
+    section.tables.append(table(gender, "Outcomes by gender composition"))
+    section.tables.append(table(size, "Outcomes by household size"))
+    return section
+
+
+# --------------------------------------------------------------------------- reception
+
+
+def _period_axis(shapes: Shapes) -> tuple[Callable[[np.ndarray], Any], str]:
+    """Period numbers to x values: dates when the instance names a first period that is
+    a date, else the numbers themselves."""
+    inst = shapes.instance
+    spec = inst.meta.reception if inst is not None else None
+    if spec is not None and spec.first_period:
+        try:
+            first = date.fromisoformat(spec.first_period)
+        except ValueError:
+            first = None
+        if first is not None:
+            nights = spec.nights_per_period
+
+            def dates(periods: np.ndarray) -> Any:
+                return [first + timedelta(days=int(nights * (p - 1))) for p in periods]
+
+            return dates, "date (start of the period)"
+    label = "period" if spec is None else f"period ({spec.nights_per_period} nights)"
+    return (lambda periods: periods), label
+
+
+def reception_headline(run: RunFolder) -> list[tuple[str, str]]:
+    kpis = run.table("kpis")
+    if kpis is None or kpis.empty:
+        return []
+    k = kpis.iloc[0]
+
+    def get(name: str) -> Any:
+        return k[name] if name in k and pd.notna(k[name]) else None
+
+    return _headline(
+        [
+            ("cost (euros)", get("cost_eur")),
+            ("moves", get("moves")),
+            ("emergency place-nights", get("emergency_place_nights")),
+            ("crisis place-nights", get("crisis_place_nights")),
+            ("peak emergency places", get("peak_emergency_places")),
+            ("person-periods without a bed", get("without_bed_person_periods")),
+            ("business cases accepted", get("business_cases_accepted")),
+            ("business cases rejected", get("business_cases_rejected")),
+        ]
+    )
+
+
+def reception_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
+    import matplotlib.pyplot as plt
+
+    occupancy, emergency = run.table("occupancy"), run.table("emergency")
+    cases = run.table("business_cases")
+    sections: list[Section] = []
+    if occupancy is None or emergency is None:
+        return [Section("Plan", notes=["The run has no occupancy tables (no plan)."])]
+    to_x, xlabel = _period_axis(shapes)
+    inflows = list(dict.fromkeys(emergency["inflow"]))
+    accepted = set()
+    if cases is not None:
+        accepted = set(cases.loc[cases["decision"] == "accepted", "site_id"].astype(str))
+    over_time = Section("Occupancy over time")
+    fig, axes = plt.subplots(
+        len(inflows), 1, figsize=(11, 3.4 * len(inflows)), squeeze=False, sharex=True
+    )
+    for ax, inflow in zip(axes[:, 0], inflows, strict=True):
+        part = occupancy[occupancy["inflow"] == inflow].copy()
+        part["group"] = part["line"].fillna("").astype(str) + " / " + part["tier"].astype(str)
+        part["group"] = part["group"].str.replace(r"^ / ", "", regex=True)
+        persons = part.pivot_table(
+            index="period", columns="group", values="persons", aggfunc="sum", fill_value=0
+        )
+        regular = part[part["tier"] == "regular"]
+        capacity = regular.groupby("period")["open_capacity"].sum()
+        x = to_x(persons.index.to_numpy())
+        ax.stackplot(x, persons.T.to_numpy(), labels=list(persons.columns), alpha=0.85)
+        ax.plot(to_x(capacity.index.to_numpy()), capacity.to_numpy(), "k--", lw=1.2)
+        ax.plot([], [], "k--", lw=1.2, label="open regular capacity")
+        opened = part[(part["started"] == 1) & part["site_id"].astype(str).isin(accepted)]
+        for row in opened.drop_duplicates("site_id").itertuples():
+            (at,) = to_x(np.array([row.period]))
+            ax.axvline(at, color="#C44E52", lw=1, ls=":")
+            ax.text(
+                at,
+                0.97,
+                f"business case {row.site_id} opens",
+                transform=ax.get_xaxis_transform(),
+                fontsize=7,
+                color="#C44E52",
+                rotation=90,
+                va="top",
+                ha="right",
+            )
+        ax.set_title(f"inflow {inflow}: persons by line and tier", fontsize=9)
+        ax.set_ylabel("persons")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+    axes[-1, 0].set_xlabel(xlabel)
+    fig.autofmt_xdate() if xlabel.startswith("date") else None
+    fig.tight_layout()
+    over_time.figures.append(figure(fig, "occupancy against capacity over time"))
+    spec = shapes.instance.meta.reception if shapes.instance is not None else None
+    nights = spec.nights_per_period if spec is not None else None
+    fig, axes = plt.subplots(
+        len(inflows), 1, figsize=(11, 2.8 * len(inflows)), squeeze=False, sharex=True
+    )
+    unit = "place-nights" if nights else "places (per night)"
+    for ax, inflow in zip(axes[:, 0], inflows, strict=True):
+        part = emergency[emergency["inflow"] == inflow].sort_values("period")
+        scale = float(nights or 1)
+        x = np.arange(len(part))
+        ax.bar(x, part["emergency_places"] * scale, color="#DD8452", label="noodopvang")
+        ax.bar(
+            x,
+            part["crisis_places"] * scale,
+            bottom=part["emergency_places"] * scale,
+            color="#C44E52",
+            label="crisisnoodopvang",
+        )
+        labels = to_x(part["period"].to_numpy())
+        ax.set_xticks(x, [str(v) for v in labels], rotation=90, fontsize=6)
+        ax.set_title(f"inflow {inflow}: emergency and crisis {unit} per period", fontsize=9)
+        ax.set_ylabel(unit)
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+    fig.tight_layout()
+    over_time.figures.append(figure(fig, "emergency and crisis place-nights per period"))
+    sections.append(over_time)
+    sites = Section("Sites")
+    if shapes.frame is None:
+        sites.notes.append(f"Map left out: {shapes.note}.")
+    else:
+        sites.figures.append(_sites_map(occupancy, shapes))
+    if cases is not None and len(cases):
+        sites.tables.append(table(cases, "Business cases: the decision and its reason in numbers"))
+    sections.append(sites)
+    sections.append(_inflow_section(run, emergency, occupancy, nights))
+    return sections
+
+
+def _sites_map(occupancy: pd.DataFrame, shapes: Shapes) -> Figure:
+    """Sites at their municipality (several in one municipality on a small ring around
+    it), coloured by modality, sized by the peak number of persons over every period
+    and inflow."""
+    peak = occupancy.groupby("site_id", sort=True).agg(
+        size=("persons", "max"),
+        category=("modality", "first"),
+        municipality=("municipality", "first"),
+    )
+    centres = shapes.centroids().reindex(peak["municipality"].to_numpy())
+    rank = peak.groupby("municipality").cumcount().to_numpy()
+    count = peak.groupby("municipality")["size"].transform("size").to_numpy()
+    angle = 2 * np.pi * rank / np.maximum(count, 1)
+    radius = np.where(count > 1, 4000.0, 0.0)
+    sites = pd.DataFrame(
+        {
+            "x": centres["x"].to_numpy() + radius * np.cos(angle),
+            "y": centres["y"].to_numpy() + radius * np.sin(angle),
+            "size": peak["size"].to_numpy(dtype=float),
+            "category": peak["category"].astype(str).to_numpy(),
+        }
+    ).dropna(subset=["x", "y"])
+    return figure(
+        maps.points(
+            shapes.frame,
+            sites,
+            f"Reception sites by modality ({len(sites)}), sized by peak occupancy",
+            "peak persons",
+        ),
+        "map of reception sites",
+    )
+
+
+def _inflow_section(
+    run: RunFolder, emergency: pd.DataFrame, occupancy: pd.DataFrame, nights: int | None
+) -> Section:
+    section = Section("Inflows side by side")
+    scale = float(nights or 1)
+    per_period = occupancy.groupby(["inflow", "period"])["persons"].sum()
+    summary = pd.DataFrame(
+        {
+            "peak persons in reception": per_period.groupby("inflow").max(),
+            "emergency place-nights": emergency.groupby("inflow")["emergency_places"].sum() * scale,
+            "crisis place-nights": emergency.groupby("inflow")["crisis_places"].sum() * scale,
+            "person-periods without a bed": emergency.groupby("inflow")["without_bed"].sum(),
+        }
+    )
+    order = list(dict.fromkeys(emergency["inflow"]))
+    section.tables.append(
+        table(summary.loc[order].rename_axis("inflow").reset_index(), "Per inflow")
+    )
+    robust = run.table("robust")
+    if robust is not None:
+        section.tables.append(
+            table(robust, "Robust plan against each inflow's own plan (euros and weights apart)")
+        )
+    objective = run.table("objective")
+    if objective is not None:
+        section.tables.append(
+            table(objective, "The objective's parts (weights and euros in their own columns)")
+        )
+    return section
+
+
+# --------------------------------------------------------------------------- studies
+
+
+def _study_sections(
+    run: RunFolder, image: str, tables: list[tuple[str, str]], empty: str
+) -> list[Section]:
+    section = Section("Result")
+    plot = run_image(run, image)
+    if plot is not None:
+        section.figures.append(plot)
+    else:
+        section.notes.append(empty)
+    for name, caption in tables:
+        frame = run.table(name)
+        if frame is not None:
+            section.tables.append(table(frame, caption))
+    return [section]
+
+
+def front_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
+    return _study_sections(
+        run,
+        "front.png",
+        [("points", "Every point: its bounds, status, gap and run id"), ("front", "The front")],
+        "No point on the front: no plot.",
+    )
+
+
+def sweep_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
+    return _study_sections(
+        run, "sweep.png", [("sweep", "One row per value")], "The sweep wrote no plot."
+    )
+
+
+def fairness_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
+    return _study_sections(
+        run,
+        "fairness.png",
+        [
+            ("fairness", "The price of fairness per rule"),
+            ("groups", "Each group's outcome before and after"),
+        ],
+        "The study wrote no plot.",
+    )
+
+
+def schemes_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
+    sections = _study_sections(run, "metrics.png", [], "The comparison wrote no plot.")
+    comparison = run.table("comparison")
+    if comparison is not None:
+        wide = comparison.pivot_table(
+            index=["metric", "unit"], columns="scheme", values="value", sort=False
+        )
+        order = list(dict.fromkeys(comparison["scheme"]))
+        wide.columns.name = None
+        sections[0].tables.append(
+            table(wide[order].reset_index(), "Metric x scheme (each run's status and gap below)")
+        )
+        status = comparison.drop_duplicates("scheme")[["scheme", "status", "gap"]]
+        sections[0].tables.append(table(status, "Status and gap of each scheme's run"))
+    targets = run.table("targets")
+    schemes = [str(s) for s in run.manifest.get("schemes", [])]
+    mapped = Section("Targets per scheme")
+    if shapes.frame is None:
+        mapped.notes.append(f"Map left out: {shapes.note}.")
+    elif targets is not None and schemes:
+        by_code = targets.set_index("municipality")
+        key = by_code["population_key"]
+        values = pd.DataFrame(
+            {s: (by_code[s] - key).reindex(shapes.frame["code"]).to_numpy() for s in schemes}
+        )
+        mapped.figures.append(
+            figure(
+                maps.small_multiples(
+                    shapes.frame,
+                    values,
+                    "Each scheme's target minus the population key",
+                    "persons above (blue) or below (red) the population key",
+                ),
+                "maps of each scheme's target minus the population key",
+            )
+        )
+    if targets is not None:
+        mapped.tables.append(table(targets, "Targets per municipality and scheme"))
+    return [*sections, mapped]
+
+
+def taakstelling_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
+    numbers = next(
+        (run.table(n) for n in ("taakstelling", "municipalities") if run.table(n) is not None),
+        None,
+    )
+    section = Section("Taakstelling")
+    if numbers is None:
+        section.notes.append("The run has no taakstelling table.")
+        return [section]
+    code = "municipality" if "municipality" in numbers else "code"
+    if shapes.frame is None:
+        section.notes.append(f"Map left out: {shapes.note}.")
+    elif "taakstelling" in numbers:
+        values = numbers.set_index(code)["taakstelling"].reindex(shapes.frame["code"])
+        section.figures.append(
+            figure(
+                maps.choropleth(
+                    shapes.frame, values.reset_index(drop=True), "Taakstelling", "persons"
+                ),
+                "map of the taakstelling",
+            )
+        )
+    section.tables.append(table(numbers, "Per municipality"))
+    return [section]
+
+
+KINDS: dict[str, tuple[str, Callable[[RunFolder, Shapes], list[Section]]]] = {
+    "place": ("Placement of status holders", placement_sections),
+    "reception": ("Reception plan", reception_sections),
+    "front": ("Trade-off front", front_sections),
+    "sweep": ("Weight sensitivity", sweep_sections),
+    "fairness": ("Group fairness", fairness_sections),
+    "schemes compare": ("Quota schemes compared", schemes_sections),
+    "taakstelling": ("Taakstelling", taakstelling_sections),
+}
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def build_report(folder: str | Path, instance: str | Path | None = None) -> str:
+    """The report of the run in ``folder`` as one HTML page (``instance``: where the
+    run's instance is now, when it has moved)."""
+    run = RunFolder.open(folder)
+    if run.kind not in KINDS:
+        known = ", ".join(KINDS)
+        raise InputError(
+            [
+                Issue(
+                    "manifest.json",
+                    None,
+                    "command",
+                    "known kind of run",
+                    f"no report for a '{run.kind}' run (reports exist for: {known})",
+                )
+            ],
+            str(folder),
+        )
+    title, sections_of = KINDS[run.kind]
+    needs_instance = run.kind not in ("front", "sweep", "fairness")
+    shapes = (
+        run_instance(run, Path(instance) if instance else None)
+        if needs_instance
+        else Shapes(None, None, "")
+    )
+    headline = {"place": placement_headline, "reception": reception_headline}.get(run.kind)
+    m = run.manifest
+    context = {
+        "title": title,
+        "instance": m.get("instance") or (shapes.instance.meta.name if shapes.instance else ""),
+        "synthetic": bool(
+            m.get("synthetic") or (shapes.instance is not None and shapes.instance.meta.synthetic)
+        ),
+        "command": run.kind,
+        "run_id": m.get("run_id", ""),
+        "status": m.get("status", ""),
+        "stop": m.get("stop", ""),
+        "headline": headline(run) if headline else [],
+        "sections": sections_of(run, shapes),
+        "version": m.get("versions", {}).get("asielplan", ""),
+        "runs": len(m.get("run_ids", {})),
+    }
+    return _render(context)
+
+
+def _render(context: dict[str, Any]) -> str:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    return env.get_template("report.html.j2").render(**context)
