@@ -394,7 +394,7 @@ def _group_section(run: RunFolder) -> Section:
 # --------------------------------------------------------------------------- reception
 
 
-def _period_axis(shapes: Shapes) -> tuple[Callable[[np.ndarray], Any], str]:
+def period_axis(shapes: Shapes) -> tuple[Callable[[np.ndarray], Any], str]:
     """Period numbers to x values: dates when the instance names a first period that is
     a date, else the numbers themselves."""
     inst = shapes.instance
@@ -446,7 +446,7 @@ def reception_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
     sections: list[Section] = []
     if occupancy is None or emergency is None:
         return [Section("Plan", notes=["The run has no occupancy tables (no plan)."])]
-    to_x, xlabel = _period_axis(shapes)
+    to_x, xlabel = period_axis(shapes)
     inflows = list(dict.fromkeys(emergency["inflow"]))
     accepted = set()
     if cases is not None:

@@ -114,7 +114,8 @@ def test_placement_report_holds_the_headline_maps_and_tables(placement_run: Path
     regions = pd.read_csv(placement_run / "regions.csv")
     for region in regions["region"]:
         assert f"<td>{region}</td>" in page
-    assert "H000001" not in page  # aggregates only
+    text = re.sub(r"data:image/png;base64,[^\"]*", "", page)
+    assert "H000001" not in text  # aggregates only: no household id
     assert "SYNTHETIC" in page
 
 
@@ -228,3 +229,20 @@ def test_scheme_comparison_report_maps_each_scheme_against_the_population_key(
     inlined = images["metrics.png"].removeprefix("data:image/png;base64,")
     assert base64.b64decode(inlined) == (out / "metrics.png").read_bytes()
     assert "Targets per municipality and scheme" in page
+
+
+def test_reception_periods_become_dates_when_the_instance_names_its_first() -> None:
+    """The Calais example starts on 2016-10-24 with one night per period: period 1 is
+    that day and period 8 a week later; the default names no first period and keeps
+    the period numbers."""
+    from datetime import date
+
+    from asielplan.data.instance import read_instance
+    from asielplan.experiments.report import Shapes, period_axis
+
+    calais = read_instance(default_instance_path().parent / "examples" / "calais")
+    to_x, label = period_axis(Shapes(calais, None, ""))
+    assert to_x(np.array([1, 8])) == [date(2016, 10, 24), date(2016, 10, 31)]
+    assert label.startswith("date")
+    to_x, label = period_axis(Shapes(read_instance(default_instance_path()), None, ""))
+    assert list(to_x(np.array([1, 8]))) == [1, 8] and label == "period (14 nights)"

@@ -16,6 +16,7 @@ from asielplan.cli import app
 from asielplan.config import RunConfig
 from asielplan.errors import ConfigError
 from asielplan.experiments import fronts
+from asielplan.experiments.report import build_report
 from asielplan.model.labour import member_probabilities
 from asielplan.model.placement import bounded_quantities, constraint_violations
 
@@ -93,6 +94,9 @@ def test_front_writes_tables_plot_and_runs(tmp_path: Path) -> None:
         manifest = (out / "runs" / f"point-{point}" / "manifest.json").read_text()
         assert run_id in manifest
     assert (out / "front.png").stat().st_size > 10_000
+    page = build_report(out)  # the report shows the plot and every point's run id
+    assert 'alt="front.png"' in page
+    assert all(run_id in page for run_id in points["run_id"])
     cli = CliRunner().invoke(
         app, ["front", "tests/fixtures/tiny", "--axes", "labour,km", "--out", str(tmp_path / "x")]
     )
@@ -130,6 +134,8 @@ def test_sweep_runs_the_grid_and_shows_where_the_decision_flips(tmp_path: Path) 
     write_sweep(result, tmp_path / "sweep")
     back = pd.read_csv(tmp_path / "sweep" / "sweep.csv")
     assert back["shortfall"].tolist() == pytest.approx(table["shortfall"].tolist())
+    page = build_report(tmp_path / "sweep")
+    assert 'alt="sweep.png"' in page and "One row per value" in page
     assert (tmp_path / "sweep" / "sweep.png").exists()
     with pytest.raises(ConfigError, match="not a numeric setting"):
         sweep("tests/fixtures/tiny", exact(), ["placement.aggregation=1,2"])
@@ -190,6 +196,8 @@ def test_fairness_floor_moves_the_woman_and_reports_its_price(tmp_path: Path) ->
     assert (tmp_path / "fair" / "fairness.png").exists()
     text = (tmp_path / "fair" / "groups.csv").read_text()
     assert "H1" not in text and "H2" not in text  # aggregates only
+    page = build_report(tmp_path / "fair")
+    assert 'alt="fairness.png"' in page and "<td>H1</td>" not in page
 
 
 def test_fairness_suppresses_small_groups_and_refuses_unknown_ones() -> None:
