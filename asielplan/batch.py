@@ -1,0 +1,356 @@
+"""Batches of runs on Dask: a batch file, its expansion into RunSpecs, execution on a
+local or remote Dask cluster, resume, and one tidy table of every run.
+
+A batch file (TOML) names the instances, a base configuration with named scenarios, and
+the axes whose cartesian product is the batch::
+
+    kinds = ["place"]                 # place, reception
+    instances = ["default"]           # folders relative to this file; "default" is embedded
+    scenarios = ["base", "tight"]     # "base" or a [config.scenarios.NAME]
+    seeds = [1, 2, 3]                 # solver.seed
+    schemes = ["population"]          # placement.scheme (optional)
+    inflows = ["steady"]              # reception.inflow (optional)
+
+    [values]                          # any numeric configuration key, a list of values
+    "placement.penalty_shortfall" = [10, 40]
+
+    [config]                          # the base configuration, as a configuration file
+    solver.time_limit = 20
+    [config.scenarios.tight]
+    placement.target_mode = "band"
+
+Every run is a RunSpec whose id hashes its kind, its instance's contents and its
+effective configuration; its result goes to ``OUT/runs/<id>/`` (written atomically, with
+its manifest). A folder with a manifest is a finished run: running the batch again
+skips it, so a changed scenario reruns only its own runs. At the end the rows of every
+run (its axes, status, KPIs, timings, and the message of a run that failed) are
+gathered into ``OUT/runs.parquet`` and ``OUT/runs.csv``, in the batch's order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import shutil
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import Field, ValidationError
+
+from asielplan.config import RunConfig, Strict, config_from_dict, with_overrides
+from asielplan.data.instance import Instance, default_instance_path, read_instance
+from asielplan.errors import ConfigError, InputError
+from asielplan.io import atomic_write_bytes, csv_bytes
+from asielplan.runspec import Kind, RunSpec
+
+RUNS = "runs"
+TABLE = "runs"
+
+
+class BatchFile(Strict):
+    """A batch file: the axes of the batch and its base configuration."""
+
+    kinds: tuple[Literal["place", "reception"], ...] = Field(
+        default=("place",), min_length=1, description="Kinds of run: place, reception."
+    )
+    instances: tuple[str, ...] = Field(
+        default=("default",),
+        min_length=1,
+        description="Instance folders, relative to the batch file; 'default' is the embedded one.",
+    )
+    scenarios: tuple[str, ...] = Field(
+        default=("base",),
+        min_length=1,
+        description="Scenarios of the configuration: 'base' or a [config.scenarios.NAME].",
+    )
+    seeds: tuple[int, ...] = Field(
+        default=(0,), min_length=1, description="Solver seeds (solver.seed)."
+    )
+    schemes: tuple[str, ...] = Field(
+        default=(), description="Quota schemes (placement.scheme); empty: the configuration's."
+    )
+    inflows: tuple[str, ...] = Field(
+        default=(), description="Inflows (reception.inflow); empty: the configuration's."
+    )
+    values: dict[str, tuple[float, ...]] = Field(
+        default_factory=dict,
+        description="Numeric configuration keys, each with the list of values to run.",
+    )
+    config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The base configuration with its [config.scenarios.NAME], as in a "
+        "configuration file.",
+    )
+
+
+@dataclass(frozen=True)
+class BatchRun:
+    """One run of a batch: its place on the axes and its RunSpec."""
+
+    labels: dict[str, Any]
+    spec: RunSpec
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+
+@dataclass
+class Batch:
+    """A batch file expanded: every run in the batch's order (duplicates, same id,
+    kept once)."""
+
+    path: Path
+    runs: list[BatchRun]
+    instances: dict[str, Instance] = field(repr=False, default_factory=dict)
+
+    def done(self, out: Path) -> set[str]:
+        """Ids of the runs whose result folder in ``out`` is complete."""
+        return {run.id for run in self.runs if (out / RUNS / run.id / "manifest.json").is_file()}
+
+
+def read_batch(path: str | Path) -> Batch:
+    """Read and expand a batch file; every problem (unknown key, unknown scenario, bad
+    value, unreadable instance) is reported at once."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise ConfigError(f"batch file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: TOML syntax: {exc}") from None
+    try:
+        spec = BatchFile.model_validate(raw)
+    except ValidationError as exc:
+        lines = [
+            f"{path.name}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+            for err in exc.errors()
+        ]
+        raise ConfigError("\n".join(lines)) from None
+    return expand(spec, path)
+
+
+def _instance_folder(name: str, base: Path) -> Path:
+    return default_instance_path() if name == "default" else (base / name)
+
+
+def expand(spec: BatchFile, path: Path) -> Batch:
+    """The runs of a batch file: the cartesian product of its axes, in the order
+    kinds x instances x scenarios x seeds x schemes x inflows x values."""
+    errors: list[str] = []
+    configs: dict[str, RunConfig] = {}
+    for scenario in spec.scenarios:
+        try:
+            configs[scenario] = config_from_dict(spec.config, scenario, f"{path.name} [config]")
+        except ConfigError as exc:
+            errors.append(str(exc))
+    instances: dict[str, Instance] = {}
+    for name in spec.instances:
+        try:
+            instances[name] = read_instance(_instance_folder(name, path.parent))
+        except InputError as exc:
+            errors.append(f"{path.name}: instance {name!r}: {exc}")
+    if errors:
+        raise ConfigError("\n".join(dict.fromkeys(errors)))
+    keys = list(spec.values)
+    runs: list[BatchRun] = []
+    seen: set[str] = set()
+    product = itertools.product(
+        spec.kinds,
+        spec.instances,
+        spec.scenarios,
+        spec.seeds,
+        spec.schemes or (None,),
+        spec.inflows or (None,),
+        itertools.product(*(spec.values[k] for k in keys)),
+    )
+    for kind, instance, scenario, seed, scheme, inflow, values in product:
+        overrides: dict[str, Any] = {"solver.seed": seed, **dict(zip(keys, values, strict=True))}
+        if scheme is not None:
+            overrides["placement.scheme"] = scheme
+        if inflow is not None:
+            overrides["reception.inflow"] = inflow
+        try:
+            config = with_overrides(configs[scenario], overrides, f"{path.name}")
+        except ConfigError as exc:
+            errors.append(str(exc))
+            continue
+        inst = instances[instance]
+        run_spec = RunSpec(kind, inst.root, config, _inputs(inst))
+        labels = {
+            "kind": kind,
+            "instance": instance,
+            "scenario": scenario,
+            "seed": seed,
+            "scheme": scheme,
+            "inflow": inflow,
+            **dict(zip(keys, values, strict=True)),
+        }
+        if run_spec.id not in seen:
+            seen.add(run_spec.id)
+            runs.append(BatchRun(labels, run_spec))
+    if errors:
+        raise ConfigError("\n".join(dict.fromkeys(errors)))
+    return Batch(path, runs, instances)
+
+
+def _inputs(inst: Instance) -> dict[str, str]:
+    from asielplan.api import instance_inputs
+
+    return instance_inputs(inst)
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def run_one(kind: Kind, instance: str, config: dict[str, Any], folder: str) -> dict[str, Any]:
+    """Run one RunSpec and write its folder (atomically); the row of the batch table:
+    status, the stop text, KPIs and timings; a run that raises is a row with status
+    ``error`` and its message. Runs in a Dask worker: pure from its arguments."""
+    from asielplan import api
+
+    start = time.perf_counter()
+    cfg = RunConfig.model_validate(config)
+    try:
+        run = api.place(instance, cfg) if kind == "place" else api.plan_reception(instance, cfg)
+        api.write_run(run, folder)
+    except Exception as exc:  # a failed run is a row of the batch, which goes on
+        message = f"{type(exc).__name__}: {exc}"
+        return {"status": "error", "message": message, "seconds": time.perf_counter() - start}
+    row = _row_of(Path(folder))
+    row["seconds"] = time.perf_counter() - start
+    return row
+
+
+def _row_of(folder: Path) -> dict[str, Any]:
+    """The batch row of a finished run folder: status, stop and its KPIs."""
+    from asielplan.experiments.results.folder import RunFolder
+
+    run = RunFolder.open(folder)
+    row: dict[str, Any] = {"status": run.manifest.get("status"), "stop": run.manifest.get("stop")}
+    kpis = run.table("kpis")
+    if kpis is not None and len(kpis):
+        first = kpis.iloc[0]
+        row.update({str(k): v for k, v in first.items() if k not in ("status", "stop")})
+    return row
+
+
+# --------------------------------------------------------------------------- the batch
+
+
+@dataclass
+class BatchResult:
+    table: pd.DataFrame
+    ran: int
+    skipped: int
+
+    @property
+    def failed(self) -> int:
+        return int((~self.table["status"].isin(["optimal", "feasible"])).sum())
+
+
+def run_batch(
+    batch: Batch,
+    out: str | Path,
+    *,
+    workers: int = 2,
+    scheduler: str | None = None,
+    progress: Callable[[dict[str, int]], None] | None = None,
+) -> BatchResult:
+    """Run every run of ``batch`` not yet done in ``out`` on Dask (a LocalCluster of
+    ``workers`` processes of one thread, HiGHS at one thread per run; or the cluster at
+    ``scheduler``), then write ``runs.parquet`` and ``runs.csv``. Ctrl-C cancels what
+    runs; finished runs stay, and the next call resumes."""
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    out = Path(out)
+    (out / RUNS).mkdir(parents=True, exist_ok=True)
+    _remove_staging(out / RUNS)
+    done = batch.done(out)
+    todo = [run for run in batch.runs if run.id not in done]
+    rows: dict[str, dict[str, Any]] = {
+        run.id: _row_of(out / RUNS / run.id) for run in batch.runs if run.id in done
+    }
+    counts = {"done": len(done), "running": 0, "failed": 0, "total": len(batch.runs)}
+    if todo:
+        cluster = None
+        if scheduler is None:
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+        client = Client(cluster if cluster is not None else scheduler)
+        try:
+            futures = {}
+            for run in todo:
+                config = with_overrides(run.spec.config, {"solver.threads": 1}, "batch")
+                future = client.submit(
+                    run_one,
+                    run.spec.kind,
+                    str(run.spec.instance),
+                    config.model_dump(mode="json"),
+                    str(out / RUNS / run.id),
+                    key=f"run-{run.id}",
+                    pure=False,
+                )
+                futures[future] = run.id
+            counts["running"] = len(todo)
+            if progress is not None:
+                progress(dict(counts))
+            for future in as_completed(list(futures)):
+                run_id = futures[future]
+                rows[run_id] = future.result()
+                counts["running"] -= 1
+                counts["done"] += 1
+                if rows[run_id]["status"] not in ("optimal", "feasible"):
+                    counts["failed"] += 1
+                if progress is not None:
+                    progress(dict(counts))
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+            _remove_staging(out / RUNS)
+    table = _table(batch, rows)
+    _write_table(out, table)
+    return BatchResult(table, len(todo), len(done))
+
+
+def _remove_staging(folder: Path) -> None:
+    """Remove the temporary folders of runs that were stopped while writing."""
+    for path in folder.glob(".*.tmp"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _table(batch: Batch, rows: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    records = []
+    for run in batch.runs:
+        row = rows.get(run.id, {"status": "not run"})
+        records.append({**run.labels, "run_id": run.id, **row})
+    return pd.DataFrame.from_records(records)
+
+
+def _write_table(out: Path, table: pd.DataFrame) -> None:
+    import io as _io
+
+    buffer = _io.BytesIO()
+    table.to_parquet(buffer, index=False)
+    atomic_write_bytes(out / f"{TABLE}.parquet", buffer.getvalue())
+    atomic_write_bytes(out / f"{TABLE}.csv", csv_bytes(table))
+
+
+def status(out: str | Path) -> pd.DataFrame:
+    """What a batch folder holds: one row per finished run folder (id, status, stop)."""
+    folder = Path(out) / RUNS
+    rows = []
+    for run_dir in sorted(p for p in folder.glob("*") if (p / "manifest.json").is_file()):
+        rows.append({"run_id": run_dir.name, **_row_of(run_dir)})
+    return pd.DataFrame.from_records(rows)

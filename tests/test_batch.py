@@ -1,0 +1,106 @@
+"""Batches on Dask: the batch file's expansion, a real LocalCluster run, resume, and a
+failing run recorded while the batch goes on."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from asielplan.batch import read_batch, run_batch
+from asielplan.cli import app
+from asielplan.errors import ConfigError
+
+from .placement_helpers import FIXTURES
+
+BATCH = """
+kinds = ["place"]
+instances = ["tiny"]
+scenarios = ["base", "banded"]
+seeds = [1, 2]
+
+[config.solver]
+time_limit = 20
+mip_gap = 1e-6
+
+[config.scenarios.banded]
+placement.region_bands = [{ level = "province", lower = 3.0, upper = 4.0 }]
+"""
+
+
+def batch_folder(tmp_path: Path, text: str = BATCH) -> Path:
+    shutil.copytree(FIXTURES / "tiny", tmp_path / "tiny")
+    (tmp_path / "batch.toml").write_text(text)
+    return tmp_path / "batch.toml"
+
+
+def test_batch_file_expands_to_the_product_of_its_axes(tmp_path: Path) -> None:
+    """2 scenarios x 2 seeds = 4 runs in the batch's order, each with its own id; the
+    shipped example expands to 3 seeds x 2 scenarios."""
+    batch = read_batch(batch_folder(tmp_path))
+    labels = [(r.labels["scenario"], r.labels["seed"]) for r in batch.runs]
+    assert labels == [("base", 1), ("base", 2), ("banded", 1), ("banded", 2)]
+    assert len({r.id for r in batch.runs}) == 4
+    assert [r.spec.config.solver.seed for r in batch.runs] == [1, 2, 1, 2]
+    example = Path(__file__).parents[1] / "data" / "examples" / "batch-seeds.toml"
+    assert len(read_batch(example).runs) == 6
+
+
+def test_batch_file_problems_are_reported_together(tmp_path: Path) -> None:
+    """A misspelt key, an unknown scenario and a missing instance: one error naming all."""
+    text = BATCH.replace("seeds =", "seed =").replace('"banded"]', '"banded", "tight"]')
+    text = text.replace('["tiny"]', '["tiny", "missing"]')
+    with pytest.raises(ConfigError) as error:
+        read_batch(batch_folder(tmp_path, text))
+    assert "seed" in str(error.value)
+    text = BATCH.replace('"banded"]', '"banded", "tight"]').replace(
+        '["tiny"]', '["tiny", "missing"]'
+    )
+    (tmp_path / "batch.toml").write_text(text)
+    with pytest.raises(ConfigError) as error:
+        read_batch(tmp_path / "batch.toml")
+    assert "unknown scenario 'tight'" in str(error.value)
+    assert "instance 'missing'" in str(error.value)
+
+
+def test_batch_runs_on_dask_resumes_and_records_failures(tmp_path: Path) -> None:
+    """On a real LocalCluster of one worker: the base runs are optimal, the banded runs
+    infeasible (recorded with status and the batch goes on; each has its diagnosis);
+    runs.parquet has one row per run in the batch's order. Run again: nothing reruns.
+    A new seed: only its two runs run."""
+    path = batch_folder(tmp_path)
+    out = tmp_path / "out"
+    seen: list[dict[str, int]] = []
+    result = run_batch(read_batch(path), out, workers=1, progress=seen.append)
+    table = pd.read_parquet(out / "runs.parquet")
+    assert table["status"].tolist() == ["optimal", "optimal", "infeasible", "infeasible"]
+    assert table["run_id"].tolist() == [r.id for r in read_batch(path).runs]
+    assert result.failed == 2 and result.ran == 4 and seen[-1]["done"] == 4
+    for run_id in table.loc[table["status"] == "infeasible", "run_id"]:
+        assert (out / "runs" / run_id / "diagnosis.csv").is_file()
+    assert pd.read_csv(out / "runs.csv")["status"].tolist() == table["status"].tolist()
+    again = run_batch(read_batch(path), out, workers=1)
+    assert again.ran == 0 and again.skipped == 4
+    pd.testing.assert_frame_equal(again.table[["run_id", "status"]], table[["run_id", "status"]])
+    path.write_text(BATCH.replace("seeds = [1, 2]", "seeds = [1, 2, 3]"))
+    more = run_batch(read_batch(path), out, workers=1)
+    assert more.ran == 2 and more.skipped == 4 and len(more.table) == 6
+
+
+def test_batch_cli_plans_and_exits_with_the_number_failed(tmp_path: Path) -> None:
+    """``batch plan`` lists the runs and how many are done; ``batch run`` exits 64 + the
+    number of failed runs; ``batch status`` lists the finished run folders."""
+    path = batch_folder(tmp_path)
+    runner = CliRunner()
+    planned = runner.invoke(app, ["batch", "plan", str(path)])
+    assert planned.exit_code == 0 and "4 runs, 0 already done" in planned.output
+    out = tmp_path / "out"
+    ran = runner.invoke(app, ["batch", "run", str(path), "--out", str(out), "--workers", "1"])
+    assert ran.exit_code == 64 + 2, ran.output
+    shown = runner.invoke(app, ["batch", "status", str(out)])
+    assert shown.exit_code == 0 and "4 finished runs" in shown.output
+    planned = runner.invoke(app, ["batch", "plan", str(path), "--out", str(out)])
+    assert "4 runs, 4 already done" in planned.output
