@@ -30,6 +30,7 @@ gathered into ``OUT/runs.parquet`` and ``OUT/runs.csv``, in the batch's order.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import shutil
 import time
@@ -44,8 +45,9 @@ from pydantic import Field, ValidationError
 
 from asielplan.config import RunConfig, Strict, config_from_dict, with_overrides
 from asielplan.data.instance import Instance, default_instance_path, read_instance
-from asielplan.errors import ConfigError, InputError
+from asielplan.errors import ConfigError, InputError, OutputError
 from asielplan.io import atomic_write_bytes, csv_bytes
+from asielplan.manifest import build_manifest, input_hashes, write_manifest
 from asielplan.runspec import Kind, RunSpec
 
 RUNS = "runs"
@@ -269,6 +271,7 @@ def run_batch(
     from dask.distributed import Client, LocalCluster, as_completed
 
     out = Path(out)
+    check_batch_folder(out)
     (out / RUNS).mkdir(parents=True, exist_ok=True)
     _remove_staging(out / RUNS)
     done = batch.done(out)
@@ -321,7 +324,44 @@ def run_batch(
             _remove_staging(out / RUNS)
     table = _table(batch, rows)
     _write_table(out, table)
+    manifest = build_manifest(
+        "batch",
+        seed=0,
+        config={},
+        inputs=input_hashes([batch.path]),
+        extra={
+            "run_ids": [run.id for run in batch.runs],
+            "statuses": {str(k): int(v) for k, v in table["status"].value_counts().items()},
+        },
+    )
+    write_manifest(out, manifest)
     return BatchResult(table, len(todo), len(done))
+
+
+BATCH_FILES = {RUNS, f"{TABLE}.csv", f"{TABLE}.parquet", "manifest.json"}
+
+
+def check_batch_folder(out: Path) -> None:
+    """Refuse, before any work, an output folder that is not new, empty or a batch
+    folder (one whose manifest says ``batch``, or a first batch stopped early)."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise OutputError(f"--out {out} is a file; give a folder for the batch")
+    others = sorted(p.name for p in out.iterdir() if p.name not in BATCH_FILES)
+    if others:
+        raise OutputError(
+            f"--out {out} holds other files than a batch's ({', '.join(others[:5])}); "
+            "give a new or empty folder, or an earlier batch's folder"
+        )
+    manifest = out / "manifest.json"
+    if manifest.is_file():
+        try:
+            command = json.loads(manifest.read_text(encoding="utf-8")).get("command")
+        except (ValueError, UnicodeDecodeError):
+            command = None
+        if command != "batch":
+            raise OutputError(f"--out {out} holds the result of '{command}', not of a batch")
 
 
 def _remove_staging(folder: Path) -> None:
@@ -330,12 +370,23 @@ def _remove_staging(folder: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+FIXED = ("run_id", "status", "stop", "message", "seconds")
+
+
 def _table(batch: Batch, rows: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """One row per run in the batch's order: its axes, then :data:`FIXED`, then the
+    KPI columns of its kind (in the order the runs name them)."""
     records = []
     for run in batch.runs:
         row = rows.get(run.id, {"status": "not run"})
         records.append({**run.labels, "run_id": run.id, **row})
-    return pd.DataFrame.from_records(records)
+    table = pd.DataFrame.from_records(records)
+    labels = list(batch.runs[0].labels) if batch.runs else []
+    for column in FIXED:
+        if column not in table:
+            table[column] = None
+    rest = [c for c in table.columns if c not in labels and c not in FIXED]
+    return table[[*labels, *FIXED, *rest]]
 
 
 def _write_table(out: Path, table: pd.DataFrame) -> None:

@@ -15,7 +15,8 @@ An instance is a folder with `instance.toml` and one file per table (`.csv` with
 row, `.parquet`, or for municipalities also `.gpkg` / `.geojson`, whose shapes give the
 centroids when `lat`/`lon` are absent). Empty CSV cells are missing values. Extra columns
 are kept and ignored. `asielplan validate FOLDER` checks everything below and lists every
-problem with its file, row, column and rule.
+problem with its file, row, column and rule. The tables the commands write are in the
+[output dictionary](output-dictionary.md).
 
 This page is generated from the schemas in `data/schemas.py`
 (`python -m asielplan.data.dictionary > docs/data-dictionary.md`).

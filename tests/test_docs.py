@@ -19,7 +19,7 @@ REFERENCE = re.compile(r"`\[?([a-z_]+)\]?\.([a-z_]+)`")
 CONTINUATION = re.compile(r"`\.([a-z_]+)`")
 FILE = re.compile(r"`([a-z_]+)\.(csv|png|parquet|txt)`")
 # dotted names in the docs that are not tables or settings: modules, files, expressions
-NOT_TABLES = {"asielplan", "model", "data", "solvers", "experiments", "instance"}
+NOT_TABLES = {"asielplan", "model", "data", "solvers", "experiments", "instance", "dask"}
 SHARED_FILES = {"coa_opvang_landelijk_snapshots"}
 
 
@@ -94,6 +94,9 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
     add("groups", study.table.columns)
     compared = compare_schemes(["population", "exact_total"], tiny, fast)
     add("comparison", compared.comparison.columns)
+    from asielplan.batch import FIXED
+
+    add("runs", [*FIXED, "kind", "instance", "scenario", "seed", "scheme", "inflow"])
     add("targets", compared.targets.columns)
     for name, spec in TABLES.items():
         add(name, spec.schema.columns)
@@ -127,6 +130,8 @@ def test_docs_name_only_tables_and_columns_that_exist(tmp_path: Path) -> None:
                     "py",
                     "txt",
                     "xlsx",
+                    "geojson",
+                    "html",
                 ):
                     continue
                 table = name

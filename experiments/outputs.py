@@ -1,0 +1,1696 @@
+"""Every output table of every command, declared: its file, the commands that write it,
+what one row is, and per column its type, unit and meaning.
+
+``python -m asielplan.experiments.dictionary > docs/output-dictionary.md`` renders this
+as the output data dictionary; ``tests/test_output_dictionary.py`` runs the commands and
+fails when a table or a column is written that is not declared here, in the declared
+order (or when a declared one is never written). Column names that the code keeps as
+constants (:data:`~asielplan.experiments.results.DIAGNOSIS_COLUMNS`, the explanation,
+fairness and group columns) are taken from there, so their order cannot drift.
+
+The declarations live here, in the experiments layer, because the studies' tables (fronts,
+sweeps, fairness, scheme comparisons, letters) are built in this layer, beside the run
+tables of :mod:`asielplan.experiments.results`.
+
+Outputs hold pseudonymous household ids and aggregates only: no column names a personal
+attribute or the kind of a hard criterion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from asielplan.experiments.fairness import GROUP_COLUMNS, SUMMARY_COLUMNS
+from asielplan.experiments.fronts import AXES
+from asielplan.experiments.report import REPORT_FILE
+from asielplan.experiments.results import DIAGNOSIS_COLUMNS
+from asielplan.experiments.results.explanations import EXPLANATION_COLUMNS
+from asielplan.experiments.results.placement import SIZE_BANDS
+from asielplan.experiments.schemes import METRICS
+from asielplan.io import WORKBOOK
+from asielplan.model.groups import GROUP_LABELS
+from asielplan.model.placement import PARTS, SUMS_OF_PARTS, VIOLATION, bound_unit
+from asielplan.model.reception import COST_PARTS
+from asielplan.solvers.placement import ROW_FAMILIES
+from asielplan.solvers.reception import DUAL_FAMILIES
+
+Kind = Literal["integer", "number", "text", "true-false"]
+KINDS: tuple[Kind, ...] = ("integer", "number", "text", "true-false")
+# every unit a column may have (an empty unit: ids, text and plain counts), for the page
+UNITS: dict[str, str] = {
+    "persons": "a number of people (fractional in a reception plan: its model is a fluid one)",
+    "households": "a number of households",
+    "places": "reception beds",
+    "km": "kilometres, great-circle between municipality centroids",
+    "EUR": "euros: money only, never added to a weight",
+    "EUR per place-night": "euros for one bed for one night",
+    "weight": "the planner's weights in the objective (a weight per unit times a quantity); "
+    "never money",
+    "objective": "the model's own objective: in a placement a weight (maximised), in a "
+    "reception plan euros (times reception.money_weight) plus weights (minimised); "
+    "objective.csv keeps them apart",
+    "labour score": "a household's expected employed members (placement.aggregation = sum), "
+    "or the chance that at least one works (at_least_one), or the score of a scores table",
+    "probability": "an employment probability, 0 to 1",
+    "share": "a fraction, 0 to 1",
+    "period": "a planning period, 1 = the first",
+    "place-nights": "one bed used for one night",
+    "person-periods": "one person for one period",
+    "moves": "transfers of one person from one site to another",
+    "moves per person": "moves divided by persons",
+    "persons per 1,000 inhabitants": "persons for every 1,000 inhabitants",
+    "business cases": "a number of business cases",
+    "date": "a date written as text, YYYY-MM-DD",
+    "weight per person": "a dual: the change of the objective per person more on the row",
+    "weight per row unit": "a dual: the change of the objective (a weight) per unit more on "
+    "the row's right-hand side (a person for taakstelling, capacity and region rows)",
+    "objective per row unit": "a dual: the change of the objective per unit more on the "
+    "row's right-hand side (a place, a person)",
+    "per unit of quantity": "EUR for a money part, a weight for a weight part",
+    "see unit": "the unit named in the row's own unit column",
+    "see meaning": "the unit the meaning names",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its name, type (:data:`KINDS`), unit (empty for text and counts of
+    nothing in particular) and meaning. ``when`` is empty for a column every table of
+    its kind has, else when it is written. A name with ``<...>`` stands for several
+    columns (one per region level, per objective part, ...): ``choices`` lists the
+    names the placeholder takes, or is None when they come from the run (an instance's
+    region levels, the schemes compared, the settings swept)."""
+
+    name: str
+    kind: Kind
+    unit: str
+    meaning: str
+    when: str = ""
+    choices: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"column {self.name}: type {self.kind!r} is not one of {KINDS}")
+        if self.unit and self.unit not in UNITS:
+            raise ValueError(f"column {self.name}: unit {self.unit!r} is not in UNITS")
+        if self.choices is not None and self.placeholder is None:
+            raise ValueError(f"column {self.name}: choices without a <placeholder> in the name")
+
+    @property
+    def placeholder(self) -> str | None:
+        """``part`` for ``objective_<part>``; None for a plain column name."""
+        if "<" not in self.name:
+            return None
+        return self.name[self.name.index("<") + 1 : self.name.index(">")]
+
+    def names(self, values: Sequence[str]) -> list[str]:
+        """The column names the placeholder stands for with ``values``."""
+        head, rest = self.name.split("<", 1)
+        tail = rest.split(">", 1)[1]
+        return [f"{head}{value}{tail}" for value in values]
+
+    def matches(self, name: str) -> bool:
+        """Whether a written column ``name`` is (one of) this column."""
+        if self.placeholder is None:
+            return name == self.name
+        head, rest = self.name.split("<", 1)
+        tail = rest.split(">", 1)[1]
+        if not (name.startswith(head) and name.endswith(tail)):
+            return False
+        value = name[len(head) : len(name) - len(tail)]
+        return bool(value) and (self.choices is None or value in self.choices)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table, written as ``NAME.csv`` and ``NAME.parquet`` (``output.formats``):
+    what one row is, its columns in order, and when it is written (empty: always)."""
+
+    name: str
+    meaning: str
+    columns: tuple[Column, ...]
+    when: str = ""
+    formats: tuple[str, ...] = ("csv", "parquet")
+
+
+@dataclass(frozen=True)
+class Output:
+    """What one command writes into its output folder: ``key`` is the command as the
+    folder's ``manifest.json`` names it; ``commands`` the command lines that write it;
+    ``runs`` the sub-folders that hold whole runs (folder patterns, the keys of the
+    outputs they hold)."""
+
+    key: str
+    commands: tuple[str, ...]
+    meaning: str
+    tables: tuple[Table, ...]
+    runs: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
+
+    def table(self, name: str) -> Table | None:
+        """The declared table ``name`` (None when the command declares none)."""
+        return next((t for t in self.tables if t.name == name), None)
+
+
+def _in_order(names: Sequence[str], *columns: Column) -> tuple[Column, ...]:
+    """``columns`` in the order of the code's constant ``names``; an error (on import)
+    when the two do not name the same columns."""
+    by_name = {c.name: c for c in columns}
+    if set(by_name) != set(names) or len(by_name) != len(columns):
+        missing = sorted(set(names) - set(by_name))
+        extra = sorted(set(by_name) - set(names))
+        raise ValueError(f"declared columns differ from the code: missing {missing}, extra {extra}")
+    return tuple(by_name[name] for name in names)
+
+
+def _listed(items: Mapping[str, str]) -> str:
+    """``name (unit), ...`` for a meaning."""
+    return ", ".join(f"{name} ({unit})" if unit else name for name, unit in items.items())
+
+
+# --------------------------------------------------------------------------- shared columns
+
+PLACEMENT_PARTS = (*PARTS, VIOLATION)
+PLACEMENT_QUANTITIES = (*PARTS, *SUMS_OF_PARTS)
+ALL_AXES = tuple(dict.fromkeys(name for axes in AXES.values() for name in axes))
+
+STATUS = Column(
+    "status",
+    "text",
+    "",
+    "How the solve ended: optimal (proven within the requested gap), feasible (stopped by "
+    "the time limit with a plan), infeasible, unbounded, no_solution or error.",
+)
+STOP = Column("stop", "text", "", "Why the solve ended, in words (the gap proven, the time limit).")
+GAP = Column(
+    "gap",
+    "number",
+    "share",
+    "Relative gap between the plan's objective and the proven bound; empty without both.",
+)
+REQUESTED_GAP = Column(
+    "requested_gap", "number", "share", "The gap the solve had to prove (solver.mip_gap)."
+)
+RUN_ID = Column(
+    "run_id",
+    "text",
+    "",
+    "The run's id: a hash of its kind, its instance files and its effective "
+    "configuration (its manifest.json says the same).",
+)
+INFLOW = Column("inflow", "text", "", "The inflow (a column of the cohorts table) planned for.")
+PERIOD = Column("period", "integer", "period", "Planning period, 1 = the first.")
+MUNICIPALITY = Column("municipality", "text", "", "Municipality code (e.g. GM0363).")
+MUNICIPALITY_NAME = Column("name", "text", "", "Municipality name.")
+
+
+def _contract(objective_unit: str, objective: str) -> tuple[Column, ...]:
+    """The KPI columns every run has (``experiments.results.contract_kpis``)."""
+    return (
+        STATUS,
+        STOP,
+        Column("objective", "number", objective_unit, f"The plan's objective: {objective}."),
+        Column(
+            "bound",
+            "number",
+            objective_unit,
+            "The proven bound on the objective (an upper bound when it is maximised, a "
+            "lower bound when minimised).",
+        ),
+        GAP,
+        REQUESTED_GAP,
+    )
+
+
+def _objective_table(parts: Mapping[str, str], sense: str, when: str = "") -> Table:
+    return Table(
+        "objective",
+        f"One row per named part of the objective ({sense}); the contributions add up to the "
+        "objective, money and weights in separate columns, never added up as money. Parts: "
+        f"{_listed(parts)}.",
+        (
+            Column("part", "text", "", "The part's name."),
+            Column("quantity", "number", "see unit", "How much of it the plan has."),
+            Column("unit", "text", "", "The unit of quantity."),
+            Column(
+                "weight",
+                "number",
+                "per unit of quantity",
+                "What one unit weighs: EUR for a money part, a weight otherwise (an average "
+                "over the plan where sites differ).",
+            ),
+            Column(
+                "money_eur",
+                "number",
+                "EUR",
+                "The part's contribution when it is money (0 for a weight).",
+            ),
+            Column(
+                "weighted",
+                "number",
+                "weight",
+                "The part's contribution when it is a weight (0 for money).",
+            ),
+        ),
+        when=when,
+    )
+
+
+def _duals_table(families: Sequence[str], unit: str, when: str = "") -> Table:
+    return Table(
+        "duals",
+        "One row per row of each kept constraint family of the final linear program "
+        f"(families: {', '.join(families)}).",
+        (
+            Column("family", "text", "", "The constraint family."),
+            Column(
+                "constraint",
+                "text",
+                "",
+                "The row: a household, a municipality, region, part or group, or "
+                "inflow:site:period and the like.",
+            ),
+            Column(
+                "dual",
+                "number",
+                unit,
+                "Change of the objective (in the model's own sense) per unit more on the "
+                "row's right-hand side (the shadow price).",
+            ),
+        ),
+        when=when,
+    )
+
+
+DIAGNOSIS = Table(
+    "diagnosis",
+    "What cannot be met and by how much: one row per broken constraint (the same shape "
+    "for both problems).",
+    _in_order(
+        DIAGNOSIS_COLUMNS,
+        Column("family", "text", "", "The constraint family (capacity, region band, ...)."),
+        Column("constraint", "text", "", "Which row: a municipality, region, site, ..."),
+        Column("inflow", "text", "", "The inflow (reception only; empty for a placement)."),
+        Column("period", "integer", "period", "The period (reception only)."),
+        Column("bound", "text", "", "The bound, in words (e.g. '>= 27')."),
+        Column("value", "text", "", "The value the elastic plan reaches, in words."),
+        Column("violation", "number", "persons", "By how much the bound is broken."),
+        Column("unit", "text", "", "The unit of violation (persons)."),
+    ),
+    when="the run is infeasible",
+)
+
+# --------------------------------------------------------------------------- place
+
+PLACEMENT_PLAN = "the run has a plan (else in elastic/ when it is infeasible)"
+PLACEMENT_OBJECTIVE = (
+    "the weighted labour score minus the weighted costs and penalties (maximised; no money)"
+)
+HOUSEHOLDS = Table(
+    "households",
+    "One row per household: where it is placed and what that brings.",
+    (
+        Column("household_id", "text", "", "Pseudonymous household id, as in the instance."),
+        Column("persons", "integer", "persons", "Household size."),
+        Column("adults", "integer", "persons", "Members aged 18 or over."),
+        Column("children", "integer", "persons", "Members under 18."),
+        Column("placed", "true-false", "", "Placed in a municipality."),
+        Column("municipality", "text", "", "Code of the municipality; empty when unplaced."),
+        Column("municipality_name", "text", "", "Its name; empty when unplaced."),
+        Column("locked", "true-false", "", "The planner locked the household (locks table)."),
+        Column(
+            "hard_criterion",
+            "true-false",
+            "",
+            "A hard criterion (family, medical care, a job, study) limits where it may go; "
+            "which one is never written.",
+        ),
+        Column("from_site", "text", "", "The reception site it leaves; empty if none."),
+        Column("score", "number", "labour score", "Its labour score in its municipality."),
+        Column(
+            "score_person_part",
+            "number",
+            "labour score",
+            "The score from the members' own employment probabilities (an average "
+            "municipality); empty with a scores table or when unplaced.",
+        ),
+        Column(
+            "score_regional_effect",
+            "number",
+            "labour score",
+            "score minus score_person_part: what the municipality's labour market adds.",
+        ),
+        Column(
+            "score_best_allowed",
+            "number",
+            "labour score",
+            "Its highest score over the municipalities allowed for it.",
+        ),
+        Column(
+            "score_mean_allowed",
+            "number",
+            "labour score",
+            "Its mean score over the municipalities allowed for it.",
+        ),
+        Column(
+            "distance_km",
+            "number",
+            "km",
+            "Great-circle distance from its site's municipality to its municipality "
+            "(centroids; 0 without a site); empty when unplaced.",
+        ),
+        Column(
+            "left_coa_region",
+            "true-false",
+            "",
+            "Placed outside the COA region of its site (placement.coa_region_level).",
+        ),
+        Column(
+            "value",
+            "number",
+            "weight",
+            "The pair's term in the objective: weighted score minus the weighted distance, "
+            "region and change costs; empty when unplaced.",
+        ),
+    ),
+    when=PLACEMENT_PLAN,
+)
+MUNICIPALITIES = Table(
+    "municipalities",
+    "One row per municipality: its target against the persons placed.",
+    (
+        MUNICIPALITY,
+        MUNICIPALITY_NAME,
+        Column(
+            "target",
+            "integer",
+            "persons",
+            "The placement target: the scheme's taakstelling (placement.scheme), or in a "
+            "weekly batch what remains of it or the batch's share; empty without targets.",
+        ),
+        Column("placed_persons", "integer", "persons", "Persons placed here."),
+        Column("placed_households", "integer", "households", "Households placed here."),
+        Column(
+            "deviation",
+            "integer",
+            "persons",
+            "placed_persons minus target (negative: a shortfall); empty without targets.",
+        ),
+        Column("labour_score", "number", "labour score", "The placed households' scores, summed."),
+        Column(
+            "band_lower",
+            "integer",
+            "persons",
+            "Fewest persons allowed: floor(placement.band_lower x target) minus "
+            "placement.band_slack_persons, at least 0.",
+            when="placement.target_mode is band",
+        ),
+        Column(
+            "band_upper",
+            "integer",
+            "persons",
+            "Most persons allowed: ceil(placement.band_upper x target) plus "
+            "placement.band_slack_persons.",
+            when="placement.target_mode is band",
+        ),
+        Column(
+            "capacity",
+            "integer",
+            "persons",
+            "Most persons the municipality takes (municipalities.capacity); empty where unbounded.",
+            when="the instance gives capacities",
+        ),
+        Column(
+            "taakstelling",
+            "integer",
+            "persons",
+            "The period's whole taakstelling.",
+            when="a weekly batch (placement.targets is remaining or batch_share)",
+        ),
+        Column(
+            "placed_before",
+            "integer",
+            "persons",
+            "Persons placed in the period before this batch (the progress table).",
+            when="a weekly batch",
+        ),
+        Column(
+            "realised",
+            "number",
+            "share",
+            "(placed_before + placed_persons) / taakstelling; empty for a taakstelling of 0.",
+            when="a weekly batch",
+        ),
+        Column(
+            "<level>",
+            "text",
+            "",
+            "The municipality's region code at each region level of the instance "
+            "(instance.toml region_levels), one column per level, named after it.",
+        ),
+    ),
+    when=PLACEMENT_PLAN,
+)
+PLACEMENT_REGIONS = Table(
+    "regions",
+    "One row per region of every region level: persons placed against the summed target "
+    "and the band (placement.region_bands).",
+    (
+        Column("level", "text", "", "The region level (a column of the municipality table)."),
+        Column("region", "text", "", "The region's code."),
+        Column(
+            "target",
+            "integer",
+            "persons",
+            "Its municipalities' targets, summed; empty without targets.",
+        ),
+        Column("placed_persons", "integer", "persons", "Persons placed in the region."),
+        Column(
+            "band_lower",
+            "integer",
+            "persons",
+            "Fewest persons the region band allows; empty without a band on the level.",
+        ),
+        Column("band_upper", "integer", "persons", "Most persons the region band allows."),
+        Column(
+            "within_band",
+            "true-false",
+            "",
+            "placed_persons lies within the band; empty without one.",
+        ),
+    ),
+    when=PLACEMENT_PLAN,
+)
+PLACEMENT_KPIS = Table(
+    "kpis",
+    "One row of key figures of the run.",
+    (
+        *_contract("weight", PLACEMENT_OBJECTIVE),
+        Column(
+            "lp_bound",
+            "number",
+            "weight",
+            "The linear relaxation's bound over all (household, municipality) pairs.",
+        ),
+        Column("households", "integer", "households", "Households to place."),
+        Column("persons", "integer", "persons", "Persons in them."),
+        Column("placed_households", "integer", "households", "Households placed."),
+        Column("unplaced_households", "integer", "households", "Households not placed."),
+        Column("unplaced_persons", "integer", "persons", "Persons not placed."),
+        Column(
+            "total_labour_score", "number", "labour score", "The placed households' scores, summed."
+        ),
+        Column(
+            "expected_employed",
+            "number",
+            "persons",
+            "Expected employed members where placed (their employment probabilities, "
+            "summed, whatever placement.aggregation); with a scores table the scores summed.",
+        ),
+        Column(
+            "moves",
+            "integer",
+            "households",
+            "Households moved from reception to a municipality (the placed households).",
+        ),
+        Column(
+            "total_distance_km", "number", "km", "distance_km of the placed households, summed."
+        ),
+        Column(
+            "mean_distance_km", "number", "km", "Their mean distance_km (0 when none is placed)."
+        ),
+        Column(
+            "left_coa_region",
+            "integer",
+            "households",
+            "Households placed outside the COA region of their site.",
+        ),
+        Column(
+            "changes",
+            "integer",
+            "households",
+            "Households placed elsewhere than in the previous plan; empty without --previous.",
+        ),
+        Column(
+            "total_abs_deviation",
+            "number",
+            "persons",
+            "The absolute deviations of the municipalities, summed.",
+        ),
+        Column("shortfall_persons", "number", "persons", "Persons short of the targets, summed."),
+        Column("excess_persons", "number", "persons", "Persons above the targets, summed."),
+        Column(
+            "objective_<part>",
+            "number",
+            "weight",
+            "What each objective part adds to the objective (negative for a cost), one "
+            f"column per part of the model: {', '.join(PLACEMENT_PARTS)} (violation: the "
+            "elastic plan of an infeasible run).",
+            choices=PLACEMENT_PARTS,
+        ),
+    ),
+)
+PLACEMENT_UNITS = {name: spec.unit for name, spec in PARTS.items()} | {VIOLATION: "persons"}
+OUTCOMES_BY_SIZE = Table(
+    "outcomes_by_size",
+    f"One row per household size ({', '.join(SIZE_BANDS)} persons); the values of a size "
+    "with fewer than output.min_cell households are blank.",
+    (
+        Column("size", "text", "", "Household size band."),
+        Column("households", "integer", "households", "Households of this size."),
+        Column("persons", "integer", "persons", "Persons in them."),
+        Column("placed", "integer", "households", "Of them placed."),
+        Column("total_score", "number", "labour score", "The placed households' scores, summed."),
+        Column("mean_score", "number", "labour score", "Mean score of the placed households."),
+        Column("mean_distance_km", "number", "km", "Mean distance of the placed households."),
+        Column(
+            "share_left_coa_region",
+            "number",
+            "share",
+            "Share of the size's households placed outside the COA region of their site.",
+        ),
+        Column("score_per_person", "number", "labour score", "total_score / persons."),
+        Column(
+            "suppressed", "true-false", "", "Fewer than output.min_cell households: values blank."
+        ),
+    ),
+    when=PLACEMENT_PLAN,
+)
+OUTCOMES_BY_GENDER = Table(
+    "outcomes_by_gender",
+    "One row per gender composition of a household's adults (single man, single woman, "
+    "women and men, women only, men only, other); the values of a composition with fewer "
+    "than output.min_cell households are blank.",
+    (
+        Column("composition", "text", "", "The composition of the adults (members not 0-17)."),
+        Column("households", "integer", "households", "Households of this composition."),
+        Column(
+            "persons",
+            "integer",
+            "persons",
+            "Persons in them.",
+            when="the instance has members (not with a scores table)",
+        ),
+        Column(
+            "placed", "integer", "households", "Of them placed.", when="the instance has members"
+        ),
+        Column(
+            "mean_score",
+            "number",
+            "labour score",
+            "Mean score of the placed households.",
+            when="the instance has members",
+        ),
+        Column(
+            "mean_distance_km",
+            "number",
+            "km",
+            "Mean distance of the placed households.",
+            when="the instance has members",
+        ),
+        Column(
+            "mean_p_adult_women",
+            "number",
+            "probability",
+            "Mean over the households of their adult women's mean employment probability "
+            "where placed (0 when unplaced).",
+            when="the instance has members",
+        ),
+        Column(
+            "mean_p_adult_men",
+            "number",
+            "probability",
+            "The same for the adult men.",
+            when="the instance has members",
+        ),
+        Column(
+            "suppressed", "true-false", "", "Fewer than output.min_cell households: values blank."
+        ),
+    ),
+    when=PLACEMENT_PLAN,
+)
+EXPLANATION_TEXT = "docs/tradeoffs.md"
+EXPLANATIONS = Table(
+    "explanations",
+    "One row per household: why it goes where it goes, each cost the change of the "
+    "objective if this household alone moved, the rest of the plan fixed "
+    f"({EXPLANATION_TEXT}).",
+    _in_order(
+        EXPLANATION_COLUMNS,
+        Column("household_id", "text", "", "Pseudonymous household id."),
+        Column("placed", "true-false", "", "Placed in a municipality."),
+        Column("municipality", "text", "", "Code of its municipality; empty when unplaced."),
+        Column("score", "number", "labour score", "Its labour score there."),
+        Column(
+            "score_person_part",
+            "number",
+            "labour score",
+            "The score from the members' own employment probabilities.",
+        ),
+        Column(
+            "score_regional_effect",
+            "number",
+            "labour score",
+            "What the municipality's labour market adds to the score.",
+        ),
+        Column("value", "number", "weight", "The pair's term in the objective."),
+        Column(
+            "next_best",
+            "text",
+            "",
+            "The best other municipality it may go to alone; empty when there is none.",
+        ),
+        Column(
+            "next_best_delta",
+            "number",
+            "weight",
+            "Change of the objective if it alone moved there (negative: a loss).",
+        ),
+        Column(
+            "next_best_value_change",
+            "number",
+            "weight",
+            "The part of that change in the pair's own value.",
+        ),
+        Column(
+            "next_best_penalty_change",
+            "number",
+            "weight",
+            "The part of that change in the target penalties of both municipalities.",
+        ),
+        Column("top_scoring", "text", "", "Its highest-scoring municipality."),
+        Column("top_score", "number", "labour score", "Its score there."),
+        Column(
+            "top_reason",
+            "text",
+            "",
+            "Why it is not placed there: chosen, the hard rule a move there breaks, or "
+            "the objective part that costs most.",
+        ),
+        Column(
+            "top_delta",
+            "number",
+            "weight",
+            "Change of the objective if it alone moved there; empty when a hard rule forbids it.",
+        ),
+        Column(
+            "top_taakstelling_dual",
+            "number",
+            "weight per person",
+            "The dual of the top-scoring municipality's taakstelling row.",
+        ),
+        Column(
+            "binding",
+            "text",
+            "",
+            "The rows its pair enters whose dual is not zero (taakstelling, capacity, region "
+            "bands, bounded parts), with their duals.",
+        ),
+        Column("locked", "true-false", "", "The planner locked it in its municipality."),
+        Column(
+            "lock_cost",
+            "number",
+            "weight",
+            "What the lock costs: the gain of the best single move the lock forbids; empty "
+            "when not locked.",
+        ),
+        Column(
+            "previous",
+            "text",
+            "",
+            "Its municipality in the previous plan.",
+            when="a re-solve with --previous",
+        ),
+        Column(
+            "changed",
+            "true-false",
+            "",
+            "Placed elsewhere than in the previous plan.",
+            when="a re-solve with --previous",
+        ),
+        Column("text", "text", "", "The row in one English sentence."),
+    ),
+    when="the run has a plan",
+)
+CHANGES = Table(
+    "changes",
+    "One row per household placed elsewhere than in the previous plan, and why.",
+    (
+        Column("household_id", "text", "", "Pseudonymous household id."),
+        Column("previous", "text", "", "Its municipality in the previous plan."),
+        Column("municipality", "text", "", "Its municipality now; empty when unplaced."),
+        Column(
+            "reason",
+            "text",
+            "",
+            "locked, worth more than the change weight, changed with others, or moving back "
+            "breaks a rule: ...",
+        ),
+        Column(
+            "back_delta",
+            "number",
+            "weight",
+            "Change of the objective if it alone moved back (negative: a loss); empty when "
+            "a rule forbids the move.",
+        ),
+    ),
+    when="a re-solve with --previous has a plan",
+)
+PLACE = Output(
+    "place",
+    ("asielplan place",),
+    "A placement run. A run without a plan writes kpis, objective, duals and diagnosis; "
+    "the elastic plan of an infeasible run (which breaks what cannot be met) goes to its "
+    "elastic/ folder with the other tables.",
+    (
+        HOUSEHOLDS,
+        MUNICIPALITIES,
+        PLACEMENT_REGIONS,
+        PLACEMENT_KPIS,
+        _objective_table(PLACEMENT_UNITS, "maximised; placement weighs, it has no money"),
+        _duals_table(tuple(ROW_FAMILIES.values()), "weight per row unit"),
+        OUTCOMES_BY_SIZE,
+        OUTCOMES_BY_GENDER,
+        EXPLANATIONS,
+        CHANGES,
+        DIAGNOSIS,
+    ),
+)
+
+# --------------------------------------------------------------------------- reception
+
+RECEPTION_PLAN = "the solve has a plan (else in elastic/ when it is infeasible)"
+PLAN_OR_INFEASIBLE = "the solve has a plan or is infeasible"
+RECEPTION_OBJECTIVE = (
+    "the plan's euros (times reception.money_weight) plus its weights (minimised); "
+    "objective.csv keeps the two apart"
+)
+SITE = Column("site_id", "text", "", "Reception site id.")
+OCCUPANCY = Table(
+    "occupancy",
+    "One row per inflow, site and period: persons against the site's capacity, with the "
+    "site decisions.",
+    (
+        INFLOW,
+        SITE,
+        PERIOD,
+        Column("open", "integer", "", "1 when the site is open in the period, else 0."),
+        Column("started", "integer", "", "1 when the site opens in this period, else 0."),
+        Column("municipality", "text", "", "The site's municipality."),
+        Column("modality", "text", "", "COL, GVL, AZC, noodopvang, ..."),
+        Column("line", "text", "", "first, second or both."),
+        Column("tier", "text", "", "regular, emergency or crisis."),
+        Column(
+            "region",
+            "text",
+            "",
+            "The site's region at [reception] region_level; empty without one.",
+        ),
+        Column("capacity", "integer", "places", "The site's places."),
+        Column("persons", "number", "persons", "Persons at the site, over all classes."),
+        Column("open_capacity", "integer", "places", "capacity when open, else 0."),
+        Column("utilisation", "number", "share", "persons / open_capacity; empty when closed."),
+    ),
+    when=RECEPTION_PLAN,
+)
+OCCUPANCY_BY_CLASS = Table(
+    "occupancy_by_class",
+    "The model's variables: one row per inflow, class, site and period with anyone there "
+    "or moving.",
+    (
+        INFLOW,
+        Column(
+            "class_id",
+            "text",
+            "",
+            "The class: the procedure (procedure, procedure-amv) or a cohort type after it.",
+        ),
+        Column("type_id", "text", "", "The cohort type; empty for a procedure class."),
+        Column("stage", "integer", "", "1 in the procedure, 2 after it."),
+        SITE,
+        PERIOD,
+        Column("persons", "number", "persons", "Persons of the class at the site."),
+        Column("entered", "number", "persons", "Persons who came to the site in the period."),
+        Column("left", "number", "persons", "Persons who moved away from the site."),
+        Column("exited", "number", "persons", "Persons who left reception from the site."),
+        Column(
+            "promoted_out",
+            "number",
+            "persons",
+            "Persons whose procedure ended here (they leave the procedure class).",
+        ),
+        Column(
+            "promoted_in",
+            "number",
+            "persons",
+            "Persons who joined this class here from the procedure, staying at the site.",
+        ),
+    ),
+    when=RECEPTION_PLAN,
+)
+MOVES = Table(
+    "moves",
+    "One row per inflow, class, edge between modalities and period: transfers (arrivals "
+    "not counted). Moves in the procedure belong to the procedure class; the move at its "
+    "end and later ones to the cohort type.",
+    (
+        INFLOW,
+        Column("class_id", "text", "", "The class moved."),
+        Column("from", "text", "", "The modality moved from."),
+        Column("to", "text", "", "The modality moved to."),
+        PERIOD,
+        Column("moves", "number", "moves", "Persons moved (one move each)."),
+    ),
+    when=RECEPTION_PLAN,
+)
+MOVES_BY_CLASS = Table(
+    "moves_by_class",
+    "One row per inflow and class: who it is and how often its people move.",
+    (
+        INFLOW,
+        Column("class_id", "text", "", "The class."),
+        Column("stage", "integer", "", "1 in the procedure, 2 after it."),
+        Column(
+            "track",
+            "text",
+            "",
+            "The cohort type's track (high, low); amv or high;low for a procedure class.",
+        ),
+        Column("destination", "text", "", "The type's destination region; empty if none."),
+        Column("preferred", "text", "", "The type's preferred regions, ';' between."),
+        Column(
+            "household_types",
+            "text",
+            "",
+            "The type's household types; procedure for a procedure class.",
+        ),
+        Column(
+            "entered",
+            "number",
+            "persons",
+            "Persons who entered the class in the plan's periods (arrivals; promotions too "
+            "after the procedure).",
+        ),
+        Column("moves", "number", "moves", "Transfers of the class, summed."),
+        Column("moves_per_person", "number", "moves per person", "moves / entered."),
+    ),
+    when=RECEPTION_PLAN,
+)
+BUSINESS_CASES = Table(
+    "business_cases",
+    "One row per business case (a candidate site): the decision and its reason in numbers.",
+    (
+        SITE,
+        Column("capacity", "integer", "places", "Its places."),
+        Column(
+            "cost_per_place_night",
+            "number",
+            "EUR per place-night",
+            "Its cost per place-night (the night cost plus its fixed cost per place).",
+        ),
+        Column("budget", "number", "EUR per place-night", "The budget it is judged against."),
+        Column("decision", "text", "", "accepted, rejected (over budget) or not needed."),
+        Column("reason", "text", "", "The reason, with the numbers."),
+    ),
+    when=RECEPTION_PLAN,
+)
+EMERGENCY = Table(
+    "emergency",
+    "One row per inflow and period: places used per tier and people without a bed.",
+    (
+        INFLOW,
+        PERIOD,
+        Column("regular_places", "number", "persons", "Persons in regular sites."),
+        Column("emergency_places", "number", "persons", "Persons in noodopvang (emergency)."),
+        Column("crisis_places", "number", "persons", "Persons in crisisnoodopvang (crisis)."),
+        Column("without_bed", "number", "persons", "Persons without a bed (infeasible)."),
+    ),
+    when=RECEPTION_PLAN,
+)
+WITH_REGIONS = "the sites have regions ([reception] region_level)"
+RECEPTION_REGIONS = Table(
+    "regions",
+    "One row per inflow, region and period: persons against the open capacity and the "
+    "region's target.",
+    (
+        INFLOW,
+        Column("region", "text", "", "The region's code."),
+        PERIOD,
+        Column("persons", "number", "persons", "Persons in the region's sites."),
+        Column(
+            "open_capacity", "integer", "places", "Places of its open sites.", when=WITH_REGIONS
+        ),
+        Column(
+            "target",
+            "integer",
+            "persons",
+            "The region's target (region_targets, or reception.region_scheme); empty without one.",
+            when=WITH_REGIONS,
+        ),
+        Column("deviation", "number", "persons", "persons - target.", when=WITH_REGIONS),
+        Column(
+            "meets_target_where_capacity_allows",
+            "true-false",
+            "",
+            "persons reach the target, or the open capacity where that is less; empty "
+            "without a target.",
+            when=WITH_REGIONS,
+        ),
+    ),
+    when=RECEPTION_PLAN,
+)
+RECEPTION_KPIS = Table(
+    "kpis",
+    "One row of key figures; with several inflows (a robust plan) expected values over "
+    "the inflow weights.",
+    (
+        *_contract("objective", RECEPTION_OBJECTIVE),
+        Column(
+            "inflows", "text", "", "The inflows planned for, ';' between.", when=PLAN_OR_INFEASIBLE
+        ),
+        Column(
+            "inflow_weights",
+            "text",
+            "",
+            "Each inflow's weight, as inflow=weight, ';' between.",
+            when=PLAN_OR_INFEASIBLE,
+        ),
+        Column("cost_eur", "number", "EUR", "The money parts, summed.", when=PLAN_OR_INFEASIBLE),
+        Column(
+            "weighted",
+            "number",
+            "weight",
+            "The weight parts (moves, penalties), summed; never money.",
+            when=PLAN_OR_INFEASIBLE,
+        ),
+        Column("cost_beds", "number", "EUR", "Cost of the place-nights.", when=PLAN_OR_INFEASIBLE),
+        Column(
+            "cost_fixed",
+            "number",
+            "EUR",
+            "Fixed cost of open sites plus the cost of opening sites.",
+            when=PLAN_OR_INFEASIBLE,
+        ),
+        Column("moves", "number", "moves", "Transfers between sites.", when=PLAN_OR_INFEASIBLE),
+        Column(
+            "emergency_place_nights",
+            "number",
+            "place-nights",
+            "Nights spent in noodopvang.",
+            when=PLAN_OR_INFEASIBLE,
+        ),
+        Column(
+            "crisis_place_nights",
+            "number",
+            "place-nights",
+            "Nights spent in crisisnoodopvang.",
+            when=PLAN_OR_INFEASIBLE,
+        ),
+        Column(
+            "peak_emergency_places",
+            "number",
+            "persons",
+            "Most persons in emergency and crisis places in one period (of any inflow).",
+            when=PLAN_OR_INFEASIBLE,
+        ),
+        Column(
+            "without_bed_person_periods",
+            "number",
+            "person-periods",
+            "Persons without a bed, summed over the periods.",
+            when=PLAN_OR_INFEASIBLE,
+        ),
+        Column(
+            "business_cases_accepted",
+            "integer",
+            "business cases",
+            "Business cases accepted.",
+            when=PLAN_OR_INFEASIBLE,
+        ),
+        Column(
+            "business_cases_rejected",
+            "integer",
+            "business cases",
+            "Business cases rejected on budget.",
+            when=PLAN_OR_INFEASIBLE,
+        ),
+        Column(
+            "share_in_home_region",
+            "number",
+            "share",
+            "Share of the person-periods after the procedure, of types with a destination "
+            "or preferred regions, spent in one of those regions; empty when none applies.",
+            when=PLAN_OR_INFEASIBLE,
+        ),
+    ),
+)
+ROBUST = Table(
+    "robust",
+    "The robust plan (site decisions made once for every inflow) against the plan for one "
+    "inflow with its sites then fixed under every inflow: what the buffer costs and what "
+    "it avoids, euros and weights apart (expected values over the inflow weights).",
+    (
+        Column(
+            "plan",
+            "text",
+            "",
+            "robust, or '<inflow> plan, sites fixed'.",
+        ),
+        STATUS,
+        Column("inflows", "text", "", "The inflows, ';' between."),
+        Column("inflow_weights", "text", "", "Each inflow's weight, as inflow=weight."),
+        Column("site_cost_eur", "number", "EUR", "Fixed and opening cost of the sites."),
+        Column(
+            "emergency_bed_cost_eur",
+            "number",
+            "EUR",
+            "Cost of the emergency and crisis beds themselves.",
+        ),
+        Column(
+            "emergency_penalty",
+            "number",
+            "weight",
+            "The penalties on emergency and crisis place-nights and on people without a bed.",
+        ),
+        Column(
+            "expected_objective",
+            "number",
+            "objective",
+            "The plan's objective: euros (times reception.money_weight) plus weights.",
+        ),
+        GAP,
+        Column(
+            "buffer_cost_eur",
+            "number",
+            "EUR",
+            "Site cost of this plan minus that of the fixed plan (0 on the fixed row).",
+            when="the robust plan was solved",
+        ),
+        Column(
+            "emergency_cost_avoided_eur",
+            "number",
+            "EUR",
+            "Emergency bed cost of the fixed plan minus this plan's.",
+            when="the robust plan was solved",
+        ),
+        Column(
+            "emergency_penalty_avoided",
+            "number",
+            "weight",
+            "emergency_penalty of the fixed plan minus this plan's.",
+            when="the robust plan was solved",
+        ),
+    ),
+    when="--robust (reception.robust) and the plan was made",
+)
+RECEPTION = Output(
+    "reception",
+    ("asielplan reception",),
+    "A reception plan for one inflow (or, robust, for all). A plan that leaves people "
+    "without a bed is infeasible: kpis, objective, duals and diagnosis, the rest in "
+    "elastic/. A solve without a plan writes the first six kpis only.",
+    (
+        OCCUPANCY,
+        OCCUPANCY_BY_CLASS,
+        MOVES,
+        MOVES_BY_CLASS,
+        _objective_table(
+            {name: part.unit for name, part in COST_PARTS.items()},
+            "minimised; money in euros and weights apart",
+            PLAN_OR_INFEASIBLE,
+        ),
+        _duals_table(DUAL_FAMILIES, "objective per row unit", PLAN_OR_INFEASIBLE),
+        BUSINESS_CASES,
+        EMERGENCY,
+        RECEPTION_REGIONS,
+        RECEPTION_KPIS,
+        ROBUST,
+        DIAGNOSIS,
+    ),
+)
+
+# --------------------------------------------------------------------------- taakstelling
+
+WITH_AMV = "the scheme has an amv_share (the spreidingswet)"
+TAAKSTELLING_TABLE = Table(
+    "taakstelling",
+    "One row per municipality: the scheme's key, exact quota, whole number and taakstelling.",
+    (
+        MUNICIPALITY,
+        MUNICIPALITY_NAME,
+        Column(
+            "region",
+            "text",
+            "",
+            "The municipality's region at the scheme's region level.",
+            when="the scheme has a region level",
+        ),
+        Column(
+            "population",
+            "integer",
+            "persons",
+            "Inhabitants used (the province's number for a merged municipality, art. 30).",
+        ),
+        Column(
+            "population_quota",
+            "number",
+            "persons",
+            "The exact population-key quota vg x iG / iN, for reference.",
+        ),
+        Column("key", "number", "share", "The municipality's share of the key (adding up to 1)."),
+        Column("quota", "number", "persons", "The scheme's exact quota before rounding."),
+        Column("share", "integer", "persons", "The whole number after the scheme's rounding."),
+        Column("swap", "integer", "persons", "Agreed swap (art. 29(2), the law only)."),
+        Column(
+            "achterstand",
+            "integer",
+            "persons",
+            "Carried from the previous period (negative: a voorsprong).",
+        ),
+        Column(
+            "taakstelling",
+            "integer",
+            "persons",
+            "share + swap + achterstand, at least 0.",
+        ),
+        Column(
+            "carried_voorsprong",
+            "integer",
+            "persons",
+            "The voorsprong larger than the number, carried on.",
+        ),
+        Column(
+            "per_1000",
+            "number",
+            "persons per 1,000 inhabitants",
+            "taakstelling per 1,000 inhabitants.",
+        ),
+        Column(
+            "amv",
+            "integer",
+            "persons",
+            "Of the share, places for unaccompanied minors (largest remainder).",
+            when=WITH_AMV,
+        ),
+    ),
+)
+BASIS = Table(
+    "basis",
+    "One row: what the numbers were computed from, for a letter to cite.",
+    (
+        Column("rule", "text", "", "The scheme's name (the same as scheme)."),
+        Column("period", "text", "", "The period (YYYY-I or YYYY-II)."),
+        Column(
+            "peildatum",
+            "text",
+            "date",
+            "The populations' date, 1 January of the year before (YYYY-MM-DD); empty for "
+            "another kind of period.",
+        ),
+        Column("national", "integer", "persons", "The national number vg."),
+        Column("national_population", "integer", "persons", "The population iN, summed."),
+        Column("rounding", "text", "", "How the quotas were rounded."),
+        Column("total", "integer", "persons", "The taakstelling, summed."),
+        Column("scheme", "text", "", "The scheme's name."),
+        Column("labels", "text", "", "Stand-in data the numbers rest on, '; ' between."),
+        Column("source", "text", "", "The scheme's source."),
+    ),
+)
+REGION_TOTALS = Table(
+    "region_totals",
+    "One row per region whose total the scheme fixes (e.g. the Spreidingswet's provinces).",
+    (
+        Column("level", "text", "", "The region level."),
+        Column("region", "text", "", "The region's code."),
+        Column("total", "integer", "persons", "The region's total."),
+        Column("binding", "true-false", "", "The total binds the split (always true)."),
+    ),
+    when="the scheme has region totals",
+)
+TAAKSTELLING = Output(
+    "taakstelling",
+    ("asielplan taakstelling", "asielplan schemes show"),
+    "A quota scheme's numbers (by default the law, Huisvestingswet 2014 art. 29).",
+    (TAAKSTELLING_TABLE, BASIS, REGION_TOTALS),
+)
+
+# --------------------------------------------------------------------------- schemes compare
+
+COMPARISON = Table(
+    "comparison",
+    "One row per scheme and metric (tidy), with the scheme's run status and gap. "
+    f"Metrics: {_listed(METRICS)}.",
+    (
+        Column("scheme", "text", "", "The quota scheme."),
+        Column("metric", "text", "", "The metric."),
+        Column(
+            "value",
+            "number",
+            "see unit",
+            "The metric's value in the scheme's run; empty for a group outcome over fewer "
+            "than output.min_cell households.",
+        ),
+        Column("unit", "text", "", "The metric's unit."),
+        STATUS,
+        GAP,
+    ),
+)
+TARGETS = Table(
+    "targets",
+    "One row per municipality: each scheme's taakstelling, the targets its run placed against.",
+    (
+        MUNICIPALITY,
+        MUNICIPALITY_NAME,
+        Column("inhabitants", "integer", "persons", "Inhabitants (the population used)."),
+        Column(
+            "population_key",
+            "number",
+            "persons",
+            "The exact population-key quota, for reference.",
+        ),
+        Column(
+            "<scheme>",
+            "integer",
+            "persons",
+            "The scheme's taakstelling, one column per scheme compared, named after it.",
+        ),
+    ),
+)
+SCHEMES_COMPARE = Output(
+    "schemes compare",
+    ("asielplan schemes compare",),
+    "The same households placed under each scheme's targets, compared.",
+    (COMPARISON, TARGETS),
+    runs=((("<scheme>/",), ("place",)),),
+)
+
+# --------------------------------------------------------------------------- front
+
+AXIS_UNITS = {name: axis.unit for axes in AXES.values() for name, axis in axes.items()}
+POINTS = Table(
+    "points",
+    "One row per run of the front: the payoff runs and the grid.",
+    (
+        Column("point", "integer", "", "The run's number (its folder runs/point-<n>)."),
+        Column("role", "text", "", "ideal <axis> (an axis optimised alone) or grid."),
+        Column(
+            "bound_<axis>",
+            "number",
+            "see meaning",
+            "The grid's bound on each bounded axis (upper for one to minimise, lower for "
+            "one to maximise); empty for a payoff run.",
+            choices=ALL_AXES,
+        ),
+        Column(
+            "<axis>",
+            "number",
+            "see meaning",
+            f"The plan's value on each axis: {_listed(AXIS_UNITS)}; empty without a plan.",
+            choices=ALL_AXES,
+        ),
+        RUN_ID,
+        STATUS,
+        GAP,
+        Column(
+            "objective",
+            "number",
+            "objective",
+            "The run's objective (placement: a weight; reception: euros plus weights).",
+        ),
+        Column("on_front", "true-false", "", "The point is on the front (non-dominated)."),
+        Column("knee", "true-false", "", "The point is the front's knee."),
+    ),
+)
+FRONT_TABLE = Table(
+    "front",
+    "Tidy: one row per point on the front and quantity of its plan.",
+    (
+        Column("point", "integer", "", "The point (points.point)."),
+        RUN_ID,
+        STATUS,
+        GAP,
+        Column("part", "text", "", "The quantity: an objective part or a bounded sum of parts."),
+        Column("unit", "text", "", "Its unit (empty where the front does not know it)."),
+        Column("quantity", "number", "see unit", "The plan's quantity."),
+    ),
+)
+FRONT = Output(
+    "front",
+    ("asielplan front",),
+    "An epsilon-constraint trade-off front of the placement or the reception plan "
+    "(docs/tradeoffs.md).",
+    (POINTS, FRONT_TABLE),
+    runs=((("runs/point-<n>/", "runs/default/"), ("place", "reception")),),
+)
+
+# --------------------------------------------------------------------------- sweep
+
+QUANTITY_UNITS = {name: bound_unit(name) for name in PLACEMENT_QUANTITIES}
+SWEEP_TABLE = Table(
+    "sweep",
+    "One row per run of the sweep (the cartesian product of the swept values).",
+    (
+        Column("point", "integer", "", "The run's number (its folder runs/point-<n>)."),
+        Column(
+            "<setting>",
+            "number",
+            "see meaning",
+            "The value of each swept setting, one column per setting, named after it "
+            "(e.g. placement.penalty_excess).",
+        ),
+        RUN_ID,
+        STATUS,
+        GAP,
+        Column("objective", "number", "weight", "The run's objective."),
+        Column(
+            "<quantity>",
+            "number",
+            "see meaning",
+            f"The plan's quantity of each part of its model: {_listed(QUANTITY_UNITS)}; "
+            "empty without a plan.",
+            choices=PLACEMENT_QUANTITIES,
+        ),
+        Column(
+            "moved",
+            "integer",
+            "households",
+            "Households placed elsewhere than in the run before with a plan; empty for the first.",
+        ),
+    ),
+)
+SWEEP = Output(
+    "sweep",
+    ("asielplan sweep",),
+    "One placement per value of one or two numeric settings.",
+    (SWEEP_TABLE,),
+    runs=((("runs/point-<n>/",), ("place",)),),
+)
+
+# --------------------------------------------------------------------------- fairness
+
+FAIRNESS_TABLE = Table(
+    "fairness",
+    "One row per aggregation of the labour score and rule (none: no floors): the price "
+    "of fairness.",
+    _in_order(
+        SUMMARY_COLUMNS,
+        Column("aggregation", "text", "", "sum or at_least_one (placement.aggregation)."),
+        Column("rule", "text", "", "none, absolute, proportional or maxmin."),
+        Column(
+            "level",
+            "number",
+            "see meaning",
+            "The rule's level: the floor (absolute; a probability), the share of each "
+            "group's own optimum (proportional) or the common floor found (maxmin); empty "
+            "for none.",
+        ),
+        STATUS,
+        GAP,
+        Column("labour_score", "number", "labour score", "The plan's labour score, summed."),
+        Column(
+            "expected_employed",
+            "number",
+            "persons",
+            "Expected employed members where placed (whatever the aggregation).",
+        ),
+        Column(
+            "price_of_fairness",
+            "number",
+            "share",
+            "1 - labour_score / labour_score of the rule none.",
+        ),
+        RUN_ID,
+    ),
+)
+GROUPS_TABLE = Table(
+    "groups",
+    "One row per aggregation, rule and group of adult members (18-64): the floor and the "
+    f"group's mean employment probability. Groups: {', '.join(GROUP_LABELS)}.",
+    _in_order(
+        GROUP_COLUMNS,
+        Column("aggregation", "text", "", "sum or at_least_one."),
+        Column("rule", "text", "", "none, absolute, proportional or maxmin."),
+        Column("group", "text", "", "The group."),
+        Column("label", "text", "", "The group in words."),
+        Column("members", "integer", "persons", "Adult members in the group."),
+        Column("floor", "number", "probability", "The floor on the group's mean; empty if none."),
+        Column("mean", "number", "probability", "The group's mean employment probability."),
+        Column(
+            "unconstrained_mean",
+            "number",
+            "probability",
+            "Its mean in the plan without floors.",
+        ),
+        Column(
+            "own_optimum",
+            "number",
+            "probability",
+            "Its mean in the plan made for the group alone.",
+        ),
+        Column("change", "number", "probability", "mean - unconstrained_mean."),
+        Column(
+            "suppressed",
+            "true-false",
+            "",
+            "Fewer than output.min_cell members: values blank.",
+        ),
+    ),
+)
+FAIRNESS = Output(
+    "fairness",
+    ("asielplan fairness",),
+    "Group floors on the mean employment probability by rule, under both aggregations of "
+    "the labour score (docs/tradeoffs.md).",
+    (FAIRNESS_TABLE, GROUPS_TABLE),
+    runs=((("runs/<aggregation>/<rule>/",), ("place",)),),
+)
+
+# --------------------------------------------------------------------------- letters
+
+LETTERS_TABLE = Table(
+    "letters",
+    "One row per letter (municipality): every number it prints.",
+    (
+        MUNICIPALITY,
+        MUNICIPALITY_NAME,
+        Column("province", "text", "", "Province code (municipalities.province)."),
+        Column("province_name", "text", "", "Province name (its code without one)."),
+        Column("scheme", "text", "", "population (the law) or spreidingswet."),
+        Column("period", "text", "", "The half-year, YYYY-I or YYYY-II."),
+        Column("peildatum", "text", "date", "The populations' date (YYYY-MM-DD)."),
+        Column("letter_date", "text", "date", "The letter's date."),
+        Column("reference", "text", "", "The letter's reference (TVH- or SPW-period-code)."),
+        Column("national", "integer", "persons", "The national number vg."),
+        Column("publication", "text", "", "Where vg was published."),
+        Column("population", "integer", "persons", "The municipality's population iG."),
+        Column("national_population", "integer", "persons", "The national population iN."),
+        Column("product", "integer", "", "vg x iG."),
+        Column(
+            "quotient", "number", "persons", "The law's exact quota vg x iG / iN, to 4 decimals."
+        ),
+        Column(
+            "share",
+            "integer",
+            "persons",
+            "The whole number: the quotient rounded up (the law), or the spreidingswet's.",
+        ),
+        Column("swap", "integer", "persons", "Agreed swap (art. 29(2))."),
+        Column(
+            "achterstand",
+            "integer",
+            "persons",
+            "Carried from the previous half-year (negative: a voorsprong).",
+        ),
+        Column("check_date", "text", "date", "The date the achterstand was checked."),
+        Column("taakstelling", "integer", "persons", "The municipality's taakstelling."),
+        Column(
+            "carried_voorsprong",
+            "integer",
+            "persons",
+            "The voorsprong larger than the number, carried on.",
+        ),
+        Column("province_total", "integer", "persons", "The province's taakstelling, summed."),
+        Column("key", "number", "share", "The municipality's share of the key."),
+        Column(
+            "amv",
+            "integer",
+            "persons",
+            "Of the share, places for unaccompanied minors.",
+            when=WITH_AMV,
+        ),
+        Column("file", "text", "", "The letter's PDF in municipalities/."),
+    ),
+    formats=("csv",),
+)
+LETTERS = Output(
+    "letters",
+    ("asielplan letters",),
+    "The taakstelling letters: one PDF per municipality, an overview per province, and "
+    "the table of every number printed (CSV only).",
+    (LETTERS_TABLE,),
+)
+
+# --------------------------------------------------------------------------- batch
+
+BATCH_TABLE = Table(
+    "runs",
+    "One row per run of the batch, in the batch's order (docs/batch.md).",
+    (
+        Column("kind", "text", "", "The kind of run: place or reception."),
+        Column("instance", "text", "", "The instance as the batch file names it."),
+        Column("scenario", "text", "", "The scenario of the batch's configuration (base: none)."),
+        Column("seed", "integer", "", "The solver seed (solver.seed)."),
+        Column(
+            "scheme",
+            "text",
+            "",
+            "The quota scheme (placement.scheme); empty when the batch has no schemes axis.",
+        ),
+        Column(
+            "inflow",
+            "text",
+            "",
+            "The inflow (reception.inflow); empty when the batch has no inflows axis.",
+        ),
+        Column(
+            "<setting>",
+            "number",
+            "see meaning",
+            "The value of each [values] key of the batch file, one column per key, named after it.",
+            when="the batch file has [values]",
+        ),
+        RUN_ID,
+        Column(
+            "status",
+            "text",
+            "",
+            "How the run ended: optimal, feasible, infeasible, no_solution (as in its "
+            "manifest), error (the run raised: see message) or not run.",
+        ),
+        Column("stop", "text", "", "Why the solve stopped, in words (the run's manifest)."),
+        Column("message", "text", "", "The error of a run that raised; empty otherwise."),
+        Column(
+            "seconds",
+            "number",
+            "",
+            "Wall-clock seconds of the run in its worker (empty for a run done before).",
+        ),
+        Column(
+            "<kpi>",
+            "number",
+            "see meaning",
+            "The run's key figures: the columns of its kpis table but status and stop "
+            "(a placement's or a reception plan's, see there).",
+        ),
+    ),
+)
+BATCH = Output(
+    "batch",
+    ("asielplan batch run",),
+    "A batch of runs on Dask: each run in its own folder, one table of all.",
+    (BATCH_TABLE,),
+    runs=((("runs/<id>/",), ("place", "reception")),),
+)
+
+OUTPUTS: dict[str, Output] = {
+    output.key: output
+    for output in (
+        PLACE,
+        RECEPTION,
+        TAAKSTELLING,
+        SCHEMES_COMPARE,
+        FRONT,
+        SWEEP,
+        FAIRNESS,
+        LETTERS,
+        BATCH,
+    )
+}
+
+# the files that are not tables: (file names, where and what), for the page
+OTHER_FILES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("manifest.json",),
+        "every output folder, and every run folder inside a study: the command, the run id, "
+        "the whole configuration, seed, SHA-256 of the inputs, package versions, status and "
+        "why the solve stopped",
+    ),
+    (("timings.json",), "every run folder: seconds per step (read, check, build, solve, ...)"),
+    (
+        (f"RUN_DIR/{REPORT_FILE}",),
+        "asielplan report RUN_DIR: the HTML report of a run folder (or the file given by --out)",
+    ),
+    ((WORKBOOK,), "every folder with tables, when output.formats has xlsx: a sheet per table"),
+    (
+        ("occupancy.png", "regions.png"),
+        "reception: occupancy over time; persons against the region targets (with targets)",
+    ),
+    (("metrics.png", "targets.png", "notes.txt"), "schemes compare: plots and notes"),
+    (("front.png", "sweep.png", "fairness.png"), "front, sweep and fairness: their plots"),
+    (
+        ("municipalities/*.pdf", "provinces/*.pdf"),
+        "letters: a letter per municipality and an overview per province",
+    ),
+    (
+        (),
+        "generate writes an instance folder: the input tables of the data dictionary and a "
+        "manifest.json",
+    ),
+)
+
+
+# --------------------------------------------------------------------------- checking
+
+
+def match_columns(
+    table: Table, written: Sequence[str], bindings: Mapping[str, Sequence[str]] | None = None
+) -> list[Column] | None:
+    """The declared column of each of the ``written`` columns, in order, or None when
+    they do not follow the declaration: every column without a condition present, the
+    others there or not, all in the declared order. A placeholder column stands for the
+    names ``bindings`` gives it (all of them, in that order), else for any run of names
+    it matches (:meth:`Column.matches`)."""
+    found = _match(table.columns, tuple(written), dict(bindings or {}))
+    return None if found is None else list(found)
+
+
+def _match(
+    declared: tuple[Column, ...], written: tuple[str, ...], bindings: dict[str, Sequence[str]]
+) -> tuple[Column, ...] | None:
+    if not declared:
+        return () if not written else None
+    column, rest = declared[0], declared[1:]
+    options: list[int] = []  # how many written columns this declaration takes
+    if column.placeholder is None:
+        if written and written[0] == column.name:
+            options.append(1)
+        elif column.when:
+            options.append(0)
+    elif column.placeholder in bindings:
+        names = column.names(bindings[column.placeholder])
+        if list(written[: len(names)]) == names:
+            options.append(len(names))
+        if column.when or not names:
+            options.append(0)
+    else:
+        k = 0
+        while k < len(written) and column.matches(written[k]):
+            k += 1
+        options.extend(range(k, -1, -1))
+    for k in options:
+        tail = _match(rest, written[k:], bindings)
+        if tail is not None:
+            return (column,) * k + tail
+    return None
+
+
+def expected_columns(table: Table, bindings: Mapping[str, Sequence[str]]) -> list[str]:
+    """The declared column names, placeholders given by ``bindings`` (for messages)."""
+    out: list[str] = []
+    for column in table.columns:
+        if column.placeholder is not None and column.placeholder in bindings:
+            out += column.names(bindings[column.placeholder])
+        else:
+            out.append(column.name + (" (when " + column.when + ")" if column.when else ""))
+    return out
