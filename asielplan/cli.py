@@ -850,7 +850,7 @@ def report(
     ] = None,
 ) -> None:
     """One self-contained HTML report of a run (placement, reception, scheme comparison,
-    front, sweep, fairness, taakstelling): headline figures, maps in RD New, plots and
+    front, sweep, fairness, taakstelling, batch): headline figures, maps in RD New, plots and
     tables; no request to any network."""
     from asielplan import api
 

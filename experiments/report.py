@@ -13,8 +13,8 @@ the instance it used) and renders, with ``templates/report/report.html.j2``:
   openings marked); emergency and crisis place-nights per period; a map of the sites by
   modality sized by peak occupancy; the business cases with their reason; the inflows
   side by side;
-- a scheme comparison, a front, a sweep or a fairness study: its chart and tables, and
-  for schemes a map of each scheme's target minus the population key;
+- a scheme comparison, a front, a sweep, a fairness study or a batch: its chart and
+  tables, and for schemes a map of each scheme's target minus the population key;
 - a taakstelling: its map and table.
 
 Maps are drawn in RD New from the shapes of the run's instance (:mod:`.maps`); without
@@ -707,6 +707,39 @@ def taakstelling_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
     return [section]
 
 
+def batch_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
+    """A batch: how its runs ended, and each run's objective and seconds (one bar per
+    run in the batch's order, coloured by status)."""
+    import matplotlib.pyplot as plt
+
+    runs = run.table("runs")
+    section = Section("Runs")
+    if runs is None or runs.empty:
+        section.notes.append("The batch folder has no runs table yet.")
+        return [section]
+    counts = runs["status"].value_counts().rename_axis("status").reset_index(name="runs")
+    section.tables.append(table(counts.sort_values("status"), "Runs by status"))
+    panels = [c for c in ("objective", "seconds") if c in runs and runs[c].notna().any()]
+    if panels:
+        palette = {"optimal": "#55A868", "feasible": "#DD8452"}
+        colours = [palette.get(str(s), "#C44E52") for s in runs["status"]]
+        fig, axes = plt.subplots(
+            len(panels), 1, figsize=(11, 2.6 * len(panels)), squeeze=False, sharex=True
+        )
+        x = np.arange(len(runs))
+        for ax, column in zip(axes[:, 0], panels, strict=True):
+            ax.bar(x, pd.to_numeric(runs[column], errors="coerce"), color=colours)
+            ax.set_ylabel(column)
+            ax.grid(axis="y", alpha=0.3)
+        axes[-1, 0].set_xlabel(
+            "run, in the batch's order (green optimal, orange feasible, red other)"
+        )
+        fig.tight_layout()
+        section.figures.append(figure(fig, "objective and seconds per run"))
+    section.tables.append(table(runs, "Every run: its axes, status, KPIs and seconds"))
+    return [section]
+
+
 KINDS: dict[str, tuple[str, Callable[[RunFolder, Shapes], list[Section]]]] = {
     "place": ("Placement of status holders", placement_sections),
     "reception": ("Reception plan", reception_sections),
@@ -715,6 +748,7 @@ KINDS: dict[str, tuple[str, Callable[[RunFolder, Shapes], list[Section]]]] = {
     "fairness": ("Group fairness", fairness_sections),
     "schemes compare": ("Quota schemes compared", schemes_sections),
     "taakstelling": ("Taakstelling", taakstelling_sections),
+    "batch": ("Batch of runs", batch_sections),
 }
 
 
@@ -740,7 +774,7 @@ def build_report(folder: str | Path, instance: str | Path | None = None) -> str:
             str(folder),
         )
     title, sections_of = KINDS[run.kind]
-    needs_instance = run.kind not in ("front", "sweep", "fairness")
+    needs_instance = run.kind not in ("front", "sweep", "fairness", "batch")
     shapes = (
         run_instance(run, Path(instance) if instance else None)
         if needs_instance
@@ -761,7 +795,7 @@ def build_report(folder: str | Path, instance: str | Path | None = None) -> str:
         "headline": headline(run) if headline else [],
         "sections": sections_of(run, shapes),
         "version": m.get("versions", {}).get("asielplan", ""),
-        "runs": len(m.get("run_ids", {})),
+        "runs": len(m.get("run_ids", ())),
     }
     return _render(context)
 

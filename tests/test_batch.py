@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from asielplan.batch import read_batch, run_batch
 from asielplan.cli import app
 from asielplan.errors import ConfigError
+from asielplan.experiments.report import build_report
 
 from .placement_helpers import FIXTURES
 
@@ -85,6 +86,8 @@ def test_batch_runs_on_dask_resumes_and_records_failures(tmp_path: Path) -> None
     again = run_batch(read_batch(path), out, workers=1)
     assert again.ran == 0 and again.skipped == 4
     pd.testing.assert_frame_equal(again.table[["run_id", "status"]], table[["run_id", "status"]])
+    page = build_report(out)  # the batch's report: runs by status and every run
+    assert "<td>infeasible</td>" in page and 'alt="objective and seconds per run"' in page
     path.write_text(BATCH.replace("seeds = [1, 2]", "seeds = [1, 2, 3]"))
     more = run_batch(read_batch(path), out, workers=1)
     assert more.ran == 2 and more.skipped == 4 and len(more.table) == 6
