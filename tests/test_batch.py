@@ -107,3 +107,43 @@ def test_batch_cli_plans_and_exits_with_the_number_failed(tmp_path: Path) -> Non
     assert shown.exit_code == 0 and "4 finished runs" in shown.output
     planned = runner.invoke(app, ["batch", "plan", str(path), "--out", str(out)])
     assert "4 runs, 4 already done" in planned.output
+
+
+def test_ctrl_c_keeps_finished_runs_leaves_no_half_folder_and_resumes(tmp_path: Path) -> None:
+    """SIGINT to a running ``asielplan batch run`` (a real process with a real
+    LocalCluster) once its first run is written: exit 130, the finished run kept, no
+    temporary folder left; the next ``batch run`` skips the finished run and does the
+    rest."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "batch.toml"
+    path.write_text(
+        'instances = ["default"]\nseeds = [1, 2, 3]\n'
+        "[config.solver]\ntime_limit = 20\nmip_gap = 0.01\n"
+    )
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "asielplan.cli", "batch", "run", str(path)]
+    process = subprocess.Popen(
+        [*command, "--out", str(out), "--workers", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(out.glob("runs/*/manifest.json")):
+        assert process.poll() is None and time.monotonic() < deadline, process.stdout
+        time.sleep(0.2)
+    os.kill(process.pid, signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    finished = [p.parent.name for p in out.glob("runs/*/manifest.json")]
+    assert 1 <= len(finished) < 3
+    assert not list((out / "runs").glob(".*"))  # no temporary folder
+    assert not (out / "runs.parquet").exists()  # the table is written at the end
+    again = run_batch(read_batch(path), out, workers=1)
+    assert again.skipped == len(finished) and again.ran == 3 - len(finished)
+    assert set(again.table["status"]) == {"optimal"}
