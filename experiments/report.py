@@ -169,6 +169,20 @@ def table(frame: pd.DataFrame, caption: str) -> Table:
     return Table(caption, html)
 
 
+def _kpi_reader(run: RunFolder) -> Callable[[str], Any] | None:
+    """A reader of the run's one row of KPIs (None for a missing or empty value), or
+    None when the run has no KPIs."""
+    kpis = run.table("kpis")
+    if kpis is None or kpis.empty:
+        return None
+    row = kpis.iloc[0]
+
+    def get(name: str) -> Any:
+        return row[name] if name in row and pd.notna(row[name]) else None
+
+    return get
+
+
 def _headline(pairs: list[tuple[str, Any]]) -> list[tuple[str, str]]:
     return [(label, _cell(value)) for label, value in pairs if value is not None]
 
@@ -272,14 +286,9 @@ def municipality_measures(municipalities: pd.DataFrame) -> pd.DataFrame:
 
 
 def placement_headline(run: RunFolder) -> list[tuple[str, str]]:
-    kpis = run.table("kpis")
-    if kpis is None or kpis.empty:
+    get = _kpi_reader(run)
+    if get is None:
         return []
-    k = kpis.iloc[0]
-
-    def get(name: str) -> Any:
-        return k[name] if name in k and pd.notna(k[name]) else None
-
     return _headline(
         [
             (
@@ -416,14 +425,9 @@ def period_axis(shapes: Shapes) -> tuple[Callable[[np.ndarray], Any], str]:
 
 
 def reception_headline(run: RunFolder) -> list[tuple[str, str]]:
-    kpis = run.table("kpis")
-    if kpis is None or kpis.empty:
+    get = _kpi_reader(run)
+    if get is None:
         return []
-    k = kpis.iloc[0]
-
-    def get(name: str) -> Any:
-        return k[name] if name in k and pd.notna(k[name]) else None
-
     return _headline(
         [
             ("cost (euros)", get("cost_eur")),
