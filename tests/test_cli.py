@@ -204,6 +204,16 @@ def test_a_run_without_a_plan_never_replaces_a_valid_one(tmp_path: Path) -> None
     assert not fresh.exists()
 
 
+def sigterm_caught(pid: int) -> bool:
+    """Whether process ``pid`` has a handler for SIGTERM (Linux: /proc/PID/status)."""
+    import signal
+
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
+    return False
+
+
 def test_usage_errors_exit_1_and_interrupts_leave_nothing(tmp_path: Path) -> None:
     """Through the installed command: an unknown option or a negative seed is a usage
     error with exit 1 (2 means infeasible); SIGTERM during a run exits 143 with a message,
@@ -224,7 +234,13 @@ def test_usage_errors_exit_1_and_interrupts_leave_nothing(tmp_path: Path) -> Non
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(4)
+    # wait until the command has installed its SIGTERM handler (the kernel's SigCgt
+    # mask of the process), then a moment more so the run is under way
+    deadline = time.monotonic() + 60
+    while not sigterm_caught(process.pid):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(2)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 143 and "nothing was written" in err
