@@ -147,3 +147,49 @@ def test_ctrl_c_keeps_finished_runs_leaves_no_half_folder_and_resumes(tmp_path: 
     again = run_batch(read_batch(path), out, workers=1)
     assert again.skipped == len(finished) and again.ran == 3 - len(finished)
     assert set(again.table["status"]) == {"optimal"}
+
+
+def test_a_worker_killed_mid_run_has_its_run_redone_and_nothing_duplicated(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL to a Dask worker process while it runs a placement: the nanny starts a
+    new worker, the scheduler gives the run to it, and the batch ends with every run
+    optimal, one folder per run and no temporary folder."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    path = tmp_path / "batch.toml"
+    path.write_text(
+        'instances = ["default"]\nseeds = [1, 2, 3]\n'
+        "[config.solver]\ntime_limit = 20\nmip_gap = 0.01\n"
+    )
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "asielplan.cli", "batch", "run", str(path)]
+    process = subprocess.Popen(
+        [*command, "--out", str(out), "--workers", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(out.glob("runs/*/manifest.json")):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.2)
+    time.sleep(1.0)  # the worker is now in its second run (each takes a few seconds)
+    # the worker is the process the nanny spawned (the other child tracks resources)
+    children = psutil.Process(process.pid).children(recursive=True)
+    workers = [p for p in children if "spawn_main" in " ".join(p.cmdline())]
+    assert len(workers) == 1, [p.cmdline() for p in children]
+    assert len(list(out.glob("runs/*/manifest.json"))) == 1  # the second run is under way
+    os.kill(workers[0].pid, signal.SIGKILL)
+    output, _ = process.communicate(timeout=300)
+    assert process.returncode == 0, output
+    table = pd.read_parquet(out / "runs.parquet")
+    assert table["status"].tolist() == ["optimal"] * 3
+    folders = sorted(p.name for p in (out / "runs").iterdir())
+    assert folders == sorted(table["run_id"])  # one folder per run, none left over
