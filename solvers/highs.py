@@ -34,7 +34,12 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str], None]  # a callback that shows a progress message
 
 # Pyomo imports SciPy (scipy.stats too, about 2 s) on the first compile; doing it here
-# keeps that out of every solve's time limit
+# keeps that out of every solve's time limit. Imported directly first: Pyomo's deferred
+# import would swallow an interrupt (Ctrl-C, SIGTERM) arriving during it and call SciPy
+# missing.
+import scipy.sparse  # noqa: E402
+import scipy.stats  # noqa: E402, F401
+
 assert scipy_available, "the matrix form needs scipy"
 
 

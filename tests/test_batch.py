@@ -166,7 +166,7 @@ def test_a_worker_killed_mid_run_has_its_run_redone_and_nothing_duplicated(
     path = tmp_path / "batch.toml"
     path.write_text(
         'instances = ["default"]\nseeds = [1, 2, 3]\n'
-        "[config.solver]\ntime_limit = 20\nmip_gap = 0.01\n"
+        "[config.solver]\ntime_limit = 20\nmip_gap = 0.001\n"
     )
     out = tmp_path / "out"
     command = [sys.executable, "-m", "asielplan.cli", "batch", "run", str(path)]
@@ -180,13 +180,13 @@ def test_a_worker_killed_mid_run_has_its_run_redone_and_nothing_duplicated(
     while not list(out.glob("runs/*/manifest.json")):
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.2)
-    time.sleep(1.0)  # the worker is now in its second run (each takes a few seconds)
-    # the worker is the process the nanny spawned (the other child tracks resources)
+    # the worker is the process the nanny spawned (the other child tracks resources);
+    # it is in its second run now (each takes several seconds proving 0.1%)
     children = psutil.Process(process.pid).children(recursive=True)
     workers = [p for p in children if "spawn_main" in " ".join(p.cmdline())]
     assert len(workers) == 1, [p.cmdline() for p in children]
-    assert len(list(out.glob("runs/*/manifest.json"))) == 1  # the second run is under way
     os.kill(workers[0].pid, signal.SIGKILL)
+    assert len(list(out.glob("runs/*/manifest.json"))) < 3  # a run was under way
     output, _ = process.communicate(timeout=300)
     assert process.returncode == 0, output
     table = pd.read_parquet(out / "runs.parquet")
