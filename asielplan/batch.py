@@ -32,7 +32,6 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import shutil
 import time
 import tomllib
 from collections.abc import Callable
@@ -46,7 +45,7 @@ from pydantic import Field, ValidationError
 from asielplan.config import RunConfig, Strict, config_from_dict, with_overrides
 from asielplan.data.instance import Instance, default_instance_path, read_instance
 from asielplan.errors import ConfigError, InputError, OutputError
-from asielplan.io import atomic_write_bytes, csv_bytes
+from asielplan.io import atomic_write_bytes, csv_bytes, remove_stale_staging
 from asielplan.manifest import build_manifest, input_hashes, write_manifest
 from asielplan.runspec import Kind, RunSpec
 
@@ -273,7 +272,7 @@ def run_batch(
     out = Path(out)
     check_batch_folder(out)
     (out / RUNS).mkdir(parents=True, exist_ok=True)
-    _remove_staging(out / RUNS)
+    remove_stale_staging(out / RUNS)
     done = batch.done(out)
     todo = [run for run in batch.runs if run.id not in done]
     rows: dict[str, dict[str, Any]] = {
@@ -321,7 +320,7 @@ def run_batch(
             client.close()
             if cluster is not None:
                 cluster.close()
-            _remove_staging(out / RUNS)
+            remove_stale_staging(out / RUNS)
     table = _table(batch, rows)
     _write_table(out, table)
     manifest = build_manifest(
@@ -362,12 +361,6 @@ def check_batch_folder(out: Path) -> None:
             command = None
         if command != "batch":
             raise OutputError(f"--out {out} holds the result of '{command}', not of a batch")
-
-
-def _remove_staging(folder: Path) -> None:
-    """Remove the temporary folders of runs that were stopped while writing."""
-    for path in folder.glob(".*.tmp"):
-        shutil.rmtree(path, ignore_errors=True)
 
 
 FIXED = ("run_id", "status", "stop", "message", "seconds")

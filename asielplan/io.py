@@ -241,6 +241,13 @@ def check_output_dir(target: Path, protect: tuple[Path, ...] = ()) -> None:
         raise OutputError(f"--out {target}: no permission to write there")
 
 
+def remove_stale_staging(parent: Path) -> None:
+    """Remove the temporary folders :func:`atomic_output_dir` left in ``parent`` when its
+    process was killed before it could clean up (e.g. a batch worker)."""
+    for path in parent.glob(".*.tmp"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def atomic_output_dir(target: Path) -> Iterator[Path]:
     """Yield a fresh temporary folder that replaces ``target`` as a whole on success.

@@ -492,7 +492,8 @@ def reception_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
     axes[-1, 0].set_xlabel(xlabel)
-    fig.autofmt_xdate() if xlabel.startswith("date") else None
+    if xlabel.startswith("date"):
+        fig.autofmt_xdate()
     fig.tight_layout()
     over_time.figures.append(figure(fig, "occupancy against capacity over time"))
     spec = shapes.instance.meta.reception if shapes.instance is not None else None

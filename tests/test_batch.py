@@ -3,7 +3,12 @@ failing run recorded while the batch goes on."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -109,21 +114,16 @@ def test_batch_cli_plans_and_exits_with_the_number_failed(tmp_path: Path) -> Non
     assert "4 runs, 4 already done" in planned.output
 
 
-def test_ctrl_c_keeps_finished_runs_leaves_no_half_folder_and_resumes(tmp_path: Path) -> None:
-    """SIGINT to a running ``asielplan batch run`` (a real process with a real
-    LocalCluster) once its first run is written: exit 130, the finished run kept, no
-    temporary folder left; the next ``batch run`` skips the finished run and does the
-    rest."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
+def start_batch_after_first_run(
+    tmp_path: Path, mip_gap: float
+) -> tuple[subprocess.Popen[str], Path, Path]:
+    """A real ``asielplan batch run`` process (one worker, three placements of the
+    embedded default), returned once its first run folder is complete: the process, the
+    batch file and the output folder."""
     path = tmp_path / "batch.toml"
     path.write_text(
         'instances = ["default"]\nseeds = [1, 2, 3]\n'
-        "[config.solver]\ntime_limit = 20\nmip_gap = 0.01\n"
+        f"[config.solver]\ntime_limit = 20\nmip_gap = {mip_gap}\n"
     )
     out = tmp_path / "out"
     command = [sys.executable, "-m", "asielplan.cli", "batch", "run", str(path)]
@@ -135,8 +135,17 @@ def test_ctrl_c_keeps_finished_runs_leaves_no_half_folder_and_resumes(tmp_path: 
     )
     deadline = time.monotonic() + 120
     while not list(out.glob("runs/*/manifest.json")):
-        assert process.poll() is None and time.monotonic() < deadline, process.stdout
+        assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.2)
+    return process, path, out
+
+
+def test_ctrl_c_keeps_finished_runs_leaves_no_half_folder_and_resumes(tmp_path: Path) -> None:
+    """SIGINT to a running ``asielplan batch run`` (a real process with a real
+    LocalCluster) once its first run is written: exit 130, the finished run kept, no
+    temporary folder left; the next ``batch run`` skips the finished run and does the
+    rest."""
+    process, path, out = start_batch_after_first_run(tmp_path, mip_gap=0.01)
     os.kill(process.pid, signal.SIGINT)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 130, output
@@ -155,31 +164,9 @@ def test_a_worker_killed_mid_run_has_its_run_redone_and_nothing_duplicated(
     """SIGKILL to a Dask worker process while it runs a placement: the nanny starts a
     new worker, the scheduler gives the run to it, and the batch ends with every run
     optimal, one folder per run and no temporary folder."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
     import psutil
 
-    path = tmp_path / "batch.toml"
-    path.write_text(
-        'instances = ["default"]\nseeds = [1, 2, 3]\n'
-        "[config.solver]\ntime_limit = 20\nmip_gap = 0.001\n"
-    )
-    out = tmp_path / "out"
-    command = [sys.executable, "-m", "asielplan.cli", "batch", "run", str(path)]
-    process = subprocess.Popen(
-        [*command, "--out", str(out), "--workers", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while not list(out.glob("runs/*/manifest.json")):
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.2)
+    process, _, out = start_batch_after_first_run(tmp_path, mip_gap=0.001)
     # the worker is the process the nanny spawned (the other child tracks resources);
     # it is in its second run now (each takes several seconds proving 0.1%)
     children = psutil.Process(process.pid).children(recursive=True)
