@@ -32,9 +32,17 @@ from asielplan.errors import AsielplanWarning, ConfigError, InputError, Issue
 from asielplan.experiments import fronts
 from asielplan.experiments.letters import LetterSet
 from asielplan.experiments.plots import plot_occupancy, plot_region_targets
-from asielplan.experiments.results.placement import placement_tables
+from asielplan.experiments.results.placement import placement_tables, price_table
 from asielplan.experiments.results.reception import reception_tables
 from asielplan.experiments.robust import RobustResult, robust_plan
+from asielplan.experiments.simulate import (
+    HISTORY_WEEKS,
+    POLICIES,
+    Simulation,
+    plot_balance,
+    plot_shares,
+)
+from asielplan.experiments.simulate import simulate as run_simulation
 from asielplan.io import (
     atomic_output_dir,
     atomic_write_bytes,
@@ -46,13 +54,19 @@ from asielplan.io import (
 )
 from asielplan.manifest import build_manifest, input_hashes, instance_files, write_manifest
 from asielplan.model.checks import check_run
-from asielplan.model.placement import PlacementData, bounded_quantities, prepare_placement
+from asielplan.model.placement import (
+    PlacementData,
+    bounded_quantities,
+    placement_targets,
+    prepare_placement,
+)
 from asielplan.model.reception import COST_PARTS, ReceptionData, prepare_reception
 from asielplan.model.reception import bounded_values as reception_bounded_values
 from asielplan.model.schemes import SchemeError, SchemeResult, compute_scheme
 from asielplan.runspec import Kind, RunSpec
 from asielplan.solvers.highs import Progress, solver_problem
 from asielplan.solvers.placement import PlacementSolution, solve_placement
+from asielplan.solvers.prices import weekly_prices
 from asielplan.solvers.reception import ReceptionSolution, solve_reception
 from asielplan.solvers.result import Status
 
@@ -98,7 +112,13 @@ def with_previous_plan(instance: InstanceLike, previous: str | Path) -> Instance
     folder, whose households table is read, or a table file with ``household_id`` and
     ``municipality``): a re-solve then pays ``placement.weight_change`` per household it
     places elsewhere and writes the ``changes`` table. The file's hash joins the run id."""
-    return attach_table(load_instance(instance), "previous_plan", previous)
+    return with_table(instance, "previous_plan", previous)
+
+
+def with_table(instance: InstanceLike, name: str, path: str | Path) -> Instance:
+    """``instance`` with table ``name`` (e.g. ``progress``) read from the file ``path``
+    and checked with it; the file's hash joins the run id."""
+    return attach_table(load_instance(instance), name, path)
 
 
 def check(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
@@ -213,6 +233,198 @@ def place(
     tables = placement_tables(inst, data, solution, config.output.min_cell)
     clock.lap("report_s")
     return Run(spec, inst, data, solution, tables, clock.done(), found)
+
+
+WEEKLY_TARGETS = {"prices": "remaining", "greedy": "remaining", "balanced": "batch_share"}
+
+
+def weekly_config(config: RunConfig) -> RunConfig:
+    """The run configuration of a weekly batch under ``config.weekly.policy``: the
+    remaining taakstelling as targets (a pro-rata share of it at the balance penalty
+    for the balanced policy)."""
+    policy = config.weekly.policy
+    update: dict[str, Any] = {"targets": WEEKLY_TARGETS[policy]}
+    if policy == "balanced":
+        update["penalty_shortfall"] = config.weekly.balance_penalty
+        update["penalty_excess"] = config.weekly.balance_penalty
+    return config.model_copy(update={"placement": config.placement.model_copy(update=update)})
+
+
+def weekly(
+    instance: InstanceLike = None,
+    config: RunConfig | None = None,
+    arrivals: InstanceLike | str | Path = None,
+    progress: Progress | None = None,
+) -> Run:
+    """Place this week's batch (the households of ``instance``) against the remaining
+    half-year taakstelling, looking ahead (docs/weekly.md): under the ``prices`` and
+    ``balanced`` policies every household's value is reduced by its persons times its
+    municipality's price, the smallest optimal dual of the remaining taakstelling in
+    the LP of ``config.weekly.futures`` sampled futures (households drawn from
+    ``arrivals``, an instance folder of recent arrivals, else from this batch), averaged.
+
+    The instance must hold its progress (persons housed so far this period, the
+    ``progress`` table); without it the run is refused, as the full taakstelling would
+    silently stand in for what is left. Adds the ``prices`` table to the run's tables.
+    """
+    config = config or RunConfig()
+    inst = load_instance(instance)
+    if inst.progress is None:
+        raise ConfigError(
+            "a weekly batch needs the progress of the half-year (persons housed so far per "
+            "municipality: the progress table, or --progress FILE); without it the full "
+            "taakstelling would stand in for what is left"
+        )
+    if inst.meta.taakstelling is None:
+        raise ConfigError("a weekly batch needs a taakstelling ([taakstelling] in instance.toml)")
+    cfg = weekly_config(config)
+    clock = _Timer()
+    found = check(inst, cfg, "place")
+    spec = run_spec("place", inst, cfg)
+    clock.lap("check_s")
+    data = prepare_placement(inst, cfg.placement, cfg.schemes)
+    clock.lap("prepare_s")
+    prices = None
+    remaining = np.zeros(0)
+    if cfg.weekly.policy != "greedy":
+        pool = _arrival_pool(inst, arrivals, cfg)
+        left, _ = placement_targets(
+            inst, cfg.placement.model_copy(update={"targets": "remaining"}), cfg.schemes
+        )
+        assert left is not None
+        remaining = left
+        future = cfg.weekly.future_persons
+        if future is None:
+            future = max(int(remaining.sum()) - int(data.persons.sum()), 0)
+        if progress is not None:
+            progress(f"pricing places over {cfg.weekly.futures} futures of {future:,} persons")
+        prices = weekly_prices(
+            pool, remaining, future, cfg.weekly.futures, cfg.weekly.seed, cfg.solver
+        )
+        data = replace(data, prices=prices.price)
+        clock.lap("prices_s")
+    solution = solve_placement(data, cfg.solver, progress)
+    clock.add(solution.timings)
+    tables = placement_tables(inst, data, solution, cfg.output.min_cell)
+    if prices is not None:
+        tables["prices"] = price_table(data, remaining, prices, solution)
+        solution.stats["futures"] = cfg.weekly.futures
+        solution.stats["future_persons"] = prices.future_persons
+    clock.lap("report_s")
+    return Run(spec, inst, data, solution, tables, clock.done(), found)
+
+
+def _arrival_pool(
+    inst: Instance, arrivals: InstanceLike | str | Path, cfg: RunConfig
+) -> PlacementData:
+    """The households futures are drawn from: the recent arrivals (an instance folder's
+    households, members and scores, checked against this instance's municipalities and
+    sites), or this batch when none are given; without this batch's locks and pair
+    tables, which are about these households only."""
+    source = inst if arrivals is None else load_instance(arrivals)
+    pool = replace(
+        inst,
+        households=source.households,
+        members=source.members,
+        scores=source.scores,
+        locks=None,
+        allowed=None,
+        forbidden=None,
+        previous_plan=None,
+    )
+    check(pool, cfg, "place")
+    remaining = cfg.placement.model_copy(update={"targets": "remaining"})
+    return prepare_placement(pool, remaining, cfg.schemes)
+
+
+@dataclass
+class SimulationStudy:
+    """A simulation of weekly placement (``asielplan simulate``) and what it ran on."""
+
+    instance: Instance
+    config: RunConfig
+    weeks: int
+    seeds: list[int]
+    policies: tuple[str, ...]
+    result: Simulation
+    arrivals: Instance | None = None
+
+
+def simulate(
+    instance: InstanceLike = None,
+    config: RunConfig | None = None,
+    weeks: int = 26,
+    seeds: int = 20,
+    policies: tuple[str, ...] = ("greedy", "prices", "hindsight"),
+    arrivals: InstanceLike | str | Path = None,
+    progress: Progress | None = None,
+) -> SimulationStudy:
+    """Simulate weekly placement over a half-year of ``weeks`` weeks for seeds 1 ..
+    ``seeds`` and compare ``policies`` (greedy, prices, balanced, hindsight) with the
+    hindsight optimum (asielplan.experiments.simulate, docs/weekly.md). Arrivals are
+    generated from each seed on the instance's municipalities and sites until their
+    persons reach the national taakstelling, or are the households of ``arrivals`` (an
+    instance folder), split into weeks in a seeded order."""
+    config = config or RunConfig()
+    inst = load_instance(instance)
+    unknown = [p for p in policies if p not in POLICIES]
+    if unknown or not policies:
+        raise ConfigError(
+            f"policies: {', '.join(unknown) or 'none given'}; choose from {', '.join(POLICIES)}"
+        )
+    if "hindsight" not in policies:
+        policies = (*policies, "hindsight")
+    if weeks < 1 or seeds < 1:
+        raise ConfigError("--weeks and --seeds must be at least 1")
+    if inst.meta.taakstelling is None:
+        raise ConfigError("a simulation needs a taakstelling ([taakstelling] in instance.toml)")
+    cfg = config.model_copy(
+        update={"placement": config.placement.model_copy(update={"targets": "taakstelling"})}
+    )
+    check(inst, cfg, "place")
+    if cfg.placement.region_bands or cfg.placement.group_floors or cfg.placement.part_bounds:
+        raise ConfigError(
+            "a simulation places weekly batches without region bands, group floors or part "
+            "bounds; remove them from the configuration"
+        )
+    past = load_instance(arrivals) if arrivals is not None else None
+    if past is not None:
+        check(replace(inst, households=past.households, members=past.members), cfg, "place")
+    result = run_simulation(inst, cfg, weeks, list(range(1, seeds + 1)), policies, past, progress)
+    return SimulationStudy(inst, cfg, weeks, list(range(1, seeds + 1)), policies, result, past)
+
+
+def write_simulation(study: SimulationStudy, out: str | Path) -> Path:
+    """``runs``, ``summary`` and ``balance`` (CSV/Parquet), ``shares.png``,
+    ``balance.png`` and a manifest, atomically."""
+    out = Path(out)
+    check_output(out, study.instance)
+    title = study.instance.meta.name
+    result = study.result
+    tables = {"runs": result.runs, "summary": result.summary, "balance": result.balance}
+    with atomic_output_dir(out) as staging:
+        write_tables(staging, tables, study.config.output.formats, study.config.output.csv_dialect)
+        plot_shares(result.runs, staging / "shares.png", title)
+        plot_balance(result.balance, staging / "balance.png", title)
+        inputs = instance_inputs(study.instance)
+        if study.arrivals is not None:
+            inputs |= {f"arrivals/{k}": v for k, v in instance_inputs(study.arrivals).items()}
+        manifest = build_manifest(
+            "simulate",
+            seed=study.config.weekly.seed,
+            config=study.config.model_dump(mode="json"),
+            inputs=inputs,
+            extra={
+                "weeks": study.weeks,
+                "seeds": study.seeds,
+                "policies": list(study.policies),
+                "history_weeks": HISTORY_WEEKS,
+                "instance": study.instance.meta.name,
+                "instance_path": _instance_path(study.instance),
+            },
+        )
+        write_manifest(staging, manifest)
+    return out
 
 
 def plan_reception(

@@ -606,6 +606,108 @@ def place(
     _exit_on_status(run.solution.status)
 
 
+@app.command()
+@friendly_errors
+def weekly(
+    instance: InstanceArg = None,
+    progress: Annotated[
+        Path | None,
+        typer.Option(
+            help="The half-year so far: a table with municipality and placed (persons "
+            "housed this period); required unless the instance holds it."
+        ),
+    ] = None,
+    arrivals: Annotated[
+        Path | None,
+        typer.Option(help="Recent arrivals (an instance folder) to draw futures from."),
+    ] = None,
+    policy: Annotated[
+        str | None, typer.Option(help="prices (default), greedy or balanced: weekly.policy.")
+    ] = None,
+    futures: Annotated[
+        int | None, typer.Option(min=1, help="Sampled futures (weekly.futures, 5).")
+    ] = None,
+    config: ConfigOpt = None,
+    scenario: ScenarioOpt = None,
+    out: Annotated[Path, typer.Option(help="Folder for the result tables.")] = Path("out/weekly"),
+    time_limit: TimeLimitOpt = None,
+) -> None:
+    """Place this week's batch against the remaining half-year taakstelling, looking
+    ahead: each municipality's places are priced by the smallest optimal duals of
+    sampled futures' LPs (docs/weekly.md).
+
+    Writes the tables of asielplan place plus prices (per municipality: remaining
+    taakstelling, this batch's persons, the price). Refuses without the progress table.
+    """
+    from asielplan import api
+
+    cfg = run_config(
+        config,
+        scenario,
+        instance,
+        {"solver.time_limit": time_limit, "weekly.policy": policy, "weekly.futures": futures},
+    )
+    api.check_output(out, instance)
+    inst = api.load_instance(instance)
+    if progress is not None:
+        inst = api.with_table(inst, "progress", progress)
+    with console.status("placing the weekly batch ...") as status:
+        run = api.weekly(inst, cfg, arrivals, _progress(status))
+    written = api.write_run(run, out)
+    print_warnings(run.warnings)
+    print_placement_summary(run, written)
+    _kept(out, written)
+    _exit_on_status(run.solution.status)
+
+
+@app.command()
+@friendly_errors
+def simulate(
+    out: Annotated[Path, typer.Option(help="Folder for the simulation.")],
+    instance: InstanceArg = None,
+    weeks: Annotated[int, typer.Option(min=1, help="Weeks in the half-year.")] = 26,
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds 1 .. N.")] = 20,
+    policies: Annotated[
+        str, typer.Option(help="Comma list of greedy, prices, balanced, hindsight.")
+    ] = "greedy,prices,hindsight",
+    arrivals: Annotated[
+        Path | None,
+        typer.Option(help="Arrivals of the half-year (an instance folder); else generated."),
+    ] = None,
+    config: ConfigOpt = None,
+    scenario: ScenarioOpt = None,
+    time_limit: TimeLimitOpt = None,
+) -> None:
+    """Simulate weekly placement over a half-year: every policy places each week's batch
+    in turn, hindsight places all at once; writes runs (per policy and seed: share of
+    the hindsight optimum, expected employed, deviation at the end, balance), summary
+    (means with 95% intervals), balance (week by week), shares.png and balance.png."""
+    from asielplan import api
+
+    cfg = run_config(config, scenario, instance, {"solver.time_limit": time_limit})
+    api.check_output(out, instance)
+    chosen = tuple(name.strip() for name in policies.split(",") if name.strip())
+    with console.status("simulating ...") as status:
+        study = api.simulate(instance, cfg, weeks, seeds, chosen, arrivals, _progress(status))
+    api.write_simulation(study, out)
+    summary = study.result.summary
+    table = Table(title=f"simulation on {escape(study.instance.meta.name)}: {weeks} weeks")
+    for column in ("policy", "seeds", "share of hindsight (95% CI)", "deviation at end", "balance"):
+        table.add_column(column, justify="left" if column == "policy" else "right")
+    for row in summary.to_dict("records"):
+        low, high = row["share_of_hindsight_low"], row["share_of_hindsight_high"]
+        interval = f"{100 * row['share_of_hindsight']:.2f}% ({100 * low:.2f}-{100 * high:.2f})"
+        table.add_row(
+            str(row["policy"]),
+            str(row["seeds"]),
+            interval,
+            f"{row['deviation_end']:,.0f}",
+            f"{100 * row['balance_mean']:.2f}%",
+        )
+    console.print(table)
+    console.print(f"written to {out}")
+
+
 def _kept(out: Path, written: Path) -> None:
     """Say so when a run without a plan was written beside a valid one."""
     if written != out:

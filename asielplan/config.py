@@ -255,6 +255,34 @@ class ReceptionConfig(Strict):
     )
 
 
+class WeeklyConfig(Strict):
+    """The weekly look-ahead of ``asielplan weekly`` and ``asielplan simulate``
+    (docs/weekly.md): prices of the remaining taakstelling from sampled futures."""
+
+    policy: Literal["prices", "greedy", "balanced"] = Field(
+        default="prices",
+        description="prices: the batch against the remaining taakstelling, each household's "
+        "value reduced by persons x its municipality's price from sampled futures; greedy: "
+        "the same without prices; balanced: prices, and the batch split in proportion to "
+        "the remaining taakstelling (batch_share targets at balance_penalty), so every "
+        "municipality keeps pace.",
+    )
+    futures: int = Field(default=5, ge=1, description="Sampled futures whose prices are averaged.")
+    seed: int = Field(default=0, ge=0, description="Seed of the sampled futures.")
+    future_persons: int | None = Field(
+        default=None,
+        ge=0,
+        description="Persons expected in the rest of the half-year (after this batch); "
+        "empty: the remaining taakstelling minus this batch's persons.",
+    )
+    balance_penalty: float = Field(
+        default=20.0,
+        ge=0,
+        description="balanced policy: cost per person above or below the batch's pro-rata "
+        "share of the remaining taakstelling.",
+    )
+
+
 class KeyTerm(Strict):
     """One weighted share of a distribution key: ``weight`` x the municipality's share of
     ``column`` (times its population when ``per_capita``: a rate such as the employment
@@ -361,6 +389,7 @@ class RunConfig(Strict):
     output: OutputConfig = OutputConfig()
     placement: PlacementConfig = PlacementConfig()
     reception: ReceptionConfig = ReceptionConfig()
+    weekly: WeeklyConfig = WeeklyConfig()
     schemes: dict[str, SchemeSpec] = Field(
         default_factory=dict,
         description="Quota schemes of this configuration, besides the shipped ones.",

@@ -631,6 +631,7 @@ OUTCOMES_BY_GENDER = Table(
     when=PLACEMENT_PLAN,
 )
 EXPLANATION_TEXT = "docs/tradeoffs.md"
+WEEKLY_PRICED = "asielplan weekly with the prices or balanced policy"
 EXPLANATIONS = Table(
     "explanations",
     "One row per household: why it goes where it goes, each cost the change of the "
@@ -729,9 +730,45 @@ EXPLANATIONS = Table(
             "Placed elsewhere than in the previous plan.",
             when="a re-solve with --previous",
         ),
+        Column(
+            "future_price",
+            "number",
+            "weight per person",
+            "The price of a place in its municipality for later weeks (the mean smallest "
+            "optimal dual of the sampled futures, docs/weekly.md); empty when unplaced.",
+            when=WEEKLY_PRICED,
+        ),
+        Column(
+            "next_best_future_price",
+            "number",
+            "weight per person",
+            "The same price in the next-best municipality.",
+            when=WEEKLY_PRICED,
+        ),
         Column("text", "text", "", "The row in one English sentence."),
     ),
     when="the run has a plan",
+)
+PRICES = Table(
+    "prices",
+    "One row per municipality: what a weekly batch paid for its places (docs/weekly.md).",
+    (
+        Column("municipality", "text", "", "Municipality code."),
+        Column("name", "text", "", "Municipality name."),
+        Column("remaining", "integer", "persons", "Its taakstelling minus progress.placed."),
+        Column("batch_persons", "integer", "persons", "Persons this batch places there."),
+        Column(
+            "price",
+            "number",
+            "weight per person",
+            "Value of one place for later weeks, the mean over the sampled futures of the "
+            "smallest optimal dual of its remaining taakstelling; each household placed "
+            "there pays persons x price (the objective part future_price).",
+        ),
+        Column("price_lowest", "number", "weight per person", "The lowest future's price."),
+        Column("price_highest", "number", "weight per person", "The highest future's price."),
+    ),
+    when=WEEKLY_PRICED,
 )
 CHANGES = Table(
     "changes",
@@ -759,10 +796,10 @@ CHANGES = Table(
 )
 PLACE = Output(
     "place",
-    ("asielplan place",),
-    "A placement run. A run without a plan writes kpis, objective, duals and diagnosis; "
-    "the elastic plan of an infeasible run (which breaks what cannot be met) goes to its "
-    "elastic/ folder with the other tables.",
+    ("asielplan place", "asielplan weekly"),
+    "A placement run (a weekly batch is one, with prices). A run without a plan writes "
+    "kpis, objective, duals and diagnosis; the elastic plan of an infeasible run (which "
+    "breaks what cannot be met) goes to its elastic/ folder with the other tables.",
     (
         HOUSEHOLDS,
         MUNICIPALITIES,
@@ -775,6 +812,7 @@ PLACE = Output(
         EXPLANATIONS,
         CHANGES,
         DIAGNOSIS,
+        PRICES,
     ),
 )
 
@@ -1593,6 +1631,86 @@ BATCH = Output(
     runs=((("runs/<id>/",), ("place", "reception")),),
 )
 
+POLICY = Column("policy", "text", "", "greedy, prices, balanced or hindsight.")
+SIMULATED = "share_of_hindsight", "expected_employed", "deviation_end", "balance_mean"
+SIMULATE = Output(
+    "simulate",
+    ("asielplan simulate",),
+    "Weekly placement simulated over a half-year, every policy against hindsight (docs/weekly.md).",
+    (
+        Table(
+            "runs",
+            "One row per policy and seed: its half-year plan scored with the objective of "
+            "all arrivals against the taakstelling.",
+            (
+                POLICY,
+                Column("seed", "integer", "", "The seed of the arrivals and futures."),
+                Column("households", "integer", "households", "Households arrived."),
+                Column("persons", "integer", "persons", "Persons arrived."),
+                Column("objective", "number", "objective", "The half-year plan's objective."),
+                Column(
+                    "share_of_hindsight",
+                    "number",
+                    "share",
+                    "Objective over the hindsight optimum's (hindsight: 1).",
+                ),
+                Column("expected_employed", "number", "labour score", "Sum of the placed scores."),
+                Column(
+                    "deviation_end",
+                    "number",
+                    "persons",
+                    "Sum over municipalities of |placed - taakstelling| at the end.",
+                ),
+                Column(
+                    "balance_mean",
+                    "number",
+                    "share",
+                    "Mean over weeks of the persons off the pro-rata path, as a share of "
+                    "the taakstelling (balance).",
+                ),
+                Column("balance_worst", "number", "share", "The worst week's balance."),
+            ),
+        ),
+        Table(
+            "summary",
+            "One row per policy: the mean over seeds of each figure with its 95% confidence "
+            "interval (Student's t; empty with one seed).",
+            (
+                POLICY,
+                Column("seeds", "integer", "", "Seeds simulated."),
+                *(
+                    column
+                    for name in SIMULATED
+                    for column in (
+                        Column(name, "number", "", f"Mean of {name} over the seeds."),
+                        Column(f"{name}_low", "number", "", "Lower end of the 95% interval."),
+                        Column(f"{name}_high", "number", "", "Upper end of the 95% interval."),
+                    )
+                ),
+            ),
+        ),
+        Table(
+            "balance",
+            "One row per policy, seed and week: the persons placed so far against the "
+            "pro-rata path (each municipality's taakstelling times the share of the "
+            "half-year's persons arrived so far).",
+            (
+                POLICY,
+                Column("seed", "integer", "", "The seed."),
+                Column("week", "integer", "", "Week, 1 = the first."),
+                Column("placed", "number", "persons", "Persons placed up to this week."),
+                Column(
+                    "off_path_persons",
+                    "number",
+                    "persons",
+                    "Sum over municipalities of |placed so far - pro-rata path|.",
+                ),
+                Column("balance", "number", "share", "off_path_persons over the taakstelling."),
+            ),
+        ),
+    ),
+)
+
 OUTPUTS: dict[str, Output] = {
     output.key: output
     for output in (
@@ -1605,6 +1723,7 @@ OUTPUTS: dict[str, Output] = {
         FAIRNESS,
         LETTERS,
         BATCH,
+        SIMULATE,
     )
 }
 

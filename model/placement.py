@@ -35,6 +35,7 @@ added without rebuilding the model.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,14 +92,17 @@ PARTS = {
         PartSpec("excess", "persons", -1, "penalty_excess"),
         PartSpec("unplaced", "persons", -1, "unplaced_penalty"),
         PartSpec("changes", "households", -1, "weight_change"),
+        PartSpec("future_price", "persons x price", -1, ""),
     )
 }
 # quantities that may be bounded without being a part of the objective: the sum of parts
 SUMS_OF_PARTS = {"deviation": ("shortfall", "excess")}
-BOUNDABLE = (*PARTS, *SUMS_OF_PARTS)
+PRICED = ("future_price",)  # weekly runs only: the places' prices from sampled futures
+BOUNDABLE = (*(part for part in PARTS if part not in PRICED), *SUMS_OF_PARTS)
 TARGET_GAPS = ("shortfall", "excess", "deviation")
-# linear in the pair variables ("changes" only against a previous plan)
-PAIR_PARTS = ("labour", "distance", "leave_coa_region", "changes")
+# linear in the pair variables ("changes" only against a previous plan, "future_price"
+# only in a weekly run with prices)
+PAIR_PARTS = ("labour", "distance", "leave_coa_region", "changes", "future_price")
 VIOLATION = "violation"  # elastic model only: persons of broken hard constraints
 
 
@@ -151,6 +155,7 @@ class PlacementData:
     bounded_parts: list[PartBoundRow]
     scheme: SchemeResult | None = None  # the quota scheme of the targets
     group_floors: list[GroupFloorRow] = field(default_factory=list)
+    prices: np.ndarray | None = None  # (M,) value of one place, per person (weekly runs)
 
     @property
     def soft_targets(self) -> bool:
@@ -163,8 +168,14 @@ class PlacementData:
         return bool((self.previous >= 0).any())
 
     def pair_parts(self) -> tuple[str, ...]:
-        """The pair-linear parts this model has (changes only against a previous plan)."""
-        return PAIR_PARTS if self.has_previous else PAIR_PARTS[:-1]
+        """The pair-linear parts this model has (changes only against a previous plan,
+        the future price only with prices)."""
+        return tuple(
+            part
+            for part in PAIR_PARTS
+            if (part != "changes" or self.has_previous)
+            and (part != "future_price" or self.prices is not None)
+        )
 
     def parts(self) -> list[str]:
         """The objective parts this model has (shortfall and excess only with soft
@@ -178,8 +189,10 @@ class PlacementData:
         return names
 
     def weight(self, part: str) -> float:
-        """The weight of one unit of ``part`` in the objective."""
-        return float(getattr(self.config, PARTS[part].weight_key))
+        """The weight of one unit of ``part`` in the objective (1 for the future price,
+        already in the objective's unit)."""
+        key = PARTS[part].weight_key
+        return float(getattr(self.config, key)) if key else 1.0
 
     def pair_part(self, part: str, h: np.ndarray, m: np.ndarray) -> np.ndarray:
         """The quantity of a pair-linear part that pairs (h, m) bring."""
@@ -192,6 +205,8 @@ class PlacementData:
         if part == "changes":
             before = self.previous[h]
             return ((before >= 0) & (m != before)).astype(float)
+        if part == "future_price" and self.prices is not None:
+            return self.persons[h] * self.prices[m]
         raise ValueError(f"{part!r} is not linear in the pairs")
 
     @property
@@ -267,9 +282,32 @@ class PlacementData:
             before = self.previous[rows]
             out = (before[:, None] >= 0) & (np.arange(self.n_municipalities) != before[:, None])
             return out.astype(float)
+        elif part == "future_price" and self.prices is not None:
+            return self.persons[rows, None] * self.prices[None, :]
         else:
             raise ValueError(f"{part!r} is not linear in the pairs")
         return out
+
+    def subset(self, rows: np.ndarray, target: np.ndarray | None) -> PlacementData:
+        """The same model for households ``rows`` only, against ``target`` (e.g. a weekly
+        batch of a half-year's arrivals and what is left of the taakstelling). Region
+        bands, group floors and part bounds are per run and not carried over."""
+        if self.regions or self.group_floors or self.bounded_parts:
+            raise ValueError("region bands, group floors and part bounds are set per run")
+        return dataclasses.replace(
+            self,
+            household_ids=self.household_ids[rows],
+            persons=self.persons[rows],
+            score=self.score[rows],
+            site_of=self.site_of[rows],
+            allowed=self.allowed[rows],
+            lock=self.lock[rows],
+            previous=self.previous[rows],
+            by_criterion=self.by_criterion[rows],
+            unlocked=self.unlocked[rows],
+            target=None if target is None else np.asarray(target, dtype=np.int64),
+            prices=None,
+        )
 
     def value_rows(self, rows: np.ndarray) -> np.ndarray:
         """:math:`v_{hm}` for every municipality, for households ``rows`` (len(rows) x M)."""

@@ -38,7 +38,7 @@ Progress = Callable[[str], None]  # a callback that shows a progress message
 # import would swallow an interrupt (Ctrl-C, SIGTERM) arriving during it and call SciPy
 # missing.
 import scipy.sparse  # noqa: E402
-import scipy.stats  # noqa: E402, F401
+import scipy.stats  # noqa: E402
 
 assert scipy_available, "the matrix form needs scipy"
 
@@ -134,6 +134,29 @@ def compile_model(model: pyo.ConcreteModel) -> Compiled:
         integer=integer,
         columns=columns,
         row_of=first,
+    )
+
+
+def matrix_model(
+    A: Any,
+    row_lower: np.ndarray,
+    row_upper: np.ndarray,
+    cost: np.ndarray,
+    col_lower: np.ndarray,
+    col_upper: np.ndarray,
+) -> Compiled:
+    """A continuous minimisation model given directly in matrix form (no Pyomo model
+    behind it): for LPs built and grown column by column, such as a future's prices."""
+    return Compiled(
+        A=scipy.sparse.csc_array(A),
+        row_lower=np.asarray(row_lower, dtype=float),
+        row_upper=np.asarray(row_upper, dtype=float),
+        cost=np.asarray(cost, dtype=float),
+        offset=0.0,
+        col_lower=np.asarray(col_lower, dtype=float),
+        col_upper=np.asarray(col_upper, dtype=float),
+        integer=np.zeros(A.shape[1], dtype=bool),
+        columns=[],
     )
 
 
@@ -272,6 +295,7 @@ class HighsSession:
             h.setSolution(
                 len(index), np.asarray(index, dtype=np.int32), np.asarray(values, dtype=float)
             )
+        _scheduler_for(int(self.config.threads))
         t0 = time.perf_counter()
         h.run()
         seconds = time.perf_counter() - t0
@@ -311,6 +335,21 @@ class HighsSession:
                 else Status.FEASIBLE
             )
         return Outcome(status, objective, bound, seconds, x, row_duals, col_duals, name)
+
+
+_SCHEDULER: dict[str, int] = {}  # the thread count HiGHS's scheduler runs with here
+
+
+def _scheduler_for(threads: int) -> None:
+    """HiGHS starts one thread scheduler per process, at its first run, with that run's
+    thread count, and refuses a later run asking for another count: restart it when
+    the count changes (e.g. a one-thread batch after a two-thread run in one session)."""
+    import highspy
+
+    started = _SCHEDULER.get("threads")
+    if started is not None and started != threads:
+        highspy.Highs.resetGlobalScheduler(True)
+    _SCHEDULER["threads"] = threads
 
 
 @contextlib.contextmanager

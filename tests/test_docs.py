@@ -21,6 +21,7 @@ FILE = re.compile(r"`([a-z_]+)\.(csv|png|parquet|txt)`")
 # dotted names in the docs that are not tables or settings: modules, files, expressions
 NOT_TABLES = {"asielplan", "model", "data", "solvers", "experiments", "instance", "dask"}
 SHARED_FILES = {"coa_opvang_landelijk_snapshots"}
+PLOTS = {"shares"}  # plots named after no table: the simulation's shares of hindsight
 
 
 def namespaces(tmp_path: Path) -> dict[str, set[str]]:
@@ -35,9 +36,12 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
         place,
         plan_reception,
         scheme_tables,
+        simulate,
         sweep,
         taakstelling,
+        weekly,
         with_previous_plan,
+        with_table,
         write_run,
     )
     from asielplan.config import RunConfig
@@ -92,6 +96,13 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
     study = fairness(tiny.parent / "pair", fast, "gender", "proportional")
     add("fairness", study.summary.columns)
     add("groups", study.table.columns)
+    progress = tmp_path / "progress.csv"
+    progress.write_text("municipality,placed\nGM0001,5\n")
+    with_progress = with_table(tiny, "progress", progress)
+    add("prices", weekly(with_progress, fast).tables["prices"].columns)
+    simulated = simulate(tiny, fast, weeks=2, seeds=1, policies=("greedy", "prices"))
+    for name in ("runs", "summary", "balance"):
+        add(name, getattr(simulated.result, name).columns)
     compared = compare_schemes(["population", "exact_total"], tiny, fast)
     add("comparison", compared.comparison.columns)
     from asielplan.batch import FIXED
@@ -112,7 +123,7 @@ def test_docs_name_only_tables_and_columns_that_exist(tmp_path: Path) -> None:
     `[section].key` and every `name.csv` in the README and docs/ names a table a run
     writes or reads, a column it has, or a setting that exists."""
     known = namespaces(tmp_path)
-    files = {"manifest", "timings", "notes", "metrics", *known, *SHARED_FILES}
+    files = {"manifest", "timings", "notes", "metrics", *known, *SHARED_FILES, *PLOTS}
     missing = []
     pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
     for page in pages:

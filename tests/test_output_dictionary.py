@@ -116,9 +116,9 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
     """Every command that writes tables, through the command line on the tiny fixtures
     and reception instances written here, with the variants that write the rare tables
     and columns: a re-solve with --previous (changes), infeasible runs (diagnosis,
-    elastic/), band mode, a weekly batch, capacities and a scores table, a robust plan
-    (:func:`robust_parts`), a scheme with region totals and AMV places, and Spreidingswet
-    letters."""
+    elastic/), band mode, a weekly batch (with prices), a simulation, capacities and a
+    scores table, a robust plan (:func:`robust_parts`), a scheme with region totals and
+    AMV places, and Spreidingswet letters."""
     root = tmp_path_factory.mktemp("outputs")
     for name, text in CONFIGS.items():
         (root / f"{name}.toml").write_text(text)
@@ -140,6 +140,14 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
         Case("infeasible", ["place", tiny, "--config", cfg["region_bands"]], place, 2),
         Case("band", ["place", tiny, "--config", cfg["band_mode"]], place),
         Case("batch", ["place", str(batch), "--config", cfg["batch"]], place),
+        Case("weekly", ["weekly", str(batch), "--config", fast], place),
+        Case(
+            "simulate",
+            [
+                *("simulate", tiny, "--weeks", "2", "--seeds", "2", "--config", fast),
+                *("--policies", "greedy,prices,balanced"),
+            ],
+        ),
         Case("resettle", ["place", str(RESETTLE), "--config", fast], levels(RESETTLE)),
         Case("short", ["reception", str(short), "--config", fast], exit_code=2),
         Case("robust", ["reception", str(robust), "--config", fast, "--robust"]),

@@ -53,6 +53,8 @@ EXPLANATION_COLUMNS = [
     "lock_cost",
     "previous",
     "changed",
+    "future_price",
+    "next_best_future_price",
     "text",
 ]
 # what keeps a household from its top-scoring municipality when no hard rule does: the
@@ -61,6 +63,7 @@ COST_REASONS = {
     "distance": "distance cost",
     "leave_coa_region": "leaving the COA region",
     "changes": "change from the previous plan",
+    "future_price": "its places are worth more to later weeks",
     "penalty_to": "taakstelling filled",
     "penalty_from": "its current municipality's taakstelling",
 }
@@ -143,6 +146,14 @@ def _explain_rows(
             "lock_cost": lock_cost,
             "previous": np.where(previous >= 0, codes[np.maximum(previous, 0)], None),
             "changed": (previous >= 0) & (cur != previous),
+            "future_price": (
+                np.where(placed, d.prices[np.maximum(cur, 0)], np.nan)
+                if d.prices is not None
+                else np.nan
+            ),
+            "next_best_future_price": (
+                np.where(has_next, d.prices[next_best], np.nan) if d.prices is not None else np.nan
+            ),
         }
     )
     names = dict(zip(codes, d.municipality_names, strict=True))
@@ -150,6 +161,8 @@ def _explain_rows(
     table["text"] = [_sentence(names, row) for row in records]
     if not d.has_previous:
         table = table.drop(columns=["previous", "changed"])
+    if d.prices is None:
+        table = table.drop(columns=["future_price", "next_best_future_price"])
     return table
 
 
@@ -254,6 +267,15 @@ def _sentence(names: dict[str, str], r: dict[str, Any]) -> str:
         text += "."
     else:
         text = "Not placed."
+    price = r.get("future_price")
+    if price is not None and np.isfinite(price):
+        text += (
+            f" A place there is priced {price:+,.2f} per person for later weeks (sampled futures)"
+        )
+        following = r.get("next_best_future_price")
+        if following is not None and np.isfinite(following):
+            text += f"; in {place(r['next_best'])} {following:+,.2f}"
+        text += "."
     if r["locked"]:
         text += f" Locked by the planner; the lock costs {r['lock_cost']:,.2f}."
     if isinstance(r["next_best"], str):

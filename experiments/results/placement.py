@@ -40,6 +40,7 @@ from asielplan.experiments.results.explanations import change_table, explanation
 from asielplan.model.labour import aggregate, household_rows, member_probabilities_at
 from asielplan.model.placement import PlacementData, band_limits, placed_persons
 from asielplan.solvers.placement import PlacementSolution
+from asielplan.solvers.prices import Prices
 
 
 def household_table(inst: Instance, d: PlacementData, sol: PlacementSolution) -> pd.DataFrame:
@@ -341,3 +342,29 @@ def diagnosis(violations: pd.DataFrame) -> pd.DataFrame:
         for row in violations.to_dict("records")
     ]
     return diagnosis_frame(rows)
+
+
+def price_table(
+    d: PlacementData, remaining: np.ndarray, prices: Prices, sol: PlacementSolution
+) -> pd.DataFrame:
+    """One row per municipality: the remaining taakstelling, the persons this batch
+    places there, and the price of one place (value per person) from the sampled
+    futures: their mean, which the batch pays, and the lowest and highest."""
+    batch: np.ndarray = np.zeros(d.n_municipalities)
+    if sol.assignment is not None:
+        placed = sol.assignment >= 0
+        batch = np.bincount(
+            sol.assignment[placed], weights=d.persons[placed], minlength=d.n_municipalities
+        )
+    per_future = prices.per_future
+    return pd.DataFrame(
+        {
+            "municipality": d.municipality_codes,
+            "name": d.municipality_names,
+            "remaining": np.asarray(remaining, dtype=np.int64),
+            "batch_persons": batch.astype(np.int64),
+            "price": prices.price,
+            "price_lowest": per_future.min(axis=0) if len(per_future) else np.nan,
+            "price_highest": per_future.max(axis=0) if len(per_future) else np.nan,
+        }
+    )

@@ -1,0 +1,301 @@
+"""The weekly placement simulated over a half-year: policies against hindsight.
+
+Households arrive week by week (generated from a seed on the instance's municipalities
+and sites, or drawn from a given arrivals instance); each online policy places each
+week's batch in turn against what is left of the taakstelling, and ``hindsight`` places
+all arrivals at once. Every policy's half-year plan is scored with the same objective,
+the placement model of all arrivals against the period's taakstelling, so the shares of
+hindsight compare like with like (docs/weekly.md).
+
+Balance over time (Bansak and Paulson, Operations Research 2024): after week ``w`` a
+municipality should hold its taakstelling times the share of the half-year's persons
+arrived so far; the balance of a week is the sum over municipalities of the absolute
+difference, as a share of the taakstelling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from asielplan.config import RunConfig
+from asielplan.data.generator import generate_households
+from asielplan.data.instance import Instance
+from asielplan.model.placement import PlacementData, evaluate_assignment, prepare_placement
+from asielplan.model.taakstelling import largest_remainder
+from asielplan.solvers.placement import solve_placement
+from asielplan.solvers.prices import weekly_prices
+
+POLICIES = ("greedy", "prices", "balanced", "hindsight")
+HISTORY_WEEKS = 4  # futures are drawn from the arrivals of the last weeks, this one included
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """The tables of a simulation: one row per policy and seed (``runs``), their
+    summary over seeds with 95% confidence intervals, and balance week by week."""
+
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+    balance: pd.DataFrame
+
+
+def half_year_arrivals(
+    inst: Instance, persons: int, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Households (and members) arriving in the half-year: generated from ``seed`` on the
+    instance's municipalities and sites until their persons reach ``persons``."""
+    guess = max(8, int(persons / 2.0) + 8)
+    households, members = generate_households(inst.municipalities, inst.sites, guess, seed)
+    reach = households["persons"].cumsum().to_numpy()
+    keep = int(np.searchsorted(reach, persons)) + 1
+    households = households.iloc[:keep].reset_index(drop=True)
+    members = members[members["household_id"].isin(households["household_id"])]
+    return households, members.reset_index(drop=True)
+
+
+def simulate(
+    inst: Instance,
+    config: RunConfig,
+    weeks: int,
+    seeds: list[int],
+    policies: tuple[str, ...],
+    arrivals: Instance | None = None,
+    say: Say | None = None,
+) -> Simulation:
+    """Simulate ``weeks`` weekly batches for every seed and policy (see the module)."""
+    tell = say or (lambda message: None)
+    rows: list[dict[str, object]] = []
+    curves: list[pd.DataFrame] = []
+    for seed in seeds:
+        full, week_of = _half_year(inst, config, weeks, seed, arrivals)
+        assert full.target is not None
+        plans: dict[str, np.ndarray] = {}
+        for policy in policies:
+            tell(f"seed {seed}: {policy}")
+            if policy == "hindsight":
+                plans[policy] = _assignment(solve_placement(full, config.solver), full)
+            else:
+                plans[policy] = _online(full, week_of, weeks, policy, config, seed)
+        best = (
+            evaluate_assignment(full, plans["hindsight"], elastic=False)
+            if ("hindsight" in plans)
+            else np.nan
+        )
+        for policy, plan in plans.items():
+            objective = evaluate_assignment(full, plan, elastic=False)
+            curve = _balance(full, plan, week_of, weeks)
+            curve.insert(0, "seed", seed)
+            curve.insert(0, "policy", policy)
+            curves.append(curve)
+            placed = np.bincount(
+                plan[plan >= 0], weights=full.persons[plan >= 0], minlength=full.n_municipalities
+            )
+            rows.append(
+                {
+                    "policy": policy,
+                    "seed": seed,
+                    "households": full.n_households,
+                    "persons": int(full.persons.sum()),
+                    "objective": objective,
+                    "share_of_hindsight": objective / best if best > 0 else np.nan,
+                    "expected_employed": float(
+                        full.score[np.flatnonzero(plan >= 0), plan[plan >= 0]].sum()
+                    ),
+                    "deviation_end": float(np.abs(placed - full.target).sum()),
+                    "balance_mean": float(curve["balance"].mean()),
+                    "balance_worst": float(curve["balance"].max()),
+                }
+            )
+    runs = pd.DataFrame(rows)
+    return Simulation(runs, _summary(runs), pd.concat(curves, ignore_index=True))
+
+
+def _half_year(
+    inst: Instance, config: RunConfig, weeks: int, seed: int, arrivals: Instance | None
+) -> tuple[PlacementData, np.ndarray]:
+    """The model of all the half-year's arrivals against the period's taakstelling, and
+    each household's week (0-based)."""
+    spec = inst.meta.taakstelling
+    if spec is None:
+        raise ValueError("a simulation needs a taakstelling ([taakstelling] in instance.toml)")
+    rng = np.random.default_rng([seed, 104729])
+    members: pd.DataFrame | None
+    if arrivals is None:
+        households, members = half_year_arrivals(inst, spec.national, seed)
+    else:
+        households, members = arrivals.households, arrivals.members
+    order = rng.permutation(len(households))
+    households = households.iloc[order].reset_index(drop=True)
+    week_of = np.zeros(len(households), dtype=np.int64)
+    for week, part in enumerate(np.array_split(np.arange(len(households)), weeks)):
+        week_of[part] = week
+    whole = replace(
+        inst, households=households, members=members, progress=None, locks=None, scores=None
+    )
+    placement = config.placement.model_copy(update={"targets": "taakstelling"})
+    return prepare_placement(whole, placement, config.schemes), week_of
+
+
+def _assignment(solution: object, d: PlacementData) -> np.ndarray:
+    assignment = getattr(solution, "assignment", None)
+    if assignment is None:
+        status = getattr(solution, "status", "?")
+        raise RuntimeError(f"a simulated placement ended without a plan ({status})")
+    return np.asarray(assignment, dtype=np.int64)
+
+
+def _online(
+    full: PlacementData,
+    week_of: np.ndarray,
+    weeks: int,
+    policy: str,
+    config: RunConfig,
+    seed: int,
+) -> np.ndarray:
+    """One online policy over the half-year: each week's batch placed in turn."""
+    assert full.target is not None
+    plan = np.full(full.n_households, -1, dtype=np.int64)
+    placed = np.zeros(full.n_municipalities, dtype=np.int64)
+    weekly = config.weekly
+    for week in range(weeks):
+        batch = np.flatnonzero(week_of == week)
+        if not len(batch):
+            continue
+        remaining = np.clip(full.target - placed, 0, None)
+        persons = int(full.persons[batch].sum())
+        if policy == "balanced":
+            share = largest_remainder(pd.Series(remaining), persons).to_numpy(np.int64)
+            data = full.subset(batch, share if remaining.sum() else np.zeros_like(remaining))
+            data = replace(
+                data,
+                config=data.config.model_copy(
+                    update={
+                        "penalty_shortfall": weekly.balance_penalty,
+                        "penalty_excess": weekly.balance_penalty,
+                    }
+                ),
+            )
+        else:
+            data = full.subset(batch, remaining)
+        if policy in ("prices", "balanced"):
+            recent = np.flatnonzero((week_of <= week) & (week_of > week - HISTORY_WEEKS))
+            future = max(int(remaining.sum()) - persons, 0)
+            prices = weekly_prices(
+                full.subset(recent, remaining),
+                remaining,
+                future,
+                weekly.futures,
+                seed * 1000 + week,
+                config.solver,
+            )
+            data = replace(data, prices=prices.price)
+        assignment = _assignment(solve_placement(data, config.solver), data)
+        plan[batch] = assignment
+        done = assignment >= 0
+        placed += np.bincount(
+            assignment[done], weights=data.persons[done], minlength=full.n_municipalities
+        ).astype(np.int64)
+    return plan
+
+
+def _balance(
+    full: PlacementData, plan: np.ndarray, week_of: np.ndarray, weeks: int
+) -> pd.DataFrame:
+    """Per week: persons placed so far against the pro-rata path, summed over
+    municipalities, as a share of the taakstelling."""
+    assert full.target is not None
+    target = full.target.astype(float)
+    total = float(full.persons.sum())
+    records = []
+    for week in range(weeks):
+        upto = (week_of <= week) & (plan >= 0)
+        held = np.bincount(plan[upto], weights=full.persons[upto], minlength=full.n_municipalities)
+        arrived = float(full.persons[week_of <= week].sum())
+        path = target * (arrived / total if total else 0.0)
+        off = float(np.abs(held - path).sum())
+        records.append(
+            {
+                "week": week + 1,
+                "placed": float(held.sum()),
+                "off_path_persons": off,
+                "balance": off / target.sum() if target.sum() else np.nan,
+            }
+        )
+    return pd.DataFrame(records)
+
+
+SUMMARISED = ("share_of_hindsight", "expected_employed", "deviation_end", "balance_mean")
+
+
+def _summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95% confidence interval (Student's t over seeds) per policy."""
+    records = []
+    for policy, group in runs.groupby("policy", sort=False):
+        record: dict[str, object] = {"policy": policy, "seeds": len(group)}
+        for column in SUMMARISED:
+            values = group[column].to_numpy(dtype=float)
+            mean = float(np.mean(values))
+            if len(values) > 1:
+                half = float(
+                    stats.t.ppf(0.975, len(values) - 1)
+                    * np.std(values, ddof=1)
+                    / np.sqrt(len(values))
+                )
+            else:
+                half = np.nan
+            record[column] = mean
+            record[f"{column}_low"] = mean - half
+            record[f"{column}_high"] = mean + half
+        records.append(record)
+    return pd.DataFrame(records)
+
+
+def plot_shares(runs: pd.DataFrame, path: Path, title: str) -> None:
+    """Each policy's share of the hindsight optimum, one dot per seed, with the mean."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    policies = list(dict.fromkeys(runs["policy"]))
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for k, policy in enumerate(policies):
+        values = runs.loc[runs["policy"] == policy, "share_of_hindsight"].to_numpy(float)
+        ax.scatter(np.full(len(values), k), 100 * values, alpha=0.6, color="tab:blue")
+        ax.hlines(100 * np.nanmean(values), k - 0.25, k + 0.25, color="black")
+    ax.set_xticks(range(len(policies)), policies)
+    ax.set_ylabel("% of the hindsight optimum")
+    ax.set_title(f"{title}: objective per policy and seed")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, metadata={"Software": None})
+    plt.close(fig)
+
+
+def plot_balance(balance: pd.DataFrame, path: Path, title: str) -> None:
+    """Balance over time: persons off the pro-rata path per week (share of the
+    taakstelling), each policy's mean over seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    mean = balance.groupby(["policy", "week"], sort=False)["balance"].mean().reset_index()
+    for policy, group in mean.groupby("policy", sort=False):
+        ax.plot(group["week"], 100 * group["balance"], marker="o", ms=3, label=str(policy))
+    ax.set_xlabel("week")
+    ax.set_ylabel("% of the taakstelling off the pro-rata path")
+    ax.set_title(f"{title}: balance over time")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, metadata={"Software": None})
+    plt.close(fig)

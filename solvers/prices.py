@@ -1,0 +1,285 @@
+"""Prices of the remaining taakstelling from sampled futures (the weekly look-ahead).
+
+The method is the dynamic version of Annie MOORE (Ahani, Gölz, Procaccia, Teytelboym
+and Trapp, *Dynamic placement in refugee resettlement*, Operations Research 2024): a
+place used now is a place a later household cannot have, so each municipality's
+remaining places get a price, the dual of its row in the linear programme of a
+sampled future, and the batch is placed with every household's value reduced by its
+persons times that price.
+
+A future is a bag of households drawn from a pool (recent arrivals), with a count per
+distinct household (a *type*). Its LP, in persons (``f_tm``: persons of type ``t`` in
+municipality ``m``; ``c_tm = -v_tm / n_t`` the cost per person), is
+
+.. math::
+
+    \\min \\sum_{tm} c_{tm} f_{tm} + \\alpha \\sum_m s_m + \\beta \\sum_m e_m
+          + u \\sum_t g_t
+    \\quad\\text{s.t.}\\quad
+    \\sum_m f_{tm} + g_t = b_t \\;(y_t), \\qquad
+    \\sum_t f_{tm} + s_m - e_m = R_m \\;(\\pi_m),
+
+with ``b_t`` the type's persons, ``R_m`` the remaining taakstelling, ``alpha`` and
+``beta`` the shortfall and excess penalties and ``g_t`` (only under at-most-once) the
+unplaced persons at ``u`` each. It is a transportation problem, solved by column
+generation (the cheapest municipalities per type first, then every column with a
+negative reduced cost) on HiGHS.
+
+The price of a place in ``m`` is the value the future loses when its target is one
+person lower, :math:`\\lambda_m = -\\pi_m`. The LP's optimal duals are not unique; as
+published, the smallest optimal price is taken. Optimal duals are the potentials ``p``
+(``p_Z = 0`` for the shortfall and excess node ``Z``, :math:`\\pi_m = p_m`,
+:math:`y_t = -p_t`) with :math:`p_j \\le p_i + w_{ij}` on every arc of the optimal
+flow's residual graph; the largest ``p_m`` is the shortest path from ``Z`` to ``m``,
+found by Dijkstra on the arc weights reduced by the LP's own duals. So
+:math:`\\lambda_m = -d(Z, m)`, exact, with no second LP.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from asielplan.config import SolverConfig
+from asielplan.model.placement import PlacementData
+from asielplan.solvers.highs import Compiled, HighsSession, matrix_model
+from asielplan.solvers.result import Status
+
+FIRST_COLUMNS = 8  # cheapest municipalities per type in the first restricted LP
+ADDED_COLUMNS = 5  # most negative reduced costs added per type and round
+TOLERANCE = 1e-7
+
+
+@dataclass(frozen=True)
+class FutureLP:
+    """One sampled future: per type its cost per person in every municipality
+    (``inf`` where not allowed) and its persons; the remaining targets and penalties."""
+
+    cost: np.ndarray  # (T, M) cost per person, min form; inf: not allowed
+    supply: np.ndarray  # (T,) persons of each type in this future
+    target: np.ndarray  # (M,) remaining taakstelling, persons
+    shortfall: float  # alpha, per person below the target
+    excess: float  # beta, per person above the target
+    unplaced: float | None  # per unplaced person under at-most-once; None: exactly once
+
+
+@dataclass(frozen=True)
+class FuturePrices:
+    """The LP of one future solved: its optimal value (max form) and the smallest
+    optimal price per municipality."""
+
+    status: Status
+    value: float
+    price: np.ndarray  # (M,) value of one place, per person
+    flow: np.ndarray  # (T, M) persons per type and municipality
+    rounds: int
+
+
+def solve_future(lp: FutureLP, config: SolverConfig) -> FuturePrices:
+    """Solve a future's LP by column generation and return its minimal prices."""
+    n_types, n_muni = lp.cost.shape
+    allowed = np.isfinite(lp.cost)
+    if (lp.unplaced is None) and (lp.supply > 0).any():
+        stuck = (lp.supply > 0) & ~allowed.any(axis=1)
+        if stuck.any():
+            raise ValueError(f"{int(stuck.sum())} future household types fit nowhere")
+    session = HighsSession(_base_model(lp), config, relax=True)
+    have = np.zeros((n_types, n_muni), dtype=bool)
+    order = np.argsort(np.where(allowed, lp.cost, np.inf), axis=1, kind="stable")
+    t, m = _per_type(order[:, :FIRST_COLUMNS], allowed)
+    rounds = 0
+    added_t: list[np.ndarray] = []
+    added_m: list[np.ndarray] = []
+    while True:
+        have[t, m] = True
+        added_t.append(t)
+        added_m.append(m)
+        _add_flows(session, lp, t, m, n_types)
+        outcome = session.solve(time_limit=config.time_limit)
+        rounds += 1
+        if outcome.status != Status.OPTIMAL or outcome.row_duals is None or outcome.x is None:
+            raise RuntimeError(f"a future's LP ended {outcome.status.value}: {outcome.message}")
+        y, pi = outcome.row_duals[:n_types], outcome.row_duals[n_types:]
+        reduced = np.where(allowed & ~have, lp.cost - y[:, None] - pi[None, :], np.inf)
+        negative = reduced < -TOLERANCE
+        if not negative.any():
+            break
+        best = np.argsort(reduced, axis=1, kind="stable")[:, :ADDED_COLUMNS]
+        t, m = _per_type(best, negative)
+    x = outcome.x
+    first = 2 * n_muni + (n_types if lp.unplaced is not None else 0)
+    flow = np.zeros((n_types, n_muni))
+    flow[np.concatenate(added_t), np.concatenate(added_m)] = x[first:]
+    s, e = x[:n_muni], x[n_muni : 2 * n_muni]
+    g = x[2 * n_muni : first] if lp.unplaced is not None else None
+    potential = _largest_potentials(lp, flow, s, e, g, y, pi)
+    return FuturePrices(
+        Status.OPTIMAL, -float(outcome.objective or 0.0), -potential + 0.0, flow, rounds
+    )
+
+
+def _per_type(columns: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(type, municipality) of the chosen columns that ``keep`` admits."""
+    t = np.repeat(np.arange(columns.shape[0]), columns.shape[1])
+    m = columns.ravel()
+    ok = keep[t, m]
+    return t[ok], m[ok]
+
+
+def _base_model(lp: FutureLP) -> Compiled:
+    """Rows (types, then municipalities) with the shortfall and excess columns (and the
+    unplaced ones); the flow columns are added by column generation."""
+    n_types, n_muni = lp.cost.shape
+    rows = [n_types + np.arange(n_muni), n_types + np.arange(n_muni)]
+    vals = [np.ones(n_muni), -np.ones(n_muni)]
+    cost = [np.full(n_muni, lp.shortfall), np.full(n_muni, lp.excess)]
+    if lp.unplaced is not None:
+        rows.append(np.arange(n_types))
+        vals.append(np.ones(n_types))
+        cost.append(np.full(n_types, lp.unplaced))
+    row = np.concatenate(rows)
+    n_col = len(row)
+    A = sp.csc_array(
+        (np.concatenate(vals), (row, np.arange(n_col))), shape=(n_types + n_muni, n_col)
+    )
+    rhs = np.concatenate([lp.supply.astype(float), lp.target.astype(float)])
+    return matrix_model(A, rhs, rhs, np.concatenate(cost), np.zeros(n_col), np.full(n_col, np.inf))
+
+
+def _add_flows(
+    session: HighsSession, lp: FutureLP, t: np.ndarray, m: np.ndarray, n_types: int
+) -> None:
+    n = len(t)
+    index = np.column_stack([t, n_types + m]).ravel()
+    session.add_columns(lp.cost[t, m], np.arange(n + 1) * 2, index, np.ones(2 * n), np.inf)
+
+
+def _largest_potentials(
+    lp: FutureLP,
+    flow: np.ndarray,
+    s: np.ndarray,
+    e: np.ndarray,
+    g: np.ndarray | None,
+    y: np.ndarray,
+    pi: np.ndarray,
+) -> np.ndarray:
+    """The largest optimal :math:`\\pi_m`: shortest paths from ``Z`` in the residual
+    graph of the optimal flow, the arc weights reduced by the LP's duals."""
+    n_types, n_muni = lp.cost.shape
+    z, types, munis = 0, 1 + np.arange(n_types), 1 + n_types + np.arange(n_muni)
+    potential = np.concatenate([[0.0], -y, pi])  # the LP's optimal potentials
+    tails: list[np.ndarray] = []
+    heads: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
+
+    def arcs(tail: np.ndarray, head: np.ndarray, weight: np.ndarray) -> None:
+        tails.append(tail)
+        heads.append(head)
+        weights.append(weight)
+
+    t, m = np.nonzero(np.isfinite(lp.cost))
+    arcs(types[t], munis[m], lp.cost[t, m])  # place persons of t in m
+    used = flow[t, m] > TOLERANCE
+    arcs(munis[m[used]], types[t[used]], -lp.cost[t[used], m[used]])  # take them back
+    every = np.arange(n_muni)
+    arcs(np.full(n_muni, z), munis, np.full(n_muni, lp.shortfall))  # one more short
+    arcs(munis, np.full(n_muni, z), np.full(n_muni, lp.excess))  # one more in excess
+    short, over = every[s > TOLERANCE], every[e > TOLERANCE]
+    arcs(munis[short], np.full(len(short), z), np.full(len(short), -lp.shortfall))
+    arcs(np.full(len(over), z), munis[over], np.full(len(over), -lp.excess))
+    if lp.unplaced is not None and g is not None:
+        arcs(types, np.full(n_types, z), np.full(n_types, lp.unplaced))
+        left = np.flatnonzero(g > TOLERANCE)
+        arcs(np.full(len(left), z), types[left], np.full(len(left), -lp.unplaced))
+    tail, head, weight = (np.concatenate(a) for a in (tails, heads, weights))
+    reduced = np.maximum(weight + potential[tail] - potential[head], 0.0)
+    n_nodes = 1 + n_types + n_muni
+    # several arcs between one pair of nodes: keep the lightest
+    key = tail.astype(np.int64) * n_nodes + head
+    order = np.lexsort((reduced, key))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = key[order][1:] != key[order][:-1]
+    pick = order[first]
+    graph = sp.csr_array((reduced[pick], (tail[pick], head[pick])), shape=(n_nodes, n_nodes))
+    distance = dijkstra(graph, directed=True, indices=z)
+    return (distance + potential - potential[z])[munis]
+
+
+@dataclass(frozen=True)
+class Prices:
+    """The prices of a weekly batch: their mean over the futures, and each future's."""
+
+    price: np.ndarray  # (M,) mean smallest optimal price per person
+    per_future: np.ndarray  # (futures, M)
+    future_persons: int  # persons in each sampled future
+    future_households: np.ndarray  # (futures,) households drawn
+    value: np.ndarray  # (futures,) each future LP's optimal value
+    seconds: float
+
+
+def sample_future(persons: np.ndarray, total: int, rng: np.random.Generator) -> np.ndarray:
+    """Rows of the pool drawn uniformly with replacement until the drawn persons reach
+    ``total`` (the bootstrap of recent arrivals); one count per pool row."""
+    counts = np.zeros(len(persons), dtype=np.int64)
+    if total <= 0 or len(persons) == 0:
+        return counts
+    drawn = 0
+    while drawn < total:
+        chunk = max(16, int(1.2 * (total - drawn) / max(persons.mean(), 1.0)))
+        rows = rng.integers(0, len(persons), size=chunk)
+        reach = np.cumsum(persons[rows]) + drawn
+        stop = int(np.searchsorted(reach, total)) + 1  # the draw that reaches the total
+        taken = rows[: min(stop, chunk)]
+        np.add.at(counts, taken, 1)
+        drawn += int(persons[taken].sum())
+    return counts
+
+
+def weekly_prices(
+    pool: PlacementData,
+    target: np.ndarray,
+    future_persons: int,
+    futures: int,
+    seed: int,
+    config: SolverConfig,
+) -> Prices:
+    """Average smallest optimal prices over ``futures`` futures of ``future_persons``
+    persons drawn from ``pool`` (its households' values, compatibility and the
+    configuration's penalties), against the remaining ``target``."""
+    start = time.perf_counter()
+    if pool.config.target_mode != "soft":
+        raise ValueError("prices need the taakstelling as a penalised target (target_mode soft)")
+    rows = np.arange(pool.n_households)
+    per_person = pool.value_rows(rows) / pool.persons[:, None]
+    cost = np.where(pool.allowed, -per_person, np.inf)
+    unplaced = pool.config.unplaced_penalty if pool.config.assignment == "at_most_once" else None
+    rng = np.random.default_rng([seed, 7919])
+    per_future, values, drawn = [], [], []
+    for _ in range(futures):
+        counts = sample_future(pool.persons, future_persons, rng)
+        kept = np.flatnonzero(counts)
+        lp = FutureLP(
+            cost=cost[kept],
+            supply=(counts[kept] * pool.persons[kept]).astype(float),
+            target=np.asarray(target, dtype=float),
+            shortfall=pool.config.penalty_shortfall,
+            excess=pool.config.penalty_excess,
+            unplaced=unplaced,
+        )
+        solved = solve_future(lp, config)
+        per_future.append(solved.price)
+        values.append(solved.value)
+        drawn.append(int(counts.sum()))
+    stacked = np.vstack(per_future) if per_future else np.zeros((0, len(target)))
+    return Prices(
+        price=stacked.mean(axis=0) + 0.0,
+        per_future=stacked,
+        future_persons=int(future_persons),
+        future_households=np.asarray(drawn, dtype=np.int64),
+        value=np.asarray(values),
+        seconds=time.perf_counter() - start,
+    )

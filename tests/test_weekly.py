@@ -1,0 +1,268 @@
+"""Weekly placement that looks ahead: prices from sampled futures, the weekly command
+and the simulation against hindsight (docs/weekly.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import linprog
+
+from asielplan import api
+from asielplan.config import PlacementConfig, RunConfig, SolverConfig, WeeklyConfig
+from asielplan.errors import ConfigError
+from asielplan.solvers.prices import FutureLP, sample_future, solve_future
+
+MUNICIPALITIES = """code,name,population,lat,lon,province,coa_region,urbanity,employment_rate
+GM0001,Aastad,10000,52.0,5.0,P1,C1,1,76
+GM0002,Bedorp,20000,52.1,5.1,P1,C1,5,58
+"""
+TOML = """name = "{name}"
+period = "2025-I"
+seed = 0
+synthetic = true
+description = "Hand-made weekly test instance; fictional places."
+region_levels = ["province", "coa_region"]
+
+[taakstelling]
+national = 3
+scheme = "exact_total"
+
+[tables.municipalities]
+path = "municipalities.csv"
+source = "hand-made"
+
+[tables.sites]
+path = "sites.csv"
+source = "hand-made"
+
+[tables.households]
+path = "households.csv"
+source = "hand-made"
+
+[tables.scores]
+path = "scores.csv"
+source = "hand-made"
+"""
+# a flexible household (Aastad 1.0, Bedorp 0.9) and specialists (Aastad 1.0, Bedorp 0)
+SCORES = {"flexible": (1.0, 0.9), "specialist": (1.0, 0.0)}
+
+
+def tiny(tmp_path: Path, name: str, households: dict[str, str], placed: tuple[int, int]) -> Path:
+    """An instance of one batch (household id -> kind) on Aastad (taakstelling 1) and
+    Bedorp (2), with the persons placed so far as its progress table."""
+    folder = tmp_path / name
+    folder.mkdir()
+    toml = TOML.format(name=name)
+    rows = "".join(f"{h},1,1,0,S1,,,\n" for h in households)
+    (folder / "households.csv").write_text(
+        "household_id,persons,adults,children,site_id,tie_kind,tie_municipality,tie_radius_km\n"
+        + rows
+    )
+    (folder / "municipalities.csv").write_text(MUNICIPALITIES)
+    (folder / "sites.csv").write_text("site_id,municipality,modality,capacity\nS1,GM0001,AZC,100\n")
+    scores = "household_id,municipality,score\n" + "".join(
+        f"{h},GM0001,{SCORES[kind][0]}\n{h},GM0002,{SCORES[kind][1]}\n"
+        for h, kind in households.items()
+    )
+    (folder / "scores.csv").write_text(scores)
+    if placed is not None:
+        (folder / "progress.csv").write_text(
+            f"municipality,placed\nGM0001,{placed[0]}\nGM0002,{placed[1]}\n"
+        )
+        toml += '\n[tables.progress]\npath = "progress.csv"\nsource = "hand-made"\n'
+    (folder / "instance.toml").write_text(toml)
+    return folder
+
+
+def hand_config(policy: str) -> RunConfig:
+    """Value = 10 x score; no distance or region costs; shortfall and excess 20."""
+    return RunConfig(
+        solver=SolverConfig(mip_gap=1e-9, threads=1),
+        placement=PlacementConfig(
+            weight_labour=10.0, weight_distance=0.0, weight_leave_coa_region=0.0
+        ),
+        weekly=WeeklyConfig(policy=policy),  # type: ignore[arg-type]
+    )
+
+
+def placed_in(run: api.Run) -> dict[str, str]:
+    table = run.tables["households"]
+    return dict(zip(table["household_id"], table["municipality"], strict=True))
+
+
+def test_prices_are_the_smallest_optimal_duals_of_a_hand_lp() -> None:
+    """Two one-person types, Aastad and Bedorp one place each, penalties 20. The optimum
+    puts type 1 (values 10, 4) in Aastad and type 2 (6, 5) in Bedorp: 15. Optimal
+    duals: lambda_A - lambda_B in [1, 6], each in [-20, 20]; the smallest are
+    lambda_B = -20 (one more place: one more short) and lambda_A = -19."""
+    lp = FutureLP(
+        cost=-np.array([[10.0, 4.0], [6.0, 5.0]]),
+        supply=np.array([1.0, 1.0]),
+        target=np.array([1.0, 1.0]),
+        shortfall=20.0,
+        excess=20.0,
+        unplaced=None,
+    )
+    solved = solve_future(lp, SolverConfig(threads=1))
+    assert solved.value == pytest.approx(15.0)
+    assert solved.price == pytest.approx([-19.0, -20.0])
+    assert solved.flow == pytest.approx(np.array([[1.0, 0.0], [0.0, 1.0]]))
+
+
+def _smallest_prices_by_lp(lp: FutureLP) -> tuple[float, np.ndarray]:
+    """The same LP and its dual written out whole for scipy: the optimum, then the dual
+    solution of least total price among those reaching it."""
+    n_types, n_muni = lp.cost.shape
+    t, m = np.nonzero(np.isfinite(lp.cost))
+    n_flow, n_left = len(t), n_types if lp.unplaced is not None else 0
+    n = n_flow + 2 * n_muni + n_left
+    A = np.zeros((n_types + n_muni, n))
+    c = np.zeros(n)
+    A[t, np.arange(n_flow)] = 1
+    A[n_types + m, np.arange(n_flow)] = 1
+    c[:n_flow] = lp.cost[t, m]
+    A[n_types + np.arange(n_muni), n_flow + np.arange(n_muni)] = 1
+    c[n_flow : n_flow + n_muni] = lp.shortfall
+    A[n_types + np.arange(n_muni), n_flow + n_muni + np.arange(n_muni)] = -1
+    c[n_flow + n_muni : n_flow + 2 * n_muni] = lp.excess
+    if n_left:
+        A[np.arange(n_types), n_flow + 2 * n_muni + np.arange(n_types)] = 1
+        c[n_flow + 2 * n_muni :] = lp.unplaced
+    b = np.concatenate([lp.supply, lp.target])
+    primal = linprog(c, A_eq=A, b_eq=b, bounds=(0, None), method="highs")
+    # dual: y free with A'y <= c and b'y >= optimum; the least sum of prices
+    # (lambda = -pi) is the greatest sum of pi, so minimise -sum(pi)
+    objective = np.concatenate([np.zeros(n_types), -np.ones(n_muni)])
+    a_ub = np.vstack([A.T, -b[None, :]])
+    b_ub = np.concatenate([c, [-primal.fun + 1e-9]])
+    dual = linprog(objective, A_ub=a_ub, b_ub=b_ub, bounds=(None, None), method="highs")
+    return -primal.fun, -dual.x[n_types:]
+
+
+def test_prices_match_a_separate_least_price_dual_lp() -> None:
+    """On 40 seeded random futures (some types barred from some municipalities, half
+    with unplaced persons allowed) the prices from the residual graph equal the duals
+    of least total price found by a second, separate LP over the whole dual."""
+    rng = np.random.default_rng(3)
+    for trial in range(40):
+        n_types, n_muni = int(rng.integers(2, 9)), int(rng.integers(2, 7))
+        cost = -rng.integers(1, 20, size=(n_types, n_muni)).astype(float)
+        cost[rng.random((n_types, n_muni)) < 0.2] = np.inf
+        cost[np.isinf(cost).all(axis=1), 0] = -1.0
+        lp = FutureLP(
+            cost=cost,
+            supply=rng.integers(1, 6, size=n_types).astype(float),
+            target=rng.integers(0, 8, size=n_muni).astype(float),
+            shortfall=float(rng.integers(1, 30)),
+            excess=float(rng.integers(1, 30)),
+            unplaced=None if trial % 2 else float(rng.integers(1, 30)),
+        )
+        solved = solve_future(lp, SolverConfig(threads=1))
+        value, price = _smallest_prices_by_lp(lp)
+        assert solved.value == pytest.approx(value, abs=1e-6)
+        assert solved.price == pytest.approx(price, abs=1e-6)
+
+
+def test_a_future_draws_households_until_its_persons_are_reached() -> None:
+    """The bootstrap stops at the draw that reaches the persons asked for."""
+    persons = np.array([1, 2, 5])
+    counts = sample_future(persons, 40, np.random.default_rng(0))
+    drawn = int((counts * persons).sum())
+    assert 40 <= drawn < 45
+    assert sample_future(persons, 0, np.random.default_rng(0)).sum() == 0
+
+
+def test_prices_find_the_hindsight_optimum_where_greedy_does_not(tmp_path: Path) -> None:
+    """Week 1 brings a flexible household (value 10 in Aastad, 9 in Bedorp), week 2 two
+    specialists (10 in Aastad, 0 in Bedorp); Aastad owes 1 person, Bedorp 2. By hand,
+    hindsight puts the flexible one in Bedorp and a specialist in Aastad: 19. Greedy
+    takes Aastad in week 1 (10 > 9) and ends at 10. With futures drawn from recent
+    arrivals (specialists), the future LP of two specialists prices Aastad at -10 and
+    Bedorp at -20, so the flexible household goes to Bedorp (9 + 20 > 10 + 10), and
+    week 2 completes the hindsight optimum."""
+    history = tiny(tmp_path, "history", {"S1": "specialist", "S2": "specialist"}, (0, 0))
+    week1 = tiny(tmp_path, "week1", {"F1": "flexible"}, (0, 0))
+    first = api.weekly(week1, hand_config("prices"), arrivals=history)
+    prices = first.tables["prices"].set_index("municipality")
+    assert prices["price"].to_dict() == pytest.approx({"GM0001": -10.0, "GM0002": -20.0})
+    assert placed_in(first) == {"F1": "GM0002"}
+    greedy = api.weekly(week1, hand_config("greedy"))
+    assert placed_in(greedy) == {"F1": "GM0001"}
+    assert "prices" not in greedy.tables
+
+    week2_prices = tiny(tmp_path, "week2p", {"S3": "specialist", "S4": "specialist"}, (0, 1))
+    week2_greedy = tiny(tmp_path, "week2g", {"S3": "specialist", "S4": "specialist"}, (1, 0))
+    after_prices = placed_in(api.weekly(week2_prices, hand_config("prices"), arrivals=history))
+    after_greedy = placed_in(api.weekly(week2_greedy, hand_config("greedy")))
+    assert sorted(after_prices.values()) == ["GM0001", "GM0002"]
+    assert after_greedy == {"S3": "GM0002", "S4": "GM0002"}
+    value = {("flexible", "GM0001"): 10, ("flexible", "GM0002"): 9}
+    value |= {("specialist", "GM0001"): 10, ("specialist", "GM0002"): 0}
+    total_prices = value[("flexible", "GM0002")] + sum(
+        value[("specialist", m)] for m in after_prices.values()
+    )
+    total_greedy = value[("flexible", "GM0001")] + sum(
+        value[("specialist", m)] for m in after_greedy.values()
+    )
+    assert (total_prices, total_greedy) == (19, 10)
+
+
+def test_weekly_without_progress_refuses(tmp_path: Path) -> None:
+    """No progress table: the weekly command says why and places nothing."""
+    week1 = tiny(tmp_path, "week1", {"F1": "flexible"}, None)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="needs the progress of the half-year"):
+        api.weekly(week1, hand_config("prices"))
+
+
+def test_the_price_enters_the_objective_and_the_explanations(tmp_path: Path) -> None:
+    """The objective table has the future price as a part (persons x price), and it
+    adds up: the batch's persons in Bedorp times -20 is -20."""
+    history = tiny(tmp_path, "history", {"S1": "specialist", "S2": "specialist"}, (0, 0))
+    week1 = tiny(tmp_path, "week1", {"F1": "flexible"}, (0, 0))
+    run = api.weekly(week1, hand_config("prices"), arrivals=history)
+    objective = run.tables["objective"].set_index("part")
+    assert objective.loc["future_price", "quantity"] == pytest.approx(-20.0)
+    assert objective.loc["future_price", "weighted"] == pytest.approx(20.0)
+    explained = run.tables["explanations"].set_index("household_id")
+    assert explained.loc["F1", "future_price"] == pytest.approx(-20.0)
+    assert explained.loc["F1", "next_best_future_price"] == pytest.approx(-10.0)
+    assert "priced -20.00 per person for later weeks" in explained.loc["F1", "text"]
+    prices = run.tables["prices"]
+    assert prices["batch_persons"].tolist() == [0, 1]
+    assert prices["remaining"].tolist() == [1, 2]
+
+
+def test_simulation_is_byte_identical_for_a_seed(tmp_path: Path) -> None:
+    """Two simulations of the embedded default with the same seeds write the same
+    tables, byte for byte; hindsight is 100% of itself and no policy beats it."""
+    cfg = RunConfig(solver=SolverConfig(threads=1))
+    outs = []
+    for k in range(2):
+        study = api.simulate(None, cfg, weeks=3, seeds=1, policies=("greedy", "prices"))
+        outs.append(api.write_simulation(study, tmp_path / f"sim{k}"))
+    for name in ("runs.csv", "summary.csv", "balance.csv"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes()
+    runs = pd.read_csv(outs[0] / "runs.csv").set_index("policy")
+    assert runs.loc["hindsight", "share_of_hindsight"] == pytest.approx(1.0)
+    assert (runs["share_of_hindsight"] <= 1.0 + 1e-9).all()
+    balance = pd.read_csv(outs[0] / "balance.csv")
+    assert sorted(set(balance["week"])) == [1, 2, 3]
+    assert (outs[0] / "shares.png").stat().st_size > 0
+
+
+def test_runs_with_other_thread_counts_follow_each_other_in_one_process() -> None:
+    """HiGHS keeps one thread scheduler per process; a one-thread solve after a
+    two-thread one (and back) still solves."""
+    lp = FutureLP(
+        cost=-np.array([[10.0, 4.0], [6.0, 5.0]]),
+        supply=np.array([1.0, 1.0]),
+        target=np.array([1.0, 1.0]),
+        shortfall=20.0,
+        excess=20.0,
+        unplaced=None,
+    )
+    for threads in (2, 1, 2):
+        assert solve_future(lp, SolverConfig(threads=threads)).value == pytest.approx(15.0)
