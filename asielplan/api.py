@@ -348,6 +348,7 @@ class SimulationStudy:
     policies: tuple[str, ...]
     result: Simulation
     arrivals: Instance | None = None
+    workers: int = 1
 
 
 def simulate(
@@ -358,13 +359,15 @@ def simulate(
     policies: tuple[str, ...] = ("greedy", "prices", "hindsight"),
     arrivals: InstanceLike | str | Path = None,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> SimulationStudy:
     """Simulate weekly placement over a half-year of ``weeks`` weeks for seeds 1 ..
     ``seeds`` and compare ``policies`` (greedy, prices, balanced, hindsight) with the
     hindsight optimum (asielplan.experiments.simulate, docs/weekly.md). Arrivals are
     generated from each seed on the instance's municipalities and sites until their
     persons reach the national taakstelling, or are the households of ``arrivals`` (an
-    instance folder), split into weeks in a seeded order."""
+    instance folder), split into weeks in a seeded order. ``workers`` > 1 runs the seeds
+    in that many processes, each solve on one thread (``solver.threads`` = 1)."""
     config = config or RunConfig()
     inst = load_instance(instance)
     unknown = [p for p in policies if p not in POLICIES]
@@ -381,6 +384,8 @@ def simulate(
     cfg = config.model_copy(
         update={"placement": config.placement.model_copy(update={"targets": "taakstelling"})}
     )
+    if workers > 1:
+        cfg = cfg.model_copy(update={"solver": cfg.solver.model_copy(update={"threads": 1})})
     check(inst, cfg, "place")
     if cfg.placement.region_bands or cfg.placement.group_floors or cfg.placement.part_bounds:
         raise ConfigError(
@@ -390,8 +395,9 @@ def simulate(
     past = load_instance(arrivals) if arrivals is not None else None
     if past is not None:
         check(replace(inst, households=past.households, members=past.members), cfg, "place")
-    result = run_simulation(inst, cfg, weeks, list(range(1, seeds + 1)), policies, past, progress)
-    return SimulationStudy(inst, cfg, weeks, list(range(1, seeds + 1)), policies, result, past)
+    numbers = list(range(1, seeds + 1))
+    result = run_simulation(inst, cfg, weeks, numbers, policies, past, progress, workers)
+    return SimulationStudy(inst, cfg, weeks, numbers, policies, result, past, workers)
 
 
 def write_simulation(study: SimulationStudy, out: str | Path) -> Path:
@@ -419,6 +425,7 @@ def write_simulation(study: SimulationStudy, out: str | Path) -> Path:
                 "seeds": study.seeds,
                 "policies": list(study.policies),
                 "history_weeks": HISTORY_WEEKS,
+                "workers": study.workers,
                 "instance": study.instance.meta.name,
                 "instance_path": _instance_path(study.instance),
             },

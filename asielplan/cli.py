@@ -674,6 +674,9 @@ def simulate(
         Path | None,
         typer.Option(help="Arrivals of the half-year (an instance folder); else generated."),
     ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes for the seeds (each solve on one thread).")
+    ] = 1,
     config: ConfigOpt = None,
     scenario: ScenarioOpt = None,
     time_limit: TimeLimitOpt = None,
@@ -688,7 +691,9 @@ def simulate(
     api.check_output(out, instance)
     chosen = tuple(name.strip() for name in policies.split(",") if name.strip())
     with console.status("simulating ...") as status:
-        study = api.simulate(instance, cfg, weeks, seeds, chosen, arrivals, _progress(status))
+        study = api.simulate(
+            instance, cfg, weeks, seeds, chosen, arrivals, _progress(status), workers
+        )
     api.write_simulation(study, out)
     summary = study.result.summary
     table = Table(title=f"simulation on {escape(study.instance.meta.name)}: {weeks} weeks")

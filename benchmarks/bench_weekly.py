@@ -35,7 +35,7 @@ def weekly_cli(data: Path) -> dict[str, object]:
         folder = Path(tmp) / "week"
         write_instance(inst, folder)
         inst.progress.to_csv(Path(tmp) / "progress.csv", index=False)
-        command = [sys.executable, "-m", "asielplan", "weekly", str(folder)]
+        command = [sys.executable, "-m", "asielplan.cli", "weekly", str(folder)]
         command += ["--progress", str(Path(tmp) / "progress.csv"), "--out", str(Path(tmp) / "out")]
         t0 = time.perf_counter()
         proc = subprocess.run(command, capture_output=True, text=True)
@@ -55,7 +55,7 @@ def weekly_cli(data: Path) -> dict[str, object]:
         }
 
 
-def simulation(data: Path, seeds: int, weeks: int, policies: tuple[str, ...]) -> None:
+def simulation(data: Path, seeds: int, weeks: int, policies: tuple[str, ...], workers: int) -> None:
     from asielplan.api import simulate
     from asielplan.data.instance import TaakstellingSpec
 
@@ -64,10 +64,13 @@ def simulation(data: Path, seeds: int, weeks: int, policies: tuple[str, ...]) ->
     cfg = RunConfig(solver=SolverConfig(threads=1))
     t0 = time.perf_counter()
     say = lambda message: print(f"  {message}", flush=True)  # noqa: E731
-    study = simulate(inst, cfg, weeks, seeds, policies, progress=say)
+    study = simulate(inst, cfg, weeks, seeds, policies, progress=say, workers=workers)
     wall = time.perf_counter() - t0
     summary = study.result.summary
-    print(f"simulation: {len(inst.municipalities)} municipalities, {weeks} weeks, {seeds} seeds")
+    print(
+        f"simulation: {len(inst.municipalities)} municipalities, {weeks} weeks, {seeds} seeds, "
+        f"{workers} worker(s), solver.mip_gap {cfg.solver.mip_gap}"
+    )
     for row in summary.to_dict("records"):
         print(
             f"  {row['policy']:<10} share of hindsight {100 * row['share_of_hindsight']:.2f}% "
@@ -83,12 +86,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--weeks", type=int, default=26)
     parser.add_argument("--policies", default="greedy,prices,hindsight")
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-cli", action="store_true")
     args = parser.parse_args()
     data = Path(args.data)
     if not args.skip_cli:
         print("weekly batch (300 households, 5 futures, CLI process):", weekly_cli(data))
-    simulation(data, args.seeds, args.weeks, tuple(args.policies.split(",")))
+    simulation(data, args.seeds, args.weeks, tuple(args.policies.split(",")), args.workers)
 
 
 if __name__ == "__main__":

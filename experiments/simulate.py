@@ -15,7 +15,9 @@ difference, as a share of the taakstelling.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -68,53 +70,83 @@ def simulate(
     policies: tuple[str, ...],
     arrivals: Instance | None = None,
     say: Say | None = None,
+    workers: int = 1,
 ) -> Simulation:
-    """Simulate ``weeks`` weekly batches for every seed and policy (see the module)."""
+    """Simulate ``weeks`` weekly batches for every seed and policy (see the module);
+    with ``workers`` > 1 the seeds run in that many processes (the tables are the same:
+    each seed's rows depend on the seed alone and are gathered in seed order)."""
     tell = say or (lambda message: None)
-    rows: list[dict[str, object]] = []
-    curves: list[pd.DataFrame] = []
-    for seed in seeds:
-        full, week_of = _half_year(inst, config, weeks, seed, arrivals)
-        assert full.target is not None
-        plans: dict[str, np.ndarray] = {}
-        for policy in policies:
-            tell(f"seed {seed}: {policy}")
-            if policy == "hindsight":
-                plans[policy] = _assignment(solve_placement(full, config.solver), full)
-            else:
-                plans[policy] = _online(full, week_of, weeks, policy, config, seed)
-        best = (
-            evaluate_assignment(full, plans["hindsight"], elastic=False)
-            if ("hindsight" in plans)
-            else np.nan
-        )
-        for policy, plan in plans.items():
-            objective = evaluate_assignment(full, plan, elastic=False)
-            curve = _balance(full, plan, week_of, weeks)
-            curve.insert(0, "seed", seed)
-            curve.insert(0, "policy", policy)
-            curves.append(curve)
-            placed = np.bincount(
-                plan[plan >= 0], weights=full.persons[plan >= 0], minlength=full.n_municipalities
-            )
-            rows.append(
-                {
-                    "policy": policy,
-                    "seed": seed,
-                    "households": full.n_households,
-                    "persons": int(full.persons.sum()),
-                    "objective": objective,
-                    "share_of_hindsight": objective / best if best > 0 else np.nan,
-                    "expected_employed": float(
-                        full.score[np.flatnonzero(plan >= 0), plan[plan >= 0]].sum()
-                    ),
-                    "deviation_end": float(np.abs(placed - full.target).sum()),
-                    "balance_mean": float(curve["balance"].mean()),
-                    "balance_worst": float(curve["balance"].max()),
-                }
-            )
+    done: dict[int, tuple[list[dict[str, object]], list[pd.DataFrame]]] = {}
+    if workers <= 1:
+        for seed in seeds:
+            tell(f"seed {seed} ({len(done) + 1} of {len(seeds)})")
+            done[seed] = one_seed(inst, config, weeks, seed, policies, arrivals)
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            running = {
+                pool.submit(one_seed, inst, config, weeks, seed, policies, arrivals): seed
+                for seed in seeds
+            }
+            for future in as_completed(running):
+                done[running[future]] = future.result()
+                tell(f"seed {running[future]} done ({len(done)} of {len(seeds)})")
+    rows = [row for seed in seeds for row in done[seed][0]]
+    curves = [curve for seed in seeds for curve in done[seed][1]]
     runs = pd.DataFrame(rows)
     return Simulation(runs, _summary(runs), pd.concat(curves, ignore_index=True))
+
+
+def one_seed(
+    inst: Instance,
+    config: RunConfig,
+    weeks: int,
+    seed: int,
+    policies: tuple[str, ...],
+    arrivals: Instance | None,
+) -> tuple[list[dict[str, object]], list[pd.DataFrame]]:
+    """One seed's half-year under every policy: a row per policy and its balance curve."""
+    full, week_of = _half_year(inst, config, weeks, seed, arrivals)
+    assert full.target is not None
+    plans: dict[str, np.ndarray] = {}
+    for policy in policies:
+        if policy == "hindsight":
+            plans[policy] = _assignment(solve_placement(full, config.solver), full)
+        else:
+            plans[policy] = _online(full, week_of, weeks, policy, config, seed)
+    best = (
+        evaluate_assignment(full, plans["hindsight"], elastic=False)
+        if "hindsight" in plans
+        else np.nan
+    )
+    rows: list[dict[str, object]] = []
+    curves: list[pd.DataFrame] = []
+    for policy, plan in plans.items():
+        objective = evaluate_assignment(full, plan, elastic=False)
+        curve = _balance(full, plan, week_of, weeks)
+        curve.insert(0, "seed", seed)
+        curve.insert(0, "policy", policy)
+        curves.append(curve)
+        placed = np.bincount(
+            plan[plan >= 0], weights=full.persons[plan >= 0], minlength=full.n_municipalities
+        )
+        rows.append(
+            {
+                "policy": policy,
+                "seed": seed,
+                "households": full.n_households,
+                "persons": int(full.persons.sum()),
+                "objective": objective,
+                "share_of_hindsight": objective / best if best > 0 else np.nan,
+                "expected_employed": float(
+                    full.score[np.flatnonzero(plan >= 0), plan[plan >= 0]].sum()
+                ),
+                "deviation_end": float(np.abs(placed - full.target).sum()),
+                "balance_mean": float(curve["balance"].mean()),
+                "balance_worst": float(curve["balance"].max()),
+            }
+        )
+    return rows, curves
 
 
 def _half_year(

@@ -258,6 +258,16 @@ class HighsSession:
                 np.asarray(upper, dtype=float),
             )
 
+    def set_row_bounds(self, index: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Change the bounds of rows ``index`` (e.g. a new right-hand side)."""
+        if len(index):
+            self.h.changeRowsBounds(
+                len(index),
+                np.asarray(index, dtype=np.int32),
+                np.asarray(lower, dtype=float),
+                np.asarray(upper, dtype=float),
+            )
+
     def set_integer(self, index: np.ndarray, integer: bool) -> None:
         """Make columns ``index`` integer or continuous."""
         if len(index):

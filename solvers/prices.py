@@ -38,7 +38,7 @@ found by Dijkstra on the arc weights reduced by the LP's own duals. So
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -79,47 +79,73 @@ class FuturePrices:
     rounds: int
 
 
+class FutureSolver:
+    """The LPs of futures drawn from one pool: one HiGHS model with a row per pool type
+    whose supply each future sets (0 for a type it did not draw); columns found for one
+    future stay for the next, and each re-solve starts from the last basis."""
+
+    def __init__(self, lp: FutureLP, config: SolverConfig) -> None:
+        self.lp = lp
+        self.config = config
+        self.allowed = np.isfinite(lp.cost)
+        self.session = HighsSession(_base_model(lp), config, relax=True)
+        n_types, n_muni = lp.cost.shape
+        self.have = np.zeros((n_types, n_muni), dtype=bool)
+        self.added_t: list[np.ndarray] = []
+        self.added_m: list[np.ndarray] = []
+        cheapest = _cheapest(np.where(self.allowed, lp.cost, np.inf), FIRST_COLUMNS)
+        self._add(*_per_type(cheapest, self.allowed))
+
+    def _add(self, t: np.ndarray, m: np.ndarray) -> None:
+        self.have[t, m] = True
+        self.added_t.append(t)
+        self.added_m.append(m)
+        _add_flows(self.session, self.lp, t, m, self.lp.cost.shape[0])
+
+    def solve(self, supply: np.ndarray) -> FuturePrices:
+        """The LP with ``supply`` persons per pool type, and its smallest prices."""
+        lp = replace(self.lp, supply=np.asarray(supply, dtype=float))
+        n_types, n_muni = lp.cost.shape
+        drawn = lp.supply > 0
+        if lp.unplaced is None and (drawn & ~self.allowed.any(axis=1)).any():
+            stuck = int((drawn & ~self.allowed.any(axis=1)).sum())
+            raise ValueError(f"{stuck} future household types fit nowhere")
+        rows = np.arange(n_types)
+        self.session.set_row_bounds(rows, lp.supply, lp.supply)
+        rounds = 0
+        while True:
+            outcome = self.session.solve(time_limit=self.config.time_limit)
+            rounds += 1
+            if outcome.status != Status.OPTIMAL or outcome.row_duals is None or outcome.x is None:
+                raise RuntimeError(f"a future's LP ended {outcome.status.value}: {outcome.message}")
+            y, pi = outcome.row_duals[:n_types], outcome.row_duals[n_types:]
+            open_ = self.allowed & ~self.have & drawn[:, None]
+            reduced = np.where(open_, lp.cost - y[:, None] - pi[None, :], np.inf)
+            negative = reduced < -TOLERANCE
+            if not negative.any():
+                break
+            self._add(*_per_type(_cheapest(reduced, ADDED_COLUMNS), negative))
+        x = outcome.x
+        first = 2 * n_muni + (n_types if lp.unplaced is not None else 0)
+        flow = np.zeros((n_types, n_muni))
+        flow[np.concatenate(self.added_t), np.concatenate(self.added_m)] = x[first:]
+        s, e = x[:n_muni], x[n_muni : 2 * n_muni]
+        g = x[2 * n_muni : first] if lp.unplaced is not None else None
+        potential = _largest_potentials(lp, flow, s, e, g, y, pi)
+        value = -float(outcome.objective or 0.0)
+        return FuturePrices(Status.OPTIMAL, value, -potential + 0.0, flow, rounds)
+
+
 def solve_future(lp: FutureLP, config: SolverConfig) -> FuturePrices:
-    """Solve a future's LP by column generation and return its minimal prices."""
-    n_types, n_muni = lp.cost.shape
-    allowed = np.isfinite(lp.cost)
-    if (lp.unplaced is None) and (lp.supply > 0).any():
-        stuck = (lp.supply > 0) & ~allowed.any(axis=1)
-        if stuck.any():
-            raise ValueError(f"{int(stuck.sum())} future household types fit nowhere")
-    session = HighsSession(_base_model(lp), config, relax=True)
-    have = np.zeros((n_types, n_muni), dtype=bool)
-    order = np.argsort(np.where(allowed, lp.cost, np.inf), axis=1, kind="stable")
-    t, m = _per_type(order[:, :FIRST_COLUMNS], allowed)
-    rounds = 0
-    added_t: list[np.ndarray] = []
-    added_m: list[np.ndarray] = []
-    while True:
-        have[t, m] = True
-        added_t.append(t)
-        added_m.append(m)
-        _add_flows(session, lp, t, m, n_types)
-        outcome = session.solve(time_limit=config.time_limit)
-        rounds += 1
-        if outcome.status != Status.OPTIMAL or outcome.row_duals is None or outcome.x is None:
-            raise RuntimeError(f"a future's LP ended {outcome.status.value}: {outcome.message}")
-        y, pi = outcome.row_duals[:n_types], outcome.row_duals[n_types:]
-        reduced = np.where(allowed & ~have, lp.cost - y[:, None] - pi[None, :], np.inf)
-        negative = reduced < -TOLERANCE
-        if not negative.any():
-            break
-        best = np.argsort(reduced, axis=1, kind="stable")[:, :ADDED_COLUMNS]
-        t, m = _per_type(best, negative)
-    x = outcome.x
-    first = 2 * n_muni + (n_types if lp.unplaced is not None else 0)
-    flow = np.zeros((n_types, n_muni))
-    flow[np.concatenate(added_t), np.concatenate(added_m)] = x[first:]
-    s, e = x[:n_muni], x[n_muni : 2 * n_muni]
-    g = x[2 * n_muni : first] if lp.unplaced is not None else None
-    potential = _largest_potentials(lp, flow, s, e, g, y, pi)
-    return FuturePrices(
-        Status.OPTIMAL, -float(outcome.objective or 0.0), -potential + 0.0, flow, rounds
-    )
+    """Solve one future's LP by column generation and return its smallest prices."""
+    return FutureSolver(lp, config).solve(lp.supply)
+
+
+def _cheapest(cost: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` columns of least cost in every row (in no particular order)."""
+    if cost.shape[1] <= k:
+        return np.tile(np.arange(cost.shape[1]), (cost.shape[0], 1))
+    return np.argpartition(cost, k - 1, axis=1)[:, :k]
 
 
 def _per_type(columns: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -185,26 +211,19 @@ def _largest_potentials(
     arcs(types[t], munis[m], lp.cost[t, m])  # place persons of t in m
     used = flow[t, m] > TOLERANCE
     arcs(munis[m[used]], types[t[used]], -lp.cost[t[used], m[used]])  # take them back
-    every = np.arange(n_muni)
-    arcs(np.full(n_muni, z), munis, np.full(n_muni, lp.shortfall))  # one more short
-    arcs(munis, np.full(n_muni, z), np.full(n_muni, lp.excess))  # one more in excess
-    short, over = every[s > TOLERANCE], every[e > TOLERANCE]
-    arcs(munis[short], np.full(len(short), z), np.full(len(short), -lp.shortfall))
-    arcs(np.full(len(over), z), munis[over], np.full(len(over), -lp.excess))
+    # between Z and a municipality one arc each way, the lighter of two: one more
+    # short (alpha) or one fewer in excess (-beta, when in excess); one more in excess
+    # (beta) or one fewer short (-alpha, when short)
+    arcs(np.full(n_muni, z), munis, np.where(e > TOLERANCE, -lp.excess, lp.shortfall))
+    arcs(munis, np.full(n_muni, z), np.where(s > TOLERANCE, -lp.shortfall, lp.excess))
     if lp.unplaced is not None and g is not None:
+        left = g > TOLERANCE  # one more unplaced (u), or one fewer when some are (-u)
         arcs(types, np.full(n_types, z), np.full(n_types, lp.unplaced))
-        left = np.flatnonzero(g > TOLERANCE)
-        arcs(np.full(len(left), z), types[left], np.full(len(left), -lp.unplaced))
+        arcs(np.full(int(left.sum()), z), types[left], np.full(int(left.sum()), -lp.unplaced))
     tail, head, weight = (np.concatenate(a) for a in (tails, heads, weights))
     reduced = np.maximum(weight + potential[tail] - potential[head], 0.0)
     n_nodes = 1 + n_types + n_muni
-    # several arcs between one pair of nodes: keep the lightest
-    key = tail.astype(np.int64) * n_nodes + head
-    order = np.lexsort((reduced, key))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = key[order][1:] != key[order][:-1]
-    pick = order[first]
-    graph = sp.csr_array((reduced[pick], (tail[pick], head[pick])), shape=(n_nodes, n_nodes))
+    graph = sp.csr_array((reduced, (tail, head)), shape=(n_nodes, n_nodes))
     distance = dijkstra(graph, directed=True, indices=z)
     return (distance + potential - potential[z])[munis]
 
@@ -258,19 +277,21 @@ def weekly_prices(
     cost = np.where(pool.allowed, -per_person, np.inf)
     unplaced = pool.config.unplaced_penalty if pool.config.assignment == "at_most_once" else None
     rng = np.random.default_rng([seed, 7919])
-    per_future, values, drawn = [], [], []
-    for _ in range(futures):
-        counts = sample_future(pool.persons, future_persons, rng)
-        kept = np.flatnonzero(counts)
-        lp = FutureLP(
-            cost=cost[kept],
-            supply=(counts[kept] * pool.persons[kept]).astype(float),
+    solver = FutureSolver(
+        FutureLP(
+            cost=cost,
+            supply=np.zeros(pool.n_households),
             target=np.asarray(target, dtype=float),
             shortfall=pool.config.penalty_shortfall,
             excess=pool.config.penalty_excess,
             unplaced=unplaced,
-        )
-        solved = solve_future(lp, config)
+        ),
+        config,
+    )
+    per_future, values, drawn = [], [], []
+    for _ in range(futures):
+        counts = sample_future(pool.persons, future_persons, rng)
+        solved = solver.solve((counts * pool.persons).astype(float))
         per_future.append(solved.price)
         values.append(solved.value)
         drawn.append(int(counts.sum()))

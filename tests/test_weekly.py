@@ -15,6 +15,7 @@ from asielplan.config import PlacementConfig, RunConfig, SolverConfig, WeeklyCon
 from asielplan.errors import ConfigError
 from asielplan.solvers.prices import FutureLP, sample_future, solve_future
 
+TINY = Path(__file__).parent / "fixtures" / "tiny"
 MUNICIPALITIES = """code,name,population,lat,lon,province,coa_region,urbanity,employment_rate
 GM0001,Aastad,10000,52.0,5.0,P1,C1,1,76
 GM0002,Bedorp,20000,52.1,5.1,P1,C1,5,58
@@ -236,17 +237,22 @@ def test_the_price_enters_the_objective_and_the_explanations(tmp_path: Path) -> 
 
 
 def test_simulation_is_byte_identical_for_a_seed(tmp_path: Path) -> None:
-    """Two simulations of the embedded default with the same seeds write the same
-    tables, byte for byte; hindsight is 100% of itself and no policy beats it."""
+    """Two simulations of the tiny instance with the same seeds, one in this process
+    and one with the seeds in two worker processes, write the same tables, byte for
+    byte; hindsight is 100% of itself and no policy beats it."""
     cfg = RunConfig(solver=SolverConfig(threads=1))
     outs = []
-    for k in range(2):
-        study = api.simulate(None, cfg, weeks=3, seeds=1, policies=("greedy", "prices"))
-        outs.append(api.write_simulation(study, tmp_path / f"sim{k}"))
+    for workers in (1, 2):
+        study = api.simulate(
+            TINY, cfg, weeks=3, seeds=2, policies=("greedy", "prices"), workers=workers
+        )
+        outs.append(api.write_simulation(study, tmp_path / f"sim{workers}"))
     for name in ("runs.csv", "summary.csv", "balance.csv"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes()
-    runs = pd.read_csv(outs[0] / "runs.csv").set_index("policy")
-    assert runs.loc["hindsight", "share_of_hindsight"] == pytest.approx(1.0)
+    runs = pd.read_csv(outs[0] / "runs.csv")
+    assert runs["seed"].tolist() == [1, 1, 1, 2, 2, 2]
+    hindsight = runs[runs["policy"] == "hindsight"]
+    assert hindsight["share_of_hindsight"].tolist() == pytest.approx([1.0, 1.0])
     assert (runs["share_of_hindsight"] <= 1.0 + 1e-9).all()
     balance = pd.read_csv(outs[0] / "balance.csv")
     assert sorted(set(balance["week"])) == [1, 2, 3]
