@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from asielplan.config import RunConfig
+from asielplan.config import RunConfig, weekly_config
 from asielplan.data.instance import (
     Instance,
     attach_table,
@@ -53,7 +53,7 @@ from asielplan.io import (
     write_tables,
 )
 from asielplan.manifest import build_manifest, input_hashes, instance_files, write_manifest
-from asielplan.model.checks import check_run
+from asielplan.model.checks import Problem, check_run
 from asielplan.model.placement import (
     PlacementData,
     bounded_quantities,
@@ -121,7 +121,7 @@ def with_table(instance: InstanceLike, name: str, path: str | Path) -> Instance:
     return attach_table(load_instance(instance), name, path)
 
 
-def check(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+def check(inst: Instance, config: RunConfig, kind: Problem) -> list[Issue]:
     """Instance x configuration checks for a run of ``kind``: raises
     :class:`InputError` with every problem, returns the warnings (also emitted as
     :class:`AsielplanWarning`). A solver that is not installed is a
@@ -145,7 +145,7 @@ def validate(instance: InstanceLike = None, config: RunConfig | None = None) -> 
     config = config or RunConfig()
     inst = load_instance(instance)
     issues = list(inst.warnings)
-    kinds: list[Kind] = []
+    kinds: list[Problem] = []
     if "households" in inst.meta.tables:
         kinds.append("place")
     if inst.cohorts is not None:
@@ -235,21 +235,6 @@ def place(
     return Run(spec, inst, data, solution, tables, clock.done(), found)
 
 
-WEEKLY_TARGETS = {"prices": "remaining", "greedy": "remaining", "balanced": "batch_share"}
-
-
-def weekly_config(config: RunConfig) -> RunConfig:
-    """The run configuration of a weekly batch under ``config.weekly.policy``: the
-    remaining taakstelling as targets (a pro-rata share of it at the balance penalty
-    for the balanced policy)."""
-    policy = config.weekly.policy
-    update: dict[str, Any] = {"targets": WEEKLY_TARGETS[policy]}
-    if policy == "balanced":
-        update["penalty_shortfall"] = config.weekly.balance_penalty
-        update["penalty_excess"] = config.weekly.balance_penalty
-    return config.model_copy(update={"placement": config.placement.model_copy(update=update)})
-
-
 def weekly(
     instance: InstanceLike = None,
     config: RunConfig | None = None,
@@ -280,7 +265,7 @@ def weekly(
     cfg = weekly_config(config)
     clock = _Timer()
     found = check(inst, cfg, "place")
-    spec = run_spec("place", inst, cfg)
+    spec = run_spec("weekly", inst, cfg)
     clock.lap("check_s")
     data = prepare_placement(inst, cfg.placement, cfg.schemes)
     clock.lap("prepare_s")
@@ -1127,7 +1112,7 @@ def _quantities(run: Run) -> dict[str, float]:
     return bounded_quantities(run.data, _placement_solution(run).assignment)
 
 
-def _checked_all(inst: Instance, configs: list[RunConfig], kind: Kind = "place") -> None:
+def _checked_all(inst: Instance, configs: list[RunConfig], kind: Problem = "place") -> None:
     """Every configuration of a study checked before its first run (all problems at once)."""
     issues = [issue for cfg in configs for issue in check_run(inst, cfg, kind)]
     if any(not issue.is_warning for issue in issues):
@@ -1156,7 +1141,7 @@ def front(
         raise ConfigError(f"--axes: {error}") from None
     if points < 2:
         raise ConfigError("--points: a front needs at least 2 points")
-    kind: Kind = "place" if problem == "placement" else "reception"
+    kind: Problem = "place" if problem == "placement" else "reception"
     if kind == "reception" and config.reception.robust:
         raise ConfigError("a reception front plans one inflow: set reception.robust = false")
     inst = load_instance(instance)

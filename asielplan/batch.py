@@ -4,7 +4,7 @@ local or remote Dask cluster, resume, and one tidy table of every run.
 A batch file (TOML) names the instances, a base configuration with named scenarios, and
 the axes whose cartesian product is the batch::
 
-    kinds = ["place"]                 # place, reception
+    kinds = ["place"]                 # place, reception, weekly
     instances = ["default"]           # folders relative to this file; "default" is embedded
     scenarios = ["base", "tight"]     # "base" or a [config.scenarios.NAME]
     seeds = [1, 2, 3]                 # solver.seed
@@ -42,7 +42,13 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import Field, ValidationError
 
-from asielplan.config import RunConfig, Strict, config_from_dict, with_overrides
+from asielplan.config import (
+    RunConfig,
+    Strict,
+    config_from_dict,
+    weekly_config,
+    with_overrides,
+)
 from asielplan.data.instance import Instance, default_instance_path, read_instance
 from asielplan.errors import ConfigError, InputError, OutputError
 from asielplan.io import atomic_write_bytes, csv_bytes, remove_stale_staging
@@ -56,8 +62,11 @@ TABLE = "runs"
 class BatchFile(Strict):
     """A batch file: the axes of the batch and its base configuration."""
 
-    kinds: tuple[Literal["place", "reception"], ...] = Field(
-        default=("place",), min_length=1, description="Kinds of run: place, reception."
+    kinds: tuple[Literal["place", "reception", "weekly"], ...] = Field(
+        default=("place",),
+        min_length=1,
+        description="Kinds of run: place, reception, weekly (a batch against the remaining "
+        "taakstelling with [config.weekly]; the instance holds its progress table).",
     )
     instances: tuple[str, ...] = Field(
         default=("default",),
@@ -182,6 +191,8 @@ def expand(spec: BatchFile, path: Path) -> Batch:
             errors.append(str(exc))
             continue
         inst = instances[instance]
+        if kind == "weekly":
+            config = weekly_config(config)  # as asielplan weekly runs it: the same id
         run_spec = RunSpec(kind, inst.root, config, _inputs(inst))
         labels = {
             "kind": kind,
@@ -218,7 +229,12 @@ def run_one(kind: Kind, instance: str, config: dict[str, Any], folder: str) -> d
     start = time.perf_counter()
     cfg = RunConfig.model_validate(config)
     try:
-        run = api.place(instance, cfg) if kind == "place" else api.plan_reception(instance, cfg)
+        if kind == "weekly":
+            run = api.weekly(instance, cfg)
+        elif kind == "reception":
+            run = api.plan_reception(instance, cfg)
+        else:
+            run = api.place(instance, cfg)
         api.write_run(run, folder)
     except Exception as exc:  # a failed run is a row of the batch, which goes on
         message = f"{type(exc).__name__}: {exc}"

@@ -396,6 +396,21 @@ class RunConfig(Strict):
     )
 
 
+WEEKLY_TARGETS = {"prices": "remaining", "greedy": "remaining", "balanced": "batch_share"}
+
+
+def weekly_config(config: RunConfig) -> RunConfig:
+    """The run configuration of a weekly batch under ``config.weekly.policy``: the
+    remaining taakstelling as targets (a pro-rata share of it at the balance penalty
+    for the balanced policy)."""
+    policy = config.weekly.policy
+    update: dict[str, Any] = {"targets": WEEKLY_TARGETS[policy]}
+    if policy == "balanced":
+        update["penalty_shortfall"] = config.weekly.balance_penalty
+        update["penalty_excess"] = config.weekly.balance_penalty
+    return config.model_copy(update={"placement": config.placement.model_copy(update=update)})
+
+
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in override.items():

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from asielplan.config import RunConfig
 from asielplan.io import json_text
 
-Kind = Literal["place", "reception"]
+Kind = Literal["place", "reception", "weekly"]
 # settings that do not change a result (the scenario's name is a label; logging)
 NOT_IN_ID = {("scenario",), ("solver", "log")}
 

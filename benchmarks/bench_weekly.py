@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import sys
@@ -31,10 +32,12 @@ def weekly_cli(data: Path) -> dict[str, object]:
     from asielplan.data.instance import write_instance
 
     inst = weekly_instance(data, 300)
+    progress = inst.progress
+    assert progress is not None
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "week"
-        write_instance(inst, folder)
-        inst.progress.to_csv(Path(tmp) / "progress.csv", index=False)
+        write_instance(dataclasses.replace(inst, progress=None), folder)  # given apart
+        progress.to_csv(Path(tmp) / "progress.csv", index=False)
         command = [sys.executable, "-m", "asielplan.cli", "weekly", str(folder)]
         command += ["--progress", str(Path(tmp) / "progress.csv"), "--out", str(Path(tmp) / "out")]
         t0 = time.perf_counter()

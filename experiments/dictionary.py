@@ -78,7 +78,11 @@ def render() -> str:
     out = [HEADER, _units()]
     for output in OUTPUTS.values():
         title = ", ".join(f"`{command}`" for command in output.commands)
-        out.append(f"## {title}\n\n{output.meaning} {_where(output)}")
+        also = ""
+        if output.extends is not None:
+            parent = ", ".join(f"`{command}`" for command in output.extends.commands)
+            also = f" Besides the tables below, every table of {parent}."
+        out.append(f"## {title}\n\n{output.meaning} {_where(output)}{also}")
         out += [_table(table) for table in output.tables]
     files = ["## Files that are not tables", ""]
     for names, what in OTHER_FILES:

@@ -140,17 +140,21 @@ class Output:
     """What one command writes into its output folder: ``key`` is the command as the
     folder's ``manifest.json`` names it; ``commands`` the command lines that write it;
     ``runs`` the sub-folders that hold whole runs (folder patterns, the keys of the
-    outputs they hold)."""
+    outputs they hold); ``extends`` an output whose tables this one writes as well."""
 
     key: str
     commands: tuple[str, ...]
     meaning: str
     tables: tuple[Table, ...]
     runs: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
+    extends: Output | None = None
 
     def table(self, name: str) -> Table | None:
         """The declared table ``name`` (None when the command declares none)."""
-        return next((t for t in self.tables if t.name == name), None)
+        own = next((t for t in self.tables if t.name == name), None)
+        if own is None and self.extends is not None:
+            return self.extends.table(name)
+        return own
 
 
 def _in_order(names: Sequence[str], *columns: Column) -> tuple[Column, ...]:
@@ -796,10 +800,10 @@ CHANGES = Table(
 )
 PLACE = Output(
     "place",
-    ("asielplan place", "asielplan weekly"),
-    "A placement run (a weekly batch is one, with prices). A run without a plan writes "
-    "kpis, objective, duals and diagnosis; the elastic plan of an infeasible run (which "
-    "breaks what cannot be met) goes to its elastic/ folder with the other tables.",
+    ("asielplan place",),
+    "A placement run. A run without a plan writes kpis, objective, duals and diagnosis; "
+    "the elastic plan of an infeasible run (which breaks what cannot be met) goes to its "
+    "elastic/ folder with the other tables.",
     (
         HOUSEHOLDS,
         MUNICIPALITIES,
@@ -812,8 +816,15 @@ PLACE = Output(
         EXPLANATIONS,
         CHANGES,
         DIAGNOSIS,
-        PRICES,
     ),
+)
+WEEKLY = Output(
+    "weekly",
+    ("asielplan weekly",),
+    "A weekly batch: every table of a placement run, and the prices of the places "
+    "(docs/weekly.md).",
+    (PRICES,),
+    extends=PLACE,
 )
 
 # --------------------------------------------------------------------------- reception
@@ -1628,7 +1639,7 @@ BATCH = Output(
     ("asielplan batch run",),
     "A batch of runs on Dask: each run in its own folder, one table of all.",
     (BATCH_TABLE,),
-    runs=((("runs/<id>/",), ("place", "reception")),),
+    runs=((("runs/<id>/",), ("place", "reception", "weekly")),),
 )
 
 POLICY = Column("policy", "text", "", "greedy, prices, balanced or hindsight.")
@@ -1715,6 +1726,7 @@ OUTPUTS: dict[str, Output] = {
     output.key: output
     for output in (
         PLACE,
+        WEEKLY,
         RECEPTION,
         TAAKSTELLING,
         SCHEMES_COMPARE,

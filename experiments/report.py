@@ -747,6 +747,7 @@ def batch_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
 
 KINDS: dict[str, tuple[str, Callable[[RunFolder, Shapes], list[Section]]]] = {
     "place": ("Placement of status holders", placement_sections),
+    "weekly": ("Weekly placement batch", placement_sections),
     "reception": ("Reception plan", reception_sections),
     "front": ("Trade-off front", front_sections),
     "sweep": ("Weight sensitivity", sweep_sections),
@@ -785,7 +786,11 @@ def build_report(folder: str | Path, instance: str | Path | None = None) -> str:
         if needs_instance
         else Shapes(None, None, "")
     )
-    headline = {"place": placement_headline, "reception": reception_headline}.get(run.kind)
+    headline = {
+        "place": placement_headline,
+        "weekly": placement_headline,
+        "reception": reception_headline,
+    }.get(run.kind)
     m = run.manifest
     context = {
         "title": title,

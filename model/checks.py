@@ -21,12 +21,12 @@ from asielplan.model.placement import BOUNDABLE, TARGET_GAPS
 from asielplan.model.reception import BOUNDABLE as RECEPTION_BOUNDABLE
 from asielplan.model.schemes import check_scheme, schemes_of
 
-Kind = Literal["place", "reception"]
-RunCheck = Callable[[Instance, RunConfig, Kind], list[Issue]]
+Problem = Literal["place", "reception"]  # which model a run checks against
+RunCheck = Callable[[Instance, RunConfig, Problem], list[Issue]]
 CONFIG = "configuration"
 
 
-def check_problem_tables(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+def check_problem_tables(inst: Instance, config: RunConfig, kind: Problem) -> list[Issue]:
     """Placement needs households; reception needs cohorts and ``[reception]``."""
     if kind == "place" and "households" not in inst.meta.tables:
         return [Issue(META_FILE, None, None, "required table", "placement needs households")]
@@ -43,7 +43,7 @@ def check_problem_tables(inst: Instance, config: RunConfig, kind: Kind) -> list[
     return []
 
 
-def check_taakstelling_scheme(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+def check_taakstelling_scheme(inst: Instance, config: RunConfig, kind: Problem) -> list[Issue]:
     """The quota scheme of the targets (``placement.scheme``, else the instance's
     ``[taakstelling].scheme``) is known and can be computed on this instance."""
     spec = inst.meta.taakstelling
@@ -67,7 +67,7 @@ def _unknown_scheme(name: str, config: RunConfig) -> Issue:
     )
 
 
-def check_region_bands(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+def check_region_bands(inst: Instance, config: RunConfig, kind: Problem) -> list[Issue]:
     """A region band names a region level of the instance, and needs a taakstelling
     (its band is a share of the region's summed targets)."""
     if kind != "place":
@@ -100,7 +100,7 @@ def check_region_bands(inst: Instance, config: RunConfig, kind: Kind) -> list[Is
     return issues
 
 
-def check_weekly_targets(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+def check_weekly_targets(inst: Instance, config: RunConfig, kind: Problem) -> list[Issue]:
     """Weekly targets (``remaining``, ``batch_share``) need a progress table (without
     one they would silently be the full taakstelling); a progress table that the
     targets do not use is probably a mistake."""
@@ -133,7 +133,7 @@ def check_weekly_targets(inst: Instance, config: RunConfig, kind: Kind) -> list[
     return []
 
 
-def check_part_bounds(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+def check_part_bounds(inst: Instance, config: RunConfig, kind: Problem) -> list[Issue]:
     """Bounds name quantities the model has (reception: money, moves, emergency,
     crisis); placement: shortfall, excess and deviation need soft
     targets, unplaced needs ``assignment = 'at_most_once'``, changes a previous plan."""
@@ -169,7 +169,7 @@ def check_part_bounds(inst: Instance, config: RunConfig, kind: Kind) -> list[Iss
     return issues
 
 
-def check_group_floors(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+def check_group_floors(inst: Instance, config: RunConfig, kind: Problem) -> list[Issue]:
     """Floors name known groups, and the instance has members to form them."""
     if kind != "place":
         return []
@@ -185,7 +185,7 @@ def check_group_floors(inst: Instance, config: RunConfig, kind: Kind) -> list[Is
     return issues
 
 
-def check_coa_region_level(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+def check_coa_region_level(inst: Instance, config: RunConfig, kind: Problem) -> list[Issue]:
     """Households leave from reception sites, but the COA region level is missing, so
     leaving it costs nothing."""
     level = config.placement.coa_region_level
@@ -205,7 +205,7 @@ def check_coa_region_level(inst: Instance, config: RunConfig, kind: Kind) -> lis
     ]
 
 
-def check_inflow(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+def check_inflow(inst: Instance, config: RunConfig, kind: Problem) -> list[Issue]:
     """The inflow to plan for is one of the cohorts table."""
     inflow = config.reception.inflow
     if kind != "reception" or inflow is None or inst.cohorts is None:
@@ -224,7 +224,7 @@ def check_inflow(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
     ]
 
 
-def check_target_scheme(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+def check_target_scheme(inst: Instance, config: RunConfig, kind: Problem) -> list[Issue]:
     """Region targets from a quota scheme need a region level, a scheme that can be
     computed here, and no region_targets table beside them."""
     name = config.reception.target_scheme
@@ -268,7 +268,7 @@ RUN_CHECKS: tuple[RunCheck, ...] = (
 )
 
 
-def check_run(inst: Instance, config: RunConfig, kind: Kind) -> list[Issue]:
+def check_run(inst: Instance, config: RunConfig, kind: Problem) -> list[Issue]:
     """Every instance x configuration check for a run of ``kind``; problems and
     warnings together."""
     issues: list[Issue] = []

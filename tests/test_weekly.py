@@ -272,3 +272,29 @@ def test_runs_with_other_thread_counts_follow_each_other_in_one_process() -> Non
     )
     for threads in (2, 1, 2):
         assert solve_future(lp, SolverConfig(threads=threads)).value == pytest.approx(15.0)
+
+
+def test_a_batch_runs_weekly_batches_under_their_own_id(tmp_path: Path) -> None:
+    """A batch file with kinds place and weekly on an instance with its progress expands
+    to two runs with different ids; the weekly run writes its prices and its manifest
+    names the batch's id (so resume finds it)."""
+    import json
+
+    from asielplan.batch import read_batch, run_one
+
+    week1 = tiny(tmp_path, "week1", {"F1": "flexible"}, (0, 0))
+    path = tmp_path / "batch.toml"
+    path.write_text(
+        'kinds = ["place", "weekly"]\ninstances = ["week1"]\n'
+        "[config.placement]\nweight_labour = 10.0\nweight_distance = 0.0\n"
+    )
+    batch = read_batch(path)
+    assert [run.labels["kind"] for run in batch.runs] == ["place", "weekly"]
+    assert batch.runs[0].id != batch.runs[1].id
+    weekly = batch.runs[1]
+    folder = tmp_path / "out" / weekly.id
+    row = run_one("weekly", str(week1), weekly.spec.config.model_dump(mode="json"), str(folder))
+    assert row["status"] == "optimal"
+    assert (folder / "prices.csv").is_file()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["run_id"] == weekly.id and manifest["command"] == "weekly"
