@@ -633,6 +633,22 @@ def sweep_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
     )
 
 
+def simulate_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
+    sections = _study_sections(
+        run,
+        "shares.png",
+        [
+            ("summary", "Per policy: means over the seeds with 95% intervals"),
+            ("runs", "Per policy and seed"),
+        ],
+        "The simulation wrote no plot.",
+    )
+    balance = run_image(run, "balance.png")
+    if balance is not None:
+        sections[0].figures.append(balance)
+    return sections
+
+
 def fairness_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
     return _study_sections(
         run,
@@ -755,6 +771,7 @@ KINDS: dict[str, tuple[str, Callable[[RunFolder, Shapes], list[Section]]]] = {
     "schemes compare": ("Quota schemes compared", schemes_sections),
     "taakstelling": ("Taakstelling", taakstelling_sections),
     "batch": ("Batch of runs", batch_sections),
+    "simulate": ("Weekly placement simulated against hindsight", simulate_sections),
 }
 
 
@@ -780,7 +797,7 @@ def build_report(folder: str | Path, instance: str | Path | None = None) -> str:
             str(folder),
         )
     title, sections_of = KINDS[run.kind]
-    needs_instance = run.kind not in ("front", "sweep", "fairness", "batch")
+    needs_instance = run.kind not in ("front", "sweep", "fairness", "batch", "simulate")
     shapes = (
         run_instance(run, Path(instance) if instance else None)
         if needs_instance
