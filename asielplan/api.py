@@ -57,6 +57,7 @@ from asielplan.model.checks import Problem, check_run
 from asielplan.model.placement import (
     PlacementData,
     bounded_quantities,
+    placed_so_far,
     placement_targets,
     prepare_placement,
 )
@@ -66,7 +67,7 @@ from asielplan.model.schemes import SchemeError, SchemeResult, compute_scheme
 from asielplan.runspec import Kind, RunSpec
 from asielplan.solvers.highs import Progress, solver_problem
 from asielplan.solvers.placement import PlacementSolution, solve_placement
-from asielplan.solvers.prices import weekly_prices
+from asielplan.solvers.prices import pace_prices, weekly_prices
 from asielplan.solvers.reception import ReceptionSolution, solve_reception
 from asielplan.solvers.result import Status
 
@@ -287,6 +288,15 @@ def weekly(
             pool, remaining, future, cfg.weekly.futures, cfg.weekly.seed, cfg.solver
         )
         data = replace(data, prices=prices.price)
+        if cfg.weekly.policy == "balanced":
+            period, _ = placement_targets(
+                inst, cfg.placement.model_copy(update={"targets": "taakstelling"}), cfg.schemes
+            )
+            assert period is not None
+            pace = pace_prices(
+                period, placed_so_far(inst), int(data.persons.sum()), cfg.weekly.balance_weight
+            )
+            data = replace(data, pace=pace)
         clock.lap("prices_s")
     solution = solve_placement(data, cfg.solver, progress)
     clock.add(solution.timings)

@@ -263,9 +263,8 @@ class WeeklyConfig(Strict):
         default="prices",
         description="prices: the batch against the remaining taakstelling, each household's "
         "value reduced by persons x its municipality's price from sampled futures; greedy: "
-        "the same without prices; balanced: prices, and the batch split in proportion to "
-        "the remaining taakstelling (batch_share targets at balance_penalty), so every "
-        "municipality keeps pace.",
+        "the same without prices; balanced: prices plus a pace price that draws households "
+        "to municipalities behind the national pace and away from those ahead of it.",
     )
     futures: int = Field(default=5, ge=1, description="Sampled futures whose prices are averaged.")
     seed: int = Field(default=0, ge=0, description="Seed of the sampled futures.")
@@ -275,11 +274,12 @@ class WeeklyConfig(Strict):
         description="Persons expected in the rest of the half-year (after this batch); "
         "empty: the remaining taakstelling minus this batch's persons.",
     )
-    balance_penalty: float = Field(
-        default=20.0,
+    balance_weight: float = Field(
+        default=200.0,
         ge=0,
-        description="balanced policy: cost per person above or below the batch's pro-rata "
-        "share of the remaining taakstelling.",
+        description="balanced policy: the pace price per person of a municipality one whole "
+        "taakstelling ahead of the national pace (in proportion for less; negative when "
+        "behind): the marginal cost of a quadratic penalty on the deviation from the pace.",
     )
 
 
@@ -396,19 +396,10 @@ class RunConfig(Strict):
     )
 
 
-WEEKLY_TARGETS = {"prices": "remaining", "greedy": "remaining", "balanced": "batch_share"}
-
-
 def weekly_config(config: RunConfig) -> RunConfig:
-    """The run configuration of a weekly batch under ``config.weekly.policy``: the
-    remaining taakstelling as targets (a pro-rata share of it at the balance penalty
-    for the balanced policy)."""
-    policy = config.weekly.policy
-    update: dict[str, Any] = {"targets": WEEKLY_TARGETS[policy]}
-    if policy == "balanced":
-        update["penalty_shortfall"] = config.weekly.balance_penalty
-        update["penalty_excess"] = config.weekly.balance_penalty
-    return config.model_copy(update={"placement": config.placement.model_copy(update=update)})
+    """The run configuration of a weekly batch: the remaining taakstelling as targets."""
+    placement = config.placement.model_copy(update={"targets": "remaining"})
+    return config.model_copy(update={"placement": placement})
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -771,6 +771,15 @@ PRICES = Table(
         ),
         Column("price_lowest", "number", "weight per person", "The lowest future's price."),
         Column("price_highest", "number", "weight per person", "The highest future's price."),
+        Column(
+            "pace_price",
+            "number",
+            "weight per person",
+            "The balanced policy's price for keeping pace: weekly.balance_weight x (persons "
+            "ahead of the national pace) / taakstelling; negative when behind (the objective "
+            "part pace_price).",
+            when="the balanced policy",
+        ),
     ),
     when=WEEKLY_PRICED,
 )

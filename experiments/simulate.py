@@ -29,9 +29,8 @@ from asielplan.config import RunConfig
 from asielplan.data.generator import generate_households
 from asielplan.data.instance import Instance
 from asielplan.model.placement import PlacementData, evaluate_assignment, prepare_placement
-from asielplan.model.taakstelling import largest_remainder
 from asielplan.solvers.placement import solve_placement
-from asielplan.solvers.prices import weekly_prices
+from asielplan.solvers.prices import pace_prices, weekly_prices
 
 POLICIES = ("greedy", "prices", "balanced", "hindsight")
 HISTORY_WEEKS = 4  # futures are drawn from the arrivals of the last weeks, this one included
@@ -202,20 +201,7 @@ def _online(
             continue
         remaining = np.clip(full.target - placed, 0, None)
         persons = int(full.persons[batch].sum())
-        if policy == "balanced":
-            share = largest_remainder(pd.Series(remaining), persons).to_numpy(np.int64)
-            data = full.subset(batch, share if remaining.sum() else np.zeros_like(remaining))
-            data = replace(
-                data,
-                config=data.config.model_copy(
-                    update={
-                        "penalty_shortfall": weekly.balance_penalty,
-                        "penalty_excess": weekly.balance_penalty,
-                    }
-                ),
-            )
-        else:
-            data = full.subset(batch, remaining)
+        data = full.subset(batch, remaining)
         if policy in ("prices", "balanced"):
             recent = np.flatnonzero((week_of <= week) & (week_of > week - HISTORY_WEEKS))
             future = max(int(remaining.sum()) - persons, 0)
@@ -228,6 +214,9 @@ def _online(
                 config.solver,
             )
             data = replace(data, prices=prices.price)
+        if policy == "balanced":
+            pace = pace_prices(full.target, placed, persons, weekly.balance_weight)
+            data = replace(data, pace=pace)
         assignment = _assignment(solve_placement(data, config.solver), data)
         plan[batch] = assignment
         done = assignment >= 0

@@ -93,16 +93,19 @@ PARTS = {
         PartSpec("unplaced", "persons", -1, "unplaced_penalty"),
         PartSpec("changes", "households", -1, "weight_change"),
         PartSpec("future_price", "persons x price", -1, ""),
+        PartSpec("pace_price", "persons x price", -1, ""),
     )
 }
 # quantities that may be bounded without being a part of the objective: the sum of parts
 SUMS_OF_PARTS = {"deviation": ("shortfall", "excess")}
-PRICED = ("future_price",)  # weekly runs only: the places' prices from sampled futures
+# weekly runs only: the places' prices from sampled futures, and the balanced policy's
+# price for keeping pace
+PRICED = ("future_price", "pace_price")
 BOUNDABLE = (*(part for part in PARTS if part not in PRICED), *SUMS_OF_PARTS)
 TARGET_GAPS = ("shortfall", "excess", "deviation")
-# linear in the pair variables ("changes" only against a previous plan, "future_price"
-# only in a weekly run with prices)
-PAIR_PARTS = ("labour", "distance", "leave_coa_region", "changes", "future_price")
+# linear in the pair variables ("changes" only against a previous plan, the prices only
+# in a weekly run with them)
+PAIR_PARTS = ("labour", "distance", "leave_coa_region", "changes", *PRICED)
 VIOLATION = "violation"  # elastic model only: persons of broken hard constraints
 
 
@@ -156,6 +159,7 @@ class PlacementData:
     scheme: SchemeResult | None = None  # the quota scheme of the targets
     group_floors: list[GroupFloorRow] = field(default_factory=list)
     prices: np.ndarray | None = None  # (M,) value of one place, per person (weekly runs)
+    pace: np.ndarray | None = None  # (M,) pace price per person (balanced weekly runs)
 
     @property
     def soft_targets(self) -> bool:
@@ -175,6 +179,7 @@ class PlacementData:
             for part in PAIR_PARTS
             if (part != "changes" or self.has_previous)
             and (part != "future_price" or self.prices is not None)
+            and (part != "pace_price" or self.pace is not None)
         )
 
     def parts(self) -> list[str]:
@@ -207,6 +212,8 @@ class PlacementData:
             return ((before >= 0) & (m != before)).astype(float)
         if part == "future_price" and self.prices is not None:
             return self.persons[h] * self.prices[m]
+        if part == "pace_price" and self.pace is not None:
+            return self.persons[h] * self.pace[m]
         raise ValueError(f"{part!r} is not linear in the pairs")
 
     @property
@@ -284,6 +291,8 @@ class PlacementData:
             return out.astype(float)
         elif part == "future_price" and self.prices is not None:
             return self.persons[rows, None] * self.prices[None, :]
+        elif part == "pace_price" and self.pace is not None:
+            return self.persons[rows, None] * self.pace[None, :]
         else:
             raise ValueError(f"{part!r} is not linear in the pairs")
         return out
@@ -307,6 +316,7 @@ class PlacementData:
             unlocked=self.unlocked[rows],
             target=None if target is None else np.asarray(target, dtype=np.int64),
             prices=None,
+            pace=None,
         )
 
     def value_rows(self, rows: np.ndarray) -> np.ndarray:
@@ -352,11 +362,7 @@ def placement_targets(
     period = scheme.table["taakstelling"].to_numpy(dtype=np.int64)
     if config.targets == "taakstelling":
         return period, scheme
-    placed = np.zeros(len(period), dtype=np.int64)
-    if inst.progress is not None:
-        lookup = inst.progress.set_index("municipality")["placed"]
-        placed = inst.municipalities["code"].map(lookup).fillna(0).to_numpy(dtype=np.int64)
-    remaining = np.clip(period - placed, 0, None)
+    remaining = np.clip(period - placed_so_far(inst), 0, None)
     if config.targets == "remaining":
         return remaining, scheme
     batch = int(inst.households["persons"].sum())
@@ -364,6 +370,15 @@ def placement_targets(
         return np.zeros(len(period), dtype=np.int64), scheme
     shares = largest_remainder(pd.Series(remaining), batch).to_numpy(dtype=np.int64)
     return shares, scheme
+
+
+def placed_so_far(inst: Instance) -> np.ndarray:
+    """Persons each municipality housed so far this period (``progress.placed``; 0
+    without a progress table or a row)."""
+    if inst.progress is None:
+        return np.zeros(len(inst.municipalities), dtype=np.int64)
+    lookup = inst.progress.set_index("municipality")["placed"]
+    return inst.municipalities["code"].map(lookup).fillna(0).to_numpy(dtype=np.int64)
 
 
 def effective_config(config: PlacementConfig, scheme: SchemeResult | None) -> PlacementConfig:

@@ -142,6 +142,11 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
         Case("batch", ["place", str(batch), "--config", cfg["batch"]], place),
         Case("weekly", ["weekly", str(batch), "--config", fast], place),
         Case(
+            "weekly-balanced",
+            ["weekly", str(batch), "--policy", "balanced", "--config", fast],
+            place,
+        ),
+        Case(
             "simulate",
             [
                 *("simulate", tiny, "--weeks", "2", "--seeds", "2", "--config", fast),

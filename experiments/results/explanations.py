@@ -64,6 +64,7 @@ COST_REASONS = {
     "leave_coa_region": "leaving the COA region",
     "changes": "change from the previous plan",
     "future_price": "its places are worth more to later weeks",
+    "pace_price": "ahead of the national pace",
     "penalty_to": "taakstelling filled",
     "penalty_from": "its current municipality's taakstelling",
 }

@@ -357,6 +357,7 @@ def price_table(
             sol.assignment[placed], weights=d.persons[placed], minlength=d.n_municipalities
         )
     per_future = prices.per_future
+    pace = {} if d.pace is None else {"pace_price": d.pace}
     return pd.DataFrame(
         {
             "municipality": d.municipality_codes,
@@ -366,5 +367,6 @@ def price_table(
             "price": prices.price,
             "price_lowest": per_future.min(axis=0) if len(per_future) else np.nan,
             "price_highest": per_future.max(axis=0) if len(per_future) else np.nan,
+            **pace,
         }
     )
