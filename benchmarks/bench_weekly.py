@@ -28,7 +28,9 @@ from bench_placement import national_instance, weekly_instance
 from asielplan.config import RunConfig, SolverConfig
 
 
-def weekly_cli(data: Path) -> dict[str, object]:
+def weekly_cli(data: Path, history: int = 0) -> dict[str, object]:
+    """The weekly command as a process; ``history`` households of recent arrivals (an
+    instance folder given as --arrivals) to draw the futures from, else the batch."""
     from asielplan.data.instance import write_instance
 
     inst = weekly_instance(data, 300)
@@ -40,6 +42,9 @@ def weekly_cli(data: Path) -> dict[str, object]:
         progress.to_csv(Path(tmp) / "progress.csv", index=False)
         command = [sys.executable, "-m", "asielplan.cli", "weekly", str(folder)]
         command += ["--progress", str(Path(tmp) / "progress.csv"), "--out", str(Path(tmp) / "out")]
+        if history:
+            write_instance(national_instance(data, history, seed=11), Path(tmp) / "history")
+            command += ["--arrivals", str(Path(tmp) / "history")]
         t0 = time.perf_counter()
         proc = subprocess.run(command, capture_output=True, text=True)
         total = time.perf_counter() - t0
@@ -94,7 +99,10 @@ def main() -> None:
     args = parser.parse_args()
     data = Path(args.data)
     if not args.skip_cli:
-        print("weekly batch (300 households, 5 futures, CLI process):", weekly_cli(data))
+        for history in (0, 1_200):
+            pool = f"{history:,} recent arrivals" if history else "the batch"
+            figures = weekly_cli(data, history)
+            print(f"weekly batch (300 households, 5 futures from {pool}, CLI process):", figures)
     simulation(data, args.seeds, args.weeks, tuple(args.policies.split(",")), args.workers)
 
 
