@@ -193,6 +193,15 @@ GAP = Column(
     "share",
     "Relative gap between the plan's objective and the proven bound; empty without both.",
 )
+GAP_VARIABLE = Column(
+    "gap_variable",
+    "number",
+    "share",
+    "The same gap on the objective without its constant term (objective_constant): in a "
+    "placement with a taakstelling the shortfall were nobody placed, which makes the gap "
+    "of a weekly batch against what is still owed look tiny; equal to gap without a "
+    "constant.",
+)
 REQUESTED_GAP = Column(
     "requested_gap", "number", "share", "The gap the solve had to prove (solver.mip_gap)."
 )
@@ -222,7 +231,16 @@ def _contract(objective_unit: str, objective: str) -> tuple[Column, ...]:
             "The proven bound on the objective (an upper bound when it is maximised, a "
             "lower bound when minimised).",
         ),
+        Column(
+            "objective_constant",
+            "number",
+            objective_unit,
+            "The objective's constant term, which no decision changes: in a placement with "
+            "a taakstelling -penalty_shortfall x the targets' sum (the shortfall were "
+            "nobody placed); else 0.",
+        ),
         GAP,
+        GAP_VARIABLE,
         REQUESTED_GAP,
     )
 

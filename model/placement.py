@@ -247,7 +247,7 @@ class PlacementData:
         return out
 
     def target_penalty(self, m: np.ndarray, placed: np.ndarray) -> np.ndarray:
-        """Soft-mode penalty :math:`\alpha (T_m - p)^+ + \beta (p - T_m)^+` of municipalities
+        r"""Soft-mode penalty :math:`\alpha (T_m - p)^+ + \beta (p - T_m)^+` of municipalities
         ``m`` holding ``placed`` persons; zero without targets or in band mode."""
         if self.target is None or self.config.target_mode != "soft":
             return np.zeros(len(m))

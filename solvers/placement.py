@@ -1,4 +1,4 @@
-"""Solving the placement model at national scale.
+r"""Solving the placement model at national scale.
 
 All compatible pairs (10,000 households x 342 municipalities is 3.4 million) are too
 many to hand to a MIP solver, and almost none can be in an optimal solution. The solve:
@@ -247,7 +247,17 @@ def _solution(
         lp_bound=lp_bound,
         reduced_costs=reduced_costs,
         violations=violations,
+        constant=objective_constant(d),
     )
+
+
+def objective_constant(d: PlacementData) -> float:
+    """The placement objective's constant term: with soft targets, the shortfall were
+    nobody placed, :math:`-\\alpha \\sum_m T_m` (the objective adds back the shortfall
+    each placed person removes); 0 otherwise."""
+    if not d.soft_targets or d.target is None:
+        return 0.0
+    return -float(d.config.penalty_shortfall) * float(np.sum(d.target))
 
 
 def initial_pairs(d: PlacementData, k: int = INITIAL_COLUMNS) -> Pairs:

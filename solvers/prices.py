@@ -244,10 +244,10 @@ def pace_prices(
     period: np.ndarray, placed: np.ndarray, batch_persons: int, weight: float
 ) -> np.ndarray:
     """The balanced policy's price per person for keeping pace: with the national pace
-    :math:`\rho` = (persons placed so far + this batch) / the period's taakstelling, a
-    municipality ``d_m = placed_m - \rho T_m`` persons ahead pays
+    :math:`\\rho` = (persons placed so far + this batch) / the period's taakstelling, a
+    municipality ``d_m = placed_m - \\rho T_m`` persons ahead pays
     :math:`w\\, d_m / T_m` per person it takes (gets it back when behind): the marginal
-    cost of the penalty :math:`\tfrac{w}{2} \\sum_m d_m^2 / T_m` at the batch's start."""
+    cost of the penalty :math:`\\tfrac{w}{2} \\sum_m d_m^2 / T_m` at the batch's start."""
     total = float(np.sum(period))
     if total <= 0:
         return np.zeros(len(period))

@@ -95,6 +95,7 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     message: str = ""
+    constant: float = 0.0  # the objective's constant term, in the model's sense
 
     def _min_form(self) -> tuple[float, float] | None:
         if self.objective is None or self.bound is None:
@@ -107,6 +108,18 @@ class Result:
         """Relative gap between the incumbent and the proven bound (None without both)."""
         pair = self._min_form()
         return None if pair is None else relative_gap(*pair)
+
+    @property
+    def gap_variable(self) -> float | None:
+        """The same gap on the objective without its constant term (:attr:`constant`;
+        a placement's shortfall were nobody placed, which makes a weekly batch's gap look
+        tiny); equal to :attr:`gap` when the objective has no constant."""
+        pair = self._min_form()
+        if pair is None:
+            return None
+        sign = -1.0 if self.sense == "max" else 1.0
+        shift = sign * self.constant
+        return relative_gap(pair[0] - shift, pair[1] - shift)
 
     @property
     def proven(self) -> bool:
@@ -122,18 +135,28 @@ class Result:
             gap = self.gap or 0.0
             if gap <= GAP_TOLERANCE:
                 return "optimal: the incumbent equals the proven bound"
-            return f"proven within the requested gap of {requested} (gap {100 * gap:.4g}%)"
+            return (
+                f"proven within the requested gap of {requested} (gap {100 * gap:.4g}%"
+                f"{self._variable_note()})"
+            )
         if self.status == Status.FEASIBLE:
             shown = "unknown" if self.gap is None else f"{100 * self.gap:.4g}%"
             return (
                 f"stopped by the time limit of {self.time_limit:g} s at gap {shown} "
-                f"(requested {requested})"
+                f"(requested {requested}{self._variable_note()})"
             )
         if self.status == Status.NO_SOLUTION:
             return f"no solution found within the time limit of {self.time_limit:g} s"
         if self.status == Status.INFEASIBLE:
             return "infeasible: the diagnosis lists what cannot be met and by how much"
         return f"{self.status.value}: {self.message}"
+
+    def _variable_note(self) -> str:
+        """'; X% without the constant' when the objective has a constant term."""
+        variable = self.gap_variable
+        if self.constant == 0 or variable is None:
+            return ""
+        return f"; {100 * variable:.4g}% on the objective without its constant"
 
     def parts_table(self) -> pd.DataFrame:
         """The objective parts as a table: one row per part, money and weights in

@@ -168,3 +168,19 @@ def test_readme_configuration_example_is_valid(tmp_path: Path) -> None:
     config = load_config(path, "strict")
     assert config.placement.target_mode == "band" and config.reception.inflow == "peak"
     assert config.placement.part_bounds["distance"].upper == 50000
+
+
+def test_no_docstring_holds_a_control_character() -> None:
+    """LaTeX in a docstring that is not raw turns ``\\alpha`` into a bell and ``\\beta``
+    into a backspace: no docstring of the package holds such a character."""
+    import ast
+
+    found = []
+    for folder in ("asielplan", "data", "model", "solvers", "experiments"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef):
+                    doc = ast.get_docstring(node, clean=False) or ""
+                    if any(c in doc for c in "\a\b\f\r\t\v"):
+                        found.append(f"{path.relative_to(ROOT)}: {getattr(node, 'name', '')}")
+    assert not found, found

@@ -319,3 +319,27 @@ def test_a_batch_runs_weekly_batches_under_their_own_id(tmp_path: Path) -> None:
     assert (folder / "prices.csv").is_file()
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["run_id"] == weekly.id and manifest["command"] == "weekly"
+
+
+def test_the_gap_is_also_reported_without_the_objective_constant(tmp_path: Path) -> None:
+    """A maximised objective of -1000 against a bound of -990 is 1% off; without its
+    constant -1100 it is 100 against 110, 10% off. A weekly batch reports its constant,
+    -20 x the remaining taakstelling (1 + 2 persons)."""
+    from asielplan.solvers.result import Result, Status
+
+    result = Result(
+        problem="placement",
+        status=Status.FEASIBLE,
+        sense="max",
+        objective=-1000.0,
+        bound=-990.0,
+        requested_gap=1e-3,
+        time_limit=1.0,
+        constant=-1100.0,
+    )
+    assert result.gap == pytest.approx(0.01)
+    assert result.gap_variable == pytest.approx(0.10)
+    assert "10% on the objective without its constant" in result.stop
+    week1 = tiny(tmp_path, "week1", {"F1": "flexible"}, (0, 0))
+    kpis = api.weekly(week1, hand_config("greedy")).tables["kpis"].iloc[0]
+    assert kpis["objective_constant"] == pytest.approx(-60.0)

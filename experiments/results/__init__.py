@@ -58,6 +58,8 @@ def contract_kpis(result: Result) -> dict[str, Any]:
         "stop": result.stop,
         "objective": result.objective,
         "bound": result.bound,
+        "objective_constant": result.constant,
         "gap": result.gap,
+        "gap_variable": result.gap_variable,
         "requested_gap": result.requested_gap,
     }
