@@ -263,8 +263,8 @@ class WeeklyConfig(Strict):
         default="prices",
         description="prices: the batch against the remaining taakstelling, each household's "
         "value reduced by persons x its municipality's price from sampled futures; greedy: "
-        "the same without prices; balanced: prices plus a pace price that draws households "
-        "to municipalities behind the national pace and away from those ahead of it.",
+        "the same without prices; balanced: prices plus a pace price that keeps households "
+        "away from municipalities ahead of the national pace.",
     )
     futures: int = Field(default=5, ge=1, description="Sampled futures whose prices are averaged.")
     seed: int = Field(default=0, ge=0, description="Seed of the sampled futures.")
@@ -278,8 +278,8 @@ class WeeklyConfig(Strict):
         default=200.0,
         ge=0,
         description="balanced policy: the pace price per person of a municipality one whole "
-        "taakstelling ahead of the national pace (in proportion for less; negative when "
-        "behind): the marginal cost of a quadratic penalty on the deviation from the pace.",
+        "taakstelling ahead of the national pace (in proportion for less; 0 when behind): "
+        "the marginal cost of a quadratic penalty on running ahead of the pace.",
     )
 
 

@@ -794,8 +794,8 @@ PRICES = Table(
             "number",
             "weight per person",
             "The balanced policy's price for keeping pace: weekly.balance_weight x (persons "
-            "ahead of the national pace) / taakstelling; negative when behind (the objective "
-            "part pace_price).",
+            "ahead of the national pace) / taakstelling; 0 when behind (the objective part "
+            "pace_price).",
             when="the balanced policy",
         ),
     ),

@@ -246,14 +246,17 @@ def pace_prices(
     """The balanced policy's price per person for keeping pace: with the national pace
     :math:`\\rho` = (persons placed so far + this batch) / the period's taakstelling, a
     municipality ``d_m = placed_m - \\rho T_m`` persons ahead pays
-    :math:`w\\, d_m / T_m` per person it takes (gets it back when behind): the marginal
-    cost of the penalty :math:`\\tfrac{w}{2} \\sum_m d_m^2 / T_m` at the batch's start."""
+    :math:`w\\, d_m / T_m` per person it takes: the marginal cost of the penalty
+    :math:`\\tfrac{w}{2} \\sum_m (d_m^+)^2 / T_m` on running ahead, at the batch's start.
+    A municipality behind pays nothing and gets no credit: a credit, fixed for the whole
+    batch, drew far more persons to a small municipality behind than it lacked (the
+    price does not rise as the batch fills it), and left the balance worse."""
     total = float(np.sum(period))
     if total <= 0:
         return np.zeros(len(period))
     pace = (float(np.sum(placed)) + batch_persons) / total
     ahead = np.asarray(placed, dtype=float) - pace * np.asarray(period, dtype=float)
-    return weight * ahead / np.maximum(np.asarray(period, dtype=float), 1.0) + 0.0
+    return weight * np.clip(ahead, 0.0, None) / np.maximum(np.asarray(period, dtype=float), 1.0)
 
 
 def sample_future(persons: np.ndarray, total: int, rng: np.random.Generator) -> np.ndarray:

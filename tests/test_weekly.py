@@ -215,20 +215,18 @@ def test_prices_find_the_hindsight_optimum_where_greedy_does_not(tmp_path: Path)
 def test_the_pace_price_of_the_balanced_policy_by_hand(tmp_path: Path) -> None:
     """Taakstelling 10 and 30, 5 placed in each, a batch of 4: the national pace is
     (10 + 4) / 40 = 0.35, so the first is 1.5 persons ahead (price 200 x 1.5 / 10 = 30
-    per person) and the second 5.5 behind (-200 x 5.5 / 30). A balanced weekly run
+    per person) and the second behind (no price, no credit). A balanced weekly run
     carries it as the objective part pace_price and in prices.csv."""
-    assert pace_prices(np.array([10, 30]), np.array([5, 5]), 4, 200.0) == pytest.approx(
-        [30.0, -200 * 5.5 / 30]
-    )
+    assert pace_prices(np.array([10, 30]), np.array([5, 5]), 4, 200.0) == pytest.approx([30.0, 0.0])
     history = tiny(tmp_path, "history", {"S1": "specialist", "S2": "specialist"}, (0, 0))
     week = tiny(tmp_path, "week", {"F1": "flexible"}, (1, 0))  # Aastad (T 1) is full
     run = api.weekly(week, hand_config("balanced"), arrivals=history)
     pace = run.tables["prices"].set_index("municipality")["pace_price"]
-    # pace (1 + 1) / 3: Aastad 1 - 2/3 ahead, Bedorp 4/3 behind
-    assert pace.to_dict() == pytest.approx({"GM0001": 200 / 3, "GM0002": -200 * (4 / 3) / 2})
+    # pace (1 + 1) / 3: Aastad 1 - 2/3 ahead (200 x 1/3 per person), Bedorp behind
+    assert pace.to_dict() == pytest.approx({"GM0001": 200 / 3, "GM0002": 0.0})
     assert placed_in(run) == {"F1": "GM0002"}
     parts = run.tables["objective"].set_index("part")
-    assert parts.loc["pace_price", "quantity"] == pytest.approx(-200 * (4 / 3) / 2)
+    assert parts.loc["pace_price", "quantity"] == pytest.approx(0.0)
 
 
 def test_weekly_without_progress_refuses(tmp_path: Path) -> None:
