@@ -132,7 +132,9 @@ def check_household_sites(inst: Instance) -> list[Issue]:
 
 
 def check_household_composition(inst: Instance) -> list[Issue]:
-    """adults + children = persons, and every household has at least one adult."""
+    """adults + children = persons, and every household has at least one adult unless
+    the data mark it a household of unaccompanied minors (``unaccompanied_minors`` = 1,
+    then with no adult)."""
     hh = inst.households
     if not _has(hh, "persons", "adults", "children"):
         return []
@@ -148,16 +150,31 @@ def check_household_composition(inst: Instance) -> list[Issue]:
         )
         for row in _rows(hh["adults"] + hh["children"] != hh["persons"])
     ]
+    minors = (
+        hh["unaccompanied_minors"].fillna(0).astype(int) == 1
+        if "unaccompanied_minors" in hh
+        else pd.Series(False, index=hh.index)
+    )
     issues += [
         Issue(
             file,
             row,
             "adults",
             "composition",
-            "a household needs at least one adult (unaccompanied minors are not placed "
-            "by this model)",
+            "a household needs at least one adult, unless it is a household of "
+            "unaccompanied minors (unaccompanied_minors = 1)",
         )
-        for row in _rows(hh["adults"] < 1)
+        for row in _rows((hh["adults"] < 1) & ~minors)
+    ]
+    issues += [
+        Issue(
+            file,
+            row,
+            "unaccompanied_minors",
+            "composition",
+            f"a household of unaccompanied minors has no adult, not {hh['adults'].iloc[row - 1]}",
+        )
+        for row in _rows((hh["adults"] > 0) & minors)
     ]
     return issues
 

@@ -371,6 +371,15 @@ HOUSEHOLDS = pa.DataFrameSchema(
         ),
         "adults": _col(INT, "Members aged 18 or over.", "persons", [pa.Check.ge(0)]),
         "children": _col(INT, "Members under 18.", "persons", [pa.Check.ge(0)]),
+        "unaccompanied_minors": _col(
+            INT,
+            "1 for a household of unaccompanied minors (AMV) with no adult, placed as such; "
+            "empty or 0: the household has at least one adult.",
+            "0/1",
+            [pa.Check.isin([0, 1])],
+            required=False,
+            nullable=True,
+        ),
         "site_id": _id(
             "Current reception site; empty if none (e.g. resettlement from abroad).", nullable=True
         ),

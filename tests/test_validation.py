@@ -121,3 +121,48 @@ def test_parquet_tables_are_read(tmp_path: Path) -> None:
     (folder / "instance.toml").write_text(toml)
     inst = read_instance(folder)
     assert int(inst.households["persons"].sum()) == 11
+
+
+MINORS = (
+    "household_id,persons,adults,children,unaccompanied_minors,site_id,tie_kind,"
+    "tie_municipality,tie_radius_km\n"
+    "H1,1,1,0,,S1,,,\nH2,2,2,0,0,S1,,,\nH3,3,2,1,,S2,,,\nH4,1,1,0,,S2,family,GM0002,0\n"
+    "H5,4,2,2,,S2,,,\nH6,2,{adults},{children},{flag},S1,,,\n"
+)
+MINOR_MEMBERS = "H6,1,M,0-17,none,none,A0\nH6,2,F,{age},none,none,A0\n"
+
+
+def with_household_six(tmp_path: Path, adults: int, flag: str) -> Path:
+    """The tiny instance with a sixth household of two: ``adults`` of them adults, and
+    ``flag`` as its unaccompanied_minors cell."""
+    import shutil
+
+    folder = tmp_path / "minors"
+    shutil.copytree(TINY, folder)
+    text = MINORS.format(adults=adults, children=2 - adults, flag=flag)
+    (folder / "households.csv").write_text(text)
+    members = (folder / "members.csv").read_text()
+    age = "25-34" if adults else "0-17"
+    (folder / "members.csv").write_text(members + MINOR_MEMBERS.format(age=age))
+    toml = (folder / "instance.toml").read_text().replace("national = 11", "national = 13")
+    (folder / "instance.toml").write_text(toml)
+    return folder
+
+
+def test_a_household_of_unaccompanied_minors_is_placed_where_the_data_say_so(
+    tmp_path: Path,
+) -> None:
+    """Two minors without an adult: refused unmarked (naming the column to set), placed
+    when marked unaccompanied_minors = 1 (their labour score is 0: no adult works), and
+    a marked household with an adult is refused."""
+    from asielplan.api import place
+    from asielplan.config import RunConfig, SolverConfig
+
+    with pytest.raises(InputError, match="unaccompanied_minors = 1"):
+        read_instance(with_household_six(tmp_path / "a", 0, ""))
+    with pytest.raises(InputError, match="has no adult, not 1"):
+        read_instance(with_household_six(tmp_path / "b", 1, "1"))
+    run = place(with_household_six(tmp_path / "c", 0, "1"), RunConfig(solver=SolverConfig()))
+    households = run.tables["households"].set_index("household_id")
+    assert households.loc["H6", "placed"]
+    assert households.loc["H6", "score"] == 0.0
