@@ -309,38 +309,52 @@ def check_locks(inst: Instance) -> list[Issue]:
     return issues
 
 
-def check_every_household_has_a_place(inst: Instance) -> list[Issue]:
-    """No household has all municipalities forbidden (or only forbidden allowed ones)."""
-    if not _has(inst.forbidden, "household_id", "municipality"):
+def households_without_a_place(inst: Instance) -> set[str]:
+    """Households compatible with no municipality: an allowed row with an empty
+    municipality, every municipality forbidden, or only forbidden allowed ones. Whether
+    that is an error depends on the run (``placement.assignment``)."""
+    allowed = inst.allowed if _has(inst.allowed, "household_id", "municipality") else None
+    forbidden = inst.forbidden if _has(inst.forbidden, "household_id", "municipality") else None
+    blocked: set[str] = set()
+    restricted: set[str] = set()
+    if forbidden is not None:
+        forbidden = forbidden.drop_duplicates(["household_id", "municipality"])
+    if allowed is not None:
+        restricted = set(allowed["household_id"])
+        listed = allowed[allowed["municipality"].notna()]
+        if forbidden is not None:
+            keys = listed.set_index(["household_id", "municipality"]).index
+            gone = forbidden.set_index(["household_id", "municipality"]).index
+            listed = listed[~keys.isin(gone)]
+        blocked |= restricted - set(listed["household_id"])
+    if forbidden is not None:
+        n_muni = len(_municipality_codes(inst) or ())
+        free = forbidden[~forbidden["household_id"].isin(restricted)]
+        per_household = free.groupby("household_id").size()
+        blocked |= set(per_household[per_household >= n_muni].index)
+    return blocked
+
+
+def check_allowed_nothing_alone(inst: Instance) -> list[Issue]:
+    """An allowed row with an empty municipality (compatible with nothing) is the
+    household's only allowed row."""
+    allowed = inst.allowed
+    if not _has(allowed, "household_id", "municipality"):
         return []
-    assert inst.forbidden is not None
-    n_muni = len(_municipality_codes(inst) or ())
-    forbidden = inst.forbidden.drop_duplicates(["household_id", "municipality"])
-    per_household = forbidden.groupby("household_id").size()
-    if _has(inst.allowed, "household_id", "municipality"):
-        assert inst.allowed is not None
-        allowed_keys = inst.allowed.set_index(["household_id", "municipality"]).index
-        still = inst.allowed[
-            ~allowed_keys.isin(forbidden.set_index(["household_id", "municipality"]).index)
-        ]
-        left = still.groupby("household_id").size()
-        blocked = set(inst.allowed["household_id"]) - set(left.index)
-    else:
-        blocked = set(per_household[per_household >= n_muni].index)
-    hh = inst.households
-    if not blocked or not _has(hh, "household_id"):
-        return []
-    file = inst.files.get("households", "households")
+    assert allowed is not None
+    nothing = allowed["municipality"].isna()
+    both = set(allowed.loc[nothing, "household_id"]) & set(allowed.loc[~nothing, "household_id"])
+    file = inst.files.get("allowed", "allowed")
     return [
         Issue(
             file,
             row,
-            "household_id",
-            "has a place",
-            f"household {hh['household_id'].iloc[row - 1]!r} has no municipality left "
-            "after the forbidden pairs",
+            "municipality",
+            "compatible with nothing",
+            "an empty municipality says this household may go nowhere, but it has other "
+            "allowed rows",
         )
-        for row in _rows(hh["household_id"].isin(blocked))
+        for row in _rows(nothing & allowed["household_id"].isin(both))
     ]
 
 
@@ -694,7 +708,7 @@ CHECKS: tuple[Check, ...] = (
     check_members,
     check_pair_tables,
     check_locks,
-    check_every_household_has_a_place,
+    check_allowed_nothing_alone,
     check_capacity_fits,
     check_scores_cover_pairs,
     check_municipality_tables,

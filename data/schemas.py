@@ -447,11 +447,11 @@ SCORES = pa.DataFrameSchema(
 )
 
 
-def _pairs(name: str, meaning: str) -> pa.DataFrameSchema:
+def _pairs(name: str, meaning: str, nullable: bool = False) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             "household_id": _id("Household."),
-            "municipality": _id(meaning),
+            "municipality": _id(meaning, nullable=nullable),
         },
         name=name,
         strict=False,
@@ -459,7 +459,13 @@ def _pairs(name: str, meaning: str) -> pa.DataFrameSchema:
     )
 
 
-ALLOWED = _pairs("allowed", "A municipality this household may go to; others are excluded.")
+ALLOWED = _pairs(
+    "allowed",
+    "A municipality this household may go to; others are excluded. Empty: the household "
+    "is compatible with no municipality (it stays unplaced under "
+    "placement.assignment = at_most_once).",
+    nullable=True,
+)
 FORBIDDEN = _pairs("forbidden", "A municipality this household must not go to.")
 LOCKS = _pairs("locks", "The municipality a planner fixed this household to.")
 

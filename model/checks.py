@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
+import numpy as np
+
 from asielplan.config import RunConfig
+from asielplan.data.checks import households_without_a_place
 from asielplan.data.instance import META_FILE, Instance
 from asielplan.data.reception import inflows_of
 from asielplan.errors import Issue
@@ -255,8 +258,42 @@ def check_target_scheme(inst: Instance, config: RunConfig, kind: Problem) -> lis
     return issues + check_scheme(inst, name, config.schemes)
 
 
+def check_households_have_a_place(inst: Instance, config: RunConfig, kind: Problem) -> list[Issue]:
+    """A household compatible with no municipality (an allowed row with an empty
+    municipality, or every place forbidden) cannot be placed: an error when every
+    household must be (exactly once), a warning that it stays unplaced otherwise."""
+    if kind != "place" or "household_id" not in inst.households:
+        return []
+    blocked = households_without_a_place(inst)
+    if not blocked:
+        return []
+    hh = inst.households
+    file = inst.files.get("households", "households")
+    must = config.placement.assignment == "exactly_once"
+    rows = np.flatnonzero(hh["household_id"].isin(blocked).to_numpy()) + 1
+    return [
+        Issue(
+            file,
+            int(row),
+            "household_id",
+            "has a place",
+            f"household {hh['household_id'].iloc[row - 1]!r} is compatible with no "
+            "municipality (allowed and forbidden tables): "
+            + (
+                "it cannot be placed exactly once; with placement.assignment = "
+                "'at_most_once' it stays unplaced"
+                if must
+                else "it stays unplaced"
+            ),
+            "error" if must else "warning",
+        )
+        for row in rows
+    ]
+
+
 RUN_CHECKS: tuple[RunCheck, ...] = (
     check_problem_tables,
+    check_households_have_a_place,
     check_taakstelling_scheme,
     check_region_bands,
     check_weekly_targets,

@@ -420,7 +420,8 @@ def allowed_pairs(inst: Instance, muni_distance: np.ndarray) -> Compatibility:
         A_h = \\{m : \\mathrm{dist}(t_h, m) \\le r_h\\} \\cap L_h \\cap S_h
 
     with :math:`t_h, r_h` the hard-criterion tie (place and radius; all of :math:`M` when
-    none), :math:`L_h` the ``allowed`` list (all when absent), :math:`S_h` the pairs with a
+    none), :math:`L_h` the ``allowed`` list (all when absent; empty when its one row has
+    an empty municipality: compatible with nothing), :math:`S_h` the pairs with a
     score when a score table is given, and :math:`F` the forbidden pairs. A lock
     restricts :math:`A_h` to the locked municipality.
     """
@@ -454,11 +455,12 @@ def allowed_pairs(inst: Instance, muni_distance: np.ndarray) -> Compatibility:
 
     for table in (inst.allowed, inst.scores):
         if table is not None and len(table):
-            h, m = pair_index(table)
+            restricted = np.zeros(H, dtype=bool)
+            restricted[hh_index[table["household_id"].to_numpy()].to_numpy()] = True
+            named = table[table["municipality"].notna()]  # empty: compatible with nothing
+            h, m = pair_index(named)
             listed = np.zeros((H, M), dtype=bool)
             listed[h, m] = True
-            restricted = np.zeros(H, dtype=bool)
-            restricted[h] = True
             allowed[restricted] &= listed[restricted]
     if inst.forbidden is not None and len(inst.forbidden):
         h, m = pair_index(inst.forbidden)

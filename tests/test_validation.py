@@ -166,3 +166,32 @@ def test_a_household_of_unaccompanied_minors_is_placed_where_the_data_say_so(
     households = run.tables["households"].set_index("household_id")
     assert households.loc["H6", "placed"]
     assert households.loc["H6", "score"] == 0.0
+
+
+def test_a_household_compatible_with_nothing_stays_unplaced(tmp_path: Path) -> None:
+    """An allowed row with an empty municipality: validate warns under at_most_once and
+    the run leaves that household unplaced, the others placed; under exactly_once it is
+    an error naming the household; beside other allowed rows it is a contradiction."""
+    import warnings
+
+    from asielplan.api import place
+    from asielplan.config import PlacementConfig, RunConfig
+
+    from .placement_helpers import variant
+
+    folder = variant(tmp_path / "a", "tiny", {"allowed": "household_id,municipality\nH3,\n"})
+    with pytest.raises(InputError, match="'H3' is compatible with no municipality"):
+        validate(folder)
+    loose = RunConfig(placement=PlacementConfig(assignment="at_most_once"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        validate(folder, loose)
+        run = place(folder, loose)
+    assert any("it stays unplaced" in str(w.message) for w in caught)
+    placed = run.tables["households"].set_index("household_id")["placed"].to_dict()
+    assert placed == {"H1": True, "H2": True, "H3": False, "H4": True, "H5": True}
+    both = variant(
+        tmp_path / "b", "tiny", {"allowed": "household_id,municipality\nH3,\nH3,GM0001\n"}
+    )
+    with pytest.raises(InputError, match="compatible with nothing"):
+        read_instance(both)
