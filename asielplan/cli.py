@@ -599,6 +599,13 @@ def place(
     inst = api.with_previous_plan(instance, previous) if previous is not None else instance
     with console.status("placing households ...") as status:
         run = api.place(inst, cfg, _progress(status))
+    _finish_placement(run, out)
+
+
+def _finish_placement(run: Run, out: Path) -> None:
+    """Write a placement run, say what it found and exit with its status."""
+    from asielplan import api
+
     written = api.write_run(run, out)
     print_warnings(run.warnings)
     print_placement_summary(run, written)
@@ -653,11 +660,7 @@ def weekly(
         inst = api.with_table(inst, "progress", progress)
     with console.status("placing the weekly batch ...") as status:
         run = api.weekly(inst, cfg, arrivals, _progress(status))
-    written = api.write_run(run, out)
-    print_warnings(run.warnings)
-    print_placement_summary(run, written)
-    _kept(out, written)
-    _exit_on_status(run.solution.status)
+    _finish_placement(run, out)
 
 
 @app.command()

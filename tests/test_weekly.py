@@ -90,6 +90,18 @@ def hand_config(policy: str) -> RunConfig:
     )
 
 
+# two one-person types (values 10 and 4, 6 and 5 per person), one place in each of two
+# municipalities, shortfall and excess 20 per person
+HAND_LP = FutureLP(
+    cost=-np.array([[10.0, 4.0], [6.0, 5.0]]),
+    supply=np.array([1.0, 1.0]),
+    target=np.array([1.0, 1.0]),
+    shortfall=20.0,
+    excess=20.0,
+    unplaced=None,
+)
+
+
 def placed_in(run: api.Run) -> dict[str, str]:
     table = run.tables["households"]
     return dict(zip(table["household_id"], table["municipality"], strict=True))
@@ -100,14 +112,7 @@ def test_prices_are_the_smallest_optimal_duals_of_a_hand_lp() -> None:
     puts type 1 (values 10, 4) in Aastad and type 2 (6, 5) in Bedorp: 15. Optimal
     duals: lambda_A - lambda_B in [1, 6], each in [-20, 20]; the smallest are
     lambda_B = -20 (one more place: one more short) and lambda_A = -19."""
-    lp = FutureLP(
-        cost=-np.array([[10.0, 4.0], [6.0, 5.0]]),
-        supply=np.array([1.0, 1.0]),
-        target=np.array([1.0, 1.0]),
-        shortfall=20.0,
-        excess=20.0,
-        unplaced=None,
-    )
+    lp = HAND_LP
     solved = solve_future(lp, SolverConfig(threads=1))
     assert solved.value == pytest.approx(15.0)
     assert solved.price == pytest.approx([-19.0, -20.0])
@@ -281,14 +286,7 @@ def test_simulation_is_byte_identical_for_a_seed(tmp_path: Path) -> None:
 def test_runs_with_other_thread_counts_follow_each_other_in_one_process() -> None:
     """HiGHS keeps one thread scheduler per process; a one-thread solve after a
     two-thread one (and back) still solves."""
-    lp = FutureLP(
-        cost=-np.array([[10.0, 4.0], [6.0, 5.0]]),
-        supply=np.array([1.0, 1.0]),
-        target=np.array([1.0, 1.0]),
-        shortfall=20.0,
-        excess=20.0,
-        unplaced=None,
-    )
+    lp = HAND_LP
     for threads in (2, 1, 2):
         assert solve_future(lp, SolverConfig(threads=threads)).value == pytest.approx(15.0)
 
