@@ -355,6 +355,7 @@ def simulate(
     arrivals: InstanceLike | str | Path = None,
     progress: Progress | None = None,
     workers: int = 1,
+    on_seed: Callable[[int, int], None] | None = None,
 ) -> SimulationStudy:
     """Simulate weekly placement over a half-year of ``weeks`` weeks for seeds 1 ..
     ``seeds`` and compare ``policies`` (greedy, prices, balanced, hindsight) with the
@@ -362,7 +363,8 @@ def simulate(
     generated from each seed on the instance's municipalities and sites until their
     persons reach the national taakstelling, or are the households of ``arrivals`` (an
     instance folder), split into weeks in a seeded order. ``workers`` > 1 runs the seeds
-    in that many processes, each solve on one thread (``solver.threads`` = 1)."""
+    in that many processes, each solve on one thread (``solver.threads`` = 1);
+    ``on_seed(done, total)`` is called as each seed ends."""
     config = config or RunConfig()
     inst = load_instance(instance)
     unknown = [p for p in policies if p not in POLICIES]
@@ -391,7 +393,7 @@ def simulate(
     if past is not None:
         check(replace(inst, households=past.households, members=past.members), cfg, "place")
     numbers = list(range(1, seeds + 1))
-    result = run_simulation(inst, cfg, weeks, numbers, policies, past, progress, workers)
+    result = run_simulation(inst, cfg, weeks, numbers, policies, past, progress, workers, on_seed)
     return SimulationStudy(inst, cfg, weeks, numbers, policies, result, past, workers)
 
 

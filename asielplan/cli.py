@@ -688,14 +688,27 @@ def simulate(
     in turn, hindsight places all at once; writes runs (per policy and seed: share of
     the hindsight optimum, expected employed, deviation at the end, balance), summary
     (means with 95% intervals), balance (week by week), shares.png and balance.png."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     from asielplan import api
 
     cfg = run_config(config, scenario, instance, {"solver.time_limit": time_limit})
     api.check_output(out, instance)
     chosen = tuple(name.strip() for name in policies.split(",") if name.strip())
-    with console.status("simulating ...") as status:
+    with Progress(
+        TextColumn("simulation"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} seeds"),
+        TimeRemainingColumn(),
+        console=err_console,
+    ) as bar:
+        task = bar.add_task("seeds", total=seeds)
+
+        def show(done: int, total: int) -> None:
+            bar.update(task, completed=done)
+
         study = api.simulate(
-            instance, cfg, weeks, seeds, chosen, arrivals, _progress(status), workers
+            instance, cfg, weeks, seeds, chosen, arrivals, None, workers, on_seed=show
         )
     api.write_simulation(study, out)
     summary = study.result.summary

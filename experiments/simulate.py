@@ -70,16 +70,20 @@ def simulate(
     arrivals: Instance | None = None,
     say: Say | None = None,
     workers: int = 1,
+    on_seed: Callable[[int, int], None] | None = None,
 ) -> Simulation:
     """Simulate ``weeks`` weekly batches for every seed and policy (see the module);
     with ``workers`` > 1 the seeds run in that many processes (the tables are the same:
-    each seed's rows depend on the seed alone and are gathered in seed order)."""
+    each seed's rows depend on the seed alone and are gathered in seed order).
+    ``on_seed(done, total)`` is called as each seed ends."""
     tell = say or (lambda message: None)
+    count = on_seed or (lambda done, total: None)
     done: dict[int, tuple[list[dict[str, object]], list[pd.DataFrame]]] = {}
     if workers <= 1:
         for seed in seeds:
             tell(f"seed {seed} ({len(done) + 1} of {len(seeds)})")
             done[seed] = one_seed(inst, config, weeks, seed, policies, arrivals)
+            count(len(done), len(seeds))
     else:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
@@ -90,6 +94,7 @@ def simulate(
             for future in as_completed(running):
                 done[running[future]] = future.result()
                 tell(f"seed {running[future]} done ({len(done)} of {len(seeds)})")
+                count(len(done), len(seeds))
     rows = [row for seed in seeds for row in done[seed][0]]
     curves = [curve for seed in seeds for curve in done[seed][1]]
     runs = pd.DataFrame(rows)

@@ -339,3 +339,19 @@ def test_the_gap_is_also_reported_without_the_objective_constant(tmp_path: Path)
     week1 = tiny(tmp_path, "week1", {"F1": "flexible"}, (0, 0))
     kpis = api.weekly(week1, hand_config("greedy")).tables["kpis"].iloc[0]
     assert kpis["objective_constant"] == pytest.approx(-60.0)
+
+
+def test_simulate_on_the_command_line_shows_its_seeds_and_summary(tmp_path: Path) -> None:
+    """asielplan simulate through the CLI: exit 0, the summary per policy on the screen,
+    the tables written."""
+    from typer.testing import CliRunner
+
+    from asielplan.cli import app
+
+    out = tmp_path / "sim"
+    args = ["simulate", str(TINY), "--weeks", "2", "--seeds", "2", "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--policies", "greedy,prices"])
+    assert result.exit_code == 0, result.output
+    assert "hindsight" in result.output and "100.00%" in result.output
+    runs = pd.read_csv(out / "runs.csv")
+    assert sorted(set(runs["policy"])) == ["greedy", "hindsight", "prices"]
