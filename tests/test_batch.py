@@ -180,3 +180,42 @@ def test_a_worker_killed_mid_run_has_its_run_redone_and_nothing_duplicated(
     assert table["status"].tolist() == ["optimal"] * 3
     folders = sorted(p.name for p in (out / "runs").iterdir())
     assert folders == sorted(table["run_id"])  # one folder per run, none left over
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_batch_runs_on_an_existing_cluster_given_by_its_scheduler(tmp_path: Path) -> None:
+    """A real Dask cluster started apart (a scheduler and one worker process, as on a
+    cluster's nodes): the batch sent to its address runs every run there, with the same
+    statuses as on the local cluster."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    start = [sys.executable, "-m"]
+    where = ["--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
+    scheduler = subprocess.Popen(
+        [*start, "distributed.cli.dask_scheduler", *where],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    worker = subprocess.Popen(
+        [*start, "distributed.cli.dask_worker", address, "--nthreads", "1", "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        path = batch_folder(tmp_path, BATCH.replace('"base", "banded"', '"base"'))
+        result = run_batch(read_batch(path), tmp_path / "out", scheduler=address)
+        assert result.table["status"].tolist() == ["optimal", "optimal"]
+        assert result.ran == 2
+        for run_id in result.table["run_id"]:
+            assert (tmp_path / "out" / "runs" / run_id / "manifest.json").is_file()
+    finally:
+        for process in (worker, scheduler):
+            process.terminate()
+            process.wait(timeout=30)
