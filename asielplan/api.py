@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from asielplan.config import RunConfig, weekly_config
+from asielplan.config import RunConfig, check_priced, weekly_config
 from asielplan.data.instance import (
     Instance,
     attach_table,
@@ -264,6 +264,7 @@ def weekly(
     if inst.meta.taakstelling is None:
         raise ConfigError("a weekly batch needs a taakstelling ([taakstelling] in instance.toml)")
     cfg = weekly_config(config)
+    check_priced(cfg, (cfg.weekly.policy,))
     clock = _Timer()
     found = check(inst, cfg, "place")
     spec = run_spec("weekly", inst, cfg)
@@ -383,6 +384,7 @@ def simulate(
     )
     if workers > 1:
         cfg = cfg.model_copy(update={"solver": cfg.solver.model_copy(update={"threads": 1})})
+    check_priced(cfg, policies)
     check(inst, cfg, "place")
     if cfg.placement.region_bands or cfg.placement.group_floors or cfg.placement.part_bounds:
         raise ConfigError(
@@ -390,6 +392,11 @@ def simulate(
             "bounds; remove them from the configuration"
         )
     past = load_instance(arrivals) if arrivals is not None else None
+    if past is None and inst.sites.empty:
+        raise ConfigError(
+            "a simulation generates arrivals at the instance's reception sites and it has "
+            "none: give the half-year's arrivals with --arrivals"
+        )
     if past is not None:
         check(replace(inst, households=past.households, members=past.members), cfg, "place")
     numbers = list(range(1, seeds + 1))

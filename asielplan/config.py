@@ -396,6 +396,19 @@ class RunConfig(Strict):
     )
 
 
+PRICED_POLICIES = ("prices", "balanced")
+
+
+def check_priced(config: RunConfig, policies: tuple[str, ...]) -> None:
+    """Prices come from the duals of a penalised taakstelling: refuse a band."""
+    priced = [policy for policy in policies if policy in PRICED_POLICIES]
+    if priced and config.placement.target_mode != "soft":
+        raise ConfigError(
+            f"the {' and '.join(priced)} policy prices the remaining taakstelling as a "
+            "penalised target: set placement.target_mode = 'soft', or use the greedy policy"
+        )
+
+
 def weekly_config(config: RunConfig) -> RunConfig:
     """The run configuration of a weekly batch: the remaining taakstelling as targets."""
     placement = config.placement.model_copy(update={"targets": "remaining"})

@@ -234,6 +234,20 @@ def test_the_pace_price_of_the_balanced_policy_by_hand(tmp_path: Path) -> None:
     assert parts.loc["pace_price", "quantity"] == pytest.approx(0.0)
 
 
+def test_prices_refuse_a_taakstelling_band(tmp_path: Path) -> None:
+    """Prices are duals of a penalised taakstelling: with placement.target_mode = band
+    the weekly command and the simulation say so and name the way out."""
+    week1 = tiny(tmp_path, "week1", {"F1": "flexible"}, (0, 0))
+    banded = hand_config("prices")
+    banded = banded.model_copy(
+        update={"placement": banded.placement.model_copy(update={"target_mode": "band"})}
+    )
+    with pytest.raises(ConfigError, match=r"set placement\.target_mode = 'soft'"):
+        api.weekly(week1, banded)
+    with pytest.raises(ConfigError, match="the prices policy"):
+        api.simulate(TINY, banded, weeks=2, seeds=1, policies=("greedy", "prices"))
+
+
 def test_weekly_without_progress_refuses(tmp_path: Path) -> None:
     """No progress table: the weekly command says why and places nothing."""
     week1 = tiny(tmp_path, "week1", {"F1": "flexible"}, None)  # type: ignore[arg-type]
@@ -355,3 +369,21 @@ def test_simulate_on_the_command_line_shows_its_seeds_and_summary(tmp_path: Path
     assert "hindsight" in result.output and "100.00%" in result.output
     runs = pd.read_csv(out / "runs.csv")
     assert sorted(set(runs["policy"])) == ["greedy", "hindsight", "prices"]
+
+
+def test_a_simulation_without_sites_asks_for_the_arrivals(tmp_path: Path) -> None:
+    """Arrivals are generated at the instance's reception sites: an instance without
+    sites gets a message naming --arrivals, not a traceback."""
+    import shutil
+
+    folder = tmp_path / "nosites"
+    shutil.copytree(TINY, folder)
+    (folder / "sites.csv").unlink()
+    toml = (folder / "instance.toml").read_text()
+    (folder / "instance.toml").write_text(
+        toml.replace('[tables.sites]\npath = "sites.csv"\nsource = "hand-made"\n', "")
+    )
+    households = (folder / "households.csv").read_text()
+    (folder / "households.csv").write_text(households.replace(",S1,", ",,").replace(",S2,", ",,"))
+    with pytest.raises(ConfigError, match="--arrivals"):
+        api.simulate(folder, RunConfig(), weeks=2, seeds=1, policies=("greedy",))
