@@ -379,13 +379,19 @@ def check_capacity_fits(inst: Instance) -> list[Issue]:
 
 
 def check_scores_cover_pairs(inst: Instance) -> list[Issue]:
-    """A score table, when given, scores every household at least once."""
+    """A score table, when given, scores every household at least once, except one
+    compatible with nothing (its allowed row names no municipality)."""
     scores = inst.scores
     if not _has(scores, "household_id") or not _has(inst.households, "household_id"):
         return []
     assert scores is not None
     hh = inst.households
     file = inst.files.get("households", "households")
+    nowhere = set()
+    if _has(inst.allowed, "household_id", "municipality"):
+        assert inst.allowed is not None
+        nowhere = set(inst.allowed.loc[inst.allowed["municipality"].isna(), "household_id"])
+    scored = set(scores["household_id"]) | nowhere
     return [
         Issue(
             file,
@@ -394,7 +400,7 @@ def check_scores_cover_pairs(inst: Instance) -> list[Issue]:
             "scored",
             f"household {hh['household_id'].iloc[row - 1]!r} has no row in the score table",
         )
-        for row in _rows(~hh["household_id"].isin(set(scores["household_id"])))
+        for row in _rows(~hh["household_id"].isin(scored))
     ]
 
 

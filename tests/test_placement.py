@@ -332,3 +332,24 @@ def test_a_location_with_no_capacity_receives_nobody(tmp_path: Path, scored: boo
     assert run.solution.objective == pytest.approx(220.0)
     municipalities = run.tables["municipalities"].set_index("municipality")
     assert municipalities.loc["L3", "placed_persons"] == 0
+
+
+def test_the_shipped_score_only_example_reaches_its_hand_optimum() -> None:
+    """data/examples/resettle with data/examples/score-only.toml: the optimum worked out
+    in its instance.toml (A and B in L1, C in L2, D in L3: 2.8) exactly (gap 0), and
+    case E, compatible with nothing, stays unplaced with a warning."""
+    import warnings
+
+    from asielplan.api import place
+    from asielplan.config import load_config
+
+    examples = Path(__file__).parents[1] / "data" / "examples"
+    config = load_config(examples / "score-only.toml")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = place(examples / "resettle", config)
+    assert any("'E' is compatible with no municipality" in str(w.message) for w in caught)
+    assert run.solution.objective == pytest.approx(2.8)
+    assert run.solution.gap == pytest.approx(0.0, abs=1e-9)
+    households = run.tables["households"].set_index("household_id")["municipality"]
+    assert households.fillna("").to_dict() == {"A": "L1", "B": "L1", "C": "L2", "D": "L3", "E": ""}
