@@ -89,6 +89,44 @@ def check_tables_not_empty(inst: Instance) -> list[Issue]:
     return issues
 
 
+def check_located(inst: Instance) -> list[Issue]:
+    """Coordinates come as lat and lon together; without them a tie cannot reach beyond
+    its own municipality; a taakstelling needs the population."""
+    muni = inst.municipalities
+    file = inst.files.get("municipalities", "municipalities")
+    issues = []
+    if _has(muni, "code") and ("lat" in muni) != ("lon" in muni):
+        given, missing = ("lat", "lon") if "lat" in muni else ("lon", "lat")
+        issues.append(
+            Issue(file, None, missing, "coordinates", f"{given} is given without {missing}")
+        )
+    hh = inst.households
+    if _has(muni, "code") and "lat" not in muni and _has(hh, "tie_radius_km"):
+        households = inst.files.get("households", "households")
+        issues += [
+            Issue(
+                households,
+                row,
+                "tie_radius_km",
+                "coordinates",
+                "a tie radius needs the municipalities' lat and lon",
+            )
+            for row in _rows(hh["tie_radius_km"].fillna(0) > 0)
+        ]
+    if inst.meta.taakstelling is not None and _has(muni, "code") and "population" not in muni:
+        issues.append(
+            Issue(
+                file,
+                None,
+                "population",
+                "population",
+                "a taakstelling needs the municipalities' population (Huisvestingswet 2014 "
+                "art. 29)",
+            )
+        )
+    return issues
+
+
 def check_region_levels(inst: Instance) -> list[Issue]:
     """Every declared region level is a column of the municipality table, with no gaps."""
     issues = []
@@ -706,6 +744,7 @@ def check_inflow_weights(inst: Instance) -> list[Issue]:
 
 CHECKS: tuple[Check, ...] = (
     check_tables_not_empty,
+    check_located,
     check_region_levels,
     check_site_municipalities,
     check_household_sites,

@@ -92,18 +92,28 @@ MUNICIPALITIES = pa.DataFrameSchema(
     {
         "code": _id("Municipality code, e.g. the CBS code GM0363.", unique=True),
         "name": _col(STR, "Municipality name.", "text"),
-        "population": _col(INT, "Inhabitants on the reference date.", "persons", [pa.Check.gt(0)]),
+        "population": _col(
+            INT,
+            "Inhabitants on the reference date; needed with a [taakstelling] (the law's key "
+            "and the other schemes), optional otherwise (e.g. resettlement locations).",
+            "persons",
+            [pa.Check.gt(0)],
+            required=False,
+        ),
         "lat": _col(
             FLOAT,
-            "Latitude of the centroid (WGS84); used for distances.",
+            "Latitude of the centroid (WGS84); used for distances. Without lat and lon the "
+            "distance terms are off and a tie holds to its own municipality only.",
             "degrees",
             [pa.Check.in_range(-90, 90)],
+            required=False,
         ),
         "lon": _col(
             FLOAT,
-            "Longitude of the centroid (WGS84); used for distances.",
+            "Longitude of the centroid (WGS84); used for distances (with lat).",
             "degrees",
             [pa.Check.in_range(-180, 180)],
+            required=False,
         ),
         "employment_rate": _col(
             FLOAT,

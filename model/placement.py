@@ -483,8 +483,12 @@ def prepare_placement(
     target, scheme = placement_targets(inst, config, schemes)
     config = effective_config(config, scheme)
     hh, muni, sites = inst.households, inst.municipalities, inst.sites
-    lat, lon = muni["lat"].to_numpy(float), muni["lon"].to_numpy(float)
-    muni_distance = haversine_km(lat, lon, lat, lon)
+    located = "lat" in muni and "lon" in muni
+    if located:
+        lat, lon = muni["lat"].to_numpy(float), muni["lon"].to_numpy(float)
+        muni_distance = haversine_km(lat, lon, lat, lon)
+    else:  # no coordinates: a tie holds to its own municipality only, no distance cost
+        muni_distance = np.where(np.eye(len(muni), dtype=bool), 0.0, np.inf)
     code_index = pd.Series(np.arange(len(muni)), index=muni["code"].to_numpy())
 
     if inst.scores is not None and len(inst.scores):
@@ -503,7 +507,7 @@ def prepare_placement(
         site_muni = code_index[sites["municipality"].to_numpy()].to_numpy()
         site_row = pd.Series(np.arange(len(sites)), index=sites["site_id"].to_numpy())
         site_of = site_row.reindex(hh["site_id"].to_numpy()).fillna(-1).to_numpy(np.int64)
-        site_distance = muni_distance[site_muni]
+        site_distance = muni_distance[site_muni] if located else np.zeros((len(sites), len(muni)))
         level = config.coa_region_level
         if level in muni:
             region = muni[level].to_numpy()

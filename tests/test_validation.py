@@ -195,3 +195,34 @@ def test_a_household_compatible_with_nothing_stays_unplaced(tmp_path: Path) -> N
     )
     with pytest.raises(InputError, match="compatible with nothing"):
         read_instance(both)
+
+
+def test_population_and_coordinates_are_optional_where_nothing_needs_them(
+    tmp_path: Path,
+) -> None:
+    """Without lat and lon the instance reads and a tie holds to its own municipality;
+    a tie radius then is refused, as is lat without lon; without population the
+    taakstelling is refused, naming the law."""
+    import shutil
+
+    folder = tmp_path / "bare"
+    shutil.copytree(TINY, folder)
+    muni = (folder / "municipalities.csv").read_text().splitlines()
+    keep = [0, 1, 5, 6, 7, 8, 9]  # code, name, province ... employment_rate
+    bare = [",".join(line.split(",")[k] for k in keep) for line in muni]
+    (folder / "municipalities.csv").write_text("\n".join(bare) + "\n")
+    with pytest.raises(InputError) as refused:
+        read_instance(folder)
+    rules = {(issue.column, issue.rule) for issue in refused.value.issues}
+    assert rules == {("population", "population")}
+    toml = (folder / "instance.toml").read_text()
+    cut = toml.index("[taakstelling]")
+    rest = toml[cut:].split("\n\n", 1)[1]
+    (folder / "instance.toml").write_text(toml[:cut] + rest)
+    inst = read_instance(folder)  # H4's tie has radius 0: fine without coordinates
+    assert "lat" not in inst.municipalities
+    (folder / "households.csv").write_text(
+        (folder / "households.csv").read_text().replace("GM0002,0", "GM0002,10")
+    )
+    with pytest.raises(InputError, match="a tie radius needs the municipalities' lat and lon"):
+        read_instance(folder)
