@@ -34,6 +34,13 @@ class SolverConfig(Strict):
     name: str = Field(default="highs", description="Pyomo solver name; HiGHS by default.")
     time_limit: float = Field(default=60.0, gt=0, description="Wall-clock limit (seconds).")
     mip_gap: float = Field(default=1e-3, ge=0, description="Relative gap to stop at (0.001).")
+    exact_up_to: int = Field(
+        default=500,
+        ge=0,
+        description="A placement of at most this many households on an instance without "
+        "a taakstelling (the generic resettlement shape) is proven exactly (mip_gap 0), as "
+        "a researcher expects of a small instance; 0: always mip_gap.",
+    )
     threads: int = Field(default=2, ge=1, description="Solver threads.")
     seed: int = Field(default=0, ge=0, description="Solver random seed.")
     log: bool = Field(default=False, description="Send the solver's log to the logger.")

@@ -155,6 +155,7 @@ def solve_placement(
     ``diagnose`` an infeasible model is reported as such without the elastic solve (a
     feasibility probe)."""
     say = progress or (lambda message: log.info(message))
+    config = requested(d, config)
     if config.name != "highs":
         return _solve_full_with_pyomo(d, config, say)
     started = time.perf_counter()
@@ -195,6 +196,14 @@ def solve_placement(
             " the best plan it found, not proven the least)"
         ),
     )
+
+
+def requested(d: PlacementData, config: SolverConfig) -> SolverConfig:
+    """The solver settings of this placement: ``mip_gap`` 0 for one of at most
+    ``exact_up_to`` households without a taakstelling (the gap it reports as requested)."""
+    if d.target is None and d.n_households <= config.exact_up_to and config.mip_gap > 0:
+        return config.model_copy(update={"mip_gap": 0.0})
+    return config
 
 
 def _parts(d: PlacementData, assignment: np.ndarray, *, elastic: bool) -> dict[str, ObjectivePart]:

@@ -353,3 +353,59 @@ def test_the_shipped_score_only_example_reaches_its_hand_optimum() -> None:
     assert run.solution.gap == pytest.approx(0.0, abs=1e-9)
     households = run.tables["households"].set_index("household_id")["municipality"]
     assert households.fillna("").to_dict() == {"A": "L1", "B": "L1", "C": "L2", "D": "L3", "E": ""}
+
+
+def generic_instance(folder: Path, cases: int, locations: int, seed: int) -> Path:
+    """A seeded instance of the generic shape: cases of 1-5 persons, locations with
+    capacities 10% above the persons in all, a score for every pair."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    persons = rng.choice([1, 2, 3, 4, 5], size=cases, p=[0.4, 0.2, 0.15, 0.15, 0.1])
+    ids = [f"C{i:03d}" for i in range(cases)]
+    codes = [f"L{j:02d}" for j in range(locations)]
+    folder.mkdir(parents=True)
+    pd.DataFrame(
+        {"household_id": ids, "persons": persons, "adults": 1, "children": persons - 1}
+    ).assign(site_id="").to_csv(folder / "households.csv", index=False)
+    share = rng.dirichlet(np.full(locations, 3.0))
+    capacity = np.maximum(6, np.round(1.1 * persons.sum() * share)).astype(int)
+    pd.DataFrame({"code": codes, "name": codes, "capacity": capacity}).to_csv(
+        folder / "locations.csv", index=False
+    )
+    score = rng.random(cases)[:, None] * 0.5 + rng.random((cases, locations)) * 0.5
+    h, m = np.meshgrid(np.arange(cases), np.arange(locations), indexing="ij")
+    pd.DataFrame(
+        {
+            "household_id": np.array(ids)[h.ravel()],
+            "municipality": np.array(codes)[m.ravel()],
+            "score": score.ravel().round(4),
+        }
+    ).to_csv(folder / "scores.csv", index=False)
+    tables = "".join(
+        f'[tables.{name}]\npath = "{file}"\nsource = "generated"\n'
+        for name, file in (
+            ("municipalities", "locations.csv"),
+            ("households", "households.csv"),
+            ("scores", "scores.csv"),
+        )
+    )
+    (folder / "instance.toml").write_text(
+        f'name = "generic"\nperiod = "x"\nseed = {seed}\nsynthetic = true\n{tables}'
+    )
+    return folder
+
+
+def test_a_generic_instance_of_500_cases_ends_at_the_exact_optimum(tmp_path: Path) -> None:
+    """The default configuration on 500 cases without a taakstelling asks for gap 0
+    (solver.exact_up_to) and proves it (a gap below 1e-6); one more case than
+    exact_up_to keeps the configured gap."""
+    from asielplan.api import place
+    from asielplan.config import RunConfig, SolverConfig
+    from asielplan.solvers.placement import requested
+
+    run = place(generic_instance(tmp_path / "g", 500, 40, seed=1), RunConfig())
+    assert run.solution.status.value == "optimal"
+    assert run.solution.requested_gap == 0.0
+    assert run.solution.gap is not None and run.solution.gap < 1e-6
+    assert requested(run.data, SolverConfig(exact_up_to=499)).mip_gap == pytest.approx(1e-3)
