@@ -58,7 +58,6 @@ from asielplan.model.placement import (
     PlacementData,
     bounded_quantities,
     placed_so_far,
-    placement_targets,
     prepare_placement,
 )
 from asielplan.model.reception import COST_PARTS, ReceptionData, prepare_reception
@@ -272,14 +271,12 @@ def weekly(
     data = prepare_placement(inst, cfg.placement, cfg.schemes)
     clock.lap("prepare_s")
     prices = None
-    remaining = np.zeros(0)
     if cfg.weekly.policy != "greedy":
         pool = _arrival_pool(inst, arrivals, cfg)
-        left, _ = placement_targets(
-            inst, cfg.placement.model_copy(update={"targets": "remaining"}), cfg.schemes
-        )
-        assert left is not None
-        remaining = left
+        # checked above: a taakstelling and a progress table, so the targets are what
+        # is left of the period's taakstelling (the scheme's)
+        remaining, scheme = data.target, data.scheme
+        assert remaining is not None and scheme is not None
         future = cfg.weekly.future_persons
         if future is None:
             future = max(int(remaining.sum()) - int(data.persons.sum()), 0)
@@ -290,10 +287,7 @@ def weekly(
         )
         data = replace(data, prices=prices.price)
         if cfg.weekly.policy == "balanced":
-            period, _ = placement_targets(
-                inst, cfg.placement.model_copy(update={"targets": "taakstelling"}), cfg.schemes
-            )
-            assert period is not None
+            period = scheme.table["taakstelling"].to_numpy(dtype=np.int64)
             pace = pace_prices(
                 period, placed_so_far(inst), int(data.persons.sum()), cfg.weekly.balance_weight
             )
@@ -303,7 +297,7 @@ def weekly(
     clock.add(solution.timings)
     tables = placement_tables(inst, data, solution, cfg.output.min_cell)
     if prices is not None:
-        tables["prices"] = price_table(data, remaining, prices, solution)
+        tables["prices"] = price_table(data, prices, solution)
         solution.stats["futures"] = cfg.weekly.futures
         solution.stats["future_persons"] = prices.future_persons
     clock.lap("report_s")

@@ -506,7 +506,7 @@ def schemes_compare(
     from asielplan import api
     from asielplan.experiments.schemes import summary_rows
 
-    names = [name.strip() for name in schemes.split(",") if name.strip()]
+    names = _names(schemes)
     if len(names) < 2 or len(set(names)) != len(names):
         raise ConfigError("--schemes needs two or more different scheme names")
     cfg = run_config(config, scenario, instance, {"solver.time_limit": time_limit})
@@ -694,7 +694,7 @@ def simulate(
 
     cfg = run_config(config, scenario, instance, {"solver.time_limit": time_limit})
     api.check_output(out, instance)
-    chosen = tuple(name.strip() for name in policies.split(",") if name.strip())
+    chosen = tuple(_names(policies))
     with Progress(
         TextColumn("simulation"),
         BarColumn(),
@@ -727,6 +727,11 @@ def simulate(
         )
     console.print(table)
     console.print(f"written to {out}")
+
+
+def _names(text: str) -> list[str]:
+    """The names of a comma list option (``--schemes a,b``), blanks left out."""
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def _kept(out: Path, written: Path) -> None:

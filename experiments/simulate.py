@@ -29,12 +29,12 @@ from asielplan.config import RunConfig
 from asielplan.data.generator import generate_households
 from asielplan.data.instance import Instance
 from asielplan.model.placement import PlacementData, evaluate_assignment, prepare_placement
-from asielplan.solvers.placement import solve_placement
+from asielplan.solvers.highs import Progress
+from asielplan.solvers.placement import PlacementSolution, solve_placement
 from asielplan.solvers.prices import pace_prices, weekly_prices
 
 POLICIES = ("greedy", "prices", "balanced", "hindsight")
 HISTORY_WEEKS = 4  # futures are drawn from the arrivals of the last weeks, this one included
-Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def simulate(
     seeds: list[int],
     policies: tuple[str, ...],
     arrivals: Instance | None = None,
-    say: Say | None = None,
+    say: Progress | None = None,
     workers: int = 1,
     on_seed: Callable[[int, int], None] | None = None,
 ) -> Simulation:
@@ -115,7 +115,7 @@ def one_seed(
     plans: dict[str, np.ndarray] = {}
     for policy in policies:
         if policy == "hindsight":
-            plans[policy] = _assignment(solve_placement(full, config.solver), full)
+            plans[policy] = _assignment(solve_placement(full, config.solver))
         else:
             plans[policy] = _online(full, week_of, weeks, policy, config, seed)
     best = (
@@ -179,12 +179,11 @@ def _half_year(
     return prepare_placement(whole, placement, config.schemes), week_of
 
 
-def _assignment(solution: object, d: PlacementData) -> np.ndarray:
-    assignment = getattr(solution, "assignment", None)
-    if assignment is None:
-        status = getattr(solution, "status", "?")
-        raise RuntimeError(f"a simulated placement ended without a plan ({status})")
-    return np.asarray(assignment, dtype=np.int64)
+def _assignment(solution: PlacementSolution) -> np.ndarray:
+    """The plan of a simulated solve; a solve without one stops the simulation."""
+    if not solution.status.has_solution:
+        raise RuntimeError(f"a simulated placement ended without a plan ({solution.status})")
+    return np.asarray(solution.assignment, dtype=np.int64)
 
 
 def _online(
@@ -222,7 +221,7 @@ def _online(
         if policy == "balanced":
             pace = pace_prices(full.target, placed, persons, weekly.balance_weight)
             data = replace(data, pace=pace)
-        assignment = _assignment(solve_placement(data, config.solver), data)
+        assignment = _assignment(solve_placement(data, config.solver))
         plan[batch] = assignment
         done = assignment >= 0
         placed += np.bincount(

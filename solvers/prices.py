@@ -37,7 +37,6 @@ found by Dijkstra on the arc weights reduced by the LP's own duals. So
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -69,14 +68,12 @@ class FutureLP:
 
 @dataclass(frozen=True)
 class FuturePrices:
-    """The LP of one future solved: its optimal value (max form) and the smallest
-    optimal price per municipality."""
+    """The LP of one future solved (a solve that does not end optimal raises): its
+    optimal value (max form), the smallest optimal price per municipality, the flow."""
 
-    status: Status
     value: float
     price: np.ndarray  # (M,) value of one place, per person
     flow: np.ndarray  # (T, M) persons per type and municipality
-    rounds: int
 
 
 class FutureSolver:
@@ -112,10 +109,8 @@ class FutureSolver:
             raise ValueError(f"{stuck} future household types fit nowhere")
         rows = np.arange(n_types)
         self.session.set_row_bounds(rows, lp.supply, lp.supply)
-        rounds = 0
         while True:
             outcome = self.session.solve(time_limit=self.config.time_limit)
-            rounds += 1
             if outcome.status != Status.OPTIMAL or outcome.row_duals is None or outcome.x is None:
                 raise RuntimeError(f"a future's LP ended {outcome.status.value}: {outcome.message}")
             y, pi = outcome.row_duals[:n_types], outcome.row_duals[n_types:]
@@ -133,7 +128,7 @@ class FutureSolver:
         g = x[2 * n_muni : first] if lp.unplaced is not None else None
         potential = _largest_potentials(lp, flow, s, e, g, y, pi)
         value = -float(outcome.objective or 0.0)
-        return FuturePrices(Status.OPTIMAL, value, -potential + 0.0, flow, rounds)
+        return FuturePrices(value, -potential + 0.0, flow)
 
 
 def solve_future(lp: FutureLP, config: SolverConfig) -> FuturePrices:
@@ -235,9 +230,6 @@ class Prices:
     price: np.ndarray  # (M,) mean smallest optimal price per person
     per_future: np.ndarray  # (futures, M)
     future_persons: int  # persons in each sampled future
-    future_households: np.ndarray  # (futures,) households drawn
-    value: np.ndarray  # (futures,) each future LP's optimal value
-    seconds: float
 
 
 def pace_prices(
@@ -288,7 +280,6 @@ def weekly_prices(
     """Average smallest optimal prices over ``futures`` futures of ``future_persons``
     persons drawn from ``pool`` (its households' values, compatibility and the
     configuration's penalties), against the remaining ``target``."""
-    start = time.perf_counter()
     if pool.config.target_mode != "soft":
         raise ValueError("prices need the taakstelling as a penalised target (target_mode soft)")
     rows = np.arange(pool.n_households)
@@ -307,19 +298,13 @@ def weekly_prices(
         ),
         config,
     )
-    per_future, values, drawn = [], [], []
+    per_future = []
     for _ in range(futures):
         counts = sample_future(pool.persons, future_persons, rng)
-        solved = solver.solve((counts * pool.persons).astype(float))
-        per_future.append(solved.price)
-        values.append(solved.value)
-        drawn.append(int(counts.sum()))
+        per_future.append(solver.solve((counts * pool.persons).astype(float)).price)
     stacked = np.vstack(per_future) if per_future else np.zeros((0, len(target)))
     return Prices(
         price=stacked.mean(axis=0) + 0.0,
         per_future=stacked,
         future_persons=int(future_persons),
-        future_households=np.asarray(drawn, dtype=np.int64),
-        value=np.asarray(values),
-        seconds=time.perf_counter() - start,
     )

@@ -38,7 +38,12 @@ from asielplan.experiments.results import (
 )
 from asielplan.experiments.results.explanations import change_table, explanation_table
 from asielplan.model.labour import aggregate, household_rows, member_probabilities_at
-from asielplan.model.placement import PlacementData, band_limits, placed_persons
+from asielplan.model.placement import (
+    PlacementData,
+    band_limits,
+    placed_persons,
+    placed_so_far,
+)
 from asielplan.solvers.placement import PlacementSolution
 from asielplan.solvers.prices import Prices
 
@@ -108,10 +113,7 @@ def municipality_table(inst: Instance, d: PlacementData, sol: PlacementSolution)
     if d.config.targets != "taakstelling" and d.scheme is not None:
         # a weekly batch: where this period's taakstelling stands after the batch
         period = d.scheme.table["taakstelling"].to_numpy(dtype=np.int64)
-        before = np.zeros(d.n_municipalities, dtype=np.int64)
-        if inst.progress is not None:
-            lookup = inst.progress.set_index("municipality")["placed"]
-            before = inst.municipalities["code"].map(lookup).fillna(0).to_numpy(dtype=np.int64)
+        before = placed_so_far(inst)
         table["taakstelling"] = period
         table["placed_before"] = before
         table["realised"] = np.where(period > 0, (before + placed) / np.maximum(period, 1), np.nan)
@@ -344,9 +346,7 @@ def diagnosis(violations: pd.DataFrame) -> pd.DataFrame:
     return diagnosis_frame(rows)
 
 
-def price_table(
-    d: PlacementData, remaining: np.ndarray, prices: Prices, sol: PlacementSolution
-) -> pd.DataFrame:
+def price_table(d: PlacementData, prices: Prices, sol: PlacementSolution) -> pd.DataFrame:
     """One row per municipality: the remaining taakstelling, the persons this batch
     places there, and the price of one place (value per person) from the sampled
     futures: their mean, which the batch pays, and the lowest and highest."""
@@ -362,7 +362,7 @@ def price_table(
         {
             "municipality": d.municipality_codes,
             "name": d.municipality_names,
-            "remaining": np.asarray(remaining, dtype=np.int64),
+            "remaining": np.asarray(d.target, dtype=np.int64),
             "batch_persons": batch.astype(np.int64),
             "price": prices.price,
             "price_lowest": per_future.min(axis=0) if len(per_future) else np.nan,
