@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from asielplan.data.schemas import MODALITIES
+from asielplan.data.instance import household_needs
+from asielplan.data.schemas import BUILTIN_DIMENSIONS, MODALITIES
 from asielplan.errors import Issue
 
 if TYPE_CHECKING:
@@ -396,24 +397,100 @@ def check_allowed_nothing_alone(inst: Instance) -> list[Issue]:
     ]
 
 
+def check_capacities(inst: Instance) -> list[Issue]:
+    """Capacity rows name known municipalities; need rows name known households and a
+    named dimension that has capacities (persons and cases are needed by size and as one
+    case, never given); a named dimension nobody needs is probably misspelt (warning)."""
+    issues = _unknown_municipalities(inst, "capacities")
+    issues += _unknown_refs(
+        inst, "needs", "household_id", _household_ids(inst), "household", "unknown household"
+    )
+    capacities, needs = inst.capacities, inst.needs
+    named: set[str] = set()
+    if capacities is not None and "capacities" in inst.loaded:
+        named = set(capacities["dimension"]) - set(BUILTIN_DIMENSIONS)
+    if needs is not None and "needs" in inst.loaded:
+        file = inst.files.get("needs", "needs")
+        builtin = needs["dimension"].isin(list(BUILTIN_DIMENSIONS))
+        issues += [
+            Issue(
+                file,
+                row,
+                "dimension",
+                "named dimension",
+                f"{needs['dimension'].iloc[row - 1]!r} is needed by every household by its "
+                "size (persons) or as one case (cases); give no need rows for it",
+            )
+            for row in _rows(builtin)
+        ]
+        issues += [
+            Issue(
+                file,
+                row,
+                "dimension",
+                "dimension with capacities",
+                f"no municipality has a capacity in {needs['dimension'].iloc[row - 1]!r}: "
+                "add its rows to the capacities table",
+            )
+            for row in _rows(~builtin & ~needs["dimension"].isin(list(named)))
+        ]
+        named -= set(needs.loc[needs["need"] > 0, "dimension"])
+    issues += [
+        Issue(
+            inst.files.get("capacities", "capacities"),
+            None,
+            "dimension",
+            "a dimension someone needs",
+            f"no household needs any {name!r} (needs table): its capacities bind nothing",
+            severity="warning",
+        )
+        for name in sorted(named)
+    ]
+    return issues
+
+
 def check_capacity_fits(inst: Instance) -> list[Issue]:
-    """When municipalities have capacities, each household fits in at least one of them."""
-    muni, hh = inst.municipalities, inst.households
-    if not _has(muni, "capacity") or not _has(hh, "persons") or muni["capacity"].isna().all():
+    """When municipalities have capacities, each household fits in at least one of them:
+    in every dimension, its need is at most the largest capacity (a municipality without
+    a row for the dimension is unbounded in it)."""
+    hh, capacities = inst.households, inst.capacities
+    if (
+        capacities is None
+        or "capacities" not in inst.loaded
+        or not _has(hh, "household_id", "persons")
+        or (inst.needs is not None and "needs" not in inst.loaded)
+    ):
         return []
-    largest = muni["capacity"].astype("Float64").fillna(np.inf).max()
+    codes = _municipality_codes(inst)
+    if codes is None:
+        return []
+    needs = household_needs(inst)
+    table = capacities.pivot_table(
+        index="municipality", columns="dimension", values="capacity", aggfunc="max"
+    )
+    room = table.reindex(sorted(codes)).astype(float).fillna(np.inf)
+    fits = np.zeros(len(hh), dtype=bool)
+    for m in range(len(room)):
+        fits_here = np.ones(len(hh), dtype=bool)
+        for dimension in needs.columns:
+            fits_here &= needs[dimension].to_numpy() <= room[dimension].iloc[m]
+        fits |= fits_here
     file = inst.files.get("households", "households")
     return [
         Issue(
             file,
             row,
-            "persons",
+            "household_id",
             "fits a capacity",
-            f"{hh['persons'].iloc[row - 1]} persons is more than every municipality's "
-            f"capacity (largest {largest:g})",
+            f"household {hh['household_id'].iloc[row - 1]!r} fits no municipality's capacity "
+            f"({_needs_text(needs.iloc[row - 1])})",
         )
-        for row in _rows(hh["persons"] > largest)
+        for row in _rows(pd.Series(~fits))
     ]
+
+
+def _needs_text(needs: pd.Series) -> str:
+    return ", ".join(f"{value:g} {name}" for name, value in needs.items() if value > 0)
 
 
 def check_scores_cover_pairs(inst: Instance) -> list[Issue]:
@@ -754,6 +831,7 @@ CHECKS: tuple[Check, ...] = (
     check_pair_tables,
     check_locks,
     check_allowed_nothing_alone,
+    check_capacities,
     check_capacity_fits,
     check_scores_cover_pairs,
     check_municipality_tables,

@@ -20,13 +20,18 @@ import pandera.pandas as pa
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from asielplan.data.schemas import FLOAT, INT, STR, TABLES, column_kind
+from asielplan.data.schemas import BUILTIN_DIMENSIONS, FLOAT, INT, STR, TABLES, column_kind
 from asielplan.errors import InputError, Issue
 from asielplan.io import atomic_output_dir, atomic_write_bytes, csv_bytes, json_text
 
 META_FILE = "instance.toml"
 # names of earlier versions of the format: (table, old column) -> new column
 RENAMED_COLUMNS = {("cohorts", "scenario"): "inflow"}
+# (table, column) -> where its meaning lives now, for a column that left its table
+MOVED_COLUMNS = {
+    ("municipalities", "capacity"): "the capacities table (municipality, dimension = persons, "
+    "capacity)",
+}
 RENAMED_KEYS = {
     ("reception", "scenario_weights"): "reception.inflow_weights",
     ("taakstelling", "rule"): "taakstelling.scheme",
@@ -175,6 +180,8 @@ class Instance:
     allowed: pd.DataFrame | None = None
     forbidden: pd.DataFrame | None = None
     locks: pd.DataFrame | None = None
+    capacities: pd.DataFrame | None = None
+    needs: pd.DataFrame | None = None
     achterstand: pd.DataFrame | None = None
     progress: pd.DataFrame | None = None
     cohorts: pd.DataFrame | None = None
@@ -197,6 +204,31 @@ class Instance:
     @property
     def region_levels(self) -> tuple[str, ...]:
         return self.meta.region_levels
+
+
+def household_needs(inst: Instance) -> pd.DataFrame:
+    """What every household needs of every capacity dimension the capacities table
+    names (households x dimensions): its persons in ``persons``, 1 in ``cases``, its
+    needs-table rows (0 where it has none) in a named dimension."""
+    hh, capacities = inst.households, inst.capacities
+    dimensions = sorted(set(capacities["dimension"])) if capacities is not None else []
+    dimensions.sort(key=lambda name: (name not in BUILTIN_DIMENSIONS, name))
+    out = pd.DataFrame(index=pd.Index(hh["household_id"].to_numpy(), name="household_id"))
+    needs = inst.needs
+    for dimension in dimensions:
+        if dimension == "persons":
+            out[dimension] = hh["persons"].to_numpy(dtype=float)
+        elif dimension == "cases":
+            out[dimension] = 1.0
+        else:
+            rows = needs[needs["dimension"] == dimension] if needs is not None else None
+            given = (
+                rows.drop_duplicates("household_id").set_index("household_id")["need"]
+                if rows is not None
+                else pd.Series(dtype=float)
+            )
+            out[dimension] = given.astype(float).reindex(out.index).fillna(0.0).to_numpy()
+    return out
 
 
 # --------------------------------------------------------------------------- reading
@@ -249,6 +281,17 @@ def read_instance(path: str | Path) -> Instance:
             for (table, old), new in RENAMED_COLUMNS.items()
             if table == name and old in raw.columns and new not in raw.columns
         ]
+        issues += [
+            Issue(
+                ref.path,
+                None,
+                column,
+                "moved column",
+                f"the column '{column}' is no longer read here: give it in {place}",
+            )
+            for (table, column), place in MOVED_COLUMNS.items()
+            if table == name and column in raw.columns
+        ]
         frames[name] = _coerce_and_validate(raw, spec.schema, ref.path, issues)
 
     if "households" not in meta.tables and "cohorts" not in meta.tables:
@@ -284,6 +327,8 @@ def read_instance(path: str | Path) -> Instance:
         allowed=frames.get("allowed"),
         forbidden=frames.get("forbidden"),
         locks=frames.get("locks"),
+        capacities=frames.get("capacities"),
+        needs=frames.get("needs"),
         achterstand=frames.get("achterstand"),
         progress=frames.get("progress"),
         cohorts=frames.get("cohorts"),

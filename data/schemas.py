@@ -167,14 +167,6 @@ MUNICIPALITIES = pa.DataFrameSchema(
             [pa.Check.ge(0)],
             required=False,
         ),
-        "capacity": _col(
-            INT,
-            "Optional hard cap on persons placed here (generic resettlement shape).",
-            "persons",
-            [pa.Check.ge(0)],
-            required=False,
-            nullable=True,
-        ),
     },
     name="municipalities",
     strict=False,
@@ -456,6 +448,50 @@ SCORES = pa.DataFrameSchema(
     unique=["household_id", "municipality"],
 )
 
+# Capacity dimensions every instance has: a household needs its persons in ``persons``
+# and one in ``cases``; any other named dimension takes its needs from the needs table.
+BUILTIN_DIMENSIONS = ("persons", "cases")
+
+CAPACITIES = pa.DataFrameSchema(
+    {
+        "municipality": _id("Municipality (any location) code."),
+        "dimension": _id(
+            "What is counted: persons, cases (households), or any named dimension "
+            "(e.g. school_places, large_family_slots) whose needs the needs table gives."
+        ),
+        "capacity": _col(
+            INT,
+            "Most units of the dimension the municipality takes; a municipality without a "
+            "row for a dimension is unbounded in it.",
+            "units of the dimension",
+            [pa.Check.ge(0)],
+        ),
+    },
+    name="capacities",
+    strict=False,
+    unique=["municipality", "dimension"],
+)
+
+NEEDS = pa.DataFrameSchema(
+    {
+        "household_id": _id("Household."),
+        "dimension": _id(
+            "A named capacity dimension of the capacities table (not persons "
+            "or cases, which every household needs by its size and as one case)."
+        ),
+        "need": _col(
+            INT,
+            "Units of the dimension the household uses where it is placed; a household "
+            "without a row needs none.",
+            "units of the dimension",
+            [pa.Check.ge(0)],
+        ),
+    },
+    name="needs",
+    strict=False,
+    unique=["household_id", "dimension"],
+)
+
 
 def _pairs(name: str, meaning: str, nullable: bool = False) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
@@ -626,6 +662,18 @@ TABLES: dict[str, TableSpec] = {
         ),
         TableSpec("forbidden", FORBIDDEN, False, "Pairs that must not be chosen."),
         TableSpec("locks", LOCKS, False, "Pairs a planner fixed; the model keeps them."),
+        TableSpec(
+            "capacities",
+            CAPACITIES,
+            False,
+            "Capacity of municipalities per dimension: persons, cases or a named one.",
+        ),
+        TableSpec(
+            "needs",
+            NEEDS,
+            False,
+            "Per household, what it needs of each named capacity dimension.",
+        ),
         TableSpec(
             "achterstand",
             ACHTERSTAND,

@@ -42,6 +42,8 @@ KINDS: tuple[Kind, ...] = ("integer", "number", "text", "true-false")
 UNITS: dict[str, str] = {
     "persons": "a number of people (fractional in a reception plan: its model is a fluid one)",
     "households": "a number of households",
+    "units": "units of a capacity dimension: persons, cases (households), or what a named "
+    "dimension counts (a school place, a large-family slot)",
     "places": "reception beds",
     "km": "kilometres, great-circle between municipality centroids",
     "EUR": "euros: money only, never added to a weight",
@@ -437,13 +439,6 @@ MUNICIPALITIES = Table(
             when="placement.target_mode is band",
         ),
         Column(
-            "capacity",
-            "integer",
-            "persons",
-            "Most persons the municipality takes (municipalities.capacity); empty where unbounded.",
-            when="the instance gives capacities",
-        ),
-        Column(
             "taakstelling",
             "integer",
             "persons",
@@ -503,6 +498,30 @@ PLACEMENT_REGIONS = Table(
         ),
     ),
     when=PLACEMENT_PLAN,
+)
+PLACEMENT_CAPACITIES = Table(
+    "capacities",
+    "One row per municipality and capacity dimension it has a capacity in (the "
+    "instance's capacities table): the capacity and what the plan uses of it.",
+    (
+        Column("municipality", "text", "", "Municipality (location) code."),
+        Column(
+            "dimension",
+            "text",
+            "",
+            "What is counted: persons, cases (households) or a named dimension.",
+        ),
+        Column("capacity", "integer", "units", "The capacity in the dimension."),
+        Column(
+            "used",
+            "number",
+            "units",
+            "What the plan's households need of it: persons, households, or their needs "
+            "(needs table).",
+        ),
+        Column("free", "number", "units", "capacity - used."),
+    ),
+    when=PLACEMENT_PLAN + " and the instance gives capacities",
 )
 PLACEMENT_KPIS = Table(
     "kpis",
@@ -835,6 +854,7 @@ PLACE = Output(
         HOUSEHOLDS,
         MUNICIPALITIES,
         PLACEMENT_REGIONS,
+        PLACEMENT_CAPACITIES,
         PLACEMENT_KPIS,
         _objective_table(PLACEMENT_UNITS, "maximised; placement weighs, it has no money"),
         _duals_table(tuple(ROW_FAMILIES.values()), "weight per row unit"),

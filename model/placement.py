@@ -46,7 +46,7 @@ import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from asielplan.config import PlacementConfig, RegionBand
-from asielplan.data.instance import Instance
+from asielplan.data.instance import Instance, household_needs
 from asielplan.model.groups import GROUP_LABELS, group_expectations
 from asielplan.model.labour import household_scores
 from asielplan.model.schemes import SchemeResult, Schemes, compute_scheme
@@ -152,7 +152,9 @@ class PlacementData:
     by_criterion: np.ndarray  # (H, M) bool: pairs a hard criterion rules out
     unlocked: np.ndarray  # (H, M) bool: compatible pairs were the locks lifted
     target: np.ndarray | None  # (M,) persons, None when the instance has no taakstelling
-    capacity: np.ndarray  # (M,) persons, inf when unbounded
+    capacity: np.ndarray  # (K, M) units of each capacity dimension, inf when unbounded
+    capacity_dimensions: tuple[str, ...]  # (K,) persons, cases or a named dimension
+    need: np.ndarray  # (H, K) units of each dimension a household uses where it goes
     regions: list[RegionRow]
     region_index: dict[str, np.ndarray]  # level -> (M,) row in ``regions`` for that level
     bounded_parts: list[PartBoundRow]
@@ -265,13 +267,19 @@ class PlacementData:
             self.target - placed, 0, None
         ) + self.config.penalty_excess * np.clip(placed - self.target, 0, None)
 
-    def hard_upper(self) -> np.ndarray:
-        """Most persons each municipality may take: its capacity, and in band mode the
-        band's upper limit."""
-        upper = self.capacity.copy()
+    def band_upper(self) -> np.ndarray:
+        """Most persons each municipality may take by its band (band mode; inf else)."""
         if self.target is not None and self.config.target_mode == "band":
-            upper = np.minimum(upper, band_limits(self)[1])
-        return upper
+            return band_limits(self)[1].astype(float)
+        return np.full(self.n_municipalities, np.inf)
+
+    def fits(self, used: np.ndarray, h: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """Whether household ``h`` still fits in municipality ``m`` in every capacity
+        dimension, with ``used`` (K x M) already taken there."""
+        ok = np.ones(len(h), dtype=bool)
+        for k in range(len(self.capacity_dimensions)):
+            ok &= used[k, m] + self.need[h, k] <= self.capacity[k, m] + 1e-9
+        return ok
 
     def pair_part_rows(self, part: str, rows: np.ndarray) -> np.ndarray:
         """:meth:`pair_part` for every municipality, for households ``rows``
@@ -307,6 +315,7 @@ class PlacementData:
             self,
             household_ids=self.household_ids[rows],
             persons=self.persons[rows],
+            need=self.need[rows],
             score=self.score[rows],
             site_of=self.site_of[rows],
             allowed=self.allowed[rows],
@@ -520,9 +529,7 @@ def prepare_placement(
         site_leaves = np.zeros((0, len(muni)), dtype=bool)
 
     compatible = allowed_pairs(inst, muni_distance)
-    capacity = np.full(len(muni), np.inf)
-    if "capacity" in muni:
-        capacity = np.where(muni["capacity"].isna(), np.inf, muni["capacity"].to_numpy(dtype=float))
+    capacity, dimensions, need = _capacities(inst, code_index)
     regions, region_index = _region_rows(muni, target, config)
     previous = np.full(len(hh), -1, dtype=np.int64)
     plan = inst.previous_plan
@@ -549,6 +556,8 @@ def prepare_placement(
         unlocked=compatible.unlocked,
         target=target,
         capacity=capacity,
+        capacity_dimensions=dimensions,
+        need=need,
         regions=regions,
         region_index=region_index,
         bounded_parts=[
@@ -571,6 +580,24 @@ def _group_floor_rows(inst: Instance, config: PlacementConfig) -> list[GroupFloo
         GroupFloorRow(g.group, g.members, float(config.group_floors[g.group]), g.expected)
         for g in found
     ]
+
+
+def _capacities(
+    inst: Instance, code_index: pd.Series
+) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
+    """Capacity per dimension and municipality (K x M, inf where a municipality has no
+    row), the dimensions' names, and every household's need in each (H x K)."""
+    needs = household_needs(inst)
+    dimensions = tuple(str(name) for name in needs.columns)
+    capacity = np.full((len(dimensions), len(code_index)), np.inf)
+    if inst.capacities is not None and dimensions:
+        rows = inst.capacities
+        k = pd.Series(np.arange(len(dimensions)), index=list(dimensions))
+        capacity[
+            k[rows["dimension"].to_numpy()].to_numpy(),
+            code_index[rows["municipality"].to_numpy()].to_numpy(),
+        ] = rows["capacity"].to_numpy(dtype=float)
+    return capacity, dimensions, needs.to_numpy(dtype=float).reshape(len(needs), len(dimensions))
 
 
 def _region_rows(
@@ -743,32 +770,45 @@ def band_limits(d: PlacementData) -> tuple[np.ndarray, np.ndarray]:
 
 
 def capacity_terms(d: PlacementData, h: np.ndarray, m: np.ndarray) -> Terms:
-    """Entries in ``capacity`` rows (a municipality without capacity has no row)."""
-    if not np.isfinite(d.capacity).any():
-        return []
-    return [("capacity", m, d.persons[h].astype(float))]
+    """Entries in ``capacity`` rows, one per dimension :math:`k`, keyed
+    :math:`k M + m` (a municipality unbounded in a dimension has no row)."""
+    M = d.n_municipalities
+    return [
+        ("capacity", k * M + m, d.need[h, k])
+        for k in range(len(d.capacity_dimensions))
+        if np.isfinite(d.capacity[k]).any()
+    ]
 
 
 def add_capacity(model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, elastic: bool) -> None:
-    """Person capacity of a location, where the instance gives one (generic shape).
+    """Capacity of a location in each of its dimensions, where the instance gives one
+    (``capacities``): persons, cases, or a named dimension whose need per household
+    :math:`q_{hk}` the ``needs`` table gives (:math:`q_{h,\\mathrm{persons}} = n_h`,
+    :math:`q_{h,\\mathrm{cases}} = 1`).
 
-    .. math:: \\sum_h n_h x_{hm} \\le K_m \\; (+\\, o_m \\text{ elastic}) \\quad
-        \\forall m : K_m < \\infty
+    .. math:: \\sum_h q_{hk} x_{hm} \\le K_{km} \\; (+\\, o_{km} \\text{ elastic}) \\quad
+        \\forall k, m : K_{km} < \\infty
     """
-    rows = np.flatnonzero(np.isfinite(d.capacity))
+    flat = d.capacity.ravel()
+    rows = np.flatnonzero(np.isfinite(flat))
     if not len(rows):
         return
     xs = list(model.x.values())
     if elastic:
         model.over_capacity = pyo.Var(rows.tolist(), domain=pyo.NonNegativeReals)
-    ((_, keys, coefs),) = capacity_terms(d, pairs.h, pairs.m)
+    terms = capacity_terms(d, pairs.h, pairs.m)
+    keys = np.concatenate([k for _, k, _ in terms])
+    coefs = np.concatenate([c for _, _, c in terms])
+    positions = np.tile(np.arange(len(pairs)), len(terms))
+    enters = coefs != 0
+    keys, coefs, positions = keys[enters], coefs[enters], positions[enters]
     body = {}
-    for m, idx in _grouped(keys, d.n_municipalities):
-        if np.isfinite(d.capacity[m]):
-            extra = [(-1.0, model.over_capacity[m])] if elastic else []
-            body[m] = _linear(xs, idx, coefs[idx], extra)
+    for key, idx in _grouped(keys, len(flat)):
+        if np.isfinite(flat[key]):
+            extra = [(-1.0, model.over_capacity[key])] if elastic else []
+            body[key] = _linear(xs, positions[idx], coefs[idx], extra)
     model.capacity = pyo.Constraint(
-        rows.tolist(), rule=lambda mdl, m: _row(mdl, body, m, None, float(d.capacity[m]))
+        rows.tolist(), rule=lambda mdl, key: _row(mdl, body, key, None, float(flat[key]))
     )
 
 
@@ -1011,7 +1051,7 @@ def row_counts(d: PlacementData) -> dict[str, int]:
     return {
         "assign": d.n_households,
         "target": d.n_municipalities,
-        "capacity": d.n_municipalities,
+        "capacity": len(d.capacity_dimensions) * d.n_municipalities,
         "region": len(d.regions),
         "part_bound": len(d.bounded_parts),
         "group": len(d.group_floors),
@@ -1054,6 +1094,17 @@ def placed_persons(d: PlacementData, assignment: np.ndarray) -> np.ndarray:
     return np.bincount(
         assignment[placed], weights=d.persons[placed], minlength=d.n_municipalities
     ).astype(np.int64)
+
+
+def capacity_used(d: PlacementData, assignment: np.ndarray) -> np.ndarray:
+    """Units of every capacity dimension an assignment uses per municipality (K x M)."""
+    placed = np.flatnonzero(assignment >= 0)
+    used = np.zeros((len(d.capacity_dimensions), d.n_municipalities))
+    for k in range(len(d.capacity_dimensions)):
+        used[k] = np.bincount(
+            assignment[placed], weights=d.need[placed, k], minlength=d.n_municipalities
+        )
+    return used
 
 
 def part_quantities(d: PlacementData, assignment: np.ndarray) -> dict[str, float]:
@@ -1099,9 +1150,18 @@ def part_contributions(d: PlacementData, quantities: dict[str, float]) -> dict[s
     return out
 
 
+def capacity_label(d: PlacementData, k: int, m: int) -> str:
+    """The name of capacity row (k, m): the municipality code, and the dimension unless
+    it is persons (``GM0363``, ``L1 (cases)``)."""
+    dimension = d.capacity_dimensions[k]
+    code = str(d.municipality_codes[m])
+    return code if dimension == "persons" else f"{code} ({dimension})"
+
+
 def violation_persons(d: PlacementData, assignment: np.ndarray) -> float:
-    """Persons by which an assignment breaks the hard constraints the elastic model
-    softens (each counted as the elastic model's slacks count it)."""
+    """Persons (units, for a capacity dimension) by which an assignment breaks the hard
+    constraints the elastic model softens (each counted as the elastic model's slacks
+    count it)."""
     placed = placed_persons(d, assignment)
     total = 0.0
     if d.config.assignment == "exactly_once":
@@ -1111,8 +1171,8 @@ def violation_persons(d: PlacementData, assignment: np.ndarray) -> float:
         total += float(
             np.clip(lower - placed, 0, None).sum() + np.clip(placed - upper, 0, None).sum()
         )
-    over = np.clip(placed - d.capacity, 0, None)
-    total += float(over[np.isfinite(over)].sum())
+    over = np.clip(capacity_used(d, assignment) - d.capacity, 0, None)
+    total += float(over.sum())
     for region in d.regions:
         value = placed[region.members].sum()
         total += float(max(region.lower - value, 0) + max(value - region.upper, 0))
@@ -1218,8 +1278,11 @@ def single_moves(d: PlacementData, assignment: np.ndarray, rows: np.ndarray) -> 
     mark(same, MOVE_SAME)
     mark(d.by_criterion[rows], MOVE_CRITERION)
     mark(~d.unlocked[rows], MOVE_EXCLUDED)
+    used = capacity_used(d, assignment)
+    for k in range(len(d.capacity_dimensions)):
+        into = used[k][None, :] + d.need[rows, k][:, None] > d.capacity[k][None, :] + 1e-9
+        mark(into, MOVE_CAPACITY)
     arriving = placed[None, :] + n[:, None]
-    mark(arriving > d.capacity[None, :] + 1e-9, MOVE_CAPACITY)
     if d.target is not None and d.config.target_mode == "band":
         lower, upper = band_limits(d)
         leaving_short = has & (placed[here] - n < lower[here] - 1e-9)
@@ -1381,14 +1444,15 @@ def constraint_violations(d: PlacementData, assignment: np.ndarray) -> pd.DataFr
                     violation=int(lower[m] - placed[m] if below else placed[m] - upper[m]),
                 )
             )
-    for m in np.flatnonzero(placed > d.capacity):
+    used = capacity_used(d, assignment)
+    for k, m in zip(*np.nonzero(used > d.capacity + 1e-9), strict=True):
         rows.append(
             dict(
                 family="capacity",
-                constraint=str(codes[m]),
-                bound=f"<= {int(d.capacity[m])}",
-                value=str(int(placed[m])),
-                violation=int(placed[m] - d.capacity[m]),
+                constraint=capacity_label(d, int(k), int(m)),
+                bound=f"<= {int(d.capacity[k, m])}",
+                value=f"{used[k, m]:g}",
+                violation=int(used[k, m] - d.capacity[k, m]),
             )
         )
     for region in d.regions:

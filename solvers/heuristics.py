@@ -15,6 +15,7 @@ from asielplan.model.placement import (
     band_limits,
     bound_row_changes,
     bound_rows,
+    capacity_used,
     placed_persons,
 )
 
@@ -53,13 +54,14 @@ class _Moves:
             + penalty(pairs.m, load[pairs.m])
             - penalty(pairs.m, load[pairs.m] + n)
         )
-        upper = d.hard_upper()
+        upper = d.band_upper()
         lower = np.zeros(d.n_municipalities)
         if d.target is not None and d.config.target_mode == "band":
             lower = band_limits(d)[0].astype(float)
         legal = (load[pairs.m] + n <= upper[pairs.m] + 1e-9) & (
             load[cur] - n >= np.minimum(lower[cur], load[cur]) - 1e-9
         )
+        legal &= d.fits(capacity_used(d, a), pairs.h, pairs.m)
         self.legal = legal & _regions_allow(d, load, cur, pairs.m, n)
         self.cur = cur
         self.rows = _BoundRows(d, pairs, a, load)
@@ -224,6 +226,7 @@ def round_lp(d: PlacementData, pairs: Pairs, x: np.ndarray) -> np.ndarray:
         return assignment
     assignment[fractional] = -1
     load = placed_persons(d, assignment).astype(float)
+    used = capacity_used(d, assignment)
     candidates: dict[int, list[int]] = {}
     for h, m, xv in zip(pairs.h, pairs.m, x, strict=True):
         if xv > 1e-9 and not whole[h]:
@@ -233,7 +236,7 @@ def round_lp(d: PlacementData, pairs: Pairs, x: np.ndarray) -> np.ndarray:
         if not options:
             continue
         ms = np.array(options)
-        gain = d.value(np.full(len(ms), h), ms) + _load_gain(d, load, ms, d.persons[h])
+        gain = d.value(np.full(len(ms), h), ms) + _load_gain(d, load, used, int(h), ms)
         if d.config.assignment == "at_most_once" and gain.max() < -(
             d.config.unplaced_penalty * d.persons[h]
         ):
@@ -241,13 +244,18 @@ def round_lp(d: PlacementData, pairs: Pairs, x: np.ndarray) -> np.ndarray:
         best = int(ms[np.argmax(gain)])
         assignment[h] = best
         load[best] += d.persons[h]
+        used[:, best] += d.need[h]
     return assignment
 
 
-def _load_gain(d: PlacementData, load: np.ndarray, ms: np.ndarray, n: int) -> np.ndarray:
-    """Change in the penalty terms when ``n`` more persons go to each of ``ms``."""
+def _load_gain(
+    d: PlacementData, load: np.ndarray, used: np.ndarray, h: int, ms: np.ndarray
+) -> np.ndarray:
+    """Change in the penalty terms when household ``h`` goes to each of ``ms`` (a large
+    loss where it breaks a band or does not fit)."""
+    n = d.persons[h]
     gain = d.target_penalty(ms, load[ms]) - d.target_penalty(ms, load[ms] + n)
-    gain[load[ms] + n > d.hard_upper()[ms]] -= 1e9
+    gain[(load[ms] + n > d.band_upper()[ms]) | ~d.fits(used, np.full(len(ms), h), ms)] -= 1e9
     return gain
 
 

@@ -51,6 +51,7 @@ from asielplan.model.placement import (
     PlacementData,
     band_limits,
     build_placement_model,
+    capacity_label,
     constraint_violations,
     evaluate_assignment,
     pair_terms,
@@ -273,7 +274,8 @@ def initial_pairs(d: PlacementData, k: int = INITIAL_COLUMNS) -> Pairs:
     """A first candidate set that lets every row be met: each household's ``k`` best
     municipalities, and for every municipality the households that lose least by going
     there instead of to their best place (regret), until they add up to
-    ``TARGET_COVER`` times its target (or one household when there is no target)."""
+    ``TARGET_COVER`` times its target (or one household when there is no target), and
+    into every capacity row the household with the least regret that needs it."""
     hs, ms = [], []
     regret = np.empty((d.n_households, d.n_municipalities))
     for start in range(0, d.n_households, CHUNK):
@@ -305,6 +307,17 @@ def initial_pairs(d: PlacementData, k: int = INITIAL_COLUMNS) -> Pairs:
         upto = int(np.searchsorted(np.cumsum(d.persons[order]), need[m])) + 1
         hs.append(order[:upto])
         ms.append(np.full(min(upto, len(order)), m))
+    # every capacity row a compatible pair can enter gets one (a named dimension only
+    # some households need): the household with the least regret among them
+    for k in range(len(d.capacity_dimensions)):
+        bounded = np.flatnonzero(np.isfinite(d.capacity[k]))
+        needing = np.where((d.need[:, k] > 0)[:, None], regret[:, bounded], np.inf)
+        if not needing.size:
+            continue
+        pick = np.argmin(needing, axis=0)
+        has = np.isfinite(needing[pick, np.arange(len(bounded))])
+        hs.append(pick[has])
+        ms.append(bounded[has])
     return _unique_pairs(np.concatenate(hs), np.concatenate(ms), d.n_municipalities)
 
 
@@ -471,7 +484,14 @@ class _Search:
         labels = {
             "assign": d.household_ids,
             "target": d.municipality_codes,
-            "capacity": d.municipality_codes,
+            "capacity": np.array(
+                [
+                    capacity_label(d, k, m)
+                    for k in range(len(d.capacity_dimensions))
+                    for m in range(d.n_municipalities)
+                ],
+                dtype=object,
+            ),
             "region": np.array([f"{r.level}:{r.code}" for r in d.regions], dtype=object),
             "part_bound": np.array([row.part for row in d.bounded_parts], dtype=object),
             "group": np.array([row.group for row in d.group_floors], dtype=object),

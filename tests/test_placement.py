@@ -44,6 +44,67 @@ def test_generic_shape_hand_checked_optimum() -> None:
     assert run.solution.gap == pytest.approx(0.0, abs=1e-9)
 
 
+def test_named_capacity_dimension_refuses_a_plan_that_fits_in_persons(tmp_path: Path) -> None:
+    """A named dimension, school_places: C (one child) needs one; L1 has one school
+    place, L2 none. The persons-only optimum (A, B -> L1, C -> L2: 220) fits in persons
+    but not in school places, and is reported as breaking L2's school places by one.
+    By hand, C must go to L1 (2 of its 3 persons), A (2 persons) then only fits L2, and
+    B fits only beside C in L1: 80 + 50 + 60 = 190, the capacities table shows L1's
+    school place used."""
+    folder = variant(
+        tmp_path,
+        "resettle",
+        {"needs": "household_id,dimension,need\nC,school_places,1\n"},
+        {
+            "capacities.csv": (
+                "L2,persons,2\n",
+                "L2,persons,2\nL1,school_places,1\nL2,school_places,0\n",
+            )
+        },
+    )
+    cfg = config()
+    run = place(folder, cfg)
+    assert run.solution.status == Status.OPTIMAL
+    assert codes(run) == {"A": "L2", "B": "L1", "C": "L1"}
+    assert run.solution.objective == pytest.approx(190.0)
+    _, d = prepared(folder, cfg)
+    assert d.capacity_dimensions == ("persons", "school_places")
+    persons_optimum = np.array([0, 0, 1])  # A, B -> L1, C -> L2
+    broken = constraint_violations(d, persons_optimum)
+    assert broken[["family", "constraint", "violation"]].values.tolist() == [
+        ["capacity", "L2 (school_places)", 1]
+    ]
+    table = run.tables["capacities"].set_index(["municipality", "dimension"])
+    assert table.loc[("L1", "school_places"), "used"] == 1
+    assert table.loc[("L1", "school_places"), "free"] == 0
+    assert table.loc[("L1", "persons"), "used"] == 3
+
+
+def test_capacity_in_cases(tmp_path: Path) -> None:
+    """Capacity in cases (households), none in persons: L1 takes one case, L2 two. By
+    hand, L1's one case is worth most with A (90 + B 40 + C 70 = 200; B there 180, C
+    there 170), and L2 then holds B and C, three persons (persons are not limited)."""
+    folder = variant(
+        tmp_path,
+        "resettle",
+        {},
+        {
+            "capacities.csv": (
+                "L1,persons,3\nL2,persons,2\n",
+                "L1,cases,1\nL2,cases,2\n",
+            )
+        },
+    )
+    run = place(folder, config())
+    assert run.solution.status == Status.OPTIMAL
+    assert codes(run) == {"A": "L1", "B": "L2", "C": "L2"}
+    assert run.solution.objective == pytest.approx(200.0)
+    municipalities = run.tables["municipalities"].set_index("municipality")
+    assert municipalities.loc["L2", "placed_persons"] == 3
+    used = run.tables["capacities"].set_index(["municipality", "dimension"])["used"]
+    assert used.to_dict() == {("L1", "cases"): 1, ("L2", "cases"): 2}
+
+
 def test_tiny_optimum_equals_brute_force() -> None:
     """On the 5-household tiny instance the solver's objective is the best of all 4^5
     assignments, each evaluated from the formulation."""
@@ -109,7 +170,7 @@ def test_lock_and_forbid_are_respected(tmp_path: Path) -> None:
 def test_at_most_once_leaves_households_unplaced(tmp_path: Path) -> None:
     """Capacity 2 + 2 for 5 persons and no unplaced penalty: A -> L1 (90), C -> L2 (70),
     B stays unplaced and is reported."""
-    folder = variant(tmp_path, "resettle", {}, {"locations.csv": (",3\n", ",2\n")})
+    folder = variant(tmp_path, "resettle", {}, {"capacities.csv": ("persons,3\n", "persons,2\n")})
     run = place(folder, config(assignment="at_most_once", unplaced_penalty=0.0))
     assert codes(run) == {"A": "L1", "B": None, "C": "L2"}
     assert run.solution.objective == pytest.approx(160.0)
@@ -120,7 +181,7 @@ def test_at_most_once_leaves_households_unplaced(tmp_path: Path) -> None:
 def test_infeasible_capacity_is_diagnosed(tmp_path: Path) -> None:
     """Five persons, four places, everyone must be placed: infeasible, and the diagnosis
     says one person does not fit (a capacity overrun or an unplaced household)."""
-    folder = variant(tmp_path, "resettle", {}, {"locations.csv": (",3\n", ",2\n")})
+    folder = variant(tmp_path, "resettle", {}, {"capacities.csv": ("persons,3\n", "persons,2\n")})
     run = place(folder, config())
     assert run.solution.status == Status.INFEASIBLE
     diagnosis = run.tables["diagnosis"]
@@ -320,9 +381,10 @@ def test_a_location_with_no_capacity_receives_nobody(tmp_path: Path, scored: boo
         {},
         {
             "locations.csv": (
-                "L2,Location two,1,41.0,-74.0,2\n",
-                "L2,Location two,1,41.0,-74.0,2\nL3,Location three,1,42.0,-73.0,0\n",
+                "L2,Location two,1,41.0,-74.0\n",
+                "L2,Location two,1,41.0,-74.0\nL3,Location three,1,42.0,-73.0\n",
             ),
+            "capacities.csv": ("L2,persons,2\n", "L2,persons,2\nL3,persons,0\n"),
             "scores.csv": ("C,L2,0.7\n", "C,L2,0.7\n" + scores),
         },
     )
@@ -370,8 +432,9 @@ def generic_instance(folder: Path, cases: int, locations: int, seed: int) -> Pat
     ).assign(site_id="").to_csv(folder / "households.csv", index=False)
     share = rng.dirichlet(np.full(locations, 3.0))
     capacity = np.maximum(6, np.round(1.1 * persons.sum() * share)).astype(int)
-    pd.DataFrame({"code": codes, "name": codes, "capacity": capacity}).to_csv(
-        folder / "locations.csv", index=False
+    pd.DataFrame({"code": codes, "name": codes}).to_csv(folder / "locations.csv", index=False)
+    pd.DataFrame({"municipality": codes, "dimension": "persons", "capacity": capacity}).to_csv(
+        folder / "capacities.csv", index=False
     )
     score = rng.random(cases)[:, None] * 0.5 + rng.random((cases, locations)) * 0.5
     h, m = np.meshgrid(np.arange(cases), np.arange(locations), indexing="ij")
@@ -386,6 +449,7 @@ def generic_instance(folder: Path, cases: int, locations: int, seed: int) -> Pat
         f'[tables.{name}]\npath = "{file}"\nsource = "generated"\n'
         for name, file in (
             ("municipalities", "locations.csv"),
+            ("capacities", "capacities.csv"),
             ("households", "households.csv"),
             ("scores", "scores.csv"),
         )
@@ -409,3 +473,53 @@ def test_a_generic_instance_of_500_cases_ends_at_the_exact_optimum(tmp_path: Pat
     assert run.solution.requested_gap == 0.0
     assert run.solution.gap is not None and run.solution.gap < 1e-6
     assert requested(run.data, SolverConfig(exact_up_to=499)).mip_gap == pytest.approx(1e-3)
+
+
+def test_column_generation_keeps_every_capacity_dimension(tmp_path: Path) -> None:
+    """300 generated cases on 20 locations, capacity in persons, in cases and in a named
+    dimension (school places, needed by each child; few per location, so they bind):
+    the column-generation solve (restricted pairs) and the full model through Pyomo's
+    own HiGHS interface reach the same proven optimum, and the plan is re-derived to
+    keep every capacity in every dimension (a case may stay unplaced: the capacities
+    are tight)."""
+    from asielplan.config import PlacementConfig, RunConfig, SolverConfig
+    from asielplan.model.placement import capacity_used
+
+    folder = generic_instance(tmp_path / "g", 300, 20, seed=3)
+    households = pd.read_csv(folder / "households.csv")
+    children = households[households["children"] > 0]
+    pd.DataFrame(
+        {
+            "household_id": children["household_id"],
+            "dimension": "school",
+            "need": children["children"],
+        }
+    ).to_csv(folder / "needs.csv", index=False)
+    rng = np.random.default_rng(3)
+    codes = [f"L{j:02d}" for j in range(20)]
+    extra = pd.DataFrame(
+        {
+            "municipality": codes * 2,
+            "dimension": ["school"] * 20 + ["cases"] * 20,
+            "capacity": np.concatenate(
+                [rng.integers(18, 36, 20), np.full(20, len(households) // 20 + 4)]
+            ),
+        }
+    )
+    capacities = pd.concat([pd.read_csv(folder / "capacities.csv"), extra])
+    capacities.to_csv(folder / "capacities.csv", index=False)
+    with open(folder / "instance.toml", "a") as toml:
+        toml.write('[tables.needs]\npath = "needs.csv"\nsource = "generated"\n')
+    placement = PlacementConfig(assignment="at_most_once")  # tight: a few stay unplaced
+    ours = place(folder, RunConfig(placement=placement, solver=SolverConfig(mip_gap=0.0)))
+    full = place(
+        folder,
+        RunConfig(placement=placement, solver=SolverConfig(name="appsi_highs", mip_gap=0.0)),
+    )
+    assert ours.solution.status == full.solution.status == Status.OPTIMAL
+    assert ours.solution.objective == pytest.approx(full.solution.objective, abs=1e-6)
+    d = ours.data
+    assert d.capacity_dimensions == ("cases", "persons", "school")
+    used = capacity_used(d, ours.solution.assignment)
+    assert (used <= d.capacity + 1e-9).all()
+    assert (used[2] >= d.capacity[2] - 1).any()  # school places bind somewhere

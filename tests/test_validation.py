@@ -226,3 +226,19 @@ def test_population_and_coordinates_are_optional_where_nothing_needs_them(
     )
     with pytest.raises(InputError, match="a tie radius needs the municipalities' lat and lon"):
         read_instance(folder)
+
+
+def test_a_capacity_dimension_nobody_needs_is_warned(tmp_path: Path) -> None:
+    """Capacities in a named dimension that no household needs bind nothing (probably a
+    misspelt name in the needs table): read, with a warning naming the dimension."""
+    from .placement_helpers import variant
+
+    folder = variant(
+        tmp_path,
+        "resettle",
+        {"needs": "household_id,dimension,need\nC,school_places,0\n"},
+        {"capacities.csv": ("L2,persons,2\n", "L2,persons,2\nL1,school_places,1\n")},
+    )
+    inst = read_instance(folder)
+    assert [w.rule for w in inst.warnings] == ["a dimension someone needs"]
+    assert "no household needs any 'school_places'" in inst.warnings[0].message

@@ -24,6 +24,7 @@ from asielplan.model.placement import (
     PARTS,
     PlacementData,
     SingleMoves,
+    capacity_label,
     single_moves,
 )
 from asielplan.solvers.placement import PlacementSolution
@@ -229,10 +230,14 @@ def _binding(d: PlacementData, sol: PlacementSolution, cur: np.ndarray) -> list[
     taakstelling, capacity and region bands, and the bounded objective parts."""
     codes = d.municipality_codes
     per_municipality: list[list[str]] = [[] for _ in range(d.n_municipalities)]
-    for family, label in (("taakstelling", "taakstelling"), ("capacity", "capacity")):
-        for m, value in enumerate(_dual(sol, family, codes)):
+    for m, value in enumerate(_dual(sol, "taakstelling", codes)):
+        if np.isfinite(value) and abs(value) > 1e-9:
+            per_municipality[m].append(f"taakstelling {codes[m]} (dual {value:,.2f})")
+    for k in range(len(d.capacity_dimensions)):
+        labels = np.array([capacity_label(d, k, m) for m in range(d.n_municipalities)])
+        for m, value in enumerate(_dual(sol, "capacity", labels)):
             if np.isfinite(value) and abs(value) > 1e-9:
-                per_municipality[m].append(f"{label} {codes[m]} (dual {value:,.2f})")
+                per_municipality[m].append(f"capacity {labels[m]} (dual {value:,.2f})")
     region_duals = sol.duals.get("region_bands")
     if region_duals is not None:
         for r in d.regions:

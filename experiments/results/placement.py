@@ -10,6 +10,8 @@ every run (:mod:`asielplan.experiments.results`):
   (``placement.targets`` remaining or batch_share) also the period's taakstelling, the
   persons placed before the batch and the share realised after it;
 - ``regions``: totals per region level against the band (or the summed target);
+- ``capacities``: per municipality and capacity dimension the capacity and its use,
+  when the instance gives capacities;
 - ``kpis``: one row of key figures, among them the contribution of every objective part
   (``objective_<part>``);
 - ``outcomes_by_size`` and ``outcomes_by_gender``: aggregates per household size and per
@@ -41,6 +43,7 @@ from asielplan.model.labour import aggregate, household_rows, member_probabiliti
 from asielplan.model.placement import (
     PlacementData,
     band_limits,
+    capacity_used,
     placed_persons,
     placed_so_far,
 )
@@ -108,8 +111,6 @@ def municipality_table(inst: Instance, d: PlacementData, sol: PlacementSolution)
     if d.target is not None and d.config.target_mode == "band":
         lower, upper = band_limits(d)
         table["band_lower"], table["band_upper"] = lower, upper
-    if np.isfinite(d.capacity).any():
-        table["capacity"] = np.where(np.isfinite(d.capacity), d.capacity, np.nan)
     if d.config.targets != "taakstelling" and d.scheme is not None:
         # a weekly batch: where this period's taakstelling stands after the batch
         period = d.scheme.table["taakstelling"].to_numpy(dtype=np.int64)
@@ -120,6 +121,22 @@ def municipality_table(inst: Instance, d: PlacementData, sol: PlacementSolution)
     for level in inst.region_levels:
         table[level] = inst.municipalities[level].to_numpy()
     return table
+
+
+def capacity_table(d: PlacementData, sol: PlacementSolution) -> pd.DataFrame:
+    """One row per capacity a municipality has in a dimension: the capacity and the
+    units the plan uses of it."""
+    used = capacity_used(d, sol.assignment)
+    k, m = np.nonzero(np.isfinite(d.capacity))
+    return pd.DataFrame(
+        {
+            "municipality": d.municipality_codes[m],
+            "dimension": np.array(d.capacity_dimensions, dtype=object)[k],
+            "capacity": d.capacity[k, m].astype(np.int64),
+            "used": used[k, m],
+            "free": d.capacity[k, m] - used[k, m],
+        }
+    )
 
 
 def region_table(inst: Instance, d: PlacementData, sol: PlacementSolution) -> pd.DataFrame:
@@ -328,6 +345,8 @@ def placement_tables(
             outcomes_by_gender(inst, sol, households), "composition", min_cell
         ),
     }
+    if np.isfinite(d.capacity).any():
+        tables["capacities"] = capacity_table(d, sol)
     if sol.status.has_solution:
         tables["explanations"] = explanation_table(d, sol, households)
         if d.has_previous:
