@@ -76,6 +76,7 @@ from asielplan.solvers.highs import (
     compile_model,
     solve_with_pyomo,
 )
+from asielplan.solvers.lagrange import lagrangian_applies, lagrangian_bound
 from asielplan.solvers.result import ObjectivePart, Result, Status, within_gap
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ ADD_PER_ROUND = 4  # most negative reduced costs added per household per round
 PRICE_TOLERANCE = 1e-7
 CHUNK = 2048  # households priced at once
 MAX_ROUNDS = 200
+LAGRANGE_ROUNDS = 15  # subgradient rounds of the bound over whole households
 NO_ROW, DROPPED_ROW = -1, -2  # in the row maps: no constraint; a constraint with no variable
 PHASE_ONE_TOLERANCE = 1e-6  # persons: a phase-1 optimum above this proves infeasibility
 # row component of the pair columns -> the constraint family its duals are reported under
@@ -595,6 +597,28 @@ class _Search:
             f"{outcome.objective:,.2f} persons",
         )
 
+    def tighten_bound(self, duals: np.ndarray, maps: dict[str, np.ndarray]) -> None:
+        """Lower the LP bound with the Lagrangian bound over whole households
+        (:mod:`asielplan.solvers.lagrange`), from the final LP's assignment duals, when
+        the rounded incumbent is not yet proven."""
+        d = self.d
+        if self.objective is None or self.proven() or not lagrangian_applies(d):
+            return
+        rows = maps["assign"]
+        lam = np.where(rows >= 0, -duals[np.maximum(rows, 0)], 0.0)
+        started = time.perf_counter()
+        found = lagrangian_bound(d, lam, -self.objective, LAGRANGE_ROUNDS)
+        self.clock.solve += time.perf_counter() - started
+        self.stats["lagrange_rounds"] = found.rounds
+        # a relaxation's bound: never below the incumbent (else a fault, not a proof)
+        valid = found.bound >= -self.objective - 1e-6 * max(1.0, abs(self.objective))
+        if np.isfinite(found.bound) and valid and self.bound is not None:
+            self.bound = max(self.bound, -found.bound)
+            self.say(
+                f"Lagrangian bound over whole households {found.bound:,.2f} "
+                f"({found.rounds} rounds); LP bound {-self.z_lp:,.2f}"  # type: ignore[operator]
+            )
+
     # ------------------------------------------------------------------ 2.-3. MIP
     def restricted_mip(
         self, duals: np.ndarray, maps: dict[str, np.ndarray], fractional: np.ndarray
@@ -635,7 +659,7 @@ class _Search:
             ):
                 # every pair left out costs more than the incumbent's gap: the restricted
                 # MIP's bound holds for the full problem
-                self.bound = max(z_lp, min(result.bound, self.objective))
+                self.bound = max(self.bound or z_lp, min(result.bound, self.objective))
             if self.proven() or not widen_next:
                 break
             if result.status != Status.OPTIMAL and not small:
@@ -819,6 +843,8 @@ def _solve(
         f"LP bound {-search.z_lp:,.2f}; rounded solution "  # type: ignore[operator]
         + ("breaks a hard constraint" if search.objective is None else f"{-search.objective:,.2f}")
     )
+    if not elastic:
+        search.tighten_bound(outcome.row_duals, maps)
     stopped = search.restricted_mip(outcome.row_duals, maps, fractional)
     return stopped if stopped is not None else search.result()
 
