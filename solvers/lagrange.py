@@ -3,33 +3,41 @@ r"""A Lagrangian bound for the placement model that knows households are whole.
 The LP bound over all pairs is weak where targets are a few persons: the LP splits a
 household between municipalities and meets every target exactly, which whole
 households of 2 to 6 persons cannot. Relaxing the assignment rows with multipliers
-:math:`\lambda_h` (and dropping every row that couples municipalities: region bands,
-bounded parts, group floors, capacities other than persons, locks) leaves one problem
-per municipality, solved exactly over whole households by a knapsack on persons:
+:math:`\lambda_h`, and every row that couples municipalities (region bands, bounded
+pair-linear parts, group floors, capacities other than persons) with the final LP's
+duals :math:`\mu_r` on the side the dual binds (:math:`\mu_r > 0`: its upper side
+:math:`u_r`, else its lower side :math:`l_r`), leaves one problem per municipality,
+solved exactly over whole households by a knapsack on persons:
 
 .. math:: L(\lambda) = \sum_h \lambda_h + \sum_h \max(0, -\pi n_h - \lambda_h)
-    + \sum_m \max_{S \subseteq H_m} \Big[ \sum_{h \in S} (v_{hm} - \lambda_h)
-    + f_m\big(\textstyle\sum_{h \in S} n_h\big) \Big]
+    + \sum_r \mu_r b_r
+    + \sum_m \max_{S \subseteq H_m} \Big[ \sum_{h \in S} (v_{hm} - \lambda_h
+    - \sum_r \mu_r a_{r,hm}) + f_m\big(\textstyle\sum_{h \in S} n_h\big) \Big]
 
 with :math:`f_m(p) = -\alpha (T_m - p)^+ - \beta (p - T_m)^+` for a soft target (0
 within the band and :math:`-\infty` outside in band mode, 0 without a target,
 :math:`-\infty` above a person capacity), and the unplaced term only when a household
-may stay unplaced (penalty :math:`\pi` per person). Every :math:`L(\lambda)` is an upper
-bound of the placement optimum (a relaxation), and at the final LP's duals it is at
-most the LP bound (the knapsack over whole households is worth at most its linear
-relaxation), so the search starts there and lowers it by subgradient steps.
+may stay unplaced (penalty :math:`\pi` per person), :math:`b_r` the bound on the side
+of :math:`\mu_r`. Rows left out altogether (locks, bounds on target gaps) only loosen
+it. Every :math:`L(\lambda)` is an upper bound of the placement optimum (a
+relaxation), and at the final LP's duals it is at most the LP bound (the knapsack
+over whole households is worth at most its linear relaxation), so the search starts
+there and lowers it by subgradient steps.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from asielplan.model.placement import PlacementData, band_limits
+from asielplan.model.placement import PAIR_PARTS, PlacementData, band_limits, pair_terms
 
 AIM_SHARE = 0.005  # each subgradient step aims this share below the best bound so far
+STALL_ROUNDS, STALL_SHARE = 5, 1e-5  # stop when 5 rounds lowered the bound by < 0.001%
 MAX_CELLS = 30_000_000  # household x municipality x persons cells of the knapsack tables
+CHUNK = 2048  # households priced at once
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,63 @@ class LagrangianBound:
 
     bound: float
     rounds: int
+
+
+def row_sides(d: PlacementData) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Lower and upper side of every row that couples municipalities, per row component
+    and key (NaN for a row the relaxation does not price: person capacities, which the
+    knapsacks keep, and bounds on target gaps, which are left out)."""
+    M = d.n_municipalities
+    upper = d.capacity.ravel().copy()
+    lower = np.full(len(upper), -np.inf)
+    if "persons" in d.capacity_dimensions:
+        k = d.capacity_dimensions.index("persons")
+        lower[k * M : (k + 1) * M] = upper[k * M : (k + 1) * M] = np.nan
+    sides = {"capacity": (lower, upper)}
+    sides["region"] = (
+        np.array([r.lower for r in d.regions], dtype=float),
+        np.array([r.upper for r in d.regions], dtype=float),
+    )
+    parts = d.bounded_parts
+    linear = np.array([row.part in PAIR_PARTS for row in parts], dtype=bool)
+    sides["part_bound"] = (
+        np.where(linear, [-np.inf if r.lower is None else r.lower for r in parts], np.nan),
+        np.where(linear, [np.inf if r.upper is None else r.upper for r in parts], np.nan),
+    )
+    sides["group"] = (
+        np.array([g.lower for g in d.group_floors], dtype=float),
+        np.full(len(d.group_floors), np.inf),
+    )
+    return sides
+
+
+def coupling_prices(d: PlacementData, duals: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:
+    r"""What the relaxed coupling rows charge every pair, :math:`\sum_r \mu_r a_{r,hm}`
+    (H x M), and their constant :math:`\sum_r \mu_r b_r`, from the LP's duals per row
+    component and key (maximisation sense: the objective's change per unit of the
+    row's bound). A dual whose side is open is not a valid multiplier and counts 0."""
+    multipliers: dict[str, np.ndarray] = {}
+    constant = 0.0
+    for name, (lower, upper) in row_sides(d).items():
+        y = np.asarray(duals.get(name, np.zeros(len(lower))), dtype=float)
+        side = np.where(y > 0, upper, lower)
+        y = np.where(np.isfinite(side) & (y != 0), y, 0.0)
+        constant += float((y * np.where(y != 0, side, 0.0)).sum())
+        multipliers[name] = y
+    H, M = d.n_households, d.n_municipalities
+    price = np.zeros((H, M))
+    if not any(y.any() for y in multipliers.values()):
+        return price, constant
+    for start in range(0, H, CHUNK):
+        rows = np.arange(start, min(start + CHUNK, H))
+        h = np.repeat(rows, M)
+        m = np.tile(np.arange(M), len(rows))
+        charge = np.zeros(len(h))
+        for name, keys, coefs in pair_terms(d, h, m):
+            if name in multipliers and len(multipliers[name]):
+                charge += multipliers[name][keys] * coefs
+        price[rows] = charge.reshape(len(rows), M)
+    return price, constant
 
 
 def lagrangian_applies(d: PlacementData) -> bool:
@@ -112,19 +177,20 @@ def subproblems(
     slope = _steepest_gain(d)
     candidate = np.isfinite(C) if np.isinf(slope) else C + slope * n[:, None] > 1e-12
     reach = _persons_range(d, C, candidate)
-    # municipalities of similar reach share one table (its width their largest reach)
+    # municipalities of similar reach share one table (its width their largest
+    # reach); row i of a table is each municipality's i-th candidate household
     group = np.ceil(np.log2(reach + 1)).astype(np.int64)
-    sizes = []
+    tables = []
     for g in np.unique(group):
         ms = np.flatnonzero(group == g)
-        rows = np.flatnonzero(candidate[:, ms].any(axis=1))
-        sizes.append((ms, rows, int(reach[ms].max()) + 1))
-    if sum(len(ms) * len(rows) * width for ms, rows, width in sizes) > MAX_CELLS:
+        depth = int(candidate[:, ms].sum(axis=0).max(initial=0))
+        tables.append((ms, depth, int(reach[ms].max()) + 1))
+    if sum(len(ms) * depth * width for ms, depth, width in tables) > MAX_CELLS:
         return None
     value = np.empty(M)
     count = np.zeros(H)
-    for ms, rows, width in sizes:
-        value[ms] = _knapsack(d, C, candidate, reach, ms, rows, width, count)
+    for ms, depth, width in tables:
+        value[ms] = _knapsack(d, C, candidate[:, ms], reach[ms], ms, depth, width, count)
     return value, count
 
 
@@ -134,46 +200,70 @@ def _knapsack(
     candidate: np.ndarray,
     reach: np.ndarray,
     ms: np.ndarray,
-    rows: np.ndarray,
+    depth: int,
     width: int,
     count: np.ndarray,
 ) -> np.ndarray:
-    """The 0-1 knapsack over whole households of municipalities ``ms`` (households
-    ``rows``, persons up to ``width`` - 1): best value by exact persons, plus
-    :math:`f_m`; adds the chosen households to ``count``; returns each one's value."""
+    """The 0-1 knapsack over whole households of municipalities ``ms`` (their
+    ``candidate`` households, at most ``depth`` each; persons up to ``width`` - 1):
+    best value by exact persons, plus :math:`f_m`; adds the chosen households to
+    ``count``; returns each municipality's value. All municipalities step together:
+    step i offers each one its i-th candidate."""
     n = d.persons
-    best = np.full((len(ms), width), -np.inf)
+    K = len(ms)
+    # who[i, j]: the i-th candidate household of municipality ms[j] (-1: none left)
+    who = np.full((depth, K), -1, dtype=np.int64)
+    h_of, j_of = np.nonzero(candidate)  # sorted by household
+    order = np.argsort(j_of, kind="stable")
+    h_of, j_of = h_of[order], j_of[order]
+    first = np.searchsorted(j_of, np.arange(K))
+    who[np.arange(len(j_of)) - first[j_of], j_of] = h_of
+    best = np.full((K, width), -np.inf)
     best[:, 0] = 0.0
-    keep = np.zeros((len(rows), len(ms), width), dtype=bool)
-    for i, h in enumerate(rows):
-        k = int(n[h])
-        if k >= width:
-            continue
-        gain = np.where(candidate[h, ms], C[h, ms], -np.inf)
-        offer = best[:, :-k] + gain[:, None]
-        better = offer > best[:, k:]
-        best[:, k:] = np.where(better, offer, best[:, k:])
-        keep[i, :, k:] = better
+    keep = np.zeros((depth, K, width), dtype=bool)
+    columns = np.arange(width)[None, :]
+    across = np.arange(K)[:, None]
+    for i in range(depth):
+        h = who[i]
+        has = h >= 0
+        k = np.where(has, n[np.maximum(h, 0)], width)
+        gain = np.where(has, C[np.maximum(h, 0), ms], -np.inf)
+        source = columns - k[:, None]
+        offer = np.where(source >= 0, best[across, np.maximum(source, 0)] + gain[:, None], -np.inf)
+        better = offer > best
+        best = np.where(better, offer, best)
+        keep[i] = better
     total = best + _penalty(d, np.arange(width))[ms]
-    total[np.arange(width)[None, :] > reach[ms][:, None]] = -np.inf
+    total[columns > reach[:, None]] = -np.inf
     chosen_persons = np.argmax(total, axis=1)
-    for j in range(len(ms)):
+    for j in range(K):
         p = int(chosen_persons[j])
-        for i in range(len(rows) - 1, -1, -1):
+        for i in range(depth - 1, -1, -1):
             if p <= 0:
                 break
             if keep[i, j, p]:
-                count[rows[i]] += 1
-                p -= int(n[rows[i]])
-    return total[np.arange(len(ms)), chosen_persons]
+                count[who[i, j]] += 1
+                p -= int(n[who[i, j]])
+    return total[np.arange(K), chosen_persons]
 
 
-def lagrangian_value(d: PlacementData, lam: np.ndarray) -> float | None:
-    """:math:`L(\\lambda)`: an upper bound of the placement optimum for any ``lam``
-    (None when too large to compute)."""
-    values = np.where(d.allowed, d.value_rows(np.arange(d.n_households)), -np.inf)
+def lagrangian_value(
+    d: PlacementData, lam: np.ndarray, duals: dict[str, np.ndarray] | None = None
+) -> float | None:
+    """:math:`L(\\lambda)`: an upper bound of the placement optimum for any ``lam`` and
+    any coupling ``duals`` (per row component and key; none: the rows left out), None
+    when too large to compute."""
+    values, constant = _pair_values(d, duals or {})
     found = subproblems(d, lam, values)
-    return None if found is None else _total(d, lam, found[0])
+    return None if found is None else _total(d, lam, found[0]) + constant
+
+
+def _pair_values(d: PlacementData, duals: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:
+    """Pair values less what the relaxed coupling rows charge (-inf where a pair is not
+    allowed), and the rows' constant."""
+    price, constant = coupling_prices(d, duals)
+    values = d.value_rows(np.arange(d.n_households)) - price
+    return np.where(d.allowed, values, -np.inf), constant
 
 
 def _total(d: PlacementData, lam: np.ndarray, value: np.ndarray) -> float:
@@ -184,37 +274,52 @@ def _total(d: PlacementData, lam: np.ndarray, value: np.ndarray) -> float:
 
 
 def lagrangian_bound(
-    d: PlacementData, lam: np.ndarray, incumbent: float | None, rounds: int
+    d: PlacementData,
+    lam: np.ndarray,
+    incumbent: float,
+    rounds: int,
+    enough: Callable[[float], bool] = lambda bound: False,
+    duals: dict[str, np.ndarray] | None = None,
 ) -> LagrangianBound:
-    """The least :math:`L(\\lambda)` over ``rounds`` subgradient steps from ``lam`` (the
-    final LP's assignment duals, maximisation sense). Steps are Polyak's, towards half
-    a per cent below the best bound so far or the incumbent's objective (maximisation
-    sense) when that is closer, halved whenever a step does not lower the bound.
-    Deterministic: a fixed number of rounds, no clock."""
-    values = np.where(d.allowed, d.value_rows(np.arange(d.n_households)), -np.inf)
+    """The least :math:`L(\\lambda)` over at most ``rounds`` subgradient steps from
+    ``lam`` (the final LP's assignment duals, maximisation sense), the coupling rows
+    priced by ``duals`` (:func:`coupling_prices`). Steps are Polyak's,
+    towards half a per cent below the best bound so far or the incumbent's objective
+    (maximisation sense) when that is closer, halved whenever a step does not lower the
+    bound. Stops early when ``enough(bound)`` (the incumbent is proven) or when
+    ``STALL_ROUNDS`` rounds together lowered the bound by less than ``STALL_SHARE``
+    of it. Deterministic: rounds, no clock."""
+    values, constant = _pair_values(d, duals or {})
     at_most_once = d.config.assignment == "at_most_once"
     unplaced_cost = d.config.unplaced_penalty * d.persons
     lam = lam.astype(float).copy()
     best = np.inf
     scale = 1.0
     taken = 0
+    history: list[float] = []
     for _ in range(rounds):
         found = subproblems(d, lam, values)
         if found is None:
             break
         taken += 1
         value, count = found
-        current = _total(d, lam, value)
+        current = _total(d, lam, value) + constant
         if current < best - 1e-9:
             best = current
         else:
             scale /= 2
+        history.append(best)
+        stalled = len(history) > STALL_ROUNDS and history[
+            -STALL_ROUNDS - 1
+        ] - best <= STALL_SHARE * abs(best)
+        if enough(best) or stalled:
+            break
         # d L / d lambda_h = 1 - (times chosen) - (unplaced, when that pays)
         slope = 1.0 - count
         if at_most_once:
             slope -= (-unplaced_cost - lam > 0).astype(float)
         norm = float(slope @ slope)
-        if norm == 0 or incumbent is None or current - incumbent <= 1e-9 * max(1, abs(current)):
+        if norm == 0 or current - incumbent <= 1e-9 * max(1, abs(current)):
             break
         # aim half a per cent below the best bound, or at the incumbent when closer
         aim = max(incumbent, best - AIM_SHARE * abs(best))

@@ -599,15 +599,27 @@ class _Search:
 
     def tighten_bound(self, duals: np.ndarray, maps: dict[str, np.ndarray]) -> None:
         """Lower the LP bound with the Lagrangian bound over whole households
-        (:mod:`asielplan.solvers.lagrange`), from the final LP's assignment duals, when
-        the rounded incumbent is not yet proven."""
+        (:mod:`asielplan.solvers.lagrange`), from the final LP's duals (the assignment
+        rows' as the first multipliers, the coupling rows' as their fixed prices), when
+        there is an incumbent and it is not yet proven."""
         d = self.d
         if self.objective is None or self.proven() or not lagrangian_applies(d):
             return
-        rows = maps["assign"]
-        lam = np.where(rows >= 0, -duals[np.maximum(rows, 0)], 0.0)
+        by_key = {
+            name: np.where(rows >= 0, -duals[np.maximum(rows, 0)], 0.0)
+            for name, rows in maps.items()
+        }
+        lam = by_key.pop("assign")
         started = time.perf_counter()
-        found = lagrangian_bound(d, lam, -self.objective, LAGRANGE_ROUNDS)
+        objective = self.objective
+        found = lagrangian_bound(
+            d,
+            lam,
+            -objective,
+            LAGRANGE_ROUNDS,
+            lambda bound: within_gap(objective, -bound, self.config.mip_gap),
+            by_key,
+        )
         self.clock.solve += time.perf_counter() - started
         self.stats["lagrange_rounds"] = found.rounds
         # a relaxation's bound: never below the incumbent (else a fault, not a proof)

@@ -53,3 +53,30 @@ def test_the_bound_holds_for_any_multipliers(mode: str) -> None:
         lam = rng.normal(0, 60, d.n_households)
         value = lagrangian_value(d, lam)
         assert value is not None and value >= best - 1e-6
+
+
+def test_coupling_rows_priced_by_any_duals_keep_the_bound() -> None:
+    """With a region band, a bound on distance and one on the shortfall (a row the
+    relaxation leaves out), L(lambda) with random multipliers on the coupling rows (any
+    sign: the sign picks the side) stays at least the brute-force optimum; and the
+    solver's bound with all this is still at least the optimum it proves."""
+    from asielplan.config import RegionBand
+
+    cfg = config(
+        region_bands=(RegionBand(level="province", lower=0.9, upper=1.1),),
+        part_bounds={"distance": {"upper": 330.0}, "shortfall": {"upper": 4}},
+    )
+    _, d = prepared(FIXTURES / "tiny", cfg)
+    best, _ = brute_force(d)
+    rng = np.random.default_rng(9)
+    for _ in range(50):
+        lam = rng.normal(0, 60, d.n_households)
+        duals = {
+            "region": rng.normal(0, 20, len(d.regions)),
+            "part_bound": rng.normal(0, 5, len(d.bounded_parts)),
+        }
+        value = lagrangian_value(d, lam, duals)
+        assert value is not None and value >= best - 1e-6
+    solution = solve_placement(d, cfg.solver)
+    assert solution.objective == pytest.approx(best)
+    assert solution.bound is not None and solution.bound >= best - 1e-6
