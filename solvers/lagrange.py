@@ -247,17 +247,6 @@ def _knapsack(
     return total[np.arange(K), chosen_persons]
 
 
-def lagrangian_value(
-    d: PlacementData, lam: np.ndarray, duals: dict[str, np.ndarray] | None = None
-) -> float | None:
-    """:math:`L(\\lambda)`: an upper bound of the placement optimum for any ``lam`` and
-    any coupling ``duals`` (per row component and key; none: the rows left out), None
-    when too large to compute."""
-    values, constant = _pair_values(d, duals or {})
-    found = subproblems(d, lam, values)
-    return None if found is None else _total(d, lam, found[0]) + constant
-
-
 def _pair_values(d: PlacementData, duals: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:
     """Pair values less what the relaxed coupling rows charge (-inf where a pair is not
     allowed), and the rows' constant."""

@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from asielplan.solvers.lagrange import lagrangian_value
+from asielplan.solvers.lagrange import lagrangian_bound
 from asielplan.solvers.placement import solve_placement
 from asielplan.solvers.result import Status
 
@@ -51,20 +51,22 @@ def test_the_bound_holds_for_any_multipliers(mode: str) -> None:
     rng = np.random.default_rng(5)
     for _ in range(50):
         lam = rng.normal(0, 60, d.n_households)
-        value = lagrangian_value(d, lam)
-        assert value is not None and value >= best - 1e-6
+        value = lagrangian_bound(d, lam, -np.inf, rounds=1).bound  # L(lam) itself
+        assert np.isfinite(value) and value >= best - 1e-6
 
 
 def test_coupling_rows_priced_by_any_duals_keep_the_bound() -> None:
     """With a region band, a bound on distance and one on the shortfall (a row the
     relaxation leaves out), L(lambda) with random multipliers on the coupling rows (any
-    sign: the sign picks the side) stays at least the brute-force optimum; and the
-    solver's bound with all this is still at least the optimum it proves."""
+    sign: the sign picks the side) stays at least the brute-force optimum; the solver's
+    bound with all this is still at least the optimum it proves; and at the LP's own
+    duals (the distance bound binds: its dual is not 0) L lies between the optimum and
+    the LP bound."""
     from asielplan.config import RegionBand
 
     cfg = config(
         region_bands=(RegionBand(level="province", lower=0.9, upper=1.1),),
-        part_bounds={"distance": {"upper": 330.0}, "shortfall": {"upper": 4}},
+        part_bounds={"distance": {"upper": 170.0}, "shortfall": {"upper": 4}},
     )
     _, d = prepared(FIXTURES / "tiny", cfg)
     best, _ = brute_force(d)
@@ -75,8 +77,23 @@ def test_coupling_rows_priced_by_any_duals_keep_the_bound() -> None:
             "region": rng.normal(0, 20, len(d.regions)),
             "part_bound": rng.normal(0, 5, len(d.bounded_parts)),
         }
-        value = lagrangian_value(d, lam, duals)
-        assert value is not None and value >= best - 1e-6
+        value = lagrangian_bound(d, lam, -np.inf, rounds=1, duals=duals).bound
+        assert np.isfinite(value) and value >= best - 1e-6
     solution = solve_placement(d, cfg.solver)
     assert solution.objective == pytest.approx(best)
     assert solution.bound is not None and solution.bound >= best - 1e-6
+    # at the final LP's own duals the relaxation is no weaker than the LP (a wrong sign
+    # on a coupling row's price would lift it above)
+    lp = solution.duals
+    lam = lp["assignment"].reindex(d.household_ids.astype(str)).to_numpy(float)
+    regions = [f"{r.level}:{r.code}" for r in d.regions]
+    duals = {
+        "region": lp["region_bands"].reindex(regions).fillna(0).to_numpy(float),
+        "part_bound": lp["part_bounds"]
+        .reindex([row.part for row in d.bounded_parts])
+        .fillna(0)
+        .to_numpy(float),
+    }
+    assert np.abs(duals["region"]).max() + np.abs(duals["part_bound"]).max() > 1e-6
+    at_lp = lagrangian_bound(d, lam, -np.inf, rounds=1, duals=duals).bound
+    assert best - 1e-6 <= at_lp <= solution.lp_bound + 1e-6
