@@ -41,6 +41,7 @@ from asielplan.experiments.simulate import (
     Simulation,
     plot_balance,
     plot_shares,
+    with_arrivals,
 )
 from asielplan.experiments.simulate import simulate as run_simulation
 from asielplan.io import (
@@ -392,7 +393,7 @@ def simulate(
             "none: give the half-year's arrivals with --arrivals"
         )
     if past is not None:
-        check(replace(inst, households=past.households, members=past.members), cfg, "place")
+        check(with_arrivals(inst, past, past.households, past.members), cfg, "place")
     numbers = list(range(1, seeds + 1))
     result = run_simulation(inst, cfg, weeks, numbers, policies, past, progress, workers, on_seed)
     return SimulationStudy(inst, cfg, weeks, numbers, policies, result, past, workers)

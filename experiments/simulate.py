@@ -172,11 +172,33 @@ def _half_year(
     week_of = np.zeros(len(households), dtype=np.int64)
     for week, part in enumerate(np.array_split(np.arange(len(households)), weeks)):
         week_of[part] = week
-    whole = replace(
-        inst, households=households, members=members, progress=None, locks=None, scores=None
-    )
+    whole = with_arrivals(inst, arrivals, households, members)
     placement = config.placement.model_copy(update={"targets": "taakstelling"})
     return prepare_placement(whole, placement, config.schemes), week_of
+
+
+def with_arrivals(
+    inst: Instance,
+    arrivals: Instance | None,
+    households: pd.DataFrame,
+    members: pd.DataFrame | None,
+) -> Instance:
+    """The instance with the half-year's ``households`` in place of its own: their
+    members, and from an ``arrivals`` instance also its scores, allowed, forbidden and
+    needs tables (the instance's own tables name other households); no progress, locks
+    or previous plan."""
+    return replace(
+        inst,
+        households=households,
+        members=members,
+        scores=arrivals.scores if arrivals is not None else None,
+        allowed=arrivals.allowed if arrivals is not None else None,
+        forbidden=arrivals.forbidden if arrivals is not None else None,
+        needs=arrivals.needs if arrivals is not None else None,
+        progress=None,
+        locks=None,
+        previous_plan=None,
+    )
 
 
 def _assignment(solution: PlacementSolution) -> np.ndarray:

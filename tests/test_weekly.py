@@ -387,3 +387,28 @@ def test_a_simulation_without_sites_asks_for_the_arrivals(tmp_path: Path) -> Non
     (folder / "households.csv").write_text(households.replace(",S1,", ",,").replace(",S2,", ",,"))
     with pytest.raises(ConfigError, match="--arrivals"):
         api.simulate(folder, RunConfig(), weeks=2, seeds=1, policies=("greedy",))
+
+
+def test_a_simulation_takes_the_arrivals_scores(tmp_path: Path) -> None:
+    """Arrivals given as an instance with a scores table and no members: the simulation
+    scores the households with that table (it scored every pair 0 before). One score per
+    household, the same in every municipality (0.1 x its number: 1.5 in all), so every
+    plan of all five households expects 1.5 employed persons."""
+    import shutil
+
+    folder = tmp_path / "arrivals"
+    shutil.copytree(TINY, folder)
+    (folder / "members.csv").unlink()
+    toml = (folder / "instance.toml").read_text()
+    toml = toml.replace('[tables.members]\npath = "members.csv"\nsource = "hand-made"\n', "")
+    rows = [
+        f"H{h},{code},{0.1 * h:.1f}"
+        for h in range(1, 6)
+        for code in ("GM0001", "GM0002", "GM0003", "GM0004")
+    ]
+    (folder / "scores.csv").write_text("household_id,municipality,score\n" + "\n".join(rows) + "\n")
+    (folder / "instance.toml").write_text(toml + '\n[tables.scores]\npath = "scores.csv"\n')
+    study = api.simulate(TINY, RunConfig(), weeks=2, seeds=1, policies=("greedy",), arrivals=folder)
+    runs = study.result.runs.set_index("policy")
+    assert runs.loc["hindsight", "expected_employed"] == pytest.approx(1.5)
+    assert runs.loc["greedy", "expected_employed"] == pytest.approx(1.5)
