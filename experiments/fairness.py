@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from asielplan.experiments.plots import pyplot
 from asielplan.model.groups import GROUP_LABELS
 
 Rule = Literal["absolute", "proportional", "maxmin"]
@@ -157,10 +158,7 @@ def group_table(
 
 def plot_groups(groups: pd.DataFrame, path: Path, title: str) -> None:
     """Each group's mean employment probability per rule, one panel per aggregation."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     aggregations = list(dict.fromkeys(groups["aggregation"]))
     fig, axes = plt.subplots(

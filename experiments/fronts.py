@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+from asielplan.experiments.plots import pyplot
+
 # the bounded axes' weights in the grid runs, as a share of their configured weight: a
 # tie-breaker between plans equal in the first axis (the augmented epsilon-constraint)
 AUGMENT = 1e-3
@@ -202,10 +204,7 @@ def plot_front(
 ) -> None:
     """The front in the first two axes (the third, if any, as colour), the dominated
     points faint, the default run as a star and the knee named."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     x, y = axes[1], axes[0]
     fig, ax = plt.subplots(figsize=(7.5, 5.2))
@@ -285,10 +284,7 @@ def plot_sweep(
 ) -> None:
     """One panel per metric against the first swept key (a line per value of the
     second); a run without a plan is left out and marked on the axis."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     columns = 2
     rows = math.ceil(len(metrics) / columns)

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from asielplan.experiments.plots import pyplot
+
 RD_NEW = "EPSG:28992"
 SIMPLIFY_M = 50.0
 NO_VALUE = "#d9d9d9"
@@ -28,17 +30,8 @@ def map_frame(geometry: Any, municipalities: pd.DataFrame) -> Any:
     return gpd.GeoDataFrame(frame, geometry=shapes.loc[frame["code"]].to_numpy(), crs=RD_NEW)
 
 
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _axes(title: str, size: tuple[float, float] = (6.0, 6.6)) -> tuple[Any, Any]:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=size)
     ax.set_axis_off()
     ax.set_aspect("equal")
@@ -72,7 +65,7 @@ def choropleth(
     a diverging scale around it (red below, blue above)."""
     from matplotlib.colors import Normalize, TwoSlopeNorm
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = _axes(title)
     data = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     known = np.isfinite(data)
@@ -129,7 +122,7 @@ def flows(shapes: Any, lines: pd.DataFrame, title: str, sites: pd.DataFrame | No
 
 def points(shapes: Any, sites: pd.DataFrame, title: str, size_label: str) -> Any:
     """Sites at (x, y) coloured by ``category`` and sized by ``size``."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = _axes(title)
     shapes.plot(ax=ax, color="#eeeeee", edgecolor="white", linewidth=0.3)
     top = max(float(sites["size"].max()), 1.0) if len(sites) else 1.0
@@ -166,7 +159,7 @@ def small_multiples(
     scale centred on zero."""
     from matplotlib.colors import TwoSlopeNorm
 
-    plt = _pyplot()
+    plt = pyplot()
     names = list(values.columns)
     cols = min(columns, len(names))
     rows = int(np.ceil(len(names) / cols))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -10,14 +11,22 @@ import pandas as pd
 from asielplan.model.reception import ReceptionData
 
 
-def plot_occupancy(
-    data: ReceptionData, tables: dict[str, pd.DataFrame], path: Path, title: str
-) -> None:
-    """Occupancy by tier against open capacity over time, one panel per inflow."""
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend (files, no display): the one place that
+    chooses the backend, for every plot and map of the package."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_occupancy(
+    data: ReceptionData, tables: dict[str, pd.DataFrame], path: Path, title: str
+) -> None:
+    """Occupancy by tier against open capacity over time, one panel per inflow."""
+    plt = pyplot()
 
     occupancy = tables["occupancy"]
     emergency = tables["emergency"]
@@ -66,10 +75,7 @@ def plot_region_targets(tables: dict[str, pd.DataFrame], path: Path, title: str)
     regions = tables.get("regions")
     if regions is None or "target" not in regions or regions["target"].isna().all():
         return False
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     with_target = regions[regions["target"].notna()]
     first = with_target["inflow"].iloc[0]

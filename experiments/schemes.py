@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from asielplan.data.instance import Instance
+from asielplan.experiments.plots import pyplot
 from asielplan.experiments.results.placement import group_outcomes
 from asielplan.model.schemes import SchemeResult
 from asielplan.solvers.placement import PlacementSolution
@@ -174,10 +175,7 @@ def fit_to_published(result: SchemeResult, published: pd.DataFrame) -> pd.DataFr
 
 def plot_metrics(comparison: pd.DataFrame, path: Path, title: str) -> None:
     """Small multiples: one bar chart per metric, a bar per scheme."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     metrics = [
         m for m in METRICS if comparison.loc[comparison["metric"] == m, "value"].notna().any()
@@ -202,10 +200,7 @@ def plot_metrics(comparison: pd.DataFrame, path: Path, title: str) -> None:
 
 def plot_targets(targets: pd.DataFrame, schemes: list[str], path: Path, title: str) -> None:
     """Each scheme's targets against the population key quota, one panel per scheme."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     cols = min(3, len(schemes))
     rows = int(np.ceil(len(schemes) / cols))

@@ -28,6 +28,7 @@ from scipy import stats
 from asielplan.config import RunConfig
 from asielplan.data.generator import generate_households
 from asielplan.data.instance import Instance
+from asielplan.experiments.plots import pyplot
 from asielplan.model.placement import PlacementData, evaluate_assignment, prepare_placement
 from asielplan.solvers.highs import Progress
 from asielplan.solvers.placement import PlacementSolution, solve_placement
@@ -306,10 +307,7 @@ def _summary(runs: pd.DataFrame) -> pd.DataFrame:
 
 def plot_shares(runs: pd.DataFrame, path: Path, title: str) -> None:
     """Each policy's share of the hindsight optimum, one dot per seed, with the mean."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     policies = list(dict.fromkeys(runs["policy"]))
     fig, ax = plt.subplots(figsize=(7, 3.6))
@@ -329,10 +327,7 @@ def plot_shares(runs: pd.DataFrame, path: Path, title: str) -> None:
 def plot_balance(balance: pd.DataFrame, path: Path, title: str) -> None:
     """Balance over time: persons off the pro-rata path per week (share of the
     taakstelling), each policy's mean over seeds."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(7, 3.6))
     mean = balance.groupby(["policy", "week"], sort=False)["balance"].mean().reset_index()
