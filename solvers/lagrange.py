@@ -136,15 +136,11 @@ def _penalty(d: PlacementData, persons: np.ndarray) -> np.ndarray:
     """:math:`f_m(p)` for every municipality (rows) and persons ``persons`` (columns)."""
     p = persons[None, :].astype(float)
     M = d.n_municipalities
-    out = np.zeros((M, len(persons)))
-    if d.target is not None:
-        t = d.target.astype(float)[:, None]
-        if d.config.target_mode == "soft":
-            out = -d.config.penalty_shortfall * np.clip(t - p, 0, None)
-            out -= d.config.penalty_excess * np.clip(p - t, 0, None)
-        else:
-            lower, upper = band_limits(d)
-            out = np.where((p >= lower[:, None]) & (p <= upper[:, None]), 0.0, -np.inf)
+    # the model's own penalty of each municipality holding each number of persons
+    out = -d.target_penalty_rows(np.repeat(p.T, M, axis=1)).T
+    if d.target is not None and d.config.target_mode == "band":
+        lower, upper = band_limits(d)
+        out = np.where((p >= lower[:, None]) & (p <= upper[:, None]), 0.0, -np.inf)
     if "persons" in d.capacity_dimensions:
         k = d.capacity_dimensions.index("persons")
         out = np.where(p <= d.capacity[k][:, None], out, -np.inf)

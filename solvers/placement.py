@@ -358,6 +358,15 @@ def _row_maps(
     return maps
 
 
+def _key_duals(duals: np.ndarray, maps: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The LP's row duals (min form) per row component and key, in the model's
+    maximisation sense (0 for a key without a row)."""
+    return {
+        name: -np.where(rows >= 0, duals[np.maximum(rows, 0)], 0.0) + 0.0
+        for name, rows in maps.items()
+    }
+
+
 def _column_entries(
     d: PlacementData, h: np.ndarray, m: np.ndarray, maps: dict[str, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -499,11 +508,10 @@ class _Search:
             "group": np.array([row.group for row in d.group_floors], dtype=object),
         }
         duals = {}
-        for name, rows in self.maps.items():
-            keep = rows != NO_ROW
-            values = np.where(rows >= 0, y[np.maximum(rows, 0)], 0.0)[keep]
+        for name, values in _key_duals(y, self.maps).items():
+            keep = self.maps[name] != NO_ROW
             duals[ROW_FAMILIES[name]] = pd.Series(
-                -values + 0.0, index=pd.Index(labels[name][keep].astype(str)), dtype=float
+                values[keep], index=pd.Index(labels[name][keep].astype(str)), dtype=float
             )
         reduced = np.full((d.n_households, d.n_municipalities), np.nan)
         for start in range(0, d.n_households, CHUNK):
@@ -605,10 +613,7 @@ class _Search:
         d = self.d
         if self.objective is None or self.proven() or not lagrangian_applies(d):
             return
-        by_key = {
-            name: np.where(rows >= 0, -duals[np.maximum(rows, 0)], 0.0)
-            for name, rows in maps.items()
-        }
+        by_key = _key_duals(duals, maps)
         lam = by_key.pop("assign")
         started = time.perf_counter()
         objective = self.objective
