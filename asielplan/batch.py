@@ -4,7 +4,7 @@ local or remote Dask cluster, resume, and one tidy table of every run.
 A batch file (TOML) names the instances, a base configuration with named scenarios, and
 the axes whose cartesian product is the batch::
 
-    kinds = ["place"]                 # place, reception, weekly
+    kinds = ["place"]                 # place, reception, weekly, schemes, front
     instances = ["default"]           # folders relative to this file; "default" is embedded
     scenarios = ["base", "tight"]     # "base" or a [config.scenarios.NAME]
     seeds = [1, 2, 3]                 # solver.seed
@@ -14,17 +14,29 @@ the axes whose cartesian product is the batch::
     [values]                          # any numeric configuration key, a list of values
     "placement.penalty_shortfall" = [10, 40]
 
+    [compare]                         # kind "schemes": as asielplan schemes compare
+    schemes = ["population", "spreidingswet"]
+
+    [front]                           # kind "front": as asielplan front
+    problem = "placement"
+    axes = ["labour", "distance"]
+    points = 5
+
     [config]                          # the base configuration, as a configuration file
     solver.time_limit = 20
     [config.scenarios.tight]
     placement.target_mode = "band"
 
-Every run is a RunSpec whose id hashes its kind, its instance's contents and its
-effective configuration; its result goes to ``OUT/runs/<id>/`` (written atomically, with
-its manifest). A folder with a manifest is a finished run: running the batch again
-skips it, so a changed scenario reruns only its own runs. At the end the rows of every
-run (its axes, status, KPIs, timings, and the message of a run that failed) are
-gathered into ``OUT/runs.parquet`` and ``OUT/runs.csv``, in the batch's order.
+A ``schemes`` run compares the schemes of ``[compare]`` itself, so the ``schemes`` axis
+does not apply to it (it applies to the other kinds).
+
+Every run is a RunSpec whose id hashes its kind, its instance's contents, its
+effective configuration and a study's options; its result goes to ``OUT/runs/<id>/``
+(written atomically, with its manifest). A folder with a manifest is a finished run:
+running the batch again skips it, so a changed scenario reruns only its own runs. At
+the end the rows of every run (its axes, status, KPIs, timings, and the message of a run
+that failed) are gathered into ``OUT/runs.parquet`` and ``OUT/runs.csv``, in the batch's
+order; a study's row holds its headline numbers (:func:`_study_row`).
 """
 
 from __future__ import annotations
@@ -34,10 +46,11 @@ import json
 import logging
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 from pydantic import Field, ValidationError
@@ -51,22 +64,56 @@ from asielplan.config import (
 )
 from asielplan.data.instance import Instance, default_instance_path, read_instance
 from asielplan.errors import ConfigError, InputError, OutputError
+from asielplan.experiments.fronts import DEFAULT_AXES, parse_axes
 from asielplan.io import atomic_write_bytes, csv_bytes, remove_stale_staging
 from asielplan.manifest import build_manifest, input_hashes, write_manifest
 from asielplan.runspec import Kind, RunSpec
+
+if TYPE_CHECKING:
+    from asielplan.experiments.results.folder import RunFolder
 
 RUNS = "runs"
 TABLE = "runs"
 
 
-class BatchFile(Strict):
-    """A batch file: the axes of the batch and its base configuration."""
+class CompareOptions(Strict):
+    """``[compare]``: what a ``schemes`` run compares."""
 
-    kinds: tuple[Literal["place", "reception", "weekly"], ...] = Field(
+    schemes: tuple[str, ...] = Field(
+        min_length=2,
+        description="The quota schemes placed and compared (as --schemes of "
+        "asielplan schemes compare).",
+    )
+
+
+class FrontOptions(Strict):
+    """``[front]``: the front a ``front`` run computes."""
+
+    problem: Literal["placement", "reception"] = Field(
+        default="placement", description="placement or reception."
+    )
+    axes: tuple[str, ...] = Field(
+        default=(),
+        description="Two or three axes, the first optimised (as --axes of asielplan front); "
+        "empty: labour, distance (placement) or money, emergency (reception).",
+    )
+    points: int = Field(default=9, ge=2, description="Grid points (about; 3 axes: squared).")
+
+    def chosen(self) -> tuple[str, ...]:
+        return self.axes or tuple(DEFAULT_AXES[self.problem].split(","))
+
+
+class BatchFile(Strict):
+    """A batch file: the axes of the batch, its base configuration and the options of
+    its studies."""
+
+    kinds: tuple[Literal["place", "reception", "weekly", "schemes", "front"], ...] = Field(
         default=("place",),
         min_length=1,
         description="Kinds of run: place, reception, weekly (a batch against the remaining "
-        "taakstelling with [config.weekly]; the instance holds its progress table).",
+        "taakstelling with [config.weekly]; the instance holds its progress table), "
+        "schemes (the schemes of [compare] placed and compared) and front (the front of "
+        "[front]).",
     )
     instances: tuple[str, ...] = Field(
         default=("default",),
@@ -95,6 +142,13 @@ class BatchFile(Strict):
         default_factory=dict,
         description="The base configuration with its [config.scenarios.NAME], as in a "
         "configuration file.",
+    )
+    compare: CompareOptions | None = Field(
+        default=None, description="What a schemes run compares (needed by kind schemes)."
+    )
+    front: FrontOptions | None = Field(
+        default=None,
+        description="The front of a front run; without it, the defaults of FrontOptions.",
     )
 
 
@@ -152,7 +206,7 @@ def _instance_folder(name: str, base: Path) -> Path:
 def expand(spec: BatchFile, path: Path) -> Batch:
     """The runs of a batch file: the cartesian product of its axes, in the order
     kinds x instances x scenarios x seeds x schemes x inflows x values."""
-    errors: list[str] = []
+    errors = _study_errors(spec, path)
     configs: dict[str, RunConfig] = {}
     for scenario in spec.scenarios:
         try:
@@ -180,6 +234,8 @@ def expand(spec: BatchFile, path: Path) -> Batch:
         itertools.product(*(spec.values[k] for k in keys)),
     )
     for kind, instance, scenario, seed, scheme, inflow, values in product:
+        if kind == "schemes":
+            scheme = None  # a comparison sets placement.scheme per scheme itself
         overrides: dict[str, Any] = {"solver.seed": seed, **dict(zip(keys, values, strict=True))}
         if scheme is not None:
             overrides["placement.scheme"] = scheme
@@ -193,7 +249,7 @@ def expand(spec: BatchFile, path: Path) -> Batch:
         inst = instances[instance]
         if kind == "weekly":
             config = weekly_config(config)  # as asielplan weekly runs it: the same id
-        run_spec = RunSpec(kind, inst.root, config, _inputs(inst))
+        run_spec = RunSpec(kind, inst.root, config, _inputs(inst), _options(spec, kind))
         labels = {
             "kind": kind,
             "instance": instance,
@@ -211,6 +267,35 @@ def expand(spec: BatchFile, path: Path) -> Batch:
     return Batch(path, runs, instances)
 
 
+def _study_errors(spec: BatchFile, path: Path) -> list[str]:
+    """A study kind without its options, options without their kind, unknown axes."""
+    errors = []
+    if "schemes" in spec.kinds and spec.compare is None:
+        errors.append(f'{path.name}: kind "schemes" needs [compare] schemes = [...]')
+    if spec.compare is not None and "schemes" not in spec.kinds:
+        errors.append(f'{path.name}: [compare] is for kind "schemes", which kinds does not name')
+    if spec.front is not None:
+        if "front" not in spec.kinds:
+            errors.append(f'{path.name}: [front] is for kind "front", which kinds does not name')
+        try:
+            parse_axes(",".join(spec.front.chosen()), spec.front.problem)
+        except ValueError as error:
+            errors.append(f"{path.name}: front.axes: {error}")
+    return errors
+
+
+def _options(spec: BatchFile, kind: Kind) -> dict[str, Any]:
+    """A study's options, part of its run id: the schemes compared, a front's problem,
+    axes and points; none for a single run."""
+    if kind == "schemes":
+        assert spec.compare is not None
+        return {"schemes": list(spec.compare.schemes)}
+    if kind == "front":
+        front = spec.front or FrontOptions()
+        return {"problem": front.problem, "axes": list(front.chosen()), "points": front.points}
+    return {}
+
+
 def _inputs(inst: Instance) -> dict[str, str]:
     from asielplan.api import instance_inputs
 
@@ -220,7 +305,9 @@ def _inputs(inst: Instance) -> dict[str, str]:
 # --------------------------------------------------------------------------- one run
 
 
-def run_one(kind: Kind, instance: str, config: dict[str, Any], folder: str) -> dict[str, Any]:
+def run_one(
+    kind: Kind, instance: str, config: dict[str, Any], options: dict[str, Any], folder: str
+) -> dict[str, Any]:
     """Run one RunSpec and write its folder (atomically); the row of the batch table:
     status, the stop text, KPIs and timings; a run that raises is a row with status
     ``error`` and its message. Runs in a Dask worker: pure from its arguments."""
@@ -229,13 +316,18 @@ def run_one(kind: Kind, instance: str, config: dict[str, Any], folder: str) -> d
     start = time.perf_counter()
     cfg = RunConfig.model_validate(config)
     try:
-        if kind == "weekly":
-            run = api.weekly(instance, cfg)
+        if kind == "schemes":
+            api.write_comparison(api.compare_schemes(options["schemes"], instance, cfg), folder)
+        elif kind == "front":
+            axes = ",".join(options["axes"])
+            made = api.front(instance, cfg, axes, options["points"], problem=options["problem"])
+            api.write_front(made, folder)
+        elif kind == "weekly":
+            api.write_run(api.weekly(instance, cfg), folder)
         elif kind == "reception":
-            run = api.plan_reception(instance, cfg)
+            api.write_run(api.plan_reception(instance, cfg), folder)
         else:
-            run = api.place(instance, cfg)
-        api.write_run(run, folder)
+            api.write_run(api.place(instance, cfg), folder)
     except Exception as exc:  # a failed run is a row of the batch, which goes on
         message = f"{type(exc).__name__}: {exc}"
         return {"status": "error", "message": message, "seconds": time.perf_counter() - start}
@@ -249,11 +341,50 @@ def _row_of(folder: Path) -> dict[str, Any]:
     from asielplan.experiments.results.folder import RunFolder
 
     run = RunFolder.open(folder)
+    if run.kind in ("schemes compare", "front"):
+        return _study_row(run)
     row: dict[str, Any] = {"status": run.manifest.get("status"), "stop": run.manifest.get("stop")}
     kpis = run.table("kpis")
     if kpis is not None and len(kpis):
         first = kpis.iloc[0]
         row.update({str(k): v for k, v in first.items() if k not in ("status", "stop")})
+    return row
+
+
+def _worst(statuses: list[str]) -> str:
+    """A study's status: optimal when all its runs are, else feasible when all have a
+    plan, else the first other status."""
+    others = [s for s in statuses if s not in ("optimal", "feasible")]
+    return others[0] if others else ("feasible" if "feasible" in statuses else "optimal")
+
+
+def _study_row(run: RunFolder) -> dict[str, Any]:
+    """The batch row of a study: its status (:func:`_worst` over its runs), a stop text
+    with the largest gap, and its headline numbers. A comparison: every metric per
+    scheme (``labour_score.population``). A front: how many runs and points on the
+    front, and the knee's value of each axis (``knee.labour``)."""
+    table = run.table("comparison" if run.kind == "schemes compare" else "points")
+    if table is None:  # a folder written by hand or by another version
+        return {"status": "error", "message": f"{run.path}: the study's table is missing"}
+    if run.kind == "schemes compare":
+        per_scheme = table.drop_duplicates("scheme")
+        statuses, gaps = per_scheme["status"].astype(str).tolist(), per_scheme["gap"]
+        row: dict[str, Any] = {"stop": f"{len(per_scheme)} schemes compared"}
+        for record in table.to_dict("records"):
+            row[f"{record['metric']}.{record['scheme']}"] = record["value"]
+    else:
+        statuses, gaps = table["status"].astype(str).tolist(), table["gap"]
+        on_front = table[table["on_front"].astype(bool)]
+        row = {"stop": f"{len(on_front)} points on the front of {len(table)} runs"}
+        row.update(runs=len(table), on_front=len(on_front))
+        knee = table[table["knee"].astype(bool)]
+        for axis in run.manifest.get("axes", []):
+            row[f"knee.{axis}"] = float(knee[axis].iloc[0]) if len(knee) else None
+    largest = pd.to_numeric(gaps, errors="coerce").max()
+    row["status"] = _worst(statuses)
+    row["gap"] = float(largest) if pd.notna(largest) else None
+    if row["gap"] is not None:
+        row["stop"] += f", largest gap {row['gap']:.4%}"
     return row
 
 
@@ -271,6 +402,26 @@ class BatchResult:
         return int((~self.table["status"].isin(["optimal", "feasible"])).sum())
 
 
+# the local cluster's workers: no statistical profiler sampling the run's thread every
+# 10 ms (it serves the dashboard, which a batch does not open)
+LOCAL_DASK = {"distributed.worker.profile.enabled": False}
+
+
+@contextmanager
+def _dask_logs(level: int) -> Iterator[None]:
+    """Dask's and tornado's loggers at ``level`` at least (the cluster logs its start
+    and close at INFO), as they were afterwards."""
+    loggers = [logging.getLogger(name) for name in ("distributed", "tornado")]
+    before = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(max(level, logger.getEffectiveLevel()))
+    try:
+        yield
+    finally:
+        for logger, old in zip(loggers, before, strict=True):
+            logger.setLevel(old)
+
+
 def run_batch(
     batch: Batch,
     out: str | Path,
@@ -283,6 +434,7 @@ def run_batch(
     ``workers`` processes of one thread, HiGHS at one thread per run; or the cluster at
     ``scheduler``), then write ``runs.parquet`` and ``runs.csv``. Ctrl-C cancels what
     runs; finished runs stay, and the next call resumes."""
+    import dask.config
     from dask.distributed import Client, LocalCluster, as_completed
 
     out = Path(out)
@@ -296,16 +448,17 @@ def run_batch(
     }
     counts = {"done": len(done), "running": 0, "failed": 0, "total": len(batch.runs)}
     if todo:
-        cluster = None
-        if scheduler is None:
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
-        client = Client(cluster if cluster is not None else scheduler)
+        with _dask_logs(logging.ERROR), dask.config.set(LOCAL_DASK):
+            cluster = None
+            if scheduler is None:
+                cluster = LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
+            client = Client(cluster if cluster is not None else scheduler)
         try:
             futures = {}
             for run in todo:
@@ -315,6 +468,7 @@ def run_batch(
                     run.spec.kind,
                     str(run.spec.instance),
                     config.model_dump(mode="json"),
+                    run.spec.options,
                     str(out / RUNS / run.id),
                     key=f"run-{run.id}",
                     pure=False,
@@ -333,9 +487,10 @@ def run_batch(
                 if progress is not None:
                     progress(dict(counts))
         finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+            with _dask_logs(logging.CRITICAL):  # every result is in: closing is no news
+                client.close()
+                if cluster is not None:
+                    cluster.close()
             remove_stale_staging(out / RUNS)
     table = _table(batch, rows)
     _write_table(out, table)
@@ -380,11 +535,13 @@ def check_batch_folder(out: Path) -> None:
 
 
 FIXED = ("run_id", "status", "stop", "message", "seconds")
+STUDIES = ("schemes", "front")  # kinds whose own columns come first, in this order
 
 
 def _table(batch: Batch, rows: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """One row per run in the batch's order: its axes, then :data:`FIXED`, then the
-    KPI columns of its kind (in the order the runs name them)."""
+    studies' own columns (:data:`STUDIES`), then the KPI columns (each group in the
+    order the runs name them)."""
     records = []
     for run in batch.runs:
         row = rows.get(run.id, {"status": "not run"})
@@ -394,7 +551,16 @@ def _table(batch: Batch, rows: dict[str, dict[str, Any]]) -> pd.DataFrame:
     for column in FIXED:
         if column not in table:
             table[column] = None
+    studies = [
+        column
+        for kind in STUDIES
+        for run in batch.runs
+        if run.spec.kind == kind
+        for column in rows.get(run.id, {})
+        if column not in FIXED and column != "gap"  # a KPI of every kind
+    ]
     rest = [c for c in table.columns if c not in labels and c not in FIXED]
+    rest = list(dict.fromkeys([*studies, *rest]))
     return table[[*labels, *FIXED, *rest]]
 
 

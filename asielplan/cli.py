@@ -1024,7 +1024,9 @@ def front(
         raise ConfigError(f"--problem {problem!r}: placement or reception")
     if previous is not None and problem != "placement":
         raise ConfigError("--previous is a placement plan: it needs --problem placement")
-    chosen = axes or ("labour,distance" if problem == "placement" else "money,emergency")
+    from asielplan.experiments.fronts import DEFAULT_AXES
+
+    chosen = axes or DEFAULT_AXES[problem]  # type: ignore[index]
     cfg = run_config(config, scenario, instance, {"solver.time_limit": time_limit})
     api.check_output(out, instance)
     inst = api.with_previous_plan(instance, previous) if previous is not None else instance

@@ -72,6 +72,10 @@ AXES: dict[Problem, dict[str, Axis]] = {
 }
 
 
+# the axes of a front when none are given (the CLI's and a batch's default)
+DEFAULT_AXES: dict[Problem, str] = {"placement": "labour,distance", "reception": "money,emergency"}
+
+
 def parse_axes(text: str, problem: Problem = "placement") -> list[Axis]:
     """``"labour,distance"`` as axes of ``problem``; two or three, distinct, known."""
     known = AXES[problem]

@@ -1633,7 +1633,12 @@ BATCH_TABLE = Table(
     "runs",
     "One row per run of the batch, in the batch's order (docs/batch.md).",
     (
-        Column("kind", "text", "", "The kind of run: place or reception."),
+        Column(
+            "kind",
+            "text",
+            "",
+            "The kind of run: place, reception, weekly, schemes (a scheme comparison) or front.",
+        ),
         Column("instance", "text", "", "The instance as the batch file names it."),
         Column("scenario", "text", "", "The scenario of the batch's configuration (base: none)."),
         Column("seed", "integer", "", "The solver seed (solver.seed)."),
@@ -1641,7 +1646,8 @@ BATCH_TABLE = Table(
             "scheme",
             "text",
             "",
-            "The quota scheme (placement.scheme); empty when the batch has no schemes axis.",
+            "The quota scheme (placement.scheme); empty when the batch has no schemes axis, "
+            "and for a schemes run (it compares the schemes of [compare]).",
         ),
         Column(
             "inflow",
@@ -1662,9 +1668,17 @@ BATCH_TABLE = Table(
             "text",
             "",
             "How the run ended: optimal, feasible, infeasible, no_solution (as in its "
-            "manifest), error (the run raised: see message) or not run.",
+            "manifest), error (the run raised: see message) or not run. A schemes or front "
+            "run: optimal when all its runs are, feasible when all have a plan, else the "
+            "first other status.",
         ),
-        Column("stop", "text", "", "Why the solve stopped, in words (the run's manifest)."),
+        Column(
+            "stop",
+            "text",
+            "",
+            "Why the solve stopped, in words (the run's manifest); a schemes or front run: "
+            "how many schemes or points, and its largest gap.",
+        ),
         Column("message", "text", "", "The error of a run that raised; empty otherwise."),
         Column(
             "seconds",
@@ -1673,11 +1687,41 @@ BATCH_TABLE = Table(
             "Wall-clock seconds of the run in its worker (empty for a run done before).",
         ),
         Column(
+            "<metric.scheme>",
+            "number",
+            "see meaning",
+            "A schemes run: each metric of its comparison table per scheme, named "
+            "metric.scheme (labour_score.population; see the comparison table).",
+            when="the batch has kind schemes",
+        ),
+        Column(
+            "runs",
+            "integer",
+            "",
+            "A front run: its runs (payoff and grid).",
+            when="the batch has kind front",
+        ),
+        Column(
+            "on_front",
+            "integer",
+            "",
+            "A front run: its non-dominated points.",
+            when="the batch has kind front",
+        ),
+        Column(
+            "knee.<axis>",
+            "number",
+            "see meaning",
+            "A front run: the knee's value of each axis (empty for a front of one point).",
+            when="the batch has kind front",
+        ),
+        Column(
             "<kpi>",
             "number",
             "see meaning",
             "The run's key figures: the columns of its kpis table but status and stop "
-            "(a placement's or a reception plan's, see there).",
+            "(a placement's or a reception plan's, see there); a schemes or front run has "
+            "gap, its runs' largest.",
         ),
     ),
 )
@@ -1686,7 +1730,7 @@ BATCH = Output(
     ("asielplan batch run",),
     "A batch of runs on Dask: each run in its own folder, one table of all.",
     (BATCH_TABLE,),
-    runs=((("runs/<id>/",), ("place", "reception", "weekly")),),
+    runs=((("runs/<id>/",), ("place", "reception", "weekly", "schemes compare", "front")),),
 )
 
 POLICY = Column("policy", "text", "", "greedy, prices, balanced or hindsight.")

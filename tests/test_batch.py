@@ -219,3 +219,78 @@ def test_batch_runs_on_an_existing_cluster_given_by_its_scheduler(tmp_path: Path
         for process in (worker, scheduler):
             process.terminate()
             process.wait(timeout=30)
+
+
+STUDIES = """
+kinds = ["schemes", "front"]
+instances = ["tiny"]
+seeds = [1]
+schemes = ["population", "exact_total"]
+
+[compare]
+schemes = ["population", "exact_total"]
+
+[front]
+axes = ["labour", "distance"]
+points = 5
+
+[config.solver]
+time_limit = 20
+mip_gap = 1e-9
+
+[config.placement]
+penalty_shortfall = 0.0
+penalty_excess = 0.0
+weight_leave_coa_region = 0.0
+"""
+
+
+def test_scheme_comparisons_and_fronts_are_kinds_of_run(tmp_path: Path) -> None:
+    """A batch of a scheme comparison and fronts on a real LocalCluster: the comparison
+    runs once (the schemes axis does not multiply it), a front per scheme; each study's
+    folder is what ``schemes compare`` and ``front`` write, and its row in runs.parquet
+    carries the numbers of the same study run in this process (every metric per scheme;
+    the knee's labour and distance). Another number of points is another run id."""
+    from asielplan.api import compare_schemes, front
+
+    path = batch_folder(tmp_path, STUDIES)
+    batch = read_batch(path)
+    assert [(r.labels["kind"], r.labels["scheme"]) for r in batch.runs] == [
+        ("schemes", None),
+        ("front", "population"),
+        ("front", "exact_total"),
+    ]
+    result = run_batch(batch, tmp_path / "out", workers=1)
+    table = result.table.set_index("kind")
+    assert result.failed == 0 and set(result.table["status"]) == {"optimal"}
+    cfg = batch.runs[0].spec.config
+    comparison = compare_schemes(["population", "exact_total"], tmp_path / "tiny", cfg)
+    schemes_row = table.loc["schemes"]
+    for row in comparison.comparison.to_dict("records"):
+        column = f"{row['metric']}.{row['scheme']}"
+        assert schemes_row[column] == pytest.approx(row["value"], nan_ok=True), column
+    folder = tmp_path / "out" / "runs" / batch.runs[0].id
+    assert (folder / "comparison.csv").is_file() and (folder / "population").is_dir()
+    made = front(tmp_path / "tiny", batch.runs[1].spec.config, "labour,distance", 5)
+    knee = made.points[made.points["knee"]].iloc[0]
+    front_row = result.table.iloc[1]
+    assert front_row["on_front"] == int(made.points["on_front"].sum()) >= 2
+    assert front_row["knee.labour"] == pytest.approx(knee["labour"])
+    assert front_row["knee.distance"] == pytest.approx(knee["distance"])
+    fewer = read_batch(batch_folder(tmp_path / "b", STUDIES.replace("points = 5", "points = 3")))
+    assert fewer.runs[0].id == batch.runs[0].id and fewer.runs[1].id != batch.runs[1].id
+
+
+def test_study_options_without_their_kind_or_kind_without_options_are_refused(
+    tmp_path: Path,
+) -> None:
+    """Kind "schemes" without [compare], a [front] with no front kind and an unknown
+    front axis: one error naming all three."""
+    text = STUDIES.replace('kinds = ["schemes", "front"]', 'kinds = ["schemes"]')
+    text = text.replace('[compare]\nschemes = ["population", "exact_total"]', "")
+    text = text.replace('"distance"]', '"km"]')
+    with pytest.raises(ConfigError) as error:
+        read_batch(batch_folder(tmp_path, text))
+    message = str(error.value)
+    assert "[compare]" in message and "unknown axis km" in message
+    assert '[front] is for kind "front"' in message

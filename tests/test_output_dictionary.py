@@ -20,6 +20,7 @@ from asielplan.cli import app
 from asielplan.data.instance import read_instance
 from asielplan.experiments.dictionary import render
 from asielplan.experiments.outputs import OUTPUTS, Column, Table, expected_columns, match_columns
+from asielplan.experiments.schemes import METRICS
 
 from .placement_helpers import FIXTURES, variant
 from .reception_helpers import (
@@ -50,14 +51,20 @@ CONFIGS = {
 }
 
 
+COMPARED = ["population", "exact_total"]  # the schemes compared by the batch's study
+
+
 def batch_file(out: Path) -> Path:
-    """A batch of two placements of the tiny instance (a [values] axis of two)."""
+    """A batch of the tiny instance: a placement, a scheme comparison and a front of two
+    points, each for the two values of a [values] axis."""
     folder = out.parent / "batch-input"
     folder.mkdir(exist_ok=True)
     path = folder / "batch.toml"
     path.write_text(
-        f'instances = ["{TINY}"]\n[values]\n"placement.penalty_excess" = [5, 50]\n'
-        f"[config.solver]\ntime_limit = 20\nmip_gap = 1e-6\n"
+        f'kinds = ["place", "schemes", "front"]\ninstances = ["{TINY}"]\n'
+        '[values]\n"placement.penalty_excess" = [5, 50]\n'
+        f"[compare]\nschemes = {json.dumps(COMPARED)}\n[front]\npoints = 2\n"
+        "[config.solver]\ntime_limit = 20\nmip_gap = 1e-6\n"
     )
     return path
 
@@ -206,7 +213,12 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
         Case(
             "batch-run",
             ["batch", "run", str(batch_file(out)), "--workers", "1"],
-            {**place, "setting": ["placement.penalty_excess"]},
+            {
+                **place,
+                "setting": ["placement.penalty_excess"],
+                "scheme": COMPARED,
+                "metric.scheme": [f"{m}.{s}" for s in COMPARED for m in METRICS],
+            },
         ),
         Case("letters", ["letters", tiny, "--period", "2026-I", "--national", "11"]),
         Case(
