@@ -27,8 +27,10 @@ the axes whose cartesian product is the batch::
     [config.scenarios.tight]
     placement.target_mode = "band"
 
-A ``schemes`` run compares the schemes of ``[compare]`` itself, so the ``schemes`` axis
-does not apply to it (it applies to the other kinds).
+An axis applies to the kinds that read its setting: ``schemes`` (placement.scheme) to
+place, weekly and placement fronts, ``inflows`` (reception.inflow) to reception and
+reception fronts; a ``schemes`` run compares the schemes of ``[compare]`` itself. An
+axis no kind reads is refused.
 
 Every run is a RunSpec whose id hashes its kind, its instance's contents, its
 effective configuration and a study's options; its result goes to ``OUT/runs/<id>/``
@@ -206,7 +208,7 @@ def _instance_folder(name: str, base: Path) -> Path:
 def expand(spec: BatchFile, path: Path) -> Batch:
     """The runs of a batch file: the cartesian product of its axes, in the order
     kinds x instances x scenarios x seeds x schemes x inflows x values."""
-    errors = _study_errors(spec, path)
+    errors = _kind_errors(spec, path)
     configs: dict[str, RunConfig] = {}
     for scenario in spec.scenarios:
         try:
@@ -234,8 +236,11 @@ def expand(spec: BatchFile, path: Path) -> Batch:
         itertools.product(*(spec.values[k] for k in keys)),
     )
     for kind, instance, scenario, seed, scheme, inflow, values in product:
-        if kind == "schemes":
+        reads = _problems(spec, kind)
+        if kind == "schemes" or "placement" not in reads:
             scheme = None  # a comparison sets placement.scheme per scheme itself
+        if "reception" not in reads:
+            inflow = None
         overrides: dict[str, Any] = {"solver.seed": seed, **dict(zip(keys, values, strict=True))}
         if scheme is not None:
             overrides["placement.scheme"] = scheme
@@ -267,9 +272,23 @@ def expand(spec: BatchFile, path: Path) -> Batch:
     return Batch(path, runs, instances)
 
 
-def _study_errors(spec: BatchFile, path: Path) -> list[str]:
-    """A study kind without its options, options without their kind, unknown axes."""
+def _problems(spec: BatchFile, kind: Kind) -> set[str]:
+    """The configuration sections whose problem a kind's runs solve: ``placement``
+    (they read placement.scheme) or ``reception`` (reception.inflow)."""
+    if kind == "front":
+        return {(spec.front or FrontOptions()).problem}
+    return {"reception"} if kind == "reception" else {"placement"}
+
+
+def _kind_errors(spec: BatchFile, path: Path) -> list[str]:
+    """A study kind without its options, options without their kind, unknown front
+    axes, and a schemes or inflows axis that no kind of the batch reads."""
     errors = []
+    reads = {p for kind in spec.kinds if kind != "schemes" for p in _problems(spec, kind)}
+    if spec.schemes and "placement" not in reads:
+        errors.append(f"{path.name}: schemes: no kind of this batch places with a scheme")
+    if spec.inflows and "reception" not in reads:
+        errors.append(f"{path.name}: inflows: no kind of this batch plans reception")
     if "schemes" in spec.kinds and spec.compare is None:
         errors.append(f'{path.name}: kind "schemes" needs [compare] schemes = [...]')
     if spec.compare is not None and "schemes" not in spec.kinds:

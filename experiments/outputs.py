@@ -1647,13 +1647,15 @@ BATCH_TABLE = Table(
             "text",
             "",
             "The quota scheme (placement.scheme); empty when the batch has no schemes axis, "
-            "and for a schemes run (it compares the schemes of [compare]).",
+            "for a reception plan and for a schemes run (it compares the schemes of "
+            "[compare]).",
         ),
         Column(
             "inflow",
             "text",
             "",
-            "The inflow (reception.inflow); empty when the batch has no inflows axis.",
+            "The inflow (reception.inflow); empty when the batch has no inflows axis, and "
+            "for a placement.",
         ),
         Column(
             "<setting>",

@@ -55,6 +55,28 @@ def test_batch_file_expands_to_the_product_of_its_axes(tmp_path: Path) -> None:
     assert len(read_batch(example).runs) == 6
 
 
+def test_an_axis_applies_to_the_kinds_that_read_its_setting(tmp_path: Path) -> None:
+    """Place and reception runs over two schemes and two inflows: a placement per scheme
+    (not per inflow), a reception plan per inflow (not per scheme): 4 runs, not 8. An
+    inflows axis in a batch of placements only is refused."""
+    text = BATCH.replace('kinds = ["place"]', 'kinds = ["place", "reception"]')
+    axes = 'seeds = [1]\nschemes = ["population", "exact_total"]\ninflows = ["steady", "peak"]'
+    text = text.replace("seeds = [1, 2]", axes).replace('"base", "banded"', '"base"')
+    batch = read_batch(batch_folder(tmp_path, text))
+    labels = [(r.labels["kind"], r.labels["scheme"], r.labels["inflow"]) for r in batch.runs]
+    assert labels == [
+        ("place", "population", None),
+        ("place", "exact_total", None),
+        ("reception", None, "steady"),
+        ("reception", None, "peak"),
+    ]
+    assert [r.spec.config.reception.inflow for r in batch.runs] == [None, None, "steady", "peak"]
+    only_place = text.replace('kinds = ["place", "reception"]', 'kinds = ["place"]')
+    (tmp_path / "batch.toml").write_text(only_place)
+    with pytest.raises(ConfigError, match="inflows: no kind of this batch plans reception"):
+        read_batch(tmp_path / "batch.toml")
+
+
 def test_batch_file_problems_are_reported_together(tmp_path: Path) -> None:
     """A misspelt key, an unknown scenario and a missing instance: one error naming all."""
     text = BATCH.replace("seeds =", "seed =").replace('"banded"]', '"banded", "tight"]')
@@ -112,6 +134,29 @@ def test_batch_cli_plans_and_exits_with_the_number_failed(tmp_path: Path) -> Non
     assert shown.exit_code == 0 and "4 finished runs" in shown.output
     planned = runner.invoke(app, ["batch", "plan", str(path), "--out", str(out)])
     assert "4 runs, 4 already done" in planned.output
+
+
+def test_a_batch_gives_the_kpis_of_its_runs_made_one_by_one_and_the_same_table_again(
+    tmp_path: Path,
+) -> None:
+    """Two seeds of the tiny instance as a batch on a real LocalCluster of two workers,
+    twice into two folders: runs.parquet is the same apart from its seconds column, and
+    every row's KPIs are the kpis table of the same run made in this process."""
+    from asielplan.api import place
+    from asielplan.config import with_overrides
+
+    path = batch_folder(tmp_path, BATCH.replace('"base", "banded"', '"base"'))
+    batch = read_batch(path)
+    first = run_batch(batch, tmp_path / "one", workers=2).table
+    second = run_batch(read_batch(path), tmp_path / "two", workers=2).table
+    pd.testing.assert_frame_equal(first.drop(columns="seconds"), second.drop(columns="seconds"))
+    assert first["status"].tolist() == ["optimal", "optimal"]
+    for run, row in zip(batch.runs, first.to_dict("records"), strict=True):
+        config = with_overrides(run.spec.config, {"solver.threads": 1}, "test")
+        kpis = place(tmp_path / "tiny", config).tables["kpis"].iloc[0]
+        expected = kpis.drop(["status", "stop"])
+        got = pd.Series({k: row[k] for k in expected.index}, name=expected.name)
+        pd.testing.assert_series_equal(got, expected, check_dtype=False)
 
 
 def start_batch_after_first_run(
