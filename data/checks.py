@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from asielplan.data.instance import household_needs
+from asielplan.data.instance import capacity_matrix, household_needs
 from asielplan.data.schemas import BUILTIN_DIMENSIONS, MODALITIES
 from asielplan.errors import Issue
 
@@ -465,16 +465,11 @@ def check_capacity_fits(inst: Instance) -> list[Issue]:
     if codes is None:
         return []
     needs = household_needs(inst)
-    table = capacities.pivot_table(
-        index="municipality", columns="dimension", values="capacity", aggfunc="max"
-    )
-    room = table.reindex(sorted(codes)).astype(float).fillna(np.inf)
+    room = capacity_matrix(inst, sorted(codes), [str(name) for name in needs.columns])
+    need = needs.to_numpy(dtype=float).reshape(len(needs), room.shape[0])
     fits = np.zeros(len(hh), dtype=bool)
-    for m in range(len(room)):
-        fits_here = np.ones(len(hh), dtype=bool)
-        for dimension in needs.columns:
-            fits_here &= needs[dimension].to_numpy() <= room[dimension].iloc[m]
-        fits |= fits_here
+    for m in range(room.shape[1]):  # a municipality at a time: H x dimensions in memory
+        fits |= (need <= room[:, m]).all(axis=1)
     file = inst.files.get("households", "households")
     return [
         Issue(

@@ -231,6 +231,25 @@ def household_needs(inst: Instance) -> pd.DataFrame:
     return out
 
 
+def capacity_matrix(inst: Instance, codes: list[str], dimensions: list[str]) -> np.ndarray:
+    """Capacity per dimension (rows, in the order of ``dimensions``: the columns of
+    :func:`household_needs`) and municipality (columns, in the order of ``codes``): inf
+    where a municipality has no row for a dimension (unbounded in it); rows naming other
+    municipalities or dimensions left out (their checks report them)."""
+    capacity = np.full((len(dimensions), len(codes)), np.inf)
+    rows = inst.capacities
+    if rows is None or not dimensions or not codes:
+        return capacity
+    k = pd.Series(np.arange(len(dimensions)), index=dimensions)
+    m = pd.Series(np.arange(len(codes)), index=codes)
+    dimension = k.reindex(rows["dimension"].to_numpy()).to_numpy()
+    municipality = m.reindex(rows["municipality"].to_numpy()).to_numpy()
+    known = ~(np.isnan(dimension) | np.isnan(municipality))
+    values = rows["capacity"].to_numpy(dtype=float)[known]
+    capacity[dimension[known].astype(int), municipality[known].astype(int)] = values
+    return capacity
+
+
 # --------------------------------------------------------------------------- reading
 
 

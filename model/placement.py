@@ -46,7 +46,7 @@ import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from asielplan.config import PlacementConfig, RegionBand
-from asielplan.data.instance import Instance, household_needs
+from asielplan.data.instance import Instance, capacity_matrix, household_needs
 from asielplan.model.groups import GROUP_LABELS, group_expectations
 from asielplan.model.labour import household_scores
 from asielplan.model.schemes import SchemeResult, Schemes, compute_scheme
@@ -589,14 +589,7 @@ def _capacities(
     row), the dimensions' names, and every household's need in each (H x K)."""
     needs = household_needs(inst)
     dimensions = tuple(str(name) for name in needs.columns)
-    capacity = np.full((len(dimensions), len(code_index)), np.inf)
-    if inst.capacities is not None and dimensions:
-        rows = inst.capacities
-        k = pd.Series(np.arange(len(dimensions)), index=list(dimensions))
-        capacity[
-            k[rows["dimension"].to_numpy()].to_numpy(),
-            code_index[rows["municipality"].to_numpy()].to_numpy(),
-        ] = rows["capacity"].to_numpy(dtype=float)
+    capacity = capacity_matrix(inst, list(code_index.index), list(dimensions))
     return capacity, dimensions, needs.to_numpy(dtype=float).reshape(len(needs), len(dimensions))
 
 
@@ -1075,6 +1068,16 @@ def build_placement_model(
         add_family(model, d, pairs, elastic)
     add_objective(model, d, pairs, elastic)
     return model
+
+
+CHUNK = 2048  # households whose pairs are built at once (CHUNK x municipalities pairs)
+
+
+def household_chunks(n_households: int) -> Iterator[np.ndarray]:
+    """The household indices in consecutive blocks of :data:`CHUNK`: arrays over all
+    (household, municipality) pairs are built a block at a time."""
+    for start in range(0, n_households, CHUNK):
+        yield np.arange(start, min(start + CHUNK, n_households))
 
 
 def pair_terms(d: PlacementData, h: np.ndarray, m: np.ndarray) -> Terms:

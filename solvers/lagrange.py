@@ -32,12 +32,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asielplan.model.placement import PAIR_PARTS, PlacementData, band_limits, pair_terms
+from asielplan.model.placement import (
+    PAIR_PARTS,
+    PlacementData,
+    band_limits,
+    household_chunks,
+    pair_terms,
+)
 
 AIM_SHARE = 0.005  # each subgradient step aims this share below the best bound so far
 STALL_ROUNDS, STALL_SHARE = 5, 1e-5  # stop when 5 rounds lowered the bound by < 0.001%
 MAX_CELLS = 30_000_000  # household x municipality x persons cells of the knapsack tables
-CHUNK = 2048  # households priced at once
 
 
 @dataclass(frozen=True)
@@ -94,8 +99,7 @@ def coupling_prices(d: PlacementData, duals: dict[str, np.ndarray]) -> tuple[np.
     price = np.zeros((H, M))
     if not any(y.any() for y in multipliers.values()):
         return price, constant
-    for start in range(0, H, CHUNK):
-        rows = np.arange(start, min(start + CHUNK, H))
+    for rows in household_chunks(H):
         h = np.repeat(rows, M)
         m = np.tile(np.arange(M), len(rows))
         charge = np.zeros(len(h))

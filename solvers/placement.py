@@ -54,6 +54,7 @@ from asielplan.model.placement import (
     capacity_label,
     constraint_violations,
     evaluate_assignment,
+    household_chunks,
     pair_terms,
     part_contributions,
     part_quantities,
@@ -97,7 +98,6 @@ LNS_NODES = 500  # branch-and-bound nodes per neighbourhood round: work, the sam
 FIRST_PASS_NODES = 2_000  # nodes of the small problems' first restricted pass
 ADD_PER_ROUND = 4  # most negative reduced costs added per household per round
 PRICE_TOLERANCE = 1e-7
-CHUNK = 2048  # households priced at once
 MAX_ROUNDS = 200
 LAGRANGE_ROUNDS = 15  # subgradient rounds of the bound over whole households
 NO_ROW, DROPPED_ROW = -1, -2  # in the row maps: no constraint; a constraint with no variable
@@ -280,8 +280,7 @@ def initial_pairs(d: PlacementData, k: int = INITIAL_COLUMNS) -> Pairs:
     into every capacity row the household with the least regret that needs it."""
     hs, ms = [], []
     regret = np.empty((d.n_households, d.n_municipalities))
-    for start in range(0, d.n_households, CHUNK):
-        rows = np.arange(start, min(start + CHUNK, d.n_households))
+    for rows in household_chunks(d.n_households):
         value = np.where(d.allowed[rows], d.value_rows(rows), -np.inf)
         kk = min(k, d.n_municipalities)
         best = np.argpartition(-value, kk - 1, axis=1)[:, :kk]
@@ -514,8 +513,7 @@ class _Search:
                 values[keep], index=pd.Index(labels[name][keep].astype(str)), dtype=float
             )
         reduced = np.full((d.n_households, d.n_municipalities), np.nan)
-        for start in range(0, d.n_households, CHUNK):
-            rows = np.arange(start, min(start + CHUNK, d.n_households))
+        for rows in household_chunks(d.n_households):
             rc = -_reduced_costs(d, rows, y, self.maps)
             reduced[rows] = np.where(d.allowed[rows], rc, np.nan)
         return duals, reduced
@@ -904,8 +902,7 @@ def _price(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs with negative reduced cost not yet in the LP, at most ADD_PER_ROUND each."""
     hs, ms = [], []
-    for start in range(0, d.n_households, CHUNK):
-        rows = np.arange(start, min(start + CHUNK, d.n_households))
+    for rows in household_chunks(d.n_households):
         rc = _reduced_costs(d, rows, duals, maps, phase_one=phase_one)
         rc[~d.allowed[rows] | in_set[rows]] = np.inf
         k = min(ADD_PER_ROUND, d.n_municipalities)
@@ -942,8 +939,7 @@ def _mip_pairs(
     col_best = np.full((per_muni, d.n_municipalities), np.inf)
     col_who = np.full((per_muni, d.n_municipalities), -1, dtype=np.int64)
     k = min(per_household, d.n_municipalities)
-    for start in range(0, d.n_households, CHUNK):
-        rows = np.arange(start, min(start + CHUNK, d.n_households))
+    for rows in household_chunks(d.n_households):
         rc = _reduced_costs(d, rows, duals, maps)
         rc[~d.allowed[rows]] = np.inf
         order = np.argsort(rc, axis=1, kind="stable")
