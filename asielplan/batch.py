@@ -421,9 +421,17 @@ class BatchResult:
         return int((~self.table["status"].isin(["optimal", "feasible"])).sum())
 
 
-# the local cluster's workers: no statistical profiler sampling the run's thread every
-# 10 ms (it serves the dashboard, which a batch does not open)
-LOCAL_DASK = {"distributed.worker.profile.enabled": False}
+# the local cluster's bookkeeping kept from the runs' cores and GIL: no statistical
+# profiler sampling the run's thread every 10 ms (it serves the dashboard, which a batch
+# does not open), the event loop's health tick, the nanny's memory check and the system
+# monitor at seconds instead of 20 ms, 100 ms and 500 ms (measured on 16 placements with
+# two workers: 3% more run time than on one worker alone, against 6-9% with defaults)
+LOCAL_DASK = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+}
 
 
 @contextmanager
@@ -493,13 +501,16 @@ def run_batch(
                     pure=False,
                 )
                 futures[future] = run.id
-            counts["running"] = len(todo)
+            slots = max(1, sum(client.nthreads().values()))  # runs that run at once
+            left = len(todo)
+            counts["running"] = min(slots, left)
             if progress is not None:
                 progress(dict(counts))
             for future in as_completed(list(futures)):
                 run_id = futures[future]
                 rows[run_id] = future.result()
-                counts["running"] -= 1
+                left -= 1
+                counts["running"] = min(slots, left)
                 counts["done"] += 1
                 if rows[run_id]["status"] not in ("optimal", "feasible"):
                     counts["failed"] += 1

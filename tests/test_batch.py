@@ -95,8 +95,9 @@ def test_batch_file_problems_are_reported_together(tmp_path: Path) -> None:
 
 
 def test_batch_runs_on_dask_resumes_and_records_failures(tmp_path: Path) -> None:
-    """On a real LocalCluster of one worker: the base runs are optimal, the banded runs
-    infeasible (recorded with status and the batch goes on; each has its diagnosis);
+    """On a real LocalCluster of one worker (one run at a time, as the progress says):
+    the base runs are optimal, the banded runs infeasible (recorded with status and the
+    batch goes on; each has its diagnosis);
     runs.parquet has one row per run in the batch's order. Run again: nothing reruns.
     A new seed: only its two runs run."""
     path = batch_folder(tmp_path)
@@ -107,6 +108,7 @@ def test_batch_runs_on_dask_resumes_and_records_failures(tmp_path: Path) -> None
     assert table["status"].tolist() == ["optimal", "optimal", "infeasible", "infeasible"]
     assert table["run_id"].tolist() == [r.id for r in read_batch(path).runs]
     assert result.failed == 2 and result.ran == 4 and seen[-1]["done"] == 4
+    assert [c["running"] for c in seen] == [1, 1, 1, 1, 0]  # one worker: one at a time
     for run_id in table.loc[table["status"] == "infeasible", "run_id"]:
         assert (out / "runs" / run_id / "diagnosis.csv").is_file()
     assert pd.read_csv(out / "runs.csv")["status"].tolist() == table["status"].tolist()
