@@ -324,7 +324,8 @@ def test_a_batch_runs_weekly_batches_under_their_own_id(tmp_path: Path) -> None:
     assert batch.runs[0].id != batch.runs[1].id
     weekly = batch.runs[1]
     folder = tmp_path / "out" / weekly.id
-    row = run_one("weekly", str(week1), weekly.spec.config.model_dump(mode="json"), str(folder))
+    config = weekly.spec.config.model_dump(mode="json")
+    row = run_one("weekly", str(week1), config, weekly.spec.options, str(folder))
     assert row["status"] == "optimal"
     assert (folder / "prices.csv").is_file()
     manifest = json.loads((folder / "manifest.json").read_text())
