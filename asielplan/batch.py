@@ -72,6 +72,8 @@ from asielplan.manifest import build_manifest, input_hashes, write_manifest
 from asielplan.runspec import Kind, RunSpec
 
 if TYPE_CHECKING:
+    from dask.distributed import LocalCluster
+
     from asielplan.experiments.results.folder import RunFolder
 
 RUNS = "runs"
@@ -449,6 +451,22 @@ def _dask_logs(level: int) -> Iterator[None]:
             logger.setLevel(old)
 
 
+def local_cluster(workers: int) -> LocalCluster:
+    """A Dask LocalCluster of ``workers`` processes of one thread each, without a
+    dashboard, its workers started with :data:`LOCAL_DASK`."""
+    import dask.config
+    from dask.distributed import LocalCluster
+
+    with dask.config.set(LOCAL_DASK):  # the nannies pass it on to their workers
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+
+
 def run_batch(
     batch: Batch,
     out: str | Path,
@@ -461,8 +479,7 @@ def run_batch(
     ``workers`` processes of one thread, HiGHS at one thread per run; or the cluster at
     ``scheduler``), then write ``runs.parquet`` and ``runs.csv``. Ctrl-C cancels what
     runs; finished runs stay, and the next call resumes."""
-    import dask.config
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, as_completed
 
     out = Path(out)
     check_batch_folder(out)
@@ -475,16 +492,8 @@ def run_batch(
     }
     counts = {"done": len(done), "running": 0, "failed": 0, "total": len(batch.runs)}
     if todo:
-        with _dask_logs(logging.ERROR), dask.config.set(LOCAL_DASK):
-            cluster = None
-            if scheduler is None:
-                cluster = LocalCluster(
-                    n_workers=workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                    silence_logs=logging.ERROR,
-                )
+        with _dask_logs(logging.ERROR):
+            cluster = local_cluster(workers) if scheduler is None else None
             client = Client(cluster if cluster is not None else scheduler)
         try:
             futures = {}

@@ -229,6 +229,30 @@ def test_a_worker_killed_mid_run_has_its_run_redone_and_nothing_duplicated(
     assert folders == sorted(table["run_id"])  # one folder per run, none left over
 
 
+def test_local_workers_start_with_the_quiet_bookkeeping() -> None:
+    """The workers of a batch's local cluster (real processes) run with LOCAL_DASK: no
+    statistical profiler and a one-second event-loop tick (Dask's defaults: on, 20 ms)."""
+    import dask.config
+    from dask.distributed import Client
+
+    from asielplan.batch import local_cluster
+
+    def settings() -> tuple[bool, str]:
+        return (
+            dask.config.get("distributed.worker.profile.enabled"),
+            dask.config.get("distributed.admin.tick.interval"),
+        )
+
+    cluster = local_cluster(1)
+    try:
+        with Client(cluster) as client:
+            seen = list(client.run(settings).values())
+    finally:
+        cluster.close()
+    assert seen == [(False, "1s")]
+    assert settings() == (True, "20ms")  # this process keeps Dask's own
+
+
 def _free_port() -> int:
     import socket
 
