@@ -4,7 +4,7 @@ local or remote Dask cluster, resume, and one tidy table of every run.
 A batch file (TOML) names the instances, a base configuration with named scenarios, and
 the axes whose cartesian product is the batch::
 
-    kinds = ["place"]                 # place, reception, weekly, schemes, front
+    kinds = ["place", "reception", "schemes", "front"]  # also: weekly
     instances = ["default"]           # folders relative to this file; "default" is embedded
     scenarios = ["base", "tight"]     # "base" or a [config.scenarios.NAME]
     seeds = [1, 2, 3]                 # solver.seed

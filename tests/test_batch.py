@@ -77,6 +77,21 @@ def test_an_axis_applies_to_the_kinds_that_read_its_setting(tmp_path: Path) -> N
         read_batch(tmp_path / "batch.toml")
 
 
+def test_the_batch_file_of_the_docs_expands_as_they_say(tmp_path: Path) -> None:
+    """The example of docs/batch.md is a valid batch file of 84 runs: placements 2
+    scenarios x 3 seeds x 2 schemes x 2 values = 24, reception plans (per inflow, not
+    per scheme) 24, comparisons 2 x 3 x 2 = 12, placement fronts 24."""
+    import re
+
+    docs = (Path(__file__).parents[1] / "docs" / "batch.md").read_text()
+    example = re.search(r"```toml\n(.*?)```", docs, re.S)
+    assert example is not None
+    (tmp_path / "batch.toml").write_text(example.group(1))
+    kinds = [run.labels["kind"] for run in read_batch(tmp_path / "batch.toml").runs]
+    counts = {kind: kinds.count(kind) for kind in dict.fromkeys(kinds)}
+    assert counts == {"place": 24, "reception": 24, "schemes": 12, "front": 24}
+
+
 def test_batch_file_problems_are_reported_together(tmp_path: Path) -> None:
     """A misspelt key, an unknown scenario and a missing instance: one error naming all."""
     text = BATCH.replace("seeds =", "seed =").replace('"banded"]', '"banded", "tight"]')
