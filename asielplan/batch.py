@@ -67,7 +67,7 @@ from asielplan.config import (
 from asielplan.data.instance import Instance, default_instance_path, read_instance
 from asielplan.errors import ConfigError, InputError, OutputError
 from asielplan.experiments.fronts import DEFAULT_AXES, parse_axes
-from asielplan.io import atomic_write_bytes, csv_bytes, remove_stale_staging
+from asielplan.io import atomic_write_bytes, comma_list, csv_bytes, remove_stale_staging
 from asielplan.manifest import build_manifest, input_hashes, write_manifest
 from asielplan.runspec import Kind, RunSpec
 
@@ -104,7 +104,7 @@ class FrontOptions(Strict):
     points: int = Field(default=9, ge=2, description="Grid points (about; 3 axes: squared).")
 
     def chosen(self) -> tuple[str, ...]:
-        return self.axes or tuple(DEFAULT_AXES[self.problem].split(","))
+        return self.axes or tuple(comma_list(DEFAULT_AXES[self.problem]))
 
 
 class BatchFile(Strict):

@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from asielplan.errors import ConfigError, InputError, Issue, OutputError
+from asielplan.io import comma_list
 
 if TYPE_CHECKING:
     from asielplan.api import Run
@@ -506,7 +507,7 @@ def schemes_compare(
     from asielplan import api
     from asielplan.experiments.schemes import summary_rows
 
-    names = _names(schemes)
+    names = comma_list(schemes)
     if len(names) < 2 or len(set(names)) != len(names):
         raise ConfigError("--schemes needs two or more different scheme names")
     cfg = run_config(config, scenario, instance, {"solver.time_limit": time_limit})
@@ -694,7 +695,7 @@ def simulate(
 
     cfg = run_config(config, scenario, instance, {"solver.time_limit": time_limit})
     api.check_output(out, instance)
-    chosen = tuple(_names(policies))
+    chosen = tuple(comma_list(policies))
     with Progress(
         TextColumn("simulation"),
         BarColumn(),
@@ -727,11 +728,6 @@ def simulate(
         )
     console.print(table)
     console.print(f"written to {out}")
-
-
-def _names(text: str) -> list[str]:
-    """The names of a comma list option (``--schemes a,b``), blanks left out."""
-    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def _kept(out: Path, written: Path) -> None:

@@ -64,6 +64,12 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def comma_list(text: str) -> list[str]:
+    """The names of a comma list (``"gender, size"``: an option's or a setting's),
+    stripped, blanks left out."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def json_text(obj: Any) -> str:
     """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
     return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"

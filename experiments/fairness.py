@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from asielplan.experiments.plots import pyplot
+from asielplan.io import comma_list
 from asielplan.model.groups import GROUP_LABELS
 
 Rule = Literal["absolute", "proportional", "maxmin"]
@@ -60,7 +61,7 @@ GROUP_COLUMNS = [
 
 def parse_rules(text: str) -> list[Rule]:
     """``"proportional,maxmin"`` as rules (ValueError when unknown)."""
-    names = [name.strip() for name in text.split(",") if name.strip()]
+    names = comma_list(text)
     unknown = [name for name in names if name not in RULES]
     if unknown or not names:
         raise ValueError(

@@ -23,6 +23,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from asielplan.experiments.plots import pyplot
+from asielplan.io import comma_list
 
 # the bounded axes' weights in the grid runs, as a share of their configured weight: a
 # tie-breaker between plans equal in the first axis (the augmented epsilon-constraint)
@@ -79,7 +80,7 @@ DEFAULT_AXES: dict[Problem, str] = {"placement": "labour,distance", "reception":
 def parse_axes(text: str, problem: Problem = "placement") -> list[Axis]:
     """``"labour,distance"`` as axes of ``problem``; two or three, distinct, known."""
     known = AXES[problem]
-    names = [name.strip() for name in text.split(",") if name.strip()]
+    names = comma_list(text)
     unknown = [name for name in names if name not in known]
     if unknown:
         raise ValueError(f"unknown axis {', '.join(unknown)}; {problem} axes: {', '.join(known)}")

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from asielplan.data.schemas import AGE_BANDS
+from asielplan.io import comma_list
 from asielplan.model.labour import household_rows, member_probabilities
 
 WORKING_AGE = AGE_BANDS[1:-1]  # 18-24 .. 55-64, in order
@@ -46,7 +47,7 @@ GROUP_LABELS = {
 
 def parse_families(text: str) -> list[str]:
     """``"gender,size"`` as the groups of those families (ValueError when unknown)."""
-    names = [name.strip() for name in text.split(",") if name.strip()]
+    names = comma_list(text)
     unknown = [name for name in names if name not in GROUP_FAMILIES]
     if unknown or not names:
         raise ValueError(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from asielplan.io import atomic_output_dir, atomic_write_text, spreadsheet_safe
+from asielplan.io import atomic_output_dir, atomic_write_text, comma_list, spreadsheet_safe
 
 
 def test_failure_leaves_old_result_and_no_temp_files(tmp_path: Path) -> None:
@@ -64,3 +64,9 @@ def test_formulas_in_names_are_neutralised_in_every_csv(tmp_path: Path) -> None:
     assert set(raw["name"]) >= {evil, "@SUM(1)"}
     safe = spreadsheet_safe(pd.DataFrame({"n": [-1.5, 2.0], "t": ["-x", "a-b"]}))
     assert safe["n"].tolist() == [-1.5, 2.0] and safe["t"].tolist() == ["'-x", "a-b"]
+
+
+def test_a_comma_list_is_its_stripped_names_without_blanks() -> None:
+    """``--groups " gender, ,size,"`` names two families; an empty option names none."""
+    assert comma_list(" gender, ,size,") == ["gender", "size"]
+    assert comma_list("") == [] and comma_list(" , ") == []
