@@ -171,6 +171,7 @@ def xlsx_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
 
     from openpyxl import Workbook
     from openpyxl.utils import get_column_letter
+    from openpyxl.xml.functions import tostring
 
     book = Workbook()
     book.remove(book.active)
@@ -209,14 +210,19 @@ def xlsx_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
         sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     book.save(buffer)
-    # rewrite the archive with fixed member dates, so that the same tables give the same bytes
+    # rewrite the archive with fixed member dates and the document properties with the
+    # fixed dates (saving sets "modified" to the clock), so that the same tables give
+    # the same bytes
+    book.properties.modified = fixed
+    core = tostring(book.properties.to_tree())
     source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in sorted(source.infolist(), key=lambda i: i.filename):
             member = zipfile.ZipInfo(info.filename, date_time=XLSX_EPOCH)
             member.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(member, source.read(info.filename))
+            data = core if info.filename == "docProps/core.xml" else source.read(info.filename)
+            target.writestr(member, data)
     return out.getvalue()
 
 

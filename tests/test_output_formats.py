@@ -4,6 +4,7 @@ the same tables."""
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +12,7 @@ import pytest
 
 from asielplan.api import place, write_run
 from asielplan.config import RunConfig
-from asielplan.io import xlsx_bytes
+from asielplan.io import XLSX_EPOCH, xlsx_bytes
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +74,9 @@ def test_dutch_csv_reads_back_with_semicolons_and_decimal_commas(written: Path) 
 
 def test_workbook_text_is_never_a_formula_and_bytes_are_stable() -> None:
     """A text cell that starts with '=' is stored as text; the same tables give the same
-    bytes (fixed dates in the archive and the document properties); sheet names are cut
-    to 31 characters and kept apart."""
+    bytes (fixed dates in the archive and the document properties, also the "modified"
+    date openpyxl stamps when it saves); sheet names are cut to 31 characters and kept
+    apart."""
     from openpyxl import load_workbook
 
     tables = {
@@ -86,6 +88,8 @@ def test_workbook_text_is_never_a_formula_and_bytes_are_stable() -> None:
     import io
 
     book = load_workbook(io.BytesIO(first))
+    # saving stamps the clock into the properties: the written ones are the fixed dates
+    assert book.properties.modified == book.properties.created == datetime(*XLSX_EPOCH)
     names = book.sheetnames
     assert len(names) == 2 and len(set(names)) == 2 and all(len(n) <= 31 for n in names)
     cell = book[names[0]]["A2"]
