@@ -396,7 +396,8 @@ def _study_row(run: RunFolder) -> dict[str, Any]:
     else:
         statuses, gaps = table["status"].astype(str).tolist(), table["gap"]
         on_front = table[table["on_front"].astype(bool)]
-        row = {"stop": f"{len(on_front)} points on the front of {len(table)} runs"}
+        points = f"{len(on_front)} point{'' if len(on_front) == 1 else 's'}"
+        row = {"stop": f"{points} on the front of {len(table)} runs"}
         row.update(runs=len(table), on_front=len(on_front))
         knee = table[table["knee"].astype(bool)]
         for axis in run.manifest.get("axes", []):

@@ -361,6 +361,7 @@ def test_scheme_comparisons_and_fronts_are_kinds_of_run(tmp_path: Path) -> None:
     knee = made.points[made.points["knee"]].iloc[0]
     front_row = result.table.iloc[1]
     assert front_row["on_front"] == int(made.points["on_front"].sum()) >= 2
+    assert front_row["stop"].startswith(f"{int(front_row['on_front'])} points on the front of ")
     assert front_row["knee.labour"] == pytest.approx(knee["labour"])
     assert front_row["knee.distance"] == pytest.approx(knee["distance"])
     fewer = read_batch(batch_folder(tmp_path / "b", STUDIES.replace("points = 5", "points = 3")))
