@@ -42,7 +42,7 @@ from asielplan.model.placement import (
 
 AIM_SHARE = 0.005  # each subgradient step aims this share below the best bound so far
 STALL_ROUNDS, STALL_SHARE = 5, 1e-5  # stop when 5 rounds lowered the bound by < 0.001%
-MAX_CELLS = 30_000_000  # household x municipality x persons cells of the knapsack tables
+MAX_CELLS = 30_000_000  # municipality x persons x (households tried) cells of the knapsack tables
 
 
 @dataclass(frozen=True)
@@ -177,20 +177,26 @@ def subproblems(
     slope = _steepest_gain(d)
     candidate = np.isfinite(C) if np.isinf(slope) else C + slope * n[:, None] > 1e-12
     reach = _persons_range(d, C, candidate)
-    # municipalities of similar reach share one table (its width their largest
-    # reach); row i of a table is each municipality's i-th candidate household
+    sizes = np.unique(n)
+    # municipalities of similar reach share one table (its width their largest reach)
     group = np.ceil(np.log2(reach + 1)).astype(np.int64)
     tables = []
+    cells = 0
     for g in np.unique(group):
         ms = np.flatnonzero(group == g)
-        depth = int(candidate[:, ms].sum(axis=0).max(initial=0))
-        tables.append((ms, depth, int(reach[ms].max()) + 1))
-    if sum(len(ms) * depth * width for ms, depth, width in tables) > MAX_CELLS:
+        width = int(reach[ms].max()) + 1
+        steps = {
+            int(s): min(int(candidate[n == s][:, ms].sum(axis=0).max(initial=0)), (width - 1) // s)
+            for s in sizes
+        }
+        cells += len(ms) * width * (1 + sum(steps.values()))
+        tables.append((ms, width, steps))
+    if cells > MAX_CELLS:
         return None
     value = np.empty(M)
     count = np.zeros(H)
-    for ms, depth, width in tables:
-        value[ms] = _knapsack(d, C, candidate[:, ms], reach[ms], ms, depth, width, count)
+    for ms, width, steps in tables:
+        value[ms] = _knapsack(d, C, candidate[:, ms], reach[ms], ms, width, steps, count)
     return value, count
 
 
@@ -200,51 +206,51 @@ def _knapsack(
     candidate: np.ndarray,
     reach: np.ndarray,
     ms: np.ndarray,
-    depth: int,
     width: int,
+    steps: dict[int, int],
     count: np.ndarray,
 ) -> np.ndarray:
     """The 0-1 knapsack over whole households of municipalities ``ms`` (their
-    ``candidate`` households, at most ``depth`` each; persons up to ``width`` - 1):
-    best value by exact persons, plus :math:`f_m`; adds the chosen households to
-    ``count``; returns each municipality's value. All municipalities step together:
-    step i offers each one its i-th candidate."""
+    ``candidate`` households; persons up to ``width`` - 1): best value by exact persons,
+    plus :math:`f_m`; adds the chosen households to ``count``; returns each
+    municipality's value. Households of one size take the same persons, so a choice of
+    k of them is best with the k of highest value: the table steps over sizes, trying
+    for each the best 0 .. ``steps[size]`` households of that size (all municipalities
+    together)."""
     n = d.persons
     K = len(ms)
-    # who[i, j]: the i-th candidate household of municipality ms[j] (-1: none left)
-    who = np.full((depth, K), -1, dtype=np.int64)
-    h_of, j_of = np.nonzero(candidate)  # sorted by household
-    order = np.argsort(j_of, kind="stable")
-    h_of, j_of = h_of[order], j_of[order]
-    first = np.searchsorted(j_of, np.arange(K))
-    who[np.arange(len(j_of)) - first[j_of], j_of] = h_of
     best = np.full((K, width), -np.inf)
     best[:, 0] = 0.0
-    keep = np.zeros((depth, K, width), dtype=bool)
+    across = np.arange(K)
+    taken: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+    for size, most in steps.items():
+        if most == 0:
+            continue
+        hs = np.flatnonzero(n == size)
+        gain = np.where(candidate[hs], C[hs][:, ms], -np.inf)
+        order = np.argsort(-gain, axis=0, kind="stable")[:most]  # best first
+        prefix = np.cumsum(np.take_along_axis(gain, order, axis=0), axis=0)
+        choice = np.zeros((K, width), dtype=np.int32)
+        table = best.copy()
+        for k in range(1, most + 1):
+            shift = size * k
+            offer = best[:, : width - shift] + prefix[k - 1][:, None]
+            better = offer > table[:, shift:]
+            table[:, shift:] = np.where(better, offer, table[:, shift:])
+            choice[:, shift:] = np.where(better, k, choice[:, shift:])
+        best = table
+        taken.append((size, hs, order, choice))
     columns = np.arange(width)[None, :]
-    across = np.arange(K)[:, None]
-    for i in range(depth):
-        h = who[i]
-        has = h >= 0
-        k = np.where(has, n[np.maximum(h, 0)], width)
-        gain = np.where(has, C[np.maximum(h, 0), ms], -np.inf)
-        source = columns - k[:, None]
-        offer = np.where(source >= 0, best[across, np.maximum(source, 0)] + gain[:, None], -np.inf)
-        better = offer > best
-        best = np.where(better, offer, best)
-        keep[i] = better
     total = best + _penalty(d, np.arange(width))[ms]
     total[columns > reach[:, None]] = -np.inf
     chosen_persons = np.argmax(total, axis=1)
-    for j in range(K):
-        p = int(chosen_persons[j])
-        for i in range(depth - 1, -1, -1):
-            if p <= 0:
-                break
-            if keep[i, j, p]:
-                count[who[i, j]] += 1
-                p -= int(n[who[i, j]])
-    return total[np.arange(K), chosen_persons]
+    p = chosen_persons.copy()
+    for size, hs, order, choice in reversed(taken):
+        k = choice[across, p]
+        for j in np.flatnonzero(k):
+            count[hs[order[: k[j], j]]] += 1
+        p -= size * k
+    return total[across, chosen_persons]
 
 
 def _pair_values(d: PlacementData, duals: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:

@@ -32,6 +32,7 @@ final LP's duals per constraint family and the reduced cost of every compatible 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -100,6 +101,11 @@ ADD_PER_ROUND = 4  # most negative reduced costs added per household per round
 PRICE_TOLERANCE = 1e-7
 MAX_ROUNDS = 200
 LAGRANGE_ROUNDS = 15  # subgradient rounds of the bound over whole households
+BOUND_PRICE_FACTOR = (
+    1.05  # a binding bound priced a little above its dual, so the plan tends to keep it
+)
+PRICED_GAP_SHARE = 0.2  # its gap, as a share of the gap asked
+PRICED_SHARE = 0.4  # share of the time left for the search with binding part bounds priced
 NO_ROW, DROPPED_ROW = -1, -2  # in the row maps: no constraint; a constraint with no variable
 PHASE_ONE_TOLERANCE = 1e-6  # persons: a phase-1 optimum above this proves infeasibility
 # row component of the pair columns -> the constraint family its duals are reported under
@@ -634,6 +640,47 @@ class _Search:
                 f"({found.rounds} rounds); LP bound {-self.z_lp:,.2f}"  # type: ignore[operator]
             )
 
+    # ------------------------------------------------------------------ 1c. priced bounds
+    def price_bounds(self, duals: np.ndarray, maps: dict[str, np.ndarray], pairs: Pairs) -> None:
+        """A plan from the model with its binding bounds on weighted pair-linear parts
+        priced at their LP duals instead of kept (:func:`bounds_priced`), brought back
+        within the bounds by moves and offered as the incumbent. A bound on a part makes
+        the MIP hard where it binds tightly (a front's tight end); priced, the model is
+        a weighted sum like a default run, which the search solves quickly, and its plan
+        lies near the bound. Runs when the incumbent is not yet proven."""
+        d = self.d
+        if self.elastic or self.proven() or not d.bounded_parts:
+            return
+        priced = bounds_priced(d, _key_duals(duals, maps).get("part_bound"))
+        limit = PRICED_SHARE * (self.clock.left() - self.reserve())
+        if priced is None or limit < MIN_RUN_SECONDS:
+            return
+        self.say(f"a search with the binding part bounds priced ({limit:.1f} s)")
+        self.stats["priced_searches"] = 1
+        start = self.assignment if self.objective is not None else None
+        # the priced plan loses a little on its way back within the bounds: it is solved
+        # to a tighter gap than the one asked
+        config = self.config.model_copy(update={"mip_gap": PRICED_GAP_SHARE * self.config.mip_gap})
+        found = _solve(
+            priced, config, lambda message: None, elastic=False, limit=limit, start=start
+        )
+        self.clock.build += found.timings.get("build_s", 0.0)
+        self.clock.solve += found.timings.get("solve_s", 0.0)
+        if not found.status.has_solution:
+            return
+        plan = found.assignment
+        placed = np.flatnonzero(plan >= 0)
+        moves = _unique_pairs(
+            np.concatenate([pairs.h, placed]),
+            np.concatenate([pairs.m, plan[placed]]),
+            d.n_municipalities,
+        )
+        plan = improve_by_moves(d, moves, repair_bounds(d, moves, plan))
+        kept = self.offer(plan)
+        self.stats["priced_plan_kept"] = int(kept)
+        if kept:
+            self.say(f"the priced search's plan, within the bounds: {-self.objective:,.2f}")  # type: ignore[operator]
+
     # ------------------------------------------------------------------ 2.-3. MIP
     def restricted_mip(
         self, duals: np.ndarray, maps: dict[str, np.ndarray], fractional: np.ndarray
@@ -860,8 +907,33 @@ def _solve(
     )
     if not elastic:
         search.tighten_bound(outcome.row_duals, maps)
+        search.price_bounds(outcome.row_duals, maps, lp_pairs)
     stopped = search.restricted_mip(outcome.row_duals, maps, fractional)
     return stopped if stopped is not None else search.result()
+
+
+def bounds_priced(d: PlacementData, duals: np.ndarray | None) -> PlacementData | None:
+    r"""The model with each binding bound on a weighted pair-linear part (labour,
+    distance, leaving the COA region, changes) moved into the objective at its LP dual
+    :math:`\mu_k` (maximisation sense): the part's signed weight :math:`s_p w_p`
+    becomes :math:`s_p w_p - f \mu_k`, the row's Lagrangian price a little raised
+    (:math:`f` = ``BOUND_PRICE_FACTOR``). Other bounds stay rows. None when no such
+    bound binds (or pricing would make a weight negative)."""
+    if duals is None:
+        return None
+    kept, weights = [], {}
+    for k, row in enumerate(d.bounded_parts):
+        key = PARTS[row.part].weight_key if row.part in d.pair_parts() else ""
+        if key and abs(duals[k]) > PRICE_TOLERANCE:
+            price = BOUND_PRICE_FACTOR * float(duals[k])
+            weight = d.weight(row.part) - PARTS[row.part].sign * price
+            if weight >= 0:
+                weights[key] = weight
+                continue
+        kept.append(row)
+    if not weights:
+        return None
+    return dataclasses.replace(d, config=d.config.model_copy(update=weights), bounded_parts=kept)
 
 
 def _timings(clock: _Clock) -> dict[str, float]:

@@ -97,3 +97,36 @@ def test_coupling_rows_priced_by_any_duals_keep_the_bound() -> None:
     assert np.abs(duals["region"]).max() + np.abs(duals["part_bound"]).max() > 1e-6
     at_lp = lagrangian_bound(d, lam, -np.inf, rounds=1, duals=duals).bound
     assert best - 1e-6 <= at_lp <= solution.lp_bound + 1e-6
+
+
+@pytest.mark.parametrize("mode", ["soft", "band"])
+def test_each_municipality_gets_its_best_set_of_whole_households(mode: str) -> None:
+    """The knapsack over household sizes is exact: on the tiny instance, for 20 seeded
+    random multipliers, each municipality's value equals the best over every subset of
+    its compatible households (brute force: sum of value less multiplier, plus the
+    target penalty of the persons taken)."""
+    import itertools
+
+    from asielplan.solvers.lagrange import _pair_values, _penalty, subproblems
+
+    cfg = config(target_mode=mode, band_slack_persons=1)
+    _, d = prepared(FIXTURES / "tiny", cfg)
+    values, _ = _pair_values(d, {})
+    rng = np.random.default_rng(11)
+    n = d.persons
+    top = int(n.sum())
+    penalty = _penalty(d, np.arange(top + 1))
+    for _ in range(20):
+        lam = rng.normal(40, 60, d.n_households)
+        found = subproblems(d, lam, values)
+        assert found is not None
+        value = found[0]
+        for m in range(d.n_municipalities):
+            allowed = np.flatnonzero(d.allowed[:, m])
+            best = -np.inf
+            for size in range(len(allowed) + 1):
+                for chosen in itertools.combinations(allowed, size):
+                    picked = list(chosen)
+                    total = float((values[picked, m] - lam[picked]).sum())
+                    best = max(best, total + penalty[m, int(n[picked].sum())])
+            assert value[m] == pytest.approx(best, abs=1e-9)
