@@ -228,8 +228,10 @@ def test_usage_errors_exit_1_and_interrupts_leave_nothing(tmp_path: Path) -> Non
         done = subprocess.run([*command, *args], capture_output=True, text=True, check=False)
         assert done.returncode == 1, (args, done.stderr)
     out = tmp_path / "interrupted"
+    # a front of the default takes about 30 s (a placement alone about 3 s, which a
+    # signal two seconds after start could reach as the interpreter exits)
     process = subprocess.Popen(
-        [*command, "place", "--out", str(out)],
+        [*command, "front", "--axes", "labour,distance", "--out", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
