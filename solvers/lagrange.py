@@ -177,7 +177,7 @@ def subproblems(
     slope = _steepest_gain(d)
     candidate = np.isfinite(C) if np.isinf(slope) else C + slope * n[:, None] > 1e-12
     reach = _persons_range(d, C, candidate)
-    sizes = np.unique(n)
+    by_size = {int(size): np.flatnonzero(n == size) for size in np.unique(n)}
     # municipalities of similar reach share one table (its width their largest reach)
     group = np.ceil(np.log2(reach + 1)).astype(np.int64)
     tables = []
@@ -186,8 +186,8 @@ def subproblems(
         ms = np.flatnonzero(group == g)
         width = int(reach[ms].max()) + 1
         steps = {
-            int(s): min(int(candidate[n == s][:, ms].sum(axis=0).max(initial=0)), (width - 1) // s)
-            for s in sizes
+            size: min(int(candidate[hs][:, ms].sum(axis=0).max(initial=0)), (width - 1) // size)
+            for size, hs in by_size.items()
         }
         cells += len(ms) * width * (1 + sum(steps.values()))
         tables.append((ms, width, steps))
@@ -196,7 +196,7 @@ def subproblems(
     value = np.empty(M)
     count = np.zeros(H)
     for ms, width, steps in tables:
-        value[ms] = _knapsack(d, C, candidate[:, ms], reach[ms], ms, width, steps, count)
+        value[ms] = _knapsack(d, C, candidate[:, ms], reach[ms], ms, width, steps, by_size, count)
     return value, count
 
 
@@ -208,6 +208,7 @@ def _knapsack(
     ms: np.ndarray,
     width: int,
     steps: dict[int, int],
+    by_size: dict[int, np.ndarray],
     count: np.ndarray,
 ) -> np.ndarray:
     """The 0-1 knapsack over whole households of municipalities ``ms`` (their
@@ -215,9 +216,8 @@ def _knapsack(
     plus :math:`f_m`; adds the chosen households to ``count``; returns each
     municipality's value. Households of one size take the same persons, so a choice of
     k of them is best with the k of highest value: the table steps over sizes, trying
-    for each the best 0 .. ``steps[size]`` households of that size (all municipalities
-    together)."""
-    n = d.persons
+    for each the best 0 .. ``steps[size]`` households of that size (``by_size``: the
+    households of each size; all municipalities together)."""
     K = len(ms)
     best = np.full((K, width), -np.inf)
     best[:, 0] = 0.0
@@ -226,7 +226,7 @@ def _knapsack(
     for size, most in steps.items():
         if most == 0:
             continue
-        hs = np.flatnonzero(n == size)
+        hs = by_size[size]
         gain = np.where(candidate[hs], C[hs][:, ms], -np.inf)
         order = np.argsort(-gain, axis=0, kind="stable")[:most]  # best first
         prefix = np.cumsum(np.take_along_axis(gain, order, axis=0), axis=0)

@@ -101,11 +101,12 @@ ADD_PER_ROUND = 4  # most negative reduced costs added per household per round
 PRICE_TOLERANCE = 1e-7
 MAX_ROUNDS = 200
 LAGRANGE_ROUNDS = 15  # subgradient rounds of the bound over whole households
-BOUND_PRICE_FACTOR = (
-    1.05  # a binding bound priced a little above its dual, so the plan tends to keep it
-)
-PRICED_GAP_SHARE = 0.2  # its gap, as a share of the gap asked
-PRICED_SHARE = 0.4  # share of the time left for the search with binding part bounds priced
+# the search with binding part bounds priced: each priced at this multiple of its dual
+# (a little above, so that the plan tends to keep the bound), to this share of the gap
+# asked, in this share of the time left
+BOUND_PRICE_FACTOR = 1.05
+PRICED_GAP_SHARE = 0.2
+PRICED_SHARE = 0.4
 NO_ROW, DROPPED_ROW = -1, -2  # in the row maps: no constraint; a constraint with no variable
 PHASE_ONE_TOLERANCE = 1e-6  # persons: a phase-1 optimum above this proves infeasibility
 # row component of the pair columns -> the constraint family its duals are reported under
@@ -343,6 +344,13 @@ def _bounded_pair_rows(d: PlacementData, rows: np.ndarray) -> list[tuple[np.ndar
 def _unique_pairs(h: np.ndarray, m: np.ndarray, n_muni: int) -> Pairs:
     key = np.unique(h.astype(np.int64) * n_muni + m)
     return Pairs(key // n_muni, key % n_muni)
+
+
+def _with_assignment(pairs: Pairs, assignment: np.ndarray, n_muni: int) -> Pairs:
+    """``pairs`` and the pairs of ``assignment`` (its placed households), once each."""
+    placed = np.flatnonzero(assignment >= 0)
+    h = np.concatenate([pairs.h, placed])
+    return _unique_pairs(h, np.concatenate([pairs.m, assignment[placed]]), n_muni)
 
 
 def _row_maps(
@@ -649,7 +657,7 @@ class _Search:
         a weighted sum like a default run, which the search solves quickly, and its plan
         lies near the bound. Runs when the incumbent is not yet proven."""
         d = self.d
-        if self.elastic or self.proven() or not d.bounded_parts:
+        if self.proven() or not d.bounded_parts:
             return
         priced = bounds_priced(d, _key_duals(duals, maps).get("part_bound"))
         limit = PRICED_SHARE * (self.clock.left() - self.reserve())
@@ -669,12 +677,7 @@ class _Search:
         if not found.status.has_solution:
             return
         plan = found.assignment
-        placed = np.flatnonzero(plan >= 0)
-        moves = _unique_pairs(
-            np.concatenate([pairs.h, placed]),
-            np.concatenate([pairs.m, plan[placed]]),
-            d.n_municipalities,
-        )
+        moves = _with_assignment(pairs, plan, d.n_municipalities)
         plan = improve_by_moves(d, moves, repair_bounds(d, moves, plan))
         kept = self.offer(plan)
         self.stats["priced_plan_kept"] = int(kept)
@@ -880,16 +883,13 @@ def _solve(
     search = _Search(d, config, say, elastic, limit)
     if not elastic and _trivially_infeasible(d):
         return search.result(Status.INFEASIBLE)
+    first = None
     if start is not None:  # before the LP, so that a run stopped early keeps it
-        improved = improve_by_moves(d, initial_pairs(d), start.astype(np.int64))
+        base = initial_pairs(d)
+        improved = improve_by_moves(d, base, start.astype(np.int64))
         if search.offer(improved):
             say("the start assignment, improved by moves, is the incumbent")
-    first = None
-    if start is not None:  # the start's pairs meet every row it meets
-        base = initial_pairs(d)
-        placed = np.flatnonzero(start >= 0)
-        h = np.concatenate([base.h, placed])
-        first = _unique_pairs(h, np.concatenate([base.m, start[placed]]), d.n_municipalities)
+        first = _with_assignment(base, start, d.n_municipalities)  # meets every row it meets
     lp = search.column_generation(first)
     if isinstance(lp, PlacementSolution):
         return lp

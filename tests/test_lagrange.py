@@ -4,11 +4,12 @@ upper bound for any multipliers, and a proof where the LP bound cannot give one.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
 
-from asielplan.solvers.lagrange import lagrangian_bound
+from asielplan.solvers.lagrange import _pair_values, _penalty, lagrangian_bound, subproblems
 from asielplan.solvers.placement import solve_placement
 from asielplan.solvers.result import Status
 
@@ -105,10 +106,6 @@ def test_each_municipality_gets_its_best_set_of_whole_households(mode: str) -> N
     random multipliers, each municipality's value equals the best over every subset of
     its compatible households (brute force: sum of value less multiplier, plus the
     target penalty of the persons taken)."""
-    import itertools
-
-    from asielplan.solvers.lagrange import _pair_values, _penalty, subproblems
-
     cfg = config(target_mode=mode, band_slack_persons=1)
     _, d = prepared(FIXTURES / "tiny", cfg)
     values, _ = _pair_values(d, {})
