@@ -67,7 +67,7 @@ from asielplan.model.schemes import SchemeError, SchemeResult, compute_scheme
 from asielplan.runspec import Kind, RunSpec
 from asielplan.solvers.highs import Progress, solver_problem
 from asielplan.solvers.placement import PlacementSolution, solve_placement
-from asielplan.solvers.prices import pace_prices, weekly_prices
+from asielplan.solvers.prices import HouseholdFutures, pace_prices, weekly_prices
 from asielplan.solvers.reception import ReceptionSolution, solve_reception
 from asielplan.solvers.result import Status
 
@@ -284,7 +284,12 @@ def weekly(
         if progress is not None:
             progress(f"pricing places over {cfg.weekly.futures} futures of {future:,} persons")
         prices = weekly_prices(
-            pool, remaining, future, cfg.weekly.futures, cfg.weekly.seed, cfg.solver
+            HouseholdFutures(pool, cfg.solver),
+            np.arange(pool.n_households),
+            remaining,
+            future,
+            cfg.weekly.futures,
+            cfg.weekly.seed,
         )
         data = replace(data, prices=prices.price)
         if cfg.weekly.policy == "balanced":

@@ -32,7 +32,7 @@ from asielplan.experiments.plots import pyplot
 from asielplan.model.placement import PlacementData, evaluate_assignment, prepare_placement
 from asielplan.solvers.highs import Progress
 from asielplan.solvers.placement import PlacementSolution, solve_placement
-from asielplan.solvers.prices import pace_prices, weekly_prices
+from asielplan.solvers.prices import HouseholdFutures, pace_prices, weekly_prices
 
 POLICIES = ("greedy", "prices", "balanced", "hindsight")
 HISTORY_WEEKS = 4  # futures are drawn from the arrivals of the last weeks, this one included
@@ -222,6 +222,8 @@ def _online(
     plan = np.full(full.n_households, -1, dtype=np.int64)
     placed = np.zeros(full.n_municipalities, dtype=np.int64)
     weekly = config.weekly
+    # one model of the futures for the half-year: the weeks' pools overlap
+    households = HouseholdFutures(full, config.solver) if policy != "greedy" else None
     for week in range(weeks):
         batch = np.flatnonzero(week_of == week)
         if not len(batch):
@@ -229,16 +231,11 @@ def _online(
         remaining = np.clip(full.target - placed, 0, None)
         persons = int(full.persons[batch].sum())
         data = full.subset(batch, remaining)
-        if policy in ("prices", "balanced"):
+        if households is not None:
             recent = np.flatnonzero((week_of <= week) & (week_of > week - HISTORY_WEEKS))
             future = max(int(remaining.sum()) - persons, 0)
             prices = weekly_prices(
-                full.subset(recent, remaining),
-                remaining,
-                future,
-                weekly.futures,
-                seed * 1000 + week,
-                config.solver,
+                households, recent, remaining, future, weekly.futures, seed * 1000 + week
             )
             data = replace(data, prices=prices.price)
         if policy == "balanced":

@@ -243,6 +243,30 @@ class HighsSession:
         )
         self.n_cols += n
 
+    def add_empty_rows(self, n: int) -> None:
+        """Add ``n`` rows with no entries yet, bounds [0, 0] (columns fill them)."""
+        if n:
+            self.h.addRows(
+                n,
+                np.zeros(n),
+                np.zeros(n),
+                0,
+                np.zeros(n, dtype=np.int32),
+                np.zeros(0, dtype=np.int32),
+                np.zeros(0),
+            )
+
+    def delete_rows(self, index: np.ndarray) -> None:
+        """Delete rows ``index``; later rows move up (HiGHS keeps the basis of the rest)."""
+        if len(index):
+            self.h.deleteRows(len(index), np.asarray(index, dtype=np.int32))
+
+    def delete_columns(self, index: np.ndarray) -> None:
+        """Delete columns ``index``; later columns move left."""
+        if len(index):
+            self.h.deleteCols(len(index), np.asarray(index, dtype=np.int32))
+            self.n_cols -= len(index)
+
     def set_costs(self, cost: np.ndarray) -> None:
         """Replace the cost of every column (e.g. for a phase-1 objective)."""
         n = len(cost)

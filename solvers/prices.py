@@ -51,6 +51,7 @@ from asielplan.solvers.result import Status
 FIRST_COLUMNS = 8  # cheapest municipalities per type in the first restricted LP
 ADDED_COLUMNS = 5  # most negative reduced costs added per type and round
 TOLERANCE = 1e-7
+PRICE_DECIMALS = 9  # a price is rounded to 1e-9 per person
 
 
 @dataclass(frozen=True)
@@ -77,58 +78,147 @@ class FuturePrices:
 
 
 class FutureSolver:
-    """The LPs of futures drawn from one pool: one HiGHS model with a row per pool type
-    whose supply each future sets (0 for a type it did not draw); columns found for one
-    future stay for the next, and each re-solve starts from the last basis."""
+    """The LPs of futures drawn from one set of household types, in one HiGHS model: a
+    row per municipality (its remaining target, set per future) and a row per type in
+    the model (its supply, 0 in a future that did not draw it). A type enters the
+    model, with its cheapest columns, when a future first draws it, and leaves when
+    ``keep_only`` drops it (HiGHS keeps the basis of what remains). Columns found for
+    one future stay for the next, and each re-solve starts from the last basis: the
+    futures of one week share a model, and so do the weeks of a simulation, whose pools
+    of recent arrivals overlap. The prices do not depend on the basis (the smallest
+    optimal duals are unique)."""
 
     def __init__(self, lp: FutureLP, config: SolverConfig) -> None:
         self.lp = lp
         self.config = config
         self.allowed = np.isfinite(lp.cost)
+        self.fits = self.allowed.any(axis=1)
         self.session = HighsSession(_base_model(lp), config, relax=True)
         n_types, n_muni = lp.cost.shape
-        self.have = np.zeros((n_types, n_muni), dtype=bool)
-        self.added_t: list[np.ndarray] = []
-        self.added_m: list[np.ndarray] = []
-        cheapest = _cheapest(np.where(self.allowed, lp.cost, np.inf), FIRST_COLUMNS)
-        self._add(*_per_type(cheapest, self.allowed))
+        self.row_of = np.full(n_types, -1, dtype=np.int64)  # a type's row; -1: not in
+        self.have = np.zeros((n_types, n_muni), dtype=bool)  # flow columns in the model
+        # the type and municipality of each column after the 2M penalty columns; a
+        # municipality of -1 marks the type's unplaced column (at-most-once)
+        self.col_t = np.zeros(0, dtype=np.int64)
+        self.col_m = np.zeros(0, dtype=np.int64)
+
+    def _enter(self, types: np.ndarray) -> None:
+        """Rows for ``types`` (with their unplaced columns) and their cheapest columns."""
+        n_muni = self.lp.cost.shape[1]
+        first_row = n_muni + int((self.row_of >= 0).sum())
+        self.session.add_empty_rows(len(types))
+        self.row_of[types] = first_row + np.arange(len(types))
+        if self.lp.unplaced is not None:
+            self._columns(types, np.full(len(types), -1), np.full(len(types), self.lp.unplaced))
+        t, m = _per_type(_cheapest(self.lp.cost[types], FIRST_COLUMNS), self.allowed[types])
+        self._add(types[t], m)
 
     def _add(self, t: np.ndarray, m: np.ndarray) -> None:
         self.have[t, m] = True
-        self.added_t.append(t)
-        self.added_m.append(m)
-        _add_flows(self.session, self.lp, t, m, self.lp.cost.shape[0])
+        self._columns(t, m, self.lp.cost[t, m])
 
-    def solve(self, supply: np.ndarray) -> FuturePrices:
-        """The LP with ``supply`` persons per pool type, and its smallest prices."""
-        lp = replace(self.lp, supply=np.asarray(supply, dtype=float))
+    def _columns(self, t: np.ndarray, m: np.ndarray, cost: np.ndarray) -> None:
+        """Columns of persons of type ``t`` placed in ``m`` (``m`` = -1: left unplaced)."""
+        flows = m >= 0
+        per_column = 1 + flows.astype(np.int64)  # the type's row, and m's row for a flow
+        starts = np.concatenate([[0], np.cumsum(per_column)])
+        index = np.empty(int(starts[-1]), dtype=np.int64)
+        index[starts[:-1]] = self.row_of[t]
+        index[starts[:-1][flows] + 1] = m[flows]
+        self.session.add_columns(cost, starts, index, np.ones(len(index)), np.inf)
+        self.col_t = np.concatenate([self.col_t, t])
+        self.col_m = np.concatenate([self.col_m, m])
+
+    def keep_only(self, types: np.ndarray) -> None:
+        """Drop from the model every type not in ``types``, with its columns."""
+        keep = np.zeros(len(self.row_of), dtype=bool)
+        keep[types] = True
+        leave = np.flatnonzero((self.row_of >= 0) & ~keep)
+        if not len(leave):
+            return
+        n_muni = self.lp.cost.shape[1]
+        gone = np.isin(self.col_t, leave)
+        self.session.delete_columns(2 * n_muni + np.flatnonzero(gone))
+        self.session.delete_rows(np.sort(self.row_of[leave]))
+        self.col_t, self.col_m = self.col_t[~gone], self.col_m[~gone]
+        self.have[leave] = False
+        order = np.argsort(self.row_of, kind="stable")  # rows keep their order
+        self.row_of[leave] = -1
+        staying = order[self.row_of[order] >= 0]
+        self.row_of[staying] = n_muni + np.arange(len(staying))
+
+    def solve(self, supply: np.ndarray, target: np.ndarray | None = None) -> FuturePrices:
+        """The LP with ``supply`` persons per type against ``target`` (default: the
+        targets it was built with), and its smallest prices."""
+        target = self.lp.target if target is None else np.asarray(target, dtype=float)
+        lp = replace(self.lp, supply=np.asarray(supply, dtype=float), target=target)
         n_types, n_muni = lp.cost.shape
         drawn = lp.supply > 0
-        if lp.unplaced is None and (drawn & ~self.allowed.any(axis=1)).any():
-            stuck = int((drawn & ~self.allowed.any(axis=1)).sum())
-            raise ValueError(f"{stuck} future household types fit nowhere")
-        rows = np.arange(n_types)
-        self.session.set_row_bounds(rows, lp.supply, lp.supply)
+        if lp.unplaced is None and (drawn & ~self.fits).any():
+            raise ValueError(
+                f"{int((drawn & ~self.fits).sum())} future household types fit nowhere"
+            )
+        fresh = np.flatnonzero(drawn & (self.row_of < 0))
+        if len(fresh):
+            self._enter(fresh)
+        inside = np.flatnonzero(self.row_of >= 0)
+        self.session.set_row_bounds(np.arange(n_muni), target, target)
+        self.session.set_row_bounds(self.row_of[inside], lp.supply[inside], lp.supply[inside])
+        rows = np.flatnonzero(drawn)
         while True:
             outcome = self.session.solve(time_limit=self.config.time_limit)
             if outcome.status != Status.OPTIMAL or outcome.row_duals is None or outcome.x is None:
                 raise RuntimeError(f"a future's LP ended {outcome.status.value}: {outcome.message}")
-            y, pi = outcome.row_duals[:n_types], outcome.row_duals[n_types:]
-            open_ = self.allowed & ~self.have & drawn[:, None]
-            reduced = np.where(open_, lp.cost - y[:, None] - pi[None, :], np.inf)
+            pi = outcome.row_duals[:n_muni]
+            y = outcome.row_duals[self.row_of[rows]]
+            open_ = self.allowed[rows] & ~self.have[rows]
+            reduced = np.where(open_, lp.cost[rows] - y[:, None] - pi[None, :], np.inf)
             negative = reduced < -TOLERANCE
             if not negative.any():
                 break
-            self._add(*_per_type(_cheapest(reduced, ADDED_COLUMNS), negative))
+            t, m = _per_type(_cheapest(reduced, ADDED_COLUMNS), negative)
+            self._add(rows[t], m)
         x = outcome.x
-        first = 2 * n_muni + (n_types if lp.unplaced is not None else 0)
+        s, e, rest = x[:n_muni], x[n_muni : 2 * n_muni], x[2 * n_muni :]
+        flows = self.col_m >= 0
         flow = np.zeros((n_types, n_muni))
-        flow[np.concatenate(self.added_t), np.concatenate(self.added_m)] = x[first:]
-        s, e = x[:n_muni], x[n_muni : 2 * n_muni]
-        g = x[2 * n_muni : first] if lp.unplaced is not None else None
-        potential = _largest_potentials(lp, flow, s, e, g, y, pi)
+        flow[self.col_t[flows], self.col_m[flows]] = rest[flows]
+        g = None
+        if lp.unplaced is not None:
+            g = np.zeros(n_types)
+            g[self.col_t[~flows]] = rest[~flows]
+            g = g[rows]
+        # a type not drawn has no flow and is unreachable from Z: the paths skip it
+        drawn_lp = replace(lp, cost=lp.cost[rows], supply=lp.supply[rows])
+        potential = _largest_potentials(drawn_lp, flow[rows], s, e, g, y, pi)
         value = -float(outcome.objective or 0.0)
         return FuturePrices(value, -potential + 0.0, flow)
+
+
+class HouseholdFutures(FutureSolver):
+    """The futures of a set of households, each household a type (its values,
+    compatibility and persons) under the configuration's penalties; a future draws from
+    a pool of them (``weekly_prices``), its supplies and targets set per future."""
+
+    def __init__(self, households: PlacementData, config: SolverConfig) -> None:
+        settings = households.config
+        if settings.target_mode != "soft":
+            raise ValueError(
+                "prices need the taakstelling as a penalised target (target_mode soft)"
+            )
+        rows = np.arange(households.n_households)
+        per_person = households.value_rows(rows) / households.persons[:, None]
+        unplaced = settings.unplaced_penalty if settings.assignment == "at_most_once" else None
+        lp = FutureLP(
+            cost=np.where(households.allowed, -per_person, np.inf),
+            supply=np.zeros(households.n_households),
+            target=np.zeros(households.n_municipalities),
+            shortfall=settings.penalty_shortfall,
+            excess=settings.penalty_excess,
+            unplaced=unplaced,
+        )
+        super().__init__(lp, config)
+        self.persons = households.persons.astype(np.int64)
 
 
 def solve_future(lp: FutureLP, config: SolverConfig) -> FuturePrices:
@@ -152,31 +242,15 @@ def _per_type(columns: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def _base_model(lp: FutureLP) -> Compiled:
-    """Rows (types, then municipalities) with the shortfall and excess columns (and the
-    unplaced ones); the flow columns are added by column generation."""
-    n_types, n_muni = lp.cost.shape
-    rows = [n_types + np.arange(n_muni), n_types + np.arange(n_muni)]
-    vals = [np.ones(n_muni), -np.ones(n_muni)]
-    cost = [np.full(n_muni, lp.shortfall), np.full(n_muni, lp.excess)]
-    if lp.unplaced is not None:
-        rows.append(np.arange(n_types))
-        vals.append(np.ones(n_types))
-        cost.append(np.full(n_types, lp.unplaced))
-    row = np.concatenate(rows)
-    n_col = len(row)
-    A = sp.csc_array(
-        (np.concatenate(vals), (row, np.arange(n_col))), shape=(n_types + n_muni, n_col)
-    )
-    rhs = np.concatenate([lp.supply.astype(float), lp.target.astype(float)])
-    return matrix_model(A, rhs, rhs, np.concatenate(cost), np.zeros(n_col), np.full(n_col, np.inf))
-
-
-def _add_flows(
-    session: HighsSession, lp: FutureLP, t: np.ndarray, m: np.ndarray, n_types: int
-) -> None:
-    n = len(t)
-    index = np.column_stack([t, n_types + m]).ravel()
-    session.add_columns(lp.cost[t, m], np.arange(n + 1) * 2, index, np.ones(2 * n), np.inf)
+    """The municipalities' rows with their shortfall and excess columns; the types'
+    rows and columns enter as futures draw them."""
+    n_muni = lp.cost.shape[1]
+    rows = np.concatenate([np.arange(n_muni), np.arange(n_muni)])
+    vals = np.concatenate([np.ones(n_muni), -np.ones(n_muni)])
+    cost = np.concatenate([np.full(n_muni, lp.shortfall), np.full(n_muni, lp.excess)])
+    A = sp.csc_array((vals, (rows, np.arange(2 * n_muni))), shape=(n_muni, 2 * n_muni))
+    rhs = lp.target.astype(float)
+    return matrix_model(A, rhs, rhs, cost, np.zeros(2 * n_muni), np.full(2 * n_muni, np.inf))
 
 
 def _largest_potentials(
@@ -270,41 +344,29 @@ def sample_future(persons: np.ndarray, total: int, rng: np.random.Generator) -> 
 
 
 def weekly_prices(
-    pool: PlacementData,
+    households: HouseholdFutures,
+    pool: np.ndarray,
     target: np.ndarray,
     future_persons: int,
     futures: int,
     seed: int,
-    config: SolverConfig,
 ) -> Prices:
     """Average smallest optimal prices over ``futures`` futures of ``future_persons``
-    persons drawn from ``pool`` (its households' values, compatibility and the
-    configuration's penalties), against the remaining ``target``."""
-    if pool.config.target_mode != "soft":
-        raise ValueError("prices need the taakstelling as a penalised target (target_mode soft)")
-    rows = np.arange(pool.n_households)
-    per_person = pool.value_rows(rows) / pool.persons[:, None]
-    cost = np.where(pool.allowed, -per_person, np.inf)
-    unplaced = pool.config.unplaced_penalty if pool.config.assignment == "at_most_once" else None
+    persons drawn from the households ``pool`` (indices into ``households``), against
+    the remaining ``target``."""
     rng = np.random.default_rng([seed, 7919])
-    solver = FutureSolver(
-        FutureLP(
-            cost=cost,
-            supply=np.zeros(pool.n_households),
-            target=np.asarray(target, dtype=float),
-            shortfall=pool.config.penalty_shortfall,
-            excess=pool.config.penalty_excess,
-            unplaced=unplaced,
-        ),
-        config,
-    )
+    pool = np.asarray(pool, dtype=np.int64)
+    households.keep_only(pool)  # households out of the pool leave the model
     per_future = []
     for _ in range(futures):
-        counts = sample_future(pool.persons, future_persons, rng)
-        per_future.append(solver.solve((counts * pool.persons).astype(float)).price)
+        counts = sample_future(households.persons[pool], future_persons, rng)
+        supply = np.zeros(len(households.persons))
+        supply[pool] = counts * households.persons[pool]
+        per_future.append(households.solve(supply, target).price)
     stacked = np.vstack(per_future) if per_future else np.zeros((0, len(target)))
     return Prices(
-        price=stacked.mean(axis=0) + 0.0,
+        # rounded: the float noise of the LPs' paths (1e-14) must not reach the plan
+        price=np.round(stacked.mean(axis=0), PRICE_DECIMALS) + 0.0,
         per_future=stacked,
         future_persons=int(future_persons),
     )

@@ -3,6 +3,7 @@ and the simulation against hindsight (docs/weekly.md)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,13 @@ from asielplan import api
 from asielplan.config import PlacementConfig, RunConfig, SolverConfig, WeeklyConfig
 from asielplan.errors import ConfigError
 from asielplan.experiments.report import build_report
-from asielplan.solvers.prices import FutureLP, pace_prices, sample_future, solve_future
+from asielplan.solvers.prices import (
+    FutureLP,
+    FutureSolver,
+    pace_prices,
+    sample_future,
+    solve_future,
+)
 
 TINY = Path(__file__).parent / "fixtures" / "tiny"
 MUNICIPALITIES = """code,name,population,lat,lon,province,coa_region,urbanity,employment_rate
@@ -171,6 +178,36 @@ def test_prices_match_a_separate_least_price_dual_lp() -> None:
         value, price = _smallest_prices_by_lp(lp)
         assert solved.value == pytest.approx(value, abs=1e-6)
         assert solved.price == pytest.approx(price, abs=1e-6)
+
+
+def test_one_model_of_futures_over_the_weeks_prices_as_a_fresh_model_does() -> None:
+    """A model of futures kept over eight weeks, as the simulation keeps it (a sliding
+    pool of types, those out of the pool dropped, the targets changing every future),
+    gives every future the value and the prices of a fresh model of that future alone,
+    under exactly-once and under at-most-once; dropped types leave the model."""
+    rng = np.random.default_rng(5)
+    n_types, n_muni = 40, 6
+    for unplaced in (None, 12.0):
+        cost = -rng.integers(1, 20, size=(n_types, n_muni)).astype(float)
+        cost[rng.random((n_types, n_muni)) < 0.2] = np.inf
+        cost[np.isinf(cost).all(axis=1), 0] = -1.0
+        lp = FutureLP(cost, np.zeros(n_types), np.zeros(n_muni), 25.0, 15.0, unplaced)
+        shared = FutureSolver(lp, SolverConfig(threads=1))
+        for week in range(8):
+            pool = np.arange(4 * week, 4 * week + 12)
+            shared.keep_only(pool)
+            assert set(np.flatnonzero(shared.row_of >= 0)) <= set(pool)
+            for _ in range(3):
+                supply = np.zeros(n_types)
+                drawn = rng.choice(pool, size=8)
+                supply[drawn] = rng.integers(1, 5, size=8)
+                target = rng.integers(0, 10, size=n_muni).astype(float)
+                got = shared.solve(supply, target)
+                fresh = solve_future(
+                    replace(lp, supply=supply, target=target), SolverConfig(threads=1)
+                )
+                assert got.value == pytest.approx(fresh.value, abs=1e-6)
+                assert got.price == pytest.approx(fresh.price, abs=1e-6)
 
 
 def test_a_future_draws_households_until_its_persons_are_reached() -> None:
