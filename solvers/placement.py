@@ -90,6 +90,7 @@ MIP_PER_MUNICIPALITY = 40  # households per municipality (lowest reduced cost) i
 LNS_ROUNDS = 8  # large-neighbourhood rounds before the full restricted MIP
 FULL_MIP_PAIRS = 100_000  # up to this many compatible pairs, the last MIP takes them all
 WIDEN_MIN_SHARE = 0.3  # widen the restricted MIP only with this share of the time left
+WIDEN_ALL_SHARE = 0.5  # widen to all pairs once a step would take this share of them
 FINAL_MIP_MIN_SHARE = 0.2  # large problems: the whole restricted MIP only with this much left
 MIN_RUN_SECONDS = 0.05  # shortest time limit handed to one HiGHS run
 SMALL_FIRST_PASS_SHARE = 0.3  # time cap (a safety net) of the restricted pass before all pairs
@@ -731,9 +732,7 @@ class _Search:
                 break  # the restriction is not solved yet: widening would not help
             if self.clock.left() < WIDEN_MIN_SHARE * self.clock.limit:
                 break  # too little time left to build a wider model
-            per_household = (
-                d.n_municipalities if small else min(4 * per_household, d.n_municipalities)
-            )
+            per_household = _widened(d, per_household, small)
         return None
 
     def _neighbourhoods(self, mip: _RestrictedMip, pairs: Pairs, fractional: np.ndarray) -> None:
@@ -1038,6 +1037,17 @@ def _mip_pairs(
     hs.append(np.flatnonzero(locked))
     ms.append(d.lock[locked])
     return _unique_pairs(np.concatenate(hs), np.concatenate(ms), d.n_municipalities), excluded
+
+
+def _widened(d: PlacementData, per_household: int, small: bool) -> int:
+    """Pairs per household in the next restricted MIP: four times as many, or all of
+    them for a small problem or once four times as many would be at least
+    ``WIDEN_ALL_SHARE`` of a household's compatible pairs on average (a step that takes
+    nearly all pairs costs as much as all, without the full bound)."""
+    wider = 4 * per_household
+    if small or wider >= WIDEN_ALL_SHARE * d.allowed.sum() / max(d.n_households, 1):
+        return d.n_municipalities
+    return min(wider, d.n_municipalities)
 
 
 def _negated(value: float | None) -> float | None:

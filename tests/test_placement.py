@@ -246,6 +246,21 @@ def test_column_generation_bound_equals_full_lp() -> None:
     assert run.solution.objective <= run.solution.bound + 1e-6
 
 
+def test_the_restricted_mip_widens_to_all_pairs_before_a_step_that_takes_most() -> None:
+    """Widening multiplies the pairs per household by four, but goes straight to all
+    municipalities once four times as many would be half a household's compatible
+    pairs or more (and at once for a small problem)."""
+    from asielplan.data.generator import generate_instance, synthetic_municipalities
+    from asielplan.solvers.placement import _widened
+
+    d = place(generate_instance(synthetic_municipalities(100, 4), 30, 4, name="w"), config()).data
+    per_household = d.allowed.sum() / d.n_households
+    assert 40 < per_household <= 100
+    assert _widened(d, 5, small=False) == 20  # 20 < half of the compatible pairs
+    assert _widened(d, 20, small=False) == 100  # 80 would be at least half: all
+    assert _widened(d, 5, small=True) == 100
+
+
 def test_weekly_batch_targets_follow_remaining_taakstelling(tmp_path: Path) -> None:
     """batch_share: 11 persons split by what remains (taakstelling 7,2,2,0 minus placed
     5,0,2,0 = 2,2,0,0), so 11 * 2/4 -> 6 and 5 (largest remainder, ties to the first)."""
