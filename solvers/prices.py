@@ -101,6 +101,7 @@ class FutureSolver:
         # municipality of -1 marks the type's unplaced column (at-most-once)
         self.col_t = np.zeros(0, dtype=np.int64)
         self.col_m = np.zeros(0, dtype=np.int64)
+        self.pi = np.zeros(n_muni)  # the municipalities' duals of the last solve
 
     def _enter(self, types: np.ndarray) -> None:
         """Rows for ``types`` (with their unplaced columns) and their cheapest columns."""
@@ -110,7 +111,9 @@ class FutureSolver:
         self.row_of[types] = first_row + np.arange(len(types))
         if self.lp.unplaced is not None:
             self._columns(types, np.full(len(types), -1), np.full(len(types), self.lp.unplaced))
-        t, m = _per_type(_cheapest(self.lp.cost[types], FIRST_COLUMNS), self.allowed[types])
+        # cheapest at the last solve's municipality duals (their reduced costs)
+        cost = self.lp.cost[types] - self.pi[None, :]
+        t, m = _per_type(_cheapest(cost, FIRST_COLUMNS), self.allowed[types])
         self._add(types[t], m)
 
     def _add(self, t: np.ndarray, m: np.ndarray) -> None:
@@ -169,7 +172,7 @@ class FutureSolver:
             outcome = self.session.solve(time_limit=self.config.time_limit)
             if outcome.status != Status.OPTIMAL or outcome.row_duals is None or outcome.x is None:
                 raise RuntimeError(f"a future's LP ended {outcome.status.value}: {outcome.message}")
-            pi = outcome.row_duals[:n_muni]
+            pi = self.pi = outcome.row_duals[:n_muni]
             y = outcome.row_duals[self.row_of[rows]]
             open_ = self.allowed[rows] & ~self.have[rows]
             reduced = np.where(open_, lp.cost[rows] - y[:, None] - pi[None, :], np.inf)
