@@ -424,6 +424,21 @@ def _reduced_costs(
     return rc.reshape(len(rows), M)
 
 
+def _row_complete(d: PlacementData, pairs: Pairs) -> tuple[Pairs, Pairs]:
+    """``pairs`` split in two: a few that between them enter every row any of ``pairs``
+    enters (per row key its first pair, and its first with a nonzero coefficient; a
+    locked household's one pair is the first of its assignment row), and the rest.
+    Pyomo builds the model over the few, whose rows are then the rows of the model
+    over all, and the rest join as columns in matrix form (as priced columns do): the
+    same model, without a Pyomo expression per entry."""
+    core = np.zeros(len(pairs), dtype=bool)
+    for _, keys, coefs in pair_terms(d, pairs.h, pairs.m):
+        for entries in (np.arange(len(keys)), np.flatnonzero(coefs != 0)):
+            _, first = np.unique(keys[entries], return_index=True)
+            core[entries[first]] = True
+    return Pairs(pairs.h[core], pairs.m[core]), Pairs(pairs.h[~core], pairs.m[~core])
+
+
 def _pair_columns(compiled: Compiled, model: pyo.ConcreteModel) -> np.ndarray:
     """For each compiled column the pair index of ``model.x`` it is, or -1."""
     out = np.full(len(compiled.columns), -1, dtype=np.int64)
@@ -761,11 +776,10 @@ class _LP:
 
     def __init__(self, search: _Search, pairs: Pairs, *, phase_one: bool) -> None:
         d = search.d
-        self.search, self.phase_one, self.first = search, phase_one, pairs
+        core, rest = _row_complete(d, pairs)
+        self.search, self.phase_one, self.first = search, phase_one, core
         t = time.perf_counter()
-        self.model = build_placement_model(
-            d, pairs, relax=True, elastic=search.elastic or phase_one
-        )
+        self.model = build_placement_model(d, core, relax=True, elastic=search.elastic or phase_one)
         self.compiled = compile_model(self.model)
         self.session = HighsSession(self.compiled, search.config, relax=True)
         if phase_one:
@@ -775,9 +789,10 @@ class _LP:
         search.clock.build += time.perf_counter() - t
         self.maps = _row_maps(d, self.model, self.compiled)
         self.in_set = np.zeros((d.n_households, d.n_municipalities), dtype=bool)
-        self.in_set[pairs.h, pairs.m] = True
-        self.hs, self.ms = [pairs.h], [pairs.m]
-        self.n_pairs = len(pairs)
+        self.in_set[core.h, core.m] = True
+        self.hs, self.ms = [core.h], [core.m]
+        self.n_pairs = len(core)
+        self.add(rest.h, rest.m)
 
     def price(self, duals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         t = time.perf_counter()
@@ -816,18 +831,24 @@ class _RestrictedMip:
     """The MIP over a restricted pair set, kept live in HiGHS across neighbourhoods."""
 
     def __init__(self, search: _Search, pairs: Pairs) -> None:
-        self.search, self.pairs = search, pairs
         d = search.d
+        core, rest = _row_complete(d, pairs)
+        self.search = search
+        self.pairs = Pairs(np.concatenate([core.h, rest.h]), np.concatenate([core.m, rest.m]))
         t = time.perf_counter()
-        model = build_placement_model(d, pairs, relax=False, elastic=search.elastic)
+        model = build_placement_model(d, core, relax=False, elastic=search.elastic)
         self.empty_infeasible = bool(model.empty_infeasible_rows)
         compiled = compile_model(model)
         self.session = HighsSession(compiled, search.config, relax=False)
+        starts, index, value = _column_entries(d, rest.h, rest.m, _row_maps(d, model, compiled))
+        self.session.add_columns(-d.value(rest.h, rest.m), starts, index, value)
+        appended = len(compiled.columns) + np.arange(len(rest))
+        self.session.set_integer(appended, True)
         search.clock.build += time.perf_counter() - t
         cols = _pair_columns(compiled, model)
-        self.x_cols = np.flatnonzero(cols >= 0)
-        self.pair_of = cols[self.x_cols]
-        self.h, self.m = pairs.h[self.pair_of], pairs.m[self.pair_of]
+        self.x_cols = np.concatenate([np.flatnonzero(cols >= 0), appended])
+        self.pair_of = np.concatenate([cols[cols >= 0], len(core) + np.arange(len(rest))])
+        self.h, self.m = self.pairs.h[self.pair_of], self.pairs.m[self.pair_of]
 
     def _start(self) -> tuple[np.ndarray, np.ndarray] | None:
         if self.search.objective is None:

@@ -19,6 +19,7 @@ from asielplan.model.placement import (
     placed_persons,
 )
 from asielplan.solvers.highs import HighsSession, compile_model
+from asielplan.solvers.placement import _pair_columns, _row_complete
 from asielplan.solvers.result import Status
 
 from .placement_helpers import FIXTURES, brute_force, config, prepared, variant
@@ -259,6 +260,83 @@ def test_the_restricted_mip_widens_to_all_pairs_before_a_step_that_takes_most() 
     assert _widened(d, 5, small=False) == 20  # 20 < half of the compatible pairs
     assert _widened(d, 20, small=False) == 100  # 80 would be at least half: all
     assert _widened(d, 5, small=True) == 100
+
+
+def _highs_columns(session: HighsSession, pair_at: dict[int, tuple[int, int]]) -> tuple:
+    """A HiGHS model read back: its row bounds, each pair's column (cost, bounds,
+    integrality, entries) by pair, and the other columns as a sorted list."""
+    session.h.ensureColwise()
+    lp = session.h.getLp()
+    a = lp.a_matrix_
+    integer = list(lp.integrality_) or [0] * lp.num_col_
+    by_pair, others = {}, []
+    for j in range(lp.num_col_):
+        entries = tuple(
+            (int(a.index_[k]), round(float(a.value_[k]), 12))
+            for k in sorted(range(a.start_[j], a.start_[j + 1]), key=lambda k: a.index_[k])
+        )
+        column = (
+            round(float(lp.col_cost_[j]), 12),
+            float(lp.col_lower_[j]),
+            float(lp.col_upper_[j]),
+            str(integer[j]),
+            entries,
+        )
+        if j in pair_at:
+            by_pair[pair_at[j]] = column
+        else:
+            others.append(column)
+    return list(lp.row_lower_), list(lp.row_upper_), by_pair, sorted(others)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "placement"),
+    [
+        ("tiny", {"region_bands": (RegionBand(level="province", lower=0.5, upper=1.5),)}),
+        ("tiny", {"part_bounds": {"distance": {"upper": 40.0}}, "assignment": "at_most_once"}),
+        ("resettle", {}),
+        ("pair", {"group_floors": {"women": 0.1}}),
+        ("school", {}),
+    ],
+)
+def test_the_searchs_mip_is_the_pyomo_model_over_all_pairs(
+    tmp_path: Path, fixture: str, placement: dict
+) -> None:
+    """The restricted MIP the search builds (Pyomo over a few pairs that enter every
+    row, the rest appended in matrix form) is the Pyomo model over the same pairs: the
+    same rows and bounds, every pair's column with the same cost, bounds, integrality
+    and entries, and the same other columns. ``school``: a named capacity dimension
+    in L2 that only the last household needs (its row's first pairs enter it with 0,
+    and that household's pair into L2 is the first of no other row)."""
+    from asielplan.solvers.placement import _RestrictedMip, _Search
+
+    cfg = config(**placement)
+    folder = FIXTURES / fixture
+    if fixture == "school":
+        folder = variant(
+            tmp_path,
+            "resettle",
+            {"needs": "household_id,dimension,need\nC,school_places,1\n"},
+            {"capacities.csv": ("L2,persons,2\n", "L2,persons,2\nL2,school_places,1\n")},
+        )
+    _, d = prepared(folder, cfg)
+    h, m = np.nonzero(d.allowed)
+    pairs = Pairs(h, m)
+    model = build_placement_model(d, pairs)
+    compiled = compile_model(model)
+    full = HighsSession(compiled, cfg.solver, relax=False)
+    pair_at = {
+        j: (int(h[k]), int(m[k])) for j, k in enumerate(_pair_columns(compiled, model)) if k >= 0
+    }
+    search = _Search(d, cfg.solver, lambda message: None, False, 20.0)
+    mip = _RestrictedMip(search, pairs)
+    assert len(mip.pairs) == len(pairs) and len(_row_complete(d, pairs)[1]) > 0
+    built_at = {int(j): (int(a), int(b)) for j, a, b in zip(mip.x_cols, mip.h, mip.m, strict=True)}
+    expected = _highs_columns(full, pair_at)
+    got = _highs_columns(mip.session, built_at)
+    assert got[0] == expected[0] and got[1] == expected[1]
+    assert got[2] == expected[2]
+    assert got[3] == expected[3]
 
 
 def test_weekly_batch_targets_follow_remaining_taakstelling(tmp_path: Path) -> None:
