@@ -35,7 +35,6 @@ from asielplan.solvers.placement import PlacementSolution, solve_placement
 from asielplan.solvers.prices import HouseholdFutures, pace_prices, weekly_prices
 
 POLICIES = ("greedy", "prices", "balanced", "hindsight")
-HISTORY_WEEKS = 4  # futures are drawn from the arrivals of the last weeks, this one included
 
 
 @dataclass(frozen=True)
@@ -74,84 +73,102 @@ def simulate(
     on_seed: Callable[[int, int], None] | None = None,
 ) -> Simulation:
     """Simulate ``weeks`` weekly batches for every seed and policy (see the module);
-    with ``workers`` > 1 the seeds run in that many processes (the tables are the same:
-    each seed's rows depend on the seed alone and are gathered in seed order).
-    ``on_seed(done, total)`` is called as each seed ends."""
+    with ``workers`` > 1 the runs (a seed under a policy) go to that many processes
+    (the tables are the same: each run depends on its seed and policy alone, and the
+    runs are gathered in seed and policy order). ``on_seed(done, total)`` is called as
+    each seed's last run ends."""
     tell = say or (lambda message: None)
     count = on_seed or (lambda done, total: None)
-    done: dict[int, tuple[list[dict[str, object]], list[pd.DataFrame]]] = {}
+    done: dict[tuple[int, str], tuple[float, dict[str, object], pd.DataFrame]] = {}
+    finished: list[int] = []
+
+    def seed_done(seed: int) -> bool:
+        return all((seed, policy) in done for policy in policies)
+
     if workers <= 1:
         for seed in seeds:
-            tell(f"seed {seed} ({len(done) + 1} of {len(seeds)})")
-            done[seed] = one_seed(inst, config, weeks, seed, policies, arrivals)
-            count(len(done), len(seeds))
+            tell(f"seed {seed} ({len(finished) + 1} of {len(seeds)})")
+            for policy in policies:
+                done[(seed, policy)] = one_run(inst, config, weeks, seed, policy, arrivals)
+            finished.append(seed)
+            count(len(finished), len(seeds))
     else:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             running = {
-                pool.submit(one_seed, inst, config, weeks, seed, policies, arrivals): seed
+                pool.submit(one_run, inst, config, weeks, seed, policy, arrivals): (seed, policy)
                 for seed in seeds
+                for policy in policies
             }
             for future in as_completed(running):
-                done[running[future]] = future.result()
-                tell(f"seed {running[future]} done ({len(done)} of {len(seeds)})")
-                count(len(done), len(seeds))
-    rows = [row for seed in seeds for row in done[seed][0]]
-    curves = [curve for seed in seeds for curve in done[seed][1]]
-    runs = pd.DataFrame(rows)
+                seed, policy = running[future]
+                done[(seed, policy)] = future.result()
+                if seed_done(seed):
+                    finished.append(seed)
+                    tell(f"seed {seed} done ({len(finished)} of {len(seeds)})")
+                    count(len(finished), len(seeds))
+    rows: list[dict[str, object]] = []
+    curves: list[pd.DataFrame] = []
+    for seed in seeds:
+        best = done[(seed, "hindsight")][0] if "hindsight" in policies else np.nan
+        for policy in policies:
+            objective, row, curve = done[(seed, policy)]
+            share = objective / best if best > 0 else np.nan
+            rows.append({**row, "share_of_hindsight": share})
+            curves.append(curve)
+    runs = pd.DataFrame(rows)[RUN_COLUMNS]
     return Simulation(runs, _summary(runs), pd.concat(curves, ignore_index=True))
 
 
-def one_seed(
+RUN_COLUMNS = [
+    "policy",
+    "seed",
+    "households",
+    "persons",
+    "objective",
+    "share_of_hindsight",
+    "expected_employed",
+    "deviation_end",
+    "balance_mean",
+    "balance_worst",
+]
+
+
+def one_run(
     inst: Instance,
     config: RunConfig,
     weeks: int,
     seed: int,
-    policies: tuple[str, ...],
+    policy: str,
     arrivals: Instance | None,
-) -> tuple[list[dict[str, object]], list[pd.DataFrame]]:
-    """One seed's half-year under every policy: a row per policy and its balance curve."""
+) -> tuple[float, dict[str, object], pd.DataFrame]:
+    """One seed's half-year under one policy: its objective, its row (without the
+    share of hindsight, which needs the hindsight run) and its balance curve."""
     full, week_of = _half_year(inst, config, weeks, seed, arrivals)
     assert full.target is not None
-    plans: dict[str, np.ndarray] = {}
-    for policy in policies:
-        if policy == "hindsight":
-            plans[policy] = _assignment(solve_placement(full, config.solver))
-        else:
-            plans[policy] = _online(full, week_of, weeks, policy, config, seed)
-    best = (
-        evaluate_assignment(full, plans["hindsight"], elastic=False)
-        if "hindsight" in plans
-        else np.nan
+    if policy == "hindsight":
+        plan = _assignment(solve_placement(full, config.solver))
+    else:
+        plan = _online(full, week_of, weeks, policy, config, seed)
+    curve = _balance(full, plan, week_of, weeks)
+    curve.insert(0, "seed", seed)
+    curve.insert(0, "policy", policy)
+    placed = np.bincount(
+        plan[plan >= 0], weights=full.persons[plan >= 0], minlength=full.n_municipalities
     )
-    rows: list[dict[str, object]] = []
-    curves: list[pd.DataFrame] = []
-    for policy, plan in plans.items():
-        objective = evaluate_assignment(full, plan, elastic=False)
-        curve = _balance(full, plan, week_of, weeks)
-        curve.insert(0, "seed", seed)
-        curve.insert(0, "policy", policy)
-        curves.append(curve)
-        placed = np.bincount(
-            plan[plan >= 0], weights=full.persons[plan >= 0], minlength=full.n_municipalities
-        )
-        rows.append(
-            {
-                "policy": policy,
-                "seed": seed,
-                "households": full.n_households,
-                "persons": int(full.persons.sum()),
-                "objective": objective,
-                "share_of_hindsight": objective / best if best > 0 else np.nan,
-                "expected_employed": float(
-                    full.score[np.flatnonzero(plan >= 0), plan[plan >= 0]].sum()
-                ),
-                "deviation_end": float(np.abs(placed - full.target).sum()),
-                "balance_mean": float(curve["balance"].mean()),
-                "balance_worst": float(curve["balance"].max()),
-            }
-        )
-    return rows, curves
+    objective = evaluate_assignment(full, plan, elastic=False)
+    row: dict[str, object] = {
+        "policy": policy,
+        "seed": seed,
+        "households": full.n_households,
+        "persons": int(full.persons.sum()),
+        "objective": objective,
+        "expected_employed": float(full.score[np.flatnonzero(plan >= 0), plan[plan >= 0]].sum()),
+        "deviation_end": float(np.abs(placed - full.target).sum()),
+        "balance_mean": float(curve["balance"].mean()),
+        "balance_worst": float(curve["balance"].max()),
+    }
+    return objective, row, curve
 
 
 def _half_year(
@@ -232,7 +249,7 @@ def _online(
         persons = int(full.persons[batch].sum())
         data = full.subset(batch, remaining)
         if households is not None:
-            recent = np.flatnonzero((week_of <= week) & (week_of > week - HISTORY_WEEKS))
+            recent = np.flatnonzero((week_of <= week) & (week_of > week - weekly.history_weeks))
             future = max(int(remaining.sum()) - persons, 0)
             prices = weekly_prices(
                 households, recent, remaining, future, weekly.futures, seed * 1000 + week
