@@ -36,7 +36,6 @@ from asielplan.experiments.results.placement import placement_tables, price_tabl
 from asielplan.experiments.results.reception import reception_tables
 from asielplan.experiments.robust import RobustResult, robust_plan
 from asielplan.experiments.simulate import (
-    HISTORY_WEEKS,
     POLICIES,
     Simulation,
     plot_balance,
@@ -428,7 +427,6 @@ def write_simulation(study: SimulationStudy, out: str | Path) -> Path:
                 "weeks": study.weeks,
                 "seeds": study.seeds,
                 "policies": list(study.policies),
-                "history_weeks": HISTORY_WEEKS,
                 "workers": study.workers,
                 "instance": study.instance.meta.name,
                 "instance_path": _instance_path(study.instance),

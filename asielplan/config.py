@@ -275,6 +275,12 @@ class WeeklyConfig(Strict):
     )
     futures: int = Field(default=5, ge=1, description="Sampled futures whose prices are averaged.")
     seed: int = Field(default=0, ge=0, description="Seed of the sampled futures.")
+    history_weeks: int = Field(
+        default=2,
+        ge=1,
+        description="asielplan simulate: the futures of a week are drawn from the arrivals "
+        "of the last this many weeks, this one included.",
+    )
     future_persons: int | None = Field(
         default=None,
         ge=0,
