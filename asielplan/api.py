@@ -362,8 +362,9 @@ def simulate(
     hindsight optimum (asielplan.experiments.simulate, docs/weekly.md). Arrivals are
     generated from each seed on the instance's municipalities and sites until their
     persons reach the national taakstelling, or are the households of ``arrivals`` (an
-    instance folder), split into weeks in a seeded order. ``workers`` > 1 runs the seeds
-    in that many processes, each solve on one thread (``solver.threads`` = 1);
+    instance folder), split into weeks in a seeded order. ``workers`` > 1 runs each seed
+    under each policy as its own task in that many processes, each solve on one thread
+    (``solver.threads`` = 1);
     ``on_seed(done, total)`` is called as each seed ends."""
     config = config or RunConfig()
     inst = load_instance(instance)

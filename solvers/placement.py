@@ -402,6 +402,21 @@ def _column_entries(
     return starts, np.concatenate(rows)[order], np.concatenate(vals)[order]
 
 
+def _append_pairs(
+    session: HighsSession,
+    d: PlacementData,
+    pairs: Pairs,
+    maps: dict[str, np.ndarray],
+    cost: np.ndarray,
+) -> np.ndarray:
+    """Add the columns of ``pairs`` (min-form ``cost``, bounds [0, 1]) to a live model
+    whose rows ``maps`` locates; returns their column indices."""
+    first = session.n_cols
+    starts, index, value = _column_entries(d, pairs.h, pairs.m, maps)
+    session.add_columns(cost, starts, index, value)
+    return first + np.arange(len(pairs))
+
+
 def _reduced_costs(
     d: PlacementData,
     rows: np.ndarray,
@@ -803,9 +818,8 @@ class _LP:
     def add(self, h: np.ndarray, m: np.ndarray) -> None:
         d = self.search.d
         t = time.perf_counter()
-        starts, index, value = _column_entries(d, h, m, self.maps)
         cost = np.zeros(len(h)) if self.phase_one else -d.value(h, m)
-        self.session.add_columns(cost, starts, index, value)
+        _append_pairs(self.session, d, Pairs(h, m), self.maps, cost)
         self.search.clock.build += time.perf_counter() - t
         self.in_set[h, m] = True
         self.hs.append(h)
@@ -840,9 +854,8 @@ class _RestrictedMip:
         self.empty_infeasible = bool(model.empty_infeasible_rows)
         compiled = compile_model(model)
         self.session = HighsSession(compiled, search.config, relax=False)
-        starts, index, value = _column_entries(d, rest.h, rest.m, _row_maps(d, model, compiled))
-        self.session.add_columns(-d.value(rest.h, rest.m), starts, index, value)
-        appended = len(compiled.columns) + np.arange(len(rest))
+        maps = _row_maps(d, model, compiled)
+        appended = _append_pairs(self.session, d, rest, maps, -d.value(rest.h, rest.m))
         self.session.set_integer(appended, True)
         search.clock.build += time.perf_counter() - t
         cols = _pair_columns(compiled, model)
