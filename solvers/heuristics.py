@@ -7,6 +7,8 @@ and proves. Every assignment they produce is re-evaluated from the formulation
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from asielplan.model.placement import (
@@ -225,17 +227,48 @@ def round_lp(d: PlacementData, pairs: Pairs, x: np.ndarray) -> np.ndarray:
     if not len(fractional):
         return assignment
     assignment[fractional] = -1
-    load = placed_persons(d, assignment).astype(float)
-    used = capacity_used(d, assignment)
     candidates: dict[int, list[int]] = {}
     for h, m, xv in zip(pairs.h, pairs.m, x, strict=True):
         if xv > 1e-9 and not whole[h]:
             candidates.setdefault(int(h), []).append(int(m))
-    for h in sorted(fractional, key=lambda i: (-d.persons[i], i)):
-        options = candidates.get(int(h), [])
-        if not options:
+    return _insert(d, assignment, fractional, lambda h: np.array(candidates.get(h, []), dtype=int))
+
+
+def plan_from_choices(d: PlacementData, h: np.ndarray, m: np.ndarray, pairs: Pairs) -> np.ndarray:
+    """A plan from the municipalities' own choices of households (``h`` chosen by ``m``:
+    the knapsacks of the Lagrangian bound). A household chosen once goes there; one
+    chosen by several goes where it is worth most; one chosen by none is inserted,
+    largest first, where it adds most among its compatible municipalities. Then local
+    moves over ``pairs`` and the plan's own pairs (:func:`improve_by_moves`)."""
+    assignment = np.full(d.n_households, -1, dtype=np.int64)
+    order = np.lexsort((d.value(h, m), h))  # per household, its most valuable choice last
+    assignment[h[order]] = m[order]
+    left = np.flatnonzero(assignment < 0)
+    plan = _insert(d, assignment, left, lambda i: np.flatnonzero(d.allowed[i]))
+    placed = plan >= 0
+    moves = Pairs(
+        np.concatenate([pairs.h, np.flatnonzero(placed)]),
+        np.concatenate([pairs.m, plan[placed]]),
+    )
+    return improve_by_moves(d, moves, plan)
+
+
+def _insert(
+    d: PlacementData,
+    assignment: np.ndarray,
+    households: np.ndarray,
+    options: Callable[[int], np.ndarray],
+) -> np.ndarray:
+    """Place ``households`` one by one, largest first, each in whichever of its
+    ``options`` adds the most value given the persons already placed (target penalty,
+    capacity and bands included); under at-most-once a household stays unplaced when
+    that costs less."""
+    load = placed_persons(d, assignment).astype(float)
+    used = capacity_used(d, assignment)
+    for h in sorted(households, key=lambda i: (-d.persons[i], i)):
+        ms = options(int(h))
+        if not len(ms):
             continue
-        ms = np.array(options)
         gain = d.value(np.full(len(ms), h), ms) + _load_gain(d, load, used, int(h), ms)
         if d.config.assignment == "at_most_once" and gain.max() < -(
             d.config.unplaced_penalty * d.persons[h]
@@ -260,19 +293,24 @@ def _load_gain(
 
 
 def neighbourhood(
-    d: PlacementData, assignment: np.ndarray, pairs: Pairs, round_no: int, fractional: np.ndarray
+    d: PlacementData, assignment: np.ndarray, pairs: Pairs, round_no: int, lp: Pairs, x: np.ndarray
 ) -> np.ndarray:
     """Households left free in a neighbourhood round (single persons are always free).
 
-    Round 1 frees the households the LP split between municipalities: every other
-    household is whole in the LP optimum already. Later rounds free the households
-    placed in a municipality that misses its target (or band) and those with a candidate
-    pair into one.
+    Round 1 frees the households the LP optimum (pairs ``lp``, values ``x``) splits
+    between municipalities and those it does not hold at least half where the plan has
+    them (the plan and the LP disagree): the others the LP places whole, where the plan
+    has them already. Later rounds free the households placed in a municipality that
+    misses its target (or band) and those with a candidate pair into one.
     """
     free = d.persons == 1
     free |= assignment < 0
     if round_no == 1:
-        return free | fractional
+        free[lp.h[(x > 1e-6) & (x < 1 - 1e-6)]] = True
+        held = np.zeros(d.n_households)
+        at_plan = lp.m == assignment[lp.h]
+        held[lp.h[at_plan]] = x[at_plan]
+        return free | (held < 0.5)
     if d.target is None:
         return free
     placed = placed_persons(d, assignment)

@@ -243,17 +243,36 @@ class HighsSession:
         )
         self.n_cols += n
 
+    @property
+    def n_rows(self) -> int:
+        return int(self.h.getNumRow())
+
     def add_empty_rows(self, n: int) -> None:
         """Add ``n`` rows with no entries yet, bounds [0, 0] (columns fill them)."""
+        self.add_rows(
+            np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int32), np.zeros(0), np.zeros(0)
+        )
+
+    def add_rows(
+        self,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        starts: np.ndarray,
+        index: np.ndarray,
+        value: np.ndarray,
+    ) -> None:
+        """Add rows with bounds [``lower``, ``upper``] and entries in compressed-row
+        form (``starts`` per row into ``index`` (columns) and ``value``)."""
+        n = len(lower)
         if n:
             self.h.addRows(
                 n,
-                np.zeros(n),
-                np.zeros(n),
-                0,
-                np.zeros(n, dtype=np.int32),
-                np.zeros(0, dtype=np.int32),
-                np.zeros(0),
+                np.asarray(lower, dtype=float),
+                np.asarray(upper, dtype=float),
+                len(index),
+                np.asarray(starts, dtype=np.int32),
+                np.asarray(index, dtype=np.int32),
+                np.asarray(value, dtype=float),
             )
 
     def delete_rows(self, index: np.ndarray) -> None:
@@ -305,8 +324,10 @@ class HighsSession:
         time_limit: float | None = None,
         start: tuple[np.ndarray, np.ndarray] | None = None,
         node_limit: int | None = None,
+        gap: float | None = None,
     ) -> Outcome:
-        """Run HiGHS; ``start`` is a (column index, value) warm start, completed by HiGHS.
+        """Run HiGHS; ``start`` is a (column index, value) warm start, completed by HiGHS;
+        ``gap``: a MIP's relative gap for this run (default: the configuration's).
 
         An LP is re-solved in place (its basis warm-starts the next run; HiGHS's clock
         runs on over runs, so the limit is set past the time used so far). A MIP runs on
@@ -324,6 +345,8 @@ class HighsSession:
             h.setOptionValue("time_limit", float(max(limit, 0.01)))
             if node_limit is not None:
                 h.setOptionValue("mip_max_nodes", int(node_limit))
+            if gap is not None:
+                h.setOptionValue("mip_rel_gap", float(gap))
         if start is not None:
             index, values = start
             h.setSolution(

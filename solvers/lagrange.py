@@ -46,6 +46,18 @@ MAX_CELLS = 30_000_000  # municipality x persons x (households tried) cells of t
 
 
 @dataclass(frozen=True)
+class Knapsacks:
+    """The municipalities' problems solved at one set of multipliers: each
+    municipality's best value (the bracket of :math:`L`), how often each household is
+    chosen (0 or more), and the chosen pairs (household, municipality)."""
+
+    value: np.ndarray
+    count: np.ndarray
+    h: np.ndarray
+    m: np.ndarray
+
+
+@dataclass(frozen=True)
 class LagrangianBound:
     """The least :math:`L(\\lambda)` found (maximisation sense; inf when none could be
     computed) and the rounds taken."""
@@ -160,11 +172,8 @@ def _steepest_gain(d: PlacementData) -> float:
     return np.inf  # a band's lower end may need any household
 
 
-def subproblems(
-    d: PlacementData, lam: np.ndarray, values: np.ndarray
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Each municipality's best value over whole households given multipliers ``lam``
-    (the bracket of :math:`L`), and how often each household is chosen (0 or more);
+def subproblems(d: PlacementData, lam: np.ndarray, values: np.ndarray) -> Knapsacks | None:
+    """Each municipality's best choice of whole households given multipliers ``lam``;
     None when the knapsack tables would exceed ``MAX_CELLS``.
 
     ``values`` are the pair values :math:`v_{hm}` (-inf where a pair is not allowed).
@@ -194,10 +203,12 @@ def subproblems(
     if cells > MAX_CELLS:
         return None
     value = np.empty(M)
-    count = np.zeros(H)
+    chosen: list[tuple[np.ndarray, np.ndarray]] = []
     for ms, width, steps in tables:
-        value[ms] = _knapsack(d, C, candidate[:, ms], reach[ms], ms, width, steps, by_size, count)
-    return value, count
+        value[ms] = _knapsack(d, C, candidate[:, ms], reach[ms], ms, width, steps, by_size, chosen)
+    h = np.concatenate([pair[0] for pair in chosen]) if chosen else np.zeros(0, dtype=np.int64)
+    m = np.concatenate([pair[1] for pair in chosen]) if chosen else np.zeros(0, dtype=np.int64)
+    return Knapsacks(value, np.bincount(h, minlength=H).astype(float), h, m)
 
 
 def _knapsack(
@@ -209,11 +220,11 @@ def _knapsack(
     width: int,
     steps: dict[int, int],
     by_size: dict[int, np.ndarray],
-    count: np.ndarray,
+    chosen: list[tuple[np.ndarray, np.ndarray]],
 ) -> np.ndarray:
     """The 0-1 knapsack over whole households of municipalities ``ms`` (their
     ``candidate`` households; persons up to ``width`` - 1): best value by exact persons,
-    plus :math:`f_m`; adds the chosen households to ``count``; returns each
+    plus :math:`f_m`; appends the chosen (households, municipalities) to ``chosen``; returns each
     municipality's value. Households of one size take the same persons, so a choice of
     k of them is best with the k of highest value: the table steps over sizes, trying
     for each the best 0 .. ``steps[size]`` households of that size (``by_size``: the
@@ -248,7 +259,8 @@ def _knapsack(
     for size, hs, order, choice in reversed(taken):
         k = choice[across, p]
         for j in np.flatnonzero(k):
-            count[hs[order[: k[j], j]]] += 1
+            households = hs[order[: k[j], j]]
+            chosen.append((households, np.full(len(households), ms[j])))
         p -= size * k
     return total[across, chosen_persons]
 
@@ -275,6 +287,7 @@ def lagrangian_bound(
     rounds: int,
     enough: Callable[[float], bool] = lambda bound: False,
     duals: dict[str, np.ndarray] | None = None,
+    on_round: Callable[[Knapsacks], float] | None = None,
 ) -> LagrangianBound:
     """The least :math:`L(\\lambda)` over at most ``rounds`` subgradient steps from
     ``lam`` (the final LP's assignment duals, maximisation sense), the coupling rows
@@ -283,7 +296,9 @@ def lagrangian_bound(
     (maximisation sense) when that is closer, halved whenever a step does not lower the
     bound. Stops early when ``enough(bound)`` (the incumbent is proven) or when
     ``STALL_ROUNDS`` rounds together lowered the bound by less than ``STALL_SHARE``
-    of it. Deterministic: rounds, no clock."""
+    of it. ``on_round`` sees each round's knapsacks (a plan may be built from their
+    choices) and returns the incumbent's objective then, which the later steps aim at.
+    Deterministic: rounds, no clock."""
     values, constant = _pair_values(d, duals or {})
     at_most_once = d.config.assignment == "at_most_once"
     unplaced_cost = d.config.unplaced_penalty * d.persons
@@ -297,7 +312,9 @@ def lagrangian_bound(
         if found is None:
             break
         taken += 1
-        value, count = found
+        if on_round is not None:
+            incumbent = max(incumbent, on_round(found))
+        value, count = found.value, found.count
         current = _total(d, lam, value) + constant
         if current < best - 1e-9:
             best = current

@@ -67,6 +67,7 @@ from asielplan.solvers.heuristics import (
     assignment_from_x,
     improve_by_moves,
     neighbourhood,
+    plan_from_choices,
     repair_bounds,
     round_lp,
 )
@@ -78,7 +79,7 @@ from asielplan.solvers.highs import (
     compile_model,
     solve_with_pyomo,
 )
-from asielplan.solvers.lagrange import lagrangian_applies, lagrangian_bound
+from asielplan.solvers.lagrange import Knapsacks, lagrangian_applies, lagrangian_bound
 from asielplan.solvers.result import ObjectivePart, Result, Status, within_gap
 
 log = logging.getLogger(__name__)
@@ -97,11 +98,13 @@ SMALL_FIRST_PASS_SHARE = 0.3  # time cap (a safety net) of the restricted pass b
 LNS_SHARE = 0.15  # at most this share of the time limit per neighbourhood round (a safety net)
 ELASTIC_MIN_SECONDS = 3.0  # the diagnosis of an infeasible model gets at least this long
 LNS_NODES = 500  # branch-and-bound nodes per neighbourhood round: work, the same on any machine
+NEIGHBOURHOOD_GAP_SHARE = 0.25  # rounds after the first: this share of the requested gap
 FIRST_PASS_NODES = 2_000  # nodes of the small problems' first restricted pass
 ADD_PER_ROUND = 4  # most negative reduced costs added per household per round
 PRICE_TOLERANCE = 1e-7
 MAX_ROUNDS = 200
-LAGRANGE_ROUNDS = 15  # subgradient rounds of the bound over whole households
+LAGRANGE_ROUNDS = 40  # subgradient rounds of the bound over whole households
+PLAN_EVERY = 5  # rounds between plans built from the municipalities' choices
 # the search with binding part bounds priced: each priced at this multiple of its dual
 # (a little above, so that the plan tends to keep the bound), to this share of the gap
 # asked, in this share of the time left
@@ -482,6 +485,7 @@ class _Search:
         self.z_lp: float | None = None
         self.bound: float | None = None
         self.lp_duals: np.ndarray | None = None  # row duals of the final LP (min form)
+        self.knapsack_pairs: Pairs | None = None  # pairs the Lagrangian knapsacks chose
         self.maps: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------------ bookkeeping
@@ -569,10 +573,11 @@ class _Search:
         limit: float,
         start: tuple[np.ndarray, np.ndarray] | None = None,
         node_limit: int | None = None,
+        gap: float | None = None,
     ) -> Outcome:
         t = time.perf_counter()
         outcome = session.solve(
-            time_limit=max(limit, MIN_RUN_SECONDS), start=start, node_limit=node_limit
+            time_limit=max(limit, MIN_RUN_SECONDS), start=start, node_limit=node_limit, gap=gap
         )
         self.clock.solve += time.perf_counter() - t
         return outcome
@@ -648,26 +653,43 @@ class _Search:
             f"{outcome.objective:,.2f} persons",
         )
 
-    def tighten_bound(self, duals: np.ndarray, maps: dict[str, np.ndarray]) -> None:
+    def tighten_bound(self, duals: np.ndarray, maps: dict[str, np.ndarray], lp: Pairs) -> None:
         """Lower the LP bound with the Lagrangian bound over whole households
         (:mod:`asielplan.solvers.lagrange`), from the final LP's duals (the assignment
         rows' as the first multipliers, the coupling rows' as their fixed prices), when
-        there is an incumbent and it is not yet proven."""
+        there is an incumbent and it is not yet proven. Every ``PLAN_EVERY`` rounds the
+        municipalities' own choices of households become a plan
+        (:func:`plan_from_choices`, local moves over the LP's pairs), offered as the
+        incumbent; every pair a municipality chose joins the restricted MIP."""
         d = self.d
         if self.objective is None or self.proven() or not lagrangian_applies(d):
             return
         by_key = _key_duals(duals, maps)
         lam = by_key.pop("assign")
         started = time.perf_counter()
-        objective = self.objective
+        chosen: list[Pairs] = []
+
+        def on_round(knapsacks: Knapsacks) -> float:
+            chosen.append(Pairs(knapsacks.h, knapsacks.m))
+            if len(chosen) % PLAN_EVERY == 0:
+                self.offer(plan_from_choices(d, knapsacks.h, knapsacks.m, lp))
+            return -self.objective  # type: ignore[operator]
+
         found = lagrangian_bound(
             d,
             lam,
-            -objective,
+            -self.objective,
             LAGRANGE_ROUNDS,
-            lambda bound: within_gap(objective, -bound, self.config.mip_gap),
+            lambda bound: within_gap(self.objective, -bound, self.config.mip_gap),  # type: ignore[arg-type]
             by_key,
+            on_round,
         )
+        if chosen:
+            self.knapsack_pairs = _unique_pairs(
+                np.concatenate([p.h for p in chosen]),
+                np.concatenate([p.m for p in chosen]),
+                d.n_municipalities,
+            )
         self.clock.solve += time.perf_counter() - started
         self.stats["lagrange_rounds"] = found.rounds
         # a relaxation's bound: never below the incumbent (else a fault, not a proof)
@@ -676,7 +698,8 @@ class _Search:
             self.bound = max(self.bound, -found.bound)
             self.say(
                 f"Lagrangian bound over whole households {found.bound:,.2f} "
-                f"({found.rounds} rounds); LP bound {-self.z_lp:,.2f}"  # type: ignore[operator]
+                f"({found.rounds} rounds); LP bound {-self.z_lp:,.2f}; "  # type: ignore[operator]
+                f"plan {-self.objective:,.2f}"
             )
 
     # ------------------------------------------------------------------ 1c. priced bounds
@@ -717,7 +740,7 @@ class _Search:
 
     # ------------------------------------------------------------------ 2.-3. MIP
     def restricted_mip(
-        self, duals: np.ndarray, maps: dict[str, np.ndarray], fractional: np.ndarray
+        self, duals: np.ndarray, maps: dict[str, np.ndarray], lp: Pairs, x: np.ndarray
     ) -> PlacementSolution | None:
         """The MIP over each household's lowest-reduced-cost pairs: neighbourhood rounds
         first (they find good solutions fast), then the whole restricted MIP. When the
@@ -729,12 +752,15 @@ class _Search:
         per_household = min(MIP_COLUMNS, d.n_municipalities)
         first = True
         while self.clock.left() > self.reserve() and not self.proven():
-            pairs, excluded_rc = _mip_pairs(d, duals, maps, per_household, self.assignment)
+            pairs, excluded_rc = _mip_pairs(
+                d, duals, maps, per_household, self.assignment, self.knapsack_pairs
+            )
             self.stats["mip_pairs"] = len(pairs)
             self.say(f"MIP over {len(pairs):,} pairs ({per_household} per household)")
             mip = _RestrictedMip(self, pairs)
             if first:
-                self._neighbourhoods(mip, pairs, fractional)
+                self._neighbourhoods(mip, pairs, lp, x)
+                mip.polish()
                 first = False
             if self.proven():
                 break
@@ -745,6 +771,7 @@ class _Search:
             share = SMALL_FIRST_PASS_SHARE if first_pass else 1.0
             nodes = FIRST_PASS_NODES if first_pass else None
             result = mip.solve_all(share * self.clock.left(), nodes)
+            mip.polish()
             if result.status == Status.INFEASIBLE and self.objective is None:
                 if not widen_next:
                     return self.result(Status.INFEASIBLE)
@@ -765,14 +792,14 @@ class _Search:
             per_household = _widened(d, per_household, small)
         return None
 
-    def _neighbourhoods(self, mip: _RestrictedMip, pairs: Pairs, fractional: np.ndarray) -> None:
+    def _neighbourhoods(self, mip: _RestrictedMip, pairs: Pairs, lp: Pairs, x: np.ndarray) -> None:
         d = self.d
         for round_no in range(1, LNS_ROUNDS + 1):
             if self.objective is None or self.proven() or self.clock.left() <= 2 * self.reserve():
                 return
             before = self.objective
-            free = neighbourhood(d, self.assignment, pairs, round_no, fractional)
-            mip.solve_neighbourhood(free)
+            free = neighbourhood(d, self.assignment, pairs, round_no, lp, x)
+            mip.solve_neighbourhood(free, round_no == 1)
             if not self.elastic:
                 self.offer(improve_by_moves(d, pairs, self.assignment))
             self.say(
@@ -875,8 +902,9 @@ class _RestrictedMip:
         x[self.pair_of] = outcome.x[self.x_cols]
         self.search.offer(assignment_from_x(self.search.d, self.pairs, x))
 
-    def solve_neighbourhood(self, free: np.ndarray) -> None:
-        """Fix every household outside ``free`` to the incumbent and re-solve the rest.
+    def solve_neighbourhood(self, free: np.ndarray, first: bool) -> None:
+        """Fix every household outside ``free`` to the incumbent and re-solve the rest
+        (the ``first`` round to the requested gap, later ones to a fraction of it).
 
         Single persons form a transportation problem around the fixed households, whose
         LP optimum is integral, so they are left continuous (no branching on them).
@@ -890,10 +918,55 @@ class _RestrictedMip:
         self.session.set_bounds(fixed, on, on)
         self.session.set_integer(singles, False)
         limit = min(search.clock.left() - search.reserve(), LNS_SHARE * search.clock.limit)
-        outcome = search._timed_solve(self.session, limit, start, LNS_NODES)
+        # later rounds start near the requested gap: each is solved to a fraction of it,
+        # or it would stop at its root without improving the plan
+        gap = None if first else NEIGHBOURHOOD_GAP_SHARE * search.config.mip_gap
+        outcome = search._timed_solve(self.session, limit, start, LNS_NODES, gap)
         self.session.set_bounds(fixed, np.zeros(len(fixed)), np.ones(len(fixed)))
         self.session.set_integer(singles, True)
         self._read(outcome)
+
+    def polish(self) -> None:
+        """Keep how many households of each size the incumbent places in every
+        municipality and choose again which: with those counts fixed, the pair columns
+        form one transportation problem per household size, whose LP optimum is
+        integral when no other row mixes them. The LP is solved (pairs continuous) and
+        its plan offered when it is integral (with bounded parts, group floors or named
+        capacities it may not be)."""
+        search, d = self.search, self.search.d
+        if search.objective is None or search.proven():
+            return
+        limit = search.clock.left() - search.reserve()
+        if limit < MIN_RUN_SECONDS:
+            return
+        plan = search.assignment
+        sizes, size_of = np.unique(d.persons, return_inverse=True)
+        key = self.m * len(sizes) + size_of[self.h]
+        keys, row = np.unique(key, return_inverse=True)
+        placed = plan >= 0
+        held = np.bincount(
+            plan[placed] * len(sizes) + size_of[placed],
+            minlength=d.n_municipalities * len(sizes),
+        )[keys].astype(float)
+        order = np.argsort(row, kind="stable")
+        starts = np.searchsorted(row[order], np.arange(len(keys)))
+        session = self.session
+        first = session.n_rows
+        session.add_rows(held, held, starts, self.x_cols[order], np.ones(len(order)))
+        session.set_integer(self.x_cols, False)
+        outcome = search._timed_solve(session, limit)
+        session.delete_rows(np.arange(first, first + len(keys)))
+        session.set_integer(self.x_cols, True)
+        if outcome.x is None:
+            return
+        x = outcome.x[self.x_cols]
+        if np.abs(x - np.round(x)).max(initial=0.0) <= 1e-6:
+            before = search.objective
+            self._read(outcome)
+            if search.objective < before:
+                search.say(
+                    f"the plan's household sizes per municipality kept: {-search.objective:,.2f}"
+                )
 
     def solve_all(self, limit: float, node_limit: int | None = None) -> Outcome:
         if self.empty_infeasible:
@@ -928,8 +1001,6 @@ def _solve(
         return lp
     outcome, lp_pairs, x, maps = lp
     assert outcome.row_duals is not None
-    fractional = np.zeros(d.n_households, dtype=bool)
-    fractional[lp_pairs.h[(x > 1e-6) & (x < 1 - 1e-6)]] = True
     rounded = round_lp(d, lp_pairs, x)
     if not elastic:
         rounded = improve_by_moves(d, lp_pairs, repair_bounds(d, lp_pairs, rounded))
@@ -939,9 +1010,9 @@ def _solve(
         + ("breaks a hard constraint" if search.objective is None else f"{-search.objective:,.2f}")
     )
     if not elastic:
-        search.tighten_bound(outcome.row_duals, maps)
+        search.tighten_bound(outcome.row_duals, maps, lp_pairs)
         search.price_bounds(outcome.row_duals, maps, lp_pairs)
-    stopped = search.restricted_mip(outcome.row_duals, maps, fractional)
+    stopped = search.restricted_mip(outcome.row_duals, maps, lp_pairs, x)
     return stopped if stopped is not None else search.result()
 
 
@@ -1024,11 +1095,13 @@ def _mip_pairs(
     maps: dict[str, np.ndarray],
     per_household: int,
     incumbent: np.ndarray,
+    knapsack_pairs: Pairs | None = None,
 ) -> tuple[Pairs, float]:
     """The restricted MIP's pairs: each household's ``per_household`` compatible pairs of
     lowest reduced cost, each municipality's ``MIP_PER_MUNICIPALITY`` households of lowest
     reduced cost (so that a rounding shortfall anywhere can be refilled), the incumbent's
-    pairs and the locks. Also returns the lowest reduced cost among the pairs left out of
+    pairs, the locks and ``knapsack_pairs`` (those the Lagrangian knapsacks chose). Also
+    returns the lowest reduced cost among the pairs left out of
     the per-household choice: a pair left out can only be in solutions that are worse
     than the LP bound by at least that much."""
     hs, ms = [], []
@@ -1070,6 +1143,9 @@ def _mip_pairs(
     locked = d.lock >= 0
     hs.append(np.flatnonzero(locked))
     ms.append(d.lock[locked])
+    if knapsack_pairs is not None:
+        hs.append(knapsack_pairs.h)
+        ms.append(knapsack_pairs.m)
     return _unique_pairs(np.concatenate(hs), np.concatenate(ms), d.n_municipalities), excluded
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 
 from asielplan.model.placement import Pairs, bounded_quantities, constraint_violations
 from asielplan.model.placement import group_floor_values as floor_values
@@ -71,3 +72,95 @@ def test_repair_brings_a_plan_back_within_distance_bound_and_group_floor() -> No
     assert bounded_quantities(d2, far)["distance"] > bound
     fixed = repair_bounds(d2, all_pairs(d2), far)
     assert bounded_quantities(d2, fixed)["distance"] <= bound + 1e-9
+
+
+def test_plan_from_choices_takes_the_best_choice_and_inserts_the_unchosen() -> None:
+    """On the tiny instance: H2, chosen by two municipalities, goes to the one where its
+    value is higher; H3 and H5 keep their only choice; H4 keeps its family tie; H1,
+    chosen by none, is inserted where the whole plan's objective is highest (with no
+    candidate moves, the plan is not changed afterwards)."""
+    from asielplan.model.placement import evaluate_assignment
+    from asielplan.solvers.heuristics import plan_from_choices
+
+    _, d = prepared(FIXTURES / "tiny", config())
+    h = np.array([1, 1, 2, 3, 4])
+    m = np.array([0, 2, 2, 1, 3])
+    plan = plan_from_choices(d, h, m, Pairs(np.zeros(0, dtype=int), np.zeros(0, dtype=int)))
+    better = (
+        0
+        if d.value(np.array([1]), np.array([0]))[0] > d.value(np.array([1]), np.array([2]))[0]
+        else 2
+    )
+    assert plan[1] == better
+    assert plan[2] == 2 and plan[3] == 1 and plan[4] == 3
+    options = np.flatnonzero(d.allowed[0])
+    values = []
+    for option in options:
+        trial = plan.copy()
+        trial[0] = option
+        values.append(evaluate_assignment(d, trial, elastic=False))
+    assert plan[0] == options[int(np.argmax(values))]
+
+
+def test_first_neighbourhood_frees_where_plan_and_lp_disagree() -> None:
+    """Round 1 frees the single persons, the households the LP splits and those whose
+    plan pair the LP holds below one half; a household the LP places whole where the
+    plan has it stays fixed."""
+    from asielplan.solvers.heuristics import neighbourhood
+
+    _, d = prepared(FIXTURES / "tiny", config())
+    plan = np.array([0, 0, 2, 1, 3])
+    # LP: H2 whole in GM0001 (as the plan), H3 whole in GM0004 (plan: GM0003),
+    # H5 split between GM0004 (0.6, the plan's) and GM0003
+    lp = Pairs(np.array([1, 2, 4, 4]), np.array([0, 3, 3, 2]))
+    x = np.array([1.0, 1.0, 0.6, 0.4])
+    free = neighbourhood(d, plan, lp, 1, lp, x)
+    assert free.tolist() == [True, False, True, True, True]
+
+
+def test_polish_keeps_the_sizes_per_municipality_and_reassigns_within_them() -> None:
+    """With the households of each size per municipality kept, the polish re-chooses
+    which household takes which place: on a generated instance (40 households, 15
+    municipalities), from a deliberately poor plan, the polished plan has the same
+    counts per municipality and size, and its pair value equals the optimum of one
+    assignment problem per size (households to the plan's places, solved by scipy's
+    Hungarian method); the target penalties do not change."""
+    from scipy.optimize import linear_sum_assignment
+
+    from asielplan.config import SolverConfig
+    from asielplan.data.generator import generate_instance, synthetic_municipalities
+    from asielplan.model.placement import evaluate_assignment, prepare_placement
+    from asielplan.solvers.placement import _RestrictedMip, _Search
+
+    inst = generate_instance(synthetic_municipalities(15, 4), 40, 4, name="polish")
+    cfg = config()
+    d = prepare_placement(inst, cfg.placement)
+    solver = SolverConfig(time_limit=20, mip_gap=1e-9)
+    search = _Search(d, solver, lambda message: None, False, 20)
+    value = np.where(d.allowed, d.value_rows(np.arange(d.n_households)), -np.inf)
+    worst = np.where(d.allowed, value, np.inf).argmin(axis=1)  # each household's worst place
+    assert search.offer(worst)
+    before = evaluate_assignment(d, worst, elastic=False)
+    mip = _RestrictedMip(search, all_pairs(d))
+    mip.polish()
+    after = search.assignment
+    for size in np.unique(d.persons):
+        of = d.persons == size
+        assert np.array_equal(
+            np.bincount(worst[of], minlength=d.n_municipalities),
+            np.bincount(after[of], minlength=d.n_municipalities),
+        )
+    best = 0.0
+    for size in np.unique(d.persons):
+        households = np.flatnonzero(d.persons == size)
+        places = worst[households]  # the plan's places for this size, one per household
+        cost = -value[households][:, places]
+        cost[~np.isfinite(cost)] = 1e9
+        rows, cols = linear_sum_assignment(cost)
+        best += -cost[rows, cols].sum()
+    penalty = d.target_penalty(
+        np.arange(d.n_municipalities),
+        np.bincount(worst, weights=d.persons, minlength=d.n_municipalities),
+    ).sum()
+    assert evaluate_assignment(d, after, elastic=False) == pytest.approx(best - penalty, abs=1e-6)
+    assert evaluate_assignment(d, after, elastic=False) > before

@@ -105,7 +105,8 @@ def test_each_municipality_gets_its_best_set_of_whole_households(mode: str) -> N
     """The knapsack over household sizes is exact: on the tiny instance, for 20 seeded
     random multipliers, each municipality's value equals the best over every subset of
     its compatible households (brute force: sum of value less multiplier, plus the
-    target penalty of the persons taken)."""
+    target penalty of the persons taken), and the households it reports chosen realise
+    that value."""
     cfg = config(target_mode=mode, band_slack_persons=1)
     _, d = prepared(FIXTURES / "tiny", cfg)
     values, _ = _pair_values(d, {})
@@ -117,7 +118,13 @@ def test_each_municipality_gets_its_best_set_of_whole_households(mode: str) -> N
         lam = rng.normal(40, 60, d.n_households)
         found = subproblems(d, lam, values)
         assert found is not None
-        value = found[0]
+        value = found.value
+        # the chosen pairs realise each municipality's value
+        for m in range(d.n_municipalities):
+            picked = found.h[found.m == m]
+            total = float((values[picked, m] - lam[picked]).sum())
+            assert total + penalty[m, int(n[picked].sum())] == pytest.approx(value[m], abs=1e-9)
+            assert found.count[picked].min(initial=1) >= 1
         for m in range(d.n_municipalities):
             allowed = np.flatnonzero(d.allowed[:, m])
             best = -np.inf
@@ -127,3 +134,34 @@ def test_each_municipality_gets_its_best_set_of_whole_households(mode: str) -> N
                     total = float((values[picked, m] - lam[picked]).sum())
                     best = max(best, total + penalty[m, int(n[picked].sum())])
             assert value[m] == pytest.approx(best, abs=1e-9)
+
+
+def test_the_knapsacks_choices_become_a_plan_and_join_the_mip() -> None:
+    """On a generated instance (80 households, 20 municipalities, targets of a few
+    persons) the bound's rounds offer plans from the municipalities' choices: after
+    ``tighten_bound`` from the rounded LP, the incumbent is a plan that breaks no rule
+    and is better than the rounded LP's, and every pair a knapsack chose is among the
+    restricted MIP's pairs (even at one pair per household)."""
+    from asielplan.data.generator import generate_instance, synthetic_municipalities
+    from asielplan.model.placement import constraint_violations, prepare_placement
+    from asielplan.solvers.heuristics import round_lp
+    from asielplan.solvers.placement import PlacementSolution, _mip_pairs, _Search
+
+    inst = generate_instance(synthetic_municipalities(20, 4), 80, 5, name="knapsacks")
+    cfg = config()
+    d = prepare_placement(inst, cfg.placement)
+    search = _Search(d, cfg.solver, lambda message: None, False, 20.0)
+    found = search.column_generation()
+    assert not isinstance(found, PlacementSolution)
+    outcome, lp, x, maps = found
+    assert search.offer(round_lp(d, lp, x))
+    rounded = search.objective
+    search.tighten_bound(outcome.row_duals, maps, lp)
+    assert search.objective is not None and rounded is not None
+    assert search.objective < rounded - 1e-6  # min form: a better plan
+    assert constraint_violations(d, search.assignment).empty
+    chosen = search.knapsack_pairs
+    assert chosen is not None and len(chosen) > 0
+    pairs, _ = _mip_pairs(d, outcome.row_duals, maps, 1, search.assignment, chosen)
+    keys = set(zip(pairs.h.tolist(), pairs.m.tolist(), strict=True))
+    assert set(zip(chosen.h.tolist(), chosen.m.tolist(), strict=True)) <= keys
