@@ -341,10 +341,11 @@ def print_bars(table: pd.DataFrame, naive: pd.DataFrame) -> None:
     if not len(ours):
         return
     print("\nbar: proven within 0.1% (median of the runs)")
-    for households, runs in ours.groupby("households"):
+    for households in sorted(int(n) for n in ours["households"].unique()):
+        runs = ours[ours["households"] == households]
         seconds = float(runs["total_s"].median())
         gap = float(runs["gap"].median())
-        limit = BAR_SECONDS.get(int(households))
+        limit = BAR_SECONDS.get(households)
         met = limit is not None and gap <= BAR_GAP and seconds <= limit
         print(
             f"  {households:>6,} households: {seconds:6.1f} s, gap {_pct(gap)} over "
