@@ -26,9 +26,10 @@ def assignment_from_x(d: PlacementData, pairs: Pairs, x: np.ndarray) -> np.ndarr
     """Round a (possibly fractional) solution: each household to its largest x."""
     assignment = np.full(d.n_households, -1, dtype=np.int64)
     best = np.zeros(d.n_households)
-    order = np.argsort(x, kind="stable")
-    h, m, xv = pairs.h[order], pairs.m[order], x[order]
-    assignment[h] = m  # the last write per household is its largest x
+    order = np.lexsort((x, pairs.h))  # per household, its largest x last
+    last = _last_of_each(pairs.h[order])
+    h, m, xv = pairs.h[order][last], pairs.m[order][last], x[order][last]
+    assignment[h] = m
     best[h] = xv
     if d.config.assignment == "at_most_once":
         assignment[best < 0.5] = -1
@@ -238,11 +239,14 @@ def plan_from_choices(d: PlacementData, h: np.ndarray, m: np.ndarray, pairs: Pai
     """A plan from the municipalities' own choices of households (``h`` chosen by ``m``:
     the knapsacks of the Lagrangian bound). A household chosen once goes there; one
     chosen by several goes where it is worth most; one chosen by none is inserted,
-    largest first, where it adds most among its compatible municipalities. Then local
-    moves over ``pairs`` and the plan's own pairs (:func:`improve_by_moves`)."""
+    largest first, where it adds most among its compatible municipalities. Then
+    the plan is brought within bounded parts and group floors (:func:`repair_bounds`)
+    and improved by moves (:func:`improve_by_moves`), both over ``pairs`` and the plan's
+    own pairs."""
     assignment = np.full(d.n_households, -1, dtype=np.int64)
     order = np.lexsort((d.value(h, m), h))  # per household, its most valuable choice last
-    assignment[h[order]] = m[order]
+    last = _last_of_each(h[order])
+    assignment[h[order][last]] = m[order][last]
     left = np.flatnonzero(assignment < 0)
     plan = _insert(d, assignment, left, lambda i: np.flatnonzero(d.allowed[i]))
     placed = plan >= 0
@@ -250,7 +254,12 @@ def plan_from_choices(d: PlacementData, h: np.ndarray, m: np.ndarray, pairs: Pai
         np.concatenate([pairs.h, np.flatnonzero(placed)]),
         np.concatenate([pairs.m, plan[placed]]),
     )
-    return improve_by_moves(d, moves, plan)
+    return improve_by_moves(d, moves, repair_bounds(d, moves, plan))
+
+
+def _last_of_each(keys: np.ndarray) -> np.ndarray:
+    """Mask of the last entry of each run of equal ``keys`` (sorted)."""
+    return np.append(keys[1:] != keys[:-1], True) if len(keys) else np.zeros(0, dtype=bool)
 
 
 def _insert(
@@ -297,20 +306,19 @@ def neighbourhood(
 ) -> np.ndarray:
     """Households left free in a neighbourhood round (single persons are always free).
 
-    Round 1 frees the households the LP optimum (pairs ``lp``, values ``x``) splits
-    between municipalities and those it does not hold at least half where the plan has
-    them (the plan and the LP disagree): the others the LP places whole, where the plan
-    has them already. Later rounds free the households placed in a municipality that
-    misses its target (or band) and those with a candidate pair into one.
+    Round 1 frees the households the LP optimum (pairs ``lp``, values ``x``) does not
+    place whole where the plan has them: those it splits between municipalities, places
+    elsewhere or leaves unplaced (where the plan and the LP disagree). Later rounds free
+    the households placed in a municipality that misses its target (or band) and those
+    with a candidate pair into one.
     """
     free = d.persons == 1
     free |= assignment < 0
     if round_no == 1:
-        free[lp.h[(x > 1e-6) & (x < 1 - 1e-6)]] = True
         held = np.zeros(d.n_households)
         at_plan = lp.m == assignment[lp.h]
         held[lp.h[at_plan]] = x[at_plan]
-        return free | (held < 0.5)
+        return free | (held < 1 - 1e-6)
     if d.target is None:
         return free
     placed = placed_persons(d, assignment)

@@ -11,12 +11,18 @@ many to hand to a MIP solver, and almost none can be in an optimal solution. The
    over all pairs: a valid bound for the full MIP.
 2. **Rounding** the LP solution and local moves give a first incumbent
    (``asielplan.solvers.heuristics``).
-3. **A restricted MIP** over each household's lowest-reduced-cost pairs, first solved in
-   neighbourhoods (everything fixed but a part), then whole. Any solution that uses a
-   pair of reduced cost :math:`\bar c` costs at least :math:`z_{LP} + \bar c`; when every
-   pair left out has :math:`\bar c` above the incumbent's gap, the restricted MIP's bound
-   holds for the full problem. Otherwise the bound is :math:`z_{LP}`. Either way the
-   reported gap is a gap for the full problem.
+3. **A bound over whole households** (``asielplan.solvers.lagrange``): subgradient
+   rounds on a Lagrangian relaxation with one knapsack per municipality lower the LP
+   bound where targets are a few persons. Every few rounds the municipalities' choices
+   become a plan, offered as the incumbent; the pairs they chose join the MIP below.
+4. **A restricted MIP** over each household's lowest-reduced-cost pairs, first solved in
+   neighbourhoods (everything fixed but a part), then whole; after each, a polish keeps
+   the plan's households per municipality and size and re-chooses which by an LP. Any
+   solution that uses a pair of reduced cost :math:`\bar c` costs at least
+   :math:`z_{LP} + \bar c`; when every pair left out has :math:`\bar c` above the
+   incumbent's gap, the restricted MIP's bound holds for the full problem. Otherwise the
+   bound is the better of :math:`z_{LP}` and step 3's. Either way the reported gap is a
+   gap for the full problem.
 
 When the first restricted LP is infeasible, that says nothing yet about the full model:
 **phase 1** then minimises the persons by which the hard rows are broken, pricing every
@@ -104,7 +110,7 @@ ADD_PER_ROUND = 4  # most negative reduced costs added per household per round
 PRICE_TOLERANCE = 1e-7
 MAX_ROUNDS = 200
 LAGRANGE_ROUNDS = 40  # subgradient rounds of the bound over whole households
-PLAN_EVERY = 5  # rounds between plans built from the municipalities' choices
+PLAN_EVERY = 5  # rounds between plans from the municipalities' choices (with an incumbent)
 # the search with binding part bounds priced: each priced at this multiple of its dual
 # (a little above, so that the plan tends to keep the bound), to this share of the gap
 # asked, in this share of the time left
@@ -656,31 +662,39 @@ class _Search:
     def tighten_bound(self, duals: np.ndarray, maps: dict[str, np.ndarray], lp: Pairs) -> None:
         """Lower the LP bound with the Lagrangian bound over whole households
         (:mod:`asielplan.solvers.lagrange`), from the final LP's duals (the assignment
-        rows' as the first multipliers, the coupling rows' as their fixed prices), when
-        there is an incumbent and it is not yet proven. Every ``PLAN_EVERY`` rounds the
-        municipalities' own choices of households become a plan
-        (:func:`plan_from_choices`, local moves over the LP's pairs), offered as the
-        incumbent; every pair a municipality chose joins the restricted MIP."""
+        rows' as the first multipliers, the coupling rows' as their fixed prices), unless
+        the incumbent is proven already. Every ``PLAN_EVERY`` rounds (every round while
+        there is no incumbent: the rounded LP often breaks a band) the municipalities'
+        own choices of households become a plan (:func:`plan_from_choices`, brought
+        within bounded parts and group floors and improved by moves over the LP's
+        pairs), offered as the incumbent; every pair a municipality chose joins the
+        restricted MIP."""
         d = self.d
-        if self.objective is None or self.proven() or not lagrangian_applies(d):
+        if self.proven() or not lagrangian_applies(d):
             return
         by_key = _key_duals(duals, maps)
         lam = by_key.pop("assign")
         started = time.perf_counter()
         chosen: list[Pairs] = []
 
+        def incumbent() -> float:  # maximisation sense; -inf without one
+            return -np.inf if self.objective is None else -self.objective
+
         def on_round(knapsacks: Knapsacks) -> float:
             chosen.append(Pairs(knapsacks.h, knapsacks.m))
-            if len(chosen) % PLAN_EVERY == 0:
+            if self.objective is None or len(chosen) % PLAN_EVERY == 0:
                 self.offer(plan_from_choices(d, knapsacks.h, knapsacks.m, lp))
-            return -self.objective  # type: ignore[operator]
+            return incumbent()
 
         found = lagrangian_bound(
             d,
             lam,
-            -self.objective,
+            incumbent(),
             LAGRANGE_ROUNDS,
-            lambda bound: within_gap(self.objective, -bound, self.config.mip_gap),  # type: ignore[arg-type]
+            lambda bound: (
+                self.objective is not None
+                and within_gap(self.objective, -bound, self.config.mip_gap)
+            ),
             by_key,
             on_round,
         )
@@ -693,13 +707,14 @@ class _Search:
         self.clock.solve += time.perf_counter() - started
         self.stats["lagrange_rounds"] = found.rounds
         # a relaxation's bound: never below the incumbent (else a fault, not a proof)
-        valid = found.bound >= -self.objective - 1e-6 * max(1.0, abs(self.objective))
+        best = incumbent()
+        valid = found.bound >= best - 1e-6 * max(1.0, abs(best)) if np.isfinite(best) else True
         if np.isfinite(found.bound) and valid and self.bound is not None:
             self.bound = max(self.bound, -found.bound)
             self.say(
                 f"Lagrangian bound over whole households {found.bound:,.2f} "
                 f"({found.rounds} rounds); LP bound {-self.z_lp:,.2f}; "  # type: ignore[operator]
-                f"plan {-self.objective:,.2f}"
+                + (f"plan {best:,.2f}" if np.isfinite(best) else "no plan yet")
             )
 
     # ------------------------------------------------------------------ 1c. priced bounds
@@ -799,7 +814,10 @@ class _Search:
                 return
             before = self.objective
             free = neighbourhood(d, self.assignment, pairs, round_no, lp, x)
-            mip.solve_neighbourhood(free, round_no == 1)
+            # later rounds start near the requested gap: each is solved to a fraction of
+            # it, or it would stop at its root without improving the plan
+            gap = None if round_no == 1 else NEIGHBOURHOOD_GAP_SHARE * self.config.mip_gap
+            mip.solve_neighbourhood(free, gap=gap)
             if not self.elastic:
                 self.offer(improve_by_moves(d, pairs, self.assignment))
             self.say(
@@ -889,6 +907,7 @@ class _RestrictedMip:
         self.x_cols = np.concatenate([np.flatnonzero(cols >= 0), appended])
         self.pair_of = np.concatenate([cols[cols >= 0], len(core) + np.arange(len(rest))])
         self.h, self.m = self.pairs.h[self.pair_of], self.pairs.m[self.pair_of]
+        self.polished: float | None = None  # the objective (min form) last polished
 
     def _start(self) -> tuple[np.ndarray, np.ndarray] | None:
         if self.search.objective is None:
@@ -902,9 +921,9 @@ class _RestrictedMip:
         x[self.pair_of] = outcome.x[self.x_cols]
         self.search.offer(assignment_from_x(self.search.d, self.pairs, x))
 
-    def solve_neighbourhood(self, free: np.ndarray, first: bool) -> None:
+    def solve_neighbourhood(self, free: np.ndarray, *, gap: float | None) -> None:
         """Fix every household outside ``free`` to the incumbent and re-solve the rest
-        (the ``first`` round to the requested gap, later ones to a fraction of it).
+        to relative ``gap`` (None: the requested gap).
 
         Single persons form a transportation problem around the fixed households, whose
         LP optimum is integral, so they are left continuous (no branching on them).
@@ -918,12 +937,11 @@ class _RestrictedMip:
         self.session.set_bounds(fixed, on, on)
         self.session.set_integer(singles, False)
         limit = min(search.clock.left() - search.reserve(), LNS_SHARE * search.clock.limit)
-        # later rounds start near the requested gap: each is solved to a fraction of it,
-        # or it would stop at its root without improving the plan
-        gap = None if first else NEIGHBOURHOOD_GAP_SHARE * search.config.mip_gap
-        outcome = search._timed_solve(self.session, limit, start, LNS_NODES, gap)
-        self.session.set_bounds(fixed, np.zeros(len(fixed)), np.ones(len(fixed)))
-        self.session.set_integer(singles, True)
+        try:
+            outcome = search._timed_solve(self.session, limit, start, LNS_NODES, gap)
+        finally:
+            self.session.set_bounds(fixed, np.zeros(len(fixed)), np.ones(len(fixed)))
+            self.session.set_integer(singles, True)
         self._read(outcome)
 
     def polish(self) -> None:
@@ -934,11 +952,12 @@ class _RestrictedMip:
         its plan offered when it is integral (with bounded parts, group floors or named
         capacities it may not be)."""
         search, d = self.search, self.search.d
-        if search.objective is None or search.proven():
-            return
+        if search.objective is None or search.proven() or search.objective == self.polished:
+            return  # a polished plan is the LP optimum of its own counts already
         limit = search.clock.left() - search.reserve()
         if limit < MIN_RUN_SECONDS:
             return
+        self.polished = search.objective
         plan = search.assignment
         sizes, size_of = np.unique(d.persons, return_inverse=True)
         key = self.m * len(sizes) + size_of[self.h]
@@ -951,12 +970,14 @@ class _RestrictedMip:
         order = np.argsort(row, kind="stable")
         starts = np.searchsorted(row[order], np.arange(len(keys)))
         session = self.session
-        first = session.n_rows
+        row0 = session.n_rows
         session.add_rows(held, held, starts, self.x_cols[order], np.ones(len(order)))
         session.set_integer(self.x_cols, False)
-        outcome = search._timed_solve(session, limit)
-        session.delete_rows(np.arange(first, first + len(keys)))
-        session.set_integer(self.x_cols, True)
+        try:
+            outcome = search._timed_solve(session, limit)
+        finally:
+            session.delete_rows(np.arange(row0, row0 + len(keys)))
+            session.set_integer(self.x_cols, True)
         if outcome.x is None:
             return
         x = outcome.x[self.x_cols]

@@ -124,7 +124,9 @@ def test_each_municipality_gets_its_best_set_of_whole_households(mode: str) -> N
             picked = found.h[found.m == m]
             total = float((values[picked, m] - lam[picked]).sum())
             assert total + penalty[m, int(n[picked].sum())] == pytest.approx(value[m], abs=1e-9)
-            assert found.count[picked].min(initial=1) >= 1
+            assert len(set(picked.tolist())) == len(picked)  # each household once
+        assert d.allowed[found.h, found.m].all()
+        assert np.array_equal(found.count, np.bincount(found.h, minlength=d.n_households))
         for m in range(d.n_municipalities):
             allowed = np.flatnonzero(d.allowed[:, m])
             best = -np.inf
@@ -139,12 +141,13 @@ def test_each_municipality_gets_its_best_set_of_whole_households(mode: str) -> N
 def test_the_knapsacks_choices_become_a_plan_and_join_the_mip() -> None:
     """On a generated instance (80 households, 20 municipalities, targets of a few
     persons) the bound's rounds offer plans from the municipalities' choices: after
-    ``tighten_bound`` from the rounded LP, the incumbent is a plan that breaks no rule
-    and is better than the rounded LP's, and every pair a knapsack chose is among the
-    restricted MIP's pairs (even at one pair per household)."""
+    ``tighten_bound`` from the rounded LP improved by moves (the search's own first
+    incumbent), the incumbent is a plan that breaks no rule and is better. The chosen
+    pairs are handed to the restricted MIP's pair set (wiring: they are among its pairs
+    even at one pair per household)."""
     from asielplan.data.generator import generate_instance, synthetic_municipalities
     from asielplan.model.placement import constraint_violations, prepare_placement
-    from asielplan.solvers.heuristics import round_lp
+    from asielplan.solvers.heuristics import improve_by_moves, repair_bounds, round_lp
     from asielplan.solvers.placement import PlacementSolution, _mip_pairs, _Search
 
     inst = generate_instance(synthetic_municipalities(20, 4), 80, 5, name="knapsacks")
@@ -154,7 +157,7 @@ def test_the_knapsacks_choices_become_a_plan_and_join_the_mip() -> None:
     found = search.column_generation()
     assert not isinstance(found, PlacementSolution)
     outcome, lp, x, maps = found
-    assert search.offer(round_lp(d, lp, x))
+    assert search.offer(improve_by_moves(d, lp, repair_bounds(d, lp, round_lp(d, lp, x))))
     rounded = search.objective
     search.tighten_bound(outcome.row_duals, maps, lp)
     assert search.objective is not None and rounded is not None
@@ -165,3 +168,28 @@ def test_the_knapsacks_choices_become_a_plan_and_join_the_mip() -> None:
     pairs, _ = _mip_pairs(d, outcome.row_duals, maps, 1, search.assignment, chosen)
     keys = set(zip(pairs.h.tolist(), pairs.m.tolist(), strict=True))
     assert set(zip(chosen.h.tolist(), chosen.m.tolist(), strict=True)) <= keys
+
+
+def test_the_knapsacks_give_a_plan_where_the_rounded_lp_breaks_a_band() -> None:
+    """Band mode (3 persons of slack) on a generated instance: the rounded LP breaks a
+    band, so there is no incumbent yet; the bound's rounds still run and the
+    municipalities' choices give a plan that keeps every band."""
+    from asielplan.data.generator import generate_instance, synthetic_municipalities
+    from asielplan.model.placement import constraint_violations, prepare_placement
+    from asielplan.solvers.heuristics import round_lp
+    from asielplan.solvers.placement import PlacementSolution, _Search
+
+    inst = generate_instance(synthetic_municipalities(20, 4), 80, 5, name="bands")
+    cfg = config(target_mode="band", band_slack_persons=3)
+    d = prepare_placement(inst, cfg.placement)
+    search = _Search(d, cfg.solver, lambda message: None, False, 20.0)
+    found = search.column_generation()
+    assert not isinstance(found, PlacementSolution)
+    outcome, lp, x, maps = found
+    rounded = round_lp(d, lp, x)
+    assert not constraint_violations(d, rounded).empty
+    assert not search.offer(rounded) and search.objective is None
+    search.tighten_bound(outcome.row_duals, maps, lp)
+    assert search.objective is not None
+    assert constraint_violations(d, search.assignment).empty
+    assert search.stats["lagrange_rounds"] >= 5
