@@ -240,9 +240,7 @@ def plan_from_choices(d: PlacementData, h: np.ndarray, m: np.ndarray, pairs: Pai
     the knapsacks of the Lagrangian bound). A household chosen once goes there; one
     chosen by several goes where it is worth most; one chosen by none is inserted,
     largest first, where it adds most among its compatible municipalities. Then
-    the plan is brought within bounded parts and group floors (:func:`repair_bounds`)
-    and improved by moves (:func:`improve_by_moves`), both over ``pairs`` and the plan's
-    own pairs."""
+    :func:`repair_and_improve` over ``pairs`` and the plan's own pairs."""
     assignment = np.full(d.n_households, -1, dtype=np.int64)
     order = np.lexsort((d.value(h, m), h))  # per household, its most valuable choice last
     last = _last_of_each(h[order])
@@ -254,7 +252,14 @@ def plan_from_choices(d: PlacementData, h: np.ndarray, m: np.ndarray, pairs: Pai
         np.concatenate([pairs.h, np.flatnonzero(placed)]),
         np.concatenate([pairs.m, plan[placed]]),
     )
-    return improve_by_moves(d, moves, repair_bounds(d, moves, plan))
+    return repair_and_improve(d, moves, plan)
+
+
+def repair_and_improve(d: PlacementData, pairs: Pairs, assignment: np.ndarray) -> np.ndarray:
+    """``assignment`` brought within bounded parts and group floors
+    (:func:`repair_bounds`), then improved by moves (:func:`improve_by_moves`), both over
+    ``pairs``: how every heuristic plan is finished."""
+    return improve_by_moves(d, pairs, repair_bounds(d, pairs, assignment))
 
 
 def _last_of_each(keys: np.ndarray) -> np.ndarray:

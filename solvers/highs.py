@@ -183,19 +183,15 @@ class HighsSession:
         inf = highspy.kHighsInf
         h.addVars(n_col, _finite(compiled.col_lower, inf), _finite(compiled.col_upper, inf))
         h.changeColsCost(n_col, np.arange(n_col, dtype=np.int32), compiled.cost)
-        if A.shape[0]:
-            csr = A.tocsr()
-            h.addRows(
-                A.shape[0],
-                _finite(compiled.row_lower, inf),
-                _finite(compiled.row_upper, inf),
-                csr.nnz,
-                csr.indptr.astype(np.int32),
-                csr.indices.astype(np.int32),
-                csr.data.astype(float),
-            )
+        csr = A.tocsr()
+        self.add_rows(
+            _finite(compiled.row_lower, inf),
+            _finite(compiled.row_upper, inf),
+            csr.indptr[:-1],
+            csr.indices,
+            csr.data,
+        )
         h.changeObjectiveOffset(compiled.offset)
-        self.n_cols = n_col
         if not relax and compiled.integer.any():
             idx = np.flatnonzero(compiled.integer).astype(np.int32)
             h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kInteger))
@@ -241,7 +237,10 @@ class HighsSession:
             np.asarray(index, dtype=np.int32),
             np.asarray(value, dtype=float),
         )
-        self.n_cols += n
+
+    @property
+    def n_cols(self) -> int:
+        return int(self.h.getNumCol())
 
     @property
     def n_rows(self) -> int:
@@ -284,7 +283,6 @@ class HighsSession:
         """Delete columns ``index``; later columns move left."""
         if len(index):
             self.h.deleteCols(len(index), np.asarray(index, dtype=np.int32))
-            self.n_cols -= len(index)
 
     def set_costs(self, cost: np.ndarray) -> None:
         """Replace the cost of every column (e.g. for a phase-1 objective)."""

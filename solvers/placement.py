@@ -74,7 +74,7 @@ from asielplan.solvers.heuristics import (
     improve_by_moves,
     neighbourhood,
     plan_from_choices,
-    repair_bounds,
+    repair_and_improve,
     round_lp,
 )
 from asielplan.solvers.highs import (
@@ -708,7 +708,7 @@ class _Search:
         self.stats["lagrange_rounds"] = found.rounds
         # a relaxation's bound: never below the incumbent (else a fault, not a proof)
         best = incumbent()
-        valid = found.bound >= best - 1e-6 * max(1.0, abs(best)) if np.isfinite(best) else True
+        valid = not np.isfinite(best) or found.bound >= best - 1e-6 * max(1.0, abs(best))
         if np.isfinite(found.bound) and valid and self.bound is not None:
             self.bound = max(self.bound, -found.bound)
             self.say(
@@ -747,7 +747,7 @@ class _Search:
             return
         plan = found.assignment
         moves = _with_assignment(pairs, plan, d.n_municipalities)
-        plan = improve_by_moves(d, moves, repair_bounds(d, moves, plan))
+        plan = repair_and_improve(d, moves, plan)
         kept = self.offer(plan)
         self.stats["priced_plan_kept"] = int(kept)
         if kept:
@@ -1024,7 +1024,7 @@ def _solve(
     assert outcome.row_duals is not None
     rounded = round_lp(d, lp_pairs, x)
     if not elastic:
-        rounded = improve_by_moves(d, lp_pairs, repair_bounds(d, lp_pairs, rounded))
+        rounded = repair_and_improve(d, lp_pairs, rounded)
     search.offer(rounded)
     say(
         f"LP bound {-search.z_lp:,.2f}; rounded solution "  # type: ignore[operator]

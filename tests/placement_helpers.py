@@ -64,3 +64,13 @@ def brute_force(d: PlacementData) -> tuple[float, np.ndarray]:
 def prepared(path: Path, cfg: RunConfig) -> tuple[Instance, PlacementData]:
     inst = read_instance(path)
     return inst, prepare_placement(inst, cfg.placement)
+
+
+def generated(municipalities: int, households: int, seed: int, cfg: RunConfig) -> PlacementData:
+    """Households generated on synthetic municipalities (4 provinces), prepared."""
+    from asielplan.data.generator import generate_instance, synthetic_municipalities
+
+    inst = generate_instance(
+        synthetic_municipalities(municipalities, 4), households, seed, name="generated"
+    )
+    return prepare_placement(inst, cfg.placement)

@@ -12,7 +12,7 @@ from asielplan.model.placement import Pairs, bounded_quantities, constraint_viol
 from asielplan.model.placement import group_floor_values as floor_values
 from asielplan.solvers.heuristics import improve_by_moves, repair_bounds
 
-from .placement_helpers import FIXTURES, config, prepared
+from .placement_helpers import FIXTURES, config, generated, prepared
 
 
 def all_pairs(d: object) -> Pairs:
@@ -103,9 +103,9 @@ def test_plan_from_choices_takes_the_best_choice_and_inserts_the_unchosen() -> N
 
 
 def test_first_neighbourhood_frees_where_plan_and_lp_disagree() -> None:
-    """Round 1 frees the single persons, the households the LP splits and those whose
-    plan pair the LP holds below one half; a household the LP places whole where the
-    plan has it stays fixed."""
+    """Round 1 frees the single persons and the households the LP does not place whole
+    where the plan has them (split, or whole elsewhere); a household the LP places whole
+    where the plan has it stays fixed."""
     from asielplan.solvers.heuristics import neighbourhood
 
     _, d = prepared(FIXTURES / "tiny", config())
@@ -128,13 +128,10 @@ def test_polish_keeps_the_sizes_per_municipality_and_reassigns_within_them() -> 
     from scipy.optimize import linear_sum_assignment
 
     from asielplan.config import SolverConfig
-    from asielplan.data.generator import generate_instance, synthetic_municipalities
-    from asielplan.model.placement import evaluate_assignment, prepare_placement
+    from asielplan.model.placement import evaluate_assignment
     from asielplan.solvers.placement import _RestrictedMip, _Search
 
-    inst = generate_instance(synthetic_municipalities(15, 4), 40, 4, name="polish")
-    cfg = config()
-    d = prepare_placement(inst, cfg.placement)
+    d = generated(15, 40, 4, config())
     solver = SolverConfig(time_limit=20, mip_gap=1e-9)
     search = _Search(d, solver, lambda message: None, False, 20)
     value = np.where(d.allowed, d.value_rows(np.arange(d.n_households)), -np.inf)

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from typing import Any
 
 import numpy as np
 import pytest
 
+from asielplan.config import RunConfig
+from asielplan.model.placement import Pairs
 from asielplan.solvers.lagrange import _pair_values, _penalty, lagrangian_bound, subproblems
 from asielplan.solvers.placement import solve_placement
 from asielplan.solvers.result import Status
 
-from .placement_helpers import FIXTURES, brute_force, config, prepared
+from .placement_helpers import FIXTURES, brute_force, config, generated, prepared
 
 
 def test_whole_households_prove_what_the_lp_cannot() -> None:
@@ -138,6 +141,19 @@ def test_each_municipality_gets_its_best_set_of_whole_households(mode: str) -> N
             assert value[m] == pytest.approx(best, abs=1e-9)
 
 
+def at_lp_optimum(cfg: RunConfig) -> tuple[Any, Any, tuple[Any, Pairs, np.ndarray, Any]]:
+    """A search on households generated on 20 synthetic municipalities (80 households,
+    targets of a few persons), after column generation: the data, the search and its
+    LP optimum (outcome, pairs, values, row maps)."""
+    from asielplan.solvers.placement import PlacementSolution, _Search
+
+    d = generated(20, 80, 5, cfg)
+    search = _Search(d, cfg.solver, lambda message: None, False, 20.0)
+    found = search.column_generation()
+    assert not isinstance(found, PlacementSolution)
+    return d, search, found
+
+
 def test_the_knapsacks_choices_become_a_plan_and_join_the_mip() -> None:
     """On a generated instance (80 households, 20 municipalities, targets of a few
     persons) the bound's rounds offer plans from the municipalities' choices: after
@@ -145,19 +161,12 @@ def test_the_knapsacks_choices_become_a_plan_and_join_the_mip() -> None:
     incumbent), the incumbent is a plan that breaks no rule and is better. The chosen
     pairs are handed to the restricted MIP's pair set (wiring: they are among its pairs
     even at one pair per household)."""
-    from asielplan.data.generator import generate_instance, synthetic_municipalities
-    from asielplan.model.placement import constraint_violations, prepare_placement
-    from asielplan.solvers.heuristics import improve_by_moves, repair_bounds, round_lp
-    from asielplan.solvers.placement import PlacementSolution, _mip_pairs, _Search
+    from asielplan.model.placement import constraint_violations
+    from asielplan.solvers.heuristics import repair_and_improve, round_lp
+    from asielplan.solvers.placement import _mip_pairs
 
-    inst = generate_instance(synthetic_municipalities(20, 4), 80, 5, name="knapsacks")
-    cfg = config()
-    d = prepare_placement(inst, cfg.placement)
-    search = _Search(d, cfg.solver, lambda message: None, False, 20.0)
-    found = search.column_generation()
-    assert not isinstance(found, PlacementSolution)
-    outcome, lp, x, maps = found
-    assert search.offer(improve_by_moves(d, lp, repair_bounds(d, lp, round_lp(d, lp, x))))
+    d, search, (outcome, lp, x, maps) = at_lp_optimum(config())
+    assert search.offer(repair_and_improve(d, lp, round_lp(d, lp, x)))
     rounded = search.objective
     search.tighten_bound(outcome.row_duals, maps, lp)
     assert search.objective is not None and rounded is not None
@@ -174,18 +183,12 @@ def test_the_knapsacks_give_a_plan_where_the_rounded_lp_breaks_a_band() -> None:
     """Band mode (3 persons of slack) on a generated instance: the rounded LP breaks a
     band, so there is no incumbent yet; the bound's rounds still run and the
     municipalities' choices give a plan that keeps every band."""
-    from asielplan.data.generator import generate_instance, synthetic_municipalities
-    from asielplan.model.placement import constraint_violations, prepare_placement
+    from asielplan.model.placement import constraint_violations
     from asielplan.solvers.heuristics import round_lp
-    from asielplan.solvers.placement import PlacementSolution, _Search
 
-    inst = generate_instance(synthetic_municipalities(20, 4), 80, 5, name="bands")
-    cfg = config(target_mode="band", band_slack_persons=3)
-    d = prepare_placement(inst, cfg.placement)
-    search = _Search(d, cfg.solver, lambda message: None, False, 20.0)
-    found = search.column_generation()
-    assert not isinstance(found, PlacementSolution)
-    outcome, lp, x, maps = found
+    d, search, (outcome, lp, x, maps) = at_lp_optimum(
+        config(target_mode="band", band_slack_persons=3)
+    )
     rounded = round_lp(d, lp, x)
     assert not constraint_violations(d, rounded).empty
     assert not search.offer(rounded) and search.objective is None
