@@ -9,6 +9,7 @@ calls these and prints.
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from asielplan.config import RunConfig, check_priced, weekly_config
+from asielplan.config import RunConfig, check_count, check_priced, weekly_config
 from asielplan.data.instance import (
     Instance,
     attach_table,
@@ -49,6 +50,7 @@ from asielplan.io import (
     atomic_write_text,
     check_output_dir,
     json_text,
+    safe_names,
     write_table,
     write_tables,
 )
@@ -377,6 +379,7 @@ def simulate(
         policies = (*policies, "hindsight")
     if weeks < 1 or seeds < 1:
         raise ConfigError("--weeks and --seeds must be at least 1")
+    check_count(weeks * seeds * len(policies), f"--weeks {weeks} --seeds {seeds:,}", config.limits)
     if inst.meta.taakstelling is None:
         raise ConfigError("a simulation needs a taakstelling ([taakstelling] in instance.toml)")
     cfg = config.model_copy(
@@ -696,7 +699,8 @@ def taakstelling(
     spec = inst.meta.taakstelling
     name = scheme or (spec.scheme if spec else "population")
     try:
-        return compute_scheme(inst, name, national, config.schemes)
+        given_as = "--scheme" if scheme is not None else None
+        return compute_scheme(inst, name, national, config.schemes, given_as)
     except SchemeError as exc:
         raise InputError(exc.issues, str(inst.root or inst.meta.name)) from None
 
@@ -764,9 +768,17 @@ def compare_schemes(
     Every scheme is checked before the first run."""
     from asielplan.config import with_overrides
     from asielplan.experiments import schemes as study
+    from asielplan.model.schemes import schemes_of
 
     config = config or RunConfig()
     say = progress or (lambda message: None)
+    known = schemes_of(config.schemes)
+    unknown = [name for name in schemes if name not in known]
+    if unknown:
+        raise ConfigError(
+            f"--schemes: no scheme {', '.join(map(repr, unknown))}; known: "
+            f"{', '.join(sorted(known))}"
+        )
     inst = load_instance(instance)
     configs = {
         name: with_overrides(config, {"placement.scheme": name}, f"scheme {name}")
@@ -797,13 +809,16 @@ def compare_schemes(
 
 def write_comparison(comparison: SchemeComparison, out: str | Path) -> Path:
     """``comparison`` and ``targets`` (CSV/Parquet), ``metrics.png``, ``targets.png``,
-    ``notes.txt``, a manifest, and each scheme's run in its own folder, atomically."""
+    ``notes.txt``, a manifest, and each scheme's run in its own folder under ``runs/``
+    (named by :func:`~asielplan.io.safe_names`: a scheme's name is never a path; the
+    manifest's ``run_folders`` maps each scheme to its folder), atomically."""
     from asielplan.experiments import schemes as study
 
     out = Path(out)
     check_output(out, comparison.instance)
     formats = comparison.config.output.formats
     names = list(comparison.runs)
+    folders = {name: f"runs/{safe}" for name, safe in safe_names(names).items()}
     with atomic_output_dir(out) as staging:
         tables = {"comparison": comparison.comparison, "targets": comparison.targets}
         write_tables(staging, tables, formats, comparison.config.output.csv_dialect)
@@ -812,7 +827,7 @@ def write_comparison(comparison: SchemeComparison, out: str | Path) -> Path:
         study.plot_targets(comparison.targets, names, staging / "targets.png", title)
         atomic_write_text(staging / "notes.txt", "".join(f"{n}\n" for n in comparison.notes))
         for name, run in comparison.runs.items():
-            write_run_files(run, staging / name)
+            write_run_files(run, staging / folders[name])
         manifest = build_manifest(
             "schemes compare",
             seed=comparison.config.solver.seed,
@@ -821,6 +836,7 @@ def write_comparison(comparison: SchemeComparison, out: str | Path) -> Path:
             extra={
                 "schemes": names,
                 "run_ids": {n: r.spec.id for n, r in comparison.runs.items()},
+                "run_folders": folders,
                 "instance": title,
                 "instance_path": _instance_path(comparison.instance),
             },
@@ -897,11 +913,12 @@ def letters(
             ],
             where,
         )
+    read_as: list[Issue] = []
     if progress is not None:
-        previous = read_standalone_table(progress, PREVIOUS_PERIOD)
+        previous, read_as = read_standalone_table(progress, PREVIOUS_PERIOD)
         inst = _with_previous_period(inst, previous, Path(progress).name)
     try:
-        result = compute_scheme(inst, name, national, config.schemes)
+        result = compute_scheme(inst, name, national, config.schemes, "--scheme")
     except SchemeError as exc:
         raise InputError(exc.issues, where) from None
     text = publication or (spec.publication if spec and spec.publication else None)
@@ -916,6 +933,7 @@ def letters(
         made = make_letters(inst, result, rows, when, renderer)
     except LetterError as exc:
         raise InputError(exc.issues, where) from None
+    made.notes += [f"{issue.file}: {issue.message}" for issue in read_as]
     stated = spec.population_date if spec else None
     if stated is None:
         made.notes.append(
@@ -936,12 +954,15 @@ def _with_previous_period(inst: Instance, previous: pd.DataFrame, file: str) -> 
     minus what was placed (a voorsprong is negative)."""
     from dataclasses import replace
 
+    from asielplan.data.checks import missing_municipalities
+
     known = set(inst.municipalities["code"])
     unknown = [
         Issue(file, int(i) + 1, "municipality", "unknown municipality", f"{code!r} is not known")
         for i, code in enumerate(previous["municipality"])
         if code not in known
     ]
+    unknown += missing_municipalities(inst, previous["municipality"], file)
     if unknown:
         raise InputError(unknown, file)
     achterstand = pd.DataFrame(
@@ -1045,7 +1066,14 @@ def report(
         raise ConfigError(f"--out {target}: a report is an .html file")
     if target.is_dir():
         raise ConfigError(f"--out {target} is a folder; give a file name ending in .html")
-    html = build_report(run_dir, instance)
+    try:
+        html = build_report(run_dir, instance)
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError, OSError) as exc:
+        # a run folder edited by hand, or written by another version: said, not a traceback
+        issue = Issue(
+            str(run_dir), None, None, "readable run folder", f"{type(exc).__name__}: {exc}"
+        )
+        raise InputError([issue], str(run_dir)) from None
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(target, html)
     return target
@@ -1159,6 +1187,8 @@ def front(
         raise ConfigError(f"--axes: {error}") from None
     if points < 2:
         raise ConfigError("--points: a front needs at least 2 points")
+    # the grid and each axis's own optimum
+    check_count(points ** (len(chosen) - 1) + len(chosen), f"--points {points:,}", config.limits)
     kind: Problem = "place" if problem == "placement" else "reception"
     if kind == "reception" and config.reception.robust:
         raise ConfigError("a reception front plans one inflow: set reception.robust = false")
@@ -1394,6 +1424,7 @@ def sweep(
         raise ConfigError("--sweep: a setting is swept twice")
     for key in keys:
         _numeric_setting(config, key)
+    check_count(math.prod(len(values) for _, values in parsed), "--sweep", config.limits)
     inst = load_instance(instance)
     grid = fronts.sweep_grid(parsed)
     configs = [

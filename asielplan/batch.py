@@ -46,6 +46,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import math
 import time
 import tomllib
 from collections.abc import Callable, Iterator
@@ -55,11 +56,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from asielplan.config import (
     RunConfig,
     Strict,
+    check_count,
     config_from_dict,
     weekly_config,
     with_overrides,
@@ -72,7 +74,7 @@ from asielplan.manifest import build_manifest, input_hashes, write_manifest
 from asielplan.runspec import Kind, RunSpec
 
 if TYPE_CHECKING:
-    from dask.distributed import LocalCluster
+    from dask.distributed import Client, LocalCluster
 
     from asielplan.experiments.results.folder import RunFolder
 
@@ -89,6 +91,23 @@ class CompareOptions(Strict):
         "asielplan schemes compare).",
     )
 
+    @model_validator(mode="after")
+    def _distinct(self) -> CompareOptions:
+        _check_axis("compare.schemes", self.schemes)
+        return self
+
+
+def _check_axis(name: str, values: tuple[Any, ...]) -> None:
+    """An axis of a batch: not empty, no empty name, no value twice (a run is never
+    silently dropped or merged)."""
+    if not values:
+        raise ValueError(f"{name} is empty; give at least one value or leave it out")
+    if any(isinstance(v, str) and not v.strip() for v in values):
+        raise ValueError(f"{name} has an empty name")
+    twice = sorted({str(v) for v in values if values.count(v) > 1})
+    if twice:
+        raise ValueError(f"{name}: {', '.join(twice)} given more than once")
+
 
 class FrontOptions(Strict):
     """``[front]``: the front a ``front`` run computes."""
@@ -104,7 +123,7 @@ class FrontOptions(Strict):
     points: int = Field(default=9, ge=2, description="Grid points (about; 3 axes: squared).")
 
     def chosen(self) -> tuple[str, ...]:
-        return self.axes or tuple(comma_list(DEFAULT_AXES[self.problem]))
+        return self.axes or tuple(comma_list(DEFAULT_AXES[self.problem], "front.axes"))
 
 
 class BatchFile(Strict):
@@ -155,6 +174,31 @@ class BatchFile(Strict):
         description="The front of a front run; without it, the defaults of FrontOptions.",
     )
 
+    @model_validator(mode="after")
+    def _axes(self) -> BatchFile:
+        for name in ("kinds", "instances", "scenarios", "seeds"):
+            _check_axis(name, getattr(self, name))
+        for name in ("schemes", "inflows"):
+            if getattr(self, name):
+                _check_axis(name, getattr(self, name))
+        for key, values in self.values.items():
+            _check_axis(f"values.{key}", values)
+        return self
+
+    def count(self) -> int:
+        """The runs of the cartesian product, counted before anything is expanded."""
+        return math.prod(
+            [
+                len(self.kinds),
+                len(self.instances),
+                len(self.scenarios),
+                len(self.seeds),
+                len(self.schemes) or 1,
+                len(self.inflows) or 1,
+                *(len(values) for values in self.values.values()),
+            ]
+        )
+
 
 @dataclass(frozen=True)
 class BatchRun:
@@ -178,8 +222,23 @@ class Batch:
     instances: dict[str, Instance] = field(repr=False, default_factory=dict)
 
     def done(self, out: Path) -> set[str]:
-        """Ids of the runs whose result folder in ``out`` is complete."""
-        return {run.id for run in self.runs if (out / RUNS / run.id / "manifest.json").is_file()}
+        """Ids of the runs whose result folder in ``out`` is complete and intact: its
+        manifest names this run id and every file matches the manifest's SHA-256. Any
+        other folder is redone, not trusted."""
+        return {run.id for run in self.runs if intact(out / RUNS / run.id, run.id)}
+
+
+def intact(folder: Path, run_id: str) -> bool:
+    """Whether ``folder`` holds the finished run ``run_id`` as its manifest wrote it."""
+    from asielplan.manifest import check_outputs
+
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(manifest, dict) or manifest.get("run_id") != run_id:
+        return False
+    return not check_outputs(folder, manifest)
 
 
 def read_batch(path: str | Path) -> Batch:
@@ -217,6 +276,8 @@ def expand(spec: BatchFile, path: Path) -> Batch:
             configs[scenario] = config_from_dict(spec.config, scenario, f"{path.name} [config]")
         except ConfigError as exc:
             errors.append(str(exc))
+    if configs:
+        check_count(spec.count(), path.name, next(iter(configs.values())).limits)
     instances: dict[str, Instance] = {}
     for name in spec.instances:
         try:
@@ -256,6 +317,9 @@ def expand(spec: BatchFile, path: Path) -> Batch:
         inst = instances[instance]
         if kind == "weekly":
             config = weekly_config(config)  # as asielplan weekly runs it: the same id
+        # HiGHS at one thread per run (the workers are the parallelism), and in the id:
+        # the run's manifest says the same id as its folder
+        config = with_overrides(config, {"solver.threads": 1}, "batch")
         run_spec = RunSpec(kind, inst.root, config, _inputs(inst), _options(spec, kind))
         labels = {
             "kind": kind,
@@ -468,6 +532,24 @@ def local_cluster(workers: int) -> LocalCluster:
         )
 
 
+CONNECT_TIMEOUT_S = 10  # how long a scheduler address may take to answer
+
+
+def connect(scheduler: str) -> Client:
+    """A client of the Dask scheduler at ``scheduler``; a :class:`ConfigError` naming the
+    address when it does not answer within :data:`CONNECT_TIMEOUT_S` seconds."""
+    from dask.distributed import Client
+
+    try:
+        with _dask_logs(logging.CRITICAL):
+            return Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ConfigError(
+            f"--scheduler {scheduler}: the scheduler does not answer within "
+            f"{CONNECT_TIMEOUT_S} s ({type(exc).__name__}); start it or give another address"
+        ) from None
+
+
 def run_batch(
     batch: Batch,
     out: str | Path,
@@ -484,6 +566,7 @@ def run_batch(
 
     out = Path(out)
     check_batch_folder(out)
+    remote = None if scheduler is None else connect(scheduler)  # before anything is written
     (out / RUNS).mkdir(parents=True, exist_ok=True)
     remove_stale_staging(out / RUNS)
     done = batch.done(out)
@@ -492,19 +575,20 @@ def run_batch(
         run.id: _row_of(out / RUNS / run.id) for run in batch.runs if run.id in done
     }
     counts = {"done": len(done), "running": 0, "failed": 0, "total": len(batch.runs)}
+    if not todo and remote is not None:
+        remote.close()
     if todo:
         with _dask_logs(logging.ERROR):
-            cluster = local_cluster(workers) if scheduler is None else None
-            client = Client(cluster if cluster is not None else scheduler)
+            cluster = local_cluster(workers) if remote is None else None
+            client = remote if remote is not None else Client(cluster)
         try:
             futures = {}
             for run in todo:
-                config = with_overrides(run.spec.config, {"solver.threads": 1}, "batch")
                 future = client.submit(
                     run_one,
                     run.spec.kind,
                     str(run.spec.instance),
-                    config.model_dump(mode="json"),
+                    run.spec.config.model_dump(mode="json"),
                     run.spec.options,
                     str(out / RUNS / run.id),
                     key=f"run-{run.id}",
@@ -544,7 +628,7 @@ def run_batch(
             "statuses": {str(k): int(v) for k, v in table["status"].value_counts().items()},
         },
     )
-    write_manifest(out, manifest)
+    write_manifest(out, manifest, outputs=False)  # each run records its own files
     return BatchResult(table, len(todo), len(done))
 
 

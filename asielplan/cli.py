@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from asielplan.errors import ConfigError, InputError, Issue, OutputError
 from asielplan.io import comma_list
@@ -37,6 +38,20 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class PlainTable(Table):
+    """A table whose title and cells are plain text: a name from the data is never read
+    as console markup (``[bold]``, ``[/]``). Markup goes only in fixed strings, with
+    every value passed through ``escape``."""
+
+    def __init__(self, title: str, **options: Any) -> None:
+        super().__init__(title=Text(title), **options)
+
+    def add_row(self, *cells: Any, **options: Any) -> None:
+        super().add_row(*(Text(c) if isinstance(c, str) else c for c in cells), **options)
+
+
 MAX_ISSUES_SHOWN = 200
 
 
@@ -162,7 +177,8 @@ def validate(instance: InstanceArg = None, config: ConfigOpt = None) -> None:
         )
     if info["synthetic"]:
         parts.append("synthetic")
-    console.print(f"[green]OK[/] {info['name']} ({info['period']}): {', '.join(parts)}")
+    said = f"{info['name']} ({info['period']}): {', '.join(parts)}"
+    console.print(f"[green]OK[/] {escape(said)}")
 
 
 @app.command()
@@ -231,7 +247,7 @@ def generate(
     inst = made.instance
     hh = inst.households
     console.print(
-        f"[green]wrote[/] {out}: {len(inst.municipalities)} municipalities, "
+        f"[green]wrote[/] {escape(str(out))}: {len(inst.municipalities)} municipalities, "
         f"{len(inst.sites)} sites, {len(hh)} households "
         f"({int(hh['persons'].sum())} persons), seed {seed}"
     )
@@ -239,7 +255,11 @@ def generate(
 
 NationalOpt = Annotated[
     int | None,
-    typer.Option(min=0, help="National number (default: the instance's, or the scheme's own)."),
+    typer.Option(
+        min=0,
+        max=10_000_000,  # MAX_NATIONAL of asielplan.data.instance
+        help="National number (default: the instance's, or the scheme's own).",
+    ),
 ]
 
 
@@ -269,14 +289,14 @@ def taakstelling(
     result = api.taakstelling(inst, national, scheme, cfg)
     api.write_taakstelling(result, inst, cfg, out)
     print_scheme(result, title=f"taakstelling {inst.meta.period}")
-    console.print(f"written to {out}")
+    console.print(f"written to {escape(str(out))}")
 
 
 def print_scheme(result: SchemeResult, title: str) -> None:
     """The ten largest numbers of a scheme, its basis and its labels."""
     basis = result.basis
     top = result.table.sort_values("taakstelling", ascending=False, kind="stable").head(10)
-    table = Table(title=f"{title}: scheme {result.name!r}, national {basis.national:,}")
+    table = PlainTable(title=f"{title}: scheme {result.name!r}, national {basis.national:,}")
     columns = ("municipality", "name", "population", "share", "achterstand", "taakstelling")
     for column in columns:
         table.add_column(column, justify="left" if column in ("municipality", "name") else "right")
@@ -349,7 +369,7 @@ def letters(
     total = int(made.table["taakstelling"].sum())
     console.print(
         f"[green]{len(made.municipalities)} letters[/] and {len(made.provinces)} province "
-        f"overviews for {period} (total {total:,}); written to {out}"
+        f"overviews for {escape(period)} (total {total:,}); written to {escape(str(out))}"
     )
     for note in made.notes:
         console.print(f"[yellow]{escape(note)}[/]", soft_wrap=True)
@@ -381,13 +401,13 @@ def batch_plan(
 
     batch = read_batch(batch_file)
     done = batch.done(out) if out is not None else set()
-    table = Table(title=f"{len(batch.runs)} runs, {len(done)} already done")
+    table = PlainTable(title=f"{len(batch.runs)} runs, {len(done)} already done")
     labels = list(batch.runs[0].labels) if batch.runs else []
     for column in ["run_id", *labels, "done"]:
         table.add_column(column)
     for run in batch.runs:
         values = [run.id, *(_cell(v) for v in run.labels.values()), "yes" if run.id in done else ""]
-        table.add_row(*(escape(str(v)) for v in values))
+        table.add_row(*(str(v) for v in values))
     console.print(table)
 
 
@@ -427,11 +447,11 @@ def batch_run(
             )
 
         result = run_batch(batch, out, workers=workers, scheduler=scheduler, progress=show)
-    summary = Table(title=f"batch: {result.ran} run now, {result.skipped} already done")
+    summary = PlainTable(title=f"batch: {result.ran} run now, {result.skipped} already done")
     for column in ("status", "runs"):
         summary.add_column(column)
     for name, count in result.table["status"].value_counts().sort_index().items():
-        summary.add_row(escape(str(name)), str(count))
+        summary.add_row(str(name), str(count))
     console.print(summary)
     for row in result.table[result.table["status"] == "error"].itertuples():
         err_console.print(f"[red]{row.run_id}[/]: {escape(str(row.message))}", soft_wrap=True)
@@ -447,11 +467,11 @@ def batch_status(out: Annotated[Path, typer.Argument(help="A batch's output fold
     from asielplan.batch import status
 
     found = status(out)
-    table = Table(title=f"{len(found)} finished runs in {escape(str(out))}")
+    table = PlainTable(title=f"{len(found)} finished runs in {out}")
     for column in ("run_id", "status", "stop"):
         table.add_column(column)
     for row in found.itertuples():
-        table.add_row(escape(str(row.run_id)), escape(str(row.status)), escape(str(row.stop)))
+        table.add_row(str(row.run_id), str(row.status), str(row.stop))
     console.print(table)
 
 
@@ -462,7 +482,7 @@ def schemes_list(config: ConfigOpt = None) -> None:
     from asielplan.model.schemes import schemes_of
 
     cfg = run_config(config, None, None, {})
-    table = Table(title="quota schemes (docs/schemes.md)")
+    table = PlainTable(title="quota schemes (docs/schemes.md)")
     for column in ("scheme", "rule", "what", "source"):
         table.add_column(column)
     for name, spec in schemes_of(cfg.schemes).items():
@@ -488,7 +508,7 @@ def schemes_show(
     result = api.taakstelling(inst, national, scheme, cfg)
     api.write_taakstelling(result, inst, cfg, out)
     print_scheme(result, title=f"{inst.meta.name}")
-    console.print(f"written to {out}")
+    console.print(f"written to {escape(str(out))}")
 
 
 @schemes_app.command("compare")
@@ -507,7 +527,7 @@ def schemes_compare(
     from asielplan import api
     from asielplan.experiments.schemes import summary_rows
 
-    names = comma_list(schemes)
+    names = comma_list(schemes, "--schemes")
     if len(names) < 2 or len(set(names)) != len(names):
         raise ConfigError("--schemes needs two or more different scheme names")
     cfg = run_config(config, scenario, instance, {"solver.time_limit": time_limit})
@@ -515,7 +535,7 @@ def schemes_compare(
     with console.status("comparing schemes ...") as status:
         result = api.compare_schemes(names, instance, cfg, _progress(status))
     api.write_comparison(result, out)
-    table = Table(title=f"schemes on {result.instance.meta.name}")
+    table = PlainTable(title=f"schemes on {result.instance.meta.name}")
     for column in ("scheme", "status", "gap", "labour_score", "total_km", "burden_gini"):
         table.add_column(column, justify="left" if column in ("scheme", "status") else "right")
     for row in summary_rows(result.comparison):
@@ -530,7 +550,7 @@ def schemes_compare(
     console.print(table)
     for note in result.notes:
         console.print(f"[yellow]{escape(note)}[/]", soft_wrap=True)
-    console.print(f"written to {out}")
+    console.print(f"written to {escape(str(out))}")
 
 
 def _progress(status: Any) -> Callable[[str], None]:
@@ -695,7 +715,7 @@ def simulate(
 
     cfg = run_config(config, scenario, instance, {"solver.time_limit": time_limit})
     api.check_output(out, instance)
-    chosen = tuple(comma_list(policies))
+    chosen = tuple(comma_list(policies, "--policies"))
     with Progress(
         TextColumn("simulation"),
         BarColumn(),
@@ -713,7 +733,7 @@ def simulate(
         )
     api.write_simulation(study, out)
     summary = study.result.summary
-    table = Table(title=f"simulation on {escape(study.instance.meta.name)}: {weeks} weeks")
+    table = PlainTable(title=f"simulation on {study.instance.meta.name}: {weeks} weeks")
     for column in ("policy", "seeds", "share of hindsight (95% CI)", "deviation at end", "balance"):
         table.add_column(column, justify="left" if column == "policy" else "right")
     for row in summary.to_dict("records"):
@@ -727,7 +747,7 @@ def simulate(
             f"{100 * row['balance_mean']:.2f}%",
         )
     console.print(table)
-    console.print(f"written to {out}")
+    console.print(f"written to {escape(str(out))}")
 
 
 def _kept(out: Path, written: Path) -> None:
@@ -754,7 +774,7 @@ def print_placement_summary(run: Run, out: Path) -> None:
     sol = run.solution
     inst = run.instance
     label = " (SYNTHETIC)" if inst.meta.synthetic else ""
-    table = Table(title=f"placement {inst.meta.name}{label}: {sol.status.value}")
+    table = PlainTable(title=f"placement {inst.meta.name}{label}: {sol.status.value}")
     table.add_column("figure")
     table.add_column("value", justify="right")
 
@@ -782,7 +802,7 @@ def print_placement_summary(run: Run, out: Path) -> None:
     console.print(table)
     _print_diagnosis(run)
     _stop_line(run)
-    console.print(f"written to {out}")
+    console.print(f"written to {escape(str(out))}")
 
 
 def _print_diagnosis(run: Run) -> None:
@@ -791,11 +811,11 @@ def _print_diagnosis(run: Run) -> None:
         return
     shown = ["family", "constraint", "inflow", "period", "bound", "value", "violation"]
     columns = [c for c in shown if diagnosis[c].notna().any()]
-    table = Table(title="cannot be met")
+    table = PlainTable(title="cannot be met")
     for column in columns:
         table.add_column(column)
     for row in diagnosis[columns].head(20).itertuples(index=False):
-        table.add_row(*(escape(str(v)) for v in row))
+        table.add_row(*(str(v) for v in row))
     console.print(table)
 
 
@@ -854,7 +874,7 @@ def print_reception_summary(run: Run, out: Path) -> None:
     sol = run.solution
     inst = run.instance
     label = " (SYNTHETIC)" if inst.meta.synthetic else ""
-    table = Table(title=f"reception {inst.meta.name}{label}: {sol.status.value}")
+    table = PlainTable(title=f"reception {inst.meta.name}{label}: {sol.status.value}")
     table.add_column("figure")
     table.add_column("value", justify="right")
     rows = []
@@ -896,14 +916,14 @@ def print_reception_summary(run: Run, out: Path) -> None:
     if "robust" in run.tables:
         robust = run.tables["robust"].iloc[0]
         console.print(
-            f"robust plan over {robust['inflow_weights']}: buffer cost "
+            f"robust plan over {escape(str(robust['inflow_weights']))}: buffer cost "
             f"EUR {robust['buffer_cost_eur']:,.0f} against EUR "
             f"{robust['emergency_cost_avoided_eur']:,.0f} expected emergency bed cost avoided "
             f"(and {robust['emergency_penalty_avoided']:,.0f} of emergency penalty weight)"
         )
     _print_diagnosis(run)
     _stop_line(run)
-    console.print(f"written to {out}")
+    console.print(f"written to {escape(str(out))}")
 
 
 EXIT_BAD_INPUT = 1
@@ -939,12 +959,12 @@ def explain(
     if household is not None:
         row = api.explain_household(run_dir, household)
         console.print(escape(str(row["text"])), soft_wrap=True)
-        table = Table(title=f"household {escape(household)}")
+        table = PlainTable(title=f"household {household}")
         table.add_column("figure")
         table.add_column("value", justify="right")
         for key, value in row.items():
             if key != "text":
-                table.add_row(key, escape(_cell(value)))
+                table.add_row(key, _cell(value))
         console.print(table)
         return
     assert municipality is not None
@@ -953,11 +973,11 @@ def explain(
         (f"placed in {found.code}", found.placed),
         (f"almost placed in {found.code} (next best, smallest loss first)", found.almost),
     ):
-        table = Table(title=escape(title))
+        table = PlainTable(title=title)
         for column in frame.columns:
             table.add_column(column, justify="right" if column != "household_id" else "left")
         for values in frame.itertuples(index=False):
-            table.add_row(*(escape(_cell(v)) for v in values))
+            table.add_row(*(_cell(v) for v in values))
         console.print(table)
 
 
@@ -1030,7 +1050,7 @@ def front(
         result = api.front(inst, cfg, chosen, points, _progress(status), problem)  # type: ignore[arg-type]
     api.write_front(result, out)
     names = [axis.name for axis in result.axes]
-    table = Table(title=f"front {' / '.join(names)} on {escape(result.instance.meta.name)}")
+    table = PlainTable(title=f"front {' / '.join(names)} on {result.instance.meta.name}")
     for column in ("point", "role", *names, "status", "gap", "front"):
         table.add_column(column, justify="left" if column in ("role", "status") else "right")
     for row in result.points.to_dict("records"):
@@ -1044,7 +1064,7 @@ def front(
             mark,
         )
     console.print(table)
-    console.print(f"written to {out}")
+    console.print(f"written to {escape(str(out))}")
     if not result.points["on_front"].any():
         from asielplan.solvers.result import Status
 
@@ -1079,7 +1099,7 @@ def sweep(
         result = api.sweep(instance, cfg, sweep, _progress(status))
     api.write_sweep(result, out)
     shown = [*result.keys, "status", "gap", *result.metrics]
-    table = Table(title=f"sweep on {escape(result.instance.meta.name)}")
+    table = PlainTable(title=f"sweep on {result.instance.meta.name}")
     for column in shown:
         table.add_column(column, justify="left" if column == "status" else "right")
     for row in result.table.to_dict("records"):
@@ -1090,7 +1110,7 @@ def sweep(
             )
         )
     console.print(table)
-    console.print(f"written to {out}")
+    console.print(f"written to {escape(str(out))}")
 
 
 @app.command()
@@ -1126,7 +1146,7 @@ def fairness(
     with console.status("fairness ...") as status:
         result = api.fairness(instance, cfg, groups, rule, level, floor, _progress(status))
     api.write_fairness(result, out)
-    table = Table(title=f"price of fairness on {escape(result.instance.meta.name)}")
+    table = PlainTable(title=f"price of fairness on {result.instance.meta.name}")
     columns = ("aggregation", "rule", "status", "gap", "labour_score", "price_of_fairness")
     for column in columns:
         table.add_column(column, justify="left" if column in columns[:3] else "right")
@@ -1140,7 +1160,7 @@ def fairness(
             f"{100 * row['price_of_fairness']:.2f}%",
         )
     console.print(table)
-    console.print(f"written to {out}")
+    console.print(f"written to {escape(str(out))}")
 
 
 def _gap(value: Any) -> str:

@@ -15,11 +15,19 @@ holds a base configuration plus named scenarios, each a partial override of the 
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from asielplan.errors import ConfigError
 
@@ -394,19 +402,59 @@ class SchemeSpec(Strict):
         return self
 
 
+NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}")  # a name the user gives a thing
+# columns of the scheme comparison's targets table, beside one column per scheme
+RESERVED_SCHEME_NAMES = ("municipality", "name", "inhabitants", "population_key")
+
+
+class LimitsConfig(Strict):
+    """How large a study or batch may grow before it is refused, counted before anything
+    is expanded or solved (a typo of a few zeros should not start a million solves)."""
+
+    max_runs: int = Field(
+        default=2_000,
+        ge=1,
+        description="Most solves one command may start: a batch's runs, a front's points, "
+        "a sweep's grid, a simulation's weeks x seeds x policies.",
+    )
+
+
+def check_count(count: int, what: str, limits: LimitsConfig) -> None:
+    """Refuse ``count`` runs above ``limits.max_runs``, stating both numbers."""
+    if count > limits.max_runs:
+        raise ConfigError(
+            f"{what} would start {count:,} runs, above limits.max_runs = "
+            f"{limits.max_runs:,}; make it smaller or raise limits.max_runs"
+        )
+
+
 class RunConfig(Strict):
     """One run: the base configuration with at most one scenario applied."""
 
     scenario: str = Field(default="base", description="Name of the applied scenario.")
     solver: SolverConfig = SolverConfig()
     output: OutputConfig = OutputConfig()
+    limits: LimitsConfig = LimitsConfig()
     placement: PlacementConfig = PlacementConfig()
     reception: ReceptionConfig = ReceptionConfig()
     weekly: WeeklyConfig = WeeklyConfig()
     schemes: dict[str, SchemeSpec] = Field(
         default_factory=dict,
-        description="Quota schemes of this configuration, besides the shipped ones.",
+        description="Quota schemes of this configuration, besides the shipped ones; a "
+        "name is a letter then letters, digits, '_' or '-' (at most 40).",
     )
+
+    @field_validator("schemes")
+    @classmethod
+    def _scheme_names(cls, schemes: dict[str, SchemeSpec]) -> dict[str, SchemeSpec]:
+        """A scheme's name labels columns, plots and run folders: a plain word only."""
+        for name in schemes:
+            if not NAME_PATTERN.fullmatch(name) or name in RESERVED_SCHEME_NAMES:
+                raise ValueError(
+                    f"scheme name {name!r}: use a letter then letters, digits, '_' or '-' "
+                    f"(at most 40), not one of {', '.join(RESERVED_SCHEME_NAMES)}"
+                )
+        return schemes
 
 
 PRICED_POLICIES = ("prices", "balanced")

@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from asielplan.errors import OutputError
+from asielplan.errors import ConfigError, OutputError
 
 FLOAT_FORMAT = "%.10g"
 MANIFEST = "manifest.json"
@@ -64,10 +65,67 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def comma_list(text: str) -> list[str]:
+def comma_list(text: str, option: str) -> list[str]:
     """The names of a comma list (``"gender, size"``: an option's or a setting's),
-    stripped, blanks left out."""
-    return [name.strip() for name in text.split(",") if name.strip()]
+    stripped. An empty list or item (``"a,,b"``, a trailing comma) or a name given twice
+    is a :class:`ConfigError` naming ``option``, the option or setting it came from."""
+    names = [name.strip() for name in text.split(",")]
+    if any(not name for name in names):
+        raise ConfigError(f"{option} {text!r}: an empty item; give names separated by commas")
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ConfigError(f"{option} {text!r}: {', '.join(twice)} given more than once")
+    return names
+
+
+SAFE_NAME_LENGTH = 80  # characters of a file or folder name made from a value
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+_WINDOWS_DEVICES = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10))} | {
+    f"LPT{i}" for i in range(10)
+}
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
+def safe_name(value: object, max_length: int = SAFE_NAME_LENGTH) -> str:
+    """A file or folder name made from a value of the data or the configuration (a
+    municipality's name, a province code, a scheme name): accents dropped, then every
+    run of characters outside ``A-Z a-z 0-9 _ . -`` becomes one ``-``; no separator, no
+    leading dot or hyphen, never empty, never a Windows device name. A name longer than
+    ``max_length`` is cut and ends in ``~`` and eight hex digits of its value's SHA-256,
+    so it stays stable and distinct. Values never become paths any other way."""
+    import unicodedata
+
+    text = str(value)
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    name = _UNSAFE.sub("-", plain)
+    name = re.sub(r"[-.]*-[-.]*", "-", name)  # "../" and "-.-" become one hyphen
+    name = re.sub(r"\.{2,}", ".", name).strip(".-")
+    if not name:
+        name = f"x~{_digest(text)}"
+    if name.split(".")[0].upper() in _WINDOWS_DEVICES:
+        name = f"_{name}"
+    if len(name) > max_length:
+        name = f"{name[: max_length - 9].rstrip('.-')}~{_digest(text)}"
+    return name
+
+
+def safe_names(values: list[str], max_length: int = SAFE_NAME_LENGTH) -> dict[str, str]:
+    """:func:`safe_name` of each value, made unique: values whose names coincide
+    (also when only their case differs, as on Windows and macOS) all get ``~`` and eight
+    hex digits of their own SHA-256, whatever their order."""
+    names = {value: safe_name(value, max_length) for value in dict.fromkeys(values)}
+    folded: dict[str, list[str]] = {}
+    for value, name in names.items():
+        folded.setdefault(name.casefold(), []).append(value)
+    for clash in folded.values():
+        if len(clash) > 1:
+            for value in clash:
+                base = names[value][: max_length - 9]
+                names[value] = f"{base}~{_digest(value)}"
+    return names
 
 
 def json_text(obj: Any) -> str:
@@ -130,7 +188,10 @@ def write_table(
 ) -> None:
     """Write ``frame`` as ``name.csv`` (in ``dialect``) and/or ``name.parquet`` in
     ``directory``. The CSV is made spreadsheet-safe (:func:`spreadsheet_safe`); Parquet
-    keeps the text as is. ``xlsx`` is a workbook of several tables: :func:`write_tables`."""
+    keeps the text as is. ``xlsx`` is a workbook of several tables: :func:`write_tables`.
+    ``name`` must be a safe name (:func:`safe_name`): a value is never a path."""
+    if name != safe_name(name):
+        raise ValueError(f"table name {name!r} is not a safe file name")
     for fmt in formats:
         if fmt == "csv":
             data = csv_bytes(spreadsheet_safe(frame), dialect)
@@ -186,7 +247,10 @@ def xlsx_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
             title = f"{name[: 31 - len(str(k)) - 1]}~{k}"
         used.add(title)
         sheet = book.create_sheet(title=title)
-        sheet.append([str(c) for c in frame.columns])
+        for col_number, column in enumerate(frame.columns, start=1):
+            header = sheet.cell(row=1, column=col_number)
+            header.value = str(column)
+            header.data_type = "s"  # a header is text, never a formula
         widths = [len(str(c)) for c in frame.columns]
         for row_number, values in enumerate(frame.itertuples(index=False), start=2):
             for col_number, value in enumerate(values, start=1):

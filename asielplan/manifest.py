@@ -80,5 +80,42 @@ def build_manifest(
     }
 
 
-def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
+TIMINGS = "timings.json"  # the one output that differs between runs: never hashed
+
+
+def write_manifest(directory: Path, manifest: dict[str, Any], outputs: bool = True) -> None:
+    """``manifest.json`` in ``directory``, with (``outputs``) the SHA-256 of every file
+    written there before it (``outputs_sha256``, by path in the folder; not the timings):
+    a reader can tell a run's files from ones changed, cut short or swapped since."""
+    if outputs:
+        manifest = {**manifest, "outputs_sha256": output_hashes(directory)}
     atomic_write_text(directory / "manifest.json", json_text(manifest))
+
+
+def output_hashes(directory: Path) -> dict[str, str]:
+    return {
+        path.relative_to(directory).as_posix(): sha256_file(path)
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+        and path.name != TIMINGS
+        and path.relative_to(directory).as_posix() != "manifest.json"
+    }
+
+
+def check_outputs(directory: Path, manifest: dict[str, Any]) -> list[str]:
+    """The files of ``directory`` that do not match its manifest's ``outputs_sha256``
+    (missing, or changed since the run), each as ``name: why``; empty when all match or
+    the manifest predates the record."""
+    recorded = manifest.get("outputs_sha256")
+    if recorded is None:
+        return []
+    if not isinstance(recorded, dict):
+        return ["manifest.json: outputs_sha256 is not a table of files"]
+    problems = []
+    for name, digest in sorted(recorded.items()):
+        path = directory / str(name)
+        if not path.is_file():
+            problems.append(f"{name}: missing")
+        elif sha256_file(path) != digest:
+            problems.append(f"{name}: changed since the run (its SHA-256 differs)")
+    return problems

@@ -22,8 +22,8 @@ from asielplan.config import RunConfig
 from asielplan.io import json_text
 
 Kind = Literal["place", "reception", "weekly", "schemes", "front"]
-# settings that do not change a result (the scenario's name is a label; logging)
-NOT_IN_ID = {("scenario",), ("solver", "log")}
+# settings that do not change a result (the scenario's name is a label; logging; limits)
+NOT_IN_ID = {("scenario",), ("solver", "log"), ("limits",)}
 
 
 @dataclass(frozen=True)

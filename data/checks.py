@@ -519,7 +519,31 @@ def check_municipality_tables(inst: Instance) -> list[Issue]:
     issues: list[Issue] = []
     for table in ("achterstand", "progress", "swaps", "population_override"):
         issues += _unknown_municipalities(inst, table)
+    progress = inst.progress
+    if "progress" in inst.loaded and progress is not None and "municipality" in progress:
+        issues += missing_municipalities(inst, progress["municipality"], inst.files["progress"])
     return issues
+
+
+def missing_municipalities(inst: Instance, codes: pd.Series, file: str) -> list[Issue]:
+    """A progress table names every municipality: one that is absent would silently count
+    as "nothing placed" (or as no achterstand), a zero nobody measured."""
+    missing = [code for code in inst.municipalities["code"] if code not in set(codes)]
+    if not missing:
+        return []
+    shown = ", ".join(missing[:10]) + (
+        f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+    )
+    return [
+        Issue(
+            file,
+            None,
+            "municipality",
+            "every municipality",
+            f"{len(missing)} municipalit{'y is' if len(missing) == 1 else 'ies are'} missing "
+            f"({shown}); give a row for each, with placed = 0 where nobody was placed",
+        )
+    ]
 
 
 def check_previous_plan(inst: Instance) -> list[Issue]:

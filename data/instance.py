@@ -51,10 +51,17 @@ class TableRef(_Strict):
     source: str = Field(default="", description="Provenance: publisher, vintage, licence.")
 
 
+MAX_NATIONAL = 10_000_000  # persons a half-year: far above any real number, and vg * iG fits
+
+
 class TaakstellingSpec(_Strict):
     """The national half-year number and the quota scheme that splits it."""
 
-    national: int = Field(ge=0, description="National taakstelling for the period (persons).")
+    national: int = Field(
+        ge=0,
+        le=MAX_NATIONAL,
+        description="National taakstelling for the period (persons).",
+    )
     scheme: str = Field(
         default="population",
         description="Quota scheme of the taakstelling: population (the law, Huisvestingswet "
@@ -394,7 +401,9 @@ def _unregistered_files(root: Path, meta: InstanceMeta) -> list[Issue]:
     return issues
 
 
-def read_standalone_table(path: str | Path, schema: pa.DataFrameSchema) -> pd.DataFrame:
+def read_standalone_table(
+    path: str | Path, schema: pa.DataFrameSchema
+) -> tuple[pd.DataFrame, list[Issue]]:
     """A table file outside an instance (e.g. the previous half-year's progress for the
     letters), read and checked like an instance table; :class:`InputError` with every
     problem otherwise."""
@@ -402,9 +411,10 @@ def read_standalone_table(path: str | Path, schema: pa.DataFrameSchema) -> pd.Da
     issues: list[Issue] = []
     raw = _read_table_file(path.parent, path.name, issues)
     frame = None if raw is None else _coerce_and_validate(raw, schema, path.name, issues)
-    if issues or frame is None:
+    errors = [issue for issue in issues if not issue.is_warning]
+    if errors or frame is None:
         raise InputError(issues, str(path))
-    return frame
+    return frame, issues  # the warnings say how the file was read (dialect, encoding)
 
 
 def attach_table(inst: Instance, name: str, path: str | Path) -> Instance:
@@ -435,7 +445,7 @@ def attach_table(inst: Instance, name: str, path: str | Path) -> Instance:
             f"the instance registers its own {name} table; give one or the other",
         )
         raise InputError([issue], str(path))
-    frame = read_standalone_table(path, TABLES[name].schema)
+    frame, read_as = read_standalone_table(path, TABLES[name].schema)
     attached = dataclasses.replace(
         inst,
         files={**inst.files, name: str(path)},
@@ -446,7 +456,7 @@ def attach_table(inst: Instance, name: str, path: str | Path) -> Instance:
     found_issues = [i for i in run_checks(attached) if i.file == str(path)]
     if any(not issue.is_warning for issue in found_issues):
         raise InputError(found_issues, str(path))
-    attached.warnings = [*inst.warnings, *found_issues]
+    attached.warnings = [*inst.warnings, *read_as, *found_issues]
     return _to_numpy_dtypes(attached)
 
 
@@ -586,8 +596,6 @@ def _read_csv(
     """A CSV table as text columns, in the instance's dialect and encoding. The Dutch
     dialect (';' between columns) is taken without being declared only when the header
     is unambiguous (a ';' and no ','), and then reported as a warning."""
-    import csv
-    import io
 
     data = path.read_bytes()
     encoding = meta.encoding if meta is not None else "utf-8"
@@ -599,6 +607,19 @@ def _read_csv(
     try:
         text = data.decode("utf-8-sig" if encoding == "utf-8" or bom else encoding)
     except UnicodeDecodeError as exc:
+        if meta is None:  # a file given on its own: a Windows export is read, and said so
+            text = data.decode("cp1252", errors="replace")
+            issues.append(
+                Issue(
+                    relative,
+                    None,
+                    None,
+                    "encoding",
+                    f"not UTF-8 (byte 0x{data[exc.start]:02x}): read as Windows-1252 (cp1252)",
+                    severity="warning",
+                )
+            )
+            return _parse_csv(text, relative, issues, None)
         line = data[: exc.start].count(b"\n") + 1
         issues.append(
             Issue(
@@ -611,18 +632,30 @@ def _read_csv(
             )
         )
         return None
+    return _parse_csv(text, relative, issues, meta)
+
+
+def _parse_csv(
+    text: str, relative: str, issues: list[Issue], meta: InstanceMeta | None
+) -> pd.DataFrame | None:
+    """Decoded CSV text as text columns. The Dutch dialect (';' between columns) is
+    taken without being declared only when the header is unambiguous (a ';' and no
+    ','), and then reported as a warning."""
+    import csv
+    import io
+
     dialect = meta.csv_dialect if meta is not None else "standard"
     header = text.splitlines()[0] if text.strip() else ""
     if dialect == "standard" and ";" in header and "," not in header:
         dialect = "nl"
+        advice = "declare csv_dialect = 'nl' in instance.toml" if meta is not None else "fine"
         issues.append(
             Issue(
                 relative,
                 None,
                 None,
                 "csv dialect",
-                "read as the Dutch dialect (';' between columns, decimal commas): declare "
-                "csv_dialect = 'nl' in instance.toml",
+                f"read as the Dutch dialect (';' between columns, decimal commas): {advice}",
                 severity="warning",
             )
         )
@@ -773,6 +806,7 @@ def _coerce_and_validate(
 ) -> pd.DataFrame:
     frame = raw.copy()
     before = len(issues)
+    _check_characters(frame, file, issues)
     for column, col_schema in schema.columns.items():
         if column in frame.columns:
             frame[column] = _coerce_column(
@@ -789,6 +823,34 @@ def _coerce_and_validate(
     except pa.errors.SchemaErrors as exc:
         issues.extend(_schema_issues(exc.failure_cases, file, already))
     return frame
+
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _check_characters(frame: pd.DataFrame, file: str, issues: list[Issue]) -> None:
+    """Text with a control character (a tab, a line break or another of U+0000-U+001F,
+    U+007F inside a cell) cannot be written to a workbook, breaks a letter's line and
+    hides in a table: an input error at its row and column, found before any solve."""
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype != object and not isinstance(values.dtype, pd.StringDtype):
+            continue
+        text = values.map(lambda v: v if isinstance(v, str) else "")
+        found = text.str.contains(CONTROL_CHARACTERS, regex=True).to_numpy(dtype=bool)
+        for position in np.flatnonzero(found):
+            value = str(text.iloc[position])
+            match = CONTROL_CHARACTERS.search(value)
+            assert match is not None
+            issues.append(
+                Issue(
+                    file,
+                    int(position) + 1,
+                    str(column),
+                    "text characters",
+                    f"a control character (U+{ord(match.group()):04X}) in {value!r}",
+                )
+            )
 
 
 def _schema_issues(

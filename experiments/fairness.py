@@ -59,9 +59,10 @@ GROUP_COLUMNS = [
 ]
 
 
-def parse_rules(text: str) -> list[Rule]:
-    """``"proportional,maxmin"`` as rules (ValueError when unknown)."""
-    names = comma_list(text)
+def parse_rules(text: str, option: str = "--rule") -> list[Rule]:
+    """``"proportional,maxmin"`` as rules (ValueError when unknown, ConfigError naming
+    ``option`` for an empty or repeated name)."""
+    names = comma_list(text, option)
     unknown = [name for name in names if name not in RULES]
     if unknown or not names:
         raise ValueError(

@@ -77,10 +77,10 @@ AXES: dict[Problem, dict[str, Axis]] = {
 DEFAULT_AXES: dict[Problem, str] = {"placement": "labour,distance", "reception": "money,emergency"}
 
 
-def parse_axes(text: str, problem: Problem = "placement") -> list[Axis]:
+def parse_axes(text: str, problem: Problem = "placement", option: str = "--axes") -> list[Axis]:
     """``"labour,distance"`` as axes of ``problem``; two or three, distinct, known."""
     known = AXES[problem]
-    names = comma_list(text)
+    names = comma_list(text, option)
     unknown = [name for name in names if name not in known]
     if unknown:
         raise ValueError(f"unknown axis {', '.join(unknown)}; {problem} axes: {', '.join(known)}")

@@ -24,13 +24,17 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pandas as pd
+from jinja2 import StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from asielplan.data.instance import Instance
 from asielplan.errors import Issue
+from asielplan.io import safe_names
 from asielplan.model.schemes import SchemeResult
-from asielplan.model.taakstelling import PERIOD, peildatum
+from asielplan.model.taakstelling import PERIOD, YEARS, peildatum
 
 TEMPLATES = Path(__file__).parent / "templates" / "letters"
 TYPST_SPECIAL = set("\\#$*_`<>@[]~\"'=-+/{}")
@@ -49,9 +53,14 @@ class LetterError(Exception):
         super().__init__("; ".join(str(issue) for issue in issues))
 
 
+PLACEHOLDERS = ("provincie",)  # what a letterhead value may name: {provincie}
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+
+
 class Letterhead(BaseModel):
-    """``letterhead.toml``: the sender, its address, where to ask, the signature
-    (``{provincie}`` becomes the province's name)."""
+    """``letterhead.toml``: the sender, its address, where to ask, the signature.
+    ``{provincie}`` in a value becomes the province's name; it is the only placeholder
+    (``{{`` and ``}}`` are literal braces)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -59,6 +68,39 @@ class Letterhead(BaseModel):
     adres: list[str]
     contact: str
     ondertekening: list[str]
+
+    def problems(self, file: str) -> list[Issue]:
+        """Every value with a placeholder other than the documented ones, or a stray
+        brace: one issue per key."""
+        found: list[Issue] = []
+        for key, value in self.model_dump().items():
+            for line in value if isinstance(value, list) else [value]:
+                try:
+                    fill(line, {name: "" for name in PLACEHOLDERS})
+                except ValueError as exc:
+                    found.append(Issue(file, None, key, "letterhead placeholder", str(exc)))
+        return found
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """``text`` with each ``{name}`` replaced by ``values[name]``: plain substitution of
+    the documented placeholders only, no attribute, index or format specification
+    (``str.format`` would evaluate ``{provincie.__class__}``). ValueError names an unknown
+    placeholder and the allowed ones."""
+
+    def one(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token in ("{{", "}}"):
+            return token[0]
+        name = match.group(1)
+        if name is None:
+            raise ValueError(f"a single {token!r}; write {token * 2} for a brace")
+        if name not in values:
+            allowed = ", ".join("{" + n + "}" for n in values)
+            raise ValueError(f"{{{name}}} is not a placeholder; the allowed ones: {allowed}")
+        return values[name]
+
+    return _PLACEHOLDER.sub(one, text)
 
 
 @dataclass(frozen=True)
@@ -82,11 +124,21 @@ class Period:
 
 
 def parse_period(code: str) -> Period:
-    """A period from ``YYYY-I`` / ``YYYY-II``; :class:`LetterError` otherwise."""
-    match = PERIOD.match(code)
-    if match is None:
+    """A period from ``YYYY-I`` / ``YYYY-II`` (ASCII digits, a year of :data:`YEARS`);
+    :class:`LetterError` otherwise."""
+    match = PERIOD.fullmatch(code)
+    if match is None or int(match["year"]) not in YEARS:
         raise LetterError(
-            [Issue("--period", None, None, "period", f"{code!r} is not YYYY-I or YYYY-II")]
+            [
+                Issue(
+                    "--period",
+                    None,
+                    None,
+                    "period",
+                    f"{code!r} is not YYYY-I or YYYY-II with a year from {YEARS.start} "
+                    f"to {YEARS.stop - 1}",
+                )
+            ]
         )
     year, half = int(match["year"]), match["half"]
     start = date(year, 1, 1) if half == "I" else date(year, 7, 1)
@@ -147,14 +199,17 @@ def letter_rows(
     rows["key"] = table["key"].round(6)
     if "amv" in table:
         rows["amv"] = table["amv"]
-    rows["file"] = [pdf_name(c, n) for c, n in zip(rows["municipality"], rows["name"], strict=True)]
+    rows["file"] = pdf_names(rows["municipality"].astype(str), rows["name"].astype(str))
     return rows
 
 
-def pdf_name(code: str, name: str) -> str:
-    """``GM0363-Amsterdam.pdf``: the code and the name, other characters as hyphens."""
-    safe = re.sub(r"[^\w]+", "-", str(name), flags=re.UNICODE).strip("-")
-    return f"{code}-{safe}.pdf"
+def pdf_names(codes: pd.Series, names: pd.Series) -> list[str]:
+    """``GM0363-Amsterdam.pdf`` per code and name: a safe file name
+    (:func:`asielplan.io.safe_names`: accents dropped, other characters as hyphens, cut
+    to length, unique), whatever the data holds."""
+    stems = [f"{code}-{name}" for code, name in zip(codes, names, strict=True)]
+    safe = safe_names(stems)
+    return [f"{safe[stem]}.pdf" for stem in stems]
 
 
 # --------------------------------------------------------------------------- rendering
@@ -201,16 +256,60 @@ def _datum(value: Any) -> str:
     return format_date(day, "d MMMM y", locale="nl")
 
 
+TEMPLATE_FILES = (
+    "_style.typ.j2",
+    "letter.typ.j2",
+    "letter_spreidingswet.typ.j2",
+    "province.typ.j2",
+    "letterhead.toml",
+)
+
+
+def _template_folder(folder: Path) -> Path:
+    """A user's ``--template`` folder, refused unless it is a real folder (not a link)
+    holding at least one of the files it may override."""
+    issue = None
+    if folder.is_symlink() or not folder.is_dir():
+        what = "a link" if folder.is_symlink() else "not a folder" if folder.exists() else "absent"
+        issue = f"{folder} is {what}; give a folder of templates"
+    elif not any((folder / name).exists() for name in TEMPLATE_FILES):
+        issue = f"{folder} holds none of {', '.join(TEMPLATE_FILES)}: not a template folder"
+    if issue is not None:
+        raise LetterError([Issue("--template", None, None, "template folder", issue)])
+    return folder
+
+
+def _template_file(folder: Path, name: str) -> Path | None:
+    """``folder / name`` when it is a regular file inside ``folder``; a link, a ``..`` or
+    a path that leaves the folder is a :class:`LetterError`; None when absent."""
+    parts = Path(name).parts
+    if Path(name).is_absolute() or ".." in parts or "\\" in name:
+        raise LetterError(
+            [Issue(name, None, None, "template file", "a path outside the template folder")]
+        )
+    path = folder / name
+    if path.is_symlink() or (path.exists() and not path.resolve().is_relative_to(folder.resolve())):
+        raise LetterError(
+            [Issue(str(path), None, None, "template file", "a link; templates must be files")]
+        )
+    return path if path.is_file() else None
+
+
 class Renderer:
-    """Jinja2 templates (a user's folder first, then the shipped ones) to Typst to PDF."""
+    """Jinja2 templates (a user's folder first, then the shipped ones) to Typst to PDF.
+
+    A template folder is a document someone may send, so it never runs code or reads a
+    file it does not hold: templates render in Jinja2's immutable sandbox (no attribute
+    starting with ``_``, no method that changes data), only regular files of the folder
+    are loaded (no link, no ``..``), and Typst sets the letter in a fresh folder that
+    holds only the rendered source (``#read`` and ``#image`` see nothing else)."""
 
     def __init__(self, folder: Path | None = None) -> None:
-        import jinja2
-
-        self.folders = [p for p in (folder, TEMPLATES) if p is not None]
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([str(p) for p in self.folders]),
-            undefined=jinja2.StrictUndefined,
+        user = None if folder is None else _template_folder(Path(folder))
+        self.folders = [p for p in (user, TEMPLATES) if p is not None]
+        self.env = ImmutableSandboxedEnvironment(
+            loader=_FolderLoader(self.folders),
+            undefined=StrictUndefined,
             finalize=typst_escape,
             autoescape=False,
             keep_trailing_newline=True,
@@ -221,27 +320,33 @@ class Renderer:
         self.letterhead = self._letterhead()
 
     def _letterhead(self) -> Letterhead:
-        path = next(p / "letterhead.toml" for p in self.folders if (p / "letterhead.toml").exists())
+        path = next(p for p in (_template_file(f, "letterhead.toml") for f in self.folders) if p)
         try:
-            return Letterhead.model_validate(tomllib.loads(path.read_text(encoding="utf-8-sig")))
-        except (tomllib.TOMLDecodeError, ValidationError) as exc:
+            head = Letterhead.model_validate(tomllib.loads(path.read_text(encoding="utf-8-sig")))
+        except (tomllib.TOMLDecodeError, ValidationError, UnicodeDecodeError) as exc:
             raise LetterError(
                 [Issue(str(path), None, None, "letterhead", str(exc).splitlines()[0])]
             ) from None
+        problems = head.problems(str(path))
+        if problems:
+            raise LetterError(problems)
+        return head
 
     def sender(self, province: str) -> dict[str, Any]:
         head = self.letterhead
+        values = {"provincie": province}
         return {
-            "naam": head.afzender.format(provincie=province),
-            "adres": [line.format(provincie=province) for line in head.adres],
-            "contact": head.contact.format(provincie=province),
-            "ondertekening": [line.format(provincie=province) for line in head.ondertekening],
+            "naam": fill(head.afzender, values),
+            "adres": [fill(line, values) for line in head.adres],
+            "contact": fill(head.contact, values),
+            "ondertekening": [fill(line, values) for line in head.ondertekening],
         }
 
     def pdf(self, template: str, context: dict[str, Any], what: str) -> bytes:
-        """Render ``template`` with ``context`` and set it; template and typesetting
-        errors become a :class:`LetterError` naming the template file and line."""
-        import jinja2
+        """Render ``template`` with ``context`` and set it; every template and typesetting
+        error becomes a :class:`LetterError` naming the template file and line."""
+        import tempfile
+
         import typst
 
         try:
@@ -258,16 +363,32 @@ class Renderer:
                     )
                 ]
             ) from None
-        except jinja2.UndefinedError as exc:
+        except LetterError:
+            raise
+        except Exception as exc:  # a template's own error: unsafe access, undefined, type
             file, line = self._where(exc, template)
-            raise LetterError([Issue(file, line, None, "template", str(exc))]) from None
-        try:
-            return bytes(typst.compile(source.encode("utf-8")))
-        except typst.TypstError as exc:
-            message = str(exc).strip().splitlines()[0]
-            raise LetterError(
-                [Issue(template, None, None, "typesetting", f"{what}: {message}")]
-            ) from None
+            rule = (
+                "template sandbox" if isinstance(exc, jinja2.sandbox.SecurityError) else "template"
+            )
+            raise LetterError([Issue(file, line, None, rule, _message(exc))]) from None
+        with tempfile.TemporaryDirectory(prefix="asielplan-letter-") as folder:
+            root = Path(folder)
+            main = root / "letter.typ"
+            main.write_text(source, encoding="utf-8")
+            try:
+                return bytes(
+                    typst.compile(
+                        str(main),
+                        root=str(root),
+                        package_path=str(root / "packages"),
+                        package_cache_path=str(root / "cache"),
+                    )
+                )
+            except typst.TypstError as exc:
+                message = str(exc).strip().splitlines()[0]
+                raise LetterError(
+                    [Issue(template, None, None, "typesetting", f"{what}: {message}")]
+                ) from None
 
     def _where(self, exc: BaseException, template: str) -> tuple[str, int | None]:
         """The template file and line a rendering error happened in."""
@@ -275,6 +396,35 @@ class Renderer:
             if frame.filename.endswith(".j2"):
                 return frame.filename, frame.lineno
         return template, None
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+class _FolderLoader(jinja2.BaseLoader):
+    """A Jinja2 loader over template folders (the first that has a name wins) that reads
+    only regular files inside its folder: no link, no ``..``, no absolute path."""
+
+    def __init__(self, folders: list[Path]) -> None:
+        self.folders = folders
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        for folder in self.folders:
+            try:
+                path = _template_file(folder, template)
+            except LetterError as exc:
+                issue = exc.issues[0]
+                raise jinja2.TemplateNotFound(f"{issue.file}: {issue.message}") from None
+            if path is not None:
+                mtime = path.stat().st_mtime
+                return (
+                    path.read_text(encoding="utf-8"),
+                    str(path),
+                    lambda p=path, t=mtime: p.stat().st_mtime == t,
+                )
+        raise jinja2.TemplateNotFound(template)
 
 
 @dataclass
@@ -336,7 +486,11 @@ def make_letters(
     if spreiding:
         subject = "opvangplaatsen (Spreidingswet)"
     overviews: dict[str, bytes] = {}
-    for province in sorted(rows["province"].unique()):
+    provinces = sorted(rows["province"].unique())
+    first = rows.drop_duplicates("province").set_index("province")["province_name"]
+    names = pdf_names(pd.Series(provinces), first.loc[provinces].astype(str))
+    files = dict(zip(provinces, names, strict=True))
+    for province in provinces:
         members = rows[rows["province"] == province]
         name = str(members["province_name"].iloc[0])
         national_population = int(members["national_population"].iloc[0])
@@ -370,7 +524,7 @@ def make_letters(
             ],
         }
         pdf = renderer.pdf("province.typ.j2", context, str(province))
-        overviews[pdf_name(str(province), name)] = pdf
+        overviews[files[province]] = pdf
     return LetterSet(letters, overviews, rows, list(result.labels))
 
 

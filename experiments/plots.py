@@ -13,10 +13,12 @@ from asielplan.model.reception import ReceptionData
 
 def pyplot() -> Any:
     """matplotlib's pyplot on the Agg backend (files, no display): the one place that
-    chooses the backend, for every plot and map of the package."""
+    chooses the backend, for every plot and map of the package. Math text is off: a
+    name from the data with ``$`` in it is drawn as written, never parsed as TeX."""
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["text.parse_math"] = False
     import matplotlib.pyplot as plt
 
     return plt

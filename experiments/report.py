@@ -40,6 +40,7 @@ import pandas as pd
 from asielplan.data.instance import Instance, read_instance
 from asielplan.errors import InputError, Issue
 from asielplan.experiments import maps
+from asielplan.experiments.plots import pyplot
 from asielplan.experiments.results.folder import RunFolder
 from asielplan.io import sha256_file
 
@@ -137,7 +138,7 @@ class Section:
 
 def figure(fig: Any, alt: str) -> Figure:
     """A matplotlib figure as an inline PNG (stable bytes: no software tag)."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
@@ -357,7 +358,7 @@ def _moves_map(
 
 
 def _group_section(run: RunFolder) -> Section:
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     section = Section("Outcomes by group")
     gender, size = run.table("outcomes_by_gender"), run.table("outcomes_by_size")
@@ -443,7 +444,7 @@ def reception_headline(run: RunFolder) -> list[tuple[str, str]]:
 
 
 def reception_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     occupancy, emergency = run.table("occupancy"), run.table("emergency")
     cases = run.table("business_cases")
@@ -731,7 +732,7 @@ def taakstelling_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
 def batch_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
     """A batch: how its runs ended, and each run's objective and seconds (one bar per
     run in the batch's order, coloured by status)."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     runs = run.table("runs")
     section = Section("Runs")

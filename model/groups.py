@@ -45,9 +45,10 @@ GROUP_LABELS = {
 }
 
 
-def parse_families(text: str) -> list[str]:
-    """``"gender,size"`` as the groups of those families (ValueError when unknown)."""
-    names = comma_list(text)
+def parse_families(text: str, option: str = "--groups") -> list[str]:
+    """``"gender,size"`` as the groups of those families (ValueError when unknown,
+    ConfigError naming ``option`` for an empty or repeated name)."""
+    names = comma_list(text, option)
     unknown = [name for name in names if name not in GROUP_FAMILIES]
     if unknown or not names:
         raise ValueError(

@@ -170,22 +170,20 @@ def schemes_of(own: Schemes | None = None) -> dict[str, SchemeSpec]:
     return {**BUILT_IN, **(own or {})}
 
 
-def check_scheme(inst: Instance, name: str, own: Schemes | None = None) -> list[Issue]:
+def check_scheme(
+    inst: Instance, name: str, own: Schemes | None = None, given_as: str | None = None
+) -> list[Issue]:
     """Why ``name`` cannot be computed on ``inst``: unknown name, a column the
     municipality table lacks, a region level it lacks, region totals that name unknown
-    regions or miss some."""
+    regions or miss some. ``given_as``: the option the name came from (``--scheme``), so
+    that an unknown name blames it, not the configuration."""
     where = f"schemes.{name}"
     specs = schemes_of(own)
     if name not in specs:
-        return [
-            Issue(
-                "configuration",
-                None,
-                "placement.scheme",
-                "known scheme",
-                f"no scheme {name!r}; known: {', '.join(sorted(specs))}",
-            )
-        ]
+        issue = f"no scheme {name!r}; known: {', '.join(sorted(specs))}"
+        if given_as is not None:
+            return [Issue(given_as, None, None, "known scheme", issue)]
+        return [Issue("configuration", None, "placement.scheme", "known scheme", issue)]
     spec = specs[name]
     columns = municipal_columns(inst)
     file = inst.files.get("municipalities", "municipalities")
@@ -262,11 +260,13 @@ def compute_scheme(
     name: str,
     national: int | None = None,
     own: Schemes | None = None,
+    given_as: str | None = None,
 ) -> SchemeResult:
     """The numbers of scheme ``name`` on ``inst`` for ``national`` (default: the
     scheme's own national number, else the instance's ``[taakstelling].national``);
-    ``own``: the configuration's schemes."""
-    issues = check_scheme(inst, name, own)
+    ``own``: the configuration's schemes; ``given_as``: the option that named the scheme
+    (:func:`check_scheme`)."""
+    issues = check_scheme(inst, name, own, given_as)
     spec = schemes_of(own).get(name)
     spec_national = spec.national if spec is not None else None
     taak = inst.meta.taakstelling
@@ -293,6 +293,24 @@ def compute_scheme(
     is_law = spec.rule == "law"
     swap = _by_code(muni, inst.table("swaps") if is_law else None, "change")
     carried = _by_code(muni, inst.achterstand, "achterstand")
+    below = (share + swap) < 0
+    if below.any():
+        file = inst.files.get("swaps", "swaps")
+        raise SchemeError(
+            [
+                Issue(
+                    file,
+                    None,
+                    "change",
+                    "swap within the taakstelling",
+                    f"{code} gives away {-int(change)} while its taakstelling by the law is "
+                    f"{int(own)}: a swap cannot make a number negative",
+                )
+                for code, change, own in zip(
+                    muni.loc[below, "code"], swap[below], share[below], strict=True
+                )
+            ]
+        )
     raw = share + swap + carried
     table = pd.DataFrame(
         {

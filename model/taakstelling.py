@@ -25,14 +25,18 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-PERIOD = re.compile(r"^(?P<year>\d{4})-(?P<half>I|II)$")
+# a half-year: four ASCII digits (not any Unicode digit), a hyphen, I or II
+PERIOD = re.compile(r"(?P<year>[0-9]{4})-(?P<half>I|II)")
+YEARS = range(2000, 2100)  # the years a period may name
 
 
 def peildatum(period: str) -> date | None:
     """1 January of the calendar year before the half-year's year (art. 29(1)): the date of
     the populations ``iG`` and ``iN``; None when ``period`` is not ``YYYY-I``/``YYYY-II``."""
-    match = PERIOD.match(period)
-    return None if match is None else date(int(match["year"]) - 1, 1, 1)
+    match = PERIOD.fullmatch(period)
+    if match is None or int(match["year"]) not in YEARS:
+        return None
+    return date(int(match["year"]) - 1, 1, 1)
 
 
 def round_up_share(populations: pd.Series, national: int) -> pd.Series:

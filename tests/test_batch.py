@@ -356,7 +356,7 @@ def test_scheme_comparisons_and_fronts_are_kinds_of_run(tmp_path: Path) -> None:
         column = f"{row['metric']}.{row['scheme']}"
         assert schemes_row[column] == pytest.approx(row["value"], nan_ok=True), column
     folder = tmp_path / "out" / "runs" / batch.runs[0].id
-    assert (folder / "comparison.csv").is_file() and (folder / "population").is_dir()
+    assert (folder / "comparison.csv").is_file() and (folder / "runs" / "population").is_dir()
     made = front(tmp_path / "tiny", batch.runs[1].spec.config, "labour,distance", 5)
     knee = made.points[made.points["knee"]].iloc[0]
     front_row = result.table.iloc[1]

@@ -62,7 +62,8 @@ def test_bands_need_a_taakstelling_and_parts_need_their_model() -> None:
 def test_an_unused_progress_table_is_a_warning(tmp_path: Path) -> None:
     """A progress table with targets = 'taakstelling' is legal but probably not meant:
     the run warns (and goes on)."""
-    folder = variant(tmp_path, "tiny", {"progress": "municipality,placed\nGM0001,5\n"})
+    progress = "municipality,placed\nGM0001,5\nGM0002,0\nGM0003,0\nGM0004,0\n"
+    folder = variant(tmp_path, "tiny", {"progress": progress})
     with pytest.warns(AsielplanWarning, match="progress unused"):
         run = place(folder, RunConfig.model_validate({"solver": {"time_limit": 10}}))
     assert run.solution.status.has_solution

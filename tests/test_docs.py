@@ -97,7 +97,7 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
     add("fairness", study.summary.columns)
     add("groups", study.table.columns)
     progress = tmp_path / "progress.csv"
-    progress.write_text("municipality,placed\nGM0001,5\n")
+    progress.write_text("municipality,placed\nGM0001,5\nGM0002,0\nGM0003,0\nGM0004,0\n")
     with_progress = with_table(tiny, "progress", progress)
     add("prices", weekly(with_progress, fast).tables["prices"].columns)
     simulated = simulate(tiny, fast, weeks=2, seeds=1, policies=("greedy", "prices"))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from asielplan.errors import ConfigError
 from asielplan.io import atomic_output_dir, atomic_write_text, comma_list, spreadsheet_safe
 
 
@@ -66,7 +67,27 @@ def test_formulas_in_names_are_neutralised_in_every_csv(tmp_path: Path) -> None:
     assert safe["n"].tolist() == [-1.5, 2.0] and safe["t"].tolist() == ["'-x", "a-b"]
 
 
-def test_a_comma_list_is_its_stripped_names_without_blanks() -> None:
-    """``--groups " gender, ,size,"`` names two families; an empty option names none."""
-    assert comma_list(" gender, ,size,") == ["gender", "size"]
-    assert comma_list("") == [] and comma_list(" , ") == []
+def test_a_comma_list_is_its_stripped_names_and_refuses_blanks_and_repeats() -> None:
+    """``--groups " gender, size"`` names two families; an empty item, an empty option or
+    a name given twice is an error that names the option."""
+    assert comma_list(" gender, size", "--groups") == ["gender", "size"]
+    for text, why in ((" gender, ,size", "empty item"), ("", "empty item"), ("a,b,a", "a given")):
+        with pytest.raises(ConfigError, match=f"--groups.*{why}"):
+            comma_list(text, "--groups")
+
+
+def test_safe_names_stay_inside_their_folder_and_are_unique() -> None:
+    """Hostile values become plain file names: no separator, no leading dot, accents
+    dropped, cut to 80 characters with a stable suffix, and distinct values (also ones
+    differing only in case) get distinct names."""
+    from asielplan.io import safe_name, safe_names
+
+    assert safe_name("GM1900-Súdwest-Fryslân") == "GM1900-Sudwest-Fryslan"
+    assert safe_name("../../../x") == "x" and safe_name("P1/Noord") == "P1-Noord"
+    assert safe_name("..").startswith("x~") and safe_name("").startswith("x~")
+    assert safe_name("CON") == "_CON" and safe_name(".hidden") == "hidden"
+    long = safe_name("a" * 300)
+    assert len(long) == 80 and long == safe_name("a" * 300) and long[-9] == "~"
+    names = safe_names(["A/b", "A-b", "a-B", "c"])
+    assert len(set(names.values())) == 4 and names["c"] == "c"
+    assert all("/" not in n and not n.startswith(".") for n in names.values())

@@ -74,9 +74,11 @@ def test_achterstand_and_voorsprong_by_hand(tmp_path: Path) -> None:
     """The previous half-year: Aastad had 10 and housed 7 (achterstand 3), Deveen had 5
     and housed 8 (voorsprong 3). Aastad: 7 + 3 = 10. Deveen: 1 - 3 = -2, so 0 and a
     voorsprong of 2 carried to the next period. Both letters say so, with the check date
-    1 January 2026."""
+    1 January 2026. (Beveen and Ceveen housed their numbers exactly.)"""
     previous = tmp_path / "vorige.csv"
-    previous.write_text("municipality,taakstelling,placed\nGM0001,10,7\nGM0004,5,8\n")
+    previous.write_text(
+        "municipality,taakstelling,placed\nGM0001,10,7\nGM0002,2,2\nGM0003,1,1\nGM0004,5,8\n"
+    )
     made = letters("2026-I", TINY, national=11, progress=previous)
     table = made.table.set_index("municipality")
     assert table.loc["GM0001", ["achterstand", "taakstelling"]].tolist() == [3, 10]

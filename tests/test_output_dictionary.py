@@ -131,7 +131,9 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
         (root / f"{name}.toml").write_text(text)
     cfg = {name: str(root / f"{name}.toml") for name in CONFIGS}
     fast, spreiding = cfg["fast"], cfg["spreiding"]
-    batch = variant(root, "tiny", {"progress": "municipality,placed\nGM0001,5\nGM0003,2\n"})
+    batch = variant(
+        root, "tiny", {"progress": "municipality,placed\nGM0001,5\nGM0002,0\nGM0003,2\nGM0004,0\n"}
+    )
     short = write_reception_instance(root / "short", sites=SITES.iloc[:2])
     robust = write_reception_instance(root / "robust", **robust_parts())
     line = write_reception_instance(root / "line")

@@ -348,7 +348,7 @@ def test_weekly_batch_targets_follow_remaining_taakstelling(tmp_path: Path) -> N
         tmp_path,
         "tiny",
         {
-            "progress": "municipality,placed\nGM0001,5\nGM0003,2\n",
+            "progress": "municipality,placed\nGM0001,5\nGM0002,0\nGM0003,2\nGM0004,0\n",
         },
     )
     inst, d = prepared(folder, config(targets="batch_share"))
@@ -364,7 +364,9 @@ def test_weekly_batch_reports_where_the_taakstelling_stands() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = variant(
-            Path(tmp), "tiny", {"progress": "municipality,placed\nGM0001,5\nGM0003,2\n"}
+            Path(tmp),
+            "tiny",
+            {"progress": "municipality,placed\nGM0001,5\nGM0002,0\nGM0003,2\nGM0004,0\n"},
         )
         run = place(folder, config(targets="remaining"))
     table = run.tables["municipalities"]

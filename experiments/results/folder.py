@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from asielplan.errors import InputError, Issue
+from asielplan.manifest import check_outputs
 
 # identifiers stay text when read from CSV (a code such as 0363 keeps its zero)
 ID_COLUMNS = ("household_id", "municipality", "site_id", "from_site", "code", "region")
@@ -45,6 +46,21 @@ class RunFolder:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
             raise refuse("manifest.json", "readable JSON", str(exc)) from exc
+        if not isinstance(manifest, dict):
+            raise refuse("manifest.json", "manifest", "not a JSON object")
+        wrong = [
+            key
+            for key, kind in (("config", dict), ("versions", dict), ("inputs_sha256", dict))
+            if key in manifest and not isinstance(manifest[key], kind)
+        ]
+        if wrong:
+            raise refuse("manifest.json", "manifest", f"{', '.join(wrong)}: not a JSON object")
+        changed = check_outputs(folder, manifest)
+        if changed:
+            issues = [
+                Issue(line.split(":")[0], None, None, "run's own file", line) for line in changed
+            ]
+            raise InputError(issues, str(folder))
         return cls(folder, manifest)
 
     @property
@@ -61,15 +77,21 @@ class RunFolder:
         """The table ``name``: Parquet when written, else its CSV (in the run's
         dialect), else its sheet of ``tables.xlsx``; None when the run has none."""
         parquet, csv = self.path / f"{name}.parquet", self.path / f"{name}.csv"
-        if parquet.is_file():
-            return pd.read_parquet(parquet)
-        if csv.is_file():
-            ids = dict.fromkeys(ID_COLUMNS, str)
-            if self.dialect == "nl":
-                return pd.read_csv(csv, sep=";", decimal=",", encoding="utf-8-sig", dtype=ids)
-            return pd.read_csv(csv, dtype=ids)
         workbook = self.path / "tables.xlsx"
-        if workbook.is_file():
-            sheets = pd.read_excel(workbook, sheet_name=None, dtype=dict.fromkeys(ID_COLUMNS, str))
-            return sheets.get(name)
+        source = next((p for p in (parquet, csv, workbook) if p.is_file()), None)
+        try:
+            if source == parquet:
+                return pd.read_parquet(parquet)
+            if source == csv:
+                ids = dict.fromkeys(ID_COLUMNS, str)
+                if self.dialect == "nl":
+                    return pd.read_csv(csv, sep=";", decimal=",", encoding="utf-8-sig", dtype=ids)
+                return pd.read_csv(csv, dtype=ids)
+            if source == workbook:
+                ids = dict.fromkeys(ID_COLUMNS, str)
+                return pd.read_excel(workbook, sheet_name=None, dtype=ids).get(name)
+        except Exception as exc:  # a damaged file is the input's problem, said as such
+            assert source is not None
+            issue = Issue(source.name, None, None, "readable table", f"{type(exc).__name__}: {exc}")
+            raise InputError([issue], str(self.path)) from None
         return None
