@@ -16,7 +16,8 @@ import pandas as pd
 
 from asielplan.errors import InputError, Issue
 
-# COA couples within five regions made of provinces (BRIEF.md section 2).
+# COA couples within five regions made of provinces (COA, koppeling van vergunninghouders aan
+# gemeenten, https://www.coa.nl, as of 2024; the grouping is not in a law: unverified, a setting).
 COA_REGIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "COA-GFD": ("Groningen-Friesland-Drenthe", ("PV20", "PV21", "PV22")),
     "COA-OG": ("Overijssel-Gelderland", ("PV23", "PV25")),

@@ -79,15 +79,16 @@ class TaakstellingSpec(_Strict):
     )
 
 
-TIER_COSTS = {"regular": 83.0, "emergency": 190.0, "crisis": 100.0}  # BRIEF.md section 4
+TIER_COSTS = {"regular": 83.0, "emergency": 190.0, "crisis": 100.0}  # EUR per place-night, below
 
 
 class ReceptionSpec(_Strict):
     """The ``[reception]`` section: horizon and cost parameters of reception planning.
 
-    Cost defaults are BRIEF.md section 4 (COA 2023: EUR 30,400 per resident per year,
-    about 83 per night; noodopvang EUR 69,400, about 190; crisisnoodopvang reimbursed at
-    EUR 100 per person per day)."""
+    Cost defaults: COA's average cost price per resident per year (COA, Jaarverslag 2023,
+    https://www.coa.nl: regular EUR 30,400, about 83 per night; noodopvang EUR 69,400,
+    about 190) and crisisnoodopvang reimbursed at EUR 100 per person per day (the
+    Rijk-VNG arrangement of 2015-2016 as reported; unverified)."""
 
     periods: int = Field(ge=1, description="Number of planning periods.")
     nights_per_period: int = Field(default=14, ge=1, description="Nights in one period.")

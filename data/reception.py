@@ -27,7 +27,8 @@ LINE_BY_MODALITY = {
 }
 TIER_BY_MODALITY = {"noodopvang": "emergency", "crisisnoodopvang": "crisis"}
 
-# The default chain (BRIEF.md sections 2 and 4). Arrivals enter at the central
+# The default chain (ACVZ, "Pieken en dalen", 2017, https://acvz.org, and the cabinet's
+# reaction of 14 November 2018, Kamerstukken II). Arrivals enter at the central
 # reception (COL) or a GVL, or in emergency places when those are full; the procedure
 # runs in the first line; second-line sites take people whose track is decided; people
 # leave for a municipality (or depart) from the line they are in at the end.

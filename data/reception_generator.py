@@ -57,7 +57,8 @@ class CohortMix:
 
 # Two-week periods. High-chance: procedure about 4 weeks in the first line, then second
 # line until housed (about 6 months in all); low-chance: stays in the first line until
-# departure; AMV: longer. Shares: AMV about 8.5% of places (BRIEF.md section 2).
+# departure; AMV: longer. Shares: AMV about 8.5% of places (8,140 of 96,000 in the
+# Spreidingswet's first distribution, Staatscourant 2024; Stb. 2024, 13).
 COHORT_MIX = (
     CohortMix("single", "high", 0.36, 2, 14, True),
     CohortMix("family", "high", 0.28, 2, 14, True),
@@ -166,7 +167,8 @@ def _reception_sites(
     level: float,
 ) -> pd.DataFrame:
     """Existing sites keep id, place, modality and capacity; new sites follow the 2023
-    mix (BRIEF.md: 219 locations, 81 regular and 132 emergency), scaled so regular
+    mix (219 locations, 81 regular and 132 emergency on 25 September 2023: COA,
+    https://www.coa.nl/nl/lijst/capaciteit-en-bezetting), scaled so regular
     places cover the steady need at the 96% norm and emergency places a third of it."""
     rng = _stream(seed, "sites")
     rng_cost = _stream(seed, "costs")
@@ -399,7 +401,8 @@ CALAIS_REGIONS = (
     ("FR-PDL", "Pays de la Loire", "Nantes", 47.218, -1.554, 3_738_000),
     ("FR-PAC", "Provence-Alpes-Cote d'Azur", "Marseille", 43.296, 5.370, 5_022_000),
 )
-# Queues of the dismantling (BRIEF.md section 6) and their persons; minors go to
+# Queues of the dismantling of the Calais camp in October 2016 (Kamerstukken II 2016/17,
+# 19637, nr. 2240, the letter of 4 October 2016) and their persons; minors go to
 # centres that take them.
 CALAIS_QUEUES = (
     ("single", 4300, "high"),

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import pandera.pandas as pa
 
-# Reception modalities (BRIEF.md section 2); CAO is the French centre of the Calais case.
+# Reception modalities (ACVZ, "Pieken en dalen", 2017, https://acvz.org); CAO is the French
+# centre of the Calais case.
 MODALITIES = (
     "COL",
     "POL",

@@ -99,7 +99,8 @@ BUILT_IN: dict[str, SchemeSpec] = {
         "the population, and earlier reception (fewer for municipalities with more "
         "reception places per inhabitant), weighted 43 / 37 / 20.",
         source="Sweden, bosättningslagen: länstal 2019 weighted labour market, population "
-        "and earlier reception 43 / 37 / 20 (BRIEF.md section 5)",
+        "and earlier reception 43 / 37 / 20 (Lag (2016:38) om mottagande av vissa nyanlända "
+        "invandrare för bosättning; Migrationsverket, länstal 2019)",
         unverified="how earlier reception enters (here: inversely to reception places per "
         "inhabitant, from the sites table when municipalities has no reception_places)",
     ),
@@ -120,7 +121,7 @@ BUILT_IN: dict[str, SchemeSpec] = {
         description="Denmark's kommunekvoter: a municipality's share is 2p - m (p its "
         "share of the population, m its share of residents of non-European origin), "
         "negatives set to 0, renormalised.",
-        source="Danish integration act (kommunekvoter), BRIEF.md section 5",
+        source="Denmark, Integrationsloven § 7 (kommunekvoter; the consolidated act in force)",
         unverified="m is approximated by the residents of non-European origin (CBS), not "
         "Denmark's refugees and immigrants from non-Western countries",
     ),
@@ -132,7 +133,8 @@ BUILT_IN: dict[str, SchemeSpec] = {
         ),
         description="Germany's Königsteiner Schlüssel: 2/3 share of tax revenue, 1/3 "
         "share of the population.",
-        source="Königsteiner Schlüssel (GWK), BRIEF.md section 5",
+        source="Königsteiner Schlüssel (Königsteiner Staatsabkommen 1949; published yearly by "
+        "the GWK, https://www.gwk-bonn.de)",
         unverified="tax revenue is approximated by population x the mean WOZ value of "
         "dwellings (municipalities.woz_value, CBS KWB)",
     ),
