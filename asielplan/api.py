@@ -64,7 +64,7 @@ from asielplan.model.placement import (
 )
 from asielplan.model.reception import COST_PARTS, ReceptionData, prepare_reception
 from asielplan.model.reception import bounded_values as reception_bounded_values
-from asielplan.model.schemes import SchemeError, SchemeResult, compute_scheme
+from asielplan.model.schemes import SchemeError, SchemeResult, check_scheme, compute_scheme
 from asielplan.runspec import Kind, RunSpec
 from asielplan.solvers.highs import Progress, solver_problem
 from asielplan.solvers.placement import PlacementSolution, solve_placement
@@ -768,18 +768,18 @@ def compare_schemes(
     Every scheme is checked before the first run."""
     from asielplan.config import with_overrides
     from asielplan.experiments import schemes as study
-    from asielplan.model.schemes import schemes_of
 
     config = config or RunConfig()
     say = progress or (lambda message: None)
-    known = schemes_of(config.schemes)
-    unknown = [name for name in schemes if name not in known]
-    if unknown:
-        raise ConfigError(
-            f"--schemes: no scheme {', '.join(map(repr, unknown))}; known: "
-            f"{', '.join(sorted(known))}"
-        )
     inst = load_instance(instance)
+    unknown = [  # named by the option, before the checks of each scheme's run
+        issue
+        for name in schemes
+        for issue in check_scheme(inst, name, config.schemes, "--schemes")
+        if issue.rule == "known scheme"
+    ]
+    if unknown:
+        raise InputError(unknown, str(inst.root or inst.meta.name))
     configs = {
         name: with_overrides(config, {"placement.scheme": name}, f"scheme {name}")
         for name in schemes

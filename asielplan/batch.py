@@ -69,7 +69,13 @@ from asielplan.config import (
 from asielplan.data.instance import Instance, default_instance_path, read_instance
 from asielplan.errors import ConfigError, InputError, OutputError
 from asielplan.experiments.fronts import DEFAULT_AXES, parse_axes
-from asielplan.io import atomic_write_bytes, comma_list, csv_bytes, remove_stale_staging
+from asielplan.io import (
+    atomic_write_bytes,
+    comma_list,
+    csv_bytes,
+    remove_stale_staging,
+    repeated,
+)
 from asielplan.manifest import build_manifest, input_hashes, write_manifest
 from asielplan.runspec import Kind, RunSpec
 
@@ -104,7 +110,7 @@ def _check_axis(name: str, values: tuple[Any, ...]) -> None:
         raise ValueError(f"{name} is empty; give at least one value or leave it out")
     if any(isinstance(v, str) and not v.strip() for v in values):
         raise ValueError(f"{name} has an empty name")
-    twice = sorted({str(v) for v in values if values.count(v) > 1})
+    twice = repeated(values)
     if twice:
         raise ValueError(f"{name}: {', '.join(twice)} given more than once")
 

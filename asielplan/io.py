@@ -18,7 +18,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +72,16 @@ def comma_list(text: str, option: str) -> list[str]:
     names = [name.strip() for name in text.split(",")]
     if any(not name for name in names):
         raise ConfigError(f"{option} {text!r}: an empty item; give names separated by commas")
-    twice = sorted({name for name in names if names.count(name) > 1})
+    twice = repeated(names)
     if twice:
         raise ConfigError(f"{option} {text!r}: {', '.join(twice)} given more than once")
     return names
+
+
+def repeated(values: Sequence[Any]) -> list[str]:
+    """The values given more than once (as text, sorted): a list option or an axis
+    names each thing once, so a repeat is refused, never merged silently."""
+    return sorted({str(v) for v in values if values.count(v) > 1})
 
 
 SAFE_NAME_LENGTH = 80  # characters of a file or folder name made from a value

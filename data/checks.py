@@ -528,7 +528,8 @@ def check_municipality_tables(inst: Instance) -> list[Issue]:
 def missing_municipalities(inst: Instance, codes: pd.Series, file: str) -> list[Issue]:
     """A progress table names every municipality: one that is absent would silently count
     as "nothing placed" (or as no achterstand), a zero nobody measured."""
-    missing = [code for code in inst.municipalities["code"] if code not in set(codes)]
+    given = set(codes)
+    missing = [code for code in inst.municipalities["code"] if code not in given]
     if not missing:
         return []
     shown = ", ".join(missing[:10]) + (

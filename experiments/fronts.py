@@ -84,7 +84,7 @@ def parse_axes(text: str, problem: Problem = "placement", option: str = "--axes"
     unknown = [name for name in names if name not in known]
     if unknown:
         raise ValueError(f"unknown axis {', '.join(unknown)}; {problem} axes: {', '.join(known)}")
-    if not 2 <= len(names) <= 3 or len(set(names)) != len(names):
+    if not 2 <= len(names) <= 3:  # distinct already (comma_list)
         raise ValueError(f"give two or three distinct axes, not {text!r}")
     return [known[name] for name in names]
 

@@ -27,7 +27,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 from jinja2 import StrictUndefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from asielplan.data.instance import Instance
@@ -126,8 +126,9 @@ class Period:
 def parse_period(code: str) -> Period:
     """A period from ``YYYY-I`` / ``YYYY-II`` (ASCII digits, a year of :data:`YEARS`);
     :class:`LetterError` otherwise."""
+    day = peildatum(code)
     match = PERIOD.fullmatch(code)
-    if match is None or int(match["year"]) not in YEARS:
+    if day is None or match is None:
         raise LetterError(
             [
                 Issue(
@@ -142,8 +143,6 @@ def parse_period(code: str) -> Period:
         )
     year, half = int(match["year"]), match["half"]
     start = date(year, 1, 1) if half == "I" else date(year, 7, 1)
-    day = peildatum(code)
-    assert day is not None
     return Period(code, year, half, f"{HALF[half]} {year}", day, start, start)
 
 
@@ -363,13 +362,9 @@ class Renderer:
                     )
                 ]
             ) from None
-        except LetterError:
-            raise
         except Exception as exc:  # a template's own error: unsafe access, undefined, type
             file, line = self._where(exc, template)
-            rule = (
-                "template sandbox" if isinstance(exc, jinja2.sandbox.SecurityError) else "template"
-            )
+            rule = "template sandbox" if isinstance(exc, SecurityError) else "template"
             raise LetterError([Issue(file, line, None, rule, _message(exc))]) from None
         with tempfile.TemporaryDirectory(prefix="asielplan-letter-") as folder:
             root = Path(folder)

@@ -79,16 +79,15 @@ class RunFolder:
         parquet, csv = self.path / f"{name}.parquet", self.path / f"{name}.csv"
         workbook = self.path / "tables.xlsx"
         source = next((p for p in (parquet, csv, workbook) if p.is_file()), None)
+        ids = dict.fromkeys(ID_COLUMNS, str)
         try:
             if source == parquet:
                 return pd.read_parquet(parquet)
             if source == csv:
-                ids = dict.fromkeys(ID_COLUMNS, str)
                 if self.dialect == "nl":
                     return pd.read_csv(csv, sep=";", decimal=",", encoding="utf-8-sig", dtype=ids)
                 return pd.read_csv(csv, dtype=ids)
             if source == workbook:
-                ids = dict.fromkeys(ID_COLUMNS, str)
                 return pd.read_excel(workbook, sheet_name=None, dtype=ids).get(name)
         except Exception as exc:  # a damaged file is the input's problem, said as such
             assert source is not None
