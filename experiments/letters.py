@@ -188,7 +188,11 @@ def letter_rows(
             "quotient": [round(float(q), 4) for q in quotients],
             "share": table["share"],
             "swap": table["swap"],
-            "achterstand": table["achterstand"],
+            # an achterstand is printed only when it was given (a table or --progress):
+            # empty, never a zero nobody measured
+            "achterstand": table["achterstand"].astype("Int64")
+            if inst.achterstand is not None
+            else pd.Series(pd.NA, index=table.index, dtype="Int64"),
             "check_date": period.check_date.isoformat(),
             "taakstelling": table["taakstelling"],
             "carried_voorsprong": table["carried_voorsprong"],
@@ -196,6 +200,11 @@ def letter_rows(
     )
     rows["province_total"] = rows.groupby("province")["taakstelling"].transform("sum")
     rows["key"] = table["key"].round(6)
+    # the municipality's part of its province's total (the Spreidingswet's letter prints
+    # this share; the key is the national one), from the key as letters.csv holds it
+    rows["province_share"] = (rows["key"] / rows.groupby("province")["key"].transform("sum")).round(
+        6
+    )
     if "amv" in table:
         rows["amv"] = table["amv"]
     rows["file"] = pdf_names(rows["municipality"].astype(str), rows["name"].astype(str))
@@ -464,12 +473,17 @@ def make_letters(
                 "product": row["product"],
                 "quotient": row["quotient"],
                 "aandeel": row["share"],
+                "aandeel_provincie": row["province_share"],
                 "uitwisseling": row["swap"],
                 "sleutel": row["key"],
                 "score": ses.get(code, 0.0),
                 "score_bron": SES_PROXY_NL if result.labels else "CBS SES-WOA",
             },
-            "achterstand": {"aantal": row["achterstand"], "controle": row["check_date"]},
+            "achterstand": {
+                "bekend": not pd.isna(row["achterstand"]),
+                "aantal": None if pd.isna(row["achterstand"]) else int(row["achterstand"]),
+                "controle": row["check_date"],
+            },
             "taakstelling": row["taakstelling"],
             "doorgeschoven": row["carried_voorsprong"],
             "amv": row.get("amv", 0),
@@ -503,7 +517,9 @@ def make_letters(
                 "naam": name,
                 "totaal": int(members["taakstelling"].sum()),
                 "inwoners": inhabitants,
-                "achterstand": int(members["achterstand"].sum()),
+                "achterstand": None
+                if members["achterstand"].isna().any()
+                else int(members["achterstand"].sum()),
                 "aandeel": inhabitants / national_population,
             },
             "gemeenten": [
@@ -512,7 +528,7 @@ def make_letters(
                     "naam": g["name"],
                     "inwoners": g["population"],
                     "aandeel": int(g["population"]) / national_population,
-                    "achterstand": g["achterstand"],
+                    "achterstand": None if pd.isna(g["achterstand"]) else int(g["achterstand"]),
                     "taakstelling": g["taakstelling"],
                 }
                 for g in members.to_dict("records")

@@ -1596,7 +1596,8 @@ LETTERS_TABLE = Table(
             "achterstand",
             "integer",
             "persons",
-            "Carried from the previous half-year (negative: a voorsprong).",
+            "Carried from the previous half-year (negative: a voorsprong); empty when none "
+            "was given (no progress or achterstand table).",
         ),
         Column("check_date", "text", "date", "The date the achterstand was checked."),
         Column("taakstelling", "integer", "persons", "The municipality's taakstelling."),
@@ -1608,6 +1609,13 @@ LETTERS_TABLE = Table(
         ),
         Column("province_total", "integer", "persons", "The province's taakstelling, summed."),
         Column("key", "number", "share", "The municipality's share of the key."),
+        Column(
+            "province_share",
+            "number",
+            "share",
+            "The municipality's key over its province's keys (as rounded in key): its "
+            "part of the province's total.",
+        ),
         Column(
             "amv",
             "integer",

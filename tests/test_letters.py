@@ -217,3 +217,42 @@ def test_letters_on_the_real_municipalities(shared_data: Path, tmp_path: Path) -
         "931.298" in words and "17.942.942" in words and "daarmee 1.101 vergunninghouders" in words
     )
     assert np.all(made.table["taakstelling"] > 0)
+
+
+def test_an_achterstand_not_given_is_not_stated_as_zero() -> None:
+    """Without a progress or achterstand table nobody measured the achterstand: the
+    letter says it was not given (never "geen achterstand en geen voorsprong"), the
+    annex says "niet opgegeven" and letters.csv leaves the cell empty."""
+    made = letters("2026-I", TINY, national=11)
+    assert made.table["achterstand"].isna().all()
+    for pdf in made.municipalities.values():
+        words = " ".join(text(pdf).split())
+        assert "geen achterstand en geen voorsprong" not in words
+        assert "geen achterstand of voorsprong op de taakstelling van de vorige periode" in words
+        assert "niet opgegeven" in words
+
+
+def test_the_spreidingswet_letter_prints_the_share_in_the_province(shared_data: Path) -> None:
+    """Amsterdam's Spreidingswet letter prints its share of Noord-Holland (its key over
+    the province's keys: 5,405 of 16,290 places, 33.18 %), not its national key share
+    (6.34 %, printed under its own label); letters.csv holds both and every letter's
+    printed share is recomputed from the keys."""
+    from asielplan.api import generate
+
+    inst = generate(
+        seed=7,
+        households=10,
+        cbs_csv=shared_data / "nl_gemeenten_2024.csv",
+        cbs_geometry=shared_data / "nl_gemeenten_2024.geojson",
+        indicators=shared_data / "nl_gemeenten_2022_kwb_indicators_tmap.csv",
+    ).instance
+    made = letters("2026-I", inst, scheme="spreidingswet")
+    table = made.table
+    recomputed = table["key"] / table.groupby("province")["key"].transform("sum")
+    assert np.allclose(table["province_share"], recomputed, atol=5e-7)  # rounded to 6 places
+    amsterdam = table.set_index("municipality").loc["GM0363"]
+    assert (amsterdam["taakstelling"], amsterdam["province_total"]) == (5405, 16290)
+    assert abs(amsterdam["province_share"] - 5405 / 16290) < 0.001
+    words = " ".join(text(made.municipalities[amsterdam["file"]]).split())
+    assert "in de provincie is 33,182 %" in words
+    assert "in de landelijke verdeelsleutel is het 6,336 %" in words
