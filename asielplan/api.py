@@ -65,6 +65,7 @@ from asielplan.model.placement import (
 from asielplan.model.reception import COST_PARTS, ReceptionData, prepare_reception
 from asielplan.model.reception import bounded_values as reception_bounded_values
 from asielplan.model.schemes import SchemeError, SchemeResult, check_scheme, compute_scheme
+from asielplan.model.taakstelling import peildatum
 from asielplan.runspec import Kind, RunSpec
 from asielplan.solvers.highs import Progress, solver_problem
 from asielplan.solvers.placement import PlacementSolution, solve_placement
@@ -640,6 +641,7 @@ def generate(
             national=national,
             municipality_source="CBS via " + ", ".join(p.name for p in inputs),
             geometry=cbs.shapes,
+            population_date=cbs.population_date,
         )
         notes += cbs.notes
     else:
@@ -689,15 +691,21 @@ def taakstelling(
     national: int | None = None,
     scheme: str | None = None,
     config: RunConfig | None = None,
+    population_date_differs: bool = False,
 ) -> SchemeResult:
     """Split the national number (default: the instance's, or the scheme's own) over the
     municipalities of ``instance`` by a quota scheme (default: the instance's
     ``[taakstelling].scheme``, the law), plus achterstand; raises :class:`InputError`
-    with every reason it cannot."""
+    with every reason it cannot. By the law, populations of another date than the
+    period's peildatum are refused unless ``population_date_differs``
+    (:func:`check_population_date`)."""
     config = config or RunConfig()
     inst = load_instance(instance)
     spec = inst.meta.taakstelling
     name = scheme or (spec.scheme if spec else "population")
+    legal = peildatum(inst.meta.period)
+    if name == "population" and legal is not None:
+        check_population_date(inst, legal, inst.meta.period, population_date_differs)
     try:
         given_as = "--scheme" if scheme is not None else None
         return compute_scheme(inst, name, national, config.schemes, given_as)
@@ -868,6 +876,7 @@ def letters(
     letter_date: date | None = None,
     publication: str | None = None,
     config: RunConfig | None = None,
+    population_date_differs: bool = False,
 ) -> LetterSet:
     """The taakstelling letters of ``period`` (``YYYY-I`` / ``YYYY-II``): one per
     municipality, an overview per province and the table of every number printed. By
@@ -878,7 +887,10 @@ def letters(
     check date), whose difference is carried as achterstand (positive) or voorsprong
     (negative); without it the instance's achterstand table. ``template``: a folder of
     templates overriding the shipped ones. ``letter_date``: default 13 weeks before the
-    half-year starts. Every problem is an :class:`InputError`."""
+    half-year starts. The law takes the populations of the period's peildatum: data of
+    another date (``[taakstelling] population_date``) is refused unless
+    ``population_date_differs``, and then every letter prints the data's date and says
+    that it is not the peildatum. Every problem is an :class:`InputError`."""
     from asielplan.data.instance import read_standalone_table
     from asielplan.data.schemas import PREVIOUS_PERIOD
     from asielplan.experiments.letters import (
@@ -899,6 +911,8 @@ def letters(
         raise InputError(exc.issues, where) from None
     spec = inst.meta.taakstelling
     name = scheme or "population"
+    if name == "population":  # the Spreidingswet's letter names no peildatum
+        check_population_date(inst, when.peildatum, period, population_date_differs)
     if name not in LETTER_SCHEMES:
         raise InputError(
             [
@@ -937,16 +951,36 @@ def letters(
     stated = spec.population_date if spec else None
     if stated is None:
         made.notes.append(
-            f"the date of municipalities.population is not stated ([taakstelling] "
-            f"population_date); the letters print it as the population on "
-            f"{when.peildatum.isoformat()}"
+            "the date of municipalities.population is not stated ([taakstelling] "
+            "population_date): the letters say so instead of naming a date"
         )
-    elif stated != when.peildatum.isoformat():
+    elif stated != when.peildatum.isoformat() and name == "population":
         made.notes.append(
-            f"the population is of {stated}, but the law takes {when.peildatum.isoformat()} "
-            f"for {period}"
+            f"the population is of {stated}, not of the peildatum "
+            f"{when.peildatum.isoformat()} of {period}: every letter says so"
         )
     return made
+
+
+def check_population_date(inst: Instance, legal: date, period: str, differs: bool) -> None:
+    """Refuse populations of another date than the law's peildatum of ``period`` (art.
+    29(1): 1 January of the year before), naming both dates, unless ``differs`` (the
+    output then says it)."""
+    spec = inst.meta.taakstelling
+    stated = spec.population_date if spec else None
+    if stated is None or stated == legal.isoformat() or differs:
+        return
+    issue = Issue(
+        "instance.toml",
+        None,
+        "taakstelling.population_date",
+        "population on the peildatum",
+        f"the population is of {stated}, but the law takes that of {legal.isoformat()} for "
+        f"{period} (Huisvestingswet 2014 art. 29(1)); give the population of "
+        f"{legal.isoformat()}, or --population-date-differs to print the data's date and "
+        "say that it is not the peildatum",
+    )
+    raise InputError([issue], str(inst.root or inst.meta.name))
 
 
 def _with_previous_period(inst: Instance, previous: pd.DataFrame, file: str) -> Instance:

@@ -253,6 +253,14 @@ def generate(
     )
 
 
+PopulationDateOpt = Annotated[
+    bool,
+    typer.Option(
+        "--population-date-differs",
+        help="Accept populations of another date than the period's peildatum (art. 29(1)); "
+        "the output names the data's date and says it is not the peildatum.",
+    ),
+]
 NationalOpt = Annotated[
     int | None,
     typer.Option(
@@ -275,6 +283,7 @@ def taakstelling(
     ] = None,
     rule: Annotated[str | None, typer.Option(hidden=True)] = None,
     config: ConfigOpt = None,
+    population_date_differs: PopulationDateOpt = False,
 ) -> None:
     """Split the national taakstelling over municipalities by a quota scheme (by default
     the law: Huisvestingswet 2014 art. 29, rounded up), plus achterstand; writes
@@ -286,9 +295,16 @@ def taakstelling(
     cfg = run_config(config, None, instance, {})
     api.check_output(out, instance)
     inst = api.load_instance(instance)
-    result = api.taakstelling(inst, national, scheme, cfg)
+    result = api.taakstelling(inst, national, scheme, cfg, population_date_differs)
     api.write_taakstelling(result, inst, cfg, out)
     print_scheme(result, title=f"taakstelling {inst.meta.period}")
+    stated = inst.meta.taakstelling.population_date if inst.meta.taakstelling else None
+    legal = result.basis.peildatum
+    if stated is not None and legal is not None and stated != legal.isoformat():
+        console.print(
+            f"[yellow]the population is of {escape(stated)}, not of the peildatum[/]",
+            soft_wrap=True,
+        )
     console.print(f"written to {escape(str(out))}")
 
 
@@ -347,6 +363,7 @@ def letters(
         str | None, typer.Option(help="Where the national number was published.")
     ] = None,
     config: ConfigOpt = None,
+    population_date_differs: PopulationDateOpt = False,
 ) -> None:
     """Taakstelling letters in Dutch: one PDF per municipality (municipalities/), an
     overview per province (provinces/) and letters.csv with every number printed."""
@@ -363,7 +380,16 @@ def letters(
     inst = api.load_instance(instance)
     with console.status("writing letters ..."):
         made = api.letters(
-            period, inst, national, scheme, progress, template, day, publication, cfg
+            period,
+            inst,
+            national,
+            scheme,
+            progress,
+            template,
+            day,
+            publication,
+            cfg,
+            population_date_differs,
         )
     api.write_letters(made, inst, out)
     total = int(made.table["taakstelling"].sum())

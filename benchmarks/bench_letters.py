@@ -2,7 +2,7 @@
 not a test).
 
     python benchmarks/bench_letters.py --data ../shared/data [--national 21200]
-        [--period 2026-I] [--out out/bench-letters]
+        [--period 2025-I] [--out out/bench-letters]
 
 Makes the 342 municipal letters and the 12 province overviews (the law), and the
 Spreidingswet variant, and prints the seconds, the most pages and the largest letter.
@@ -24,7 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--national", type=int, default=21_200)
-    parser.add_argument("--period", default="2026-I")
+    parser.add_argument("--period", default="2025-I")  # the CBS 2024 data is its peildatum
     parser.add_argument("--out", type=Path, default=Path("out/bench-letters"))
     args = parser.parse_args()
     inst = generate(

@@ -8,6 +8,7 @@ employment rate. Nothing from those files is shipped with the package.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,11 @@ COA_REGIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 PROVINCE_TO_COA = {pv: code for code, (_, pvs) in COA_REGIONS.items() for pv in pvs}
 
+# the population column names its date: population_YYYY_MM_DD (CBS: on 1 January)
+POPULATION_COLUMN = re.compile(r"population_(\d{4})_(\d{2})_(\d{2})")
 CBS_COLUMNS = {
     "gm_code": "code",
     "gm_name": "name",
-    "population_2024_01_01": "population",
     "province_code": "province",
     "province_name": "province_name",
     "corop_code": "corop",
@@ -48,6 +50,7 @@ class CbsMunicipalities:
 
     table: pd.DataFrame
     shapes: Any  # geopandas.GeoDataFrame with code and geometry (WGS84)
+    population_date: str  # the date of the population column, YYYY-MM-DD
     notes: list[str] = field(default_factory=list)
 
 
@@ -73,6 +76,18 @@ def load_cbs_municipalities(
     issues += [
         Issue(csv_path.name, None, c, "required column", "the column is missing") for c in missing
     ]
+    dated = [] if raw is None else [c for c in raw.columns if POPULATION_COLUMN.fullmatch(c)]
+    if raw is not None and len(dated) != 1:
+        issues.append(
+            Issue(
+                csv_path.name,
+                None,
+                "population_YYYY_MM_DD",
+                "required column",
+                f"one population column named by its date is needed, found {len(dated)}"
+                + (f" ({', '.join(dated)})" if dated else ""),
+            )
+        )
     try:
         shapes = gpd.read_file(geojson_path)
     except Exception as exc:
@@ -86,7 +101,8 @@ def load_cbs_municipalities(
         raise InputError(issues, str(csv_path))
     assert raw is not None and shapes is not None
 
-    table = raw[list(CBS_COLUMNS)].rename(columns=CBS_COLUMNS)
+    year, month, day = POPULATION_COLUMN.fullmatch(dated[0]).groups()  # type: ignore[union-attr]
+    table = raw[[*CBS_COLUMNS, dated[0]]].rename(columns={**CBS_COLUMNS, dated[0]: "population"})
     table["population"] = pd.to_numeric(table["population"]).astype("int64")
     table["urbanity"] = pd.to_numeric(table["urbanity"]).astype("int64")
     table["pct_origin_outside_europe"] = pd.to_numeric(table["pct_origin_outside_europe"])
@@ -131,7 +147,10 @@ def load_cbs_municipalities(
             str(geojson_path),
         )
 
-    notes = [f"{len(table)} municipalities, population {int(table['population'].sum()):,}"]
+    notes = [
+        f"{len(table)} municipalities, population {int(table['population'].sum()):,} "
+        f"on {year}-{month}-{day}"
+    ]
     if indicators_path is not None:
         table, more = _join_employment(table, Path(indicators_path))
         notes += more
@@ -140,7 +159,10 @@ def load_cbs_municipalities(
         order.append("employment_rate")
     rest = [c for c in table.columns if c not in order]
     return CbsMunicipalities(
-        table[order + rest].reset_index(drop=True), shapes.to_crs("EPSG:4326"), notes
+        table[order + rest].reset_index(drop=True),
+        shapes.to_crs("EPSG:4326"),
+        f"{year}-{month}-{day}",
+        notes,
     )
 
 

@@ -367,12 +367,15 @@ def generate_instance(
     municipality_source: str = "",
     params: GeneratorParams = PARAMS,
     geometry: Any = None,
+    population_date: str | None = None,
 ) -> Instance:
     """A complete instance: the given municipalities plus generated sites and households.
 
     ``national`` defaults to the number of persons generated, so the taakstelling and
     the supply match. ``geometry`` (code, geometry) are the municipalities' shapes, kept
-    for maps: the municipality table is then written as GeoJSON.
+    for maps: the municipality table is then written as GeoJSON. ``population_date``:
+    the date of the municipalities' population (real data states it; None for a
+    fictional country).
     """
     sites = generate_sites(municipalities, seed, params)
     households, members = generate_households(municipalities, sites, n_households, seed, params)
@@ -385,7 +388,9 @@ def generate_instance(
         synthetic=True,
         description=f"{n_households} synthetic households ({persons} persons). {generated}.",
         region_levels=tuple(level for level in region_levels if level in municipalities),
-        taakstelling=TaakstellingSpec(national=persons if national is None else national),
+        taakstelling=TaakstellingSpec(
+            national=persons if national is None else national, population_date=population_date
+        ),
         tables={
             "municipalities": TableRef(
                 path="municipalities.geojson" if geometry is not None else "municipalities.csv",

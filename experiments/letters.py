@@ -178,6 +178,8 @@ def letter_rows(
             "scheme": result.name,
             "period": period.code,
             "peildatum": period.peildatum.isoformat(),
+            # the date of the population the data holds (empty when it does not say)
+            "population_date": _population_date(inst),
             "letter_date": letter_date.isoformat(),
             "reference": [f"{prefix}-{period.code}-{code}" for code in table["municipality"]],
             "national": vg,
@@ -209,6 +211,20 @@ def letter_rows(
         rows["amv"] = table["amv"]
     rows["file"] = pdf_names(rows["municipality"].astype(str), rows["name"].astype(str))
     return rows
+
+
+def _population_date(inst: Instance) -> str:
+    spec = inst.meta.taakstelling
+    return spec.population_date if spec is not None and spec.population_date else ""
+
+
+def population_phrase(population_date: str) -> str:
+    """How a letter dates the populations it uses: ``op 1 januari 2025`` when that is
+    the data's date, ``volgens de gegevens (datum niet opgegeven)`` when the data does
+    not say (never the legal peildatum claimed for numbers of another date)."""
+    if not population_date:
+        return "volgens de gegevens (datum niet opgegeven)"
+    return f"op {_datum(population_date)}"
 
 
 def pdf_names(codes: pd.Series, names: pd.Series) -> list[str]:
@@ -462,6 +478,8 @@ def make_letters(
             "kenmerk": row["reference"],
             "datum": row["letter_date"],
             "peildatum": row["peildatum"],
+            "inwoners_op": population_phrase(row["population_date"]),
+            "inwoners_datum": row["population_date"],
             "periode": {"code": period.code, "label": period.label},
             "gemeente": {"code": code, "naam": row["name"], "inwoners": row["population"]},
             "landelijk": {
@@ -508,6 +526,7 @@ def make_letters(
             "synthetisch": synthetic,
             "onderwerp": subject,
             "peildatum": members["peildatum"].iloc[0],
+            "inwoners_op": population_phrase(members["population_date"].iloc[0]),
             "periode": {"code": period.code, "label": period.label},
             "landelijk": {
                 "aantal": int(members["national"].iloc[0]),

@@ -207,7 +207,9 @@ def test_letters_on_the_real_municipalities(shared_data: Path, tmp_path: Path) -
         cbs_csv=shared_data / "nl_gemeenten_2024.csv",
         cbs_geometry=shared_data / "nl_gemeenten_2024.geojson",
     ).instance
-    made = letters("2026-I", made_instance, national=21_200)
+    with pytest.raises(InputError, match="population is of 2024-01-01, but the law takes"):
+        letters("2026-I", made_instance, national=21_200)
+    made = letters("2026-I", made_instance, national=21_200, population_date_differs=True)
     assert len(made.municipalities) == 342 and len(made.provinces) == 12
     amsterdam = made.table.set_index("municipality").loc["GM0363"]
     expected = -(-21_200 * 931_298 // 17_942_942)
@@ -216,6 +218,15 @@ def test_letters_on_the_real_municipalities(shared_data: Path, tmp_path: Path) -
     assert (
         "931.298" in words and "17.942.942" in words and "daarmee 1.101 vergunninghouders" in words
     )
+    flat = " ".join(words.split())
+    assert "inwonertallen op 1 januari 2024; dat is niet de peildatum van de wet" in flat
+    assert "Inwoners van de gemeente op 1 januari 2024 (iG)" in flat
+    legal = " ".join(
+        text(
+            letters("2025-I", made_instance, national=21_200).municipalities[amsterdam["file"]]
+        ).split()
+    )
+    assert "beide op 1 januari 2024" in legal and "Uw gemeente had op die datum 931.298" in legal
     assert np.all(made.table["taakstelling"] > 0)
 
 
@@ -246,7 +257,7 @@ def test_the_spreidingswet_letter_prints_the_share_in_the_province(shared_data: 
         cbs_geometry=shared_data / "nl_gemeenten_2024.geojson",
         indicators=shared_data / "nl_gemeenten_2022_kwb_indicators_tmap.csv",
     ).instance
-    made = letters("2026-I", inst, scheme="spreidingswet")
+    made = letters("2026-I", inst, scheme="spreidingswet")  # it names no peildatum
     table = made.table
     recomputed = table["key"] / table.groupby("province")["key"].transform("sum")
     assert np.allclose(table["province_share"], recomputed, atol=5e-7)  # rounded to 6 places
@@ -256,3 +267,14 @@ def test_the_spreidingswet_letter_prints_the_share_in_the_province(shared_data: 
     words = " ".join(text(made.municipalities[amsterdam["file"]]).split())
     assert "in de provincie is 33,182 %" in words
     assert "in de landelijke verdeelsleutel is het 6,336 %" in words
+
+
+def test_a_population_without_a_date_is_not_dated_by_the_letter() -> None:
+    """The tiny instance does not say of which date its populations are: the letter says
+    so ("niet opgegeven") and never claims the legal peildatum for them."""
+    made = letters("2026-I", TINY, national=11)
+    assert (made.table["population_date"] == "").all()
+    words = " ".join(text(next(iter(made.municipalities.values()))).split())
+    assert "De datum van de gebruikte inwonertallen is niet opgegeven" in words
+    assert "Inwoners van de gemeente volgens de gegevens (datum niet opgegeven) (iG)" in words
+    assert "had op die datum" not in words

@@ -3,7 +3,9 @@ voorsprong, and rules that need code registered by name."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,6 +14,8 @@ from asielplan.config import RunConfig
 from asielplan.data.instance import read_instance
 from asielplan.model.schemes import KEYS, compute_scheme, register_key
 from asielplan.model.taakstelling import largest_remainder, peildatum, round_up_share
+
+from .conftest import TINY
 
 
 def test_largest_remainder_hand_computed() -> None:
@@ -96,3 +100,29 @@ def test_rules_that_need_code_are_pluggable(tiny_path) -> None:
         RunConfig.model_validate(
             {"schemes": {"bad": {"rule": "key", "key": [{"column": "population", "weight": -1}]}}}
         )
+
+
+def test_populations_of_another_date_are_refused_or_said(tmp_path: Path) -> None:
+    """tiny's period 2025-I takes the population of 1 January 2024; data of 2020-01-01
+    is refused naming both dates, and --population-date-differs accepts it and says so."""
+    from typer.testing import CliRunner
+
+    from asielplan.cli import app
+
+    folder = tmp_path / "tiny"
+    shutil.copytree(TINY, folder)
+    toml = (folder / "instance.toml").read_text()
+    (folder / "instance.toml").write_text(
+        toml.replace('scheme = "exact_total"', 'population_date = "2020-01-01"')
+    )
+    runner = CliRunner()
+    refused = runner.invoke(app, ["taakstelling", str(folder), "--out", str(tmp_path / "a")])
+    flat = " ".join(refused.output.split())
+    assert refused.exit_code == 1 and "population is of 2020-01-01" in flat
+    assert "takes that of 2024-01-01" in flat and not (tmp_path / "a").exists()
+    said = runner.invoke(
+        app,
+        ["taakstelling", str(folder), "--out", str(tmp_path / "b"), "--population-date-differs"],
+    )
+    assert said.exit_code == 0, said.output
+    assert "the population is of 2020-01-01, not of the peildatum" in " ".join(said.output.split())
