@@ -395,6 +395,7 @@ def generate_instance(
             "municipalities": TableRef(
                 path="municipalities.geojson" if geometry is not None else "municipalities.csv",
                 source=municipality_source or generated,
+                synthetic=not municipality_source,
             ),
             "sites": TableRef(path="sites.csv", source=generated),
             "households": TableRef(path="households.csv", source=generated),

@@ -49,6 +49,19 @@ class TableRef(_Strict):
 
     path: str = Field(description="File of the table: .csv, .parquet, .gpkg or .geojson.")
     source: str = Field(default="", description="Provenance: publisher, vintage, licence.")
+    synthetic: bool | None = Field(
+        default=None,
+        description="Whether the table's values are made up (generated); empty: as the "
+        "instance's synthetic flag says.",
+    )
+
+
+def is_synthetic(meta: InstanceMeta, table: str) -> bool:
+    """Whether ``table``'s values are made up: its own ``synthetic`` flag, else the
+    instance's (a generated instance on real CBS municipalities has real municipalities
+    and synthetic households)."""
+    ref = meta.tables.get(table)
+    return meta.synthetic if ref is None or ref.synthetic is None else ref.synthetic
 
 
 MAX_NATIONAL = 10_000_000  # persons a half-year: far above any real number, and vg * iG fits
@@ -944,14 +957,16 @@ def write_instance(
             if frame is None or (name in ("sites", "households") and frame.empty):
                 continue
             ref = instance.meta.tables.get(name)
-            source = ref.source if ref else ""
+            entry: dict[str, Any] = {"source": ref.source if ref else ""}
+            if ref is not None and ref.synthetic is not None:
+                entry["synthetic"] = ref.synthetic
             if name == "municipalities" and instance.geometry is not None:
                 path = staging / f"{name}.geojson"
                 _write_geojson(frame, instance.geometry, path)
             else:
                 path = staging / f"{name}.csv"
                 atomic_write_bytes(path, csv_bytes(frame))
-            tables[name] = {"path": path.name, "source": source}
+            tables[name] = {"path": path.name, **entry}
         meta = instance.meta.model_dump(exclude_none=True)
         # the tables are written as standard UTF-8 CSV inside the folder
         for key in ("csv_dialect", "encoding", "allow_outside_paths"):

@@ -30,7 +30,7 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from asielplan.data.instance import Instance
+from asielplan.data.instance import Instance, is_synthetic
 from asielplan.errors import Issue
 from asielplan.io import safe_names
 from asielplan.model.schemes import SchemeResult
@@ -468,7 +468,9 @@ def make_letters(
     """One letter per municipality and one overview per province."""
     spreiding = result.spec.rule == "spreidingswet"
     template = "letter_spreidingswet.typ.j2" if spreiding else "letter.typ.j2"
-    synthetic = inst.meta.synthetic
+    # every number of a letter comes from the municipalities (and the national number):
+    # the stamp says when those are made up, not when only the households are
+    synthetic = is_synthetic(inst.meta, "municipalities")
     ses = _ses_column(inst, result)
     letters: dict[str, bytes] = {}
     for row in rows.to_dict("records"):

@@ -219,6 +219,7 @@ def test_letters_on_the_real_municipalities(shared_data: Path, tmp_path: Path) -
         "931.298" in words and "17.942.942" in words and "daarmee 1.101 vergunninghouders" in words
     )
     flat = " ".join(words.split())
+    assert "SYNTHETISCH" not in flat  # real municipalities; only the households are made up
     assert "inwonertallen op 1 januari 2024; dat is niet de peildatum van de wet" in flat
     assert "Inwoners van de gemeente op 1 januari 2024 (iG)" in flat
     legal = " ".join(
@@ -271,10 +272,12 @@ def test_the_spreidingswet_letter_prints_the_share_in_the_province(shared_data: 
 
 def test_a_population_without_a_date_is_not_dated_by_the_letter() -> None:
     """The tiny instance does not say of which date its populations are: the letter says
-    so ("niet opgegeven") and never claims the legal peildatum for them."""
+    so ("niet opgegeven") and never claims the legal peildatum for them; its fictional
+    municipalities carry the stamp that says what is made up."""
     made = letters("2026-I", TINY, national=11)
     assert (made.table["population_date"] == "").all()
     words = " ".join(text(next(iter(made.municipalities.values()))).split())
     assert "De datum van de gebruikte inwonertallen is niet opgegeven" in words
     assert "Inwoners van de gemeente volgens de gegevens (datum niet opgegeven) (iG)" in words
     assert "had op die datum" not in words
+    assert "SYNTHETISCH: fictieve gemeenten en inwonertallen, geen besluit" in words

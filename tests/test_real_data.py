@@ -34,6 +34,7 @@ def test_cbs_municipalities_totals(shared_data: Path) -> None:
     assert table["lat"].between(50.7, 53.6).all() and table["lon"].between(3.3, 7.3).all()
     amsterdam = table.set_index("code").loc["GM0363"]
     assert amsterdam["coa_region"] == "COA-FUN" and amsterdam["province"] == "PV27"
+    assert cbs.population_date == "2024-01-01"  # from the column population_2024_01_01
 
 
 def test_employment_rate_joined_and_imputed(shared_data: Path) -> None:
@@ -48,7 +49,11 @@ def test_employment_rate_joined_and_imputed(shared_data: Path) -> None:
 
 
 def test_national_instance_from_real_municipalities(shared_data: Path, tmp_path: Path) -> None:
-    """10,000 generated households on the 342 real municipalities validate."""
+    """10,000 generated households on the 342 real municipalities validate; written and
+    read back, the instance keeps the population's date and says that its
+    municipalities are real and its households synthetic."""
+    from asielplan.data.instance import is_synthetic
+
     cbs = _load(shared_data)
     inst = generate_instance(
         cbs.table,
@@ -56,8 +61,13 @@ def test_national_instance_from_real_municipalities(shared_data: Path, tmp_path:
         7,
         name="national",
         region_levels=("province", "coa_region", "corop", "amr"),
+        municipality_source="CBS",
+        population_date=cbs.population_date,
     )
     write_instance(inst, tmp_path / "nat")
     back = read_instance(tmp_path / "nat")
+    assert back.meta.taakstelling is not None
+    assert back.meta.taakstelling.population_date == "2024-01-01"
+    assert not is_synthetic(back.meta, "municipalities") and is_synthetic(back.meta, "households")
     assert len(back.households) == 10_000 and len(back.municipalities) == 342
     assert back.region_levels == ("province", "coa_region", "corop", "amr")
