@@ -57,29 +57,71 @@ PLACEHOLDERS = ("provincie",)  # what a letterhead value may name: {provincie}
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 
 
+PLACEHOLDER_TEXT = re.compile(r"\[[^\]]*\]")  # "[naam]": a default still to be filled in
+LOGO_TYPES = (".png", ".jpg", ".jpeg", ".svg")
+LOGO_BYTES = 2_000_000
+
+
+class Signatory(BaseModel):
+    """Who signs: a name and a function."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    naam: str
+    functie: str
+
+
 class Letterhead(BaseModel):
-    """``letterhead.toml``: the sender, its address, where to ask, the signature.
-    ``{provincie}`` in a value becomes the province's name; it is the only placeholder
-    (``{{`` and ``}}`` are literal braces)."""
+    """``letterhead.toml``: the sender and the formal parts of the letter (its address
+    and logo, whom to ask, the references, the annexes, who signs, the bezwaar clause
+    and a deadline). ``{provincie}`` in a value becomes the province's name; it is the
+    only placeholder (``{{`` and ``}}`` are literal braces). A value in square brackets
+    (``[naam]``) is a default still to be filled in: ``letters`` warns about each."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     afzender: str
     adres: list[str]
+    logo: str = ""  # an image file of the template folder (png, jpg, svg)
     contact: str
+    contactpersoon: str = "[naam contactpersoon]"
+    telefoon: str = "[telefoonnummer]"
+    email: str = "[e-mailadres]"
+    uw_kenmerk: str = "[uw kenmerk]"
+    bijlagen: list[str] = ["Berekening stap voor stap"]
     ondertekening: list[str]
+    ondertekenaar: Signatory = Signatory(naam="[naam]", functie="[functie]")
+    # the bezwaar clause of a decision (Awb art. 6:7: six weeks): to whom; empty: none
+    bezwaar_bij: str = "[bestuursorgaan en adres voor bezwaar]"
+    # the Spreidingswet letter's deadline for a reaction; empty: none
+    reactie_voor: str = "[datum]"
+
+    def lines(self) -> list[tuple[str, str]]:
+        """Every text value with its key (``ondertekenaar.naam``, ``adres``)."""
+        out: list[tuple[str, str]] = []
+        for key, value in self.model_dump().items():
+            if isinstance(value, dict):
+                out += [(f"{key}.{k}", str(v)) for k, v in value.items()]
+            else:
+                out += [(key, line) for line in (value if isinstance(value, list) else [value])]
+        return out
 
     def problems(self, file: str) -> list[Issue]:
         """Every value with a placeholder other than the documented ones, or a stray
         brace: one issue per key."""
         found: list[Issue] = []
-        for key, value in self.model_dump().items():
-            for line in value if isinstance(value, list) else [value]:
-                try:
-                    fill(line, {name: "" for name in PLACEHOLDERS})
-                except ValueError as exc:
-                    found.append(Issue(file, None, key, "letterhead placeholder", str(exc)))
+        for key, line in self.lines():
+            try:
+                fill(line, {name: "" for name in PLACEHOLDERS})
+            except ValueError as exc:
+                found.append(Issue(file, None, key, "letterhead placeholder", str(exc)))
         return found
+
+    def unfilled(self) -> list[str]:
+        """The keys whose value is still a default in square brackets."""
+        return list(
+            dict.fromkeys(key for key, line in self.lines() if PLACEHOLDER_TEXT.search(line))
+        )
 
 
 def fill(text: str, values: dict[str, str]) -> str:
@@ -352,19 +394,50 @@ class Renderer:
                 [Issue(str(path), None, None, "letterhead", str(exc).splitlines()[0])]
             ) from None
         problems = head.problems(str(path))
+        self.logo: bytes | None = None
+        if head.logo:
+            logo = self._logo(head.logo, path)
+            if isinstance(logo, Issue):
+                problems.append(logo)
+            else:
+                self.logo = logo
         if problems:
             raise LetterError(problems)
         return head
 
+    def _logo(self, name: str, letterhead: Path) -> bytes | Issue:
+        """The logo's bytes: an image file beside the letterhead, at most 2 MB."""
+        where = str(letterhead)
+        if Path(name).suffix.lower() not in LOGO_TYPES:
+            return Issue(where, None, "logo", "logo", f"{name!r}: use {', '.join(LOGO_TYPES)}")
+        try:
+            path = _template_file(letterhead.parent, name)
+        except LetterError as exc:
+            return exc.issues[0]
+        if path is None:
+            return Issue(where, None, "logo", "logo", f"{name!r} is not in {letterhead.parent}")
+        data = path.read_bytes()
+        if len(data) > LOGO_BYTES:
+            return Issue(where, None, "logo", "logo", f"{name!r} is larger than 2 MB")
+        return data
+
     def sender(self, province: str) -> dict[str, Any]:
+        """The letterhead with ``{provincie}`` filled in, as the templates see it
+        (``logo`` is the image's name in the letter's folder, or empty)."""
         head = self.letterhead
         values = {"provincie": province}
-        return {
-            "naam": fill(head.afzender, values),
-            "adres": [fill(line, values) for line in head.adres],
-            "contact": fill(head.contact, values),
-            "ondertekening": [fill(line, values) for line in head.ondertekening],
-        }
+
+        def filled(value: Any) -> Any:
+            if isinstance(value, dict):
+                return {key: filled(item) for key, item in value.items()}
+            if isinstance(value, list):
+                return [filled(item) for item in value]
+            return fill(value, values) if isinstance(value, str) else value
+
+        out = filled(head.model_dump())
+        out["naam"] = out.pop("afzender")
+        out["logo"] = f"logo{Path(head.logo).suffix.lower()}" if head.logo else ""
+        return out
 
     def pdf(self, template: str, context: dict[str, Any], what: str) -> bytes:
         """Render ``template`` with ``context`` and set it; every template and typesetting
@@ -395,6 +468,8 @@ class Renderer:
             root = Path(folder)
             main = root / "letter.typ"
             main.write_text(source, encoding="utf-8")
+            if self.logo is not None:  # the one file besides the source a letter may show
+                (root / f"logo{Path(self.letterhead.logo).suffix.lower()}").write_bytes(self.logo)
             try:
                 return bytes(
                     typst.compile(
@@ -557,7 +632,14 @@ def make_letters(
         }
         pdf = renderer.pdf("province.typ.j2", context, str(province))
         overviews[files[province]] = pdf
-    return LetterSet(letters, overviews, rows, list(result.labels))
+    notes = list(result.labels)
+    unfilled = renderer.letterhead.unfilled()
+    if unfilled:
+        notes.append(
+            f"the letterhead still has defaults in square brackets ({', '.join(unfilled)}): "
+            "fill them in (--template, letterhead.toml) before the letters are sent"
+        )
+    return LetterSet(letters, overviews, rows, notes)
 
 
 def _ses_column(inst: Instance, result: SchemeResult) -> dict[str, float]:

@@ -268,6 +268,7 @@ def test_the_spreidingswet_letter_prints_the_share_in_the_province(shared_data: 
     words = " ".join(text(made.municipalities[amsterdam["file"]]).split())
     assert "in de provincie is 33,182 %" in words
     assert "in de landelijke verdeelsleutel is het 6,336 %" in words
+    assert "vóór [datum] te laten weten" in words  # the deadline, a default to fill in
 
 
 def test_a_population_without_a_date_is_not_dated_by_the_letter() -> None:
@@ -281,3 +282,51 @@ def test_a_population_without_a_date_is_not_dated_by_the_letter() -> None:
     assert "Inwoners van de gemeente volgens de gegevens (datum niet opgegeven) (iG)" in words
     assert "had op die datum" not in words
     assert "SYNTHETISCH: fictieve gemeenten en inwonertallen, geen besluit" in words
+
+
+def test_the_formal_parts_of_a_decision_come_from_the_letterhead(tmp_path: Path) -> None:
+    """A sender's letterhead with every formal part filled in: its logo (an image of the
+    folder, the one file the letter may show), contact person, phone, e-mail, the
+    recipient's reference, the annexes, who signs and the bezwaar clause (Awb art. 6:7,
+    six weeks) all appear in the letter, and no default is left to warn about; the
+    shipped letterhead's defaults are each named in a warning."""
+    from PIL import Image
+
+    from asielplan.experiments.letters import TEMPLATES
+
+    warned = letters("2026-I", TINY, national=11).notes
+    assert any("contactpersoon, telefoon, email, uw_kenmerk" in note for note in warned)
+    folder = tmp_path / "provincie"
+    folder.mkdir()
+    Image.new("RGB", (40, 20), (0, 80, 160)).save(folder / "logo.png")
+    head = (TEMPLATES / "letterhead.toml").read_text()
+    for old, new in (
+        ('logo = ""', 'logo = "logo.png"'),
+        ("[naam contactpersoon]", "J. de Vries"),
+        ("[telefoonnummer]", "050 123 45 67"),
+        ("[e-mailadres]", "taakstelling@provincie.example"),
+        ("[uw kenmerk]", "geen"),
+        ('naam = "[naam]"', 'naam = "A. Jansen"'),
+        ('functie = "[functie]"', 'functie = "gedeputeerde"'),
+        ("[bestuursorgaan en adres voor bezwaar]", "Gedeputeerde Staten, Postbus 1"),
+        ("[datum]", "1 maart 2026"),
+    ):
+        head = head.replace(old, new)
+    (folder / "letterhead.toml").write_text(head)
+    made = letters("2026-I", TINY, national=11, template=folder)
+    assert not any("square brackets" in note for note in made.notes)
+    pdf = next(iter(made.municipalities.values()))
+    words = " ".join(text(pdf).split())
+    for part in (
+        "J. de Vries",
+        "050 123 45 67",
+        "taakstelling@provincie.example",
+        "Uw kenmerk geen",
+        "Bijlage(n) Berekening stap voor stap",
+        "A. Jansen gedeputeerde",
+        "binnen zes weken",
+        "artikel 6:7 van de Algemene wet bestuursrecht) bij Gedeputeerde Staten, Postbus 1",
+    ):
+        assert part in words, part
+    images = pypdf.PdfReader(io.BytesIO(pdf)).pages[0].images
+    assert len(images) == 1
