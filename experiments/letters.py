@@ -20,6 +20,7 @@ import tomllib
 import traceback
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -251,6 +252,9 @@ def letter_rows(
     )
     if "amv" in table:
         rows["amv"] = table["amv"]
+    ses = _ses_column(inst, result)
+    if ses:  # the Spreidingswet letter prints each municipality's score
+        rows["ses_score"] = rows["municipality"].map(ses).round(4)
     rows["file"] = pdf_names(rows["municipality"].astype(str), rows["name"].astype(str))
     return rows
 
@@ -297,7 +301,8 @@ def _getal(value: Any) -> str:
 def _decimaal(value: Any) -> str:
     from babel.numbers import format_decimal
 
-    return format_decimal(float(value), format="#,##0.0000", locale="nl_NL")
+    # as a decimal of its shortest text, so the printed digits are those of letters.csv
+    return format_decimal(Decimal(str(value)), format="#,##0.0000", locale="nl_NL")
 
 
 def _teken(value: Any) -> str:
@@ -312,7 +317,8 @@ def _teken(value: Any) -> str:
 def _procent(value: Any) -> str:
     from babel.numbers import format_decimal
 
-    return format_decimal(100 * float(value), format="#,##0.000", locale="nl_NL") + " %"
+    share = Decimal(str(value)) * 100  # not a float product: 3.7715 stays 3.7715, not 3.77149...
+    return format_decimal(share, format="#,##0.000", locale="nl_NL") + " %"
 
 
 def _datum(value: Any) -> str:
@@ -546,7 +552,6 @@ def make_letters(
     # every number of a letter comes from the municipalities (and the national number):
     # the stamp says when those are made up, not when only the households are
     synthetic = is_synthetic(inst.meta, "municipalities")
-    ses = _ses_column(inst, result)
     letters: dict[str, bytes] = {}
     for row in rows.to_dict("records"):
         code = str(row["municipality"])
@@ -571,7 +576,7 @@ def make_letters(
                 "aandeel_provincie": row["province_share"],
                 "uitwisseling": row["swap"],
                 "sleutel": row["key"],
-                "score": ses.get(code, 0.0),
+                "score": row.get("ses_score", 0.0),
                 "score_bron": SES_PROXY_NL if result.labels else "CBS SES-WOA",
             },
             "achterstand": {

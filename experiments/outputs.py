@@ -1634,6 +1634,14 @@ LETTERS_TABLE = Table(
             "Of the share, places for unaccompanied minors.",
             when=WITH_AMV,
         ),
+        Column(
+            "ses_score",
+            "number",
+            "",
+            "The socio-economic score the Spreidingswet letter prints (the CBS SES-WOA score "
+            "or its stand-in), to 4 decimals.",
+            when="the scheme is the spreidingswet",
+        ),
         Column("file", "text", "", "The letter's PDF in municipalities/."),
     ),
     formats=("csv",),

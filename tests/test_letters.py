@@ -10,6 +10,8 @@ import io
 import re
 import shutil
 import subprocess
+import tempfile
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -330,3 +332,122 @@ def test_the_formal_parts_of_a_decision_come_from_the_letterhead(tmp_path: Path)
         assert part in words, part
     images = pypdf.PdfReader(io.BytesIO(pdf)).pages[0].images
     assert len(images) == 1
+
+
+MONTHS = "januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december"
+NOT_DATA = [  # line breaks may fall anywhere in a phrase: \s+ between its words
+    rf"\d{{1,2}}\s+({MONTHS})(\s+\d{{4}})?",  # dates: the letter's, the peildatum, check dates
+    r"(eerste|tweede)\s+helft\s+\d{4}",  # the period's label
+    r"artikel(en)?\s+[\d:]+(\s+tot\s+en\s+met\s+\d+)?",  # article references
+    r"Huisvestingswet\s+2014",
+    r"pagina\s+\d+\s+van\s+\d+",
+    r"(TVH|SPW)-\d{4}-I+-GM\d+",  # the reference
+    r"GM\d{4}|PV\d{2}",  # codes
+    r"CBS-kerncijfers\s+\d{4}",  # the source of the Spreidingswet's stand-in score
+    r"\(1\s+\+",  # the Spreidingswet's formula: population x (1 + score)
+]
+NUMBER = re.compile(r"[−+-]?\d+(?:\.\d{3})*(?:,\d+)?")
+
+
+def printed_numbers(words: str, row: dict) -> list[str]:
+    """The numbers a letter prints about its data: every number of its text but dates,
+    article numbers, page numbers, the period, codes, names and the annex's step numbers."""
+    for fixed in (str(row["name"]), str(row["province_name"])):
+        words = words.replace(fixed, " ")
+    for pattern in NOT_DATA:
+        words = re.sub(pattern, " ", words)
+    steps = r"Landelijk|Inwoners|vg|\(vg|Naar|Uitwisseling|Achterstand|Taakstelling"
+    words = re.sub(rf"(?m)^[1-9] (?={steps})", " ", words)  # the annex's step column
+    return NUMBER.findall(words)
+
+
+def as_number(token: str) -> Decimal:
+    return Decimal(token.replace("−", "-").replace("+", "").replace(".", "").replace(",", "."))
+
+
+def allowed_numbers(row: dict) -> set[Decimal]:
+    """Every number letters.csv holds for a municipality, as the letters print them
+    (whole numbers, the quotient to 4 decimals, shares as percentages to 3)."""
+    out = set()
+    for column in (
+        "national",
+        "population",
+        "national_population",
+        "product",
+        "share",
+        "swap",
+        "achterstand",
+        "taakstelling",
+        "carried_voorsprong",
+        "province_total",
+        "amv",
+    ):
+        value = row.get(column)
+        if value is not None and not pd.isna(value):
+            out |= {Decimal(int(value)), Decimal(-int(value))}
+    out.add(Decimal(str(row["quotient"])).quantize(Decimal("0.0001")))
+    for column in ("key", "province_share"):
+        out.add((Decimal(str(row[column])) * 100).quantize(Decimal("0.001")))
+    if "ses_score" in row and not pd.isna(row["ses_score"]):
+        out.add(Decimal(str(row["ses_score"])).quantize(Decimal("0.0001")))
+    return out
+
+
+def check_read_back(made, law: bool, vg: int | None = None) -> int:
+    """Every number each letter prints is one of its row's in letters.csv; by the law
+    each row's share is ceil(vg * iG / iN) recomputed from the populations. Returns the
+    letters checked."""
+    rows = made.table.to_dict("records")
+    for row in rows:
+        if law:
+            assert row["share"] == -(
+                -row["national"] * row["population"] // row["national_population"]
+            )
+        reader = pypdf.PdfReader(io.BytesIO(made.municipalities[row["file"]]))
+        words = "\n".join(page.extract_text() for page in reader.pages)
+        allowed = allowed_numbers(row)
+        printed = printed_numbers(words, row)
+        assert printed, row["municipality"]
+        stray = [token for token in printed if as_number(token) not in allowed]
+        assert not stray, (row["municipality"], stray)
+    return len(rows)
+
+
+def test_every_printed_number_is_in_letters_csv_by_hand(tmp_path: Path) -> None:
+    """The tiny letters with an achterstand and a voorsprong: every number printed in
+    each PDF is one of that municipality's numbers in letters.csv."""
+    previous = tmp_path / "vorige.csv"
+    previous.write_text(
+        "municipality,taakstelling,placed\nGM0001,10,7\nGM0002,2,2\nGM0003,1,1\nGM0004,5,8\n"
+    )
+    made = letters("2026-I", TINY, national=11, progress=previous)
+    assert check_read_back(made, law=True) == 4
+    assert check_read_back(letters("2026-I", TINY, national=11), law=True) == 4
+
+
+def test_every_printed_number_of_the_342_letters_is_in_letters_csv(shared_data: Path) -> None:
+    """On the real municipalities, for 2025-I (the data's peildatum) and 2026-I (with the
+    data's date said), with and without progress, by the law and by the Spreidingswet:
+    every number of every one of the 342 letters is in letters.csv, and by the law each
+    share is ceil(vg * iG / iN)."""
+    from asielplan.api import generate
+
+    inst = generate(
+        seed=7,
+        households=10,
+        cbs_csv=shared_data / "nl_gemeenten_2024.csv",
+        cbs_geometry=shared_data / "nl_gemeenten_2024.geojson",
+        indicators=shared_data / "nl_gemeenten_2022_kwb_indicators_tmap.csv",
+    ).instance
+    codes = inst.municipalities["code"]
+    table = pd.DataFrame({"municipality": codes, "taakstelling": 10, "placed": range(len(codes))})
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "voortgang.csv"
+        table.assign(placed=table["placed"] % 21).to_csv(path, index=False)
+        runs = [
+            letters("2025-I", inst, national=15_000),
+            letters("2026-I", inst, national=13_000, progress=path, population_date_differs=True),
+        ]
+    for made in runs:
+        assert check_read_back(made, law=True) == 342
+    assert check_read_back(letters("2026-I", inst, scheme="spreidingswet"), law=False) == 342
