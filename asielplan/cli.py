@@ -33,6 +33,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # paragraphs reflowed, [brackets] kept as written
 )
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)

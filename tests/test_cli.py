@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -286,3 +287,29 @@ def test_hostile_command_lines_exit_1_with_a_message(
     assert stopped.value.code == 1, output
     assert expected in output and "Traceback" not in output
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_help_texts_are_whole_sentences(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every command's help shows each paragraph of its description on one line when the
+    terminal is wide enough (never broken where the source breaks its lines), and
+    bracketed text such as [scenarios.NAME] is shown, not read as console markup."""
+    import re
+
+    from typer.main import get_command
+
+    monkeypatch.setattr("typer.rich_utils.MAX_WIDTH", 2000)  # wide: a paragraph is one line
+
+    def commands(cmd: Any, path: list[str]) -> list[tuple[list[str], Any]]:
+        if hasattr(cmd, "commands"):  # a group (typer keeps its own click)
+            return [c for n, s in cmd.commands.items() for c in commands(s, [*path, n])]
+        return [(path, cmd)]
+
+    found = commands(get_command(app), [])
+    assert len(found) >= 19
+    for path, cmd in found:
+        out = runner.invoke(app, [*path, "--help"]).output
+        lines = [line.strip() for line in out.splitlines()]
+        for paragraph in re.split(r"\n\s*\n", cmd.help or ""):
+            assert " ".join(paragraph.split()) in lines, (path, paragraph[:60])
+    scenario = runner.invoke(app, ["place", "--help"]).output
+    assert "Named scenario of the configuration: [scenarios.NAME]." in scenario
