@@ -109,6 +109,13 @@ ScenarioOpt = Annotated[
     str | None, typer.Option(help="Named scenario of the configuration: [scenarios.NAME].")
 ]
 TimeLimitOpt = Annotated[float | None, typer.Option(help="Override solver.time_limit (seconds).")]
+PreviousOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="A previous placement run (its folder) or plan (a table with household_id "
+        "and municipality): each household placed elsewhere costs placement.weight_change."
+    ),
+]
 
 EXIT_INFEASIBLE = 2
 EXIT_NO_SOLUTION = 3
@@ -610,13 +617,7 @@ def place(
         "out/placement"
     ),
     time_limit: TimeLimitOpt = None,
-    previous: Annotated[
-        Path | None,
-        typer.Option(
-            help="A previous placement run (its folder) or plan (a table with household_id "
-            "and municipality): each household placed elsewhere costs placement.weight_change."
-        ),
-    ] = None,
+    previous: PreviousOpt = None,
     max_changes: Annotated[
         int | None,
         typer.Option(
@@ -686,13 +687,15 @@ def weekly(
     scenario: ScenarioOpt = None,
     out: Annotated[Path, typer.Option(help="Folder for the result tables.")] = Path("out/weekly"),
     time_limit: TimeLimitOpt = None,
+    previous: PreviousOpt = None,
 ) -> None:
     """Place this week's batch against the remaining half-year taakstelling, looking
     ahead: each municipality's places are priced by the smallest optimal duals of
     sampled futures' LPs (docs/weekly.md).
 
     Writes the tables of asielplan place plus prices (per municipality: remaining
-    taakstelling, this batch's persons, the price). Refuses without the progress table.
+    taakstelling, this batch's persons, the price); with --previous (last week's proposal)
+    also changes, as asielplan place writes them. Refuses without the progress table.
     """
     from asielplan import api
 
@@ -706,6 +709,8 @@ def weekly(
     inst = api.load_instance(instance)
     if progress is not None:
         inst = api.with_table(inst, "progress", progress)
+    if previous is not None:
+        inst = api.with_previous_plan(inst, previous)
     with console.status("placing the weekly batch ...") as status:
         run = api.weekly(inst, cfg, arrivals, _progress(status))
     _finish_placement(run, out)

@@ -450,3 +450,36 @@ def test_a_simulation_takes_the_arrivals_scores(tmp_path: Path) -> None:
     runs = study.result.runs.set_index("policy")
     assert runs.loc["hindsight", "expected_employed"] == pytest.approx(1.5)
     assert runs.loc["greedy", "expected_employed"] == pytest.approx(1.5)
+
+
+def test_weekly_replans_against_last_weeks_proposal(tmp_path: Path) -> None:
+    """weekly --previous, as place has it: against its own proposal nothing changes
+    (changes.csv is empty); against a proposal with household H1 elsewhere, changes.csv
+    lists exactly the households whose municipality differs from that proposal."""
+    from typer.testing import CliRunner
+
+    from asielplan.cli import app
+
+    runner = CliRunner()
+    progress = tmp_path / "progress.csv"
+    progress.write_text("municipality,placed\nGM0001,0\nGM0002,0\nGM0003,0\nGM0004,0\n")
+    base = ["weekly", str(TINY), "--progress", str(progress), "--policy", "greedy"]
+    first = tmp_path / "week1"
+    assert runner.invoke(app, [*base, "--out", str(first)]).exit_code == 0
+    again = tmp_path / "again"
+    result = runner.invoke(app, [*base, "--previous", str(first), "--out", str(again)])
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(again / "changes.csv").empty
+    plan = pd.read_csv(first / "households.csv")[["household_id", "municipality"]]
+    moved = plan.copy()
+    moved.loc[moved["household_id"] == "H1", "municipality"] = "GM0004"
+    moved.to_csv(tmp_path / "proposal.csv", index=False)
+    other = tmp_path / "other"
+    result = runner.invoke(
+        app, [*base, "--previous", str(tmp_path / "proposal.csv"), "--out", str(other)]
+    )
+    assert result.exit_code == 0, result.output
+    now = pd.read_csv(other / "households.csv").set_index("household_id")["municipality"]
+    before = dict(zip(moved["household_id"], moved["municipality"], strict=True))
+    differ = sorted(h for h, m in before.items() if now[h] != m)
+    assert sorted(pd.read_csv(other / "changes.csv")["household_id"]) == differ
