@@ -514,7 +514,24 @@ ALLOWED = _pairs(
     nullable=True,
 )
 FORBIDDEN = _pairs("forbidden", "A municipality this household must not go to.")
-LOCKS = _pairs("locks", "The municipality a planner fixed this household to.")
+LOCKS = pa.DataFrameSchema(
+    {
+        "household_id": _id("Household."),
+        "municipality": _id("The municipality a planner fixed this household to."),
+        "override": _col(
+            STR,
+            "true when the lock may break the household's hard criterion (a family or "
+            "medical tie); otherwise such a lock is refused.",
+            "",
+            [_in(("true", "false"))],
+            nullable=True,
+            required=False,
+        ),
+    },
+    name="locks",
+    strict=False,
+    unique=["household_id", "municipality"],
+)
 
 ACHTERSTAND = pa.DataFrameSchema(
     {

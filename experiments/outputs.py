@@ -758,6 +758,13 @@ EXPLANATIONS = Table(
             "when not locked.",
         ),
         Column(
+            "lock_breaks_criterion",
+            "true-false",
+            "",
+            "The lock places it where its hard criterion rules out (allowed only when the "
+            "lock says override = true); which criterion is not said.",
+        ),
+        Column(
             "previous",
             "text",
             "",

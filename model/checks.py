@@ -20,7 +20,7 @@ from asielplan.data.instance import META_FILE, Instance
 from asielplan.data.reception import inflows_of
 from asielplan.errors import Issue
 from asielplan.model.groups import GROUPS
-from asielplan.model.placement import BOUNDABLE, TARGET_GAPS
+from asielplan.model.placement import BOUNDABLE, TARGET_GAPS, haversine_km
 from asielplan.model.reception import BOUNDABLE as RECEPTION_BOUNDABLE
 from asielplan.model.schemes import check_scheme, schemes_of
 
@@ -291,9 +291,66 @@ def check_households_have_a_place(inst: Instance, config: RunConfig, kind: Probl
     ]
 
 
+TIE_WORDS = {"family": "a first-degree family tie", "medical": "a medical tie"}
+
+
+def check_locks_keep_criteria(inst: Instance, config: RunConfig, kind: Problem) -> list[Issue]:
+    """A lock to a municipality that the household's hard criterion excludes (a family or
+    medical tie: within its radius of the tie's municipality) is refused, unless its
+    row in the locks table says ``override = true``: then it is a warning that names
+    the broken criterion."""
+    locks, hh, muni = inst.locks, inst.households, inst.municipalities
+    if kind != "place" or locks is None or not len(locks) or "tie_municipality" not in hh:
+        return []
+    ties = hh.set_index("household_id")
+    where = dict(zip(muni["code"], range(len(muni)), strict=True))
+    located = "lat" in muni and "lon" in muni
+    file = inst.files.get("locks", "locks")
+    issues = []
+    for row, lock in enumerate(locks.to_dict("records"), start=1):
+        household, target = lock["household_id"], lock["municipality"]
+        if household not in ties.index or target not in where:
+            continue  # named by the table checks
+        tie = ties.loc[household]
+        place = tie.get("tie_municipality")
+        if place is None or (isinstance(place, float) and np.isnan(place)) or place not in where:
+            continue
+        radius = float(tie.get("tie_radius_km") or 0.0)
+        radius = 0.0 if np.isnan(radius) else radius
+        if located:
+            a, b = where[place], where[target]
+            lat, lon = muni["lat"].to_numpy(float), muni["lon"].to_numpy(float)
+            km = float(haversine_km(lat[[a]], lon[[a]], lat[[b]], lon[[b]])[0, 0])
+        else:
+            km = 0.0 if place == target else float("inf")
+        if km <= radius + 1e-9:
+            continue
+        what = TIE_WORDS.get(str(tie.get("tie_kind")), f"a {tie.get('tie_kind')} tie")
+        criterion = f"{what} requires a place within {radius:g} km of {place}"
+        override = lock.get("override") == "true"
+        issues.append(
+            Issue(
+                file,
+                row,
+                "municipality",
+                "lock keeps the hard criterion",
+                f"the lock of {household!r} to {target} breaks its hard criterion: {criterion} "
+                f"({km:,.0f} km away)"
+                + (
+                    "; kept, as the lock overrides it"
+                    if override
+                    else "; set override = true in the lock's row to keep it anyway"
+                ),
+                "warning" if override else "error",
+            )
+        )
+    return issues
+
+
 RUN_CHECKS: tuple[RunCheck, ...] = (
     check_problem_tables,
     check_households_have_a_place,
+    check_locks_keep_criteria,
     check_taakstelling_scheme,
     check_region_bands,
     check_weekly_targets,

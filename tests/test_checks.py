@@ -76,3 +76,30 @@ def test_a_negative_time_limit_on_the_command_line_is_refused(tmp_path: Path) ->
     result = runner.invoke(app, ["place", "--time-limit", "-1", "--out", str(out)])
     assert result.exit_code == 1 and "solver.time_limit" in result.output
     assert not out.exists()
+
+
+def test_a_lock_that_breaks_a_hard_criterion_is_refused_unless_it_overrides(
+    tmp_path: Path,
+) -> None:
+    """H4 has a first-degree family tie to GM0002 (radius 0). A lock of H4 to GM0001 is
+    refused by validate and by the run, naming the criterion and the distance; with
+    override = true it is a warning, the plan keeps the lock, and H4's explanation says
+    that the lock overrides its hard criterion (without saying which one)."""
+    refused = variant(tmp_path / "a", "tiny", {"locks": "household_id,municipality\nH4,GM0001\n"})
+    result = runner.invoke(app, ["validate", str(refused)])
+    flat = " ".join(result.output.split())
+    assert result.exit_code == 1 and "lock keeps the hard criterion" in flat
+    assert "a first-degree family tie requires a place within 0 km of GM0002" in flat
+    with pytest.raises(InputError, match="breaks its hard criterion"):
+        place(refused, RunConfig.model_validate({"solver": {"time_limit": 10}}))
+    kept = variant(
+        tmp_path / "b", "tiny", {"locks": "household_id,municipality,override\nH4,GM0001,true\n"}
+    )
+    with pytest.warns(AsielplanWarning, match="kept, as the lock overrides it"):
+        run = place(kept, RunConfig.model_validate({"solver": {"time_limit": 10}}))
+    table = run.tables["explanations"].set_index("household_id")
+    assert table.loc["H4", "municipality"] == "GM0001"
+    assert bool(table.loc["H4", "lock_breaks_criterion"])
+    assert not table.drop(index="H4")["lock_breaks_criterion"].any()
+    assert "The lock overrides its hard criterion" in table.loc["H4", "text"]
+    assert "family" not in table.loc["H4", "text"]

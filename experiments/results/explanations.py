@@ -52,6 +52,7 @@ EXPLANATION_COLUMNS = [
     "binding",
     "locked",
     "lock_cost",
+    "lock_breaks_criterion",
     "previous",
     "changed",
     "future_price",
@@ -146,6 +147,7 @@ def _explain_rows(
             "binding": _binding(d, sol, cur),
             "locked": locked,
             "lock_cost": lock_cost,
+            "lock_breaks_criterion": locked & d.by_criterion[rows, np.maximum(d.lock[rows], 0)],
             "previous": np.where(previous >= 0, codes[np.maximum(previous, 0)], None),
             "changed": (previous >= 0) & (cur != previous),
             "future_price": (
@@ -284,6 +286,11 @@ def _sentence(names: dict[str, str], r: dict[str, Any]) -> str:
         text += "."
     if r["locked"]:
         text += f" Locked by the planner; the lock costs {r['lock_cost']:,.2f}."
+        if r["lock_breaks_criterion"]:
+            text += (
+                " The lock overrides its hard criterion: that criterion rules this "
+                "municipality out."
+            )
     if isinstance(r["next_best"], str):
         text += (
             f" Next best: {place(r['next_best'])}; moving there alone changes the objective "
