@@ -33,7 +33,7 @@ from asielplan.errors import AsielplanWarning, ConfigError, InputError, Issue
 from asielplan.experiments import fronts
 from asielplan.experiments.letters import LetterSet
 from asielplan.experiments.plots import plot_occupancy, plot_region_targets
-from asielplan.experiments.results.placement import placement_tables, price_table
+from asielplan.experiments.results.placement import pace_table, placement_tables, price_table
 from asielplan.experiments.results.reception import reception_tables
 from asielplan.experiments.robust import RobustResult, robust_plan
 from asielplan.experiments.simulate import (
@@ -295,15 +295,20 @@ def weekly(
         )
         data = replace(data, prices=prices.price)
         if cfg.weekly.policy == "balanced":
-            period = scheme.table["taakstelling"].to_numpy(dtype=np.int64)
             pace = pace_prices(
-                period, placed_so_far(inst), int(data.persons.sum()), cfg.weekly.balance_weight
+                scheme.table["taakstelling"].to_numpy(dtype=np.int64),
+                placed_so_far(inst),
+                int(data.persons.sum()),
+                cfg.weekly.balance_weight,
             )
             data = replace(data, pace=pace)
         clock.lap("prices_s")
     solution = solve_placement(data, cfg.solver, progress)
     clock.add(solution.timings)
     tables = placement_tables(inst, data, solution, cfg.output.min_cell)
+    assert data.scheme is not None  # checked above: the instance has a taakstelling
+    period = data.scheme.table["taakstelling"].to_numpy(dtype=np.int64)
+    tables["pace"] = pace_table(data, period, placed_so_far(inst), solution)
     if prices is not None:
         tables["prices"] = price_table(data, prices, solution)
         solution.stats["futures"] = cfg.weekly.futures

@@ -651,12 +651,15 @@ def place(
     _finish_placement(run, out)
 
 
-def _finish_placement(run: Run, out: Path) -> None:
-    """Write a placement run, say what it found and exit with its status."""
+def _finish_placement(run: Run, out: Path, behind: bool = False) -> None:
+    """Write a placement run, say what it found (with ``behind``: the municipalities
+    furthest behind the pro-rata path) and exit with its status."""
     from asielplan import api
 
     written = api.write_run(run, out)
     print_warnings(run.warnings)
+    if behind:
+        print_behind(run.tables["pace"])
     print_placement_summary(run, written)
     _kept(out, written)
     _exit_on_status(run.solution.status)
@@ -713,7 +716,7 @@ def weekly(
         inst = api.with_previous_plan(inst, previous)
     with console.status("placing the weekly batch ...") as status:
         run = api.weekly(inst, cfg, arrivals, _progress(status))
-    _finish_placement(run, out)
+    _finish_placement(run, out, behind=True)
 
 
 @app.command()
@@ -798,6 +801,24 @@ def _stop_line(run: Run) -> None:
 
     colour = "green" if run.solution.status == Status.OPTIMAL else "yellow"
     console.print(f"[{colour}]{escape(run.solution.stop)}[/]")
+
+
+def print_behind(pace: Any, shown: int = 10) -> None:
+    """The municipalities furthest behind the pro-rata path after a weekly batch."""
+    table = PlainTable(title=f"furthest behind the pro-rata path (of {len(pace)}; pace.csv)")
+    columns = ("municipality", "name", "taakstelling", "placed_after", "pro_rata", "behind")
+    for column in columns:
+        table.add_column(column, justify="left" if column in columns[:2] else "right")
+    for row in pace.head(shown).to_dict("records"):
+        table.add_row(
+            row["municipality"],
+            row["name"],
+            f"{row['taakstelling']:,}",
+            f"{row['placed_after']:,}",
+            f"{row['pro_rata']:,.1f}",
+            f"{row['behind']:+,.1f}",
+        )
+    console.print(table)
 
 
 def print_placement_summary(run: Run, out: Path) -> None:

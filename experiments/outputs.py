@@ -827,6 +827,32 @@ PRICES = Table(
     ),
     when=WEEKLY_PRICED,
 )
+PACE = Table(
+    "pace",
+    "One row per municipality, those furthest behind the pro-rata path first: the "
+    "weekly batch against the path to date (docs/weekly.md).",
+    (
+        Column("municipality", "text", "", "Municipality code."),
+        Column("name", "text", "", "Municipality name."),
+        Column("taakstelling", "integer", "persons", "Its taakstelling of the period."),
+        Column("placed_before", "integer", "persons", "Housed before this batch (progress)."),
+        Column("batch_persons", "integer", "persons", "Persons this batch places there."),
+        Column("placed_after", "integer", "persons", "placed_before plus batch_persons."),
+        Column(
+            "pro_rata",
+            "number",
+            "persons",
+            "The pro-rata target to date: the national pace (persons housed nationally, "
+            "this batch included, over the national taakstelling) times its taakstelling.",
+        ),
+        Column(
+            "behind",
+            "number",
+            "persons",
+            "pro_rata minus placed_after: how far behind the path (negative: ahead).",
+        ),
+    ),
+)
 CHANGES = Table(
     "changes",
     "One row per household placed elsewhere than in the previous plan, and why.",
@@ -875,9 +901,9 @@ PLACE = Output(
 WEEKLY = Output(
     "weekly",
     ("asielplan weekly",),
-    "A weekly batch: every table of a placement run, and the prices of the places "
-    "(docs/weekly.md).",
-    (PRICES,),
+    "A weekly batch: every table of a placement run, the municipalities against the "
+    "pro-rata path, and the prices of the places (docs/weekly.md).",
+    (PACE, PRICES),
     extends=PLACE,
 )
 

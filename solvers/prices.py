@@ -320,12 +320,19 @@ def pace_prices(
     A municipality behind pays nothing and gets no credit: a credit, fixed for the whole
     batch, drew far more persons to a small municipality behind than it lacked (the
     price does not rise as the batch fills it), and left the balance worse."""
-    total = float(np.sum(period))
-    if total <= 0:
+    if float(np.sum(period)) <= 0:
         return np.zeros(len(period))
-    pace = (float(np.sum(placed)) + batch_persons) / total
+    pace = national_pace(period, placed, batch_persons)
     ahead = np.asarray(placed, dtype=float) - pace * np.asarray(period, dtype=float)
     return weight * np.clip(ahead, 0.0, None) / np.maximum(np.asarray(period, dtype=float), 1.0)
+
+
+def national_pace(period: np.ndarray, placed: np.ndarray, batch_persons: int) -> float:
+    """The share of the period's taakstelling housed once this batch is: (persons placed
+    so far + this batch) / the national taakstelling; a municipality on the pro-rata
+    path has housed this share of its own taakstelling. 0 without a taakstelling."""
+    total = float(np.sum(period))
+    return 0.0 if total <= 0 else (float(np.sum(placed)) + batch_persons) / total
 
 
 def sample_future(persons: np.ndarray, total: int, rng: np.random.Generator) -> np.ndarray:

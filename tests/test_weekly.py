@@ -483,3 +483,31 @@ def test_weekly_replans_against_last_weeks_proposal(tmp_path: Path) -> None:
     before = dict(zip(moved["household_id"], moved["municipality"], strict=True))
     differ = sorted(h for h, m in before.items() if now[h] != m)
     assert sorted(pd.read_csv(other / "changes.csv")["household_id"]) == differ
+
+
+def test_the_pace_table_lists_who_is_furthest_behind_by_hand(tmp_path: Path) -> None:
+    """tiny's taakstelling is 7, 2, 2, 0 (national 11); 2 persons were housed in Aastad
+    before the batch. With B persons in this batch the national pace is (2 + B) / 11,
+    each pro-rata target that pace times the taakstelling, and 'behind' the target minus
+    what is housed after the batch; the table is sorted from furthest behind."""
+    progress = tmp_path / "progress.csv"
+    progress.write_text("municipality,placed\nGM0001,2\nGM0002,0\nGM0003,0\nGM0004,0\n")
+    inst = api.with_table(TINY, "progress", progress)
+    cfg = RunConfig(weekly=WeeklyConfig(policy="greedy"))
+    run = api.weekly(inst, cfg)
+    pace = run.tables["pace"]
+    placed = run.tables["households"].query("placed")
+    batch = placed.groupby("municipality")["persons"].sum()
+    total = int(batch.sum())
+    rows = pace.set_index("municipality")
+    for code, target, before in (("GM0001", 7, 2), ("GM0002", 2, 0), ("GM0003", 2, 0)):
+        after = before + int(batch.get(code, 0))
+        pro_rata = round((2 + total) / 11 * target, 2)
+        assert rows.loc[code, ["taakstelling", "placed_before", "placed_after"]].tolist() == [
+            target,
+            before,
+            after,
+        ]
+        assert rows.loc[code, "pro_rata"] == pytest.approx(pro_rata)
+        assert rows.loc[code, "behind"] == pytest.approx(pro_rata - after)
+    assert pace["behind"].is_monotonic_decreasing

@@ -48,7 +48,7 @@ from asielplan.model.placement import (
     placed_so_far,
 )
 from asielplan.solvers.placement import PlacementSolution
-from asielplan.solvers.prices import Prices
+from asielplan.solvers.prices import Prices, national_pace
 
 
 def household_table(inst: Instance, d: PlacementData, sol: PlacementSolution) -> pd.DataFrame:
@@ -388,4 +388,39 @@ def price_table(d: PlacementData, prices: Prices, sol: PlacementSolution) -> pd.
             "price_highest": per_future.max(axis=0) if len(per_future) else np.nan,
             **pace,
         }
+    )
+
+
+def pace_table(
+    d: PlacementData, period: np.ndarray, placed: np.ndarray, sol: PlacementSolution
+) -> pd.DataFrame:
+    """A weekly batch against the pro-rata path, one row per municipality, those
+    furthest behind first: its taakstelling, placed before this batch, this batch's
+    persons, placed after it, the pro-rata target to date (the national pace times its
+    taakstelling: :func:`~asielplan.solvers.prices.national_pace`) and how far it is
+    behind that (negative: ahead)."""
+    batch = np.zeros(d.n_municipalities, dtype=np.int64)
+    if sol.assignment is not None:
+        done = sol.assignment >= 0
+        persons = np.bincount(
+            sol.assignment[done], weights=d.persons[done], minlength=d.n_municipalities
+        )
+        batch = persons.astype(np.int64)
+    pace = national_pace(period, placed, int(batch.sum()))
+    after = placed + batch
+    pro_rata = np.round(pace * period.astype(float), 2)
+    table = pd.DataFrame(
+        {
+            "municipality": d.municipality_codes,
+            "name": d.municipality_names,
+            "taakstelling": period.astype(np.int64),
+            "placed_before": placed.astype(np.int64),
+            "batch_persons": batch,
+            "placed_after": after.astype(np.int64),
+            "pro_rata": pro_rata,
+            "behind": np.round(pro_rata - after, 2),
+        }
+    )
+    return table.sort_values(["behind", "municipality"], ascending=[False, True]).reset_index(
+        drop=True
     )
