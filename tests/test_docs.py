@@ -99,7 +99,9 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
     progress = tmp_path / "progress.csv"
     progress.write_text("municipality,placed\nGM0001,5\nGM0002,0\nGM0003,0\nGM0004,0\n")
     with_progress = with_table(tiny, "progress", progress)
-    add("prices", weekly(with_progress, fast).tables["prices"].columns)
+    batch = weekly(with_progress, fast)
+    for name in ("prices", "pace"):
+        add(name, batch.tables[name].columns)
     simulated = simulate(tiny, fast, weeks=2, seeds=1, policies=("greedy", "prices"))
     for name in ("runs", "summary", "balance"):
         add(name, getattr(simulated.result, name).columns)
