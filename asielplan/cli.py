@@ -803,6 +803,21 @@ def _stop_line(run: Run) -> None:
     console.print(f"[{colour}]{escape(run.solution.stop)}[/]")
 
 
+def deviation_row(run: Run, kpi: Any) -> tuple[str, str]:
+    """How far the plan is from its targets: a weekly batch against the pro-rata path to
+    date (its persons behind it, summed over the municipalities behind), never against
+    the whole half-year; a run's total deviation from its taakstelling otherwise."""
+    pace = run.tables.get("pace")
+    if pace is not None:
+        behind = float(pace["behind"].clip(lower=0).sum())
+        return ("behind the pro-rata path to date (persons)", f"{behind:,.0f}")
+    value = kpi["total_abs_deviation"]
+    return (
+        "taakstelling deviation (persons)",
+        "-" if value is None or value != value else f"{value:,.0f}",
+    )
+
+
 def print_behind(pace: Any, shown: int = 10) -> None:
     """The municipalities furthest behind the pro-rata path after a weekly batch."""
     table = PlainTable(title=f"furthest behind the pro-rata path (of {len(pace)}; pace.csv)")
@@ -840,8 +855,8 @@ def print_placement_summary(run: Run, out: Path) -> None:
         ("expected employed", fmt(kpi["expected_employed"], ",.1f")),
         ("total distance (km)", fmt(kpi["total_distance_km"], ",.0f")),
         ("left COA region", f"{int(kpi['left_coa_region']):,}"),
-        ("taakstelling deviation (persons)", fmt(kpi["total_abs_deviation"], ",.0f")),
-        ("objective", fmt(sol.objective)),
+        deviation_row(run, kpi),
+        ("objective (weight units)", fmt(sol.objective)),
         ("bound", fmt(sol.bound)),
         ("gap", "-" if sol.gap is None else f"{100 * sol.gap:.3f}%"),
         (

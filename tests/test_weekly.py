@@ -453,7 +453,8 @@ def test_a_simulation_takes_the_arrivals_scores(tmp_path: Path) -> None:
 
 
 def test_weekly_replans_against_last_weeks_proposal(tmp_path: Path) -> None:
-    """weekly --previous, as place has it: against its own proposal nothing changes
+    """weekly --previous, as place has it (and its summary reads as a week: behind the
+    pro-rata path, not a deviation from the half-year): against its own proposal nothing changes
     (changes.csv is empty); against a proposal with household H1 elsewhere, changes.csv
     lists exactly the households whose municipality differs from that proposal."""
     from typer.testing import CliRunner
@@ -465,7 +466,11 @@ def test_weekly_replans_against_last_weeks_proposal(tmp_path: Path) -> None:
     progress.write_text("municipality,placed\nGM0001,0\nGM0002,0\nGM0003,0\nGM0004,0\n")
     base = ["weekly", str(TINY), "--progress", str(progress), "--policy", "greedy"]
     first = tmp_path / "week1"
-    assert runner.invoke(app, [*base, "--out", str(first)]).exit_code == 0
+    week = runner.invoke(app, [*base, "--out", str(first)])
+    assert week.exit_code == 0, week.output
+    said = " ".join(week.output.split())  # a week's summary, not the half-year's deviation
+    assert "behind the pro-rata path to date (persons)" in said
+    assert "taakstelling deviation" not in said and "furthest behind the pro-rata path" in said
     again = tmp_path / "again"
     result = runner.invoke(app, [*base, "--previous", str(first), "--out", str(again)])
     assert result.exit_code == 0, result.output
