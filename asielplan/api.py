@@ -1072,6 +1072,9 @@ class MunicipalityExplanation:
     code: str
     placed: pd.DataFrame
     almost: pd.DataFrame
+    # its name and numbers: the run's target and persons placed; for a weekly batch its
+    # taakstelling, housed before the batch, this batch and what remains after it
+    facts: dict[str, Any]
 
 
 def read_explanations(run_dir: str | Path) -> pd.DataFrame:
@@ -1151,15 +1154,37 @@ def explain_municipality(
             f"{code!r} appears nowhere in this run's explanations",
         )
         raise InputError([issue], str(run_dir))
+    from asielplan.experiments.results.folder import RunFolder
+
+    folder = RunFolder.open(run_dir)
+    municipalities = folder.table("municipalities")
+    names: dict[str, str] = {}
+    facts: dict[str, Any] = {}
+    if municipalities is not None:
+        names = dict(zip(municipalities["municipality"], municipalities["name"], strict=True))
+        row = municipalities.set_index("municipality").loc[code].to_dict()
+        facts = {"name": names.get(code, ""), "target": row["target"]}
+        facts["placed_persons"] = row["placed_persons"]
+    pace = folder.table("pace")
+    if pace is not None:
+        week = pace.set_index("municipality").loc[code].to_dict()
+        facts.update(
+            taakstelling=int(week["taakstelling"]),
+            placed_before=int(week["placed_before"]),
+            this_batch=int(week["batch_persons"]),
+            remaining=max(int(week["taakstelling"]) - int(week["placed_after"]), 0),
+        )
     columns = ["household_id", "score", "value", "next_best", "next_best_delta"]
     placed = table.loc[table["municipality"] == code, columns].sort_values("household_id")
+    placed.insert(4, "next_best_name", placed["next_best"].map(names))
     near = table.loc[
         (table["next_best"] == code) & (table["municipality"] != code),
         ["household_id", "municipality", "score", "next_best_delta"],
     ]
+    near.insert(2, "municipality_name", near["municipality"].map(names))
     near = near.sort_values(["next_best_delta", "household_id"], ascending=[False, True])
     return MunicipalityExplanation(
-        code, placed.reset_index(drop=True), near.head(almost).reset_index(drop=True)
+        code, placed.reset_index(drop=True), near.head(almost).reset_index(drop=True), facts
     )
 
 

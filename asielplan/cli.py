@@ -1037,6 +1037,18 @@ def explain(
         return
     assert municipality is not None
     found = api.explain_municipality(run_dir, municipality)
+    facts = found.facts
+    if facts:
+        said = [f"{found.code} {facts['name']}"]
+        if "taakstelling" in facts:  # a weekly batch
+            said.append(
+                f"taakstelling {facts['taakstelling']:,}, placed before this batch "
+                f"{facts['placed_before']:,}, this batch {facts['this_batch']:,}, "
+                f"remaining {facts['remaining']:,}"
+            )
+        else:
+            said.append(f"target {facts['target']:,}, placed {facts['placed_persons']:,} persons")
+        console.print(escape(": ".join(said)), soft_wrap=True)
     for title, frame in (
         (f"placed in {found.code}", found.placed),
         (f"almost placed in {found.code} (next best, smallest loss first)", found.almost),

@@ -175,7 +175,8 @@ def test_previous_plan_input_is_checked(tmp_path: Path) -> None:
 
 def test_explain_command(tmp_path: Path) -> None:
     """``asielplan explain`` prints a household's sentence and numbers, and for a
-    municipality who was placed there and who almost was."""
+    municipality its name and numbers, who was placed there and who almost was (names
+    next to codes)."""
     runner = CliRunner()
     out = tmp_path / "run"
     assert runner.invoke(app, ["place", str(TINY), "--out", str(out)]).exit_code == 0
@@ -185,5 +186,8 @@ def test_explain_command(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "H3" in result.output and "H5" in result.output  # placed in Aastad
     assert "almost placed in GM0001" in result.output and "H1" in result.output
+    said = " ".join(result.output.split())
+    assert "GM0001 Aastad: target 7, placed 7 persons" in said
+    assert "Bedorp" in said  # H1's municipality, named next to its code
     result = runner.invoke(app, ["explain", str(out), "--household", "H99"])
     assert result.exit_code == 1 and "not a household of this run" in result.output

@@ -471,6 +471,12 @@ def test_weekly_replans_against_last_weeks_proposal(tmp_path: Path) -> None:
     said = " ".join(week.output.split())  # a week's summary, not the half-year's deviation
     assert "behind the pro-rata path to date (persons)" in said
     assert "taakstelling deviation" not in said and "furthest behind the pro-rata path" in said
+    aastad = pd.read_csv(first / "pace.csv").set_index("municipality").loc["GM0001"]
+    explained = runner.invoke(app, ["explain", str(first), "--municipality", "GM0001"])
+    assert (
+        f"GM0001 Aastad: taakstelling 7, placed before this batch 0, this batch "
+        f"{aastad['batch_persons']}, remaining {7 - aastad['placed_after']}"
+    ) in " ".join(explained.output.split())
     again = tmp_path / "again"
     result = runner.invoke(app, [*base, "--previous", str(first), "--out", str(again)])
     assert result.exit_code == 0, result.output
