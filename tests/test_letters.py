@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from asielplan.api import letters, write_letters
 from asielplan.cli import app
-from asielplan.data.instance import read_instance
+from asielplan.data.instance import Instance, read_instance
 from asielplan.errors import InputError
 from asielplan.model.schemes import compute_scheme
 
@@ -36,6 +36,21 @@ def text(pdf: bytes) -> str:
     """All text of a PDF, whitespace collapsed."""
     reader = pypdf.PdfReader(io.BytesIO(pdf))
     return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+
+
+@pytest.fixture(scope="module")
+def real_instance(shared_data: Path) -> Instance:
+    """10 generated households on the 342 real municipalities of 2024, with the KWB
+    indicators (the Spreidingswet's stand-in score)."""
+    from asielplan.api import generate
+
+    return generate(
+        seed=7,
+        households=10,
+        cbs_csv=shared_data / "nl_gemeenten_2024.csv",
+        cbs_geometry=shared_data / "nl_gemeenten_2024.geojson",
+        indicators=shared_data / "nl_gemeenten_2022_kwb_indicators_tmap.csv",
+    ).instance
 
 
 def nl(number: int) -> str:
@@ -198,17 +213,10 @@ def test_bad_period_national_and_scheme_are_refused(tmp_path: Path) -> None:
         letters("2026-I", TINY, national=11, scheme="exact_total")
 
 
-def test_letters_on_the_real_municipalities(shared_data: Path, tmp_path: Path) -> None:
+def test_letters_on_the_real_municipalities(real_instance: Instance) -> None:
     """vg = 21,200 for 2026-I over the 342 municipalities of 2024: 342 letters and 12
     province overviews; Amsterdam's letter prints ceil(21,200 x 931,298 / 17,942,942)."""
-    from asielplan.api import generate
-
-    made_instance = generate(
-        seed=7,
-        households=10,
-        cbs_csv=shared_data / "nl_gemeenten_2024.csv",
-        cbs_geometry=shared_data / "nl_gemeenten_2024.geojson",
-    ).instance
+    made_instance = real_instance
     with pytest.raises(InputError, match="population is of 2024-01-01, but the law takes"):
         letters("2026-I", made_instance, national=21_200)
     made = letters("2026-I", made_instance, national=21_200, population_date_differs=True)
@@ -246,20 +254,12 @@ def test_an_achterstand_not_given_is_not_stated_as_zero() -> None:
         assert "niet opgegeven" in words
 
 
-def test_the_spreidingswet_letter_prints_the_share_in_the_province(shared_data: Path) -> None:
+def test_the_spreidingswet_letter_prints_the_share_in_the_province(real_instance: Instance) -> None:
     """Amsterdam's Spreidingswet letter prints its share of Noord-Holland (its key over
     the province's keys: 5,405 of 16,290 places, 33.18 %), not its national key share
     (6.34 %, printed under its own label); letters.csv holds both and every letter's
     printed share is recomputed from the keys."""
-    from asielplan.api import generate
-
-    inst = generate(
-        seed=7,
-        households=10,
-        cbs_csv=shared_data / "nl_gemeenten_2024.csv",
-        cbs_geometry=shared_data / "nl_gemeenten_2024.geojson",
-        indicators=shared_data / "nl_gemeenten_2022_kwb_indicators_tmap.csv",
-    ).instance
+    inst = real_instance
     made = letters("2026-I", inst, scheme="spreidingswet")  # it names no peildatum
     table = made.table
     recomputed = table["key"] / table.groupby("province")["key"].transform("sum")
@@ -425,20 +425,14 @@ def test_every_printed_number_is_in_letters_csv_by_hand(tmp_path: Path) -> None:
     assert check_read_back(letters("2026-I", TINY, national=11), law=True) == 4
 
 
-def test_every_printed_number_of_the_342_letters_is_in_letters_csv(shared_data: Path) -> None:
+def test_every_printed_number_of_the_342_letters_is_in_letters_csv(
+    real_instance: Instance,
+) -> None:
     """On the real municipalities, for 2025-I (the data's peildatum) and 2026-I (with the
     data's date said), with and without progress, by the law and by the Spreidingswet:
     every number of every one of the 342 letters is in letters.csv, and by the law each
     share is ceil(vg * iG / iN)."""
-    from asielplan.api import generate
-
-    inst = generate(
-        seed=7,
-        households=10,
-        cbs_csv=shared_data / "nl_gemeenten_2024.csv",
-        cbs_geometry=shared_data / "nl_gemeenten_2024.geojson",
-        indicators=shared_data / "nl_gemeenten_2022_kwb_indicators_tmap.csv",
-    ).instance
+    inst = real_instance
     codes = inst.municipalities["code"]
     table = pd.DataFrame({"municipality": codes, "taakstelling": 10, "placed": range(len(codes))})
     with tempfile.TemporaryDirectory() as folder:
