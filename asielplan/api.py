@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from asielplan.config import RunConfig, check_count, check_priced, weekly_config
+from asielplan.config import OutputConfig, RunConfig, check_count, check_priced, weekly_config
 from asielplan.data.instance import (
     Instance,
     attach_table,
@@ -422,7 +422,7 @@ def write_simulation(study: SimulationStudy, out: str | Path) -> Path:
     result = study.result
     tables = {"runs": result.runs, "summary": result.summary, "balance": result.balance}
     with atomic_output_dir(out) as staging:
-        write_tables(staging, tables, study.config.output.formats, study.config.output.csv_dialect)
+        write_run_tables(staging, tables, study.config.output)
         plot_shares(result.runs, staging / "shares.png", title)
         plot_balance(result.balance, staging / "balance.png", title)
         inputs = instance_inputs(study.instance)
@@ -518,6 +518,15 @@ def holds_valid_plan(folder: Path) -> bool:
     return status in ("optimal", "feasible")
 
 
+def write_run_tables(folder: Path, tables: dict[str, pd.DataFrame], output: OutputConfig) -> None:
+    """Tables of a run or study in ``output``'s formats and CSV dialect; a workbook shows
+    the columns declared a share (docs/output-dictionary.md) as percentages."""
+    from asielplan.experiments.outputs import share_columns
+
+    percent = share_columns({name: list(frame.columns) for name, frame in tables.items()})
+    write_tables(folder, tables, output.formats, output.csv_dialect, percent)
+
+
 def write_run_files(run: Run, folder: Path) -> None:
     """A run's files in ``folder`` (a staging folder: see :func:`write_run`)."""
     inst = run.instance
@@ -525,12 +534,12 @@ def write_run_files(run: Run, folder: Path) -> None:
     status = run.solution.status
     output = run.config.output
     kept = {n: t for n, t in run.tables.items() if n in CONTRACT_TABLES or status.has_solution}
-    write_tables(folder, kept, output.formats, output.csv_dialect)
+    write_run_tables(folder, kept, output)
     if not status.has_solution and status == Status.INFEASIBLE:
         # the elastic plan: it breaks what cannot be met
         elastic = {n: t for n, t in run.tables.items() if n not in kept}
         (folder / "elastic").mkdir(exist_ok=True)
-        write_tables(folder / "elastic", elastic, output.formats, output.csv_dialect)
+        write_run_tables(folder / "elastic", elastic, output)
     if isinstance(run.data, ReceptionData) and run.solution.status.has_solution:
         label = f"{inst.meta.name}{' (SYNTHETIC)' if inst.meta.synthetic else ''}"
         plot_occupancy(run.data, run.tables, folder / "occupancy.png", label)
@@ -740,7 +749,7 @@ def write_taakstelling(
     inputs = instance_inputs(instance) if instance.root else {}
     with atomic_output_dir(out) as staging:
         output = config.output
-        write_tables(staging, scheme_tables(result), output.formats, output.csv_dialect)
+        write_run_tables(staging, scheme_tables(result), output)
         manifest = build_manifest(
             "taakstelling",
             seed=instance.meta.seed,
@@ -829,12 +838,11 @@ def write_comparison(comparison: SchemeComparison, out: str | Path) -> Path:
 
     out = Path(out)
     check_output(out, comparison.instance)
-    formats = comparison.config.output.formats
     names = list(comparison.runs)
     folders = {name: f"runs/{safe}" for name, safe in safe_names(names).items()}
     with atomic_output_dir(out) as staging:
         tables = {"comparison": comparison.comparison, "targets": comparison.targets}
-        write_tables(staging, tables, formats, comparison.config.output.csv_dialect)
+        write_run_tables(staging, tables, comparison.config.output)
         title = comparison.instance.meta.name
         study.plot_metrics(comparison.comparison, staging / "metrics.png", title)
         study.plot_targets(comparison.targets, names, staging / "targets.png", title)
@@ -1413,7 +1421,7 @@ def _write_study(
     out = Path(out)
     check_output(out, instance)
     with atomic_output_dir(out) as staging:
-        write_tables(staging, tables, config.output.formats, config.output.csv_dialect)
+        write_run_tables(staging, tables, config.output)
         draw(staging)
         for name, run in runs.items():
             write_run_files(run, staging / "runs" / name)

@@ -18,7 +18,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -216,23 +216,28 @@ def write_tables(
     tables: dict[str, pd.DataFrame],
     formats: tuple[str, ...],
     dialect: str = "standard",
+    percent: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
     """Write every table (:func:`write_table`) and, with ``xlsx`` in ``formats``, one
-    workbook ``tables.xlsx`` with a sheet per table (:func:`xlsx_bytes`)."""
+    workbook ``tables.xlsx`` with a sheet per table (:func:`xlsx_bytes`; ``percent``: the
+    columns per table, shares 0 to 1, that it shows as percentages)."""
     for name, frame in tables.items():
         write_table(directory, name, frame, formats, dialect)
     if "xlsx" in formats and tables:
-        atomic_write_bytes(directory / WORKBOOK, xlsx_bytes(tables))
+        atomic_write_bytes(directory / WORKBOOK, xlsx_bytes(tables, percent))
 
 
 XLSX_EPOCH = (1980, 1, 1, 0, 0, 0)  # every date in the workbook: its bytes are stable
 
 
-def xlsx_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
+def xlsx_bytes(
+    tables: dict[str, pd.DataFrame], percent: Mapping[str, Sequence[str]] | None = None
+) -> bytes:
     """A workbook with one sheet per table (named after it, cut to Excel's 31
     characters): a frozen header row, numbers stored as numbers (whole numbers with a
-    thousands separator, others with up to four decimals), text stored as text (never
-    run as a formula), columns as wide as their content (at most 60)."""
+    thousands separator, shares named in ``percent`` as percentages with two decimals,
+    others with up to four decimals), text stored as text (never run as a formula),
+    columns as wide as their content (at most 60)."""
     import datetime
     import zipfile
 
@@ -253,6 +258,7 @@ def xlsx_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
             title = f"{name[: 31 - len(str(k)) - 1]}~{k}"
         used.add(title)
         sheet = book.create_sheet(title=title)
+        shares = set((percent or {}).get(name, ()))
         for col_number, column in enumerate(frame.columns, start=1):
             header = sheet.cell(row=1, column=col_number)
             header.value = str(column)
@@ -270,7 +276,8 @@ def xlsx_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
                     cell.number_format = "#,##0"
                 elif isinstance(value, float | np.floating):
                     cell.value = float(value)
-                    cell.number_format = "#,##0.####"
+                    shown_as_share = str(frame.columns[col_number - 1]) in shares
+                    cell.number_format = "0.00%" if shown_as_share else "#,##0.####"
                 else:
                     cell.value = str(value)
                     cell.data_type = "s"

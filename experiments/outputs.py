@@ -1892,13 +1892,36 @@ OUTPUTS: dict[str, Output] = {
     )
 }
 
+
+def share_columns(tables: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """Per table (name -> its written column names), the columns declared a share (a
+    number with unit ``share``, 0 to 1): a workbook shows them as percentages."""
+    declared: dict[str, Table] = {}
+    for output in OUTPUTS.values():
+        for table in output.tables:
+            declared.setdefault(table.name, table)
+    shares = {
+        name: [
+            str(column)
+            for column in columns
+            if any(
+                c.unit == "share" and c.kind == "number" and c.matches(str(column))
+                for c in declared[name].columns
+            )
+        ]
+        for name, columns in tables.items()
+        if name in declared
+    }
+    return {name: found for name, found in shares.items() if found}
+
+
 # the files that are not tables: (file names, where and what), for the page
 OTHER_FILES: tuple[tuple[tuple[str, ...], str], ...] = (
     (
         ("manifest.json",),
         "every output folder, and every run folder inside a study: the command, the run id, "
-        "the whole configuration, seed, SHA-256 of the inputs, package versions, status and "
-        "why the solve stopped",
+        "the whole configuration, seed, SHA-256 of the inputs and of the files written "
+        "(outputs_sha256), package versions, status and why the solve stopped",
     ),
     (("timings.json",), "every run folder: seconds per step (read, check, build, solve, ...)"),
     (

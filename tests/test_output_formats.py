@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -95,3 +96,29 @@ def test_workbook_text_is_never_a_formula_and_bytes_are_stable() -> None:
     cell = book[names[0]]["A2"]
     assert cell.value == "=1+1" and cell.data_type == "s"
     assert book[names[0]]["A3"].value == "Súdwest-Fryslân"
+
+
+def test_workbook_shows_shares_as_percentages(written: Path) -> None:
+    """Columns declared a share (docs/output-dictionary.md: unit share) are stored as the
+    fraction and shown as a percentage (kpis.gap, kpis.requested_gap);
+    other numbers keep their number format (kpis.objective)."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(written / "tables.xlsx")
+
+    def cell(sheet: str, column: str) -> Any:
+        """The column's first cell with a value (a suppressed cell is empty)."""
+        rows = book[sheet]
+        header = [c.value for c in rows[1]]
+        number = header.index(column) + 1
+        return next(
+            rows.cell(row=r, column=number)
+            for r in range(2, rows.max_row + 1)
+            if rows.cell(row=r, column=number).value is not None
+        )
+
+    gap = cell("kpis", "gap")
+    kpis = pd.read_parquet(written / "kpis.parquet")
+    assert gap.number_format == "0.00%" and gap.value == pytest.approx(kpis["gap"].iloc[0])
+    assert cell("kpis", "requested_gap").number_format == "0.00%"
+    assert cell("kpis", "objective").number_format == "#,##0.####"
