@@ -3,6 +3,7 @@ and the simulation against hindsight (docs/weekly.md)."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -521,4 +522,89 @@ def test_the_pace_table_lists_who_is_furthest_behind_by_hand(tmp_path: Path) -> 
         ]
         assert rows.loc[code, "pro_rata"] == pytest.approx(pro_rata)
         assert rows.loc[code, "behind"] == pytest.approx(pro_rata - after)
+    assert pace["behind"].is_monotonic_decreasing
+
+
+def test_a_three_week_cycle_on_the_national_instance(shared_data: Path, tmp_path: Path) -> None:
+    """Three weeks on the 342 real municipalities (national 15,000), small batches, as a
+    planner runs them. Week 1 proposes batch A. Week 2 re-plans A against week 1's
+    proposal (--previous) with one household locked elsewhere and one forbidden where it
+    was proposed: only those two and households worth more than the change weight (or
+    moved with them) change, each with its reason. Week 3 houses A as week 2 proposed
+    (the progress table) and places batch B: its pace table starts from that progress."""
+    from typer.testing import CliRunner
+
+    from asielplan.cli import app
+    from asielplan.data.instance import write_instance
+
+    runner = CliRunner()
+    made = api.generate(
+        seed=7,
+        households=40,
+        national=15_000,
+        cbs_csv=shared_data / "nl_gemeenten_2024.csv",
+        cbs_geometry=shared_data / "nl_gemeenten_2024.geojson",
+    ).instance
+    base = tmp_path / "base"
+    write_instance(made, base)
+    households = pd.read_csv(base / "households.csv", dtype=str)
+    members = pd.read_csv(base / "members.csv", dtype=str)
+    codes = made.municipalities["code"]
+
+    def week(name: str, ids: list[str], extra: dict[str, pd.DataFrame]) -> Path:
+        folder = tmp_path / name
+        shutil.copytree(base, folder)
+        households[households["household_id"].isin(ids)].to_csv(
+            folder / "households.csv", index=False
+        )
+        members[members["household_id"].isin(ids)].to_csv(folder / "members.csv", index=False)
+        toml = (folder / "instance.toml").read_text()
+        for table, frame in extra.items():
+            frame.to_csv(folder / f"{table}.csv", index=False)
+            toml += f'\n[tables.{table}]\npath = "{table}.csv"\n'
+        (folder / "instance.toml").write_text(toml)
+        return folder
+
+    def run(folder: Path, out: Path, *more: str) -> pd.DataFrame:
+        result = runner.invoke(
+            app, ["weekly", str(folder), "--policy", "greedy", "--out", str(out), *more]
+        )
+        assert result.exit_code == 0, result.output
+        return pd.read_csv(out / "households.csv", dtype={"household_id": str})
+
+    batch_a = list(households["household_id"][:20])
+    batch_b = list(households["household_id"][20:35])
+    nothing = pd.DataFrame({"municipality": codes, "placed": 0})
+    first = run(week("w1", batch_a, {"progress": nothing}), tmp_path / "out1")
+    proposed = first.set_index("household_id")["municipality"]
+    free = first[~first["hard_criterion"]]["household_id"].tolist()
+    locked, forbidden = free[0], free[1]
+    elsewhere = next(c for c in codes if c != proposed[locked])
+    extra = {
+        "progress": nothing,
+        "locks": pd.DataFrame({"household_id": [locked], "municipality": [elsewhere]}),
+        "forbidden": pd.DataFrame(
+            {"household_id": [forbidden], "municipality": [proposed[forbidden]]}
+        ),
+    }
+    second = run(
+        week("w2", batch_a, extra), tmp_path / "out2", "--previous", str(tmp_path / "out1")
+    )
+    now = second.set_index("household_id")["municipality"]
+    assert now[locked] == elsewhere and now[forbidden] != proposed[forbidden]
+    changes = pd.read_csv(tmp_path / "out2" / "changes.csv", dtype={"household_id": str})
+    moved = {h for h in batch_a if now[h] != proposed[h]}
+    assert set(changes["household_id"]) == moved
+    reasons = changes.set_index("household_id")["reason"]
+    assert reasons[locked] == "locked"
+    assert reasons[forbidden].startswith("moving back breaks a rule")
+    others = reasons.drop(index=[locked, forbidden])
+    assert others.isin(["worth more than the change weight", "changed with others"]).all()
+    housed = second.groupby("municipality")["persons"].sum()
+    progress = pd.DataFrame({"municipality": codes, "placed": codes.map(housed).fillna(0)})
+    progress["placed"] = progress["placed"].astype(int)
+    run(week("w3", batch_b, {"progress": progress}), tmp_path / "out3")
+    pace = pd.read_csv(tmp_path / "out3" / "pace.csv").set_index("municipality")
+    assert (pace.loc[housed.index, "placed_before"] == housed).all()
+    assert int(pace["placed_before"].sum()) == int(housed.sum())
     assert pace["behind"].is_monotonic_decreasing
