@@ -59,6 +59,10 @@ def emergency_bed_cost(data: ReceptionData, sol: ReceptionSolution) -> float:
     return float((occ["persons"] * occ["cost_per_night"] * weight).sum() * data.nights)
 
 
+# what the robust plan buys against the plan for the base inflow alone (blank without both)
+COMPARISON_FIGURES = ("buffer_cost_eur", "emergency_cost_avoided_eur", "emergency_penalty_avoided")
+
+
 def _summary(label: str, data: ReceptionData, sol: ReceptionSolution) -> dict[str, object]:
     """One row of the comparison; its figures are blank (NaN) when the solve found no
     plan (its status says why)."""
@@ -109,7 +113,8 @@ def robust_plan(
     robust = solve_reception(data, budget(ROBUST_SHARE), progress)
     robust_row = _summary("robust", data, robust)
     if not robust.status.has_solution:  # nothing to compare: the run's answer is its status
-        return RobustResult(data, robust, None, None, pd.DataFrame([robust_row]))
+        nothing = dict.fromkeys(COMPARISON_FIGURES, float("nan"))
+        return RobustResult(data, robust, None, None, pd.DataFrame([{**robust_row, **nothing}]))
     say(f"plan for {base} only")
     single_data = prepare_reception(inst, config.reception, [base], config.schemes)
     single = solve_reception(single_data, budget(ROBUST_SHARE), progress)
@@ -126,7 +131,7 @@ def robust_plan(
         return round(float(fixed_row[column]) - float(robust_row[column]), 2)  # type: ignore[arg-type]
 
     reference = 0.0 if evaluated is not None and evaluated.status.has_solution else float("nan")
-    comparison["buffer_cost_eur"] = [-saved("site_cost_eur"), reference]
-    comparison["emergency_cost_avoided_eur"] = [saved("emergency_bed_cost_eur"), reference]
-    comparison["emergency_penalty_avoided"] = [saved("emergency_penalty"), reference]
+    figures = (-saved("site_cost_eur"), saved("emergency_bed_cost_eur"), saved("emergency_penalty"))
+    for column, figure in zip(COMPARISON_FIGURES, figures, strict=True):
+        comparison[column] = [figure, reference]
     return RobustResult(data, robust, single, evaluated, comparison)

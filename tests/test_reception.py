@@ -243,6 +243,30 @@ def test_a_robust_plan_without_solutions_says_so(tmp_path: Path) -> None:
     robust = result.comparison
     assert robust["status"].tolist() == ["error"]
     assert robust[["site_cost_eur", "expected_objective"]].isna().all().all()
+    assert robust[["buffer_cost_eur", "emergency_cost_avoided_eur"]].isna().all().all()
+
+
+def test_the_cli_says_a_robust_plan_without_solution_and_exits_with_its_status(
+    tmp_path: Path,
+) -> None:
+    """``reception --robust`` whose robust plan cannot be made (money bounded to EUR 1,
+    the beds cost more): exit 2 (infeasible), the diagnosis printed, and the comparison
+    line says there is none and why, instead of a KeyError on the missing figures; the
+    folder holds the diagnosis."""
+    from typer.testing import CliRunner
+
+    from asielplan.cli import app
+
+    config = tmp_path / "bounded.toml"
+    config.write_text("[reception.part_bounds.money]\nupper = 1\n")
+    root = _steady_and_peak(tmp_path)
+    args = ["reception", str(root), "--robust", "--config", str(config)]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code == 2, result.output
+    flat = " ".join(result.output.split())
+    assert "no comparison, a plan was not found (robust: infeasible)" in flat
+    assert (tmp_path / "out" / "diagnosis.csv").is_file()
 
 
 def _steady_and_peak(tmp_path: Path) -> Path:
@@ -350,3 +374,66 @@ def test_inflow_weights_are_normalised_and_never_all_zero() -> None:
     assert inflow_weights(spec, ["steady", "peak"]) == {"steady": 2 / 3, "peak": 1 / 3}
     assert inflow_weights(spec, ["other"]) == {"other": 1.0}
     assert inflow_weights(ReceptionSpec(periods=2), ["a", "b"]) == {"a": 0.5, "b": 0.5}
+
+
+def test_site_decisions_list_every_site_the_plan_opens_closes_or_keeps(tmp_path: Path) -> None:
+    """A candidate noodopvang N2 (150 a night + 50 a period open against N1's 190; not a
+    business case, it is not regular) and the business cases C1 (70 per place-night,
+    accepted) and C2 (90, rejected on budget). Period 2 holds 23 persons for A1 + A2's
+    20 beds: C1 opens in period 2 (its 60 a night beats A2's 80, so it fills: 10
+    persons; the 3 left go to A2, cheaper than any noodopvang), so N2 stays shut; with
+    C1 removed, N2 opens in period 2 for the 3 (3 x 150 + 50 < 3 x 190). Either way
+    every site has its row: opened with its period, kept (A1, A2, N1, open throughout),
+    not opened (C2: rejected on budget); ``sites_opened`` counts the openings,
+    ``business_cases`` only the budget test."""
+    emergency = pd.DataFrame(
+        {
+            "site_id": ["N2"],
+            "municipality": ["GM9002"],
+            "modality": ["noodopvang"],
+            "capacity": [20],
+            "cost_per_night": [150.0],
+            "fixed_cost": [50.0],
+            "state": ["candidate"],
+        }
+    )
+    both = with_candidates(
+        pd.concat([SITES, emergency], ignore_index=True),
+        site_id=["C1", "C2"],
+        cost_per_night=[60.0, 90.0],
+        fixed_cost=[100.0, 0.0],
+    )
+    run = plan_reception(write_reception_instance(tmp_path / "both", sites=both))
+    decisions = run.tables["site_decisions"].set_index("site_id")
+    assert decisions["decision"].to_dict() == {
+        "A1": "kept",
+        "A2": "kept",
+        "C1": "opened",
+        "C2": "not opened",
+        "N1": "kept",
+        "N2": "not opened",
+    }
+    assert decisions.loc["C1", "period"] == 2
+    assert decisions.loc["C1", "peak_persons"] == pytest.approx(10.0)
+    assert "opened in period 2 for 1 period" in decisions.loc["C1", "reason"]
+    assert "90.00 per place-night > budget 83.00" in decisions.loc["C2", "reason"]
+    kpis = run.tables["kpis"].iloc[0]
+    assert (kpis["sites_opened"], kpis["sites_closed"], kpis["business_cases_accepted"]) == (
+        1,
+        0,
+        1,
+    )
+
+    only_emergency = both[both["site_id"] != "C1"]
+    run = plan_reception(write_reception_instance(tmp_path / "n2", sites=only_emergency))
+    decisions = run.tables["site_decisions"].set_index("site_id")
+    assert decisions.loc["N2", "decision"] == "opened"
+    assert decisions.loc["N2", "period"] == 2
+    assert decisions.loc["N2", "place_nights"] == pytest.approx(3.0)
+    assert "N2" not in set(run.tables["business_cases"]["site_id"])
+    kpis = run.tables["kpis"].iloc[0]
+    assert (kpis["sites_opened"], kpis["business_cases_accepted"]) == (1, 0)
+    occupancy = run.tables["occupancy"]
+    opened_somewhere = set(occupancy.loc[occupancy["open"] == 1, "site_id"])
+    listed = set(decisions.index[decisions["decision"].isin(["opened", "kept", "closed"])])
+    assert opened_somewhere == listed

@@ -5,7 +5,9 @@ Besides the ``objective`` (the cost split: money and weights in separate columns
 period against capacity, with the site decisions ``open`` and ``started``),
 ``occupancy_by_class`` (persons and flows per class, site and period: the model's
 variables), ``moves`` (transfers per class, edge and period), ``moves_by_class``,
-``business_cases`` (accepted or rejected, with the reason in numbers), ``emergency``
+``business_cases`` (accepted or rejected on budget, with the reason in numbers),
+``site_decisions`` (every site opened, closed, kept or not opened, when and why, in
+numbers), ``emergency``
 (emergency and crisis places per period), ``regions`` (fill against targets, share in
 home regions), ``kpis`` and, when something cannot be met, ``diagnosis``. With several
 inflows (a robust plan) the tables are per inflow and the KPIs expected values over the
@@ -25,7 +27,7 @@ from asielplan.experiments.results import (
     duals_table,
     objective_table,
 )
-from asielplan.model.reception import UNHOUSED, ReceptionData
+from asielplan.model.reception import OPEN, UNHOUSED, ReceptionData
 from asielplan.solvers.reception import ReceptionSolution
 
 
@@ -154,6 +156,112 @@ def business_case_table(data: ReceptionData, sol: ReceptionSolution) -> pd.DataF
     )
 
 
+SITE_DECISIONS = ("opened", "closed", "kept", "not opened")
+
+
+def site_decision_table(
+    data: ReceptionData, sol: ReceptionSolution, occupancy: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per site and inflow: whether the plan opened it (a candidate), closed it
+    (an open site), kept it as it was, or left it shut, in which period, and the reason
+    in numbers (its use at the peak, its contract, a business case's budget test).
+    Business cases rejected on budget are listed too: they never enter the model."""
+    open_by_site = sol.decisions.pivot(index="site_id", columns="period", values="open")
+    cases = {c.site_id: c for c in data.cases}
+    sites = data.sites[data.sites["site_id"] != UNHOUSED].reset_index(drop=True)
+    status = {sid: data.status[s] for s, sid in enumerate(data.sites["site_id"])}
+    peaks = occupancy.groupby(["inflow", "site_id"])["persons"].max()
+    nights = occupancy.groupby(["inflow", "site_id"])["persons"].sum() * data.nights
+    rows = []
+    for inflow in data.inflows:
+        site: Any
+        for site in sites.itertuples(index=False):
+            sid = str(site.site_id)
+            is_open = open_by_site.loc[sid].to_numpy(dtype=int)
+            periods = open_by_site.columns.to_numpy(dtype=int)
+            decision, period = _site_decision(bool(status[sid][0] == OPEN), is_open, periods)
+            peak = float(peaks.get((inflow, sid), 0.0))
+            used = f"at most {peak:,.1f} persons in its {int(site.capacity)} places"
+            reason = _site_reason(site, decision, period, int(is_open.sum()), used)
+            if sid in cases:
+                case = cases[sid]
+                reason += (
+                    f"; {case.cost_per_place_night:.2f} per place-night <= budget {case.budget:.2f}"
+                )
+            rows.append(
+                {
+                    "site_id": sid,
+                    "inflow": inflow,
+                    "state": str(site.state),
+                    "tier": str(site.tier),
+                    "capacity": int(site.capacity),
+                    "decision": decision,
+                    "period": period,
+                    "periods_open": int(is_open.sum()),
+                    "peak_persons": round(peak, 6),
+                    "place_nights": round(float(nights.get((inflow, sid), 0.0)), 6),
+                    "reason": reason,
+                }
+            )
+        for case in data.cases:
+            if case.eligible:
+                continue
+            rows.append(
+                {
+                    "site_id": case.site_id,
+                    "inflow": inflow,
+                    "state": "candidate",
+                    "tier": "regular",
+                    "capacity": case.capacity,
+                    "decision": "not opened",
+                    "period": None,
+                    "periods_open": 0,
+                    "peak_persons": 0.0,
+                    "place_nights": 0.0,
+                    "reason": f"rejected on budget: {case.cost_per_place_night:.2f} per "
+                    f"place-night > budget {case.budget:.2f}",
+                }
+            )
+    table = pd.DataFrame(rows)
+    table["period"] = table["period"].astype("Int64")
+    return table.sort_values(["inflow", "site_id"], ignore_index=True)
+
+
+def _site_decision(
+    open_before: bool, is_open: np.ndarray, periods: np.ndarray
+) -> tuple[str, int | None]:
+    """The decision on one site and its period: a site open before the plan is closed
+    in its first closed period or kept; a shut one opened in its first open period or
+    not opened."""
+    if open_before:
+        shut = np.flatnonzero(is_open == 0)
+        return ("closed", int(periods[shut[0]])) if len(shut) else ("kept", None)
+    opened = np.flatnonzero(is_open == 1)
+    return ("opened", int(periods[opened[0]])) if len(opened) else ("not opened", None)
+
+
+def _periods(n: int) -> str:
+    return f"{n} period" if n == 1 else f"{n} periods"
+
+
+def _site_reason(site: Any, decision: str, period: int | None, periods_open: int, used: str) -> str:
+    """The reason for a site decision in numbers."""
+    contract = f"contract until period {int(site.contract_end)}"
+    if decision == "opened":
+        return (
+            f"opened in period {period} for {_periods(periods_open)} (contract of "
+            f"{_periods(int(site.contract_periods))}), {used}"
+        )
+    if decision == "closed":
+        forced = (
+            "its contract ended" if site.state == "closing" else "the plan is cheaper without it"
+        )
+        return f"closed from period {period} ({contract}; {forced}), {used} before"
+    if decision == "kept":
+        return f"open in all {_periods(periods_open)}, {used}"
+    return "the plan is cheaper without it"
+
+
 def emergency_table(occupancy: pd.DataFrame, sol: ReceptionSolution) -> pd.DataFrame:
     """Emergency and crisis places used, and people without a bed, per period."""
     by_tier = occupancy.pivot_table(
@@ -267,6 +375,7 @@ def reception_tables(data: ReceptionData, sol: ReceptionSolution) -> dict[str, p
     moves = moves_table(sol)
     emergency = emergency_table(occupancy, sol)
     cases = business_case_table(data, sol)
+    decisions = site_decision_table(data, sol, occupancy)
     objective = objective_table(sol)
     parts = sol.objective_parts
     nights = data.nights
@@ -287,6 +396,10 @@ def reception_tables(data: ReceptionData, sol: ReceptionSolution) -> dict[str, p
         "without_bed_person_periods": expected(data, emergency, "without_bed"),
         "business_cases_accepted": int((cases["decision"] == "accepted").sum()),
         "business_cases_rejected": int((cases["decision"] == "rejected").sum()),
+        **{
+            f"sites_{decision}": int(decisions["decision"].eq(decision).sum()) // len(data.inflows)
+            for decision in ("opened", "closed")
+        },
         "share_in_home_region": home_share(data, sol),
     }
     tables = {
@@ -297,6 +410,7 @@ def reception_tables(data: ReceptionData, sol: ReceptionSolution) -> dict[str, p
         "objective": objective,
         "duals": duals_table(sol),
         "business_cases": cases,
+        "site_decisions": decisions,
         "emergency": emergency,
         "regions": regions_table(data, occupancy),
         "kpis": pd.DataFrame([kpis]),
