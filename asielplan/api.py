@@ -321,15 +321,16 @@ def _arrival_pool(
     inst: Instance, arrivals: InstanceLike | str | Path, cfg: RunConfig
 ) -> PlacementData:
     """The households futures are drawn from: the recent arrivals (an instance folder's
-    households, members and scores, checked against this instance's municipalities and
-    sites), or this batch when none are given; without this batch's locks and pair
-    tables, which are about these households only."""
+    households, members and scores or predictions, checked against this instance's
+    municipalities and sites), or this batch when none are given; without this batch's
+    locks and pair tables, which are about these households only."""
     source = inst if arrivals is None else load_instance(arrivals)
     pool = replace(
         inst,
         households=source.households,
         members=source.members,
         scores=source.scores,
+        predictions=source.predictions,
         locks=None,
         allowed=None,
         forbidden=None,
@@ -428,12 +429,15 @@ def write_simulation(study: SimulationStudy, out: str | Path) -> Path:
         inputs = instance_inputs(study.instance)
         if study.arrivals is not None:
             inputs |= {f"arrivals/{k}": v for k, v in instance_inputs(study.arrivals).items()}
+        options = {"weeks": study.weeks, "seeds": study.seeds, "policies": list(study.policies)}
+        spec = RunSpec("simulate", study.instance.root, study.config, inputs, options)
         manifest = build_manifest(
             "simulate",
             seed=study.config.weekly.seed,
             config=study.config.model_dump(mode="json"),
             inputs=inputs,
             extra={
+                "run_id": spec.id,
                 "weeks": study.weeks,
                 "seeds": study.seeds,
                 "policies": list(study.policies),
@@ -1390,7 +1394,9 @@ def write_front(result: Front, out: str | Path) -> Path:
         if result.points["on_front"].any():
             default = _quantities(result.default)
             title = result.instance.meta.name
-            fronts.plot_front(result.points, result.axes, default, folder / "front.png", title)
+            fronts.plot_front(
+                result.points, result.axes, default, folder / "front.png", title, result.parts
+            )
 
     runs = {f"point-{point}": run for point, run in result.runs.items()}
     return _write_study(
@@ -1581,7 +1587,7 @@ def fairness(
     from asielplan.config import with_overrides
     from asielplan.experiments import fairness as study
     from asielplan.model.groups import group_expectations, group_outcomes, parse_families
-    from asielplan.model.labour import household_scores
+    from asielplan.model.labour import household_scores, run_probabilities
 
     config = config or RunConfig()
     say = progress or (lambda message: None)
@@ -1607,9 +1613,12 @@ def fairness(
     probe = {group: 0.0 for group in groups}
     _checked_all(inst, [configured(a, probe) for a in study.AGGREGATIONS])
     check(inst, config, "place")
-    expectations = group_expectations(inst.households, inst.members, inst.municipalities, groups)
+    # the run's one model of outcomes (checked above: members, and no scores table)
+    p = run_probabilities(inst)
+    assert p is not None
+    expectations = group_expectations(inst.households, inst.members, p, groups)
     sizes = {g.group: g.members for g in expectations}
-    employed = household_scores(inst.households, inst.members, inst.municipalities, "sum")
+    employed = household_scores(inst.households, inst.members, p, "sum")
 
     outcomes: list[Any] = []
     runs: dict[str, Run] = {}

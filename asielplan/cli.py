@@ -22,6 +22,8 @@ from asielplan.errors import ConfigError, InputError, Issue, OutputError
 from asielplan.io import comma_list
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from asielplan.api import Run
     from asielplan.config import RunConfig
     from asielplan.model.schemes import SchemeResult
@@ -570,7 +572,8 @@ def schemes_compare(
         result = api.compare_schemes(names, instance, cfg, _progress(status))
     api.write_comparison(result, out)
     table = PlainTable(title=f"schemes on {result.instance.meta.name}")
-    for column in ("scheme", "status", "gap", "labour_score", "total_km", "burden_gini"):
+    columns = ("scheme", "status", "gap", "labour_score", "total_km")
+    for column in (*columns, "burden Gini: targets", "burden Gini: plan"):
         table.add_column(column, justify="left" if column in ("scheme", "status") else "right")
     for row in summary_rows(result.comparison):
         table.add_row(
@@ -579,7 +582,8 @@ def schemes_compare(
             "-" if row["gap"] != row["gap"] or row["gap"] is None else f"{100 * row['gap']:.3f}%",
             f"{row['labour_score']:,.1f}",
             f"{row['total_km']:,.0f}",
-            f"{row['burden_gini']:.3f}",
+            f"{row['burden_gini_targets']:.3f}",
+            f"{row['burden_gini_plan']:.3f}",
         )
     console.print(table)
     for note in result.notes:
@@ -782,6 +786,13 @@ def simulate(
             f"{100 * row['balance_mean']:.2f}%",
         )
     console.print(table)
+    runs = study.result.runs
+    hindsight = runs[runs["policy"] == "hindsight"]
+    proven = int((hindsight["status"] == "optimal").sum())
+    console.print(
+        f"hindsight (every share's denominator): {proven} of {len(hindsight)} seeds proven "
+        f"within solver.mip_gap; largest gap {100 * hindsight['gap'].max():.3f}%"
+    )
     console.print(f"written to {escape(str(out))}")
 
 
@@ -965,6 +976,10 @@ def print_reception_summary(run: Run, out: Path) -> None:
                 f"{kpi['business_cases_accepted']} / {kpi['business_cases_rejected']}",
             ),
             (
+                "sites opened / closed during the plan",
+                f"{kpi['sites_opened']} / {kpi['sites_closed']}",
+            ),
+            (
                 "in a home region (second line)",
                 "-" if share is None or share != share else f"{100 * share:.1f}%",
             ),
@@ -982,16 +997,30 @@ def print_reception_summary(run: Run, out: Path) -> None:
         table.add_row(name, value)
     console.print(table)
     if "robust" in run.tables:
-        robust = run.tables["robust"].iloc[0]
-        console.print(
-            f"robust plan over {escape(str(robust['inflow_weights']))}: buffer cost "
-            f"EUR {robust['buffer_cost_eur']:,.0f} against EUR "
-            f"{robust['emergency_cost_avoided_eur']:,.0f} expected emergency bed cost avoided "
-            f"(and {robust['emergency_penalty_avoided']:,.0f} of emergency penalty weight)"
-        )
+        _print_robust(run.tables["robust"])
     _print_diagnosis(run)
     _stop_line(run)
     console.print(f"written to {escape(str(out))}")
+
+
+def _print_robust(comparison: pd.DataFrame) -> None:
+    """The robust plan's buffer cost against the emergency cost it avoids, or why there
+    is no comparison (a plan without a solution)."""
+    robust = comparison.iloc[0]
+    over = f"robust plan over {escape(str(robust['inflow_weights']))}"
+    if robust["buffer_cost_eur"] != robust["buffer_cost_eur"]:  # NaN: not compared
+        plans = ", ".join(
+            f"{escape(str(p))}: {escape(str(s))}"
+            for p, s in zip(comparison["plan"], comparison["status"], strict=True)
+        )
+        console.print(f"{over}: no comparison, a plan was not found ({plans})")
+        return
+    console.print(
+        f"{over}: buffer cost "
+        f"EUR {robust['buffer_cost_eur']:,.0f} against EUR "
+        f"{robust['emergency_cost_avoided_eur']:,.0f} expected emergency bed cost avoided "
+        f"(and {robust['emergency_penalty_avoided']:,.0f} of emergency penalty weight)"
+    )
 
 
 EXIT_BAD_INPUT = 1

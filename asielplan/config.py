@@ -140,6 +140,14 @@ class PlacementConfig(Strict):
         "taakstelling (minus progress.placed), or the batch's persons split in proportion "
         "to it (batch_share).",
     )
+    shortfall_sharing: Literal["proportional", "objective"] = Field(
+        default="proportional",
+        description="When the persons to place differ from the taakstelling's sum "
+        "(placement.targets = taakstelling; the law rounds every number up): "
+        "proportional scales the targets to the persons by largest remainder, so every "
+        "municipality carries its share of a shortfall or an excess; objective keeps the "
+        "taakstelling and lets the difference land where the objective finds it cheapest.",
+    )
     target_mode: Literal["soft", "band"] = Field(
         default="soft", description="Taakstelling as penalised target or as hard band."
     )

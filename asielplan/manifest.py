@@ -38,6 +38,34 @@ def versions() -> dict[str, str]:
     return found
 
 
+def code_version() -> dict[str, str | None]:
+    """The version of the code that ran: the package's version and, when it runs from a
+    git checkout, the commit checked out (read from ``.git``, no git program needed;
+    None outside a checkout). Edits not committed are not seen."""
+    root = Path(__file__).resolve().parents[1]
+    return {"version": versions()["asielplan"], "commit": _git_commit(root / ".git")}
+
+
+def _git_commit(git: Path) -> str | None:
+    """The commit HEAD names in the repository folder ``git`` (a loose or packed ref, or
+    a detached HEAD), or None."""
+    try:
+        head = (git / "HEAD").read_text(encoding="utf-8").strip()
+        if not head.startswith("ref: "):
+            return head or None
+        ref = head.removeprefix("ref: ")
+        loose = git / ref
+        if loose.is_file():
+            return loose.read_text(encoding="utf-8").strip() or None
+        for line in (git / "packed-refs").read_text(encoding="utf-8").splitlines():
+            commit, _, name = line.partition(" ")
+            if name == ref:
+                return commit
+    except OSError:
+        return None
+    return None
+
+
 def input_hashes(paths: list[Path], root: Path | None = None) -> dict[str, str]:
     """SHA-256 per input file, keyed by the path relative to ``root`` when given (the
     resolved path for a file outside it)."""
@@ -76,6 +104,7 @@ def build_manifest(
         "config": config or {},
         "inputs_sha256": inputs or {},
         "versions": versions(),
+        "code": code_version(),
         **(extra or {}),
     }
 

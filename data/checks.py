@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from asielplan.data.instance import capacity_matrix, household_needs
-from asielplan.data.schemas import BUILTIN_DIMENSIONS, MODALITIES
+from asielplan.data.schemas import BUILTIN_DIMENSIONS, MODALITIES, WORKING_AGE
 from asielplan.errors import Issue
 
 if TYPE_CHECKING:
@@ -490,7 +490,10 @@ def _needs_text(needs: pd.Series) -> str:
 
 def check_scores_cover_pairs(inst: Instance) -> list[Issue]:
     """A score table, when given, scores every household at least once, except one
-    compatible with nothing (its allowed row names no municipality)."""
+    compatible with nothing (its allowed row names no municipality). A household goes
+    only where it has a score (the table is also its list of allowed municipalities):
+    a warning counts the pairs that leaves out, so that a gap in the table is never
+    read silently as a rule."""
     scores = inst.scores
     if not _has(scores, "household_id") or not _has(inst.households, "household_id"):
         return []
@@ -502,7 +505,27 @@ def check_scores_cover_pairs(inst: Instance) -> list[Issue]:
         assert inst.allowed is not None
         nowhere = set(inst.allowed.loc[inst.allowed["municipality"].isna(), "household_id"])
     scored = set(scores["household_id"]) | nowhere
-    return [
+    codes = _municipality_codes(inst)
+    warnings = []
+    if codes is not None and _has(scores, "municipality"):
+        listed = scores["household_id"].nunique() * len(codes)
+        left_out = listed - len(scores.drop_duplicates(["household_id", "municipality"]))
+        if left_out > 0:
+            message = (
+                f"{left_out:,} (household, municipality) pairs of the scored households have "
+                "no score: a household goes only to the municipalities it has a score for"
+            )
+            warnings.append(
+                Issue(
+                    inst.files.get("scores", "scores"),
+                    None,
+                    "score",
+                    "score per pair",
+                    message,
+                    severity="warning",
+                )
+            )
+    return warnings + [
         Issue(
             file,
             row,
@@ -512,6 +535,63 @@ def check_scores_cover_pairs(inst: Instance) -> list[Issue]:
         )
         for row in _rows(~hh["household_id"].isin(scored))
     ]
+
+
+def check_predictions(inst: Instance) -> list[Issue]:
+    """Per-member predictions name known members and municipalities, come with the
+    members table and without a scores table (one model of outcomes per run), and give
+    every member aged 18-64 a probability in every municipality (a missing one is never
+    read as 0: it is an error, counted and the first listed)."""
+    predictions = inst.predictions
+    if not _has(predictions, "household_id", "member", "municipality"):
+        return []
+    assert predictions is not None
+    file = inst.files.get("predictions", "predictions")
+    if inst.members is None:
+        message = "predictions are per member: the instance needs a members table"
+        return [Issue(file, None, None, "members needed", message)]
+    issues = _unknown_municipalities(inst, "predictions")
+    if inst.scores is not None:
+        message = (
+            "a scores table and a predictions table are two models of labour outcomes; "
+            "give one (predictions: per member, so that group outcomes can be computed)"
+        )
+        issues.append(Issue(file, None, None, "one model", message))
+    members = inst.members
+    if not _has(members, "household_id", "member", "age_band"):
+        return issues
+    key = ["household_id", "member"]
+    known = pd.MultiIndex.from_frame(members[key].astype({"member": "int64"}))
+    given = pd.MultiIndex.from_frame(predictions[key].astype({"member": "int64"}))
+    for row in _rows(pd.Series(~given.isin(known))):
+        household, member = given[row - 1]
+        issues.append(
+            Issue(file, row, "member", "known member", f"no member {member} of {household!r}")
+        )
+    codes = _municipality_codes(inst)
+    if codes is None:
+        return issues
+    working = members[members["age_band"].isin(WORKING_AGE)][key]
+    needed = pd.MultiIndex.from_product(
+        [pd.MultiIndex.from_frame(working).to_flat_index(), sorted(codes)]
+    )
+    have = pd.MultiIndex.from_arrays(
+        [given.to_flat_index(), predictions["municipality"].to_numpy()]
+    )
+    missing = needed[~needed.isin(have)]
+    if len(missing):
+        (household, member), code = missing[0]  # type: ignore[misc]
+        issues.append(
+            Issue(
+                file,
+                None,
+                "probability",
+                "every member aged 18-64 in every municipality",
+                f"{len(missing):,} (member, municipality) pairs have no probability, the "
+                f"first: member {member} of {household!r} in {code!r}",
+            )
+        )
+    return issues
 
 
 def check_municipality_tables(inst: Instance) -> list[Issue]:
@@ -854,6 +934,7 @@ CHECKS: tuple[Check, ...] = (
     check_capacities,
     check_capacity_fits,
     check_scores_cover_pairs,
+    check_predictions,
     check_municipality_tables,
     check_previous_plan,
     check_swaps,

@@ -198,6 +198,7 @@ class Instance:
     sites: pd.DataFrame
     members: pd.DataFrame | None = None
     scores: pd.DataFrame | None = None
+    predictions: pd.DataFrame | None = None
     allowed: pd.DataFrame | None = None
     forbidden: pd.DataFrame | None = None
     locks: pd.DataFrame | None = None
@@ -364,6 +365,7 @@ def read_instance(path: str | Path) -> Instance:
         sites=frames.get("sites", _empty(TABLES["sites"].schema)),
         members=frames.get("members"),
         scores=frames.get("scores"),
+        predictions=frames.get("predictions"),
         allowed=frames.get("allowed"),
         forbidden=frames.get("forbidden"),
         locks=frames.get("locks"),

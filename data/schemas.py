@@ -31,6 +31,7 @@ TRACKS = ("high", "low", "amv")
 TIE_KINDS = ("family", "medical", "job", "study")
 SEXES = ("F", "M", "X")
 AGE_BANDS = ("0-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
+WORKING_AGE = AGE_BANDS[1:-1]  # 18-24 .. 55-64: the labour force of the labour model
 EDUCATION_LEVELS = ("none", "primary", "secondary", "tertiary")
 WORK_EXPERIENCE_LEVELS = ("none", "some", "skilled")
 DUTCH_LEVELS = ("A0", "A1", "A2", "B1")
@@ -449,6 +450,27 @@ SCORES = pa.DataFrameSchema(
     unique=["household_id", "municipality"],
 )
 
+PREDICTIONS = pa.DataFrameSchema(
+    {
+        "household_id": _id("Household of the member."),
+        "member": _col(
+            INT, "Member number within the household (members.member).", "count", [pa.Check.ge(1)]
+        ),
+        "municipality": _id("Municipality code."),
+        "probability": _col(
+            FLOAT,
+            "The member's employment probability if the household is placed in the "
+            "municipality: the user's own prediction, which replaces the built-in model "
+            "for every score, group outcome, floor and explanation.",
+            "probability",
+            [pa.Check.ge(0), pa.Check.le(1)],
+        ),
+    },
+    name="predictions",
+    strict=False,
+    unique=["household_id", "member", "municipality"],
+)
+
 # Capacity dimensions every instance has: a household needs its persons in ``persons``
 # and one in ``cases``; any other named dimension takes its needs from the needs table.
 BUILTIN_DIMENSIONS = ("persons", "cases")
@@ -670,7 +692,18 @@ TABLES: dict[str, TableSpec] = {
             "scores",
             SCORES,
             False,
-            "Labour score per (household, municipality), overriding the built-in model.",
+            "Labour score per (household, municipality), overriding the built-in model: "
+            "every household needs a row, and goes only to the municipalities it has a score "
+            "for (a pair without one is not allowed; the run warns how many pairs that "
+            "leaves out). Household scores carry no group outcomes: for those, predictions.",
+        ),
+        TableSpec(
+            "predictions",
+            PREDICTIONS,
+            False,
+            "Employment probability per (member, municipality), overriding the built-in "
+            "model: a row for every member aged 18-64 in every municipality (others count "
+            "0, as in the built-in model); needs the members table, excludes scores.",
         ),
         TableSpec(
             "allowed",

@@ -204,11 +204,40 @@ def front_table(points: pd.DataFrame, parts: pd.DataFrame) -> pd.DataFrame:
     return on_front.merge(parts, on="point").sort_values(["point", "part"], kind="stable")
 
 
+def off_axis_parts(
+    parts: pd.DataFrame, points: pd.DataFrame, axes: list[Axis], default: dict[str, float]
+) -> list[str]:
+    """The default run's parts that are no axis of the front and lie outside the range
+    the front's points have on them (e.g. crisis place-nights on a money/emergency
+    front): there the default is not comparable with the front on its axes alone, one
+    line per part with both."""
+    shown = {axis.name for axis in axes}
+    on_front = parts[parts["point"].isin(points.loc[points["on_front"], "point"])]
+    lines = []
+    for key, values in on_front.groupby("part", sort=True)["quantity"]:
+        part = str(key)
+        if part in shown or part not in default:
+            continue
+        low, high = float(values.min()), float(values.max())
+        value = float(default[part])
+        if not low - 1e-6 * max(1.0, abs(low)) <= value <= high + 1e-6 * max(1.0, abs(high)):
+            lines.append(f"{part}: default {value:,.4g}, front {low:,.4g} to {high:,.4g}")
+    return lines
+
+
 def plot_front(
-    points: pd.DataFrame, axes: list[Axis], default: dict[str, float], path: Path, title: str
+    points: pd.DataFrame,
+    axes: list[Axis],
+    default: dict[str, float],
+    path: Path,
+    title: str,
+    parts: pd.DataFrame,
 ) -> None:
     """The front in the first two axes (the third, if any, as colour), the dominated
-    points faint, the default run as a star and the knee named."""
+    points faint, the default run as a star and the knee named. Where the default run
+    differs from every front point on a part that is no axis (:func:`off_axis_parts`),
+    the star says so and those parts are printed beside it: the front's axes alone do
+    not compare them."""
     plt = pyplot()
 
     x, y = axes[1], axes[0]
@@ -225,6 +254,7 @@ def plot_front(
         fig.colorbar(shown, ax=ax, label=f"{z.name} ({z.unit})")
     else:
         ax.plot(front[x.name], front[y.name], "o-", color="#4C72B0", zorder=3, label="front")
+    elsewhere = off_axis_parts(parts, points, axes, default)
     ax.scatter(
         [default[x.name]],
         [default[y.name]],
@@ -232,8 +262,18 @@ def plot_front(
         s=220,
         c="#C44E52",
         zorder=4,
-        label="default run",
+        label="default run" + (" (differs off these axes)" if elsewhere else ""),
     )
+    if elsewhere:
+        ax.annotate(
+            "default run, off the front's axes:\n" + "\n".join(elsewhere),
+            (default[x.name], default[y.name]),
+            xytext=(14, 14),
+            textcoords="offset points",
+            fontsize=7,
+            color="#C44E52",
+            arrowprops={"arrowstyle": "->", "color": "#C44E52"},
+        )
     knees = front[front["knee"]]
     for _, row in knees.iterrows():
         ax.annotate(

@@ -58,6 +58,8 @@ UNITS: dict[str, str] = {
     "probability": "an employment probability, 0 to 1",
     "share": "a fraction, 0 to 1",
     "period": "a planning period, 1 = the first",
+    "periods": "a number of planning periods",
+    "sites": "a number of reception sites",
     "place-nights": "one bed used for one night",
     "person-periods": "one person for one period",
     "moves": "transfers of one person from one site to another",
@@ -357,7 +359,8 @@ HOUSEHOLDS = Table(
             "number",
             "labour score",
             "The score from the members' own employment probabilities (an average "
-            "municipality); empty with a scores table or when unplaced.",
+            "municipality: the built-in model's split); empty with a scores or predictions "
+            "table or when unplaced.",
         ),
         Column(
             "score_regional_effect",
@@ -410,7 +413,8 @@ MUNICIPALITIES = Table(
             "target",
             "integer",
             "persons",
-            "The placement target: the scheme's taakstelling (placement.scheme), or in a "
+            "The placement target: the scheme's taakstelling (placement.scheme), scaled to "
+            "the persons to place when placement.shortfall_sharing is proportional, or in a "
             "weekly batch what remains of it or the batch's share; empty without targets.",
         ),
         Column("placed_persons", "integer", "persons", "Persons placed here."),
@@ -442,8 +446,10 @@ MUNICIPALITIES = Table(
             "taakstelling",
             "integer",
             "persons",
-            "The period's whole taakstelling.",
-            when="a weekly batch (placement.targets is remaining or batch_share)",
+            "The period's whole taakstelling by the scheme (target differs from it in a "
+            "weekly batch, and when placement.shortfall_sharing shares a difference between "
+            "the taakstelling and the persons to place).",
+            when="the instance has a taakstelling",
         ),
         Column(
             "placed_before",
@@ -547,7 +553,8 @@ PLACEMENT_KPIS = Table(
             "number",
             "persons",
             "Expected employed members where placed (their employment probabilities, "
-            "summed, whatever placement.aggregation); with a scores table the scores summed.",
+            "summed, whatever placement.aggregation: the built-in model's, or a predictions "
+            "table's); with a scores table the scores summed.",
         ),
         Column(
             "moves",
@@ -581,6 +588,21 @@ PLACEMENT_KPIS = Table(
         ),
         Column("shortfall_persons", "number", "persons", "Persons short of the targets, summed."),
         Column("excess_persons", "number", "persons", "Persons above the targets, summed."),
+        Column(
+            "national_shortfall_share",
+            "number",
+            "share",
+            "(the taakstelling's sum minus the persons placed) / the taakstelling's sum, at "
+            "least 0; empty in a weekly batch or without a taakstelling.",
+        ),
+        Column(
+            "largest_relative_shortfall",
+            "number",
+            "share",
+            "The largest (taakstelling minus placed persons) / taakstelling of a "
+            "municipality with a taakstelling, at least 0; empty in a weekly batch or without "
+            "a taakstelling.",
+        ),
         Column(
             "objective_<part>",
             "number",
@@ -622,9 +644,11 @@ OUTCOMES_BY_GENDER = Table(
     "outcomes_by_gender",
     "One row per gender composition of a household's adults (single man, single woman, "
     "women and men, women only, men only, other); the values of a composition with fewer "
-    "than output.min_cell households are blank.",
+    "than output.min_cell households are blank. Probabilities by the run's one model "
+    "(the built-in one or a predictions table); no rows with a scores table (household "
+    "scores carry no members' outcomes; the run warns).",
     (
-        Column("composition", "text", "", "The composition of the adults (members not 0-17)."),
+        Column("composition", "text", "", "The composition of the adults (members aged 18-64)."),
         Column("households", "integer", "households", "Households of this composition."),
         Column(
             "persons",
@@ -1044,6 +1068,37 @@ BUSINESS_CASES = Table(
     ),
     when=RECEPTION_PLAN,
 )
+SITE_DECISIONS = Table(
+    "site_decisions",
+    "One row per site and inflow: whether the plan opened, closed or kept it or left it "
+    "shut, in which period, and why in numbers (business cases rejected on budget "
+    "included); business_cases holds the budget test alone.",
+    (
+        SITE,
+        INFLOW,
+        Column("state", "text", "", "Its state before the plan: open, closing or candidate."),
+        Column("tier", "text", "", "regular, emergency or crisis."),
+        Column("capacity", "integer", "places", "Its places."),
+        Column(
+            "decision",
+            "text",
+            "",
+            "opened (a shut site opened during the plan), closed (an open site closed), "
+            "kept (open throughout) or not opened.",
+        ),
+        Column(
+            "period",
+            "integer",
+            "period",
+            "The first period it is open (opened) or shut (closed); empty otherwise.",
+        ),
+        Column("periods_open", "integer", "periods", "Periods of the plan it is open."),
+        Column("peak_persons", "number", "persons", "The most persons in it in one period."),
+        Column("place_nights", "number", "place-nights", "Persons x nights in it, summed."),
+        Column("reason", "text", "", "The reason, with the numbers."),
+    ),
+    when=RECEPTION_PLAN,
+)
 EMERGENCY = Table(
     "emergency",
     "One row per inflow and period: places used per tier and people without a bed.",
@@ -1165,6 +1220,21 @@ RECEPTION_KPIS = Table(
             when=PLAN_OR_INFEASIBLE,
         ),
         Column(
+            "sites_opened",
+            "integer",
+            "sites",
+            "Sites shut before the plan that it opens (business cases and emergency "
+            "candidates; site_decisions).",
+            when=PLAN_OR_INFEASIBLE,
+        ),
+        Column(
+            "sites_closed",
+            "integer",
+            "sites",
+            "Sites open before the plan that it closes.",
+            when=PLAN_OR_INFEASIBLE,
+        ),
+        Column(
             "share_in_home_region",
             "number",
             "share",
@@ -1251,6 +1321,7 @@ RECEPTION = Output(
         ),
         _duals_table(DUAL_FAMILIES, "objective per row unit", PLAN_OR_INFEASIBLE),
         BUSINESS_CASES,
+        SITE_DECISIONS,
         EMERGENCY,
         RECEPTION_REGIONS,
         RECEPTION_KPIS,
@@ -1369,10 +1440,17 @@ TAAKSTELLING = Output(
 COMPARISON = Table(
     "comparison",
     "One row per scheme and metric (tidy), with the scheme's run status and gap. "
-    f"Metrics: {_listed(METRICS)}.",
+    f"Metrics: {_listed({name: f'{unit}; {basis}' for name, (unit, basis) in METRICS.items()})}.",
     (
         Column("scheme", "text", "", "The quota scheme."),
         Column("metric", "text", "", "The metric."),
+        Column(
+            "basis",
+            "text",
+            "",
+            "What the metric describes: targets (the scheme's numbers, before any plan) or "
+            "plan (the run's placement). The burden metrics exist for both.",
+        ),
         Column(
             "value",
             "number",
@@ -1813,6 +1891,28 @@ SIMULATE = Output(
                 Column("persons", "integer", "persons", "Persons arrived."),
                 Column("objective", "number", "objective", "The half-year plan's objective."),
                 Column(
+                    "status",
+                    "text",
+                    "",
+                    "optimal when every solve of the run proved solver.mip_gap, else feasible "
+                    "(a solve without a plan stops the simulation).",
+                ),
+                Column(
+                    "solves",
+                    "integer",
+                    "",
+                    "The run's solves: 1 for hindsight, one per week with arrivals for an "
+                    "online policy.",
+                ),
+                Column(
+                    "gap",
+                    "number",
+                    "share",
+                    "The largest relative gap of the run's solves; the hindsight run's gap "
+                    "bounds how far its objective, every share's denominator, is from the "
+                    "optimum.",
+                ),
+                Column(
                     "share_of_hindsight",
                     "number",
                     "share",
@@ -1823,7 +1923,9 @@ SIMULATE = Output(
                     "deviation_end",
                     "number",
                     "persons",
-                    "Sum over municipalities of |placed - taakstelling| at the end.",
+                    "Sum over municipalities of |placed - target| at the end (the target: "
+                    "the taakstelling, shared over the half-year's persons by "
+                    "placement.shortfall_sharing).",
                 ),
                 Column(
                     "balance_mean",
@@ -1921,7 +2023,8 @@ OTHER_FILES: tuple[tuple[tuple[str, ...], str], ...] = (
         ("manifest.json",),
         "every output folder, and every run folder inside a study: the command, the run id, "
         "the whole configuration, seed, SHA-256 of the inputs and of the files written "
-        "(outputs_sha256), package versions, status and why the solve stopped",
+        "(outputs_sha256), package versions, the code that ran (code: the version and, "
+        "from a git checkout, the commit), status and why the solve stopped",
     ),
     (("timings.json",), "every run folder: seconds per step (read, check, build, solve, ...)"),
     (

@@ -439,6 +439,8 @@ def reception_headline(run: RunFolder) -> list[tuple[str, str]]:
             ("person-periods without a bed", get("without_bed_person_periods")),
             ("business cases accepted", get("business_cases_accepted")),
             ("business cases rejected", get("business_cases_rejected")),
+            ("sites opened during the plan", get("sites_opened")),
+            ("sites closed during the plan", get("sites_closed")),
         ]
     )
 
@@ -447,15 +449,16 @@ def reception_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
     plt = pyplot()
 
     occupancy, emergency = run.table("occupancy"), run.table("emergency")
-    cases = run.table("business_cases")
+    cases, decisions = run.table("business_cases"), run.table("site_decisions")
     sections: list[Section] = []
     if occupancy is None or emergency is None:
         return [Section("Plan", notes=["The run has no occupancy tables (no plan)."])]
     to_x, xlabel = period_axis(shapes)
     inflows = list(dict.fromkeys(emergency["inflow"]))
-    accepted = set()
-    if cases is not None:
-        accepted = set(cases.loc[cases["decision"] == "accepted", "site_id"].astype(str))
+    judged = set() if cases is None else set(cases["site_id"].astype(str))
+    changed = pd.DataFrame(columns=["site_id", "decision"])
+    if decisions is not None:
+        changed = decisions[decisions["decision"].isin(["opened", "closed"])]
     over_time = Section("Occupancy over time")
     fig, axes = plt.subplots(
         len(inflows), 1, figsize=(11, 3.4 * len(inflows)), squeeze=False, sharex=True
@@ -473,14 +476,18 @@ def reception_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
         ax.stackplot(x, persons.T.to_numpy(), labels=list(persons.columns), alpha=0.85)
         ax.plot(to_x(capacity.index.to_numpy()), capacity.to_numpy(), "k--", lw=1.2)
         ax.plot([], [], "k--", lw=1.2, label="open regular capacity")
-        opened = part[(part["started"] == 1) & part["site_id"].astype(str).isin(accepted)]
-        for row in opened.drop_duplicates("site_id").itertuples():
-            (at,) = to_x(np.array([row.period]))
+        here = changed[changed["inflow"] == inflow] if len(changed) else changed
+        for site_id, decision, period in here[["site_id", "decision", "period"]].itertuples(
+            index=False
+        ):
+            (at,) = to_x(np.array([period]))
+            kind = "business case" if str(site_id) in judged else "site"
+            verb = "opens" if decision == "opened" else "closes"
             ax.axvline(at, color="#C44E52", lw=1, ls=":")
             ax.text(
                 at,
                 0.97,
-                f"business case {row.site_id} opens",
+                f"{kind} {site_id} {verb}",
                 transform=ax.get_xaxis_transform(),
                 fontsize=7,
                 color="#C44E52",
@@ -529,6 +536,10 @@ def reception_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
         sites.notes.append(f"Map left out: {shapes.note}.")
     else:
         sites.figures.append(_sites_map(occupancy, shapes))
+    if len(changed):
+        sites.tables.append(
+            table(changed, "Sites the plan opens or closes: when, and why in numbers")
+        )
     if cases is not None and len(cases):
         sites.tables.append(table(cases, "Business cases: the decision and its reason in numbers"))
     sections.append(sites)
@@ -667,7 +678,7 @@ def schemes_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
     comparison = run.table("comparison")
     if comparison is not None:
         wide = comparison.pivot_table(
-            index=["metric", "unit"], columns="scheme", values="value", sort=False
+            index=["metric", "basis", "unit"], columns="scheme", values="value", sort=False
         )
         order = list(dict.fromkeys(comparison["scheme"]))
         wide.columns.name = None
@@ -676,6 +687,9 @@ def schemes_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
         )
         status = comparison.drop_duplicates("scheme")[["scheme", "status", "gap"]]
         sections[0].tables.append(table(status, "Status and gap of each scheme's run"))
+    notes = run.path / "notes.txt"
+    if notes.is_file():  # noise warnings, proxy labels, sources (checked with the outputs)
+        sections[0].notes += [n for n in notes.read_text(encoding="utf-8").splitlines() if n]
     targets = run.table("targets")
     schemes = [str(s) for s in run.manifest.get("schemes", [])]
     mapped = Section("Targets per scheme")

@@ -24,26 +24,32 @@ from asielplan.experiments.results.placement import group_outcomes
 from asielplan.model.schemes import SchemeResult
 from asielplan.solvers.placement import PlacementSolution
 
-# metric -> (unit, kpi column or None when computed here)
-METRICS: dict[str, str] = {
-    "labour_score": "expected employed persons",
-    "expected_employed": "persons",
-    "persons_placed": "persons",
-    "persons_unplaced": "persons",
-    "moves": "households",
-    "total_km": "km",
-    "left_coa_region": "households",
-    "total_abs_deviation": "persons",
-    "shortfall": "persons",
-    "excess": "persons",
-    "burden_gini": "Gini of places per 1,000 inhabitants",
-    "burden_max_min": "ratio of places per 1,000 inhabitants",
-    "burden_p90_p10": "ratio of places per 1,000 inhabitants",
-    "p_adult_women": "mean employment probability",
-    "p_adult_men": "mean employment probability",
-    "score_one_adult": "mean labour score",
-    "score_4plus": "mean labour score",
+# metric -> (unit, basis): what it describes, the scheme's targets or the run's plan
+METRICS: dict[str, tuple[str, str]] = {
+    "labour_score": ("expected employed persons", "plan"),
+    "expected_employed": ("persons", "plan"),
+    "persons_placed": ("persons", "plan"),
+    "persons_unplaced": ("persons", "plan"),
+    "moves": ("households", "plan"),
+    "total_km": ("km", "plan"),
+    "left_coa_region": ("households", "plan"),
+    "total_abs_deviation": ("persons off the scheme's taakstelling", "plan"),
+    "shortfall": ("persons below the scheme's taakstelling", "plan"),
+    "excess": ("persons above the scheme's taakstelling", "plan"),
+    "largest_relative_shortfall": ("share of the taakstelling", "plan"),
+    "municipalities_none_placed": ("municipalities with a target above 0", "plan"),
+    "burden_gini_targets": ("Gini of targets per 1,000 inhabitants", "targets"),
+    "burden_max_min_targets": ("ratio of targets per 1,000 inhabitants", "targets"),
+    "burden_p90_p10_targets": ("ratio of targets per 1,000 inhabitants", "targets"),
+    "burden_gini_plan": ("Gini of persons placed per 1,000 inhabitants", "plan"),
+    "burden_max_min_plan": ("ratio of persons placed per 1,000 inhabitants", "plan"),
+    "burden_p90_p10_plan": ("ratio of persons placed per 1,000 inhabitants", "plan"),
+    "p_adult_women": ("mean employment probability of placed women aged 18-64", "plan"),
+    "p_adult_men": ("mean employment probability of placed men aged 18-64", "plan"),
+    "score_one_adult": ("mean labour score", "plan"),
+    "score_4plus": ("mean labour score", "plan"),
 }
+BASES = ("targets", "plan")
 NOISE_METRICS = ("labour_score", "total_km", "total_abs_deviation")
 
 
@@ -56,20 +62,18 @@ def gini(values: np.ndarray) -> float:
     return float((2 * (ranks * x).sum() / (len(x) * x.sum())) - (len(x) + 1) / len(x))
 
 
-def burden(result: SchemeResult) -> dict[str, float]:
-    """Fairness of the burden a scheme sets: the Gini of its numbers per 1,000
-    inhabitants, and the ratios max/min and p90/p10 over the municipalities with a
-    number above 0."""
-    per_1000 = result.table["per_1000"].to_numpy(dtype=float)
+def burden(per_1000: np.ndarray, basis: str) -> dict[str, float]:
+    """Fairness of a burden, persons per 1,000 inhabitants per municipality (the
+    scheme's targets or the plan's placed persons, ``basis``): the Gini over every
+    municipality, and the ratios max/min and p90/p10 over those above 0."""
+    per_1000 = np.asarray(per_1000, dtype=float)
     positive = per_1000[per_1000 > 0]
+    names = [f"burden_{m}_{basis}" for m in ("gini", "max_min", "p90_p10")]
     if not len(positive):
-        return {"burden_gini": 0.0, "burden_max_min": float("nan"), "burden_p90_p10": float("nan")}
+        return dict(zip(names, (0.0, float("nan"), float("nan")), strict=True))
     p90, p10 = np.percentile(positive, [90, 10])
-    return {
-        "burden_gini": gini(per_1000),
-        "burden_max_min": float(positive.max() / positive.min()),
-        "burden_p90_p10": float(p90 / p10),
-    }
+    values = (gini(per_1000), float(positive.max() / positive.min()), float(p90 / p10))
+    return dict(zip(names, values, strict=True))
 
 
 def scheme_metrics(
@@ -82,6 +86,10 @@ def scheme_metrics(
     """Every metric of :data:`METRICS` for one scheme's run; group outcomes over fewer
     than ``min_cell`` households are left blank (NaN)."""
     kpi = tables["kpis"].iloc[0]
+    municipalities = tables["municipalities"]
+    placed = municipalities["placed_persons"].to_numpy(dtype=float)
+    target = result.table["taakstelling"].to_numpy(dtype=float)
+    population = result.table["population"].to_numpy(dtype=float)
     out = {
         "labour_score": float(kpi["total_labour_score"]),
         "expected_employed": float(kpi["expected_employed"]),
@@ -90,10 +98,13 @@ def scheme_metrics(
         "moves": float(kpi["moves"]),
         "total_km": float(kpi["total_distance_km"]),
         "left_coa_region": float(kpi["left_coa_region"]),
-        "total_abs_deviation": float(kpi["total_abs_deviation"]),
-        "shortfall": float(kpi["shortfall_persons"]),
-        "excess": float(kpi["excess_persons"]),
-        **burden(result),
+        "total_abs_deviation": float(np.abs(placed - target).sum()),
+        "shortfall": float(np.clip(target - placed, 0, None).sum()),
+        "excess": float(np.clip(placed - target, 0, None).sum()),
+        "largest_relative_shortfall": float(kpi["largest_relative_shortfall"]),
+        "municipalities_none_placed": float(((target > 0) & (placed == 0)).sum()),
+        **burden(result.table["per_1000"].to_numpy(dtype=float), "targets"),
+        **burden(1000 * placed / np.maximum(population, 1), "plan"),
         **group_outcomes(inst, sol, tables["households"], min_cell),
     }
     return out
@@ -102,21 +113,23 @@ def scheme_metrics(
 def comparison_table(
     metrics: dict[str, dict[str, float]], solutions: dict[str, PlacementSolution]
 ) -> pd.DataFrame:
-    """Tidy: one row per scheme and metric, with the metric's unit and the run's status
-    and gap."""
+    """Tidy: one row per scheme and metric, with the metric's unit, its basis (the
+    scheme's targets or the run's plan) and the run's status and gap."""
     rows = [
         {
             "scheme": scheme,
             "metric": metric,
+            "basis": METRICS[metric][1],
             "value": values[metric],
-            "unit": METRICS[metric],
+            "unit": METRICS[metric][0],
             "status": solutions[scheme].status.value,
             "gap": solutions[scheme].gap,
         }
         for scheme, values in metrics.items()
         for metric in METRICS
     ]
-    return pd.DataFrame(rows, columns=["scheme", "metric", "value", "unit", "status", "gap"])
+    columns = ["scheme", "metric", "basis", "value", "unit", "status", "gap"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def targets_table(results: dict[str, SchemeResult]) -> pd.DataFrame:
@@ -186,7 +199,7 @@ def plot_metrics(comparison: pd.DataFrame, path: Path, title: str) -> None:
     for ax, metric in zip(axes.ravel(), metrics, strict=False):
         part = comparison[comparison["metric"] == metric]
         ax.bar(part["scheme"], part["value"], color="#4C72B0")
-        ax.set_title(metric, fontsize=9)
+        ax.set_title(f"{metric} ({METRICS[metric][1]})", fontsize=9)
         ax.tick_params(axis="x", labelrotation=45, labelsize=7)
         ax.tick_params(axis="y", labelsize=7)
         ax.grid(axis="y", alpha=0.3)
@@ -223,7 +236,8 @@ def plot_targets(targets: pd.DataFrame, schemes: list[str], path: Path, title: s
 
 
 def summary_rows(comparison: pd.DataFrame) -> list[dict[str, Any]]:
-    """One row per scheme with its status, gap and three headline metrics."""
+    """One row per scheme with its status, gap and headline metrics (the burden's Gini
+    of its targets and of its plan)."""
     wide = comparison.pivot_table(index="scheme", columns="metric", values="value", sort=False)
     runs = comparison.drop_duplicates("scheme").set_index("scheme")
     return [
@@ -233,7 +247,8 @@ def summary_rows(comparison: pd.DataFrame) -> list[dict[str, Any]]:
             "gap": runs.loc[scheme, "gap"],
             "labour_score": wide.loc[scheme, "labour_score"],
             "total_km": wide.loc[scheme, "total_km"],
-            "burden_gini": wide.loc[scheme, "burden_gini"],
+            "burden_gini_targets": wide.loc[scheme, "burden_gini_targets"],
+            "burden_gini_plan": wide.loc[scheme, "burden_gini_plan"],
         }
         for scheme in runs.index
     ]

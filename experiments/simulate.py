@@ -126,6 +126,9 @@ RUN_COLUMNS = [
     "households",
     "persons",
     "objective",
+    "status",
+    "solves",
+    "gap",
     "share_of_hindsight",
     "expected_employed",
     "deviation_end",
@@ -147,9 +150,10 @@ def one_run(
     full, week_of = _half_year(inst, config, weeks, seed, arrivals)
     assert full.target is not None
     if policy == "hindsight":
-        plan = _assignment(solve_placement(full, config.solver))
+        solution = solve_placement(full, config.solver)
+        plan, solves = _assignment(solution), [solution]
     else:
-        plan = _online(full, week_of, weeks, policy, config, seed)
+        plan, solves = _online(full, week_of, weeks, policy, config, seed)
     curve = _balance(full, plan, week_of, weeks)
     curve.insert(0, "seed", seed)
     curve.insert(0, "policy", policy)
@@ -163,6 +167,7 @@ def one_run(
         "households": full.n_households,
         "persons": int(full.persons.sum()),
         "objective": objective,
+        **_solves_row(solves),
         "expected_employed": float(full.score[np.flatnonzero(plan >= 0), plan[plan >= 0]].sum()),
         "deviation_end": float(np.abs(placed - full.target).sum()),
         "balance_mean": float(curve["balance"].mean()),
@@ -202,14 +207,15 @@ def with_arrivals(
     members: pd.DataFrame | None,
 ) -> Instance:
     """The instance with the half-year's ``households`` in place of its own: their
-    members, and from an ``arrivals`` instance also its scores, allowed, forbidden and
-    needs tables (the instance's own tables name other households); no progress, locks
-    or previous plan."""
+    members, and from an ``arrivals`` instance also its scores or predictions, allowed,
+    forbidden and needs tables (the instance's own tables name other households); no
+    progress, locks or previous plan."""
     return replace(
         inst,
         households=households,
         members=members,
         scores=arrivals.scores if arrivals is not None else None,
+        predictions=arrivals.predictions if arrivals is not None else None,
         allowed=arrivals.allowed if arrivals is not None else None,
         forbidden=arrivals.forbidden if arrivals is not None else None,
         needs=arrivals.needs if arrivals is not None else None,
@@ -217,6 +223,19 @@ def with_arrivals(
         locks=None,
         previous_plan=None,
     )
+
+
+def _solves_row(solves: list[PlacementSolution]) -> dict[str, object]:
+    """How well a run's solves are proven: the weakest status (optimal only when every
+    solve proved its gap) and the largest gap (the hindsight run has one solve, an
+    online policy one per week)."""
+    statuses = {s.status.value for s in solves}
+    gaps = [s.gap for s in solves if s.gap is not None]
+    return {
+        "status": "optimal" if statuses == {"optimal"} else "feasible",
+        "solves": len(solves),
+        "gap": max(gaps) if gaps else np.nan,
+    }
 
 
 def _assignment(solution: PlacementSolution) -> np.ndarray:
@@ -233,14 +252,16 @@ def _online(
     policy: str,
     config: RunConfig,
     seed: int,
-) -> np.ndarray:
-    """One online policy over the half-year: each week's batch placed in turn."""
+) -> tuple[np.ndarray, list[PlacementSolution]]:
+    """One online policy over the half-year: each week's batch placed in turn; the plan
+    and the weeks' solves."""
     assert full.target is not None
     plan = np.full(full.n_households, -1, dtype=np.int64)
     placed = np.zeros(full.n_municipalities, dtype=np.int64)
     weekly = config.weekly
     # one model of the futures for the half-year: the weeks' pools overlap
     households = HouseholdFutures(full, config.solver) if policy != "greedy" else None
+    solves: list[PlacementSolution] = []
     for week in range(weeks):
         batch = np.flatnonzero(week_of == week)
         if not len(batch):
@@ -258,13 +279,15 @@ def _online(
         if policy == "balanced":
             pace = pace_prices(full.target, placed, persons, weekly.balance_weight)
             data = replace(data, pace=pace)
-        assignment = _assignment(solve_placement(data, config.solver))
+        solution = solve_placement(data, config.solver)
+        solves.append(solution)
+        assignment = _assignment(solution)
         plan[batch] = assignment
         done = assignment >= 0
         placed += np.bincount(
             assignment[done], weights=data.persons[done], minlength=full.n_municipalities
         ).astype(np.int64)
-    return plan
+    return plan, solves
 
 
 def _balance(

@@ -20,6 +20,7 @@ from asielplan.data.instance import META_FILE, Instance
 from asielplan.data.reception import inflows_of
 from asielplan.errors import Issue
 from asielplan.model.groups import GROUPS
+from asielplan.model.labour import NO_MEMBER_OUTCOMES
 from asielplan.model.placement import BOUNDABLE, TARGET_GAPS, haversine_km
 from asielplan.model.reception import BOUNDABLE as RECEPTION_BOUNDABLE
 from asielplan.model.schemes import check_scheme, schemes_of
@@ -182,10 +183,25 @@ def check_group_floors(inst: Instance, config: RunConfig, kind: Problem) -> list
             reason = f"not a group; groups: {', '.join(GROUPS)}"
         elif inst.members is None:
             reason = "groups are formed from the members table, which this instance lacks"
+        elif inst.scores is not None:
+            reason = NO_MEMBER_OUTCOMES
         else:
             continue
         issues.append(Issue(CONFIG, None, f"placement.group_floors.{group}", "known group", reason))
     return issues
+
+
+def check_group_outcomes(inst: Instance, config: RunConfig, kind: Problem) -> list[Issue]:
+    """A placement scored by a scores table (households) has no members' outcomes: a
+    warning that the group outcomes stay empty, and why (floors on groups are refused
+    by :func:`check_group_floors`)."""
+    if kind != "place" or inst.scores is None or inst.members is None:
+        return []
+    file = inst.files.get("scores", "scores")
+    message = (
+        f"outcomes_by_gender and the women's and men's outcomes stay empty: {NO_MEMBER_OUTCOMES}"
+    )
+    return [Issue(file, None, None, "group outcomes", message, severity="warning")]
 
 
 def check_coa_region_level(inst: Instance, config: RunConfig, kind: Problem) -> list[Issue]:
@@ -356,6 +372,7 @@ RUN_CHECKS: tuple[RunCheck, ...] = (
     check_weekly_targets,
     check_part_bounds,
     check_group_floors,
+    check_group_outcomes,
     check_coa_region_level,
     check_inflow,
     check_target_scheme,

@@ -20,11 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from asielplan.data.schemas import AGE_BANDS
+from asielplan.data.schemas import WORKING_AGE
 from asielplan.io import comma_list
-from asielplan.model.labour import household_rows, member_probabilities
-
-WORKING_AGE = AGE_BANDS[1:-1]  # 18-24 .. 55-64, in order
+from asielplan.model.labour import household_rows
 
 GROUP_FAMILIES: dict[str, tuple[str, ...]] = {
     "gender": ("women", "men"),
@@ -90,19 +88,17 @@ class GroupExpectation:
 
 
 def group_expectations(
-    households: pd.DataFrame,
-    members: pd.DataFrame,
-    municipalities: pd.DataFrame,
-    groups: list[str],
+    households: pd.DataFrame, members: pd.DataFrame, p: np.ndarray, groups: list[str]
 ) -> list[GroupExpectation]:
-    """The expected employed members of each group per household and municipality."""
+    """The expected employed members of each group per household and municipality, from
+    the members' probabilities ``p`` (members x municipalities: the run's one model,
+    :func:`asielplan.model.labour.run_probabilities`)."""
     masks = membership(households, members)
     rows = household_rows(households, members)
-    p = member_probabilities(members, municipalities)
     out = []
     for group in groups:
         mask = masks[group]
-        expected = np.zeros((len(households), len(municipalities)))
+        expected = np.zeros((len(households), p.shape[1]))
         np.add.at(expected, rows[mask], p[mask])
         out.append(GroupExpectation(group, int(mask.sum()), expected))
     return out

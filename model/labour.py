@@ -27,6 +27,7 @@ of the weakest.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,9 @@ from asielplan.data.schemas import (
     SEXES,
     WORK_EXPERIENCE_LEVELS,
 )
+
+if TYPE_CHECKING:
+    from asielplan.data.instance import Instance
 
 
 @dataclass(frozen=True)
@@ -212,21 +216,65 @@ def aggregate(
     raise ValueError(f"unknown aggregation {aggregation!r}: use 'sum' or 'at_least_one'")
 
 
-def household_scores(
-    households: pd.DataFrame,
+def outcome_probabilities(
     members: pd.DataFrame,
     municipalities: pd.DataFrame,
-    aggregation: str = "sum",
+    predictions: pd.DataFrame | None = None,
     model: LabourModel = DEFAULT_MODEL,
 ) -> np.ndarray:
-    """Labour score of every household in every municipality (households x municipalities).
+    """The one model of labour outcomes a run uses: every member's employment
+    probability in every municipality (members x municipalities), from the user's
+    ``predictions`` table when given (checked: a row for every member aged 18-64 in every
+    municipality; a member outside 18-64 without rows counts 0, as in the built-in model),
+    else from the built-in model. Scores, group outcomes, floors and explanations all
+    read it."""
+    if predictions is None:
+        return member_probabilities(members, municipalities, model)
+    member_row = pd.Series(
+        np.arange(len(members)),
+        index=pd.MultiIndex.from_arrays(
+            [members["household_id"].to_numpy(), members["member"].to_numpy(dtype=np.int64)]
+        ),
+    )
+    code_row = pd.Series(np.arange(len(municipalities)), index=municipalities["code"].to_numpy())
+    keys = pd.MultiIndex.from_arrays(
+        [predictions["household_id"].to_numpy(), predictions["member"].to_numpy(dtype=np.int64)]
+    )
+    p = np.zeros((len(members), len(municipalities)))
+    p[
+        member_row.reindex(keys).to_numpy(dtype=np.int64),
+        code_row.reindex(predictions["municipality"].to_numpy()).to_numpy(dtype=np.int64),
+    ] = predictions["probability"].to_numpy(dtype=float)
+    return p
+
+
+NO_MEMBER_OUTCOMES = (
+    "the scores table scores households, not members, so group outcomes (women, men, "
+    "household sizes, age bands) cannot be computed from the run's model; give a "
+    "predictions table (a probability per member and municipality) instead"
+)
+
+
+def run_probabilities(inst: Instance) -> np.ndarray | None:
+    """:func:`outcome_probabilities` of an instance, or None when its run has no
+    members' outcomes: no members table, or a scores table (household scores: the
+    built-in model's members' outcomes would be another model; see
+    :data:`NO_MEMBER_OUTCOMES`)."""
+    if inst.members is None or inst.scores is not None:
+        return None
+    return outcome_probabilities(inst.members, inst.municipalities, inst.predictions)
+
+
+def household_scores(
+    households: pd.DataFrame, members: pd.DataFrame, p: np.ndarray, aggregation: str = "sum"
+) -> np.ndarray:
+    """Labour score of every household in every municipality (households x
+    municipalities) from the members' probabilities ``p`` (:func:`outcome_probabilities`).
 
     ``aggregation='sum'``: expected employed members; ``'at_least_one'``: probability that
     at least one member works, :math:`1 - \\prod_i (1 - p_{im})`.
     """
-    rows = household_rows(households, members)
-    p = member_probabilities(members, municipalities, model)
-    return aggregate(rows, p, len(households), aggregation)
+    return aggregate(household_rows(households, members), p, len(households), aggregation)
 
 
 def household_rows(households: pd.DataFrame, members: pd.DataFrame) -> np.ndarray:

@@ -48,7 +48,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 from asielplan.config import PlacementConfig, RegionBand
 from asielplan.data.instance import Instance, capacity_matrix, household_needs
 from asielplan.model.groups import GROUP_LABELS, group_expectations
-from asielplan.model.labour import household_scores
+from asielplan.model.labour import household_scores, outcome_probabilities, run_probabilities
 from asielplan.model.schemes import SchemeResult, Schemes, compute_scheme
 from asielplan.model.taakstelling import largest_remainder
 
@@ -357,7 +357,11 @@ def placement_targets(
     (the law by default), for the instance's national number; ``schemes``: the run
     configuration's own. Then, by ``placement.targets``:
 
-    - ``taakstelling``: the scheme's taakstelling (its number plus achterstand);
+    - ``taakstelling``: the scheme's taakstelling (its number plus achterstand); when the
+      households hold another number of persons (the law rounds every municipality's
+      number up, so a half-year's households fall a little short), with
+      ``placement.shortfall_sharing = "proportional"`` the taakstelling scaled to the
+      persons by largest remainder, so the difference is shared in proportion to it;
     - ``remaining`` (weekly runs): the taakstelling minus ``progress.placed``, what is
       left to house this period; a small batch then fills the municipalities where its
       households do best, up to what they still owe;
@@ -370,7 +374,7 @@ def placement_targets(
     scheme = compute_scheme(inst, config.scheme or spec.scheme, spec.national, schemes)
     period = scheme.table["taakstelling"].to_numpy(dtype=np.int64)
     if config.targets == "taakstelling":
-        return period, scheme
+        return shared_targets(period, inst, config), scheme
     remaining = np.clip(period - placed_so_far(inst), 0, None)
     if config.targets == "remaining":
         return remaining, scheme
@@ -379,6 +383,15 @@ def placement_targets(
         return np.zeros(len(period), dtype=np.int64), scheme
     shares = largest_remainder(pd.Series(remaining), batch).to_numpy(dtype=np.int64)
     return shares, scheme
+
+
+def shared_targets(period: np.ndarray, inst: Instance, config: PlacementConfig) -> np.ndarray:
+    """The taakstelling ``period`` with a difference to the households' persons shared
+    in proportion to it (``placement.shortfall_sharing``), else as it is."""
+    persons = int(inst.households["persons"].sum())
+    if config.shortfall_sharing == "objective" or persons == int(period.sum()) or not period.any():
+        return period
+    return largest_remainder(pd.Series(period), persons).to_numpy(dtype=np.int64)
 
 
 def placed_so_far(inst: Instance) -> np.ndarray:
@@ -508,7 +521,8 @@ def prepare_placement(
             code_index[inst.scores["municipality"].to_numpy()].to_numpy(),
         ] = inst.scores["score"].to_numpy(float)
     elif inst.members is not None:
-        score = household_scores(hh, inst.members, muni, config.aggregation)
+        p = outcome_probabilities(inst.members, muni, inst.predictions)
+        score = household_scores(hh, inst.members, p, config.aggregation)
     else:
         score = np.zeros((len(hh), len(muni)))
 
@@ -571,11 +585,13 @@ def prepare_placement(
 
 def _group_floor_rows(inst: Instance, config: PlacementConfig) -> list[GroupFloorRow]:
     """The configured group floors with each group's expected employed members per pair
-    (the labour model's member probabilities; checked: the instance has members)."""
-    if not config.group_floors or inst.members is None:
+    (the members' probabilities of the run's one model; checked: the instance has
+    members and no scores table)."""
+    p = run_probabilities(inst)
+    if not config.group_floors or inst.members is None or p is None:
         return []
     groups = sorted(config.group_floors)
-    found = group_expectations(inst.households, inst.members, inst.municipalities, groups)
+    found = group_expectations(inst.households, inst.members, p, groups)
     return [
         GroupFloorRow(g.group, g.members, float(config.group_floors[g.group]), g.expected)
         for g in found

@@ -3,6 +3,7 @@ failing run recorded while the batch goes on."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -176,16 +177,18 @@ def test_a_batch_gives_the_kpis_of_its_runs_made_one_by_one_and_the_same_table_a
         pd.testing.assert_series_equal(got, expected, check_dtype=False)
 
 
-def start_batch_after_first_run(
-    tmp_path: Path, mip_gap: float
-) -> tuple[subprocess.Popen[str], Path, Path]:
-    """A real ``asielplan batch run`` process (one worker, three placements of the
-    embedded default), returned once its first run folder is complete: the process, the
-    batch file and the output folder."""
+RUNS = 5  # placements of the embedded default in the batch: several seconds each
+
+
+def start_batch_after_first_run(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path]:
+    """A real ``asielplan batch run`` process (one worker, RUNS placements of the
+    embedded default, each proving 0.1%), returned once its first run folder is
+    complete: the process, the batch file and the output folder."""
     path = tmp_path / "batch.toml"
+    seeds = ", ".join(str(seed) for seed in range(1, RUNS + 1))
     path.write_text(
-        'instances = ["default"]\nseeds = [1, 2, 3]\n'
-        f"[config.solver]\ntime_limit = 20\nmip_gap = {mip_gap}\n"
+        f'instances = ["default"]\nseeds = [{seeds}]\n'
+        "[config.solver]\ntime_limit = 20\nmip_gap = 0.001\n"
     )
     out = tmp_path / "out"
     command = [sys.executable, "-m", "asielplan.cli", "batch", "run", str(path)]
@@ -194,6 +197,9 @@ def start_batch_after_first_run(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # as from a terminal: a process inherits an ignored SIGINT (a library in this
+        # test process may ignore it), and Python then never raises KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while not list(out.glob("runs/*/manifest.json")):
@@ -207,16 +213,16 @@ def test_ctrl_c_keeps_finished_runs_leaves_no_half_folder_and_resumes(tmp_path: 
     LocalCluster) once its first run is written: exit 130, the finished run kept, no
     temporary folder left; the next ``batch run`` skips the finished run and does the
     rest."""
-    process, path, out = start_batch_after_first_run(tmp_path, mip_gap=0.01)
+    process, path, out = start_batch_after_first_run(tmp_path)
     os.kill(process.pid, signal.SIGINT)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 130, output
     finished = [p.parent.name for p in out.glob("runs/*/manifest.json")]
-    assert 1 <= len(finished) < 3
+    assert 1 <= len(finished) < RUNS
     assert not list((out / "runs").glob(".*"))  # no temporary folder
     assert not (out / "runs.parquet").exists()  # the table is written at the end
     again = run_batch(read_batch(path), out, workers=1)
-    assert again.skipped == len(finished) and again.ran == 3 - len(finished)
+    assert again.skipped == len(finished) and again.ran == RUNS - len(finished)
     assert set(again.table["status"]) == {"optimal"}
 
 
@@ -228,18 +234,18 @@ def test_a_worker_killed_mid_run_has_its_run_redone_and_nothing_duplicated(
     optimal, one folder per run and no temporary folder."""
     import psutil
 
-    process, _, out = start_batch_after_first_run(tmp_path, mip_gap=0.001)
+    process, _, out = start_batch_after_first_run(tmp_path)
     # the worker is the process the nanny spawned (the other child tracks resources);
     # it is in its second run now (each takes several seconds proving 0.1%)
     children = psutil.Process(process.pid).children(recursive=True)
     workers = [p for p in children if "spawn_main" in " ".join(p.cmdline())]
     assert len(workers) == 1, [p.cmdline() for p in children]
     os.kill(workers[0].pid, signal.SIGKILL)
-    assert len(list(out.glob("runs/*/manifest.json"))) < 3  # a run was under way
+    assert len(list(out.glob("runs/*/manifest.json"))) < RUNS  # a run was under way
     output, _ = process.communicate(timeout=300)
     assert process.returncode == 0, output
     table = pd.read_parquet(out / "runs.parquet")
-    assert table["status"].tolist() == ["optimal"] * 3
+    assert table["status"].tolist() == ["optimal"] * RUNS
     folders = sorted(p.name for p in (out / "runs").iterdir())
     assert folders == sorted(table["run_id"])  # one folder per run, none left over
 
@@ -381,3 +387,28 @@ def test_study_options_without_their_kind_or_kind_without_options_are_refused(
     message = str(error.value)
     assert "[compare]" in message and "unknown axis km" in message
     assert '[front] is for kind "front"' in message
+
+
+def test_a_batch_run_has_one_id_in_its_row_folder_and_manifest_and_standalone(
+    tmp_path: Path,
+) -> None:
+    """The id of a batch run is computed once, from the configuration the run sees
+    (HiGHS at one thread, the seed of its axis): runs.csv, the folder's name and the
+    run's manifest.json carry it, and ``asielplan place`` with that configuration
+    (solver.threads = 1, the seed) writes a manifest with the same id."""
+    path = batch_folder(tmp_path, BATCH.replace("seeds = [1, 2]", "seeds = [2]"))
+    out = tmp_path / "out"
+    run_batch(read_batch(path), out, workers=1)
+    table = pd.read_csv(out / "runs.csv")
+    base = table[table["scenario"] == "base"].iloc[0]
+    folder = out / "runs" / str(base["run_id"])
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["run_id"] == base["run_id"] == folder.name
+    config = tmp_path / "standalone.toml"
+    config.write_text("[solver]\ntime_limit = 20\nmip_gap = 1e-6\nseed = 2\nthreads = 1\n")
+    alone = tmp_path / "alone"
+    result = CliRunner().invoke(
+        app, ["place", str(tmp_path / "tiny"), "--config", str(config), "--out", str(alone)]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((alone / "manifest.json").read_text())["run_id"] == base["run_id"]

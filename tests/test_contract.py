@@ -99,8 +99,9 @@ def test_taakstelling_dual_is_the_change_of_the_lp_optimum(tmp_path: Path) -> No
     Aastad's (GM0001) taakstelling row is the change of the LP optimum over all pairs
     when its target is raised by one person, and when it is lowered by one: the row is
     not at a kink, so the dual is the one rate of change (about -19.86: one more person
-    short, less the value of moving another)."""
-    cfg = config()
+    short, less the value of moving another). The row's right-hand side is the target
+    itself (placement.shortfall_sharing = objective), so raising the target raises it."""
+    cfg = config(shortfall_sharing="objective")
     run = place(tiny_with(tmp_path, 13), cfg)
     dual = float(run.solution.duals["taakstelling"]["GM0001"])
     base = full_lp(tiny_with(tmp_path, 13), cfg)
@@ -134,14 +135,19 @@ def test_a_bounded_part_holds_in_the_full_solve() -> None:
     """A distance cap 25% below the free optimum's distance, set by name in the
     configuration, holds in the column-generation solve (15 municipalities: pairs are
     priced in against the cap's row): the placement's km are within it, the bound's
-    dual is kept, and the objective is lower."""
+    dual is kept, and the objective is lower. The targets are the taakstelling as is
+    (placement.shortfall_sharing = objective): there the cap binds in the LP too, so
+    its dual is above 0 (with shared targets the LP meets the cap with room to spare)."""
     from asielplan.data.generator import generate_instance, synthetic_municipalities
 
     inst = generate_instance(synthetic_municipalities(15, 4), 40, 4, name="bounded")
 
     def run_with(**placement: object) -> Result:
         cfg = RunConfig.model_validate(
-            {"solver": {"time_limit": 10, "mip_gap": 1e-3}, "placement": placement}
+            {
+                "solver": {"time_limit": 10, "mip_gap": 1e-3},
+                "placement": {"shortfall_sharing": "objective", **placement},
+            }
         )
         return place(inst, cfg).solution
 

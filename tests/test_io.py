@@ -91,3 +91,27 @@ def test_safe_names_stay_inside_their_folder_and_are_unique() -> None:
     names = safe_names(["A/b", "A-b", "a-B", "c"])
     assert len(set(names.values())) == 4 and names["c"] == "c"
     assert all("/" not in n and not n.startswith(".") for n in names.values())
+
+
+def test_the_manifest_records_the_code_version_and_the_checked_out_commit(
+    tmp_path: Path,
+) -> None:
+    """A manifest says which code ran: the package version, and the commit HEAD names in
+    a git folder, as a loose ref, a packed ref or a detached HEAD; None without one."""
+    from importlib import metadata
+
+    from asielplan.manifest import _git_commit, build_manifest
+
+    code = build_manifest("place", seed=1)["code"]
+    assert code["version"] == metadata.version("asielplan")
+    git = tmp_path / ".git"
+    (git / "refs" / "heads").mkdir(parents=True)
+    (git / "HEAD").write_text("ref: refs/heads/main\n")
+    assert _git_commit(git) is None
+    (git / "packed-refs").write_text(f"# pack-refs\n{'a' * 40} refs/heads/main\n")
+    assert _git_commit(git) == "a" * 40
+    (git / "refs" / "heads" / "main").write_text(f"{'b' * 40}\n")
+    assert _git_commit(git) == "b" * 40
+    (git / "HEAD").write_text(f"{'c' * 40}\n")
+    assert _git_commit(git) == "c" * 40
+    assert _git_commit(tmp_path / "no-git") is None

@@ -40,8 +40,8 @@ def test_children_do_not_count(tiny) -> None:
 def test_aggregations(tiny) -> None:
     """sum = expected employed members; at_least_one = 1 - prod(1 - p) per household."""
     p = member_probabilities(tiny.members, tiny.municipalities)
-    total = household_scores(tiny.households, tiny.members, tiny.municipalities, "sum")
-    anyone = household_scores(tiny.households, tiny.members, tiny.municipalities, "at_least_one")
+    total = household_scores(tiny.households, tiny.members, p, "sum")
+    anyone = household_scores(tiny.households, tiny.members, p, "at_least_one")
     h2 = (tiny.members["household_id"] == "H2").to_numpy()
     assert total[1, 2] == pytest.approx(p[h2, 2].sum())
     assert anyone[1, 2] == pytest.approx(1 - np.prod(1 - p[h2, 2]))

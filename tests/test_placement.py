@@ -11,6 +11,8 @@ import pytest
 
 from asielplan.api import place, write_run
 from asielplan.config import RegionBand
+from asielplan.data.instance import read_instance
+from asielplan.errors import AsielplanWarning
 from asielplan.model.placement import (
     Pairs,
     build_placement_model,
@@ -467,8 +469,9 @@ def test_outputs_hold_no_special_category_data() -> None:
 @pytest.mark.parametrize("scored", [False, True])
 def test_a_location_with_no_capacity_receives_nobody(tmp_path: Path, scored: bool) -> None:
     """A third location L3 with capacity 0: without score rows (no household may go
-    there) or with the best scores of all (every household would like to), the run
-    places A, B -> L1 and C -> L2 (220) and nobody in L3; it crashed before."""
+    there, and reading says so: 3 pairs without a score) or with the best scores of all
+    (every household would like to), the run places A, B -> L1 and C -> L2 (220) and
+    nobody in L3; it crashed before."""
     scores = "A,L3,0.99\nB,L3,0.99\nC,L3,0.99\n" if scored else ""
     folder = variant(
         tmp_path,
@@ -483,7 +486,11 @@ def test_a_location_with_no_capacity_receives_nobody(tmp_path: Path, scored: boo
             "scores.csv": ("C,L2,0.7\n", "C,L2,0.7\n" + scores),
         },
     )
-    run = place(folder, config())
+    if scored:
+        run = place(folder, config())
+    else:
+        with pytest.warns(AsielplanWarning, match=r"3 \(household, municipality\) pairs"):
+            run = place(folder, config())
     assert run.solution.status == Status.OPTIMAL
     assert codes(run) == {"A": "L1", "B": "L1", "C": "L2"}
     assert run.solution.objective == pytest.approx(220.0)
@@ -618,3 +625,30 @@ def test_column_generation_keeps_every_capacity_dimension(tmp_path: Path) -> Non
     used = capacity_used(d, ours.solution.assignment)
     assert (used <= d.capacity + 1e-9).all()
     assert (used[2] >= d.capacity[2] - 1).any()  # school places bind somewhere
+
+
+def test_a_shortfall_is_shared_in_proportion_to_the_taakstelling() -> None:
+    """The tiny taakstelling by the law, 7, 3, 2, 1 (13: it rounds up), for 11 persons. Shared
+    (the default): 11 x 7/13 = 5.92, 2.54, 1.69, 0.85 by largest remainder 6, 2, 2, 1,
+    the targets the plan is measured against; the taakstelling stays beside them. With
+    ``objective`` the targets are the taakstelling. The kpis report the national share
+    short, 2/13, and the largest share a municipality is short, recomputed here."""
+    shared = place(TINY, config(scheme="population"))
+    municipalities = shared.tables["municipalities"]
+    assert municipalities["target"].tolist() == [6, 2, 2, 1]
+    assert municipalities["taakstelling"].tolist() == [7, 3, 2, 1]
+    kpis = shared.tables["kpis"].iloc[0]
+    assert kpis["national_shortfall_share"] == pytest.approx(2 / 13)
+    period = municipalities["taakstelling"].to_numpy(dtype=float)
+    short = np.clip(period - municipalities["placed_persons"].to_numpy(dtype=float), 0, None)
+    assert kpis["largest_relative_shortfall"] == pytest.approx((short / period).max())
+    kept = place(TINY, config(scheme="population", shortfall_sharing="objective")).tables[
+        "municipalities"
+    ]
+    assert kept["target"].tolist() == [7, 3, 2, 1]
+    # a weekly batch's targets are what remains, never scaled to the batch
+    inst = read_instance(TINY)
+    inst.progress = pd.DataFrame({"municipality": ["GM0001"], "placed": [2]})
+    weekly = place(inst, config(scheme="population", targets="remaining")).tables
+    assert weekly["municipalities"]["target"].tolist() == [5, 3, 2, 1]
+    assert np.isnan(weekly["kpis"]["largest_relative_shortfall"].iloc[0])

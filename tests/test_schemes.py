@@ -178,14 +178,16 @@ def test_regional_pool_keeps_the_region_totals_and_frees_the_split(tmp_path: Pat
 
 
 def test_comparison_ranks_the_shortfall_as_computed_by_hand() -> None:
-    """The law's numbers add up to 13 for 11 persons: at least 2 persons short; the
-    exact total's 11 can be met. So on shortfall exact_total (0) ranks before the law
-    (2), and the comparison says so, with a run folder per scheme."""
-    result = compare_schemes(
-        ["population", "exact_total"],
-        TINY,
-        RunConfig.model_validate({"solver": {"time_limit": 20, "mip_gap": 1e-6}}),
-    )
+    """The law's numbers add up to 13 for 11 persons: at least 2 persons short of the
+    taakstelling; the exact total's 11 can be met. With the taakstelling as the targets
+    (placement.shortfall_sharing = objective) the plan is 2 short, the least there is,
+    so on shortfall exact_total (0) ranks before the law (2), and the comparison says
+    so, with a run folder per scheme."""
+    config = {
+        "solver": {"time_limit": 20, "mip_gap": 1e-6},
+        "placement": {"shortfall_sharing": "objective"},
+    }
+    result = compare_schemes(["population", "exact_total"], TINY, RunConfig.model_validate(config))
     table = result.comparison.set_index(["scheme", "metric"])["value"]
     assert table[("population", "shortfall")] == 2
     assert table[("exact_total", "shortfall")] == 0
@@ -383,3 +385,52 @@ def test_caps_and_credit_by_hand() -> None:
     )
     assert numbers("capped", 100, config) == [66, 14, 18, 2]
     assert numbers("credited", 1000, config) == [100, 200, 0, 50]
+
+
+def test_comparison_metrics_say_their_basis_and_the_burden_exists_for_both() -> None:
+    """The population key against a pool of the provinces (municipal numbers free): the
+    targets' burden Gini is the Gini of the scheme's numbers per 1,000 inhabitants, the
+    plan's of the persons placed per 1,000, both recomputed here from the run's tables;
+    under the pool the plan is less even than its targets, which the targets' Gini
+    cannot show. Every metric has a basis, targets or plan."""
+    from asielplan.experiments.schemes import METRICS, gini
+
+    config = RunConfig.model_validate(
+        {
+            "solver": {"time_limit": 20, "mip_gap": 1e-6},
+            "schemes": {
+                "pool": {
+                    "rule": "regional_pool",
+                    "region_level": "province",
+                    "municipal": "free",
+                    "region_band": [1.0, 1.0],
+                }
+            },
+        }
+    )
+    result = compare_schemes(["population", "pool"], TINY, config)
+    table = result.comparison
+    assert set(table["basis"]) == {"targets", "plan"}
+    assert table.groupby("metric")["basis"].first().to_dict() == {
+        m: basis for m, (_, basis) in METRICS.items()
+    }
+    values = table.set_index(["scheme", "metric"])["value"]
+    for scheme, run in result.runs.items():
+        municipalities = run.tables["municipalities"]
+        inhabitants = result.targets["inhabitants"].to_numpy(dtype=float)
+        targets = result.targets[scheme].to_numpy(dtype=float)
+        placed = municipalities["placed_persons"].to_numpy(dtype=float)
+        assert values[(scheme, "burden_gini_targets")] == pytest.approx(
+            gini(1000 * targets / inhabitants), abs=1e-6
+        )
+        assert values[(scheme, "burden_gini_plan")] == pytest.approx(
+            gini(1000 * placed / inhabitants)
+        )
+        empty = int(((targets > 0) & (placed == 0)).sum())
+        assert values[(scheme, "municipalities_none_placed")] == empty
+    # the pool's targets 7, 2, 2, 0 are placed as 8, 1, 2, 0: a plan less even than
+    # its targets, which only the plan's Gini shows
+    pooled = values.xs("pool", level="scheme")
+    placed = result.runs["pool"].tables["municipalities"]["placed_persons"].tolist()
+    assert (result.targets["pool"].tolist(), placed) == ([7, 2, 2, 0], [8, 1, 2, 0])
+    assert pooled["burden_gini_plan"] > pooled["burden_gini_targets"]

@@ -289,3 +289,25 @@ def test_a_group_floor_reads_as_a_hard_criterion() -> None:
     from asielplan.model.placement import MOVE_CRITERION, MOVE_GROUP_FLOOR
 
     assert block_text(MOVE_GROUP_FLOOR) == block_text(MOVE_CRITERION) == "a hard criterion applies"
+
+
+def test_a_default_run_that_differs_off_the_fronts_axes_says_so() -> None:
+    """A money/emergency front whose two points have 0 and 10 crisis place-nights: a
+    default run with 500 crisis place-nights can sit below and left of the front on its
+    axes only by paying off them, so it is named with both ranges; one with 5 crisis
+    place-nights is comparable and nothing is said."""
+    from asielplan.experiments.fronts import AXES, off_axis_parts
+
+    axes = [AXES["reception"]["money"], AXES["reception"]["emergency"]]
+    points = pd.DataFrame({"point": [0, 1, 2], "on_front": [True, True, False]})
+    parts = pd.DataFrame(
+        {
+            "point": [0, 0, 0, 1, 1, 1, 2],
+            "part": ["money", "emergency", "crisis", "money", "emergency", "crisis", "crisis"],
+            "quantity": [100.0, 50.0, 0.0, 80.0, 70.0, 10.0, 900.0],
+        }
+    )
+    far = {"money": 60.0, "emergency": 40.0, "crisis": 500.0}
+    assert off_axis_parts(parts, points, axes, far) == ["crisis: default 500, front 0 to 10"]
+    near = {"money": 90.0, "emergency": 60.0, "crisis": 5.0}
+    assert off_axis_parts(parts, points, axes, near) == []

@@ -3,6 +3,7 @@ and the simulation against hindsight (docs/weekly.md)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -329,6 +330,15 @@ def test_simulation_is_byte_identical_for_a_seed(tmp_path: Path) -> None:
     hindsight = runs[runs["policy"] == "hindsight"]
     assert hindsight["share_of_hindsight"].tolist() == pytest.approx([1.0, 1.0])
     assert (runs["share_of_hindsight"] <= 1.0 + 1e-9).all()
+    # every run says how well its solves are proven: hindsight one solve, a policy one
+    # per week, all proven on the tiny instance
+    assert hindsight["solves"].tolist() == [1, 1]
+    assert set(runs.loc[runs["policy"] != "hindsight", "solves"]) == {3}
+    assert set(runs["status"]) == {"optimal"}
+    assert (runs["gap"] <= cfg.solver.mip_gap + 1e-12).all()
+    manifests = [json.loads((out / "manifest.json").read_text()) for out in outs]
+    assert manifests[0]["run_id"] == manifests[1]["run_id"]
+    assert len(manifests[0]["run_id"]) == 16
     balance = pd.read_csv(outs[0] / "balance.csv")
     assert sorted(set(balance["week"])) == [1, 2, 3]
     page = build_report(outs[0])  # the report shows both plots and the summary

@@ -6,9 +6,9 @@ every run (:mod:`asielplan.experiments.results`):
 - ``households``: per household the municipality, the labour score and its components
   (person part, regional effect), distance, whether it left its COA region, whether a
   lock or a hard criterion bound the choice (not which criterion);
-- ``municipalities``: target, placed persons, deviation; in a weekly batch
-  (``placement.targets`` remaining or batch_share) also the period's taakstelling, the
-  persons placed before the batch and the share realised after it;
+- ``municipalities``: target, placed persons, deviation, the period's taakstelling; in a
+  weekly batch (``placement.targets`` remaining or batch_share) also the persons placed
+  before the batch and the share realised after it;
 - ``regions``: totals per region level against the band (or the summed target);
 - ``capacities``: per municipality and capacity dimension the capacity and its use,
   when the instance gives capacities;
@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from asielplan.data.instance import Instance
+from asielplan.data.schemas import WORKING_AGE
 from asielplan.experiments.results import (
     contract_kpis,
     diagnosis_frame,
@@ -39,7 +40,12 @@ from asielplan.experiments.results import (
     objective_table,
 )
 from asielplan.experiments.results.explanations import change_table, explanation_table
-from asielplan.model.labour import aggregate, household_rows, member_probabilities_at
+from asielplan.model.labour import (
+    aggregate,
+    household_rows,
+    member_probabilities_at,
+    run_probabilities,
+)
 from asielplan.model.placement import (
     PlacementData,
     band_limits,
@@ -58,7 +64,8 @@ def household_table(inst: Instance, d: PlacementData, sol: PlacementSolution) ->
     m = np.maximum(a, 0)
     score = np.where(placed, d.score[h, m], np.nan)
     person_part = np.full(d.n_households, np.nan)
-    if inst.members is not None and inst.scores is None:
+    if inst.members is not None and inst.scores is None and inst.predictions is None:
+        # the split into a person part and a regional effect is the built-in model's
         rows = household_rows(inst.households, inst.members)
         _, average = member_probabilities_at(inst.members, inst.municipalities, a[rows])
         person_part = aggregate(rows, average, d.n_households, d.config.aggregation)
@@ -111,11 +118,12 @@ def municipality_table(inst: Instance, d: PlacementData, sol: PlacementSolution)
     if d.target is not None and d.config.target_mode == "band":
         lower, upper = band_limits(d)
         table["band_lower"], table["band_upper"] = lower, upper
+    if d.scheme is not None:
+        period = d.scheme.table["taakstelling"].to_numpy(dtype=np.int64)
+        table["taakstelling"] = period
     if d.config.targets != "taakstelling" and d.scheme is not None:
         # a weekly batch: where this period's taakstelling stands after the batch
-        period = d.scheme.table["taakstelling"].to_numpy(dtype=np.int64)
         before = placed_so_far(inst)
-        table["taakstelling"] = period
         table["placed_before"] = before
         table["realised"] = np.where(period > 0, (before + placed) / np.maximum(period, 1), np.nan)
     for level in inst.region_levels:
@@ -177,15 +185,20 @@ def region_table(inst: Instance, d: PlacementData, sol: PlacementSolution) -> pd
 
 
 def _member_outcomes(inst: Instance, sol: PlacementSolution) -> pd.DataFrame | None:
-    if inst.members is None or inst.scores is not None:
+    """Every member's household, sex, whether aged 18-64 (the groups' adults) and
+    employment probability where the plan places the household (0 unplaced), by the
+    run's one model (None without members' outcomes: no members, or a scores table)."""
+    p = run_probabilities(inst)
+    if inst.members is None or p is None:
         return None
     rows = household_rows(inst.households, inst.members)
-    at, _ = member_probabilities_at(inst.members, inst.municipalities, sol.assignment[rows])
+    where = sol.assignment[rows]
+    at = np.where(where >= 0, p[np.arange(len(rows)), np.maximum(where, 0)], 0.0)
     return pd.DataFrame(
         {
             "household": rows,
             "sex": inst.members["sex"].to_numpy(),
-            "adult": (inst.members["age_band"] != "0-17").to_numpy(),
+            "adult": inst.members["age_band"].isin(WORKING_AGE).to_numpy(),
             "p": at,
         }
     )
@@ -196,8 +209,9 @@ def group_outcomes(
 ) -> dict[str, float]:
     """Outcomes of groups, for comparisons: the mean employment probability of placed
     adult women and of placed adult men, and the mean labour score of one-adult
-    households and of households of 4 or more persons (NaN where a group has fewer than
-    ``min_cell`` households, or the scores come from a table without members)."""
+    households and of households of 4 or more persons, all by the run's one model (NaN
+    where a group has fewer than ``min_cell`` households, and for the women and men when
+    a scores table scores households, not members)."""
     out = dict.fromkeys(
         ("p_adult_women", "p_adult_men", "score_one_adult", "score_4plus"), float("nan")
     )
@@ -252,9 +266,25 @@ def kpi_table(
         "total_abs_deviation": float(np.nansum(np.abs(deviation))),
         "shortfall_persons": float(np.nansum(np.clip(-deviation, 0, None))),
         "excess_persons": float(np.nansum(np.clip(deviation, 0, None))),
+        **shortfall_shares(d, municipalities),
         **{f"objective_{p.name}": p.contribution for p in sol.objective_parts.values()},
     }
     return pd.DataFrame([row])
+
+
+def shortfall_shares(d: PlacementData, municipalities: pd.DataFrame) -> dict[str, float]:
+    """How a shortfall against the period's taakstelling is spread: the national share
+    short and the largest share any municipality is short (both NaN in a weekly batch or
+    without a taakstelling)."""
+    if d.scheme is None or d.config.targets != "taakstelling":
+        return {"national_shortfall_share": np.nan, "largest_relative_shortfall": np.nan}
+    period = municipalities["taakstelling"].to_numpy(dtype=float)
+    placed = municipalities["placed_persons"].to_numpy(dtype=float)
+    owed = period > 0
+    short = np.clip(period - placed, 0, None)
+    national = max(period.sum() - placed.sum(), 0.0) / period.sum() if owed.any() else np.nan
+    largest = float((short[owed] / period[owed]).max()) if owed.any() else np.nan
+    return {"national_shortfall_share": national, "largest_relative_shortfall": largest}
 
 
 SIZE_BANDS = ("1", "2", "3", "4", "5+")
