@@ -781,6 +781,7 @@ class SchemeComparison:
     comparison: pd.DataFrame
     targets: pd.DataFrame
     notes: list[str]
+    noise_run_ids: dict[str, list[str]] = field(default_factory=dict)
 
 
 def compare_schemes(
@@ -788,10 +789,13 @@ def compare_schemes(
     instance: InstanceLike = None,
     config: RunConfig | None = None,
     progress: Progress | None = None,
+    noise_seeds: int = 0,
 ) -> SchemeComparison:
     """Place the households of ``instance`` under each scheme's targets (the same
     households, seed and configuration; ``placement.scheme`` set per run) and compare.
-    Every scheme is checked before the first run."""
+    Every scheme is checked before the first run. ``noise_seeds``: re-solves of each
+    scheme with the solver seeds after the configured one, whose spread certifies (or
+    not) the differences of the plan metrics (docs/schemes.md)."""
     from asielplan.config import with_overrides
     from asielplan.experiments import schemes as study
 
@@ -806,6 +810,13 @@ def compare_schemes(
     ]
     if unknown:
         raise InputError(unknown, str(inst.root or inst.meta.name))
+    if noise_seeds < 0:
+        raise ConfigError(f"--noise-seeds {noise_seeds}: a number of re-solves, 0 or more")
+    check_count(
+        len(schemes) * (1 + noise_seeds),
+        f"--schemes ({len(schemes)}) x (1 + --noise-seeds {noise_seeds})",
+        config.limits,
+    )
     configs = {
         name: with_overrides(config, {"placement.scheme": name}, f"scheme {name}")
         for name in schemes
@@ -825,11 +836,35 @@ def compare_schemes(
         )
         for name, run in runs.items()
     }
-    comparison = study.comparison_table(metrics, solutions)
-    notes = study.noise_notes(comparison)
+    spread: dict[str, list[dict[str, float]]] = {name: [] for name in schemes}
+    noise_ids: dict[str, list[str]] = {name: [] for name in schemes}
+    for name in schemes:
+        for k in range(1, noise_seeds + 1):
+            seed = config.solver.seed + k
+            say(f"scheme {name}: re-solve {k}/{noise_seeds} (solver seed {seed})")
+            again = with_overrides(configs[name], {"solver.seed": seed}, f"scheme {name}")
+            rerun = place(inst, again, progress)
+            noise_ids[name].append(rerun.spec.id)
+            spread[name].append(
+                study.scheme_metrics(
+                    inst,
+                    results[name],
+                    _placement_solution(rerun),
+                    rerun.tables,
+                    config.output.min_cell,
+                )
+            )
+    comparison = study.comparison_table(metrics, solutions, spread)
+    notes = study.noise_notes(comparison, noise_seeds)
     notes += [label for result in results.values() for label in result.labels]
     return SchemeComparison(
-        inst, config, runs, comparison, study.targets_table(results), list(dict.fromkeys(notes))
+        inst,
+        config,
+        runs,
+        comparison,
+        study.targets_table(results),
+        list(dict.fromkeys(notes)),
+        noise_ids,
     )
 
 
@@ -861,6 +896,7 @@ def write_comparison(comparison: SchemeComparison, out: str | Path) -> Path:
             extra={
                 "schemes": names,
                 "run_ids": {n: r.spec.id for n, r in comparison.runs.items()},
+                "noise_run_ids": comparison.noise_run_ids,
                 "run_folders": folders,
                 "instance": title,
                 "instance_path": _instance_path(comparison.instance),

@@ -556,10 +556,20 @@ def schemes_compare(
     config: ConfigOpt = None,
     scenario: ScenarioOpt = None,
     time_limit: TimeLimitOpt = None,
+    noise_seeds: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Re-solves of each scheme with other solver seeds: their spread certifies "
+            "(or not) the differences in the plan metrics (0: not measured, never "
+            "certified).",
+        ),
+    ] = 0,
 ) -> None:
     """Place the same households under each scheme's targets and compare: writes
-    comparison (scheme x metric), targets (municipality x scheme), metrics.png,
-    targets.png, notes.txt and each scheme's run folder."""
+    comparison (scheme x metric, each with its basis, interval and certification),
+    targets (municipality x scheme), metrics.png, targets.png, notes.txt and each
+    scheme's run folder."""
     from asielplan import api
     from asielplan.experiments.schemes import summary_rows
 
@@ -569,21 +579,28 @@ def schemes_compare(
     cfg = run_config(config, scenario, instance, {"solver.time_limit": time_limit})
     api.check_output(out, instance)
     with console.status("comparing schemes ...") as status:
-        result = api.compare_schemes(names, instance, cfg, _progress(status))
+        result = api.compare_schemes(names, instance, cfg, _progress(status), noise_seeds)
     api.write_comparison(result, out)
-    table = PlainTable(title=f"schemes on {result.instance.meta.name}")
+    table = PlainTable(
+        title=f"schemes on {result.instance.meta.name} (~: difference not certified)"
+    )
     columns = ("scheme", "status", "gap", "labour_score", "total_km")
     for column in (*columns, "burden Gini: targets", "burden Gini: plan"):
         table.add_column(column, justify="left" if column in ("scheme", "status") else "right")
+
+    def shown(cell: tuple[float, bool], digits: str) -> str:
+        value, certified = cell
+        return ("" if certified else "~") + format(value, digits)
+
     for row in summary_rows(result.comparison):
         table.add_row(
             row["scheme"],
             row["status"],
             "-" if row["gap"] != row["gap"] or row["gap"] is None else f"{100 * row['gap']:.3f}%",
-            f"{row['labour_score']:,.1f}",
-            f"{row['total_km']:,.0f}",
-            f"{row['burden_gini_targets']:.3f}",
-            f"{row['burden_gini_plan']:.3f}",
+            shown(row["labour_score"], ",.1f"),
+            shown(row["total_km"], ",.0f"),
+            shown(row["burden_gini_targets"], ".3f"),
+            shown(row["burden_gini_plan"], ".3f"),
         )
     console.print(table)
     for note in result.notes:

@@ -87,8 +87,9 @@ def main() -> None:
         shown = "-" if gap is None or gap != gap else f"{100 * gap:.3f}%"
         print(
             f"{row['scheme']:15s} {row['status']:9s} gap {shown:>8s}  labour "
-            f"{row['labour_score']:,.1f}  km {row['total_km']:,.0f}  burden Gini of the "
-            f"targets {row['burden_gini_targets']:.3f}, of the plan {row['burden_gini_plan']:.3f}"
+            f"{row['labour_score'][0]:,.1f}  km {row['total_km'][0]:,.0f}  burden Gini of the "
+            f"targets {row['burden_gini_targets'][0]:.3f}, of the plan "
+            f"{row['burden_gini_plan'][0]:.3f}"
         )
     for note in comparison.notes:
         print(f"note: {note}")

@@ -1458,9 +1458,34 @@ COMPARISON = Table(
             "The metric's value in the scheme's run; empty for a group outcome over fewer "
             "than output.min_cell households.",
         ),
+        Column(
+            "low",
+            "number",
+            "see unit",
+            "The lower end of where the value may lie, by noise; empty when not measured.",
+        ),
+        Column("high", "number", "see unit", "The upper end; empty when not measured."),
+        Column(
+            "noise",
+            "text",
+            "",
+            "How the interval is known: exact (a metric of the targets: no solver in it), "
+            "gap (the objective: its optimum lies between the plan's value and the bound), "
+            "seeds (the spread over the run and its --noise-seeds re-solves), not measured "
+            "(a plan metric without re-solves), no value (the value is blank: a group under "
+            "output.min_cell, a run without a plan).",
+        ),
         Column("unit", "text", "", "The metric's unit."),
         STATUS,
         GAP,
+        Column(
+            "certified",
+            "true-false",
+            "",
+            "Whether the scheme's interval on the metric is apart from every other "
+            "scheme's, so its every difference on it is certified; never when not "
+            "measured or without a value.",
+        ),
     ),
 )
 TARGETS = Table(

@@ -26,6 +26,7 @@ from asielplan.solvers.placement import PlacementSolution
 
 # metric -> (unit, basis): what it describes, the scheme's targets or the run's plan
 METRICS: dict[str, tuple[str, str]] = {
+    "objective": ("weight (the run's objective, maximised)", "plan"),
     "labour_score": ("expected employed persons", "plan"),
     "expected_employed": ("persons", "plan"),
     "persons_placed": ("persons", "plan"),
@@ -50,7 +51,13 @@ METRICS: dict[str, tuple[str, str]] = {
     "score_4plus": ("mean labour score", "plan"),
 }
 BASES = ("targets", "plan")
-NOISE_METRICS = ("labour_score", "total_km", "total_abs_deviation")
+# how a metric's interval [low, high] is known (docs/schemes.md, "Noise"):
+# exact: the targets' metrics, no solver in them; gap: the objective, whose optimum lies
+# between the plan's value and the solver's bound; seeds: the spread over the main run
+# and its re-solves with other solver seeds (--noise-seeds); not measured: a plan metric
+# without re-solves, whose difference between two schemes is never certified; no value:
+# the metric is blank (a group under output.min_cell, a run without a plan)
+NOISE_KINDS = ("exact", "gap", "seeds", "not measured", "no value")
 
 
 def gini(values: np.ndarray) -> float:
@@ -91,6 +98,7 @@ def scheme_metrics(
     target = result.table["taakstelling"].to_numpy(dtype=float)
     population = result.table["population"].to_numpy(dtype=float)
     out = {
+        "objective": float(sol.objective) if sol.objective is not None else float("nan"),
         "labour_score": float(kpi["total_labour_score"]),
         "expected_employed": float(kpi["expected_employed"]),
         "persons_placed": float(kpi["persons"] - kpi["unplaced_persons"]),
@@ -111,25 +119,94 @@ def scheme_metrics(
 
 
 def comparison_table(
-    metrics: dict[str, dict[str, float]], solutions: dict[str, PlacementSolution]
+    metrics: dict[str, dict[str, float]],
+    solutions: dict[str, PlacementSolution],
+    spread: dict[str, list[dict[str, float]]] | None = None,
 ) -> pd.DataFrame:
     """Tidy: one row per scheme and metric, with the metric's unit, its basis (the
-    scheme's targets or the run's plan) and the run's status and gap."""
-    rows = [
-        {
-            "scheme": scheme,
-            "metric": metric,
-            "basis": METRICS[metric][1],
-            "value": values[metric],
-            "unit": METRICS[metric][0],
-            "status": solutions[scheme].status.value,
-            "gap": solutions[scheme].gap,
-        }
-        for scheme, values in metrics.items()
-        for metric in METRICS
-    ]
-    columns = ["scheme", "metric", "basis", "value", "unit", "status", "gap"]
-    return pd.DataFrame(rows, columns=columns)
+    scheme's targets or the run's plan), its interval and how it is known
+    (:data:`NOISE_KINDS`), whether its difference from every other scheme is certified,
+    and the run's status and gap. ``spread``: per scheme the metrics of its re-solves
+    with other solver seeds (none: plan metrics other than the objective are not
+    measured)."""
+    rows = []
+    for scheme, values in metrics.items():
+        sol = solutions[scheme]
+        others = (spread or {}).get(scheme, [])
+        for metric, (unit, basis) in METRICS.items():
+            value = values[metric]
+            low, high, noise = _interval(metric, basis, value, sol, others)
+            rows.append(
+                {
+                    "scheme": scheme,
+                    "metric": metric,
+                    "basis": basis,
+                    "value": value,
+                    "low": low,
+                    "high": high,
+                    "noise": noise,
+                    "unit": unit,
+                    "status": sol.status.value,
+                    "gap": sol.gap,
+                }
+            )
+    table = pd.DataFrame(rows, columns=[*COMPARISON_COLUMNS[:-1]])
+    table["certified"] = _certified(table)
+    return table[COMPARISON_COLUMNS]
+
+
+COMPARISON_COLUMNS = [
+    "scheme",
+    "metric",
+    "basis",
+    "value",
+    "low",
+    "high",
+    "noise",
+    "unit",
+    "status",
+    "gap",
+    "certified",
+]
+
+
+def _interval(
+    metric: str,
+    basis: str,
+    value: float,
+    sol: PlacementSolution,
+    others: list[dict[str, float]],
+) -> tuple[float, float, str]:
+    """Where a metric's value may lie, and how that is known (:data:`NOISE_KINDS`)."""
+    if not np.isfinite(value):
+        return float("nan"), float("nan"), "no value"
+    if basis == "targets":
+        return value, value, "exact"
+    if metric == "objective":
+        bound = sol.bound if sol.bound is not None else float("nan")
+        return value, max(value, float(bound)), "gap"
+    seen = [value, *(o[metric] for o in others if np.isfinite(o[metric]))]
+    if len(seen) > 1:
+        return float(min(seen)), float(max(seen)), "seeds"
+    return float("nan"), float("nan"), "not measured"
+
+
+def _certified(table: pd.DataFrame) -> list[bool]:
+    """Per row: its scheme's interval on the metric is apart from every other scheme's
+    (an exact metric: its value differs from every other), so every difference of this
+    scheme on this metric is certified; never with a metric not measured."""
+    low = table["low"].to_numpy(dtype=float)
+    high = table["high"].to_numpy(dtype=float)
+    measured = ~table["noise"].isin(["not measured", "no value"]).to_numpy()
+    metric = table["metric"].to_numpy()
+    out = []
+    for i in range(len(table)):
+        others = np.flatnonzero((metric == metric[i]) & (np.arange(len(table)) != i))
+        apart = measured[i] and all(
+            measured[j] and (high[j] < low[i] or high[i] < low[j]) for j in others
+        )
+        out.append(bool(apart))
+    return out
 
 
 def targets_table(results: dict[str, SchemeResult]) -> pd.DataFrame:
@@ -150,25 +227,31 @@ def targets_table(results: dict[str, SchemeResult]) -> pd.DataFrame:
     return table
 
 
-def noise_notes(comparison: pd.DataFrame) -> list[str]:
-    """Per metric, the pairs of schemes that differ (relatively) by less than the larger
-    of their runs' solver gaps: those differences may be the solver's, not the scheme's."""
+def noise_notes(comparison: pd.DataFrame, noise_seeds: int) -> list[str]:
+    """Per plan metric, the pairs of schemes whose intervals overlap: their difference
+    may be the solver's, not the scheme's; and which metrics were not measured."""
     notes = []
-    for metric in NOISE_METRICS:
-        rows = comparison[comparison["metric"] == metric].set_index("scheme")
-        pairs, widest = [], 0.0
-        for a, b in itertools.combinations(rows.index, 2):
-            va, vb = float(rows.loc[a, "value"]), float(rows.loc[b, "value"])
-            scale = max(abs(va), abs(vb))
-            gaps = [float(g) for g in rows.loc[[a, b], "gap"] if g is not None and g == g]
-            if scale and gaps and abs(va - vb) / scale < max(gaps):
-                pairs.append(f"{a}/{b} ({100 * abs(va - vb) / scale:.3f}%)")
-                widest = max(widest, *gaps)
+    unmeasured = sorted(set(comparison.loc[comparison["noise"] == "not measured", "metric"]))
+    if unmeasured:
+        notes.append(
+            f"not certified (no re-solves): {', '.join(unmeasured)}; a difference between "
+            "schemes in these may be solver noise (measure it with --noise-seeds N: N "
+            "re-solves per scheme with other solver seeds)"
+        )
+    for metric in dict.fromkeys(comparison["metric"]):
+        rows = comparison[(comparison["metric"] == metric) & (comparison["noise"] != "exact")]
+        rows = rows[~rows["noise"].isin(["not measured", "no value"])].set_index("scheme")
+        pairs = [
+            f"{a}/{b}"
+            for a, b in itertools.combinations(rows.index, 2)
+            if rows.loc[a, "low"] <= rows.loc[b, "high"]
+            and rows.loc[b, "low"] <= rows.loc[a, "high"]
+        ]
         if pairs:
+            how = "the solver gaps" if metric == "objective" else "the spread over solver seeds"
             notes.append(
-                f"{metric}: {len(pairs)} pair(s) of schemes differ by less than the solver gap "
-                f"(up to {100 * widest:.3f}%), so those differences may be solver noise: "
-                + ", ".join(pairs)
+                f"{metric}: {len(pairs)} pair(s) of schemes within {how} of each other, not "
+                "certified: " + ", ".join(pairs)
             )
     return notes
 
@@ -187,7 +270,9 @@ def fit_to_published(result: SchemeResult, published: pd.DataFrame) -> pd.DataFr
 
 
 def plot_metrics(comparison: pd.DataFrame, path: Path, title: str) -> None:
-    """Small multiples: one bar chart per metric, a bar per scheme."""
+    """Small multiples: one bar chart per metric, a bar per scheme; a value whose
+    difference from the others is not certified is pale and hatched, and a measured
+    interval (the gap, the spread over solver seeds) is drawn as an error bar."""
     plt = pyplot()
 
     metrics = [
@@ -198,14 +283,38 @@ def plot_metrics(comparison: pd.DataFrame, path: Path, title: str) -> None:
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False)
     for ax, metric in zip(axes.ravel(), metrics, strict=False):
         part = comparison[comparison["metric"] == metric]
-        ax.bar(part["scheme"], part["value"], color="#4C72B0")
+        certified = part["certified"].to_numpy(dtype=bool)
+        bars = ax.bar(
+            part["scheme"],
+            part["value"],
+            color=np.where(certified, "#4C72B0", "#B8C7E0"),
+            hatch=None,
+        )
+        for bar, sure in zip(bars, certified, strict=True):
+            if not sure:
+                bar.set_hatch("//")
+        measured = part["low"].notna() & (part["noise"] != "exact")
+        if measured.any():
+            values = part.loc[measured, "value"].to_numpy(dtype=float)
+            ax.errorbar(
+                np.flatnonzero(measured.to_numpy()),
+                values,
+                yerr=[
+                    values - part.loc[measured, "low"].to_numpy(dtype=float),
+                    part.loc[measured, "high"].to_numpy(dtype=float) - values,
+                ],
+                fmt="none",
+                ecolor="black",
+                capsize=3,
+                lw=1,
+            )
         ax.set_title(f"{metric} ({METRICS[metric][1]})", fontsize=9)
         ax.tick_params(axis="x", labelrotation=45, labelsize=7)
         ax.tick_params(axis="y", labelsize=7)
         ax.grid(axis="y", alpha=0.3)
     for ax in axes.ravel()[len(metrics) :]:
         ax.axis("off")
-    fig.suptitle(title)
+    fig.suptitle(f"{title} (hatched: difference not certified; bars: gap or seed spread)")
     fig.tight_layout()
     fig.savefig(path, dpi=100, metadata={"Software": None})
     plt.close(fig)
@@ -236,19 +345,22 @@ def plot_targets(targets: pd.DataFrame, schemes: list[str], path: Path, title: s
 
 
 def summary_rows(comparison: pd.DataFrame) -> list[dict[str, Any]]:
-    """One row per scheme with its status, gap and headline metrics (the burden's Gini
-    of its targets and of its plan)."""
-    wide = comparison.pivot_table(index="scheme", columns="metric", values="value", sort=False)
+    """One row per scheme with its status, gap and headline metrics (the labour score,
+    km, the burden's Gini of its targets and of its plan), each as ``(value,
+    certified)``: a headline never ranks schemes by a difference that is not
+    certified."""
+    by = comparison.set_index(["scheme", "metric"])
     runs = comparison.drop_duplicates("scheme").set_index("scheme")
+    headline = ("labour_score", "total_km", "burden_gini_targets", "burden_gini_plan")
     return [
         {
             "scheme": scheme,
             "status": runs.loc[scheme, "status"],
             "gap": runs.loc[scheme, "gap"],
-            "labour_score": wide.loc[scheme, "labour_score"],
-            "total_km": wide.loc[scheme, "total_km"],
-            "burden_gini_targets": wide.loc[scheme, "burden_gini_targets"],
-            "burden_gini_plan": wide.loc[scheme, "burden_gini_plan"],
+            **{
+                m: (float(by.loc[(scheme, m), "value"]), bool(by.loc[(scheme, m), "certified"]))
+                for m in headline
+            },
         }
         for scheme in runs.index
     ]

@@ -434,3 +434,52 @@ def test_comparison_metrics_say_their_basis_and_the_burden_exists_for_both() -> 
     placed = result.runs["pool"].tables["municipalities"]["placed_persons"].tolist()
     assert (result.targets["pool"].tolist(), placed) == ([7, 2, 2, 0], [8, 1, 2, 0])
     assert pooled["burden_gini_plan"] > pooled["burden_gini_targets"]
+
+
+def test_comparison_certifies_differences_only_where_the_intervals_are_apart(
+    tmp_path: Path,
+) -> None:
+    """Without re-solves a plan metric is not measured and never certified, the targets'
+    burden is exact, and the objective's interval is the plan's value to the bound.
+    With two re-solves per scheme every plan metric has an interval holding its value;
+    a row is certified exactly when its interval is apart from the other scheme's, and
+    the terminal marks the rest with ~."""
+    from typer.testing import CliRunner
+
+    from asielplan.cli import app
+
+    config = RunConfig.model_validate({"solver": {"time_limit": 20, "mip_gap": 1e-6}})
+    plain = compare_schemes(["population", "exact_total"], TINY, config)
+    by = plain.comparison.set_index(["scheme", "metric"])
+    assert by.loc[("population", "labour_score"), "noise"] == "not measured"
+    assert not by.loc[("population", "labour_score"), "certified"]
+    assert by.loc[("population", "burden_gini_targets"), "noise"] == "exact"
+    assert by.loc[("population", "burden_gini_targets"), "certified"]  # 0.111 vs 0.298
+    runs = plain.runs
+    objective = by.loc[("population", "objective")]
+    assert objective["noise"] == "gap"
+    assert objective["low"] == pytest.approx(runs["population"].solution.objective)
+    assert objective["high"] == pytest.approx(
+        max(objective["low"], runs["population"].solution.bound)
+    )
+
+    measured = compare_schemes(["population", "exact_total"], TINY, config, noise_seeds=2)
+    table = measured.comparison
+    seeds = table[table["noise"] == "seeds"]
+    assert len(seeds) > 0 and (seeds["low"] <= seeds["value"]).all()
+    assert (seeds["value"] <= seeds["high"]).all()
+    for metric, part in table.groupby("metric"):
+        if len(part) != 2 or part["noise"].isin(["not measured", "no value"]).any():
+            assert not part["certified"].any()
+            continue
+        a, b = part.iloc[0], part.iloc[1]
+        apart = a["high"] < b["low"] or b["high"] < a["low"]
+        assert part["certified"].tolist() == [apart, apart], metric
+    assert len(measured.noise_run_ids["population"]) == 2
+
+    args = ["schemes", "compare", str(TINY), "--schemes", "population,exact_total"]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "~2.4" in result.output  # the labour score: not measured, so not certified
+    notes = (tmp_path / "out" / "notes.txt").read_text()
+    assert "not certified (no re-solves): " in notes and "labour_score" in notes
