@@ -1764,7 +1764,8 @@ def write_fairness(result: FairnessStudy, out: str | Path) -> Path:
     from asielplan.experiments import fairness as study
 
     def draw(folder: Path) -> None:
-        study.plot_groups(result.table, folder / "fairness.png", result.instance.meta.name)
+        title = result.instance.meta.name
+        study.plot_groups(result.table, result.summary, folder / "fairness.png", title)
 
     tables = {"fairness": result.summary, "groups": result.table}
     extra = {"groups": result.groups}

@@ -1287,6 +1287,18 @@ def fairness(
         )
     console.print(table)
     console.print(f"written to {escape(str(out))}")
+    failed = result.summary[~result.summary["status"].isin(["optimal", "feasible"])]
+    if len(failed):  # a rule without a plan: the study cannot give its price
+        listed = ", ".join(
+            f"{escape(str(r['aggregation']))}/{escape(str(r['rule']))}: {escape(str(r['status']))}"
+            for r in failed.to_dict("records")
+        )
+        err_console.print(
+            f"[bold red]{len(failed)} plan(s) of the study have no solution[/] ({listed}): "
+            "their price of fairness and group means are not known",
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_NO_SOLUTION)
 
 
 def _gap(value: Any) -> str:

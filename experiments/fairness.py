@@ -158,8 +158,9 @@ def group_table(
     return table
 
 
-def plot_groups(groups: pd.DataFrame, path: Path, title: str) -> None:
-    """Each group's mean employment probability per rule, one panel per aggregation."""
+def plot_groups(groups: pd.DataFrame, summary: pd.DataFrame, path: Path, title: str) -> None:
+    """Each group's mean employment probability per rule, one panel per aggregation; a
+    rule whose plan has no solution keeps its place, marked with its status."""
     plt = pyplot()
 
     aggregations = list(dict.fromkeys(groups["aggregation"]))
@@ -172,9 +173,24 @@ def plot_groups(groups: pd.DataFrame, path: Path, title: str) -> None:
         rules = list(dict.fromkeys(part["rule"]))
         width = 0.8 / max(len(rules), 1)
         x = np.arange(len(table.index))
+        status = summary[summary["aggregation"] == aggregation].set_index("rule")["status"]
         for k, rule in enumerate(rules):
-            if rule in table:
-                ax.bar(x + k * width, table[rule].to_numpy(), width, label=rule)
+            solved = str(status.get(rule, "")) in ("optimal", "feasible")
+            label = rule if solved else f"{rule}: no plan ({status.get(rule, 'not run')})"
+            values = table[rule].to_numpy() if rule in table else np.full(len(x), np.nan)
+            ax.bar(x + k * width, np.nan_to_num(values), width, label=label)
+            if not solved:
+                for position in x + k * width:
+                    ax.text(
+                        position,
+                        0.0,
+                        "no plan",
+                        rotation=90,
+                        ha="center",
+                        va="bottom",
+                        fontsize=7,
+                        color="#C44E52",
+                    )
         ax.set_xticks(x + width * (len(rules) - 1) / 2)
         ax.set_xticklabels(table.index, rotation=30, ha="right", fontsize=8)
         ax.set_title(f"labour score: {aggregation}")

@@ -229,3 +229,29 @@ def test_a_pair_missing_from_a_scores_table_is_not_allowed_and_said(tmp_path: Pa
     households = run.tables["households"].set_index("household_id")
     assert households.loc["H1", "municipality"] != "GM0001"
     assert not run.data.allowed[0, 0] and run.data.allowed[0, 1:].all()
+
+
+def test_a_fairness_rule_without_a_plan_is_said_and_exits_3(tmp_path: Path) -> None:
+    """With these predictions the men's own optimum (0.45) and the women's (0.375) are
+    not reachable together at 95% (the men reach at most 0.425 when the women keep
+    0.356): the proportional plans are infeasible. The study writes its tables with
+    those statuses, draws the rule's place marked 'no plan' and exits 3 naming them,
+    instead of exit 0 and a bar silently left out."""
+    from typer.testing import CliRunner
+
+    from asielplan.cli import app
+
+    root = with_predictions(tmp_path)
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[solver]\ntime_limit = 20\nmip_gap = 1e-6\n[placement]\nscheme = "population"\n'
+    )
+    args = ["fairness", str(root), "--groups", "gender", "--rule", "proportional"]
+    result = CliRunner().invoke(app, [*args, "--config", str(config), "--out", str(tmp_path / "f")])
+    assert result.exit_code == 3, result.output
+    flat = " ".join(result.output.split())
+    assert "2 plan(s) of the study have no solution" in flat
+    assert "sum/proportional: infeasible" in flat
+    summary = pd.read_csv(tmp_path / "f" / "fairness.csv")
+    assert summary.loc[summary["rule"] == "proportional", "status"].tolist() == ["infeasible"] * 2
+    assert (tmp_path / "f" / "fairness.png").stat().st_size > 10_000
