@@ -69,7 +69,7 @@ from asielplan.model.taakstelling import peildatum
 from asielplan.runspec import Kind, RunSpec
 from asielplan.solvers.highs import Progress, solver_problem
 from asielplan.solvers.placement import PlacementSolution, solve_placement
-from asielplan.solvers.prices import HouseholdFutures, pace_prices, weekly_prices
+from asielplan.solvers.prices import HouseholdFutures, look_ahead
 from asielplan.solvers.reception import ReceptionSolution, solve_reception
 from asielplan.solvers.result import Status
 
@@ -273,41 +273,23 @@ def weekly(
     clock.lap("check_s")
     data = prepare_placement(inst, cfg.placement, cfg.schemes)
     clock.lap("prepare_s")
-    prices = None
+    # checked above: a taakstelling and a progress table, so the targets are what is
+    # left of the period's taakstelling (the scheme's)
+    assert data.scheme is not None
+    period = data.scheme.table["taakstelling"].to_numpy(dtype=np.int64)
+    futures, pool = None, np.zeros(0, dtype=np.int64)
     if cfg.weekly.policy != "greedy":
-        pool = _arrival_pool(inst, arrivals, cfg)
-        # checked above: a taakstelling and a progress table, so the targets are what
-        # is left of the period's taakstelling (the scheme's)
-        remaining, scheme = data.target, data.scheme
-        assert remaining is not None and scheme is not None
-        future = cfg.weekly.future_persons
-        if future is None:
-            future = max(int(remaining.sum()) - int(data.persons.sum()), 0)
+        households = _arrival_pool(inst, arrivals, cfg)
+        futures, pool = HouseholdFutures(households, cfg.solver), np.arange(households.n_households)
         if progress is not None:
-            progress(f"pricing places over {cfg.weekly.futures} futures of {future:,} persons")
-        prices = weekly_prices(
-            HouseholdFutures(pool, cfg.solver),
-            np.arange(pool.n_households),
-            remaining,
-            future,
-            cfg.weekly.futures,
-            cfg.weekly.seed,
-        )
-        data = replace(data, prices=prices.price)
-        if cfg.weekly.policy == "balanced":
-            pace = pace_prices(
-                scheme.table["taakstelling"].to_numpy(dtype=np.int64),
-                placed_so_far(inst),
-                int(data.persons.sum()),
-                cfg.weekly.balance_weight,
-            )
-            data = replace(data, pace=pace)
-        clock.lap("prices_s")
+            progress(f"pricing places over {cfg.weekly.futures} futures")
+    data, prices = look_ahead(
+        data, futures, pool, period, placed_so_far(inst), cfg.weekly, cfg.weekly.seed
+    )
+    clock.lap("prices_s")
     solution = solve_placement(data, cfg.solver, progress)
     clock.add(solution.timings)
     tables = placement_tables(inst, data, solution, cfg.output.min_cell)
-    assert data.scheme is not None  # checked above: the instance has a taakstelling
-    period = data.scheme.table["taakstelling"].to_numpy(dtype=np.int64)
     tables["pace"] = pace_table(data, period, placed_so_far(inst), solution)
     if prices is not None:
         tables["prices"] = price_table(data, prices, solution)

@@ -32,7 +32,7 @@ from asielplan.experiments.plots import pyplot
 from asielplan.model.placement import PlacementData, evaluate_assignment, prepare_placement
 from asielplan.solvers.highs import Progress
 from asielplan.solvers.placement import PlacementSolution, solve_placement
-from asielplan.solvers.prices import HouseholdFutures, pace_prices, weekly_prices
+from asielplan.solvers.prices import HouseholdFutures, look_ahead
 
 POLICIES = ("greedy", "prices", "balanced", "hindsight")
 
@@ -258,27 +258,25 @@ def _online(
     assert full.target is not None
     plan = np.full(full.n_households, -1, dtype=np.int64)
     placed = np.zeros(full.n_municipalities, dtype=np.int64)
-    weekly = config.weekly
     # one model of the futures for the half-year: the weeks' pools overlap
-    households = HouseholdFutures(full, config.solver) if policy != "greedy" else None
+    futures = HouseholdFutures(full, config.solver) if policy != "greedy" else None
     solves: list[PlacementSolution] = []
+    weekly = config.weekly.model_copy(update={"policy": policy})
     for week in range(weeks):
         batch = np.flatnonzero(week_of == week)
         if not len(batch):
             continue
         remaining = np.clip(full.target - placed, 0, None)
-        persons = int(full.persons[batch].sum())
-        data = full.subset(batch, remaining)
-        if households is not None:
-            recent = np.flatnonzero((week_of <= week) & (week_of > week - weekly.history_weeks))
-            future = max(int(remaining.sum()) - persons, 0)
-            prices = weekly_prices(
-                households, recent, remaining, future, weekly.futures, seed * 1000 + week
-            )
-            data = replace(data, prices=prices.price)
-        if policy == "balanced":
-            pace = pace_prices(full.target, placed, persons, weekly.balance_weight)
-            data = replace(data, pace=pace)
+        recent = np.flatnonzero((week_of <= week) & (week_of > week - weekly.history_weeks))
+        data, _ = look_ahead(
+            full.subset(batch, remaining),
+            futures,
+            recent,
+            full.target,
+            placed,
+            weekly,
+            week_seed(weekly.seed, seed, week),
+        )
         solution = solve_placement(data, config.solver)
         solves.append(solution)
         assignment = _assignment(solution)
@@ -288,6 +286,13 @@ def _online(
             assignment[done], weights=data.persons[done], minlength=full.n_municipalities
         ).astype(np.int64)
     return plan, solves
+
+
+def week_seed(weekly_seed: int, seed: int, week: int) -> int:
+    """The seed of a simulated week's futures: from ``weekly.seed``, the simulation's
+    seed and the week, so that each differs and a change of ``weekly.seed`` changes
+    them all."""
+    return int(np.random.SeedSequence([weekly_seed, seed, week]).generate_state(1)[0])
 
 
 def _balance(

@@ -43,7 +43,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from asielplan.config import SolverConfig
+from asielplan.config import SolverConfig, WeeklyConfig
 from asielplan.model.placement import PlacementData
 from asielplan.solvers.highs import Compiled, HighsSession, matrix_model
 from asielplan.solvers.result import Status
@@ -380,3 +380,36 @@ def weekly_prices(
         per_future=stacked,
         future_persons=int(future_persons),
     )
+
+
+def look_ahead(
+    batch: PlacementData,
+    futures: HouseholdFutures | None,
+    pool: np.ndarray,
+    period: np.ndarray,
+    placed: np.ndarray,
+    weekly: WeeklyConfig,
+    seed: int,
+) -> tuple[PlacementData, Prices | None]:
+    """The weekly step's look-ahead, the one used by ``asielplan weekly`` and by the
+    simulation: under the ``prices`` and ``balanced`` policies the batch's households
+    pay their municipality's price, averaged over ``weekly.futures`` futures of
+    ``weekly.future_persons`` persons (empty: the remaining taakstelling minus the
+    batch's persons) drawn with ``seed`` from the households ``pool`` of ``futures``;
+    under ``balanced`` also the pace price (:func:`pace_prices`) against the period's
+    taakstelling ``period`` with ``placed`` persons housed so far. ``greedy``: the
+    batch as it is. The batch's targets are the remaining taakstelling."""
+    if weekly.policy == "greedy":
+        return batch, None
+    assert futures is not None and batch.target is not None
+    remaining = batch.target
+    persons = int(batch.persons.sum())
+    future = weekly.future_persons
+    if future is None:
+        future = max(int(remaining.sum()) - persons, 0)
+    prices = weekly_prices(futures, pool, remaining, future, weekly.futures, seed)
+    batch = replace(batch, prices=prices.price)
+    if weekly.policy == "balanced":
+        pace = pace_prices(period, placed, persons, weekly.balance_weight)
+        batch = replace(batch, pace=pace)
+    return batch, prices

@@ -618,3 +618,40 @@ def test_a_three_week_cycle_on_the_national_instance(shared_data: Path, tmp_path
     assert (pace.loc[housed.index, "placed_before"] == housed).all()
     assert int(pace["placed_before"].sum()) == int(housed.sum())
     assert pace["behind"].is_monotonic_decreasing
+
+
+def test_weekly_and_the_simulation_share_one_look_ahead(tmp_path: Path) -> None:
+    """look_ahead is the weekly step of both: it prices a batch over weekly.futures
+    futures of weekly.future_persons persons when given (else the remaining
+    taakstelling minus the batch's persons), adds the pace price under balanced and
+    nothing under greedy; the same seed gives the same prices. The simulation's week
+    seeds come from weekly.seed (which the simulation used to ignore) and differ per
+    seed and week."""
+    from asielplan.config import weekly_config
+    from asielplan.data.instance import read_instance
+    from asielplan.experiments.simulate import week_seed
+    from asielplan.model.placement import prepare_placement
+    from asielplan.solvers.prices import HouseholdFutures, look_ahead
+
+    week1 = tiny(tmp_path, "week1", {"F1": "flexible", "S1": "specialist"}, (0, 0))
+    inst = read_instance(week1)
+    cfg = hand_config("balanced")
+    batch = prepare_placement(inst, weekly_config(cfg).placement, cfg.schemes)
+    futures = HouseholdFutures(batch, cfg.solver)
+    pool = np.arange(batch.n_households)
+    period, placed = np.array([1, 2]), np.array([0, 0])
+    given = cfg.weekly.model_copy(update={"future_persons": 5})
+    priced, prices = look_ahead(batch, futures, pool, period, placed, given, 3)
+    assert prices is not None and prices.future_persons == 5
+    assert prices.per_future.shape == (cfg.weekly.futures, 2)
+    assert priced.pace is not None and priced.prices is not None
+    fresh = HouseholdFutures(batch, cfg.solver)
+    _, same = look_ahead(batch, fresh, pool, period, placed, given, 3)
+    assert same is not None and np.array_equal(same.price, prices.price)
+    _, derived = look_ahead(batch, futures, pool, period, placed, cfg.weekly, 3)
+    assert derived is not None and derived.future_persons == 1  # 1 + 2 left, 2 in the batch
+    greedy = cfg.weekly.model_copy(update={"policy": "greedy"})
+    plain, none = look_ahead(batch, None, pool, period, placed, greedy, 3)
+    assert none is None and plain is batch
+    seeds = {week_seed(w, s, k) for w in (0, 1) for s in (1, 2) for k in (0, 1)}
+    assert len(seeds) == 8
