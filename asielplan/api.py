@@ -1754,3 +1754,89 @@ def write_fairness(result: FairnessStudy, out: str | Path) -> Path:
     return _write_study(
         out, "fairness", result.instance, result.config, tables, result.runs, draw, extra
     )
+
+
+@dataclass
+class ReceptionComparison:
+    """Reception plans for several inflows side by side (``asielplan
+    reception-compare``): ``comparison`` (one row per plan), ``openings`` (the sites
+    each plan opens, where and when), ``extra_places`` (per plan, inflow and region the
+    places opened and the peak in emergency and crisis places), and the runs by plan:
+    each inflow's name, and ``robust`` for the plan whose sites are decided once
+    against every inflow."""
+
+    instance: Instance
+    config: RunConfig
+    inflows: list[str]
+    runs: dict[str, Run]
+    comparison: pd.DataFrame
+    openings: pd.DataFrame
+    extra_places: pd.DataFrame
+
+
+def compare_reception(
+    inflows: list[str],
+    instance: InstanceLike = None,
+    config: RunConfig | None = None,
+    robust: bool = False,
+    progress: Progress | None = None,
+) -> ReceptionComparison:
+    """Plan reception for each of ``inflows`` (the cohorts table's inflows, two or more)
+    and, with ``robust``, once against all of them, and compare (docs/formulation/
+    reception.md). Every plan is checked before the first solve."""
+    from asielplan.config import with_overrides
+    from asielplan.experiments import inflows as study
+
+    config = config or RunConfig()
+    say = progress or (lambda message: None)
+    inst = load_instance(instance)
+    if len(inflows) < 2:
+        raise ConfigError("--inflows needs two or more different inflows of the cohorts table")
+    single = {"reception.robust": False}
+    configs = {
+        name: with_overrides(config, {**single, "reception.inflow": name}, f"inflow {name}")
+        for name in inflows
+    }
+    if robust:
+        overrides = {"reception.robust": True, "reception.inflow": inflows[0]}
+        configs[study.ROBUST] = with_overrides(config, overrides, "robust")
+    if robust and study.ROBUST in inflows:
+        raise ConfigError(f"an inflow named {study.ROBUST!r} would be the robust plan's name")
+    _checked_all(inst, list(configs.values()), "reception")
+    runs: dict[str, Run] = {}
+    for number, (name, cfg) in enumerate(configs.items(), start=1):
+        say(f"reception plan {number}/{len(configs)}: {name}")
+        runs[name] = plan_reception(inst, cfg, progress)
+    plans = {name: run.tables for name, run in runs.items()}
+    return ReceptionComparison(
+        inst,
+        config,
+        list(inflows),
+        runs,
+        study.comparison_table(plans),
+        study.openings_table(plans),
+        study.extra_places_table(plans),
+    )
+
+
+def write_reception_comparison(result: ReceptionComparison, out: str | Path) -> Path:
+    """``comparison``, ``openings`` and ``extra_places`` (CSV/Parquet),
+    ``comparison.png``, a manifest and each plan's run (``runs/<plan>``, the plan's name
+    made a safe folder name: an inflow's name is never a path), atomically."""
+    from asielplan.experiments import inflows as study
+
+    def draw(folder: Path) -> None:
+        title = result.instance.meta.name
+        study.plot_comparison(result.comparison, folder / "comparison.png", title)
+
+    folders = safe_names(list(result.runs))
+    runs = {folders[name]: run for name, run in result.runs.items()}
+    tables = {
+        "comparison": result.comparison,
+        "openings": result.openings,
+        "extra_places": result.extra_places,
+    }
+    extra = {"inflows": result.inflows, "run_folders": {n: f"runs/{f}" for n, f in folders.items()}}
+    return _write_study(
+        out, "reception compare", result.instance, result.config, tables, runs, draw, extra
+    )

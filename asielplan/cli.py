@@ -965,6 +965,65 @@ def reception(
     _exit_on_status(run.solution.status)
 
 
+@app.command("reception-compare")
+@friendly_errors
+def reception_compare(
+    inflows: Annotated[
+        str, typer.Option(help="Comma-separated inflows of the cohorts table to compare.")
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for the comparison.")],
+    instance: InstanceArg = None,
+    config: ConfigOpt = None,
+    scenario: ScenarioOpt = None,
+    robust: Annotated[
+        bool,
+        typer.Option(
+            "--robust", help="Also the plan whose sites are decided once against every inflow."
+        ),
+    ] = False,
+    time_limit: TimeLimitOpt = None,
+) -> None:
+    """Plan reception for each inflow (and with --robust once against all) and compare
+    side by side: writes comparison (per plan money and weights apart, emergency and
+    crisis place-nights, sites and places opened), openings (which sites open, where,
+    when), extra_places (per region the places opened and the emergency and crisis
+    peak), comparison.png and each plan's run folder. Exits 3 when a plan has no
+    solution."""
+    from asielplan import api
+
+    names = comma_list(inflows, "--inflows")  # distinct, none empty
+    cfg = run_config(config, scenario, instance, {"solver.time_limit": time_limit})
+    api.check_output(out, instance)
+    with console.status("comparing inflows ...") as status:
+        result = api.compare_reception(names, instance, cfg, robust, _progress(status))
+    api.write_reception_comparison(result, out)
+    table = PlainTable(title=f"reception plans on {result.instance.meta.name}")
+    shown = (
+        ("plan", "plan"),
+        ("status", "status"),
+        ("money (EUR)", "cost_eur"),
+        ("weights", "weighted"),
+        ("emergency place-nights", "emergency_place_nights"),
+        ("crisis place-nights", "crisis_place_nights"),
+        ("sites opened", "sites_opened"),
+        ("places opened", "places_opened"),
+    )
+    for header, _ in shown:
+        table.add_column(header, justify="left" if header in ("plan", "status") else "right")
+    for row in result.comparison.to_dict("records"):
+        table.add_row(*(_cell(row[column]) for _, column in shown))
+    console.print(table)
+    console.print(f"written to {escape(str(out))}")
+    failed = result.comparison[~result.comparison["status"].isin(["optimal", "feasible"])]
+    if len(failed):
+        listed = ", ".join(
+            f"{escape(str(r['plan']))}: {escape(str(r['status']))}"
+            for r in failed.to_dict("records")
+        )
+        err_console.print(f"[bold red]plans without a solution[/]: {listed}", soft_wrap=True)
+        raise typer.Exit(EXIT_NO_SOLUTION)
+
+
 def print_reception_summary(run: Run, out: Path) -> None:
     """A short summary of a reception plan on the terminal: money and weights apart."""
     sol = run.solution

@@ -1698,6 +1698,101 @@ FAIRNESS = Output(
     runs=((("runs/<aggregation>/<rule>/",), ("place",)),),
 )
 
+# --------------------------------------------------------------------------- reception compare
+
+PLAN_NAME = Column(
+    "plan", "text", "", "The plan: an inflow's name, or robust (sites decided against all)."
+)
+RECEPTION_COMPARE = Output(
+    "reception compare",
+    ("asielplan reception-compare",),
+    "Reception plans for several inflows side by side (and, with --robust, the plan whose "
+    "sites are decided once against all of them).",
+    (
+        Table(
+            "comparison",
+            "One row per plan: money and weights apart, place-nights, the sites and places "
+            "it opens; a plan without a solution keeps its row, its figures blank.",
+            (
+                PLAN_NAME,
+                Column("inflows", "text", "", "The inflows it is planned for (; between)."),
+                STATUS,
+                GAP,
+                Column("cost_eur", "number", "EUR", "Money: beds, fixed and opening costs."),
+                Column("cost_beds_eur", "number", "EUR", "Of it, beds."),
+                Column("cost_sites_eur", "number", "EUR", "Of it, fixed and opening costs."),
+                Column("weighted", "number", "weight", "The weights: moves and penalties."),
+                Column("moves", "number", "moves", "Transfers between sites (expected)."),
+                Column(
+                    "emergency_place_nights",
+                    "number",
+                    "place-nights",
+                    "In noodopvang (expected over the inflows of a robust plan).",
+                ),
+                Column("crisis_place_nights", "number", "place-nights", "In crisisnoodopvang."),
+                Column(
+                    "peak_emergency_places",
+                    "number",
+                    "persons",
+                    "The most persons in emergency and crisis places in one period.",
+                ),
+                Column(
+                    "without_bed_person_periods",
+                    "number",
+                    "person-periods",
+                    "Persons without a bed (an infeasible plan).",
+                ),
+                Column("sites_opened", "integer", "sites", "Sites it opens (site_decisions)."),
+                Column("sites_closed", "integer", "sites", "Sites it closes."),
+                Column(
+                    "business_cases_accepted",
+                    "integer",
+                    "business cases",
+                    "Business cases accepted on budget and opened.",
+                ),
+                Column("places_opened", "integer", "places", "Places of the sites it opens."),
+            ),
+        ),
+        Table(
+            "openings",
+            "One row per plan, inflow and site it opens.",
+            (
+                PLAN_NAME,
+                INFLOW,
+                SITE,
+                Column("region", "text", "", "The site's region ([reception] region_level)."),
+                Column("tier", "text", "", "regular, emergency or crisis."),
+                Column("capacity", "integer", "places", "Its places."),
+                Column("period", "integer", "period", "The first period it is open."),
+            ),
+        ),
+        Table(
+            "extra_places",
+            "One row per plan, inflow and region: the extra places the inflow needs there "
+            "beyond the sites open before the plan.",
+            (
+                PLAN_NAME,
+                INFLOW,
+                Column("region", "text", "", "The region; (none) for sites without one."),
+                Column("places_opened", "integer", "places", "Places of the sites opened here."),
+                Column(
+                    "peak_emergency_crisis",
+                    "number",
+                    "persons",
+                    "The most persons in emergency and crisis sites here in one period.",
+                ),
+                Column(
+                    "extra_places",
+                    "number",
+                    "places",
+                    "places_opened + peak_emergency_crisis.",
+                ),
+            ),
+        ),
+    ),
+    runs=((("runs/<plan>/",), ("reception",)),),
+)
+
 # --------------------------------------------------------------------------- letters
 
 LETTERS_TABLE = Table(
@@ -2013,6 +2108,7 @@ OUTPUTS: dict[str, Output] = {
         FRONT,
         SWEEP,
         FAIRNESS,
+        RECEPTION_COMPARE,
         LETTERS,
         BATCH,
         SIMULATE,
@@ -2062,6 +2158,7 @@ OTHER_FILES: tuple[tuple[tuple[str, ...], str], ...] = (
         "reception: occupancy over time; persons against the region targets (with targets)",
     ),
     (("metrics.png", "targets.png", "notes.txt"), "schemes compare: plots and notes"),
+    (("comparison.png",), "reception-compare: money, place-nights and places opened per plan"),
     (("front.png", "sweep.png", "fairness.png"), "front, sweep and fairness: their plots"),
     (
         ("municipalities/*.pdf", "provinces/*.pdf"),

@@ -639,6 +639,19 @@ def front_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
     )
 
 
+def reception_compare_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
+    return _study_sections(
+        run,
+        "comparison.png",
+        [
+            ("comparison", "Each plan: money and weights apart, place-nights, sites opened"),
+            ("openings", "The sites each plan opens, where and when"),
+            ("extra_places", "Extra places per plan, inflow and region"),
+        ],
+        "The comparison wrote no plot.",
+    )
+
+
 def sweep_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
     return _study_sections(
         run, "sweep.png", [("sweep", "One row per value")], "The sweep wrote no plot."
@@ -784,6 +797,7 @@ KINDS: dict[str, tuple[str, Callable[[RunFolder, Shapes], list[Section]]]] = {
     "sweep": ("Weight sensitivity", sweep_sections),
     "fairness": ("Group fairness", fairness_sections),
     "schemes compare": ("Quota schemes compared", schemes_sections),
+    "reception compare": ("Reception plans per inflow", reception_compare_sections),
     "taakstelling": ("Taakstelling", taakstelling_sections),
     "batch": ("Batch of runs", batch_sections),
     "simulate": ("Weekly placement simulated against hindsight", simulate_sections),

@@ -29,6 +29,7 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
     and a robust tiny plan), every input table, and every configuration and
     instance.toml section, with their fields."""
     from asielplan.api import (
+        compare_reception,
         compare_schemes,
         fairness,
         front,
@@ -111,6 +112,9 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
 
     add("runs", [*FIXED, "kind", "instance", "scenario", "seed", "scheme", "inflow"])
     add("targets", compared.targets.columns)
+    inflows = compare_reception(["a", "b"], tmp_path / "r", fast, robust=True)
+    for name in ("comparison", "openings", "extra_places"):
+        add(name, getattr(inflows, name).columns)
     for name, spec in TABLES.items():
         add(name, spec.schema.columns)
     for name, field in RunConfig.model_fields.items():

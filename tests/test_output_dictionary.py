@@ -166,6 +166,13 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
         Case("short", ["reception", str(short), "--config", fast], exit_code=2),
         Case("robust", ["reception", str(robust), "--config", fast, "--robust"]),
         Case("reception", ["reception", str(robust), "--config", fast, "--inflow", "peak"]),
+        Case(
+            "reception-compare",
+            [
+                *("reception-compare", str(robust), "--inflows", "steady,peak"),
+                *("--robust", "--config", fast),
+            ],
+        ),
         Case("taakstelling", ["taakstelling", tiny]),
         Case("show", ["schemes", "show", tiny, "--scheme", "spreidingswet", "--config", spreiding]),
         Case(

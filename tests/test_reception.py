@@ -437,3 +437,45 @@ def test_site_decisions_list_every_site_the_plan_opens_closes_or_keeps(tmp_path:
     opened_somewhere = set(occupancy.loc[occupancy["open"] == 1, "site_id"])
     listed = set(decisions.index[decisions["decision"].isin(["opened", "kept", "closed"])])
     assert opened_somewhere == listed
+
+
+def test_reception_compare_puts_the_inflows_plans_side_by_side(tmp_path: Path) -> None:
+    """reception-compare on the steady (8 then 8) and peak (8 then 15) inflows with
+    --robust. Steady: 8 in A1 (70) in period 1, then 10 in A1 and 6 in A2 (80): EUR
+    560 + 700 + 480 = 1,740, nothing opened. Peak: C1 (72 a night, 100 a period) opens
+    in period 2 and fills before A2: 560 + 700 + 720 + 3 x 80 = 2,220 of beds plus 100,
+    EUR 2,320; its 10 places in region PB are the extra places the peak needs. The
+    robust plan opens C1 in period 2 under both inflows. Written with each plan's run
+    folder and a report."""
+    from typer.testing import CliRunner
+
+    from asielplan.cli import app
+    from asielplan.experiments.report import build_report
+
+    root = _steady_and_peak(tmp_path)
+    out = tmp_path / "out"
+    args = ["reception-compare", str(root), "--inflows", "steady,peak", "--robust"]
+    result = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    comparison = pd.read_csv(out / "comparison.csv").set_index("plan")
+    assert comparison.index.tolist() == ["steady", "peak", "robust"]
+    assert comparison["cost_eur"].tolist()[:2] == pytest.approx([1740.0, 2320.0])
+    assert comparison.loc["peak", "cost_beds_eur"] == pytest.approx(2220.0)
+    assert comparison["sites_opened"].tolist() == [0, 1, 1]
+    assert comparison["places_opened"].tolist() == [0, 10, 10]
+    openings = pd.read_csv(out / "openings.csv")
+    assert openings[["plan", "inflow", "site_id", "period"]].values.tolist() == [
+        ["peak", "peak", "C1", 2],
+        ["robust", "peak", "C1", 2],
+        ["robust", "steady", "C1", 2],
+    ]
+    extra = pd.read_csv(out / "extra_places.csv").set_index(["plan", "region"])
+    assert extra.loc[("peak", "PB"), "extra_places"] == pytest.approx(10.0)
+    assert extra.loc[("steady", "PB"), "extra_places"] == pytest.approx(0.0)
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["peak", "robust", "steady"]
+    assert "Reception plans per inflow" in build_report(out)
+    unknown = CliRunner().invoke(
+        app,
+        ["reception-compare", str(root), "--inflows", "steady,storm", "--out", str(tmp_path / "x")],
+    )
+    assert unknown.exit_code == 1 and "storm" in unknown.output
