@@ -813,9 +813,7 @@ def compare_schemes(
     results = {name: _scheme_of(run) for name, run in runs.items()}
     solutions = {name: _placement_solution(run) for name, run in runs.items()}
     metrics = {
-        name: study.scheme_metrics(
-            inst, results[name], solutions[name], run.tables, config.output.min_cell
-        )
+        name: study.scheme_metrics(results[name], solutions[name], run.tables)
         for name, run in runs.items()
     }
     spread: dict[str, list[dict[str, float]]] = {name: [] for name in schemes}
@@ -828,13 +826,7 @@ def compare_schemes(
             rerun = place(inst, again, progress)
             noise_ids[name].append(rerun.spec.id)
             spread[name].append(
-                study.scheme_metrics(
-                    inst,
-                    results[name],
-                    _placement_solution(rerun),
-                    rerun.tables,
-                    config.output.min_cell,
-                )
+                study.scheme_metrics(results[name], _placement_solution(rerun), rerun.tables)
             )
     comparison = study.comparison_table(metrics, solutions, spread)
     notes = study.noise_notes(comparison, noise_seeds)

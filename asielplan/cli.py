@@ -864,6 +864,11 @@ def print_behind(pace: Any, shown: int = 10) -> None:
     console.print(table)
 
 
+# the weekly look-ahead parts of the objective, as the summary names them: what each adds
+# to the objective (negative: the batch pays for places later weeks need)
+LOOK_AHEAD = {"future_price": "look-ahead prices", "pace_price": "pace prices"}
+
+
 def print_placement_summary(run: Run, out: Path) -> None:
     """A short summary of a placement run on the terminal."""
     kpi = run.tables["kpis"].iloc[0]
@@ -885,6 +890,11 @@ def print_placement_summary(run: Run, out: Path) -> None:
         ("left COA region", f"{int(kpi['left_coa_region']):,}"),
         deviation_row(run, kpi),
         ("objective (weight units)", fmt(sol.objective)),
+        *(
+            (f"of it, {LOOK_AHEAD[name]} (weight units)", fmt(part.contribution))
+            for name, part in sol.objective_parts.items()
+            if name in LOOK_AHEAD
+        ),
         ("bound", fmt(sol.bound)),
         ("gap", "-" if sol.gap is None else f"{100 * sol.gap:.3f}%"),
         (

@@ -604,6 +604,47 @@ PLACEMENT_KPIS = Table(
             "a taakstelling.",
         ),
         Column(
+            "burden_gini",
+            "number",
+            "",
+            "Gini over the municipalities of the persons placed per 1,000 inhabitants (0: "
+            "all alike); empty without populations.",
+        ),
+        Column(
+            "burden_max_min",
+            "number",
+            "",
+            "The largest over the smallest persons placed per 1,000 inhabitants, among "
+            "the municipalities with any.",
+        ),
+        Column(
+            "burden_p90_p10",
+            "number",
+            "",
+            "The 90th over the 10th percentile of the same, among those with any.",
+        ),
+        Column(
+            "p_adult_women",
+            "number",
+            "probability",
+            "Mean employment probability of the placed women aged 18-64 (the run's one "
+            "model); empty under output.min_cell households or with a scores table.",
+        ),
+        Column("p_adult_men", "number", "probability", "The same for the men."),
+        Column(
+            "score_one_adult",
+            "number",
+            "labour score",
+            "Mean score of the placed one-adult households; empty under output.min_cell.",
+        ),
+        Column(
+            "score_4plus",
+            "number",
+            "labour score",
+            "Mean score of the placed households of 4 or more persons; empty under "
+            "output.min_cell.",
+        ),
+        Column(
             "objective_<part>",
             "number",
             "weight",

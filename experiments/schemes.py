@@ -18,9 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from asielplan.data.instance import Instance
 from asielplan.experiments.plots import pyplot
-from asielplan.experiments.results.placement import group_outcomes
+from asielplan.experiments.results.placement import BURDEN, GROUP_OUTCOMES, burden
 from asielplan.model.schemes import SchemeResult
 from asielplan.solvers.placement import PlacementSolution
 
@@ -60,43 +59,15 @@ BASES = ("targets", "plan")
 NOISE_KINDS = ("exact", "gap", "seeds", "not measured", "no value")
 
 
-def gini(values: np.ndarray) -> float:
-    """Gini coefficient of non-negative values (0: all equal)."""
-    x = np.sort(np.asarray(values, dtype=float))
-    if len(x) == 0 or x.sum() == 0:
-        return 0.0
-    ranks = np.arange(1, len(x) + 1)
-    return float((2 * (ranks * x).sum() / (len(x) * x.sum())) - (len(x) + 1) / len(x))
-
-
-def burden(per_1000: np.ndarray, basis: str) -> dict[str, float]:
-    """Fairness of a burden, persons per 1,000 inhabitants per municipality (the
-    scheme's targets or the plan's placed persons, ``basis``): the Gini over every
-    municipality, and the ratios max/min and p90/p10 over those above 0."""
-    per_1000 = np.asarray(per_1000, dtype=float)
-    positive = per_1000[per_1000 > 0]
-    names = [f"burden_{m}_{basis}" for m in ("gini", "max_min", "p90_p10")]
-    if not len(positive):
-        return dict(zip(names, (0.0, float("nan"), float("nan")), strict=True))
-    p90, p10 = np.percentile(positive, [90, 10])
-    values = (gini(per_1000), float(positive.max() / positive.min()), float(p90 / p10))
-    return dict(zip(names, values, strict=True))
-
-
 def scheme_metrics(
-    inst: Instance,
-    result: SchemeResult,
-    sol: PlacementSolution,
-    tables: dict[str, pd.DataFrame],
-    min_cell: int,
+    result: SchemeResult, sol: PlacementSolution, tables: dict[str, pd.DataFrame]
 ) -> dict[str, float]:
-    """Every metric of :data:`METRICS` for one scheme's run; group outcomes over fewer
-    than ``min_cell`` households are left blank (NaN)."""
+    """Every metric of :data:`METRICS` for one scheme's run, from its tables (the group
+    outcomes as its kpis have them: blank under output.min_cell households)."""
     kpi = tables["kpis"].iloc[0]
     municipalities = tables["municipalities"]
     placed = municipalities["placed_persons"].to_numpy(dtype=float)
     target = result.table["taakstelling"].to_numpy(dtype=float)
-    population = result.table["population"].to_numpy(dtype=float)
     out = {
         "objective": float(sol.objective) if sol.objective is not None else float("nan"),
         "labour_score": float(kpi["total_labour_score"]),
@@ -112,8 +83,8 @@ def scheme_metrics(
         "largest_relative_shortfall": float(kpi["largest_relative_shortfall"]),
         "municipalities_none_placed": float(((target > 0) & (placed == 0)).sum()),
         **burden(result.table["per_1000"].to_numpy(dtype=float), "targets"),
-        **burden(1000 * placed / np.maximum(population, 1), "plan"),
-        **group_outcomes(inst, sol, tables["households"], min_cell),
+        **{f"{name}_plan": float(kpi[name]) for name in BURDEN},
+        **{name: float(kpi[name]) for name in GROUP_OUTCOMES},
     }
     return out
 

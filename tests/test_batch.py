@@ -412,3 +412,31 @@ def test_a_batch_run_has_one_id_in_its_row_folder_and_manifest_and_standalone(
     )
     assert result.exit_code == 0, result.output
     assert json.loads((alone / "manifest.json").read_text())["run_id"] == base["run_id"]
+
+
+def test_a_batch_table_holds_the_burden_and_group_outcomes_per_run(tmp_path: Path) -> None:
+    """A batch over two schemes x two seeds is a tidy table for a paper: one row per
+    run with its scheme and seed, the plan's burden (Gini of persons placed per 1,000
+    inhabitants, recomputed here from the run's municipalities) and the group outcomes."""
+    from asielplan.experiments.results.placement import gini
+
+    text = BATCH.replace('scenarios = ["base", "banded"]', 'scenarios = ["base"]').replace(
+        "seeds = [1, 2]", 'seeds = [1, 2]\nschemes = ["population", "exact_total"]'
+    )
+    path = batch_folder(tmp_path, text)
+    out = tmp_path / "out"
+    run_batch(read_batch(path), out, workers=1)
+    table = pd.read_csv(out / "runs.csv")
+    assert sorted(zip(table["scheme"], table["seed"], strict=True)) == [
+        ("exact_total", 1),
+        ("exact_total", 2),
+        ("population", 1),
+        ("population", 2),
+    ]
+    for column in ("burden_gini", "burden_max_min", "p_adult_women", "score_4plus"):
+        assert column in table.columns
+    population = pd.read_csv(tmp_path / "tiny" / "municipalities.csv")["population"]
+    for row in table.to_dict("records"):
+        placed = pd.read_csv(out / "runs" / row["run_id"] / "municipalities.csv")
+        per_1000 = 1000 * placed["placed_persons"].to_numpy() / population.to_numpy()
+        assert row["burden_gini"] == pytest.approx(gini(per_1000))

@@ -393,7 +393,8 @@ def test_comparison_metrics_say_their_basis_and_the_burden_exists_for_both() -> 
     plan's of the persons placed per 1,000, both recomputed here from the run's tables;
     under the pool the plan is less even than its targets, which the targets' Gini
     cannot show. Every metric has a basis, targets or plan."""
-    from asielplan.experiments.schemes import METRICS, gini
+    from asielplan.experiments.results.placement import gini
+    from asielplan.experiments.schemes import METRICS
 
     config = RunConfig.model_validate(
         {

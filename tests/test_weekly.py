@@ -655,3 +655,27 @@ def test_weekly_and_the_simulation_share_one_look_ahead(tmp_path: Path) -> None:
     assert none is None and plain is batch
     seeds = {week_seed(w, s, k) for w in (0, 1) for s in (1, 2) for k in (0, 1)}
     assert len(seeds) == 8
+
+
+def test_the_weekly_summary_states_the_look_ahead_part_with_one_sign(tmp_path: Path) -> None:
+    """weekly --policy balanced: the summary lists what the look-ahead and pace prices
+    add to the objective, each as the objective table's weighted value (one sign:
+    negative when the batch pays for places later weeks need)."""
+    from typer.testing import CliRunner
+
+    from asielplan.cli import app
+
+    week1 = tiny(tmp_path, "week1", {"F1": "flexible", "S1": "specialist"}, (0, 0))
+    config = tmp_path / "c.toml"
+    config.write_text(
+        "[solver]\nmip_gap = 1e-9\nthreads = 1\n[placement]\nweight_labour = 10.0\n"
+        "weight_distance = 0.0\nweight_leave_coa_region = 0.0\n"
+    )
+    out = tmp_path / "out"
+    args = ["weekly", str(week1), "--policy", "balanced", "--config", str(config)]
+    result = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    objective = pd.read_csv(out / "objective.csv").set_index("part")["weighted"]
+    said = " ".join(result.output.split())
+    for part, label in (("future_price", "look-ahead prices"), ("pace_price", "pace prices")):
+        assert f"of it, {label} (weight units) │ {objective[part]:,.2f}" in said

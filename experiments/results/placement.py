@@ -204,6 +204,9 @@ def _member_outcomes(inst: Instance, sol: PlacementSolution) -> pd.DataFrame | N
     )
 
 
+GROUP_OUTCOMES = ("p_adult_women", "p_adult_men", "score_one_adult", "score_4plus")
+
+
 def group_outcomes(
     inst: Instance, sol: PlacementSolution, households: pd.DataFrame, min_cell: int
 ) -> dict[str, float]:
@@ -212,9 +215,7 @@ def group_outcomes(
     households and of households of 4 or more persons, all by the run's one model (NaN
     where a group has fewer than ``min_cell`` households, and for the women and men when
     a scores table scores households, not members)."""
-    out = dict.fromkeys(
-        ("p_adult_women", "p_adult_men", "score_one_adult", "score_4plus"), float("nan")
-    )
+    out = dict.fromkeys(GROUP_OUTCOMES, float("nan"))
     placed = households["placed"].to_numpy(dtype=bool)
     members = _member_outcomes(inst, sol)
     if members is not None:
@@ -239,7 +240,11 @@ def kpi_table(
     sol: PlacementSolution,
     households: pd.DataFrame,
     municipalities: pd.DataFrame,
+    min_cell: int,
 ) -> pd.DataFrame:
+    """One row of key figures, among them the burden of the plan (persons placed per
+    1,000 inhabitants) and the group outcomes (:func:`group_outcomes`), so that a batch
+    has them per run."""
     placed = households["placed"].to_numpy()
     members = _member_outcomes(inst, sol)
     expected_employed = (
@@ -267,9 +272,21 @@ def kpi_table(
         "shortfall_persons": float(np.nansum(np.clip(-deviation, 0, None))),
         "excess_persons": float(np.nansum(np.clip(deviation, 0, None))),
         **shortfall_shares(d, municipalities),
+        **plan_burden(inst, municipalities),
+        **group_outcomes(inst, sol, households, min_cell),
         **{f"objective_{p.name}": p.contribution for p in sol.objective_parts.values()},
     }
     return pd.DataFrame([row])
+
+
+def plan_burden(inst: Instance, municipalities: pd.DataFrame) -> dict[str, float]:
+    """:func:`burden` of the persons placed per 1,000 inhabitants (NaN without
+    populations, as in the generic shape)."""
+    population = inst.municipalities.get("population")
+    if population is None or not (population.fillna(0) > 0).any():
+        return dict.fromkeys(BURDEN, float("nan"))
+    per_1000 = 1000 * municipalities["placed_persons"].to_numpy(dtype=float)
+    return burden(per_1000 / np.maximum(population.fillna(0).to_numpy(dtype=float), 1))
 
 
 def shortfall_shares(d: PlacementData, municipalities: pd.DataFrame) -> dict[str, float]:
@@ -285,6 +302,32 @@ def shortfall_shares(d: PlacementData, municipalities: pd.DataFrame) -> dict[str
     national = max(period.sum() - placed.sum(), 0.0) / period.sum() if owed.any() else np.nan
     largest = float((short[owed] / period[owed]).max()) if owed.any() else np.nan
     return {"national_shortfall_share": national, "largest_relative_shortfall": largest}
+
+
+def gini(values: np.ndarray) -> float:
+    """Gini coefficient of non-negative values (0: all equal)."""
+    x = np.sort(np.asarray(values, dtype=float))
+    if len(x) == 0 or x.sum() == 0:
+        return 0.0
+    ranks = np.arange(1, len(x) + 1)
+    return float((2 * (ranks * x).sum() / (len(x) * x.sum())) - (len(x) + 1) / len(x))
+
+
+BURDEN = ("burden_gini", "burden_max_min", "burden_p90_p10")
+
+
+def burden(per_1000: np.ndarray, basis: str = "") -> dict[str, float]:
+    """Fairness of a burden, persons per 1,000 inhabitants per municipality (a
+    scheme's targets or a plan's placed persons; ``basis`` suffixes the names): the Gini
+    over every municipality, and the ratios max/min and p90/p10 over those above 0."""
+    per_1000 = np.asarray(per_1000, dtype=float)
+    positive = per_1000[per_1000 > 0]
+    names = [f"{name}_{basis}" if basis else name for name in BURDEN]
+    if not len(positive):
+        return dict(zip(names, (0.0, float("nan"), float("nan")), strict=True))
+    p90, p10 = np.percentile(positive, [90, 10])
+    values = (gini(per_1000), float(positive.max() / positive.min()), float(p90 / p10))
+    return dict(zip(names, values, strict=True))
 
 
 SIZE_BANDS = ("1", "2", "3", "4", "5+")
@@ -367,7 +410,7 @@ def placement_tables(
         "households": households,
         "municipalities": municipalities,
         "regions": region_table(inst, d, sol),
-        "kpis": kpi_table(inst, d, sol, households, municipalities),
+        "kpis": kpi_table(inst, d, sol, households, municipalities, min_cell),
         "objective": objective_table(sol),
         "duals": duals_table(sol),
         "outcomes_by_size": suppress_small_cells(outcomes_by_size(households), "size", min_cell),
