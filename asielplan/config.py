@@ -36,6 +36,129 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+class SearchConfig(Strict):
+    """Settings of the placement search (docs/formulation/placement.md, "How it is
+    solved"): its work per phase, the share of the time left a phase may take, and the
+    pricing of bounds. The defaults are the ones measured in benchmarks/bench_placement.py;
+    every one is in the manifest, as part of the configuration."""
+
+    initial_columns: int = Field(
+        default=6, ge=1, description="Best municipalities per household in the first LP."
+    )
+    target_cover: float = Field(
+        default=1.5,
+        gt=0,
+        description="Initial households per municipality, in multiples of its target.",
+    )
+    add_per_round: int = Field(
+        default=4,
+        ge=1,
+        description="Pairs of most negative reduced cost added per household per LP round.",
+    )
+    max_rounds: int = Field(default=200, ge=1, description="Most column-generation rounds.")
+    lagrange_rounds: int = Field(
+        default=40, ge=0, description="Subgradient rounds of the bound over whole households."
+    )
+    aim_share: float = Field(
+        default=0.005,
+        gt=0,
+        lt=1,
+        description="Each subgradient step aims this share below the best bound so far.",
+    )
+    plan_every: int = Field(
+        default=5,
+        ge=1,
+        description="Subgradient rounds between plans from the municipalities' choices.",
+    )
+    mip_columns: int = Field(
+        default=5,
+        ge=1,
+        description="Pairs per household (lowest reduced cost) in the restricted MIP.",
+    )
+    mip_per_municipality: int = Field(
+        default=40,
+        ge=0,
+        description="Households per municipality (lowest reduced cost) in the restricted MIP.",
+    )
+    full_mip_pairs: int = Field(
+        default=100_000,
+        ge=0,
+        description="Up to this many compatible pairs, the last MIP takes them all.",
+    )
+    lns_rounds: int = Field(
+        default=8, ge=0, description="Large-neighbourhood rounds before the full restricted MIP."
+    )
+    lns_nodes: int = Field(
+        default=500,
+        ge=1,
+        description="Branch-and-bound nodes per neighbourhood round (work: the same on any "
+        "machine).",
+    )
+    lns_share: float = Field(
+        default=0.15,
+        gt=0,
+        le=1,
+        description="Most of the time limit one neighbourhood round may take (a safety net).",
+    )
+    neighbourhood_gap_share: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description="Rounds after the first stop at this share of the requested gap.",
+    )
+    first_pass_nodes: int = Field(
+        default=2_000, ge=1, description="Nodes of the small problems' first restricted pass."
+    )
+    small_first_pass_share: float = Field(
+        default=0.3,
+        gt=0,
+        le=1,
+        description="Time cap, as a share of the time left, of the small problems' first "
+        "restricted pass (a safety net).",
+    )
+    widen_min_share: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description="Widen the restricted MIP only with this share of the time limit left.",
+    )
+    widen_all_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Widen to all pairs once a step would take this share of them.",
+    )
+    final_mip_min_share: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="Large problems: the whole restricted MIP only with this share of the "
+        "time limit left.",
+    )
+    priced_share: float = Field(
+        default=0.4,
+        gt=0,
+        le=1,
+        description="Most of the time left the solve with priced bounds may take.",
+    )
+    priced_gap_share: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description="The solve with priced bounds stops at this share of the requested gap.",
+    )
+    bound_price_factor: float = Field(
+        default=1.05,
+        ge=1,
+        description="A bounded part's price in the priced solve: its dual times this.",
+    )
+    elastic_min_seconds: float = Field(
+        default=3.0,
+        gt=0,
+        description="The diagnosis of an infeasible model gets at least this long.",
+    )
+
+
 class SolverConfig(Strict):
     """How the MIP solver is called."""
 
@@ -61,6 +184,9 @@ class SolverConfig(Strict):
         default=True,
         description="Reception: end the plan's LP in crossover, so the plan is a vertex "
         "(fewer fractional people) and its duals are those of a basis.",
+    )
+    search: SearchConfig = Field(
+        default_factory=SearchConfig, description="Settings of the placement search."
     )
 
 

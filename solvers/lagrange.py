@@ -40,7 +40,6 @@ from asielplan.model.placement import (
     pair_terms,
 )
 
-AIM_SHARE = 0.005  # each subgradient step aims this share below the best bound so far
 STALL_ROUNDS, STALL_SHARE = 5, 1e-5  # stop when 5 rounds lowered the bound by < 0.001%
 MAX_CELLS = 30_000_000  # municipality x persons x (households tried) cells of the knapsack tables
 
@@ -288,6 +287,8 @@ def lagrangian_bound(
     enough: Callable[[float], bool] = lambda bound: False,
     duals: dict[str, np.ndarray] | None = None,
     on_round: Callable[[Knapsacks], float] | None = None,
+    *,
+    aim_share: float,
 ) -> LagrangianBound:
     """The least :math:`L(\\lambda)` over at most ``rounds`` subgradient steps from
     ``lam`` (the final LP's assignment duals, maximisation sense), the coupling rows
@@ -333,7 +334,7 @@ def lagrangian_bound(
         norm = float(slope @ slope)
         if norm == 0 or current - incumbent <= 1e-9 * max(1, abs(current)):
             break
-        # aim half a per cent below the best bound, or at the incumbent when closer
-        aim = max(incumbent, best - AIM_SHARE * abs(best))
+        # aim aim_share (solver.search.aim_share) below the best bound, or at the incumbent
+        aim = max(incumbent, best - aim_share * abs(best))
         lam -= scale * max(current - aim, 0.0) / norm * slope
     return LagrangianBound(best, taken)

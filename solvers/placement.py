@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from asielplan.config import SolverConfig
+from asielplan.config import SearchConfig, SolverConfig
 from asielplan.model.placement import (
     ELASTIC_PENALTY,
     PAIR_PARTS,
@@ -90,33 +90,11 @@ from asielplan.solvers.result import ObjectivePart, Result, Status, within_gap
 
 log = logging.getLogger(__name__)
 
-INITIAL_COLUMNS = 6  # best municipalities per household in the first LP
-TARGET_COVER = 1.5  # initial households per municipality, in multiples of its target
-MIP_COLUMNS = 5  # pairs per household (lowest reduced cost) in the restricted MIP
-MIP_PER_MUNICIPALITY = 40  # households per municipality (lowest reduced cost) in the MIP
-LNS_ROUNDS = 8  # large-neighbourhood rounds before the full restricted MIP
-FULL_MIP_PAIRS = 100_000  # up to this many compatible pairs, the last MIP takes them all
-WIDEN_MIN_SHARE = 0.3  # widen the restricted MIP only with this share of the time left
-WIDEN_ALL_SHARE = 0.5  # widen to all pairs once a step would take this share of them
-FINAL_MIP_MIN_SHARE = 0.2  # large problems: the whole restricted MIP only with this much left
 MIN_RUN_SECONDS = 0.05  # shortest time limit handed to one HiGHS run
-SMALL_FIRST_PASS_SHARE = 0.3  # time cap (a safety net) of the restricted pass before all pairs
-LNS_SHARE = 0.15  # at most this share of the time limit per neighbourhood round (a safety net)
-ELASTIC_MIN_SECONDS = 3.0  # the diagnosis of an infeasible model gets at least this long
-LNS_NODES = 500  # branch-and-bound nodes per neighbourhood round: work, the same on any machine
-NEIGHBOURHOOD_GAP_SHARE = 0.25  # rounds after the first: this share of the requested gap
-FIRST_PASS_NODES = 2_000  # nodes of the small problems' first restricted pass
-ADD_PER_ROUND = 4  # most negative reduced costs added per household per round
 PRICE_TOLERANCE = 1e-7
-MAX_ROUNDS = 200
-LAGRANGE_ROUNDS = 40  # subgradient rounds of the bound over whole households
-PLAN_EVERY = 5  # rounds between plans from the municipalities' choices (with an incumbent)
 # the search with binding part bounds priced: each priced at this multiple of its dual
 # (a little above, so that the plan tends to keep the bound), to this share of the gap
 # asked, in this share of the time left
-BOUND_PRICE_FACTOR = 1.05
-PRICED_GAP_SHARE = 0.2
-PRICED_SHARE = 0.4
 NO_ROW, DROPPED_ROW = -1, -2  # in the row maps: no constraint; a constraint with no variable
 PHASE_ONE_TOLERANCE = 1e-6  # persons: a phase-1 optimum above this proves infeasibility
 # row component of the pair columns -> the constraint family its duals are reported under
@@ -184,7 +162,7 @@ def solve_placement(
         return solution
     # the diagnosis shares the run's time limit, with a few seconds at least
     left = config.time_limit - (time.perf_counter() - started)
-    limit = max(left, min(ELASTIC_MIN_SECONDS, config.time_limit))
+    limit = max(left, min(config.search.elastic_min_seconds, config.time_limit))
     say(f"model infeasible: solving the elastic model ({limit:.0f} s) for what cannot be met")
     elastic = _solve(d, config, say, elastic=True, limit=limit)
     violations = constraint_violations(d, elastic.assignment)
@@ -289,17 +267,18 @@ def objective_constant(d: PlacementData) -> float:
     return -float(d.config.penalty_shortfall) * float(np.sum(d.target))
 
 
-def initial_pairs(d: PlacementData, k: int = INITIAL_COLUMNS) -> Pairs:
-    """A first candidate set that lets every row be met: each household's ``k`` best
-    municipalities, and for every municipality the households that lose least by going
-    there instead of to their best place (regret), until they add up to
-    ``TARGET_COVER`` times its target (or one household when there is no target), and
-    into every capacity row the household with the least regret that needs it."""
+def initial_pairs(d: PlacementData, search: SearchConfig) -> Pairs:
+    """A first candidate set that lets every row be met: each household's
+    ``search.initial_columns`` best municipalities, and for every municipality the
+    households that lose least by going there instead of to their best place (regret),
+    until they add up to ``search.target_cover`` times its target (or one household when
+    there is no target), and into every capacity row the household with the least regret
+    that needs it."""
     hs, ms = [], []
     regret = np.empty((d.n_households, d.n_municipalities))
     for rows in household_chunks(d.n_households):
         value = np.where(d.allowed[rows], d.value_rows(rows), -np.inf)
-        kk = min(k, d.n_municipalities)
+        kk = min(search.initial_columns, d.n_municipalities)
         best = np.argpartition(-value, kk - 1, axis=1)[:, :kk]
         ok = np.isfinite(np.take_along_axis(value, best, axis=1))
         hs.append(np.repeat(rows, kk)[ok.ravel()])
@@ -316,7 +295,7 @@ def initial_pairs(d: PlacementData, k: int = INITIAL_COLUMNS) -> Pairs:
     need = (
         np.ones(d.n_municipalities)
         if d.target is None
-        else TARGET_COVER * d.target + d.persons.max(initial=1)
+        else search.target_cover * d.target + d.persons.max(initial=1)
     )
     for m in range(d.n_municipalities):
         column = regret[:, m]
@@ -596,7 +575,9 @@ class _Search:
         (default: :func:`initial_pairs`); phase 1 first when those pairs cannot meet the
         hard rows."""
         d = self.d
-        lp = _LP(self, initial_pairs(d) if start is None else start, phase_one=False)
+        lp = _LP(
+            self, initial_pairs(d, self.config.search) if start is None else start, phase_one=False
+        )
         if lp.model.empty_infeasible_rows:  # a row needs persons but no pair enters it
             outcome = Outcome(Status.INFEASIBLE, None, None, 0.0, message="empty rows")
         else:
@@ -608,7 +589,7 @@ class _Search:
                 return found
             lp = _LP(self, found, phase_one=False)
             outcome = self._timed_solve(lp.session, self.clock.left())
-        for rounds in range(1, MAX_ROUNDS + 1):
+        for rounds in range(1, self.config.search.max_rounds + 1):
             if rounds > 1:
                 outcome = self._timed_solve(lp.session, self.clock.left())
             if outcome.status != Status.OPTIMAL or outcome.row_duals is None:
@@ -636,7 +617,7 @@ class _Search:
         until nothing can reduce it. Returns the pairs that make the LP feasible, or the
         infeasible result when the minimum is above 0 over all pairs (proven)."""
         lp = _LP(self, pairs, phase_one=True)
-        for rounds in range(1, MAX_ROUNDS + 1):
+        for rounds in range(1, self.config.search.max_rounds + 1):
             outcome = self._timed_solve(lp.session, self.clock.left())
             if outcome.status != Status.OPTIMAL or outcome.row_duals is None:
                 return self.result(Status.NO_SOLUTION, f"phase 1 stopped: {outcome.message}")
@@ -663,7 +644,7 @@ class _Search:
         """Lower the LP bound with the Lagrangian bound over whole households
         (:mod:`asielplan.solvers.lagrange`), from the final LP's duals (the assignment
         rows' as the first multipliers, the coupling rows' as their fixed prices), unless
-        the incumbent is proven already. Every ``PLAN_EVERY`` rounds (every round while
+        the incumbent is proven already. Every ``search.plan_every`` rounds (every round while
         there is no incumbent: the rounded LP often breaks a band) the municipalities'
         own choices of households become a plan (:func:`plan_from_choices`, brought
         within bounded parts and group floors and improved by moves over the LP's
@@ -682,7 +663,7 @@ class _Search:
 
         def on_round(knapsacks: Knapsacks) -> float:
             chosen.append(Pairs(knapsacks.h, knapsacks.m))
-            if self.objective is None or len(chosen) % PLAN_EVERY == 0:
+            if self.objective is None or len(chosen) % self.config.search.plan_every == 0:
                 self.offer(plan_from_choices(d, knapsacks.h, knapsacks.m, lp))
             return incumbent()
 
@@ -690,13 +671,14 @@ class _Search:
             d,
             lam,
             incumbent(),
-            LAGRANGE_ROUNDS,
+            self.config.search.lagrange_rounds,
             lambda bound: (
                 self.objective is not None
                 and within_gap(self.objective, -bound, self.config.mip_gap)
             ),
             by_key,
             on_round,
+            aim_share=self.config.search.aim_share,
         )
         if chosen:
             self.knapsack_pairs = _unique_pairs(
@@ -728,8 +710,10 @@ class _Search:
         d = self.d
         if self.proven() or not d.bounded_parts:
             return
-        priced = bounds_priced(d, _key_duals(duals, maps).get("part_bound"))
-        limit = PRICED_SHARE * (self.clock.left() - self.reserve())
+        priced = bounds_priced(
+            d, _key_duals(duals, maps).get("part_bound"), self.config.search.bound_price_factor
+        )
+        limit = self.config.search.priced_share * (self.clock.left() - self.reserve())
         if priced is None or limit < MIN_RUN_SECONDS:
             return
         self.say(f"a search with the binding part bounds priced ({limit:.1f} s)")
@@ -737,7 +721,9 @@ class _Search:
         start = self.assignment if self.objective is not None else None
         # the priced plan loses a little on its way back within the bounds: it is solved
         # to a tighter gap than the one asked
-        config = self.config.model_copy(update={"mip_gap": PRICED_GAP_SHARE * self.config.mip_gap})
+        config = self.config.model_copy(
+            update={"mip_gap": self.config.search.priced_gap_share * self.config.mip_gap}
+        )
         found = _solve(
             priced, config, lambda message: None, elastic=False, limit=limit, start=start
         )
@@ -763,12 +749,18 @@ class _Search:
         problems go straight to all compatible pairs, whose MIP bound is the full bound."""
         d, z_lp = self.d, self.z_lp
         assert z_lp is not None
-        small = int(d.allowed.sum()) <= FULL_MIP_PAIRS
-        per_household = min(MIP_COLUMNS, d.n_municipalities)
+        small = int(d.allowed.sum()) <= self.config.search.full_mip_pairs
+        per_household = min(self.config.search.mip_columns, d.n_municipalities)
         first = True
         while self.clock.left() > self.reserve() and not self.proven():
             pairs, excluded_rc = _mip_pairs(
-                d, duals, maps, per_household, self.assignment, self.knapsack_pairs
+                d,
+                duals,
+                maps,
+                per_household,
+                self.assignment,
+                self.knapsack_pairs,
+                self.config.search.mip_per_municipality,
             )
             self.stats["mip_pairs"] = len(pairs)
             self.say(f"MIP over {len(pairs):,} pairs ({per_household} per household)")
@@ -780,11 +772,14 @@ class _Search:
             if self.proven():
                 break
             widen_next = per_household < d.n_municipalities
-            if not small and self.clock.left() < FINAL_MIP_MIN_SHARE * self.clock.limit:
+            if (
+                not small
+                and self.clock.left() < self.config.search.final_mip_min_share * self.clock.limit
+            ):
                 break  # HiGHS may overrun a short limit on a large MIP: keep the incumbent
             first_pass = small and widen_next  # a quick incumbent before all pairs
-            share = SMALL_FIRST_PASS_SHARE if first_pass else 1.0
-            nodes = FIRST_PASS_NODES if first_pass else None
+            share = self.config.search.small_first_pass_share if first_pass else 1.0
+            nodes = self.config.search.first_pass_nodes if first_pass else None
             result = mip.solve_all(share * self.clock.left(), nodes)
             mip.polish()
             if result.status == Status.INFEASIBLE and self.objective is None:
@@ -802,21 +797,22 @@ class _Search:
                 break
             if result.status != Status.OPTIMAL and not small:
                 break  # the restriction is not solved yet: widening would not help
-            if self.clock.left() < WIDEN_MIN_SHARE * self.clock.limit:
+            if self.clock.left() < self.config.search.widen_min_share * self.clock.limit:
                 break  # too little time left to build a wider model
-            per_household = _widened(d, per_household, small)
+            per_household = _widened(d, per_household, small, self.config.search)
         return None
 
     def _neighbourhoods(self, mip: _RestrictedMip, pairs: Pairs, lp: Pairs, x: np.ndarray) -> None:
         d = self.d
-        for round_no in range(1, LNS_ROUNDS + 1):
+        for round_no in range(1, self.config.search.lns_rounds + 1):
             if self.objective is None or self.proven() or self.clock.left() <= 2 * self.reserve():
                 return
             before = self.objective
             free = neighbourhood(d, self.assignment, pairs, round_no, lp, x)
             # later rounds start near the requested gap: each is solved to a fraction of
             # it, or it would stop at its root without improving the plan
-            gap = None if round_no == 1 else NEIGHBOURHOOD_GAP_SHARE * self.config.mip_gap
+            share = self.config.search.neighbourhood_gap_share
+            gap = None if round_no == 1 else share * self.config.mip_gap
             mip.solve_neighbourhood(free, gap=gap)
             if not self.elastic:
                 self.offer(improve_by_moves(d, pairs, self.assignment))
@@ -856,7 +852,14 @@ class _LP:
 
     def price(self, duals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         t = time.perf_counter()
-        found = _price(self.search.d, duals, self.maps, self.in_set, phase_one=self.phase_one)
+        found = _price(
+            self.search.d,
+            duals,
+            self.maps,
+            self.in_set,
+            phase_one=self.phase_one,
+            per_round=self.search.config.search.add_per_round,
+        )
         self.search.clock.pricing += time.perf_counter() - t
         return found
 
@@ -936,9 +939,10 @@ class _RestrictedMip:
         start = self._start()
         self.session.set_bounds(fixed, on, on)
         self.session.set_integer(singles, False)
-        limit = min(search.clock.left() - search.reserve(), LNS_SHARE * search.clock.limit)
+        settings = search.config.search
+        limit = min(search.clock.left() - search.reserve(), settings.lns_share * search.clock.limit)
         try:
-            outcome = search._timed_solve(self.session, limit, start, LNS_NODES, gap)
+            outcome = search._timed_solve(self.session, limit, start, settings.lns_nodes, gap)
         finally:
             self.session.set_bounds(fixed, np.zeros(len(fixed)), np.ones(len(fixed)))
             self.session.set_integer(singles, True)
@@ -1012,7 +1016,7 @@ def _solve(
         return search.result(Status.INFEASIBLE)
     first = None
     if start is not None:  # before the LP, so that a run stopped early keeps it
-        base = initial_pairs(d)
+        base = initial_pairs(d, config.search)
         improved = improve_by_moves(d, base, start.astype(np.int64))
         if search.offer(improved):
             say("the start assignment, improved by moves, is the incumbent")
@@ -1037,20 +1041,22 @@ def _solve(
     return stopped if stopped is not None else search.result()
 
 
-def bounds_priced(d: PlacementData, duals: np.ndarray | None) -> PlacementData | None:
+def bounds_priced(
+    d: PlacementData, duals: np.ndarray | None, factor: float
+) -> PlacementData | None:
     r"""The model with each binding bound on a weighted pair-linear part (labour,
     distance, leaving the COA region, changes) moved into the objective at its LP dual
     :math:`\mu_k` (maximisation sense): the part's signed weight :math:`s_p w_p`
     becomes :math:`s_p w_p - f \mu_k`, the row's Lagrangian price a little raised
-    (:math:`f` = ``BOUND_PRICE_FACTOR``). Other bounds stay rows. None when no such
-    bound binds (or pricing would make a weight negative)."""
+    (:math:`f` = ``factor``: ``solver.search.bound_price_factor``). Other bounds stay
+    rows. None when no such bound binds (or pricing would make a weight negative)."""
     if duals is None:
         return None
     kept, weights = [], {}
     for k, row in enumerate(d.bounded_parts):
         key = PARTS[row.part].weight_key if row.part in d.pair_parts() else ""
         if key and abs(duals[k]) > PRICE_TOLERANCE:
-            price = BOUND_PRICE_FACTOR * float(duals[k])
+            price = factor * float(duals[k])
             weight = d.weight(row.part) - PARTS[row.part].sign * price
             if weight >= 0:
                 weights[key] = weight
@@ -1095,14 +1101,16 @@ def _price(
     maps: dict[str, np.ndarray],
     in_set: np.ndarray,
     *,
-    phase_one: bool = False,
+    phase_one: bool,
+    per_round: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs with negative reduced cost not yet in the LP, at most ADD_PER_ROUND each."""
+    """Pairs with negative reduced cost not yet in the LP, at most ``per_round`` each
+    (``solver.search.add_per_round``)."""
     hs, ms = [], []
     for rows in household_chunks(d.n_households):
         rc = _reduced_costs(d, rows, duals, maps, phase_one=phase_one)
         rc[~d.allowed[rows] | in_set[rows]] = np.inf
-        k = min(ADD_PER_ROUND, d.n_municipalities)
+        k = min(per_round, d.n_municipalities)
         best = np.argpartition(rc, k - 1, axis=1)[:, :k]
         good = np.take_along_axis(rc, best, axis=1) < -PRICE_TOLERANCE
         hs.append(np.repeat(rows, k)[good.ravel()])
@@ -1116,10 +1124,11 @@ def _mip_pairs(
     maps: dict[str, np.ndarray],
     per_household: int,
     incumbent: np.ndarray,
-    knapsack_pairs: Pairs | None = None,
+    knapsack_pairs: Pairs | None,
+    per_municipality: int,
 ) -> tuple[Pairs, float]:
     """The restricted MIP's pairs: each household's ``per_household`` compatible pairs of
-    lowest reduced cost, each municipality's ``MIP_PER_MUNICIPALITY`` households of lowest
+    lowest reduced cost, each municipality's ``per_municipality`` households of lowest
     reduced cost (so that a rounding shortfall anywhere can be refilled), the incumbent's
     pairs, the locks and ``knapsack_pairs`` (those the Lagrangian knapsacks chose). Also
     returns the lowest reduced cost among the pairs left out of
@@ -1130,7 +1139,7 @@ def _mip_pairs(
     # enough households per municipality to refill a shortfall, scaled to the batch size
     per_muni = int(
         min(
-            MIP_PER_MUNICIPALITY,
+            per_municipality,
             d.n_households,
             max(10, np.ceil(10 * d.n_households / d.n_municipalities)),
         )
@@ -1170,13 +1179,14 @@ def _mip_pairs(
     return _unique_pairs(np.concatenate(hs), np.concatenate(ms), d.n_municipalities), excluded
 
 
-def _widened(d: PlacementData, per_household: int, small: bool) -> int:
+def _widened(d: PlacementData, per_household: int, small: bool, search: SearchConfig) -> int:
     """Pairs per household in the next restricted MIP: four times as many, or all of
     them for a small problem or once four times as many would be at least
-    ``WIDEN_ALL_SHARE`` of a household's compatible pairs on average (a step that takes
+    ``search.widen_all_share`` of a household's compatible pairs on average (a step that takes
     nearly all pairs costs as much as all, without the full bound)."""
     wider = 4 * per_household
-    if small or wider >= WIDEN_ALL_SHARE * d.allowed.sum() / max(d.n_households, 1):
+    share = search.widen_all_share
+    if small or wider >= share * d.allowed.sum() / max(d.n_households, 1):
         return d.n_municipalities
     return min(wider, d.n_municipalities)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from asielplan.config import RunConfig, load_config
 from asielplan.errors import ConfigError
@@ -72,3 +74,25 @@ def test_every_scenario_is_checked_whether_chosen_or_not(tmp_path: Path) -> None
     message = str(caught.value)
     assert "[scenarios.foo] must be a table" in message
     assert "[scenarios.tight]: solver.time_limt" in message
+
+
+def test_the_search_settings_are_configuration_and_change_the_run_id(tmp_path: Path) -> None:
+    """[solver.search] holds the placement search's choices: validated (a share above 1
+    is refused with its key), recorded in the manifest, and part of the run id; a
+    setting changes what the search does (no subgradient rounds: none is reported)."""
+    from asielplan.api import place, write_run
+
+    with pytest.raises(ValidationError, match="lns_share"):
+        RunConfig.model_validate({"solver": {"search": {"lns_share": 1.5}}})
+    base = RunConfig.model_validate({"solver": {"time_limit": 20}})
+    plain = place(None, base)
+    changed = RunConfig.model_validate(
+        {"solver": {"time_limit": 20, "search": {"lagrange_rounds": 0}}}
+    )
+    other = place(None, changed)
+    assert plain.spec.id != other.spec.id
+    write_run(other, tmp_path / "run")
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["config"]["solver"]["search"]["lagrange_rounds"] == 0
+    assert plain.solution.stats["lagrange_rounds"] > 0
+    assert other.solution.stats.get("lagrange_rounds", 0) == 0

@@ -10,13 +10,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from asielplan.config import RunConfig
+from asielplan.config import RunConfig, SearchConfig
 from asielplan.model.placement import Pairs
 from asielplan.solvers.lagrange import _pair_values, _penalty, lagrangian_bound, subproblems
 from asielplan.solvers.placement import solve_placement
 from asielplan.solvers.result import Status
 
 from .placement_helpers import FIXTURES, brute_force, config, generated, prepared
+
+AIM = SearchConfig().aim_share
 
 
 def test_whole_households_prove_what_the_lp_cannot() -> None:
@@ -55,7 +57,7 @@ def test_the_bound_holds_for_any_multipliers(mode: str) -> None:
     rng = np.random.default_rng(5)
     for _ in range(50):
         lam = rng.normal(0, 60, d.n_households)
-        value = lagrangian_bound(d, lam, -np.inf, rounds=1).bound  # L(lam) itself
+        value = lagrangian_bound(d, lam, -np.inf, rounds=1, aim_share=AIM).bound  # L(lam) itself
         assert np.isfinite(value) and value >= best - 1e-6
 
 
@@ -81,7 +83,7 @@ def test_coupling_rows_priced_by_any_duals_keep_the_bound() -> None:
             "region": rng.normal(0, 20, len(d.regions)),
             "part_bound": rng.normal(0, 5, len(d.bounded_parts)),
         }
-        value = lagrangian_bound(d, lam, -np.inf, rounds=1, duals=duals).bound
+        value = lagrangian_bound(d, lam, -np.inf, rounds=1, duals=duals, aim_share=AIM).bound
         assert np.isfinite(value) and value >= best - 1e-6
     solution = solve_placement(d, cfg.solver)
     assert solution.objective == pytest.approx(best)
@@ -99,7 +101,7 @@ def test_coupling_rows_priced_by_any_duals_keep_the_bound() -> None:
         .to_numpy(float),
     }
     assert np.abs(duals["region"]).max() + np.abs(duals["part_bound"]).max() > 1e-6
-    at_lp = lagrangian_bound(d, lam, -np.inf, rounds=1, duals=duals).bound
+    at_lp = lagrangian_bound(d, lam, -np.inf, rounds=1, duals=duals, aim_share=AIM).bound
     assert best - 1e-6 <= at_lp <= solution.lp_bound + 1e-6
 
 
@@ -174,7 +176,10 @@ def test_the_knapsacks_choices_become_a_plan_and_join_the_mip() -> None:
     assert constraint_violations(d, search.assignment).empty
     chosen = search.knapsack_pairs
     assert chosen is not None and len(chosen) > 0
-    pairs, _ = _mip_pairs(d, outcome.row_duals, maps, 1, search.assignment, chosen)
+    per_municipality = SearchConfig().mip_per_municipality
+    pairs, _ = _mip_pairs(
+        d, outcome.row_duals, maps, 1, search.assignment, chosen, per_municipality
+    )
     keys = set(zip(pairs.h.tolist(), pairs.m.tolist(), strict=True))
     assert set(zip(chosen.h.tolist(), chosen.m.tolist(), strict=True)) <= keys
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from asielplan.api import place, write_run
-from asielplan.config import RegionBand
+from asielplan.config import RegionBand, SearchConfig
 from asielplan.data.instance import read_instance
 from asielplan.errors import AsielplanWarning
 from asielplan.model.placement import (
@@ -259,9 +259,13 @@ def test_the_restricted_mip_widens_to_all_pairs_before_a_step_that_takes_most() 
     d = place(generate_instance(synthetic_municipalities(100, 4), 30, 4, name="w"), config()).data
     per_household = d.allowed.sum() / d.n_households
     assert 40 < per_household <= 100
-    assert _widened(d, 5, small=False) == 20  # 20 < half of the compatible pairs
-    assert _widened(d, 20, small=False) == 100  # 80 would be at least half: all
-    assert _widened(d, 5, small=True) == 100
+    assert (
+        _widened(d, 5, small=False, search=SearchConfig()) == 20
+    )  # 20 < half of the compatible pairs
+    assert (
+        _widened(d, 20, small=False, search=SearchConfig()) == 100
+    )  # 80 would be at least half: all
+    assert _widened(d, 5, small=True, search=SearchConfig()) == 100
 
 
 def _highs_columns(session: HighsSession, pair_at: dict[int, tuple[int, int]]) -> tuple:

@@ -6,16 +6,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from asielplan.config import SolverConfig
+from asielplan.config import SearchConfig, SolverConfig
 from asielplan.data.instance import default_instance_path, read_instance
 from asielplan.model.placement import (
     bounded_quantities,
     evaluate_assignment,
     prepare_placement,
 )
-from asielplan.solvers.placement import BOUND_PRICE_FACTOR, bounds_priced, solve_placement
+from asielplan.solvers.placement import bounds_priced, solve_placement
 
 from .placement_helpers import FIXTURES, config, prepared
+
+FACTOR = SearchConfig().bound_price_factor
 
 
 def test_a_binding_bound_moves_into_the_weights_at_its_dual() -> None:
@@ -28,13 +30,13 @@ def test_a_binding_bound_moves_into_the_weights_at_its_dual() -> None:
     rows = np.arange(d.n_households)
     order = [row.part for row in d.bounded_parts]
     duals = np.array([{"distance": 0.3, "labour": -2.0}[part] for part in order])
-    priced = bounds_priced(d, duals)
+    priced = bounds_priced(d, duals, FACTOR)
     assert priced is not None and priced.bounded_parts == []
     km = d.pair_part_rows("distance", rows)
     score = d.pair_part_rows("labour", rows)
-    expected = d.value_rows(rows) - 0.3 * BOUND_PRICE_FACTOR * km + 2 * BOUND_PRICE_FACTOR * score
+    expected = d.value_rows(rows) - 0.3 * FACTOR * km + 2 * FACTOR * score
     assert np.allclose(priced.value_rows(rows), expected)
-    assert bounds_priced(d, np.zeros(len(order))) is None
+    assert bounds_priced(d, np.zeros(len(order)), FACTOR) is None
 
 
 def test_a_tight_distance_bound_gets_a_priced_plan_within_it() -> None:
