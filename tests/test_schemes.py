@@ -20,6 +20,13 @@ from asielplan.model.schemes import SPREIDINGSWET_PROVINCES, compute_scheme
 from .placement_helpers import FIXTURES, variant
 
 TINY = FIXTURES / "tiny"
+# a pool of the provinces with exact totals: municipal numbers free inside them
+POOL = {
+    "rule": "regional_pool",
+    "region_level": "province",
+    "municipal": "free",
+    "region_band": [1.0, 1.0],
+}
 
 
 def tiny_for_schemes() -> Instance:
@@ -156,14 +163,7 @@ def test_regional_pool_keeps_the_region_totals_and_frees_the_split(tmp_path: Pat
         {
             "solver": {"time_limit": 20, "mip_gap": 1e-6},
             "placement": {"scheme": "pool"},
-            "schemes": {
-                "pool": {
-                    "rule": "regional_pool",
-                    "region_level": "province",
-                    "municipal": "free",
-                    "region_band": [1.0, 1.0],
-                }
-            },
+            "schemes": {"pool": POOL},
         }
     )
     run = place(TINY, config)
@@ -399,14 +399,7 @@ def test_comparison_metrics_say_their_basis_and_the_burden_exists_for_both() -> 
     config = RunConfig.model_validate(
         {
             "solver": {"time_limit": 20, "mip_gap": 1e-6},
-            "schemes": {
-                "pool": {
-                    "rule": "regional_pool",
-                    "region_level": "province",
-                    "municipal": "free",
-                    "region_band": [1.0, 1.0],
-                }
-            },
+            "schemes": {"pool": POOL},
         }
     )
     result = compare_schemes(["population", "pool"], TINY, config)
