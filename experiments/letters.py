@@ -244,6 +244,17 @@ def letter_rows(
         }
     )
     rows["province_total"] = rows.groupby("province")["taakstelling"].transform("sum")
+    # what the province's overview prints beside the taakstelling: each population's part
+    # of the national one, and the province's inhabitants, part and achterstand
+    rows["population_share"] = (rows["population"] / i_n).round(6)
+    rows["province_population"] = rows.groupby("province")["population"].transform("sum")
+    rows["province_population_share"] = (rows["province_population"] / i_n).round(6)
+    achterstand = rows.groupby("province")["achterstand"]
+    rows["province_achterstand"] = (
+        achterstand.transform("sum")
+        .astype("Int64")
+        .where(achterstand.transform(lambda a: a.notna().all()).astype(bool))
+    )
     rows["key"] = table["key"].round(6)
     # the municipality's part of its province's total (the Spreidingswet's letter prints
     # this share; the key is the national one), from the key as letters.csv holds it
@@ -602,8 +613,6 @@ def make_letters(
     for province in provinces:
         members = rows[rows["province"] == province]
         name = str(members["province_name"].iloc[0])
-        national_population = int(members["national_population"].iloc[0])
-        inhabitants = int(members["population"].sum())
         context = {
             "synthetisch": synthetic,
             "onderwerp": subject,
@@ -612,23 +621,24 @@ def make_letters(
             "periode": {"code": period.code, "label": period.label},
             "landelijk": {
                 "aantal": int(members["national"].iloc[0]),
-                "inwoners": national_population,
+                "inwoners": int(members["national_population"].iloc[0]),
             },
+            # every number as letters.csv holds it
             "provincie": {
                 "naam": name,
-                "totaal": int(members["taakstelling"].sum()),
-                "inwoners": inhabitants,
+                "totaal": int(members["province_total"].iloc[0]),
+                "inwoners": int(members["province_population"].iloc[0]),
                 "achterstand": None
-                if members["achterstand"].isna().any()
-                else int(members["achterstand"].sum()),
-                "aandeel": inhabitants / national_population,
+                if pd.isna(members["province_achterstand"].iloc[0])
+                else int(members["province_achterstand"].iloc[0]),
+                "aandeel": members["province_population_share"].iloc[0],
             },
             "gemeenten": [
                 {
                     "code": g["municipality"],
                     "naam": g["name"],
                     "inwoners": g["population"],
-                    "aandeel": int(g["population"]) / national_population,
+                    "aandeel": g["population_share"],
                     "achterstand": None if pd.isna(g["achterstand"]) else int(g["achterstand"]),
                     "taakstelling": g["taakstelling"],
                 }

@@ -1891,6 +1891,27 @@ LETTERS_TABLE = Table(
             "The voorsprong larger than the number, carried on.",
         ),
         Column("province_total", "integer", "persons", "The province's taakstelling, summed."),
+        Column(
+            "population_share",
+            "number",
+            "share",
+            "population / national_population (the province's overview prints it).",
+        ),
+        Column(
+            "province_population", "integer", "persons", "The province's populations, summed."
+        ),
+        Column(
+            "province_population_share",
+            "number",
+            "share",
+            "province_population / national_population.",
+        ),
+        Column(
+            "province_achterstand",
+            "integer",
+            "persons",
+            "The province's achterstand, summed; empty when one was not given.",
+        ),
         Column("key", "number", "share", "The municipality's share of the key."),
         Column(
             "province_share",

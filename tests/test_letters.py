@@ -342,6 +342,7 @@ NOT_DATA = [  # line breaks may fall anywhere in a phrase: \s+ between its words
     r"Huisvestingswet\s+2014",
     r"pagina\s+\d+\s+van\s+\d+",
     r"(TVH|SPW)-\d{4}-I+-GM\d+",  # the reference
+    r"\b\d{4}-I{1,2}\b",  # the period's code (an overview's footer)
     r"GM\d{4}|PV\d{2}",  # codes
     r"CBS-kerncijfers\s+\d{4}",  # the source of the Spreidingswet's stand-in score
     r"\(1\s+\+",  # the Spreidingswet's formula: population x (1 + score)
@@ -413,6 +414,37 @@ def check_read_back(made, law: bool, vg: int | None = None) -> int:
     return len(rows)
 
 
+def check_overviews(made) -> int:
+    """Every number a province's overview prints is one of its municipalities' or its
+    province's numbers in letters.csv (populations, their shares of the national one,
+    achterstand, taakstelling, the province's sums). Returns the overviews checked."""
+    rows = made.table
+    checked = 0
+    for pdf in made.provinces.values():
+        reader = pypdf.PdfReader(io.BytesIO(pdf))
+        words = "\n".join(page.extract_text() for page in reader.pages)
+        (province,) = [p for p in rows["province_name"].unique() if f"provincie {p}" in words]
+        members = rows[rows["province_name"] == province]
+        allowed = {Decimal(int(members["national"].iloc[0]))}
+        for column in ("national_population", "province_population", "province_total"):
+            allowed.add(Decimal(int(members[column].iloc[0])))
+        for column in ("population", "taakstelling", "achterstand", "province_achterstand"):
+            for value in members[column].dropna():
+                allowed |= {Decimal(int(value)), Decimal(-int(value))}
+        for column in ("population_share", "province_population_share"):
+            for value in members[column]:
+                allowed.add((Decimal(str(value)) * 100).quantize(Decimal("0.001")))
+        for name in members["name"]:
+            words = words.replace(str(name), " ")
+        words = words.replace(str(province), " ")
+        printed = printed_numbers(words, members.iloc[0].to_dict())
+        assert printed, province
+        stray = [token for token in printed if as_number(token) not in allowed]
+        assert not stray, (province, stray)
+        checked += 1
+    return checked
+
+
 def test_every_printed_number_is_in_letters_csv_by_hand(tmp_path: Path) -> None:
     """The tiny letters with an achterstand and a voorsprong: every number printed in
     each PDF is one of that municipality's numbers in letters.csv."""
@@ -422,6 +454,7 @@ def test_every_printed_number_is_in_letters_csv_by_hand(tmp_path: Path) -> None:
     )
     made = letters("2026-I", TINY, national=11, progress=previous)
     assert check_read_back(made, law=True) == 4
+    assert check_overviews(made) == 2
     assert check_read_back(letters("2026-I", TINY, national=11), law=True) == 4
 
 
@@ -444,4 +477,5 @@ def test_every_printed_number_of_the_342_letters_is_in_letters_csv(
         ]
     for made in runs:
         assert check_read_back(made, law=True) == 342
+        assert check_overviews(made) == 12
     assert check_read_back(letters("2026-I", inst, scheme="spreidingswet"), law=False) == 342
