@@ -1897,9 +1897,7 @@ LETTERS_TABLE = Table(
             "share",
             "population / national_population (the province's overview prints it).",
         ),
-        Column(
-            "province_population", "integer", "persons", "The province's populations, summed."
-        ),
+        Column("province_population", "integer", "persons", "The province's populations, summed."),
         Column(
             "province_population_share",
             "number",
