@@ -813,6 +813,23 @@ def simulate(
     console.print(f"written to {escape(str(out))}")
 
 
+def _exit_on_plans_without_solution(plans: pd.DataFrame, consequence: str) -> None:
+    """A study whose plans (columns ``plan``, ``status``) include some without a solution
+    cannot answer its question: name them with ``consequence`` and exit 3."""
+    failed = plans[~plans["status"].isin(["optimal", "feasible"])]
+    if not len(failed):
+        return
+    listed = ", ".join(
+        f"{escape(str(r['plan']))}: {escape(str(r['status']))}" for r in failed.to_dict("records")
+    )
+    err_console.print(
+        f"[bold red]{len(failed)} plan(s) of the study have no solution[/] ({listed}): "
+        f"{consequence}",
+        soft_wrap=True,
+    )
+    raise typer.Exit(EXIT_NO_SOLUTION)
+
+
 def _kept(out: Path, written: Path) -> None:
     """Say so when a run without a plan was written beside a valid one."""
     if written != out:
@@ -1024,14 +1041,7 @@ def reception_compare(
         table.add_row(*(_cell(row[column]) for _, column in shown))
     console.print(table)
     console.print(f"written to {escape(str(out))}")
-    failed = result.comparison[~result.comparison["status"].isin(["optimal", "feasible"])]
-    if len(failed):
-        listed = ", ".join(
-            f"{escape(str(r['plan']))}: {escape(str(r['status']))}"
-            for r in failed.to_dict("records")
-        )
-        err_console.print(f"[bold red]plans without a solution[/]: {listed}", soft_wrap=True)
-        raise typer.Exit(EXIT_NO_SOLUTION)
+    _exit_on_plans_without_solution(result.comparison, "their figures are blank")
 
 
 def print_reception_summary(run: Run, out: Path) -> None:
@@ -1356,18 +1366,9 @@ def fairness(
         )
     console.print(table)
     console.print(f"written to {escape(str(out))}")
-    failed = result.summary[~result.summary["status"].isin(["optimal", "feasible"])]
-    if len(failed):  # a rule without a plan: the study cannot give its price
-        listed = ", ".join(
-            f"{escape(str(r['aggregation']))}/{escape(str(r['rule']))}: {escape(str(r['status']))}"
-            for r in failed.to_dict("records")
-        )
-        err_console.print(
-            f"[bold red]{len(failed)} plan(s) of the study have no solution[/] ({listed}): "
-            "their price of fairness and group means are not known",
-            soft_wrap=True,
-        )
-        raise typer.Exit(EXIT_NO_SOLUTION)
+    # a rule without a plan: the study cannot give its price
+    plans = result.summary.assign(plan=result.summary["aggregation"] + "/" + result.summary["rule"])
+    _exit_on_plans_without_solution(plans, "their price of fairness and group means are not known")
 
 
 def _gap(value: Any) -> str:

@@ -53,10 +53,11 @@ def comparison_table(plans: dict[str, dict[str, pd.DataFrame]]) -> pd.DataFrame:
         }
         for column, source in FROM_KPIS.items():
             row[column] = kpi.get(source, np.nan)
-        openings = opened_sites(tables)
-        first = openings.drop_duplicates("site_id") if len(openings) else openings
-        has_plan = "site_decisions" in tables
-        row["places_opened"] = int(first["capacity"].sum()) if has_plan else np.nan
+        if "site_decisions" in tables:  # a robust plan's openings hold for every inflow
+            opened = opened_sites(tables).drop_duplicates("site_id")
+            row["places_opened"] = int(opened["capacity"].sum())
+        else:
+            row["places_opened"] = np.nan
         rows.append(row)
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 

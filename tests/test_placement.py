@@ -406,7 +406,11 @@ def test_outcomes_of_fewer_than_min_cell_households_are_suppressed() -> None:
     row and the couples' row show outcomes. Group outcomes for the scheme comparison
     follow the same rule."""
     from asielplan.config import OutputConfig
-    from asielplan.experiments.results.placement import group_outcomes, household_table
+    from asielplan.experiments.results.placement import (
+        group_kpis,
+        household_table,
+        member_outcomes,
+    )
 
     run = place(TINY, config().model_copy(update={"output": OutputConfig(min_cell=2)}))
     by_size = run.tables["outcomes_by_size"].set_index("size")
@@ -424,8 +428,9 @@ def test_outcomes_of_fewer_than_min_cell_households_are_suppressed() -> None:
     assert np.isnan(by_gender.loc["single man", "mean_score"])
     sol, d = run.solution, run.data
     households = household_table(run.instance, d, sol)
-    shown = group_outcomes(run.instance, sol, households, min_cell=1)
-    hidden = group_outcomes(run.instance, sol, households, min_cell=6)
+    members = member_outcomes(run.instance, sol)
+    shown = group_kpis(members, households, min_cell=1)
+    hidden = group_kpis(members, households, min_cell=6)
     assert not np.isnan(shown["score_one_adult"])
     assert all(np.isnan(v) for v in hidden.values())
 

@@ -184,7 +184,7 @@ def region_table(inst: Instance, d: PlacementData, sol: PlacementSolution) -> pd
     )
 
 
-def _member_outcomes(inst: Instance, sol: PlacementSolution) -> pd.DataFrame | None:
+def member_outcomes(inst: Instance, sol: PlacementSolution) -> pd.DataFrame | None:
     """Every member's household, sex, whether aged 18-64 (the groups' adults) and
     employment probability where the plan places the household (0 unplaced), by the
     run's one model (None without members' outcomes: no members, or a scores table)."""
@@ -207,17 +207,16 @@ def _member_outcomes(inst: Instance, sol: PlacementSolution) -> pd.DataFrame | N
 GROUP_OUTCOMES = ("p_adult_women", "p_adult_men", "score_one_adult", "score_4plus")
 
 
-def group_outcomes(
-    inst: Instance, sol: PlacementSolution, households: pd.DataFrame, min_cell: int
+def group_kpis(
+    members: pd.DataFrame | None, households: pd.DataFrame, min_cell: int
 ) -> dict[str, float]:
     """Outcomes of groups, for comparisons: the mean employment probability of placed
     adult women and of placed adult men, and the mean labour score of one-adult
     households and of households of 4 or more persons, all by the run's one model (NaN
     where a group has fewer than ``min_cell`` households, and for the women and men when
-    a scores table scores households, not members)."""
+    a scores table scores households, not members: ``members`` is None)."""
     out = dict.fromkeys(GROUP_OUTCOMES, float("nan"))
     placed = households["placed"].to_numpy(dtype=bool)
-    members = _member_outcomes(inst, sol)
     if members is not None:
         adults = members[members["adult"] & placed[members["household"].to_numpy()]]
         for sex, key in (("F", "p_adult_women"), ("M", "p_adult_men")):
@@ -240,13 +239,13 @@ def kpi_table(
     sol: PlacementSolution,
     households: pd.DataFrame,
     municipalities: pd.DataFrame,
+    members: pd.DataFrame | None,
     min_cell: int,
 ) -> pd.DataFrame:
     """One row of key figures, among them the burden of the plan (persons placed per
-    1,000 inhabitants) and the group outcomes (:func:`group_outcomes`), so that a batch
-    has them per run."""
+    1,000 inhabitants) and the group outcomes (:func:`group_kpis`), so that a batch
+    has them per run; ``members``: :func:`member_outcomes`."""
     placed = households["placed"].to_numpy()
-    members = _member_outcomes(inst, sol)
     expected_employed = (
         float(members["p"].sum()) if members is not None else float(households["score"].sum())
     )
@@ -273,7 +272,7 @@ def kpi_table(
         "excess_persons": float(np.nansum(np.clip(deviation, 0, None))),
         **shortfall_shares(d, municipalities),
         **plan_burden(inst, municipalities),
-        **group_outcomes(inst, sol, households, min_cell),
+        **group_kpis(members, households, min_cell),
         **{f"objective_{p.name}": p.contribution for p in sol.objective_parts.values()},
     }
     return pd.DataFrame([row])
@@ -352,12 +351,10 @@ def outcomes_by_size(households: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
-def outcomes_by_gender(
-    inst: Instance, sol: PlacementSolution, households: pd.DataFrame
-) -> pd.DataFrame:
+def outcomes_by_gender(members: pd.DataFrame | None, households: pd.DataFrame) -> pd.DataFrame:
     """Per gender composition of the adults: household outcomes, and the mean employment
-    probability of adult women and of adult men where they were placed."""
-    members = _member_outcomes(inst, sol)
+    probability of adult women and of adult men where they were placed (``members``:
+    :func:`member_outcomes`; no rows without them)."""
     if members is None:
         return pd.DataFrame(columns=["composition", "households"])
     adults = members[members["adult"]]
@@ -406,16 +403,17 @@ def placement_tables(
     """All output tables of a placement run, keyed by file name (without extension)."""
     households = household_table(inst, d, sol)
     municipalities = municipality_table(inst, d, sol)
+    members = member_outcomes(inst, sol)  # the members' outcomes, once for every table
     tables = {
         "households": households,
         "municipalities": municipalities,
         "regions": region_table(inst, d, sol),
-        "kpis": kpi_table(inst, d, sol, households, municipalities, min_cell),
+        "kpis": kpi_table(inst, d, sol, households, municipalities, members, min_cell),
         "objective": objective_table(sol),
         "duals": duals_table(sol),
         "outcomes_by_size": suppress_small_cells(outcomes_by_size(households), "size", min_cell),
         "outcomes_by_gender": suppress_small_cells(
-            outcomes_by_gender(inst, sol, households), "composition", min_cell
+            outcomes_by_gender(members, households), "composition", min_cell
         ),
     }
     if np.isfinite(d.capacity).any():
