@@ -31,6 +31,9 @@ from asielplan.data.instance import (
 from asielplan.data.reception import inflows_of
 from asielplan.errors import AsielplanWarning, ConfigError, InputError, Issue
 from asielplan.experiments import fronts
+from asielplan.experiments.labour_card import LabourFitStudy as LabourFitStudy
+from asielplan.experiments.labour_card import fit_labour as fit_labour
+from asielplan.experiments.labour_card import write_labour_fit as write_labour_fit
 from asielplan.experiments.letters import LetterSet
 from asielplan.experiments.plots import plot_occupancy, plot_region_targets
 from asielplan.experiments.results.placement import pace_table, placement_tables, price_table
@@ -229,7 +232,7 @@ def place(
     found = check(inst, config, "place")
     spec = run_spec("place", inst, config)
     clock.lap("check_s")
-    data = prepare_placement(inst, config.placement, config.schemes)
+    data = prepare_placement(inst, config)
     clock.lap("prepare_s")
     solution = solve_placement(data, config.solver, progress, start)
     clock.add(solution.timings)
@@ -271,7 +274,7 @@ def weekly(
     found = check(inst, cfg, "place")
     spec = run_spec("weekly", inst, cfg)
     clock.lap("check_s")
-    data = prepare_placement(inst, cfg.placement, cfg.schemes)
+    data = prepare_placement(inst, cfg)
     clock.lap("prepare_s")
     # checked above: a taakstelling and a progress table, so the targets are what is
     # left of the period's taakstelling (the scheme's)
@@ -320,7 +323,7 @@ def _arrival_pool(
     )
     check(pool, cfg, "place")
     remaining = cfg.placement.model_copy(update={"targets": "remaining"})
-    return prepare_placement(pool, remaining, cfg.schemes)
+    return prepare_placement(pool, cfg, remaining)
 
 
 @dataclass
@@ -684,6 +687,36 @@ def write_generated(generated: Generated, out: str | Path, seed: int) -> Path:
 
     manifest = build_manifest("generate", seed=seed, inputs=input_hashes(generated.inputs))
     return write_instance(generated.instance, out, manifest=manifest)
+
+
+def write_history(
+    generated: Generated, out: str | Path, adults: int, seed: int
+) -> tuple[Path, pd.DataFrame]:
+    """A synthetic history of ``adults`` adults on the generated instance's
+    municipalities, outcomes drawn from the built-in labour model: ``history.csv``, the
+    model's coefficients beside it (``history.truth.csv``) and a manifest, atomically
+    (docs/labour.md)."""
+    from asielplan.experiments.labour_card import truth_path
+    from asielplan.io import atomic_output_dir, atomic_write_bytes, csv_bytes
+    from asielplan.model.labour_fit import synthetic_history
+
+    out = Path(out)
+    check_output(out, None)
+    try:
+        history, truth = synthetic_history(generated.instance.municipalities, adults, seed)
+    except ValueError as error:
+        raise ConfigError(f"--history: {error}") from None
+    with atomic_output_dir(out) as staging:
+        atomic_write_bytes(staging / "history.csv", csv_bytes(history))
+        atomic_write_bytes(truth_path(staging / "history.csv"), csv_bytes(truth))
+        manifest = build_manifest(
+            "generate",
+            seed=seed,
+            inputs=input_hashes(generated.inputs),
+            extra={"history_adults": adults, "synthetic": True},
+        )
+        write_manifest(staging, manifest)
+    return out, history
 
 
 def taakstelling(
@@ -1597,7 +1630,7 @@ def fairness(
     from asielplan.config import with_overrides
     from asielplan.experiments import fairness as study
     from asielplan.model.groups import group_expectations, group_outcomes, parse_families
-    from asielplan.model.labour import household_scores, run_probabilities
+    from asielplan.model.labour import household_scores, labour_model, run_probabilities
 
     config = config or RunConfig()
     say = progress or (lambda message: None)
@@ -1624,7 +1657,7 @@ def fairness(
     _checked_all(inst, [configured(a, probe) for a in study.AGGREGATIONS])
     check(inst, config, "place")
     # the run's one model of outcomes (checked above: members, and no scores table)
-    p = run_probabilities(inst)
+    p = run_probabilities(inst, labour_model(config.labour.coefficients))
     assert p is not None
     expectations = group_expectations(inst.households, inst.members, p, groups)
     sizes = {g.group: g.members for g in expectations}

@@ -279,7 +279,9 @@ def expand(spec: BatchFile, path: Path) -> Batch:
     configs: dict[str, RunConfig] = {}
     for scenario in spec.scenarios:
         try:
-            configs[scenario] = config_from_dict(spec.config, scenario, f"{path.name} [config]")
+            configs[scenario] = config_from_dict(
+                spec.config, scenario, f"{path.name} [config]", base=path.parent
+            )
         except ConfigError as exc:
             errors.append(str(exc))
     if configs:

@@ -228,8 +228,19 @@ def generate(
     periods: Annotated[
         int, typer.Option(min=1, help="--reception: two-week planning periods.")
     ] = 26,
+    history: Annotated[
+        int | None,
+        typer.Option(
+            min=10,
+            max=10_000_000,
+            help="Write a synthetic history of this many adults instead of an instance: "
+            "history.csv, outcomes drawn from the built-in labour model, and its "
+            "coefficients beside it (docs/labour.md).",
+        ),
+    ] = None,
 ) -> None:
-    """Generate an instance with seeded synthetic households.
+    """Generate an instance with seeded synthetic households (or, with --history, a
+    synthetic history of labour outcomes).
 
     Municipalities come from the CBS files (--cbs-csv and --cbs-geometry) or from a
     fictional country of --synthetic N municipalities (40 when neither is given).
@@ -237,6 +248,8 @@ def generate(
     from asielplan import api
 
     api.check_output(out, None)
+    if history is not None and reception:
+        raise ConfigError("--history writes a history, not an instance: drop --reception")
     made = api.generate(
         seed=seed,
         households=households,
@@ -253,6 +266,14 @@ def generate(
     )
     for note in made.notes:
         console.print(f"[dim]{escape(note)}[/]")
+    if history is not None:
+        _, written = api.write_history(made, out, history, seed)
+        console.print(
+            f"[green]wrote[/] {escape(str(out))}: history.csv, {len(written):,} adults in "
+            f"{written['household_id'].nunique():,} households, "
+            f"{written['employed'].mean():.1%} employed (synthetic), seed {seed}"
+        )
+        return
     api.write_generated(made, out, seed)
     inst = made.instance
     hh = inst.households
@@ -417,6 +438,12 @@ schemes_app = typer.Typer(
 )
 app.add_typer(schemes_app, name="schemes")
 
+labour_app = typer.Typer(
+    help="The labour outcome model: fit it to a history and audit it (docs/labour.md).",
+    no_args_is_help=True,
+)
+app.add_typer(labour_app, name="labour")
+
 batch_app = typer.Typer(
     help="Batches of runs on Dask: preview, run (locally or on a cluster), status.",
     no_args_is_help=True,
@@ -509,6 +536,61 @@ def batch_status(out: Annotated[Path, typer.Argument(help="A batch's output fold
     for row in found.itertuples():
         table.add_row(str(row.run_id), str(row.status), str(row.stop))
     console.print(table)
+
+
+@labour_app.command("fit")
+@friendly_errors
+def labour_fit(
+    history: Annotated[
+        Path, typer.Argument(help="History table: CSV or Parquet (docs/data-dictionary.md).")
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for the fit and its model card.")],
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seed of the folds (required): same seed, same bytes.")
+    ],
+    folds: Annotated[int, typer.Option(min=2, max=20, help="Folds of the cross-fitting.")] = 5,
+    compare: Annotated[
+        bool,
+        typer.Option(
+            "--compare",
+            help="Also score an L2-regularised logit and gradient-boosted trees on the same "
+            "folds; the coefficients come from the better logit.",
+        ),
+    ] = False,
+    group: Annotated[
+        list[str] | None,
+        typer.Option(help="A column of the history to audit as a group (repeatable)."),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Fit the labour model to a history of outcomes; write its coefficients, its audit
+    by group, labour.toml (the fragment that makes a run use it) and model_card.html."""
+    from asielplan import api
+    from asielplan.experiments.labour_card import recovered_share
+
+    cfg = run_config(config, None, None, {})
+    api.check_output(out, history.parent)
+    study = api.fit_labour(history, cfg, folds, seed, compare, tuple(group or ()))
+    print_warnings(study.warnings)
+    api.write_labour_fit(study, out)
+    summary = study.tables["summary"].set_index("measure")["value"]
+    deciles = study.tables["calibration"]
+    deciles = deciles[deciles["basis"] == "decile"]
+    gaps = study.tables["group_gaps"]
+    flagged = int(gaps["flagged"].eq(True).sum()) if len(gaps) else 0
+    table = PlainTable(title=f"labour fit ({study.fit.method})")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("adults", f"{int(summary['adults']):,}")
+    table.add_row("cross-validated log loss", f"{summary['log_loss']:.4f}")
+    table.add_row("AUC", f"{summary['auc']:.3f}")
+    table.add_row("largest decile gap", f"{deciles['gap'].abs().max():.2%}")
+    table.add_row("group gaps flagged", f"{flagged} of {len(gaps)}")
+    share = recovered_share(study.fit.coefficients)
+    if study.truth is not None and share == share:  # an l2 fit has no intervals
+        table.add_row("true terms in their 95% interval", f"{share:.0%}")
+    console.print(table)
+    console.print(f"written to {escape(str(out))} (model_card.html, labour.toml)")
 
 
 @schemes_app.command("list")

@@ -562,6 +562,79 @@ def check_count(count: int, what: str, limits: LimitsConfig) -> None:
         )
 
 
+class LabourConfig(Strict):
+    """The labour model of a run (docs/labour.md): the built-in coefficients, or those of
+    a fit (``asielplan labour fit``), named by its folder or given inline."""
+
+    model: str | None = Field(
+        default=None,
+        description="Folder of a fit (its coefficients.csv), relative to the configuration "
+        "file; read when the configuration is loaded, into coefficients.",
+    )
+    coefficients: dict[str, float] = Field(
+        default_factory=dict,
+        description="Coefficients by term (intercept, age[25-34], ..., employment_rate, "
+        "urbanity, tertiary_x_urbanity, skilled_x_employment_rate: every term of "
+        "docs/labour.md); empty: the built-in model.",
+    )
+    sha256: str | None = Field(
+        default=None,
+        description="SHA-256 of the fit's coefficients.csv: filled in when model is read; "
+        "when given, the file must match it.",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> LabourConfig:
+        if self.model is not None and not self.coefficients:
+            raise ValueError("labour.model was not read; load the configuration from its file")
+        return self
+
+
+COEFFICIENTS_FILE = "coefficients.csv"
+
+
+def _read_labour_model(raw: dict[str, Any], base: Path, where: str) -> dict[str, Any]:
+    """``raw`` with ``labour.model`` (a fit's folder, relative to ``base``) read into
+    ``labour.coefficients`` and ``labour.sha256``; a ConfigError says what is wrong."""
+    import csv
+    import hashlib
+
+    labour = raw.get("labour")
+    if not isinstance(labour, dict) or labour.get("model") is None:
+        return raw
+    if labour.get("coefficients"):
+        raise ConfigError(f"{where}: labour: give model (a fit's folder) or coefficients, not both")
+    folder = base / str(labour["model"])
+    file = folder / COEFFICIENTS_FILE
+    try:
+        data = file.read_bytes()
+    except OSError:
+        raise ConfigError(
+            f"{where}: labour.model: {folder} has no {COEFFICIENTS_FILE} (write one with "
+            "`asielplan labour fit`)"
+        ) from None
+    digest = hashlib.sha256(data).hexdigest()
+    pinned = labour.get("sha256")
+    if pinned is not None and pinned != digest:
+        raise ConfigError(
+            f"{where}: labour.sha256: {file} has SHA-256 {digest}, not the pinned {pinned}"
+        )
+    coefficients: dict[str, float] = {}
+    problems = []
+    text = data.decode("utf-8-sig", errors="replace").splitlines()
+    dutch = bool(text) and ";" in text[0]  # output.csv_dialect = "nl": ';' and decimal ','
+    rows = csv.DictReader(text, delimiter=";" if dutch else ",")
+    for row_no, row in enumerate(rows, start=2):
+        term, estimate = row.get("term"), str(row.get("estimate"))
+        try:
+            coefficients[str(term)] = float(estimate.replace(",", ".") if dutch else estimate)
+        except ValueError:
+            problems.append(f"{file}: row {row_no}: estimate {estimate!r} is not a number")
+    if problems or not coefficients:
+        raise ConfigError("\n".join(problems) or f"{file}: no term,estimate rows")
+    return {**raw, "labour": {**labour, "coefficients": coefficients, "sha256": digest}}
+
+
 class RunConfig(Strict):
     """One run: the base configuration with at most one scenario applied."""
 
@@ -572,6 +645,7 @@ class RunConfig(Strict):
     placement: PlacementConfig = PlacementConfig()
     reception: ReceptionConfig = ReceptionConfig()
     weekly: WeeklyConfig = WeeklyConfig()
+    labour: LabourConfig = LabourConfig()
     schemes: dict[str, SchemeSpec] = Field(
         default_factory=dict,
         description="Quota schemes of this configuration, besides the shipped ones; a "
@@ -648,10 +722,16 @@ def _suggest(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _validated(raw: dict[str, Any], where: str) -> RunConfig:
+def _validated(
+    raw: dict[str, Any], where: str, base: Path | None = None, read: bool = True
+) -> RunConfig:
+    """``raw`` as a RunConfig (``read``: read ``labour.model``; False for a configuration
+    that was validated before, whose model is read already)."""
     renamed = _renamed(raw, where)
     if renamed:
         raise ConfigError("\n".join(renamed))
+    if read:
+        raw = _read_labour_model(raw, Path.cwd() if base is None else base, where)
     try:
         return RunConfig.model_validate(raw)
     except ValidationError as exc:
@@ -664,14 +744,18 @@ def _validated(raw: dict[str, Any], where: str) -> RunConfig:
 
 
 def config_from_dict(
-    raw: dict[str, Any], scenario: str | None = None, where: str = "config"
+    raw: dict[str, Any],
+    scenario: str | None = None,
+    where: str = "config",
+    base: Path | None = None,
 ) -> RunConfig:
-    """Validate a configuration mapping and apply the named scenario, if any."""
+    """Validate a configuration mapping and apply the named scenario, if any (``base``:
+    the folder paths in it are relative to; the working folder by default)."""
     raw = dict(raw)
     scenarios = raw.pop("scenarios", {})
     if not isinstance(scenarios, dict):
         raise ConfigError(f"{where}: 'scenarios' must be a table of named overrides")
-    base = _validated(raw, where)
+    base_config = _validated(raw, where, base)
     # every scenario is checked, the chosen one or not, and all errors are reported at once
     checked: dict[str, RunConfig] = {}
     errors = []
@@ -681,14 +765,16 @@ def config_from_dict(
             continue
         try:
             checked[name] = _validated(
-                {**_merge(raw, override), "scenario": name}, f"{where} [scenarios.{name}]"
+                {**_merge(raw, override), "scenario": name},
+                f"{where} [scenarios.{name}]",
+                base,
             )
         except ConfigError as exc:
             errors.append(str(exc))
     if errors:
         raise ConfigError("\n".join(errors))
     if scenario is None or scenario == "base":
-        return base
+        return base_config
     if scenario not in checked:
         known = ", ".join(sorted(scenarios)) or "none"
         raise ConfigError(f"{where}: unknown scenario {scenario!r} (defined: {known})")
@@ -707,7 +793,7 @@ def with_overrides(config: RunConfig, overrides: dict[str, Any], where: str) -> 
             if not isinstance(target, dict):
                 raise ConfigError(f"{where}: {dotted}: {section} is not a section")
         target[key] = value
-    return _validated(raw, where)
+    return _validated(raw, where, read=False)
 
 
 def load_config(path: str | Path | None = None, scenario: str | None = None) -> RunConfig:
@@ -717,7 +803,7 @@ def load_config(path: str | Path | None = None, scenario: str | None = None) -> 
             raise ConfigError(f"scenario {scenario!r} needs a configuration file")
         return RunConfig()
     path = Path(path)
-    return config_from_dict(_read_toml(path), scenario, where=path.name)
+    return config_from_dict(_read_toml(path), scenario, where=path.name, base=path.parent)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -92,7 +92,7 @@ def run_naive(data: Path, households: int, time_limit: float) -> dict[str, Any]:
 
     inst = national_instance(data, households)
     cfg = RunConfig(solver=SolverConfig(time_limit=time_limit))
-    d = prepare_placement(inst, cfg.placement)
+    d = prepare_placement(inst, cfg)
     assert d.target is not None
     t0 = time.perf_counter()
     pairs = list(zip(*np.nonzero(d.allowed), strict=True))

@@ -7,7 +7,7 @@ the committed page and the schemas disagree.
 from __future__ import annotations
 
 from asielplan.data.instance import InstanceMeta, TaakstellingSpec, TableRef
-from asielplan.data.schemas import TABLES, column_kind
+from asielplan.data.schemas import STANDALONE, TABLES, TableSpec, column_kind
 
 HEADER = """# Data dictionary
 
@@ -50,21 +50,32 @@ def _rules(column: object) -> str:
     return "; ".join(parts)
 
 
+def _columns(spec: TableSpec) -> str:
+    schema = spec.schema
+    rows = ["| column | type | unit | rules | meaning |", "| --- | --- | --- | --- | --- |"]
+    for name, col in schema.columns.items():
+        kind = TYPE_NAMES[column_kind(col.dtype)]
+        opt = "" if col.required else " (optional column)"
+        unit = (col.metadata or {}).get("unit", "")
+        rows.append(f"| `{name}`{opt} | {kind} | {unit} | {_rules(col)} | {col.description} |")
+    if schema.unique:
+        rows.append(f"\nKey: the combination ({', '.join(schema.unique)}) is unique.")
+    return "\n".join(rows)
+
+
 def render() -> str:
     out = [HEADER, _meta_section()]
     for spec in TABLES.values():
-        schema = spec.schema
         needed = "required" if spec.required else "optional"
         out.append(f"## `{spec.name}` ({needed})\n\n{spec.description}\n")
-        rows = ["| column | type | unit | rules | meaning |", "| --- | --- | --- | --- | --- |"]
-        for name, col in schema.columns.items():
-            kind = TYPE_NAMES[column_kind(col.dtype)]
-            opt = "" if col.required else " (optional column)"
-            unit = (col.metadata or {}).get("unit", "")
-            rows.append(f"| `{name}`{opt} | {kind} | {unit} | {_rules(col)} | {col.description} |")
-        if schema.unique:
-            rows.append(f"\nKey: the combination ({', '.join(schema.unique)}) is unique.")
-        out.append("\n".join(rows))
+        out.append(_columns(spec))
+    out.append(
+        "## Files a command reads\n\nThese tables are not part of an instance: a command "
+        "reads them from the file it is given, checked like an instance's tables."
+    )
+    for spec in STANDALONE.values():
+        out.append(f"### `{spec.name}`\n\n{spec.description}\n")
+        out.append(_columns(spec))
     out.append(
         "## Region levels\n\nAny column of `municipalities` named in `region_levels` holds "
         "region codes (province, COA region, COROP, arbeidsmarktregio, ...). Region bands in "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -418,15 +419,22 @@ def _unregistered_files(root: Path, meta: InstanceMeta) -> list[Issue]:
 
 
 def read_standalone_table(
-    path: str | Path, schema: pa.DataFrameSchema
+    path: str | Path,
+    schema: pa.DataFrameSchema,
+    checks: Callable[[pd.DataFrame, str], list[Issue]] | None = None,
 ) -> tuple[pd.DataFrame, list[Issue]]:
     """A table file outside an instance (e.g. the previous half-year's progress for the
-    letters), read and checked like an instance table; :class:`InputError` with every
-    problem otherwise."""
+    letters), read and checked like an instance table, then by ``checks`` (the table's
+    rules across rows, run on the read values even when some cells broke their
+    column's rules, so that every problem is told at once); :class:`InputError` with
+    every problem otherwise."""
     path = Path(path)
     issues: list[Issue] = []
     raw = _read_table_file(path.parent, path.name, issues)
     frame = None if raw is None else _coerce_and_validate(raw, schema, path.name, issues)
+    required = {name for name, column in schema.columns.items() if column.required}
+    if frame is not None and checks is not None and required <= set(frame.columns):
+        issues += checks(frame, path.name)
     errors = [issue for issue in issues if not issue.is_warning]
     if errors or frame is None:
         raise InputError(issues, str(path))

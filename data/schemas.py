@@ -651,6 +651,66 @@ PREVIOUS_PERIOD = pa.DataFrameSchema(
 )
 
 
+HISTORY = pa.DataFrameSchema(
+    {
+        "person_id": _id("Pseudonymous id of the adult.", unique=True),
+        "household_id": _id("Pseudonymous id of the adult's household at placement."),
+        "household_persons": _col(
+            INT, "Persons in the household at placement.", "persons", [pa.Check.ge(1)]
+        ),
+        "household_adults": _col(
+            INT, "Adults in the household at placement.", "persons", [pa.Check.ge(1)]
+        ),
+        "sex": _col(STR, "Sex as registered.", "category", [_in(SEXES)]),
+        "age_band": _col(STR, "Age band at placement (18-64).", "years", [_in(WORKING_AGE)]),
+        "education": _col(STR, "Highest education completed.", "category", [_in(EDUCATION_LEVELS)]),
+        "work_experience": _col(
+            STR, "Work experience before arrival.", "category", [_in(WORK_EXPERIENCE_LEVELS)]
+        ),
+        "dutch_level": _col(
+            STR, "Dutch language level (CEFR) at placement.", "category", [_in(DUTCH_LEVELS)]
+        ),
+        "municipality": _id("Municipality of placement (code)."),
+        "employment_rate": _col(
+            FLOAT,
+            "The municipality's employment rate when the adult was placed (CBS KWB).",
+            "percent",
+            [pa.Check.in_range(0, 100)],
+        ),
+        "urbanity": _col(
+            INT,
+            "The municipality's urbanity class when the adult was placed (1-5).",
+            "class 1-5",
+            [pa.Check.in_range(1, 5)],
+        ),
+        "region": _col(
+            STR,
+            "A region of the municipality (e.g. the arbeidsmarktregio): calibration and the "
+            "group audit are also reported per region.",
+            "id",
+            required=False,
+        ),
+        "placed_in": _col(
+            INT, "Year of placement.", "year", [pa.Check.in_range(1990, 2100)], required=False
+        ),
+        "months": _col(
+            INT,
+            "Months from placement to the observation of the outcome.",
+            "months",
+            [pa.Check.in_range(0, 600)],
+        ),
+        "employed": _col(
+            INT,
+            "1 when the adult was in paid work at the observation, else 0.",
+            "0/1",
+            [pa.Check.isin([0, 1], error="0 or 1")],
+        ),
+    },
+    name="history",
+    strict=False,
+)
+
+
 @dataclass(frozen=True)
 class TableSpec:
     """A table of the instance format: its schema, whether it must be present, its role."""
@@ -767,6 +827,30 @@ TABLES: dict[str, TableSpec] = {
             False,
             "A previous plan (e.g. a run's households table): a re-solve pays "
             "placement.weight_change for every household it places elsewhere.",
+        ),
+    )
+}
+
+# Tables read from a file a command names, not from an instance folder.
+STANDALONE: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TableSpec(
+            "history",
+            HISTORY,
+            True,
+            "`asielplan labour fit HISTORY`: one row per adult placed in the past, with the "
+            "labour model's features, the municipality's at placement, and the outcome "
+            "(docs/labour.md). Any other column with at most 20 values can be named as a "
+            "group of the audit (--group). Real histories are read from the user's path, "
+            "never shipped; `asielplan generate --history N` writes a synthetic one.",
+        ),
+        TableSpec(
+            "previous_period",
+            PREVIOUS_PERIOD,
+            True,
+            "`asielplan letters --progress FILE`: the previous half-year's taakstelling "
+            "and persons housed per municipality (achterstand = taakstelling - placed).",
         ),
     )
 }

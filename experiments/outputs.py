@@ -75,6 +75,9 @@ UNITS: dict[str, str] = {
     "per unit of quantity": "EUR for a money part, a weight for a weight part",
     "see unit": "the unit named in the row's own unit column",
     "see meaning": "the unit the meaning names",
+    "log-odds": "a coefficient of the labour model: a change in the log of the odds of work",
+    "adults": "a number of adults (18-64) of a history",
+    "expected employed adults": "a sum of employment probabilities",
 }
 
 
@@ -2157,6 +2160,159 @@ SIMULATE = Output(
     ),
 )
 
+# --------------------------------------------------------------------------- labour fit
+
+ADULTS = Column("adults", "integer", "adults", "Adults in the cell.")
+LABOUR_SUPPRESSED = Column(
+    "suppressed", "true-false", "", "Fewer than output.min_cell adults: values blank."
+)
+OBSERVED = (
+    Column("predicted", "number", "probability", "Mean cross-fitted probability."),
+    Column("observed", "number", "share", "Share employed."),
+    Column("observed_lower", "number", "share", "95% Wilson interval of observed: lower."),
+    Column("observed_upper", "number", "share", "Its upper end."),
+    Column("gap", "number", "share", "observed - predicted."),
+)
+AUDIT_GROUP = Column(
+    "group",
+    "text",
+    "",
+    "sex, household_size, age_band, one_adult, or a column given with --group.",
+)
+AUDIT_REGION = Column("region", "text", "", "A region of the history, or all.")
+LABOUR_FIT = Output(
+    "labour fit",
+    ("asielplan labour fit",),
+    "The labour model fitted to a history of outcomes, its audit and its model card "
+    "(docs/labour.md); every figure of the audit from cross-fitted predictions.",
+    (
+        Table(
+            "coefficients",
+            "One row per term of the labour model: the estimate and its 95% interval.",
+            (
+                Column("term", "text", "", "The term (docs/labour.md)."),
+                Column("estimate", "number", "log-odds", "The estimate (0: not estimated)."),
+                Column(
+                    "std_error",
+                    "number",
+                    "log-odds",
+                    "Its standard error (blank: not estimated, or an l2 fit).",
+                ),
+                Column("lower", "number", "log-odds", "95% interval, lower end."),
+                Column("upper", "number", "log-odds", "95% interval, upper end."),
+                Column(
+                    "identified",
+                    "true-false",
+                    "",
+                    "The history can estimate it (its column varies).",
+                ),
+                Column(
+                    "true",
+                    "number",
+                    "log-odds",
+                    "The value the synthetic history was drawn from.",
+                    "the history has a .truth.csv beside it",
+                ),
+                Column(
+                    "true_in_interval",
+                    "true-false",
+                    "",
+                    "The interval holds the true value (blank: not estimated).",
+                    "the history has a .truth.csv beside it",
+                ),
+            ),
+        ),
+        Table(
+            "model_comparison",
+            "One row per form: its cross-validated log loss, on the same folds.",
+            (
+                Column("method", "text", "", "maximum likelihood, l2 or gradient boosting."),
+                Column("cv_log_loss", "number", "", "Mean negative log-likelihood out of fold."),
+                Column("usable", "true-false", "", "A form the placement can use."),
+                Column("chosen", "true-false", "", "The form whose coefficients are written."),
+                Column(
+                    "l2_strength",
+                    "number",
+                    "",
+                    "l2: the inverse penalty C chosen by 3-fold cross-validation.",
+                ),
+            ),
+            "--compare",
+        ),
+        Table(
+            "summary",
+            "One row per measure of the history and the fit.",
+            (
+                Column("measure", "text", "", "The measure."),
+                Column("value", "number", "see meaning", "Its value."),
+                Column("meaning", "text", "", "What it is."),
+            ),
+        ),
+        Table(
+            "calibration",
+            "One row per decile of the prediction, region and urbanity class.",
+            (
+                Column("basis", "text", "", "decile, region or urbanity."),
+                Column("bin", "text", "", "The decile (1 lowest), region or class."),
+                ADULTS,
+                *OBSERVED,
+                Column("within", "true-false", "", "The interval holds the prediction."),
+                LABOUR_SUPPRESSED,
+            ),
+        ),
+        Table(
+            "audit",
+            "One row per group, level and region (all, and each region of the history).",
+            (
+                AUDIT_GROUP,
+                Column("level", "text", "", "The level (women, men, 3-4, one adult, ...)."),
+                AUDIT_REGION,
+                ADULTS,
+                *OBSERVED,
+                Column("auc", "number", "probability", "Area under the ROC curve in the cell."),
+                LABOUR_SUPPRESSED,
+            ),
+        ),
+        Table(
+            "group_gaps",
+            "One row per group, level and region: its calibration gap minus the reference "
+            "level's, with an interval widened for the table's number of comparisons.",
+            (
+                AUDIT_GROUP,
+                Column("level", "text", "", "The level compared."),
+                Column("reference", "text", "", "The group's largest level."),
+                AUDIT_REGION,
+                Column("adults", "integer", "adults", "The smaller of the two cells."),
+                Column("gap_difference", "number", "share", "Gap of level - gap of reference."),
+                Column("lower", "number", "share", "Interval, lower end (Bonferroni)."),
+                Column("upper", "number", "share", "Interval, upper end."),
+                Column("flagged", "true-false", "", "The interval excludes 0."),
+                LABOUR_SUPPRESSED,
+            ),
+        ),
+        Table(
+            "score_gains",
+            "One row per household score, group and level: the share of the gain of "
+            "sending each household where its score is highest.",
+            (
+                Column("aggregation", "text", "", "sum (Annie MOORE) or at_least_one (GeoMatch)."),
+                Column("group", "text", "", "sex, household_size or one_adult."),
+                Column("level", "text", "", "The level."),
+                ADULTS,
+                Column("share_of_adults", "number", "share", "Its share of the adults."),
+                Column(
+                    "gain",
+                    "number",
+                    "expected employed adults",
+                    "Probability where sent minus the mean over municipalities, summed.",
+                ),
+                Column("share_of_gain", "number", "share", "Its share of the whole gain."),
+                LABOUR_SUPPRESSED,
+            ),
+        ),
+    ),
+)
+
 OUTPUTS: dict[str, Output] = {
     output.key: output
     for output in (
@@ -2172,6 +2328,7 @@ OUTPUTS: dict[str, Output] = {
         LETTERS,
         BATCH,
         SIMULATE,
+        LABOUR_FIT,
     )
 }
 
@@ -2219,6 +2376,11 @@ OTHER_FILES: tuple[tuple[tuple[str, ...], str], ...] = (
     ),
     (("metrics.png", "targets.png", "notes.txt"), "schemes compare: plots and notes"),
     (("comparison.png",), "reception-compare: money, place-nights and places opened per plan"),
+    (
+        ("calibration.png", "labour.toml", "model_card.html"),
+        "labour fit: calibration per decile; the configuration fragment that makes a run use "
+        "the fit; the model card",
+    ),
     (("front.png", "sweep.png", "fairness.png"), "front, sweep and fairness: their plots"),
     (
         ("municipalities/*.pdf", "provinces/*.pdf"),

@@ -789,6 +789,121 @@ def batch_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
     return [section]
 
 
+METHOD_MLE = "maximum likelihood"
+
+
+def _measure(summary: pd.DataFrame, name: str) -> Any:
+    found = summary.loc[summary["measure"] == name, "value"]
+    return None if found.empty or pd.isna(found.iloc[0]) else found.iloc[0]
+
+
+def labour_fit_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
+    """The model card of a labour fit: data, intended use, performance overall and by
+    group, the household scores' effect on groups, and known limits; every number from
+    the fit's tables."""
+    facts = run.manifest.get("card", {})
+    summary = run.table("summary")
+    coefficients = run.table("coefficients")
+    assert summary is not None and coefficients is not None
+    say = {name: _cell(_measure(summary, name)) for name in summary["measure"]}
+    share = _measure(summary, "employed_share")
+    card = Section("Model card")
+    years = (
+        f" in {say['first_year'].replace(',', '')}-{say['last_year'].replace(',', '')}"
+        if "first_year" in say
+        else " (the history records no year of placement)"
+    )
+    card.notes += [
+        f"Data: {say['adults']} adults in {say['households']} households, placed in "
+        f"{say['municipalities']} municipalities{years}; outcomes observed "
+        f"{say['months_min']} to {say['months_max']} months after placement; "
+        f"{share:.1%} of them employed (file {facts.get('history', '')}).",
+        "Intended use: to rank municipalities by a household's labour prospects in "
+        "asielplan's placement. Not a prognosis for a person, not a decision about a "
+        "person, and not the causal effect of a municipality: the regional terms describe "
+        "who found work where in this history.",
+        f"Method: {facts.get('method', '')} logit of the labour model's terms; every figure "
+        f"of calibration, discrimination and the groups comes from {say['folds']}-fold "
+        f"cross-fitted predictions (seed {facts.get('fit_seed', '')}). Cells of fewer than "
+        f"{facts.get('min_cell', '')} adults are blanked.",
+    ]
+    held = coefficients.get("true_in_interval", pd.Series(dtype=object)).dropna()
+    if len(held):
+        card.notes.append(
+            f"Synthetic history: {int(held.astype(bool).sum())} of {len(held)} estimated "
+            f"terms hold the true value in their 95% interval (the truth from "
+            f"{facts.get('truth', '')})."
+        )
+    plot = run_image(run, "calibration.png")
+    if plot is not None:
+        card.figures.append(plot)
+    card.tables.append(table(summary, "The history and the fit's performance"))
+    card.tables.append(table(coefficients, "Coefficients (log-odds) with 95% intervals"))
+    comparison = run.table("model_comparison")
+    if comparison is not None:
+        card.tables.append(table(comparison, "Forms compared by cross-validated log loss"))
+    groups = Section("By group")
+    audit_rows = run.table("audit")
+    gaps = run.table("group_gaps")
+    if audit_rows is not None:
+        overall = audit_rows[audit_rows["region"].astype(str) == "all"]
+        groups.tables.append(table(overall, "Calibration and AUC per group"))
+    if gaps is not None and len(gaps):
+        flagged = gaps[gaps["flagged"].astype(str) == "True"]
+        groups.notes.append(
+            f"{len(flagged)} of {len(gaps)} comparisons of a group's calibration with its "
+            "reference level differ beyond their interval (widened for the number of "
+            "comparisons)"
+            + (": the model predicts these groups less well there." if len(flagged) else ".")
+        )
+        shown = pd.concat([flagged, gaps.drop(flagged.index)])
+        groups.tables.append(table(shown, "Calibration gap between groups, per region"))
+    calibration = run.table("calibration")
+    if calibration is not None:
+        groups.tables.append(table(calibration, "Calibration by decile, region and urbanity"))
+    scores = Section("What the household scores do to groups")
+    gains = run.table("score_gains")
+    if gains is not None:
+        scores.notes.append(
+            "Each household goes where its score is highest (sum: expected employed "
+            "adults; at_least_one: the chance someone works); a member's gain is its "
+            "probability there minus its mean over the municipalities."
+        )
+        scores.tables.append(table(gains, "Share of the gain per group and score"))
+    limits = Section("Known limits")
+    limits.notes.append(
+        f"The model has no term for the time since placement: outcomes observed after "
+        f"{say['months_min']} to {say['months_max']} months are pooled."
+    )
+    unknown = facts.get("not_identified") or []
+    if unknown:
+        limits.notes.append(
+            f"Not in the history, so not estimated (set to the reference level): "
+            f"{', '.join(unknown)}."
+        )
+    if comparison is not None:
+        by = dict(zip(comparison["method"], comparison["cv_log_loss"], strict=True))
+        if "gradient boosting" in by:
+            boosted, own = by["gradient boosting"], by[facts.get("method", METHOD_MLE)]
+            verdict = (
+                "what the fixed form of the model leaves out (the placement uses only the "
+                "fixed form)"
+                if boosted < own
+                else "on this history the fixed form loses nothing to them that "
+                "cross-validation can see"
+            )
+            limits.notes.append(
+                f"Gradient-boosted trees on the same features reach a cross-validated log "
+                f"loss of {_cell(boosted)} against {_cell(own)}: {verdict}."
+            )
+    limits.notes.append(
+        "Associations, not causes: a history of past placements carries the choices "
+        "made then (who was placed where), and outcomes recorded differently for some "
+        "groups are learnt as such; the group audit shows where."
+    )
+    return [card, groups, scores, limits]
+
+
 KINDS: dict[str, tuple[str, Callable[[RunFolder, Shapes], list[Section]]]] = {
     "place": ("Placement of status holders", placement_sections),
     "weekly": ("Weekly placement batch", placement_sections),
@@ -801,6 +916,7 @@ KINDS: dict[str, tuple[str, Callable[[RunFolder, Shapes], list[Section]]]] = {
     "taakstelling": ("Taakstelling", taakstelling_sections),
     "batch": ("Batch of runs", batch_sections),
     "simulate": ("Weekly placement simulated against hindsight", simulate_sections),
+    "labour fit": ("Labour model card", labour_fit_sections),
 }
 
 
@@ -826,7 +942,14 @@ def build_report(folder: str | Path, instance: str | Path | None = None) -> str:
             str(folder),
         )
     title, sections_of = KINDS[run.kind]
-    needs_instance = run.kind not in ("front", "sweep", "fairness", "batch", "simulate")
+    needs_instance = run.kind not in (
+        "front",
+        "sweep",
+        "fairness",
+        "batch",
+        "simulate",
+        "labour fit",
+    )
     shapes = (
         run_instance(run, Path(instance) if instance else None)
         if needs_instance

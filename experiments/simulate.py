@@ -197,7 +197,7 @@ def _half_year(
         week_of[part] = week
     whole = with_arrivals(inst, arrivals, households, members)
     placement = config.placement.model_copy(update={"targets": "taakstelling"})
-    return prepare_placement(whole, placement, config.schemes), week_of
+    return prepare_placement(whole, config, placement), week_of
 
 
 def with_arrivals(

@@ -20,7 +20,7 @@ from asielplan.data.instance import META_FILE, Instance
 from asielplan.data.reception import inflows_of
 from asielplan.errors import Issue
 from asielplan.model.groups import GROUPS
-from asielplan.model.labour import NO_MEMBER_OUTCOMES
+from asielplan.model.labour import NO_MEMBER_OUTCOMES, term_problems
 from asielplan.model.placement import BOUNDABLE, TARGET_GAPS, haversine_km
 from asielplan.model.reception import BOUNDABLE as RECEPTION_BOUNDABLE
 from asielplan.model.schemes import check_scheme, schemes_of
@@ -204,6 +204,27 @@ def check_group_outcomes(inst: Instance, config: RunConfig, kind: Problem) -> li
     return [Issue(file, None, None, "group outcomes", message, severity="warning")]
 
 
+def check_labour_model(inst: Instance, config: RunConfig, kind: Problem) -> list[Issue]:
+    """The configuration's labour coefficients name every term and only terms, and are
+    the run's one model: not beside a scores or predictions table, which would replace
+    them."""
+    coefficients = config.labour.coefficients
+    if kind != "place" or not coefficients:
+        return []
+    issues = [
+        Issue(CONFIG, None, "labour.coefficients", "every term", problem)
+        for problem in term_problems(coefficients)
+    ]
+    for table in ("scores", "predictions"):
+        if getattr(inst, table) is not None:
+            reason = (
+                f"the instance's {table} table replaces the labour model: give the fitted "
+                f"model or the {table} table, not both"
+            )
+            issues.append(Issue(CONFIG, None, "labour", "one model", reason))
+    return issues
+
+
 def check_coa_region_level(inst: Instance, config: RunConfig, kind: Problem) -> list[Issue]:
     """Households leave from reception sites, but the COA region level is missing, so
     leaving it costs nothing."""
@@ -373,6 +394,7 @@ RUN_CHECKS: tuple[RunCheck, ...] = (
     check_part_bounds,
     check_group_floors,
     check_group_outcomes,
+    check_labour_model,
     check_coa_region_level,
     check_inflow,
     check_target_scheme,

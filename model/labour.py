@@ -95,6 +95,104 @@ class LabourModel:
 DEFAULT_MODEL = LabourModel()
 WORKING_AGE = set(AGE_BANDS[1:-1])  # 18-24 .. 55-64
 
+# The model's terms in an identified form (the form a fit estimates): every factor has a
+# reference level (the first of its schema order) folded into the intercept.
+FACTORS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    # (term prefix, members column, levels)
+    ("age", "age_band", AGE_BANDS[1:-1]),
+    ("education", "education", EDUCATION_LEVELS),
+    ("work_experience", "work_experience", WORK_EXPERIENCE_LEVELS),
+    ("dutch", "dutch_level", DUTCH_LEVELS),
+    ("sex", "sex", SEXES),
+)
+REGIONAL_TERMS = (
+    "employment_rate",  # gamma_employment: per percentage point above the mean
+    "urbanity",  # gamma_urbanity: per class more urban than 3
+    "tertiary_x_urbanity",  # delta_tertiary_urban
+    "skilled_x_employment_rate",  # delta_skilled_employment
+)
+TERMS: tuple[str, ...] = (
+    "intercept",
+    *(f"{prefix}[{level}]" for prefix, _, levels in FACTORS for level in levels[1:]),
+    *REGIONAL_TERMS,
+)
+_REGIONAL_FIELDS = (
+    "gamma_employment",
+    "gamma_urbanity",
+    "delta_tertiary_urban",
+    "delta_skilled_employment",
+)
+
+
+def model_terms(model: LabourModel) -> dict[str, float]:
+    """The model's coefficients as :data:`TERMS` (reference levels folded into the
+    intercept): the same probabilities, one value per identified term."""
+    out = {"intercept": model.intercept}
+    for prefix, _, levels in FACTORS:
+        table = getattr(model, prefix)
+        out["intercept"] += table[levels[0]]
+        for level in levels[1:]:
+            out[f"{prefix}[{level}]"] = table[level] - table[levels[0]]
+    for term, name in zip(REGIONAL_TERMS, _REGIONAL_FIELDS, strict=True):
+        out[term] = getattr(model, name)
+    return {term: float(out[term]) for term in TERMS}
+
+
+def term_problems(terms: dict[str, float]) -> list[str]:
+    """What keeps ``terms`` from being a model: unknown and missing terms."""
+    unknown = sorted(set(terms) - set(TERMS))
+    missing = [term for term in TERMS if term not in terms]
+    problems = []
+    if unknown:
+        problems.append(f"unknown terms {', '.join(unknown)} (known: {', '.join(TERMS)})")
+    if missing:
+        problems.append(f"missing terms {', '.join(missing)}")
+    return problems
+
+
+def model_from_terms(terms: dict[str, float]) -> LabourModel:
+    """The model with coefficients ``terms`` (every one of :data:`TERMS`); the reference
+    levels are 0. Raises ValueError naming unknown and missing terms."""
+    problems = term_problems(terms)
+    if problems:
+        raise ValueError("; ".join(problems))
+    tables: dict[str, object] = {}
+    for prefix, _, levels in FACTORS:
+        tables[prefix] = {
+            levels[0]: 0.0,
+            **{lv: float(terms[f"{prefix}[{lv}]"]) for lv in levels[1:]},
+        }
+    regional = {
+        name: float(terms[term])
+        for term, name in zip(REGIONAL_TERMS, _REGIONAL_FIELDS, strict=True)
+    }
+    return LabourModel(intercept=float(terms["intercept"]), **tables, **regional)  # type: ignore[arg-type]
+
+
+def labour_model(coefficients: dict[str, float]) -> LabourModel:
+    """The run's labour model: the configuration's coefficients (``[labour]``), or the
+    built-in :data:`DEFAULT_MODEL` when it gives none."""
+    return model_from_terms(coefficients) if coefficients else DEFAULT_MODEL
+
+
+def design_matrix(
+    people: pd.DataFrame, centre: float = DEFAULT_MODEL.employment_rate_mean
+) -> np.ndarray:
+    """One row per person (columns age_band, education, work_experience, dutch_level, sex,
+    employment_rate, urbanity: the person's and the municipality's features), one column
+    per term of :data:`TERMS`: ``design_matrix(x) @ coefficients`` is the log-odds of
+    :func:`member_probabilities` (``centre``: the model's ``employment_rate_mean``)."""
+    columns = [np.ones(len(people))]
+    for _, column, levels in FACTORS:
+        values = people[column].to_numpy()
+        columns += [(values == level).astype(float) for level in levels[1:]]
+    emp = people["employment_rate"].to_numpy(dtype=float) - centre
+    urb = 3.0 - people["urbanity"].to_numpy(dtype=float)
+    tertiary = (people["education"] == "tertiary").to_numpy(dtype=float)
+    skilled = (people["work_experience"] == "skilled").to_numpy(dtype=float)
+    columns += [emp, urb, tertiary * urb, skilled * emp]
+    return np.column_stack(columns)
+
 
 def _municipal_features(
     municipalities: pd.DataFrame, model: LabourModel
@@ -115,7 +213,7 @@ def _municipal_features(
     return np.nan_to_num(emp), np.nan_to_num(urb)
 
 
-def person_terms(members: pd.DataFrame, model: LabourModel = DEFAULT_MODEL) -> pd.DataFrame:
+def person_terms(members: pd.DataFrame, model: LabourModel) -> pd.DataFrame:
     """Log-odds contribution of each person feature, one row per member.
 
     Columns: ``intercept, age, education, work_experience, dutch, sex, person_logit`` and
@@ -168,7 +266,7 @@ def _member_arrays(members: pd.DataFrame, model: LabourModel) -> tuple[np.ndarra
 
 
 def member_probabilities(
-    members: pd.DataFrame, municipalities: pd.DataFrame, model: LabourModel = DEFAULT_MODEL
+    members: pd.DataFrame, municipalities: pd.DataFrame, model: LabourModel
 ) -> np.ndarray:
     """Employment probability of every member in every municipality (members x municipalities)."""
     logit, tertiary, skilled, in_force = _member_arrays(members, model)
@@ -188,7 +286,7 @@ def member_probabilities_at(
     members: pd.DataFrame,
     municipalities: pd.DataFrame,
     where: np.ndarray,
-    model: LabourModel = DEFAULT_MODEL,
+    model: LabourModel,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each member's probability in municipality ``where[i]`` (row index; -1 = none) and in
     an average municipality (no regional effect): the person part of the score."""
@@ -219,8 +317,8 @@ def aggregate(
 def outcome_probabilities(
     members: pd.DataFrame,
     municipalities: pd.DataFrame,
-    predictions: pd.DataFrame | None = None,
-    model: LabourModel = DEFAULT_MODEL,
+    predictions: pd.DataFrame | None,
+    model: LabourModel,
 ) -> np.ndarray:
     """The one model of labour outcomes a run uses: every member's employment
     probability in every municipality (members x municipalities), from the user's
@@ -255,14 +353,14 @@ NO_MEMBER_OUTCOMES = (
 )
 
 
-def run_probabilities(inst: Instance) -> np.ndarray | None:
+def run_probabilities(inst: Instance, model: LabourModel) -> np.ndarray | None:
     """:func:`outcome_probabilities` of an instance, or None when its run has no
     members' outcomes: no members table, or a scores table (household scores: the
     built-in model's members' outcomes would be another model; see
     :data:`NO_MEMBER_OUTCOMES`)."""
     if inst.members is None or inst.scores is not None:
         return None
-    return outcome_probabilities(inst.members, inst.municipalities, inst.predictions)
+    return outcome_probabilities(inst.members, inst.municipalities, inst.predictions, model)
 
 
 def household_scores(
@@ -288,7 +386,7 @@ def explain(
     municipality: str,
     members: pd.DataFrame,
     municipalities: pd.DataFrame,
-    model: LabourModel = DEFAULT_MODEL,
+    model: LabourModel,
 ) -> pd.DataFrame:
     """Every term behind one household's score in one municipality, one row per member.
 

@@ -45,10 +45,16 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
-from asielplan.config import PlacementConfig, RegionBand
+from asielplan.config import PlacementConfig, RegionBand, RunConfig
 from asielplan.data.instance import Instance, capacity_matrix, household_needs
 from asielplan.model.groups import GROUP_LABELS, group_expectations
-from asielplan.model.labour import household_scores, outcome_probabilities, run_probabilities
+from asielplan.model.labour import (
+    LabourModel,
+    household_scores,
+    labour_model,
+    outcome_probabilities,
+    run_probabilities,
+)
 from asielplan.model.schemes import SchemeResult, Schemes, compute_scheme
 from asielplan.model.taakstelling import largest_remainder
 
@@ -158,6 +164,7 @@ class PlacementData:
     regions: list[RegionRow]
     region_index: dict[str, np.ndarray]  # level -> (M,) row in ``regions`` for that level
     bounded_parts: list[PartBoundRow]
+    labour: LabourModel  # the run's labour model (the configuration's [labour])
     scheme: SchemeResult | None = None  # the quota scheme of the targets
     group_floors: list[GroupFloorRow] = field(default_factory=list)
     prices: np.ndarray | None = None  # (M,) value of one place, per person (weekly runs)
@@ -498,10 +505,14 @@ def allowed_pairs(inst: Instance, muni_distance: np.ndarray) -> Compatibility:
 
 
 def prepare_placement(
-    inst: Instance, config: PlacementConfig, schemes: Schemes | None = None
+    inst: Instance, run: RunConfig, placement: PlacementConfig | None = None
 ) -> PlacementData:
-    """Turn a validated instance and a configuration into :class:`PlacementData`
-    (``schemes``: the run configuration's own quota schemes)."""
+    """Turn a validated instance and a run configuration into :class:`PlacementData`
+    (``placement``: a placement section in place of ``run.placement``, e.g. a weekly
+    batch's; the quota schemes and the labour model are the run's)."""
+    config = run.placement if placement is None else placement
+    schemes = run.schemes
+    labour = labour_model(run.labour.coefficients)
     target, scheme = placement_targets(inst, config, schemes)
     config = effective_config(config, scheme)
     hh, muni, sites = inst.households, inst.municipalities, inst.sites
@@ -521,7 +532,7 @@ def prepare_placement(
             code_index[inst.scores["municipality"].to_numpy()].to_numpy(),
         ] = inst.scores["score"].to_numpy(float)
     elif inst.members is not None:
-        p = outcome_probabilities(inst.members, muni, inst.predictions)
+        p = outcome_probabilities(inst.members, muni, inst.predictions, labour)
         score = household_scores(hh, inst.members, p, config.aggregation)
     else:
         score = np.zeros((len(hh), len(muni)))
@@ -578,16 +589,19 @@ def prepare_placement(
             PartBoundRow(name, bound.lower, bound.upper)
             for name, bound in sorted(config.part_bounds.items())
         ],
+        labour=labour,
         scheme=scheme,
-        group_floors=_group_floor_rows(inst, config),
+        group_floors=_group_floor_rows(inst, config, labour),
     )
 
 
-def _group_floor_rows(inst: Instance, config: PlacementConfig) -> list[GroupFloorRow]:
+def _group_floor_rows(
+    inst: Instance, config: PlacementConfig, labour: LabourModel
+) -> list[GroupFloorRow]:
     """The configured group floors with each group's expected employed members per pair
     (the members' probabilities of the run's one model; checked: the instance has
     members and no scores table)."""
-    p = run_probabilities(inst)
+    p = run_probabilities(inst, labour)
     if not config.group_floors or inst.members is None or p is None:
         return []
     groups = sorted(config.group_floors)

@@ -63,7 +63,7 @@ def brute_force(d: PlacementData) -> tuple[float, np.ndarray]:
 
 def prepared(path: Path, cfg: RunConfig) -> tuple[Instance, PlacementData]:
     inst = read_instance(path)
-    return inst, prepare_placement(inst, cfg.placement)
+    return inst, prepare_placement(inst, cfg)
 
 
 def generated(municipalities: int, households: int, seed: int, cfg: RunConfig) -> PlacementData:
@@ -73,4 +73,4 @@ def generated(municipalities: int, households: int, seed: int, cfg: RunConfig) -
     inst = generate_instance(
         synthetic_municipalities(municipalities, 4), households, seed, name="generated"
     )
-    return prepare_placement(inst, cfg.placement)
+    return prepare_placement(inst, cfg)

@@ -46,7 +46,7 @@ def tiny_with(tmp_path: Path, national: int, achterstand: dict[str, int] | None 
 
 def full_lp(path: Path, cfg: RunConfig) -> float:
     """The LP relaxation over all compatible pairs, solved directly (maximisation)."""
-    d = prepare_placement(read_instance(path), cfg.placement)
+    d = prepare_placement(read_instance(path), cfg)
     h, m = np.nonzero(d.allowed)
     compiled = compile_model(build_placement_model(d, Pairs(h, m), relax=True))
     outcome = HighsSession(compiled, cfg.solver, relax=True).solve()
@@ -171,7 +171,7 @@ def test_phase_one_finds_columns_when_the_first_pairs_cannot_meet_a_band() -> No
     from asielplan.config import RegionBand
 
     cfg = config(region_bands=(RegionBand(level="province", lower=0.8, upper=1.2),))
-    d = prepare_placement(read_instance(TINY), cfg.placement)
+    d = prepare_placement(read_instance(TINY), cfg)
     first_allowed = d.allowed.argmax(axis=1)  # Aastad, or Bedorp for H4 (its tie)
     assert set(first_allowed) == {0, 1}
     start = Pairs(np.arange(d.n_households), first_allowed)

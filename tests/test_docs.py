@@ -47,7 +47,7 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
     )
     from asielplan.config import RunConfig
     from asielplan.data.instance import ReceptionSpec, TaakstellingSpec
-    from asielplan.data.schemas import TABLES
+    from asielplan.data.schemas import STANDALONE, TABLES
     from asielplan.experiments.results import DIAGNOSIS_COLUMNS
 
     from .reception_helpers import COHORTS, write_reception_instance
@@ -115,7 +115,16 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
     inflows = compare_reception(["a", "b"], tmp_path / "r", fast, robust=True)
     for name in ("comparison", "openings", "extra_places"):
         add(name, getattr(inflows, name).columns)
-    for name, spec in TABLES.items():
+    from asielplan.data.generator import synthetic_municipalities
+    from asielplan.experiments.labour_card import fit_labour
+    from asielplan.io import csv_bytes
+    from asielplan.model.labour_fit import synthetic_history
+
+    history, _ = synthetic_history(synthetic_municipalities(40, 1), 1_500, 2)
+    (tmp_path / "history.csv").write_bytes(csv_bytes(history))
+    for name, table in fit_labour(tmp_path / "history.csv", fast, compare=True).tables.items():
+        add(name, table.columns)
+    for name, spec in {**TABLES, **STANDALONE}.items():
         add(name, spec.schema.columns)
     for name, field in RunConfig.model_fields.items():
         add(name, getattr(field.annotation, "model_fields", {}))

@@ -139,8 +139,8 @@ def test_a_resolve_changes_only_what_the_lock_forces_or_pays(
     locks = "household_id,municipality\nH3,GM0004\nH4,GM0002\n"  # H4 was in Bedorp already
     inst = with_previous_plan(variant(tmp_path, "tiny", {"locks": locks}), first)
     cfg = config(weight_change=weight)
-    _, best = brute_force(prepare_placement(inst, cfg.placement))
-    d = prepare_placement(inst, cfg.placement)
+    _, best = brute_force(prepare_placement(inst, cfg))
+    d = prepare_placement(inst, cfg)
     assert sorted(d.household_ids[best != d.previous]) == changed
     run = place(inst, cfg)
     changes = run.tables["changes"].set_index("household_id")

@@ -26,20 +26,20 @@ def test_hand_computed_member_probability(tiny) -> None:
     """H1 (man 25-34, tertiary, skilled, A2) in Aastad (employment 70%, urbanity 2):
     logit = -0.95 + .30 + .45 + .40 + .20 + .25 + .022*3 + .03*1 + .12*1 + .02*3."""
     logit = -0.95 + 0.30 + 0.45 + 0.40 + 0.20 + 0.25 + 0.022 * 3 + 0.03 + 0.12 + 0.02 * 3
-    p = member_probabilities(tiny.members, tiny.municipalities)
+    p = member_probabilities(tiny.members, tiny.municipalities, DEFAULT_MODEL)
     assert p[0, 0] == pytest.approx(1 / (1 + np.exp(-logit)))
 
 
 def test_children_do_not_count(tiny) -> None:
     """Members under 18 have probability 0 everywhere."""
-    p = member_probabilities(tiny.members, tiny.municipalities)
+    p = member_probabilities(tiny.members, tiny.municipalities, DEFAULT_MODEL)
     children = (tiny.members["age_band"] == "0-17").to_numpy()
     assert children.sum() == 3 and (p[children] == 0).all()
 
 
 def test_aggregations(tiny) -> None:
     """sum = expected employed members; at_least_one = 1 - prod(1 - p) per household."""
-    p = member_probabilities(tiny.members, tiny.municipalities)
+    p = member_probabilities(tiny.members, tiny.municipalities, DEFAULT_MODEL)
     total = household_scores(tiny.households, tiny.members, p, "sum")
     anyone = household_scores(tiny.households, tiny.members, p, "at_least_one")
     h2 = (tiny.members["household_id"] == "H2").to_numpy()
@@ -51,7 +51,7 @@ def test_aggregations(tiny) -> None:
 def test_explanation_adds_up(tiny) -> None:
     """explain() lists every term; the terms add to the logit and p matches the model."""
     table = explain("H3", "GM0004", tiny.members, tiny.municipalities, DEFAULT_MODEL)
-    p = member_probabilities(tiny.members, tiny.municipalities)
+    p = member_probabilities(tiny.members, tiny.municipalities, DEFAULT_MODEL)
     rows = (tiny.members["household_id"] == "H3").to_numpy()
     assert table["p"].to_numpy() == pytest.approx(p[rows, 3])
     terms = [
@@ -88,7 +88,7 @@ def test_regional_spread_of_the_chance() -> None:
 
     inst = load_default_instance()
     munis = pd.DataFrame({"code": ["a", "b"], "employment_rate": [58.0, 76.0], "urbanity": [3, 3]})
-    p = member_probabilities(inst.members, munis)
+    p = member_probabilities(inst.members, munis, DEFAULT_MODEL)
     adults = (~inst.members["age_band"].isin(["0-17", "65+"])).to_numpy()
     low, high = p[adults].mean(axis=0)
     assert 1.3 < high / low < 1.45

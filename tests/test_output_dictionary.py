@@ -17,10 +17,13 @@ import pytest
 from typer.testing import CliRunner
 
 from asielplan.cli import app
+from asielplan.data.generator import synthetic_municipalities
 from asielplan.data.instance import read_instance
 from asielplan.experiments.dictionary import render
 from asielplan.experiments.outputs import OUTPUTS, Column, Table, expected_columns, match_columns
 from asielplan.experiments.schemes import METRICS
+from asielplan.io import csv_bytes
+from asielplan.model.labour_fit import synthetic_history
 
 from .placement_helpers import FIXTURES, variant
 from .reception_helpers import (
@@ -139,6 +142,11 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
     line = write_reception_instance(root / "line")
     tiny, out = str(TINY), root / "out"
     place = levels(TINY)
+    history, truth = synthetic_history(synthetic_municipalities(40, 1), 1_500, 2)
+    (root / "history").mkdir()
+    (root / "history" / "history.csv").write_bytes(csv_bytes(history))
+    (root / "history" / "history.truth.csv").write_bytes(csv_bytes(truth))
+    fitted = str(root / "history" / "history.csv")
     cases = [
         Case("place", ["place", tiny, "--config", fast], place),
         Case(
@@ -230,6 +238,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
             },
         ),
         Case("letters", ["letters", tiny, "--period", "2026-I", "--national", "11"]),
+        Case("labour", ["labour", "fit", fitted, "--seed", "0", "--compare"]),
         Case(
             "spreiding-letters",
             [

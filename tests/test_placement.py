@@ -428,7 +428,7 @@ def test_outcomes_of_fewer_than_min_cell_households_are_suppressed() -> None:
     assert np.isnan(by_gender.loc["single man", "mean_score"])
     sol, d = run.solution, run.data
     households = household_table(run.instance, d, sol)
-    members = member_outcomes(run.instance, sol)
+    members = member_outcomes(run.instance, run.data, sol)
     shown = group_kpis(members, households, min_cell=1)
     hidden = group_kpis(members, households, min_cell=6)
     assert not np.isnan(shown["score_one_adult"])

@@ -168,11 +168,11 @@ def test_family_add_group_floors() -> None:
     the pair instance the free optimum gives the woman the weaker municipality; a floor
     at her chance in the stronger one moves her there and the man out (the only other
     plan), the row holds at the optimum and its dual is reported as a price."""
-    from asielplan.model.labour import member_probabilities
+    from asielplan.model.labour import DEFAULT_MODEL, member_probabilities
 
     big = {"penalty_shortfall": 1000.0, "penalty_excess": 1000.0}
     inst, d = prepared(FIXTURES / "pair", config(**big))
-    p = member_probabilities(inst.members, inst.municipalities)
+    p = member_probabilities(inst.members, inst.municipalities, DEFAULT_MODEL)
     pairs = all_pairs(d)
     free = build_placement_model(d, pairs)
     solve(free)

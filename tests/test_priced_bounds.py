@@ -47,7 +47,7 @@ def test_a_tight_distance_bound_gets_a_priced_plan_within_it() -> None:
     keeps the bound."""
     inst = read_instance(default_instance_path())
     cfg = config(part_bounds={"distance": {"upper": 48_000.0}})
-    d = prepare_placement(inst, cfg.placement)
+    d = prepare_placement(inst, cfg)
     solution = solve_placement(d, SolverConfig(time_limit=10, mip_gap=0.005))
     assert solution.status.has_solution
     assert solution.stats["priced_searches"] == 1

@@ -17,7 +17,7 @@ from asielplan.config import RunConfig
 from asielplan.errors import ConfigError
 from asielplan.experiments import fronts
 from asielplan.experiments.report import build_report
-from asielplan.model.labour import member_probabilities
+from asielplan.model.labour import DEFAULT_MODEL, member_probabilities
 from asielplan.model.placement import bounded_quantities, constraint_violations
 
 from .placement_helpers import FIXTURES, prepared
@@ -165,7 +165,7 @@ def test_fairness_floor_moves_the_woman_and_reports_its_price(tmp_path: Path) ->
         "tests/fixtures/pair", cfg, "gender", "absolute,proportional,maxmin", level=0.7, floor=0.2
     )
     inst = study.instance
-    p = member_probabilities(inst.members, inst.municipalities)  # type: ignore[arg-type]
+    p = member_probabilities(inst.members, inst.municipalities, DEFAULT_MODEL)  # type: ignore[arg-type]
     (p_ma, p_mb), (p_fa, p_fb) = p
     assert p_fb < 0.2 < p_fa and p_ma + p_fb > p_mb + p_fa
     assert p_fb < 0.7 * p_fa and 0.7 * p_ma < p_mb

@@ -636,7 +636,7 @@ def test_weekly_and_the_simulation_share_one_look_ahead(tmp_path: Path) -> None:
     week1 = tiny(tmp_path, "week1", {"F1": "flexible", "S1": "specialist"}, (0, 0))
     inst = read_instance(week1)
     cfg = hand_config("balanced")
-    batch = prepare_placement(inst, weekly_config(cfg).placement, cfg.schemes)
+    batch = prepare_placement(inst, weekly_config(cfg))
     futures = HouseholdFutures(batch, cfg.solver)
     pool = np.arange(batch.n_households)
     period, placed = np.array([1, 2]), np.array([0, 0])

@@ -67,7 +67,7 @@ def household_table(inst: Instance, d: PlacementData, sol: PlacementSolution) ->
     if inst.members is not None and inst.scores is None and inst.predictions is None:
         # the split into a person part and a regional effect is the built-in model's
         rows = household_rows(inst.households, inst.members)
-        _, average = member_probabilities_at(inst.members, inst.municipalities, a[rows])
+        _, average = member_probabilities_at(inst.members, inst.municipalities, a[rows], d.labour)
         person_part = aggregate(rows, average, d.n_households, d.config.aggregation)
     allowed_scores = np.where(d.allowed, d.score, np.nan)
     hh = inst.households
@@ -184,11 +184,13 @@ def region_table(inst: Instance, d: PlacementData, sol: PlacementSolution) -> pd
     )
 
 
-def member_outcomes(inst: Instance, sol: PlacementSolution) -> pd.DataFrame | None:
+def member_outcomes(
+    inst: Instance, d: PlacementData, sol: PlacementSolution
+) -> pd.DataFrame | None:
     """Every member's household, sex, whether aged 18-64 (the groups' adults) and
     employment probability where the plan places the household (0 unplaced), by the
     run's one model (None without members' outcomes: no members, or a scores table)."""
-    p = run_probabilities(inst)
+    p = run_probabilities(inst, d.labour)
     if inst.members is None or p is None:
         return None
     rows = household_rows(inst.households, inst.members)
@@ -403,7 +405,7 @@ def placement_tables(
     """All output tables of a placement run, keyed by file name (without extension)."""
     households = household_table(inst, d, sol)
     municipalities = municipality_table(inst, d, sol)
-    members = member_outcomes(inst, sol)  # the members' outcomes, once for every table
+    members = member_outcomes(inst, d, sol)  # the members' outcomes, once for every table
     tables = {
         "households": households,
         "municipalities": municipalities,
