@@ -418,16 +418,15 @@ def _unregistered_files(root: Path, meta: InstanceMeta) -> list[Issue]:
     return issues
 
 
-def read_standalone_table(
+def read_table_file(
     path: str | Path,
     schema: pa.DataFrameSchema,
     checks: Callable[[pd.DataFrame, str], list[Issue]] | None = None,
-) -> tuple[pd.DataFrame, list[Issue]]:
-    """A table file outside an instance (e.g. the previous half-year's progress for the
-    letters), read and checked like an instance table, then by ``checks`` (the table's
-    rules across rows, run on the read values even when some cells broke their
-    column's rules, so that every problem is told at once); :class:`InputError` with
-    every problem otherwise."""
+) -> tuple[pd.DataFrame | None, list[Issue]]:
+    """A table file outside an instance, read and checked like an instance table, then by
+    ``checks`` (the table's rules across rows, run on the read values even when some
+    cells broke their column's rules, so that every problem is told at once): the table
+    as read (None when the file could not be read) and every problem and warning."""
     path = Path(path)
     issues: list[Issue] = []
     raw = _read_table_file(path.parent, path.name, issues)
@@ -435,10 +434,21 @@ def read_standalone_table(
     required = {name for name, column in schema.columns.items() if column.required}
     if frame is not None and checks is not None and required <= set(frame.columns):
         issues += checks(frame, path.name)
-    errors = [issue for issue in issues if not issue.is_warning]
-    if errors or frame is None:
+    return frame, issues
+
+
+def read_standalone_table(
+    path: str | Path,
+    schema: pa.DataFrameSchema,
+    checks: Callable[[pd.DataFrame, str], list[Issue]] | None = None,
+) -> tuple[pd.DataFrame, list[Issue]]:
+    """:func:`read_table_file` (e.g. the previous half-year's progress for the letters);
+    :class:`InputError` with every problem, else the table and the warnings of reading
+    it (dialect, encoding)."""
+    frame, issues = read_table_file(path, schema, checks)
+    if frame is None or any(not issue.is_warning for issue in issues):
         raise InputError(issues, str(path))
-    return frame, issues  # the warnings say how the file was read (dialect, encoding)
+    return frame, issues
 
 
 def attach_table(inst: Instance, name: str, path: str | Path) -> Instance:

@@ -1,0 +1,51 @@
+"""Exports of the plan store: the standing proposals per municipality (a workbook and a
+CSV in the Dutch dialect each), all of them, and the progress table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from asielplan.io import (
+    atomic_output_dir,
+    atomic_write_bytes,
+    check_output_dir,
+    csv_bytes,
+    safe_name,
+    spreadsheet_safe,
+    xlsx_bytes,
+)
+from asielplan.store.db import session
+from asielplan.store.plan import active_period, progress, proposals_of
+
+
+def export(engine: Engine, out: str | Path, municipality: str | None = None) -> list[str]:
+    """Write ``progress.csv``, ``proposals.csv`` and per municipality (or only
+    ``municipality``) ``municipalities/CODE.xlsx`` and ``municipalities/CODE.csv`` (Dutch
+    dialect: semicolons, decimal commas), atomically; returns the files written."""
+    out = Path(out)
+    check_output_dir(out)
+    with session(engine) as s:
+        period = active_period(s)
+        table = progress(s, period)
+        proposals = proposals_of(s, period, municipality)
+    codes = [municipality] if municipality is not None else sorted(set(proposals["municipality"]))
+    written = []
+    with atomic_output_dir(out) as staging:
+        atomic_write_bytes(staging / "progress.csv", csv_bytes(spreadsheet_safe(table)))
+        atomic_write_bytes(staging / "proposals.csv", csv_bytes(spreadsheet_safe(proposals)))
+        written += ["progress.csv", "proposals.csv"]
+        (staging / "municipalities").mkdir()
+        for code in codes:
+            own = proposals[proposals["municipality"] == code].reset_index(drop=True)
+            name = safe_name(code)
+            atomic_write_bytes(
+                staging / "municipalities" / f"{name}.xlsx", xlsx_bytes({"voorstellen": own})
+            )
+            atomic_write_bytes(
+                staging / "municipalities" / f"{name}.csv",
+                csv_bytes(spreadsheet_safe(own), "nl"),
+            )
+            written += [f"municipalities/{name}.xlsx", f"municipalities/{name}.csv"]
+    return written
