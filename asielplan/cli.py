@@ -712,13 +712,21 @@ def serve(
     secure: Annotated[
         bool, typer.Option("--secure", help="Behind TLS: session cookies only over HTTPS.")
     ] = False,
+    municipalities_decide: Annotated[
+        bool,
+        typer.Option(
+            "--municipalities-decide",
+            help="A municipality user may accept and refuse its own proposals.",
+        ),
+    ] = False,
 ) -> None:
     """The workbench: the planner's week in a browser (docs/workbench.md)."""
     import uvicorn
 
     from asielplan.web.app import create_app
 
-    uvicorn.run(create_app(db, secure=secure), host=host, port=port, log_level="warning")
+    app = create_app(db, secure=secure, municipalities_decide=municipalities_decide)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 @labour_app.command("fit")

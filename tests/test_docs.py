@@ -124,6 +124,10 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
     (tmp_path / "history.csv").write_bytes(csv_bytes(history))
     for name, table in fit_labour(tmp_path / "history.csv", fast, compare=True).tables.items():
         add(name, table.columns)
+    from asielplan.store.plan import PROGRESS_COLUMNS, PROPOSAL_COLUMNS
+
+    add("proposals", PROPOSAL_COLUMNS)  # plan export
+    add("progress", PROGRESS_COLUMNS)
     for name, spec in {**TABLES, **STANDALONE}.items():
         add(name, spec.schema.columns)
     for name, field in RunConfig.model_fields.items():

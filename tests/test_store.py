@@ -103,11 +103,8 @@ def test_the_weekly_cycle(begun) -> None:
     assert again.loc["H3", "state"] == "housed"
     with session(begun) as s:
         files = plan.run_files(s, second.id)
-        proposed = {
-            p.household_id
-            for p in plan.latest_proposals(s, plan.active_period(s)).values()
-            if p.run_pk == second.id
-        }
+        latest = plan.latest_proposals(s, plan.active_period(s))
+        proposed = set(latest.index[latest["run_pk"] == second.id])
     assert "manifest.json" in files and "households.csv" in files
     assert "H3" not in proposed and {"H1", "H2", "H5"} <= proposed
 

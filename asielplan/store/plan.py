@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 import tomli_w
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -75,6 +75,25 @@ HOUSEHOLD_COLUMNS = (
     "tie_radius_km",
 )
 MEMBER_COLUMNS = ("sex", "age_band", "education", "work_experience", "dutch_level")
+PROGRESS_COLUMNS = (
+    "municipality",
+    "name",
+    "taakstelling",
+    "housed",
+    "remaining",
+    "accepted",
+    "proposed",
+)
+PROPOSAL_COLUMNS = (
+    "household_id",
+    "municipality",
+    "state",
+    "persons",
+    "adults",
+    "children",
+    "hard_criterion",
+    "reason",
+)
 
 
 def now() -> datetime:
@@ -332,75 +351,141 @@ def _plain(value: Any) -> Any:
 # --------------------------------------------------------------------------- state
 
 
+def _frame(s: Session, statement: Any, columns: list[str]) -> pd.DataFrame:
+    """The rows of a query as a frame (one round trip on the session's connection, plain
+    tuples: no ORM objects)."""
+    rows = s.connection().execute(statement).fetchall()
+    return pd.DataFrame.from_records([tuple(row) for row in rows], columns=columns)
+
+
+STATES_KEPT = 4  # household states kept per process, by store version
+
+
+def store_version(s: Session, period: Period) -> tuple[Any, ...]:
+    """What the households' states are a function of: the store's rows only grow
+    (households, decisions; proposals with a finished run), so their counts and largest
+    ids name a version of the states."""
+    return (
+        str(s.get_bind().engine.url),
+        period.id,
+        *s.execute(
+            select(func.count(), func.max(Intake.id)).where(Intake.period_id == period.id)
+        ).one(),
+        *s.execute(
+            select(func.count(), func.max(Decision.id)).where(Decision.period_id == period.id)
+        ).one(),
+        *s.execute(
+            select(func.count(), func.max(Run.id)).where(
+                Run.period_id == period.id, Run.state == "done"
+            )
+        ).one(),
+        s.scalar(
+            select(func.count()).select_from(Household).where(Household.period_id == period.id)
+        ),
+    )
+
+
+_states: dict[tuple[Any, ...], pd.DataFrame] = {}
+
+
 def household_states(s: Session, period: Period) -> pd.DataFrame:
-    """One row per household: its attributes, ``state`` (open, proposed, accepted,
-    housed), the municipality of that state, the date housed, the municipalities that
-    refused it (; between) and its standing proposal's reason. The decisions are read in
-    order; a proposal stands when it is newer than the household's last refusal or
-    withdrawal."""
-    rows = s.scalars(
-        select(Household).where(Household.period_id == period.id).order_by(Household.household_id)
-    ).all()
-    decisions: dict[str, list[Decision]] = {}
-    for d in s.scalars(
-        select(Decision).where(Decision.period_id == period.id).order_by(Decision.id)
-    ):
-        decisions.setdefault(d.household_id, []).append(d)
-    latest = latest_proposals(s, period)
-    out = []
-    for h in rows:
-        state, code, housed_on, refused, cut = "open", None, None, [], 0
-        for d in decisions.get(h.household_id, []):
-            if d.kind in ("accepted", "housed"):
-                state, code = d.kind, d.municipality
-                housed_on = d.housed_on if d.kind == "housed" else None
-            else:
-                state, code, housed_on = "open", None, None
-                cut = max(cut, d.proposal_id or 0)
-                if d.kind == "refused":
-                    refused.append(d.municipality)
-        proposal = latest.get(h.household_id)
-        reason = proposal.reason if proposal is not None else ""
-        if (
-            state == "open"
-            and proposal is not None
-            and proposal.id > cut
-            and proposal.municipality is not None
-        ):
-            state, code = "proposed", proposal.municipality
-        out.append(
-            {
-                "household_id": h.household_id,
-                **{c: getattr(h, c) for c in HOUSEHOLD_COLUMNS},
-                "state": state,
-                "municipality": code,
-                "housed_on": housed_on,
-                "refused_by": ";".join(dict.fromkeys(refused)),
-                "reason": reason,
-            }
+    """One row per household (ordered by id): its attributes, ``state`` (open, proposed,
+    accepted, housed), the municipality of that state, the date housed, the
+    municipalities that refused it (; between), and its newest proposal's reason, next
+    best and top-scoring municipalities.
+
+    A household's last decision sets its state (accepted or housed: there; refused or
+    withdrawn: open again); an open household's newest proposal stands when it is newer
+    than every proposal refused or withdrawn before. Computed once per version of the
+    store (:func:`store_version`) in a process; a copy is returned."""
+    version = store_version(s, period)
+    if version not in _states:
+        while len(_states) >= STATES_KEPT:
+            _states.pop(next(iter(_states)))
+        _states[version] = _household_states(s, period)
+    return _states[version].copy()
+
+
+def _household_states(s: Session, period: Period) -> pd.DataFrame:
+    households = _frame(
+        s,
+        select(Household.household_id, *(getattr(Household, c) for c in HOUSEHOLD_COLUMNS))
+        .where(Household.period_id == period.id)
+        .order_by(Household.household_id),
+        ["household_id", *HOUSEHOLD_COLUMNS],
+    )
+    decisions = _frame(
+        s,
+        select(
+            Decision.household_id,
+            Decision.kind,
+            Decision.municipality,
+            Decision.housed_on,
+            Decision.proposal_id,
         )
-    columns = ["household_id", *HOUSEHOLD_COLUMNS, "state", "municipality", "housed_on"]
-    return pd.DataFrame(out, columns=[*columns, "refused_by", "reason"])
+        .where(Decision.period_id == period.id)
+        .order_by(Decision.id),
+        ["household_id", "kind", "municipality", "housed_on", "proposal_id"],
+    )
+    proposals = latest_proposals(s, period)
+    last = decisions.drop_duplicates("household_id", keep="last").set_index("household_id")
+    undone = decisions[decisions["kind"].isin(("refused", "withdrawn"))]
+    cut = undone.groupby("household_id")["proposal_id"].max()
+    refused = decisions[decisions["kind"] == "refused"].drop_duplicates(
+        ["household_id", "municipality"]
+    )
+    refused_by = refused.groupby("household_id", sort=False)["municipality"].agg(";".join)
+    ids = households["household_id"]
+    kind = ids.map(last["kind"])
+    settled = kind.isin(("accepted", "housed"))
+    state = kind.where(settled, "open")
+    municipality = ids.map(last["municipality"]).where(settled, None)
+    housed_on = ids.map(last["housed_on"]).where(kind == "housed", None)
+    proposal_id = ids.map(proposals["id"])
+    standing = (
+        ~settled
+        & proposal_id.notna()
+        & (proposal_id > ids.map(cut).fillna(0))
+        & ids.map(proposals["municipality"]).notna()
+    )
+    state = state.where(~standing, "proposed")
+    municipality = municipality.where(~standing, ids.map(proposals["municipality"]))
+    out = households.assign(
+        state=state.to_numpy(),
+        municipality=municipality.astype(object).where(municipality.notna(), None).to_numpy(),
+        housed_on=housed_on.astype(object).where(housed_on.notna(), None).to_numpy(),
+        refused_by=ids.map(refused_by).fillna("").to_numpy(),
+        reason=ids.map(proposals["reason"]).fillna("").to_numpy(),
+        next_best=ids.map(proposals["next_best"]).to_numpy(),
+        top_scoring=ids.map(proposals["top_scoring"]).to_numpy(),
+    )
+    return out
 
 
-def latest_proposals(s: Session, period: Period) -> dict[str, Proposal]:
-    """Each household's proposal of the newest finished run that proposed it."""
-    rows = s.scalars(
-        select(Proposal)
+def latest_proposals(s: Session, period: Period) -> pd.DataFrame:
+    """Each household's proposal of the newest finished run that proposed it, indexed by
+    household (id, run, municipality, next_best, top_scoring, reason)."""
+    columns = ["household_id", "id", "run_pk", "municipality", "next_best", "top_scoring", "reason"]
+    frame = _frame(
+        s,
+        select(*(getattr(Proposal, c) for c in columns))
         .join(Run, Run.id == Proposal.run_pk)
         .where(Proposal.period_id == period.id, Run.state == "done")
-        .order_by(Proposal.run_pk)
-    ).all()
-    return {p.household_id: p for p in rows}
+        .order_by(Proposal.run_pk, Proposal.id),
+        columns,
+    )
+    return frame.drop_duplicates("household_id", keep="last").set_index("household_id")
 
 
-def progress(s: Session, period: Period) -> pd.DataFrame:
+def progress(s: Session, period: Period, states: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per municipality: taakstelling, persons housed (from the housed decisions),
-    remaining, persons accepted and proposed but not housed."""
+    remaining, persons accepted and proposed but not housed (``states``: the
+    :func:`household_states`, when at hand)."""
     munis = s.scalars(
         select(Municipality).where(Municipality.period_id == period.id).order_by(Municipality.code)
     ).all()
-    states = household_states(s, period)
+    if states is None:
+        states = household_states(s, period)
     table = pd.DataFrame(
         {
             "municipality": [m.code for m in munis],
@@ -604,14 +689,16 @@ def _text(row: Any, column: str) -> str | None:
     return str(row[column])
 
 
-def cancel_run(engine: Engine, run_pk: int, user: str) -> None:
+def cancel_run(engine: Engine, run_pk: int, user: str) -> bool:
+    """Mark a queued or running run cancelled (its work, if it ends anyway, is not
+    stored); whether there was one to cancel."""
     with session(engine) as s:
-        s.execute(
-            update(Run)
-            .where(Run.id == run_pk, Run.state.in_(("queued", "running")))
-            .values(state="cancelled", finished_at=now(), message="cancelled by " + user)
-        )
+        run = s.get(Run, run_pk)
+        if run is None or run.state not in ("queued", "running"):
+            return False
+        run.state, run.finished_at, run.message = "cancelled", now(), "cancelled by " + user
         audit(s, user, "cancel", run=run_pk)
+        return True
 
 
 def propose(
@@ -694,7 +781,7 @@ def decide(engine: Engine, decisions: pd.DataFrame, user: str, file: str = "deci
         period = active_period(s)
         states = household_states(s, period).set_index("household_id")
         codes = set(s.scalars(select(Municipality.code).where(Municipality.period_id == period.id)))
-        latest = latest_proposals(s, period)
+        latest = latest_proposals(s, period)["id"]
         issues: list[Issue] = []
         found: list[_Decided] = []
         for row, r in enumerate(decisions.to_dict("records"), start=1):
@@ -711,7 +798,7 @@ def decide(engine: Engine, decisions: pd.DataFrame, user: str, file: str = "deci
                 Decision(
                     period_id=period.id,
                     household_id=d.household_id,
-                    proposal_id=proposal.id if proposal is not None else None,
+                    proposal_id=None if proposal is None else int(proposal),
                     kind=d.kind,
                     municipality=d.municipality,
                     reason=d.reason,
@@ -736,18 +823,8 @@ def proposals_of(s: Session, period: Period, municipality: str | None = None) ->
     live = states[states["state"].isin(("proposed", "accepted"))]
     if municipality is not None:
         live = live[live["municipality"] == municipality]
-    return pd.DataFrame(
-        {
-            "household_id": live["household_id"],
-            "municipality": live["municipality"],
-            "state": live["state"],
-            "persons": live["persons"],
-            "adults": live["adults"],
-            "children": live["children"],
-            "hard_criterion": live["tie_kind"].notna(),
-            "reason": live["reason"],
-        }
-    ).reset_index(drop=True)
+    out = live.assign(hard_criterion=live["tie_kind"].notna())
+    return out[list(PROPOSAL_COLUMNS)].reset_index(drop=True)
 
 
 def run_files(s: Session, run_pk: int) -> dict[str, bytes]:

@@ -11,7 +11,6 @@ Content-Security-Policy that allows no inline script. Queries go through SQLAlch
 from __future__ import annotations
 
 import hmac
-import multiprocessing
 import secrets
 import tempfile
 from datetime import date
@@ -34,6 +33,7 @@ from asielplan.store import plan
 from asielplan.store.db import open_store, session
 from asielplan.store.tables import Audit, Municipality, Run, User
 from asielplan.store.users import LoginRefused, authenticate
+from asielplan.web.worker import RunWorker
 
 HERE = Path(__file__).parent
 UPLOAD_LIMIT = 5 * 1024 * 1024  # bytes of one uploaded file
@@ -77,7 +77,7 @@ def create_app(
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
-    workers: dict[int, multiprocessing.process.BaseProcess] = {}
+    worker = RunWorker(db)
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:
@@ -209,11 +209,12 @@ def create_app(
         user = allow(request, "planner", "viewer")
         with session(engine) as s:
             period = plan.active_period(s)
-            table = plan.progress(s, period)
+            states = plan.household_states(s, period)
+            table = plan.progress(s, period, states)
             runs = s.scalars(
                 select(Run).where(Run.period_id == period.id).order_by(Run.id.desc()).limit(10)
             ).all()
-            states = plan.household_states(s, period)["state"].value_counts().to_dict()
+            counts = states["state"].value_counts().to_dict()
         table["share_housed"] = table["housed"] / table["taakstelling"].where(
             table["taakstelling"] > 0
         )
@@ -229,7 +230,7 @@ def create_app(
                 .sum()
                 .to_dict(),
                 "runs": [_run_view(r) for r in runs],
-                "states": states,
+                "states": counts,
                 "busy": busy,
                 "planner": user.role == "planner",
             },
@@ -258,22 +259,15 @@ def create_app(
             run_pk = plan.start_run(engine, policy, time_limit, user.name)
         except ConfigError as exc:
             return page(request, "message.html", {"title": "Not started", "text": str(exc)}, 409)
-        worker = multiprocessing.get_context("spawn").Process(
-            target=_work, args=(db, run_pk), daemon=True
-        )
-        worker.start()
-        workers[run_pk] = worker
+        worker.submit(run_pk)
         return RedirectResponse("/week", status_code=303)
 
     @app.post("/runs/{run_pk}/cancel")
     def cancel(request: Request, run_pk: int, csrf: str = Form("")) -> Response:
         check_token(request, csrf)
         user = allow(request, "planner")
-        worker = workers.pop(run_pk, None)
-        if worker is not None and worker.is_alive():
-            worker.terminate()
-            worker.join(5)
-        plan.cancel_run(engine, run_pk, user.name)
+        if plan.cancel_run(engine, run_pk, user.name):
+            worker.cancel()
         return RedirectResponse("/week", status_code=303)
 
     @app.get("/runs/{run_pk}/report", response_class=HTMLResponse)
@@ -309,19 +303,18 @@ def create_app(
             period = plan.active_period(s)
             states = plan.household_states(s, period)
             names = _names(s, period)
-            latest = plan.latest_proposals(s, period)
         if municipality:
             states = states[states["municipality"] == municipality]
         if state:
             states = states[states["state"] == state]
         rows = []
         for r in states.head(TABLE_LIMIT).to_dict("records"):
-            p = latest.get(r["household_id"])
+            others = (r["next_best"], r["top_scoring"])
             rows.append(
                 {
                     **r,
                     "municipality_name": names.get(r["municipality"] or "", ""),
-                    "alternatives": [c for c in (p.next_best, p.top_scoring) if c] if p else [],
+                    "alternatives": [c for c in dict.fromkeys(others) if isinstance(c, str)],
                     "hard_criterion": r["tie_kind"] is not None,
                 }
             )
@@ -526,6 +519,7 @@ def create_app(
         return page(request, "audit.html", {"rows": rows})
 
     app.state.engine = engine
+    app.state.worker = worker
     return app
 
 
@@ -562,8 +556,3 @@ def _stale_runs(engine: Engine) -> None:
             .where(Run.state.in_(("queued", "running")))
             .values(state="failed", message="the server stopped before the run ended")
         )
-
-
-def _work(db: str, run_pk: int) -> None:
-    """A proposal run in its own process."""
-    plan.execute_run(open_store(db), run_pk)
