@@ -261,3 +261,46 @@ def test_a_proposal_run_from_the_page(workbench) -> None:
     report = client.get("/runs/2/report")
     assert report.status_code == 200 and "Weekly placement batch" in report.text
     assert "unsafe-inline" in report.headers["content-security-policy"]
+
+
+def test_the_letters_of_the_period(workbench) -> None:
+    """The week page's letters link gives a ZIP with a PDF per municipality, an overview
+    per province and letters.csv, whose taakstelling per municipality is the law's for
+    the period's national number; the same store gives the same bytes."""
+    import io
+    import zipfile
+
+    import pandas as pd
+
+    from asielplan import api
+
+    _, client = workbench
+    assert login(client, "vic") == 303
+    response = client.get("/export/letters.zip")
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    names = archive.namelist()
+    assert sum(n.startswith("municipalities/") for n in names) == 4
+    assert sum(n.startswith("provinces/") for n in names) == 2
+    assert all(archive.read(n).startswith(b"%PDF") for n in names if n.endswith(".pdf"))
+    table = pd.read_csv(archive.open("letters.csv")).set_index("municipality")
+    law = api.letters("2026-I", TINY, national=11).table.set_index("municipality")
+    assert table["taakstelling"].to_dict() == law["taakstelling"].to_dict()
+    assert client.get("/export/letters.zip").content == response.content
+
+
+def test_a_run_can_be_cancelled(workbench) -> None:
+    """A planner cancels a running proposal: it is said cancelled, stores no proposal, and
+    the next run can start."""
+    url, client = workbench
+    assert login(client, "pia") == 303
+    token = csrf(client, "/week")
+    client.post("/propose", data={"csrf": token, "policy": "prices", "time_limit": "600"})
+    assert client.post("/runs/2/cancel", data={"csrf": token}).status_code == 303
+    page = client.get("/week").text
+    assert page.count('<td class="state">cancelled</td>') == 1
+    with session(open_store(url)) as s:
+        latest = plan.latest_proposals(s, plan.active_period(s))
+    assert set(latest["run_pk"]) == {1}
+    response = client.post("/propose", data={"csrf": token, "policy": "greedy", "time_limit": "10"})
+    assert response.status_code == 303

@@ -17,7 +17,15 @@ from asielplan.io import (
     xlsx_bytes,
 )
 from asielplan.store.db import session
-from asielplan.store.plan import active_period, progress, proposals_of
+from asielplan.store.plan import (
+    HOUSEHOLD_COLUMNS,
+    active_period,
+    base_files,
+    household_states,
+    progress,
+    proposals_of,
+    write_instance_folder,
+)
 
 
 def export(engine: Engine, out: str | Path, municipality: str | None = None) -> list[str]:
@@ -49,3 +57,38 @@ def export(engine: Engine, out: str | Path, municipality: str | None = None) -> 
             )
             written += [f"municipalities/{name}.xlsx", f"municipalities/{name}.csv"]
     return written
+
+
+def letters_zip(engine: Engine) -> bytes:
+    """The taakstelling letters of the active period (the law's, with the period's
+    national number, on its base instance) as one ZIP: ``municipalities/*.pdf``,
+    ``provinces/*.pdf`` and ``letters.csv`` with every number printed. Same store, same
+    bytes. :class:`InputError` when the letters cannot be made (e.g. populations of
+    another date than the period's peildatum)."""
+    import io
+    import tempfile
+    import zipfile
+
+    from asielplan import api
+
+    with session(engine) as s:
+        period = active_period(s)
+        files = base_files(s, period)
+        # an instance holds households (the letters do not read them)
+        households = household_states(s, period)[["household_id", *HOUSEHOLD_COLUMNS]]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "instance"
+        write_instance_folder(folder, files, {"households": households})
+        made = api.letters(period.name, folder, national=period.national)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        members = {
+            **{f"municipalities/{n}": c for n, c in made.municipalities.items()},
+            **{f"provinces/{n}": c for n, c in made.provinces.items()},
+            "letters.csv": csv_bytes(spreadsheet_safe(made.table)),
+        }
+        for name in sorted(members):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, members[name])
+    return buffer.getvalue()

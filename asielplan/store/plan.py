@@ -262,7 +262,7 @@ def _check_with_base(
         extra = {"households": households}
         if members is not None:
             extra["members"] = members
-        _write_instance_folder(folder, base_files(s, period), extra)
+        write_instance_folder(folder, base_files(s, period), extra)
         try:
             read_instance(folder)
         except InputError as exc:
@@ -507,7 +507,7 @@ def progress(s: Session, period: Period, states: pd.DataFrame | None = None) -> 
 # --------------------------------------------------------------------------- a run
 
 
-def _write_instance_folder(
+def write_instance_folder(
     folder: Path, base: dict[str, bytes], extra: dict[str, pd.DataFrame]
 ) -> None:
     """The period's base files plus ``extra`` tables (registered in instance.toml)."""
@@ -566,7 +566,7 @@ def run_instance(s: Session, period: Period, folder: Path) -> int:
     standing = pool[pool["state"] == "proposed"]
     if len(standing):
         extra["previous_plan"] = standing[["household_id", "municipality"]]
-    _write_instance_folder(folder, base_files(s, period), extra)
+    write_instance_folder(folder, base_files(s, period), extra)
     return len(households)
 
 

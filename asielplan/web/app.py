@@ -491,6 +491,24 @@ def create_app(
             headers={"Content-Disposition": 'attachment; filename="progress.csv"'},
         )
 
+    @app.get("/export/letters.zip")
+    def export_letters(request: Request) -> Response:
+        allow(request, "planner", "viewer")
+        from asielplan.store.export import letters_zip
+
+        try:
+            content = letters_zip(engine)
+        except InputError as exc:
+            return page(
+                request, "problems.html", {"title": "No letters", "issues": exc.issues}, 400
+            )
+        with session(engine) as s:
+            name = safe_name(f"letters-{plan.active_period(s).name}")
+        disposition = f'attachment; filename="{name}.zip"'
+        return Response(
+            content, media_type="application/zip", headers={"Content-Disposition": disposition}
+        )
+
     @app.get("/api/proposals")
     def api_proposals(request: Request, municipality: str | None = None) -> Response:
         user = user_of(request)
