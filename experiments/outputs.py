@@ -33,7 +33,7 @@ from asielplan.io import WORKBOOK
 from asielplan.model.groups import GROUP_LABELS
 from asielplan.model.placement import PARTS, SUMS_OF_PARTS, VIOLATION, bound_unit
 from asielplan.model.reception import COST_PARTS
-from asielplan.solvers.placement import ROW_FAMILIES
+from asielplan.solvers.placement import ROW_FAMILIES, TRACE_COLUMNS
 from asielplan.solvers.reception import DUAL_FAMILIES
 
 Kind = Literal["integer", "number", "text", "true-false"]
@@ -75,6 +75,7 @@ UNITS: dict[str, str] = {
     "per unit of quantity": "EUR for a money part, a weight for a weight part",
     "see unit": "the unit named in the row's own unit column",
     "see meaning": "the unit the meaning names",
+    "seconds": "wall-clock seconds",
     "log-odds": "a coefficient of the labour model: a change in the log of the odds of work",
     "adults": "a number of adults (18-64) of a history",
     "expected employed adults": "a sum of employment probabilities",
@@ -945,6 +946,25 @@ CHANGES = Table(
     ),
     when="a re-solve with --previous has a plan",
 )
+TRACE = Table(
+    "trace",
+    "One row per new incumbent or new bound of the placement search, in time order: "
+    "whether and how fast the run closed its gap (docs/formulation/placement.md).",
+    _in_order(
+        TRACE_COLUMNS,
+        Column("seconds", "number", "seconds", "Seconds since the search began."),
+        Column("event", "text", "", "incumbent (a better plan) or bound (a better bound)."),
+        Column(
+            "objective",
+            "number",
+            "objective",
+            "The incumbent's objective (maximised); empty before the first plan.",
+        ),
+        Column("bound", "number", "objective", "The proven bound; empty before the first."),
+        Column("gap", "number", "share", "Relative gap between them; empty without both."),
+    ),
+    "the search ran (not the exact model of a small instance without a taakstelling)",
+)
 PLACE = Output(
     "place",
     ("asielplan place",),
@@ -963,6 +983,7 @@ PLACE = Output(
         OUTCOMES_BY_GENDER,
         EXPLANATIONS,
         CHANGES,
+        TRACE,
         DIAGNOSIS,
     ),
 )

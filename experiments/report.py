@@ -249,6 +249,9 @@ def placement_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
             )
     sections.append(maps_section)
     sections.append(_group_section(run))
+    trace = run.table("trace")
+    if trace is not None and len(trace):
+        sections.append(_search_section(trace))
     tables = Section("Tables")
     regions = run.table("regions")
     if regions is not None:
@@ -262,6 +265,36 @@ def placement_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
         tables.tables.append(table(municipalities, "Municipalities"))
     sections.append(tables)
     return sections
+
+
+def _search_section(trace: pd.DataFrame) -> Section:
+    """The incumbent and the proven bound over the search's seconds (trace.csv)."""
+    plt = pyplot()
+    section = Section("The search: plan and bound over time")
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    end = float(trace["seconds"].max())
+    for column, colour, label in (
+        ("objective", "#1f5f8b", "best plan found (incumbent)"),
+        ("bound", "#C44E52", "proven bound"),
+    ):
+        known = trace[["seconds", column]].dropna()
+        if len(known):
+            x = [*known["seconds"], end]
+            y = [*known[column], known[column].iloc[-1]]
+            ax.step(x, y, where="post", color=colour, label=label)
+    ax.set_xlabel("seconds since the search began")
+    ax.set_ylabel("objective (maximised)")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    section.figures.append(figure(fig, "incumbent and bound over time"))
+    last = trace.iloc[-1]
+    if pd.notna(last["gap"]):
+        section.notes.append(
+            f"At {_cell(float(last['seconds']))} s the gap between the plan and the bound "
+            f"was {float(last['gap']):.4%} ({len(trace)} events in trace.csv)."
+        )
+    return section
 
 
 def municipality_measures(municipalities: pd.DataFrame) -> pd.DataFrame:

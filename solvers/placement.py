@@ -86,7 +86,7 @@ from asielplan.solvers.highs import (
     solve_with_pyomo,
 )
 from asielplan.solvers.lagrange import Knapsacks, lagrangian_applies, lagrangian_bound
-from asielplan.solvers.result import ObjectivePart, Result, Status, within_gap
+from asielplan.solvers.result import ObjectivePart, Result, Status, relative_gap, within_gap
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,10 @@ class PlacementSolution(Result):
     lp_bound: float | None = None
     reduced_costs: np.ndarray | None = None
     violations: pd.DataFrame | None = None
+    trace: pd.DataFrame | None = None  # the incumbent and the bound over time (TRACE_COLUMNS)
+
+
+TRACE_COLUMNS = ("seconds", "event", "objective", "bound", "gap")
 
 
 class _Clock:
@@ -236,6 +240,7 @@ def _solution(
     violations: pd.DataFrame | None = None,
     parts: dict[str, ObjectivePart] | None = None,
     message: str = "",
+    trace: pd.DataFrame | None = None,
 ) -> PlacementSolution:
     return PlacementSolution(
         problem="placement",
@@ -255,6 +260,7 @@ def _solution(
         reduced_costs=reduced_costs,
         violations=violations,
         constant=objective_constant(d),
+        trace=trace,
     )
 
 
@@ -468,18 +474,45 @@ class _Search:
         self.assignment = np.full(d.n_households, -1, dtype=np.int64)
         self.objective: float | None = None  # min form
         self.z_lp: float | None = None
-        self.bound: float | None = None
+        self._bound: float | None = None
+        # (seconds, event, objective, bound) in min form, at every new incumbent or bound
+        self.events: list[tuple[float, str, float | None, float | None]] = []
         self.lp_duals: np.ndarray | None = None  # row duals of the final LP (min form)
         self.knapsack_pairs: Pairs | None = None  # pairs the Lagrangian knapsacks chose
         self.maps: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------------ bookkeeping
+    @property
+    def bound(self) -> float | None:
+        """The proven bound (min form); every change is recorded in :attr:`events`."""
+        return self._bound
+
+    @bound.setter
+    def bound(self, value: float | None) -> None:
+        if value is not None and value != self._bound:
+            self.events.append((self.clock.elapsed(), "bound", self.objective, value))
+        self._bound = value
+
     def offer(self, assignment: np.ndarray) -> bool:
         value = _min_objective(self.d, assignment, self.elastic)
         if value is None or (self.objective is not None and value >= self.objective - 1e-9):
             return False
         self.assignment, self.objective = assignment, value
+        self.events.append((self.clock.elapsed(), "incumbent", value, self._bound))
         return True
+
+    def trace(self) -> pd.DataFrame:
+        """The incumbent and the bound over time, in the model's maximisation sense, with
+        the gap between them at each event (:func:`relative_gap`, empty without both)."""
+        rows = []
+        for seconds, event, objective, bound in self.events:
+            gap = (
+                relative_gap(objective, bound)
+                if objective is not None and bound is not None
+                else None
+            )
+            rows.append((round(seconds, 3), event, _negated(objective), _negated(bound), gap))
+        return pd.DataFrame(rows, columns=list(TRACE_COLUMNS))
 
     def reserve(self) -> float:
         """Seconds kept back for building and reading results: 5% of the limit, <= 1 s."""
@@ -517,6 +550,7 @@ class _Search:
             reduced_costs=reduced,
             parts=_parts(self.d, self.assignment, elastic=self.elastic) if has else {},
             message=message,
+            trace=self.trace(),
         )
 
     def _prices(self) -> tuple[dict[str, pd.Series], np.ndarray | None]:

@@ -661,3 +661,26 @@ def test_a_shortfall_is_shared_in_proportion_to_the_taakstelling() -> None:
     weekly = place(inst, config(scheme="population", targets="remaining")).tables
     assert weekly["municipalities"]["target"].tolist() == [5, 3, 2, 1]
     assert np.isnan(weekly["kpis"]["largest_relative_shortfall"].iloc[0])
+
+
+def test_the_search_trace_tells_incumbent_and_bound_over_time() -> None:
+    """trace (the incumbent and the bound at each change): seconds in order, every
+    incumbent better than the one before, every bound tighter, each gap recomputed from
+    its row, and its last plan and bound those of the solution."""
+    from asielplan.config import RunConfig
+    from asielplan.solvers.result import relative_gap
+
+    run = place(None, RunConfig.model_validate({"solver": {"time_limit": 10}}))
+    sol = run.solution
+    trace = run.tables["trace"]
+    assert list(trace.columns) == ["seconds", "event", "objective", "bound", "gap"]
+    assert trace["seconds"].is_monotonic_increasing
+    incumbents = trace.loc[trace["event"] == "incumbent", "objective"]
+    bounds = trace.loc[trace["event"] == "bound", "bound"]
+    assert len(incumbents) >= 1 and len(bounds) >= 1
+    assert incumbents.is_monotonic_increasing and bounds.is_monotonic_decreasing
+    both = trace.dropna(subset=["objective", "bound"])
+    for row in both.itertuples():
+        assert row.gap == pytest.approx(relative_gap(-row.objective, -row.bound))
+    assert incumbents.iloc[-1] == pytest.approx(sol.objective)
+    assert trace["bound"].dropna().iloc[-1] == pytest.approx(sol.bound)
