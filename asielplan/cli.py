@@ -725,7 +725,7 @@ def serve(
 
     from asielplan.web.app import create_app
 
-    app = create_app(db, secure=secure, municipalities_decide=municipalities_decide)
+    app = create_app(db, secure=secure, municipalities_decide=municipalities_decide, warm=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

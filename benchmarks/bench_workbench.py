@@ -111,7 +111,7 @@ def main() -> None:
             f"store filled: {args.households:,} households, {args.weeks} weeks of history, "
             f"{time.perf_counter() - start:.0f} s"
         )
-        client = TestClient(create_app(url), follow_redirects=False)
+        client = TestClient(create_app(url, warm=True), follow_redirects=False)
         token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
         assert token is not None
         client.post("/login", data={"name": "pia", "password": PASSWORD, "csrf": token.group(1)})

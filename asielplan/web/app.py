@@ -59,12 +59,17 @@ class BadToken(Exception):
 
 
 def create_app(
-    db: str, secure: bool = False, municipalities_decide: bool = False, secret: str | None = None
+    db: str,
+    secure: bool = False,
+    municipalities_decide: bool = False,
+    secret: str | None = None,
+    warm: bool = False,
 ) -> FastAPI:
     """The workbench on the store at ``db``. ``secure``: cookies only over HTTPS (behind
     TLS). ``municipalities_decide``: a municipality user may accept and refuse its own
     proposals. ``secret`` signs the session cookies (a new random one by default, so a
-    restart ends every session)."""
+    restart ends every session). ``warm``: start the run worker now (``serve``), not at
+    the first run."""
     engine = open_store(db)
     _stale_runs(engine)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
@@ -77,7 +82,7 @@ def create_app(
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
-    worker = RunWorker(db)
+    worker = RunWorker(db, warm)
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:

@@ -27,11 +27,13 @@ def _serve(db: str, jobs: Any) -> None:
 class RunWorker:
     """A warm process for proposal runs (spawned: no state shared with the server)."""
 
-    def __init__(self, db: str) -> None:
+    def __init__(self, db: str, warm: bool = True) -> None:
+        """``warm``: start the process now (a server), else at the first run (tests)."""
         self.db = db
         self.context = multiprocessing.get_context("spawn")
         self.process: BaseProcess | None = None
-        self.start()
+        if warm:
+            self.start()
 
     def start(self) -> None:
         self.jobs = self.context.Queue()
@@ -44,11 +46,11 @@ class RunWorker:
         self.jobs.put(run_pk)
 
     def cancel(self) -> None:
-        """End the run under way (and any queued), and start a fresh worker."""
+        """End the run under way (and any queued); a fresh worker starts with the next."""
         if self.process is not None and self.process.is_alive():
             self.process.terminate()
             self.process.join(5)
-        self.start()
+        self.process = None
 
     def close(self) -> None:
         if self.process is not None and self.process.is_alive():
