@@ -39,7 +39,8 @@ def package_modules() -> dict[str, Path]:
     folders = setuptools["package-dir"]
     out = {}
     for package in setuptools["packages"]:
-        for path in sorted((ROOT / folders[package]).glob("*.py")):
+        folder = folders.get(package, package.replace(".", "/"))
+        for path in sorted((ROOT / folder).glob("*.py")):
             name = package if path.stem == "__init__" else f"{package}.{path.stem}"
             out[name] = path
     return out

@@ -304,3 +304,23 @@ def test_a_run_can_be_cancelled(workbench) -> None:
     assert set(latest["run_pk"]) == {1}
     response = client.post("/propose", data={"csrf": token, "policy": "greedy", "time_limit": "10"})
     assert response.status_code == 303
+
+
+def test_the_week_ranks_by_the_pro_rata_path(workbench) -> None:
+    """On 1 April 2026, 90 of the 181 days of 2026-I have passed: each municipality's
+    path is its taakstelling times 90/181, and the list starts with the one furthest
+    behind it; a date that is not one is refused."""
+    url, client = workbench
+    assert login(client, "vic") == 303
+    page = client.get("/week?on=2026-04-01").text
+    assert "On 2026-04-01, 49.7% of the half-year" in page
+    with session(open_store(url)) as s:
+        table = plan.progress(s, plan.active_period(s))
+    behind = table["taakstelling"] * 90 / 181 - table["housed"]
+    first = table.loc[behind.idxmax(), "municipality"]
+    rows = page[page.index('id="behind"') :]
+    assert rows.index(f">{first}</a>") == min(
+        rows.index(f">{c}</a>") for c in table["municipality"]
+    )
+    assert f"{behind.max():.1f}" in rows
+    assert client.get("/week?on=yesterday").status_code == 400

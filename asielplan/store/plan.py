@@ -21,6 +21,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import tomli_w
 from sqlalchemy import func, select, update
@@ -502,6 +503,33 @@ def progress(s: Session, period: Period, states: pd.DataFrame | None = None) -> 
         ["municipality", "name", "taakstelling", "housed", "remaining", "accepted", "proposed"]
     ]
     return table
+
+
+def half_year(name: str) -> tuple[date, date] | None:
+    """The first day of half-year ``YYYY-I`` / ``YYYY-II`` and the first day after it."""
+    from asielplan.model.taakstelling import PERIOD
+
+    match = PERIOD.fullmatch(name)
+    if match is None:
+        return None
+    year = int(match["year"])
+    if match["half"] == "I":
+        return date(year, 1, 1), date(year, 7, 1)
+    return date(year, 7, 1), date(year + 1, 1, 1)
+
+
+def behind_path(table: pd.DataFrame, period: str, on: date) -> tuple[pd.DataFrame, float]:
+    """:func:`progress` with the pro-rata path on ``on`` (the taakstelling times the share
+    of the half-year's days passed) and ``behind`` (path - housed, persons), most behind
+    first; and that share (NaN for a period that is not a half-year)."""
+    bounds = half_year(period)
+    if bounds is None:
+        return table.assign(path=np.nan, behind=np.nan), float("nan")
+    start, end = bounds
+    share = min(1.0, max(0.0, (on - start).days / (end - start).days))
+    out = table.assign(path=table["taakstelling"] * share)
+    out["behind"] = out["path"] - out["housed"]
+    return out.sort_values(["behind", "municipality"], ascending=[False, True]), share
 
 
 # --------------------------------------------------------------------------- a run

@@ -151,6 +151,9 @@ def create_app(
         if not expected or not hmac.compare_digest(str(expected), given or ""):
             raise BadToken
 
+    def say(request: Request, title: str, text: str, status: int) -> Response:
+        return page(request, "message.html", {"title": title, "text": text}, status)
+
     def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
         user = request.session.get("user")
         role = request.session.get("role")
@@ -210,8 +213,12 @@ def create_app(
     # ------------------------------------------------------------------ this week
 
     @app.get("/week", response_class=HTMLResponse)
-    def week(request: Request) -> Response:
+    def week(request: Request, on: str = "") -> Response:
         user = allow(request, "planner", "viewer")
+        try:
+            day = date.fromisoformat(on) if on else date.today()
+        except ValueError:
+            return say(request, "Refused", "on: a date, YYYY-MM-DD", 400)
         with session(engine) as s:
             period = plan.active_period(s)
             states = plan.household_states(s, period)
@@ -219,21 +226,19 @@ def create_app(
             runs = s.scalars(
                 select(Run).where(Run.period_id == period.id).order_by(Run.id.desc()).limit(10)
             ).all()
-            counts = states["state"].value_counts().to_dict()
-        table["share_housed"] = table["housed"] / table["taakstelling"].where(
-            table["taakstelling"] > 0
-        )
-        behind = table.sort_values(["share_housed", "remaining"], ascending=[True, False]).head(10)
+        counts = states["state"].value_counts().to_dict()
+        ranked, share = plan.behind_path(table, period.name, day)
         busy = any(r.state in ("queued", "running") for r in runs)
+        totals = table[["taakstelling", "housed", "remaining", "accepted", "proposed"]].sum()
         return page(
             request,
             "week.html",
             {
                 "period": period,
-                "behind": behind.to_dict("records"),
-                "totals": table[["taakstelling", "housed", "remaining", "accepted", "proposed"]]
-                .sum()
-                .to_dict(),
+                "behind": ranked.head(10).to_dict("records"),
+                "day": day.isoformat(),
+                "share": share,
+                "totals": totals.to_dict(),
                 "runs": [_run_view(r) for r in runs],
                 "states": counts,
                 "busy": busy,
