@@ -179,10 +179,17 @@ def run_spec(kind: Kind, inst: Instance, config: RunConfig) -> RunSpec:
     """The RunSpec of a run on ``inst``: its id hashes the instance folder's files and
     the tables attached from outside it (``--previous``), or (for an instance made in
     memory) its tables."""
+    return RunSpec(kind, inst.root, config, spec_inputs(inst))
+
+
+def spec_inputs(inst: Instance) -> dict[str, str]:
+    """What a run id hashes of its instance: the folder's files and the tables attached
+    from outside it (``--previous``, a batch's household draw), or (for an instance made
+    in memory) its tables."""
     if inst.root is not None:
         attached = {f"attached:{name}": sha for name, sha in sorted(inst.attached.items())}
-        return RunSpec(kind, inst.root, config, {**instance_inputs(inst), **attached})
-    return RunSpec(kind, None, config, _table_hashes(inst))
+        return {**instance_inputs(inst), **attached}
+    return _table_hashes(inst)
 
 
 def instance_inputs(inst: Instance) -> dict[str, str]:

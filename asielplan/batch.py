@@ -8,6 +8,7 @@ the axes whose cartesian product is the batch::
     instances = ["default"]           # folders relative to this file; "default" is embedded
     scenarios = ["base", "tight"]     # "base" or a [config.scenarios.NAME]
     seeds = [1, 2, 3]                 # solver.seed
+    draws = [1, 2, 3]                 # household draws: the households generated anew
     schemes = ["population"]          # placement.scheme (optional)
     inflows = ["steady"]              # reception.inflow (optional)
 
@@ -38,7 +39,9 @@ effective configuration and a study's options; its result goes to ``OUT/runs/<id
 running the batch again skips it, so a changed scenario reruns only its own runs. At
 the end the rows of every run (its axes, status, KPIs, timings, and the message of a run
 that failed) are gathered into ``OUT/runs.parquet`` and ``OUT/runs.csv``, in the batch's
-order; a study's row holds its headline numbers (:func:`_study_row`).
+order; a study's row holds its headline numbers (:func:`_study_row`). With a ``draws``
+axis, ``OUT/draws.parquet`` and ``OUT/draws.csv`` hold every number's mean over the
+draws with its 95% interval (:func:`draw_summary`).
 """
 
 from __future__ import annotations
@@ -157,6 +160,12 @@ class BatchFile(Strict):
     seeds: tuple[int, ...] = Field(
         default=(0,), min_length=1, description="Solver seeds (solver.seed)."
     )
+    draws: tuple[int, ...] = Field(
+        default=(),
+        description="Household draws: for each seed, the instance's households and members "
+        "generated anew (as many, on its municipalities and sites); empty: its own "
+        "households. Read by the kinds that place households.",
+    )
     schemes: tuple[str, ...] = Field(
         default=(), description="Quota schemes (placement.scheme); empty: the configuration's."
     )
@@ -184,7 +193,7 @@ class BatchFile(Strict):
     def _axes(self) -> BatchFile:
         for name in ("kinds", "instances", "scenarios", "seeds"):
             _check_axis(name, getattr(self, name))
-        for name in ("schemes", "inflows"):
+        for name in ("schemes", "inflows", "draws"):
             if getattr(self, name):
                 _check_axis(name, getattr(self, name))
         for key, values in self.values.items():
@@ -199,6 +208,7 @@ class BatchFile(Strict):
                 len(self.instances),
                 len(self.scenarios),
                 len(self.seeds),
+                len(self.draws) or 1,
                 len(self.schemes) or 1,
                 len(self.inflows) or 1,
                 *(len(values) for values in self.values.values()),
@@ -274,7 +284,9 @@ def _instance_folder(name: str, base: Path) -> Path:
 
 def expand(spec: BatchFile, path: Path) -> Batch:
     """The runs of a batch file: the cartesian product of its axes, in the order
-    kinds x instances x scenarios x seeds x schemes x inflows x values."""
+    kinds x instances x scenarios x seeds x draws x schemes x inflows x values."""
+    from asielplan.data.generator import redraw_households
+
     errors = _kind_errors(spec, path)
     configs: dict[str, RunConfig] = {}
     for scenario in spec.scenarios:
@@ -292,26 +304,38 @@ def expand(spec: BatchFile, path: Path) -> Batch:
             instances[name] = read_instance(_instance_folder(name, path.parent))
         except InputError as exc:
             errors.append(f"{path.name}: instance {name!r}: {exc}")
+    drawn: dict[tuple[str, int | None], Instance] = {}
+    for name, inst in instances.items():
+        drawn[(name, None)] = inst
+        for each in spec.draws:
+            try:
+                drawn[(name, each)] = redraw_households(inst, each)
+            except ValueError as error:
+                errors.append(f"{path.name}: draws: instance {name!r}: {error}")
     if errors:
         raise ConfigError("\n".join(dict.fromkeys(errors)))
     keys = list(spec.values)
     runs: list[BatchRun] = []
     seen: set[str] = set()
+    draws: tuple[int | None, ...] = spec.draws or (None,)
     product = itertools.product(
         spec.kinds,
         spec.instances,
         spec.scenarios,
         spec.seeds,
+        draws,
         spec.schemes or (None,),
         spec.inflows or (None,),
         itertools.product(*(spec.values[k] for k in keys)),
     )
-    for kind, instance, scenario, seed, scheme, inflow, values in product:
+    for kind, instance, scenario, seed, draw, scheme, inflow, values in product:
         reads = _problems(spec, kind)
         if kind == "schemes" or "placement" not in reads:
             scheme = None  # a comparison sets placement.scheme per scheme itself
         if "reception" not in reads:
             inflow = None
+        if "placement" not in reads and kind != "schemes":
+            draw = None  # a reception plan has no households to draw
         overrides: dict[str, Any] = {"solver.seed": seed, **dict(zip(keys, values, strict=True))}
         if scheme is not None:
             overrides["placement.scheme"] = scheme
@@ -322,7 +346,7 @@ def expand(spec: BatchFile, path: Path) -> Batch:
         except ConfigError as exc:
             errors.append(str(exc))
             continue
-        inst = instances[instance]
+        inst = drawn[(instance, draw)]
         if kind == "weekly":
             config = weekly_config(config)  # as asielplan weekly runs it: the same id
         # HiGHS at one thread per run (the workers are the parallelism), and in the id:
@@ -334,6 +358,7 @@ def expand(spec: BatchFile, path: Path) -> Batch:
             "instance": instance,
             "scenario": scenario,
             "seed": seed,
+            "draw": draw,
             "scheme": scheme,
             "inflow": inflow,
             **dict(zip(keys, values, strict=True)),
@@ -363,6 +388,8 @@ def _kind_errors(spec: BatchFile, path: Path) -> list[str]:
         errors.append(f"{path.name}: schemes: no kind of this batch places with a scheme")
     if spec.inflows and "reception" not in reads:
         errors.append(f"{path.name}: inflows: no kind of this batch plans reception")
+    if spec.draws and "placement" not in reads and "schemes" not in spec.kinds:
+        errors.append(f"{path.name}: draws: no kind of this batch places households")
     if "schemes" in spec.kinds and spec.compare is None:
         errors.append(f'{path.name}: kind "schemes" needs [compare] schemes = [...]')
     if spec.compare is not None and "schemes" not in spec.kinds:
@@ -390,25 +417,35 @@ def _options(spec: BatchFile, kind: Kind) -> dict[str, Any]:
 
 
 def _inputs(inst: Instance) -> dict[str, str]:
-    from asielplan.api import instance_inputs
+    from asielplan.api import spec_inputs
 
-    return instance_inputs(inst)
+    return spec_inputs(inst)
 
 
 # --------------------------------------------------------------------------- one run
 
 
 def run_one(
-    kind: Kind, instance: str, config: dict[str, Any], options: dict[str, Any], folder: str
+    kind: Kind,
+    folder_of_instance: str,
+    config: dict[str, Any],
+    options: dict[str, Any],
+    folder: str,
+    draw: int | None = None,
 ) -> dict[str, Any]:
     """Run one RunSpec and write its folder (atomically); the row of the batch table:
     status, the stop text, KPIs and timings; a run that raises is a row with status
-    ``error`` and its message. Runs in a Dask worker: pure from its arguments."""
+    ``error`` and its message. Runs in a Dask worker: pure from its arguments (``draw``:
+    the households drawn anew from this seed, as :func:`expand` drew them)."""
     from asielplan import api
+    from asielplan.data.generator import redraw_households
 
     start = time.perf_counter()
     cfg = RunConfig.model_validate(config)
+    instance: str | Instance = folder_of_instance
     try:
+        if draw is not None:
+            instance = redraw_households(read_instance(folder_of_instance), draw)
         if kind == "schemes":
             api.write_comparison(api.compare_schemes(options["schemes"], instance, cfg), folder)
         elif kind == "front":
@@ -599,6 +636,7 @@ def run_batch(
                     run.spec.config.model_dump(mode="json"),
                     run.spec.options,
                     str(out / RUNS / run.id),
+                    run.labels.get("draw"),
                     key=f"run-{run.id}",
                     pure=False,
                 )
@@ -625,7 +663,10 @@ def run_batch(
                     cluster.close()
             remove_stale_staging(out / RUNS)
     table = _table(batch, rows)
-    _write_table(out, table)
+    _write_table(out, table, TABLE)
+    if any(run.labels.get("draw") is not None for run in batch.runs):
+        labels = list(batch.runs[0].labels)
+        _write_table(out, draw_summary(table, labels), DRAWS)
     manifest = build_manifest(
         "batch",
         seed=0,
@@ -640,7 +681,15 @@ def run_batch(
     return BatchResult(table, len(todo), len(done))
 
 
-BATCH_FILES = {RUNS, f"{TABLE}.csv", f"{TABLE}.parquet", "manifest.json"}
+DRAWS = "draws"  # the table of means over the household draws
+BATCH_FILES = {
+    RUNS,
+    f"{TABLE}.csv",
+    f"{TABLE}.parquet",
+    f"{DRAWS}.csv",
+    f"{DRAWS}.parquet",
+    "manifest.json",
+}
 
 
 def check_batch_folder(out: Path) -> None:
@@ -696,13 +745,58 @@ def _table(batch: Batch, rows: dict[str, dict[str, Any]]) -> pd.DataFrame:
     return table[[*labels, *FIXED, *rest]]
 
 
-def _write_table(out: Path, table: pd.DataFrame) -> None:
+def _write_table(out: Path, table: pd.DataFrame, name: str) -> None:
     import io as _io
 
     buffer = _io.BytesIO()
     table.to_parquet(buffer, index=False)
-    atomic_write_bytes(out / f"{TABLE}.parquet", buffer.getvalue())
-    atomic_write_bytes(out / f"{TABLE}.csv", csv_bytes(table))
+    atomic_write_bytes(out / f"{name}.parquet", buffer.getvalue())
+    atomic_write_bytes(out / f"{name}.csv", csv_bytes(table))
+
+
+DRAW_COLUMNS = ("measure", "draws", "with_plan", "mean", "lower", "upper")
+
+
+def draw_summary(table: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    """Over the household draws of every combination of the other axes: each number of
+    the runs' rows (gap, KPIs, a study's headline numbers), its mean over the runs with a
+    plan and the 95% t interval of that mean (empty with fewer than two); ``draws`` runs
+    in the combination, ``with_plan`` of them optimal or feasible."""
+    from scipy.stats import t
+
+    keys = [c for c in labels if c != "draw"]
+    numbers = [
+        c
+        for c in table.columns
+        if c not in labels
+        and c not in ("run_id", "status", "stop", "message")
+        and pd.api.types.is_numeric_dtype(table[c])
+        and not pd.api.types.is_bool_dtype(table[c])
+    ]
+    planned = table["status"].isin(["optimal", "feasible"])
+    rows = []
+    for key, group in table.groupby(keys, dropna=False, sort=False):
+        where = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
+        good = group[planned.loc[group.index]]
+        for column in numbers:
+            values = pd.to_numeric(good[column], errors="coerce").dropna()
+            n = len(values)
+            mean = float(values.mean()) if n else float("nan")
+            half = (
+                float(t.ppf(0.975, n - 1) * values.std(ddof=1) / n**0.5) if n > 1 else float("nan")
+            )
+            rows.append(
+                {
+                    **where,
+                    "measure": column,
+                    "draws": len(group),
+                    "with_plan": len(good),
+                    "mean": mean,
+                    "lower": mean - half,
+                    "upper": mean + half,
+                }
+            )
+    return pd.DataFrame(rows, columns=[*keys, *DRAW_COLUMNS])
 
 
 def status(out: str | Path) -> pd.DataFrame:

@@ -437,3 +437,39 @@ def build_default_instance() -> Instance:
     return add_reception(
         inst, DEFAULT_SEED, level=DEFAULT_RECEPTION_LEVEL, n_sites=DEFAULT_RECEPTION_SITES
     )
+
+
+DRAW_REPLACES = ("scores", "predictions", "allowed", "forbidden", "locks", "previous_plan")
+
+
+def redraw_households(inst: Instance, seed: int, params: GeneratorParams = PARAMS) -> Instance:
+    """``inst`` with its households and members drawn anew from ``seed``: as many
+    households, generated on its municipalities and sites (a batch's household draw: the
+    same instance under other households). The drawn tables' SHA-256 joins ``attached``
+    (``households_draw``), so a run's id names its draw. Refused (ValueError) for an
+    instance with tables about its own households (scores, locks, ...) or no sites."""
+    import dataclasses
+    import hashlib
+
+    from asielplan.io import csv_bytes
+
+    own = [name for name in DRAW_REPLACES if inst.table(name) is not None]
+    if own:
+        raise ValueError(
+            f"a household draw replaces the households, but the instance's {', '.join(own)} "
+            "name its own households"
+        )
+    if inst.sites is None or inst.sites.empty:
+        raise ValueError("a household draw places the households at sites: the instance has none")
+    households, members = generate_households(
+        inst.municipalities, inst.sites, len(inst.households), seed, params
+    )
+    digest = hashlib.sha256(csv_bytes(households) + csv_bytes(members)).hexdigest()
+    meta = inst.meta.model_copy(update={"synthetic": True})
+    return dataclasses.replace(
+        inst,
+        meta=meta,
+        households=households,
+        members=members,
+        attached={**inst.attached, "households_draw": digest},
+    )

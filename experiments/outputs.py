@@ -1985,6 +1985,13 @@ BATCH_TABLE = Table(
         Column("scenario", "text", "", "The scenario of the batch's configuration (base: none)."),
         Column("seed", "integer", "", "The solver seed (solver.seed)."),
         Column(
+            "draw",
+            "integer",
+            "",
+            "The household draw: the seed the instance's households were generated anew "
+            "from; empty when the batch has no draws axis, and for a reception plan.",
+        ),
+        Column(
             "scheme",
             "text",
             "",
@@ -2069,11 +2076,32 @@ BATCH_TABLE = Table(
         ),
     ),
 )
+DRAWS_TABLE = Table(
+    "draws",
+    "One row per combination of the batch's other axes and number of its runs' rows: the "
+    "mean over the household draws with a 95% interval (docs/batch.md).",
+    (
+        *(c for c in BATCH_TABLE.columns if c.name in ("kind", "instance", "scenario", "seed")),
+        *(c for c in BATCH_TABLE.columns if c.name in ("scheme", "inflow", "<setting>")),
+        Column("measure", "text", "", "A number of the runs' rows: gap, a KPI, a headline."),
+        Column("draws", "integer", "", "Runs of the combination (one per draw)."),
+        Column("with_plan", "integer", "", "Of them, optimal or feasible: the mean's runs."),
+        Column("mean", "number", "see meaning", "The mean over the runs with a plan."),
+        Column(
+            "lower",
+            "number",
+            "see meaning",
+            "95% t interval of the mean, lower end (empty with fewer than two runs).",
+        ),
+        Column("upper", "number", "see meaning", "Its upper end."),
+    ),
+    "the batch file has draws",
+)
 BATCH = Output(
     "batch",
     ("asielplan batch run",),
     "A batch of runs on Dask: each run in its own folder, one table of all.",
-    (BATCH_TABLE,),
+    (BATCH_TABLE, DRAWS_TABLE),
     runs=((("runs/<id>/",), ("place", "reception", "weekly", "schemes compare", "front")),),
 )
 

@@ -440,3 +440,56 @@ def test_a_batch_table_holds_the_burden_and_group_outcomes_per_run(tmp_path: Pat
         placed = pd.read_csv(out / "runs" / row["run_id"] / "municipalities.csv")
         per_1000 = 1000 * placed["placed_persons"].to_numpy() / population.to_numpy()
         assert row["burden_gini"] == pytest.approx(gini(per_1000))
+
+
+def test_household_draws_are_an_axis_with_means_and_intervals(tmp_path: Path) -> None:
+    """draws = [1, 2, 3]: each run places households drawn anew from its seed (as many as
+    the instance's, recomputed here with redraw_households), its manifest says the same
+    id as its row (the draw is in it), and draws.csv holds each number's mean over the
+    three draws with its 95% t interval, recomputed from runs.csv. A draw on an instance
+    with locks is refused, and so is a draws axis no kind reads."""
+    from scipy.stats import t
+
+    from asielplan.data.generator import redraw_households
+    from asielplan.data.instance import read_instance
+
+    text = BATCH.replace('scenarios = ["base", "banded"]', 'scenarios = ["base"]').replace(
+        "seeds = [1, 2]", "seeds = [1]\ndraws = [1, 2, 3]"
+    )
+    path = batch_folder(tmp_path, text)
+    out = tmp_path / "out"
+    run_batch(read_batch(path), out, workers=1)
+    table = pd.read_csv(out / "runs.csv")
+    assert table["draw"].tolist() == [1, 2, 3] and table["run_id"].nunique() == 3
+    tiny = read_instance(tmp_path / "tiny")
+    for row in table.to_dict("records"):
+        folder = out / "runs" / row["run_id"]
+        assert json.loads((folder / "manifest.json").read_text())["run_id"] == row["run_id"]
+        drawn = redraw_households(tiny, int(row["draw"])).households
+        placed = pd.read_csv(folder / "households.csv")
+        assert placed["household_id"].tolist() == drawn["household_id"].tolist()
+        assert placed["persons"].tolist() == drawn["persons"].tolist()
+    persons = [
+        pd.read_csv(out / "runs" / r / "households.csv")["persons"].sum() for r in table["run_id"]
+    ]
+    assert len(set(persons)) > 1  # the draws differ
+    draws = pd.read_csv(out / "draws.csv")
+    row = draws[draws["measure"] == "expected_employed"].iloc[0]
+    values = table["expected_employed"]
+    half = t.ppf(0.975, 2) * values.std(ddof=1) / 3**0.5
+    assert row["draws"] == row["with_plan"] == 3
+    assert row["mean"] == pytest.approx(values.mean())
+    assert (row["lower"], row["upper"]) == pytest.approx(
+        (values.mean() - half, values.mean() + half)
+    )
+    locked = tmp_path / "tiny" / "locks.csv"
+    locked.write_text("household_id,municipality\nH1,GM0001\n")
+    toml = (tmp_path / "tiny" / "instance.toml").read_text()
+    (tmp_path / "tiny" / "instance.toml").write_text(
+        toml + '\n[tables.locks]\npath = "locks.csv"\n'
+    )
+    with pytest.raises(ConfigError, match="name its own households"):
+        read_batch(path)
+    (tmp_path / "reception.toml").write_text('kinds = ["reception"]\ndraws = [1]\n')
+    with pytest.raises(ConfigError, match="no kind of this batch places households"):
+        read_batch(tmp_path / "reception.toml")
