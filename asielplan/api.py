@@ -52,12 +52,20 @@ from asielplan.io import (
     atomic_write_bytes,
     atomic_write_text,
     check_output_dir,
+    csv_bytes,
     json_text,
     safe_names,
     write_table,
     write_tables,
 )
-from asielplan.manifest import build_manifest, input_hashes, instance_files, write_manifest
+from asielplan.manifest import (
+    TIMINGS,
+    TRACE,
+    build_manifest,
+    input_hashes,
+    instance_files,
+    write_manifest,
+)
 from asielplan.model.checks import Problem, check_run
 from asielplan.model.placement import (
     PlacementData,
@@ -540,7 +548,10 @@ def write_run_files(run: Run, folder: Path) -> None:
         label = f"{inst.meta.name}{' (SYNTHETIC)' if inst.meta.synthetic else ''}"
         plot_occupancy(run.data, run.tables, folder / "occupancy.png", label)
         plot_region_targets(run.tables, folder / "regions.png", label)
-    atomic_write_text(folder / "timings.json", json_text(run.timings))
+    atomic_write_text(folder / TIMINGS, json_text(run.timings))
+    trace = getattr(run.solution, "trace", None)
+    if trace is not None and len(trace):  # a clock record, like the timings: not hashed
+        atomic_write_bytes(folder / TRACE, csv_bytes(trace))
     manifest = build_manifest(
         run.kind,
         seed=run.spec.seed,

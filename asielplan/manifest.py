@@ -2,7 +2,8 @@
 
 It holds the command, the configuration, the seed, the package versions and a SHA-256
 of every input file, so a result can be traced and reproduced. It holds no clock time:
-timings live in ``timings.json``, which is the one output that differs between runs.
+the clock lives in ``timings.json`` (seconds per step) and ``trace.csv`` (the search's
+plan and bound over its seconds), the outputs that differ between runs (:data:`CLOCK`).
 """
 
 from __future__ import annotations
@@ -109,12 +110,14 @@ def build_manifest(
     }
 
 
-TIMINGS = "timings.json"  # the one output that differs between runs: never hashed
+TIMINGS = "timings.json"
+TRACE = "trace.csv"
+CLOCK = (TIMINGS, TRACE)  # the outputs that hold clock times: they differ, never hashed
 
 
 def write_manifest(directory: Path, manifest: dict[str, Any], outputs: bool = True) -> None:
     """``manifest.json`` in ``directory``, with (``outputs``) the SHA-256 of every file
-    written there before it (``outputs_sha256``, by path in the folder; not the timings):
+    written there before it (``outputs_sha256``, by path in the folder; not the clock):
     a reader can tell a run's files from ones changed, cut short or swapped since."""
     if outputs:
         manifest = {**manifest, "outputs_sha256": output_hashes(directory)}
@@ -126,7 +129,7 @@ def output_hashes(directory: Path) -> dict[str, str]:
         path.relative_to(directory).as_posix(): sha256_file(path)
         for path in sorted(directory.rglob("*"))
         if path.is_file()
-        and path.name != TIMINGS
+        and path.name not in CLOCK
         and path.relative_to(directory).as_posix() != "manifest.json"
     }
 

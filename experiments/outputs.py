@@ -949,7 +949,9 @@ CHANGES = Table(
 TRACE = Table(
     "trace",
     "One row per new incumbent or new bound of the placement search, in time order: "
-    "whether and how fast the run closed its gap (docs/formulation/placement.md).",
+    "whether and how fast the run closed its gap (docs/formulation/placement.md). A clock "
+    "record like timings.json: it differs between runs, is not hashed in the manifest and "
+    "is written as CSV only.",
     _in_order(
         TRACE_COLUMNS,
         Column("seconds", "number", "seconds", "Seconds since the search began."),
@@ -964,6 +966,7 @@ TRACE = Table(
         Column("gap", "number", "share", "Relative gap between them; empty without both."),
     ),
     "the search ran (not the exact model of a small instance without a taakstelling)",
+    formats=("csv",),
 )
 PLACE = Output(
     "place",
@@ -2413,7 +2416,11 @@ OTHER_FILES: tuple[tuple[tuple[str, ...], str], ...] = (
         "(outputs_sha256), package versions, the code that ran (code: the version and, "
         "from a git checkout, the commit), status and why the solve stopped",
     ),
-    (("timings.json",), "every run folder: seconds per step (read, check, build, solve, ...)"),
+    (
+        ("timings.json",),
+        "every run folder: seconds per step (read, check, build, solve, ...); with trace.csv "
+        "the clock records, which differ between runs and are not hashed",
+    ),
     (
         (f"RUN_DIR/{REPORT_FILE}",),
         "asielplan report RUN_DIR: the HTML report of a run folder (or the file given by --out)",

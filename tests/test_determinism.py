@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from asielplan.manifest import CLOCK
+
 BUSY = "import time\nend = time.time() + 120\nwhile time.time() < end:\n    pass\n"
 
 
@@ -21,11 +23,12 @@ def run(command: str, out: Path, *extra: str) -> None:
 
 
 def tables(folder: Path) -> dict[str, bytes]:
-    """Every output file but the timings and the manifest (which holds the out path)."""
+    """Every output file but the clock records (timings, trace) and the manifest (which
+    holds the out path)."""
     return {
         str(p.relative_to(folder)): p.read_bytes()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name not in ("timings.json", "manifest.json")
+        if p.is_file() and p.name not in (*CLOCK, "manifest.json")
     }
 
 

@@ -127,6 +127,12 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
     from asielplan.store.plan import PROGRESS_COLUMNS, PROPOSAL_COLUMNS
 
     add("proposals", PROPOSAL_COLUMNS)  # plan export
+    from asielplan.solvers.placement import TRACE_COLUMNS
+
+    add("trace", TRACE_COLUMNS)  # a clock record of every placement run
+    from asielplan.batch import DRAW_COLUMNS
+
+    add("draws", DRAW_COLUMNS)  # a batch with household draws
     add("progress", PROGRESS_COLUMNS)
     for name, spec in {**TABLES, **STANDALONE}.items():
         add(name, spec.schema.columns)

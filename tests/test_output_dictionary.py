@@ -59,12 +59,12 @@ COMPARED = ["population", "exact_total"]  # the schemes compared by the batch's 
 
 def batch_file(out: Path) -> Path:
     """A batch of the tiny instance: a placement, a scheme comparison and a front of two
-    points, each for the two values of a [values] axis."""
+    points, each for the two values of a [values] axis and two household draws."""
     folder = out.parent / "batch-input"
     folder.mkdir(exist_ok=True)
     path = folder / "batch.toml"
     path.write_text(
-        f'kinds = ["place", "schemes", "front"]\ninstances = ["{TINY}"]\n'
+        f'kinds = ["place", "schemes", "front"]\ninstances = ["{TINY}"]\ndraws = [1, 2]\n'
         '[values]\n"placement.penalty_excess" = [5, 50]\n'
         f"[compare]\nschemes = {json.dumps(COMPARED)}\n[front]\npoints = 2\n"
         "[config.solver]\ntime_limit = 20\nmip_gap = 1e-6\n"

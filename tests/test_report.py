@@ -98,8 +98,9 @@ def test_measures_on_the_maps_are_the_runs_own_numbers() -> None:
 
 def test_placement_report_holds_the_headline_maps_and_tables(placement_run: Path) -> None:
     """The report of a placement shows the run's KPIs (households placed of all,
-    persons), four images (fulfilment, labour per person, moves, outcomes by group), the
-    region table with every region of the run, and no household id."""
+    persons), five images (fulfilment, labour per person, moves, outcomes by group, the
+    search's plan and bound over time), the region table with every region of the run,
+    and no household id."""
     page = build_report(placement_run)
     kpis = pd.read_csv(placement_run / "kpis.csv").iloc[0]
     assert f"{int(kpis['placed_households']):,} of {int(kpis['households']):,}" in page
@@ -110,6 +111,7 @@ def test_placement_report_holds_the_headline_maps_and_tables(placement_run: Path
         "map of the labour score per placed person",
         "map of moves from reception sites",
         "outcomes by group",
+        "incumbent and bound over time",
     ]
     regions = pd.read_csv(placement_run / "regions.csv")
     for region in regions["region"]:
@@ -163,7 +165,7 @@ def test_report_in_chromium_is_drawn_sized_and_offline(placement_run: Path, tmp_
     stated = [
         (m.group(4), int(m.group(2)), int(m.group(3))) for m in IMAGE.finditer(page.read_text())
     ]
-    assert len(stated) == 4
+    assert len(stated) == 5  # four maps and plots, and the search trace
     assert [(alt, w, h) for alt, w, h, _ in measured["images"]] == stated
     assert all(shown >= 200 for *_, shown in measured["images"])
     assert [r for r in measured["resources"] if not r.startswith(("data:", "file:"))] == []

@@ -420,8 +420,6 @@ def placement_tables(
     }
     if np.isfinite(d.capacity).any():
         tables["capacities"] = capacity_table(d, sol)
-    if sol.trace is not None and len(sol.trace):
-        tables["trace"] = sol.trace
     if sol.status.has_solution:
         tables["explanations"] = explanation_table(d, sol, households)
         if d.has_previous:
