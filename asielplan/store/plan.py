@@ -455,8 +455,8 @@ def _household_states(s: Session, period: Period) -> pd.DataFrame:
         state=state.to_numpy(),
         municipality=municipality.astype(object).where(municipality.notna(), None).to_numpy(),
         housed_on=housed_on.astype(object).where(housed_on.notna(), None).to_numpy(),
-        refused_by=ids.map(refused_by).fillna("").to_numpy(),
-        reason=ids.map(proposals["reason"]).fillna("").to_numpy(),
+        refused_by=ids.map(refused_by).astype(object).fillna("").to_numpy(),
+        reason=ids.map(proposals["reason"]).astype(object).fillna("").to_numpy(),
         next_best=ids.map(proposals["next_best"]).to_numpy(),
         top_scoring=ids.map(proposals["top_scoring"]).to_numpy(),
     )
