@@ -661,12 +661,11 @@ HISTORY = pa.DataFrameSchema(
         "household_adults": _col(
             INT, "Adults in the household at placement.", "persons", [pa.Check.ge(1)]
         ),
-        "sex": _col(STR, "Sex as registered.", "category", [_in(SEXES)]),
+        # the members' columns, as the labour model reads them (age and Dutch at placement)
+        "sex": MEMBERS.columns["sex"],
         "age_band": _col(STR, "Age band at placement (18-64).", "years", [_in(WORKING_AGE)]),
-        "education": _col(STR, "Highest education completed.", "category", [_in(EDUCATION_LEVELS)]),
-        "work_experience": _col(
-            STR, "Work experience before arrival.", "category", [_in(WORK_EXPERIENCE_LEVELS)]
-        ),
+        "education": MEMBERS.columns["education"],
+        "work_experience": MEMBERS.columns["work_experience"],
         "dutch_level": _col(
             STR, "Dutch language level (CEFR) at placement.", "category", [_in(DUTCH_LEVELS)]
         ),

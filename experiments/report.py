@@ -43,6 +43,7 @@ from asielplan.experiments import maps
 from asielplan.experiments.plots import pyplot
 from asielplan.experiments.results.folder import RunFolder
 from asielplan.io import sha256_file
+from asielplan.model.labour_fit import MAXIMUM_LIKELIHOOD
 
 TEMPLATES = Path(__file__).parent / "templates" / "report"
 REPORT_FILE = "report.html"
@@ -822,9 +823,6 @@ def batch_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
     return [section]
 
 
-METHOD_MLE = "maximum likelihood"
-
-
 def _measure(summary: pd.DataFrame, name: str) -> Any:
     found = summary.loc[summary["measure"] == name, "value"]
     return None if found.empty or pd.isna(found.iloc[0]) else found.iloc[0]
@@ -917,7 +915,7 @@ def labour_fit_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
     if comparison is not None:
         by = dict(zip(comparison["method"], comparison["cv_log_loss"], strict=True))
         if "gradient boosting" in by:
-            boosted, own = by["gradient boosting"], by[facts.get("method", METHOD_MLE)]
+            boosted, own = by["gradient boosting"], by[facts.get("method", MAXIMUM_LIKELIHOOD)]
             verdict = (
                 "what the fixed form of the model leaves out (the placement uses only the "
                 "fixed form)"

@@ -35,8 +35,8 @@ from asielplan.model.labour import (
 )
 
 Z95 = 1.959963984540054
-METHODS = ("maximum likelihood", "l2", "gradient boosting")
-USABLE = ("maximum likelihood", "l2")  # the forms the placement can use (the model's terms)
+MAXIMUM_LIKELIHOOD = "maximum likelihood"
+USABLE = (MAXIMUM_LIKELIHOOD, "l2")  # the forms the placement can use (the model's terms)
 HISTORY_FIRST_YEAR, HISTORY_LAST_YEAR = 2016, 2022
 MONTHS_RANGE = (12, 60)
 REGION_COLUMN = "amr"  # the region a synthetic history records, when the instance has it
@@ -251,7 +251,7 @@ def fit_history(
     estimate, se = np.zeros(len(TERMS)), np.full(len(TERMS), np.nan)
     estimate[used], se[used] = _logit(y, x[:, used])
     fold = fold_of(len(y), folds, seed)
-    forms: dict[str, np.ndarray] = {"maximum likelihood": np.zeros(len(y))}
+    forms: dict[str, np.ndarray] = {MAXIMUM_LIKELIHOOD: np.zeros(len(y))}
     strength = 1.0
     if compare:
         forms["l2"] = np.zeros(len(y))
@@ -269,7 +269,7 @@ def fit_history(
                 f"fold {k + 1} of {folds}: {error}; the history is too small for some "
                 "term (fewer folds, or a larger history)"
             ) from None
-        forms["maximum likelihood"][test] = _probability(x[test] @ beta)
+        forms[MAXIMUM_LIKELIHOOD][test] = _probability(x[test] @ beta)
         if compare:
             l2 = np.zeros(len(TERMS))
             l2[cols] = _l2_fitted(y[train], x[train][:, cols], strength)
@@ -278,7 +278,8 @@ def fit_history(
     losses = {name: log_loss(y, p) for name, p in forms.items()}
     # the penalised logit replaces maximum likelihood (and its standard errors) only when
     # it predicts better by more than the noise of the comparison
-    method = "l2" if compare and _better(y, forms["l2"], forms[METHODS[0]]) else METHODS[0]
+    better = compare and _better(y, forms["l2"], forms[MAXIMUM_LIKELIHOOD])
+    method = "l2" if better else MAXIMUM_LIKELIHOOD
     if method == "l2":
         estimate = np.zeros(len(TERMS))
         estimate[used] = _l2_fitted(y, x[:, used], strength)

@@ -552,10 +552,10 @@ def write_instance_folder(
     (folder / "instance.toml").write_bytes(tomli_w.dumps(meta).encode("utf-8"))
 
 
-def run_instance(s: Session, period: Period, folder: Path) -> int:
+def run_instance(s: Session, period: Period, folder: Path) -> None:
     """Write the instance of the next run: the households not housed (with their
     members), the progress, the accepted households as locks, the refused pairs as
-    forbidden, and the standing proposals as the previous plan. Returns its households."""
+    forbidden, and the standing proposals as the previous plan."""
     states = household_states(s, period)
     pool = states[states["state"] != "housed"]
     if pool.empty:
@@ -595,7 +595,6 @@ def run_instance(s: Session, period: Period, folder: Path) -> int:
     if len(standing):
         extra["previous_plan"] = standing[["household_id", "municipality"]]
     write_instance_folder(folder, base_files(s, period), extra)
-    return len(households)
 
 
 Progress = Callable[[str], None]

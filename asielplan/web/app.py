@@ -104,23 +104,14 @@ def create_app(
     async def forbidden(request: Request, _: Forbidden) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": "not allowed for this role"}, status_code=403)
-        return page(
-            request,
-            "message.html",
-            {"title": "Not allowed", "text": "Your role may not see or do this."},
-            403,
-        )
+        return say(request, "Not allowed", "Your role may not see or do this.", 403)
 
     @app.exception_handler(BadToken)
     async def bad_token(request: Request, _: BadToken) -> Response:
-        return page(
+        return say(
             request,
-            "message.html",
-            {
-                "title": "Refused",
-                "text": "The form's security token is missing or wrong: reload the page "
-                "and try again.",
-            },
+            "Refused",
+            "The form's security token is missing or wrong: reload the page and try again.",
             403,
         )
 
@@ -256,19 +247,13 @@ def create_app(
         check_token(request, csrf)
         user = allow(request, "planner")
         if policy not in ("prices", "greedy") or not 1 <= time_limit <= 3600:
-            return page(
-                request,
-                "message.html",
-                {
-                    "title": "Refused",
-                    "text": "policy prices or greedy; a time limit of 1 to 3600 s",
-                },
-                400,
+            return say(
+                request, "Refused", "policy prices or greedy; a time limit of 1 to 3600 s", 400
             )
         try:
             run_pk = plan.start_run(engine, policy, time_limit, user.name)
         except ConfigError as exc:
-            return page(request, "message.html", {"title": "Not started", "text": str(exc)}, 409)
+            return say(request, "Not started", str(exc), 409)
         worker.submit(run_pk)
         return RedirectResponse("/week", status_code=303)
 
@@ -289,12 +274,7 @@ def create_app(
             run = s.get(Run, run_pk)
             period = plan.active_period(s)
             if run is None or run.period_id != period.id or run.state != "done":
-                return page(
-                    request,
-                    "message.html",
-                    {"title": "No report", "text": "That run has no report."},
-                    404,
-                )
+                return say(request, "No report", "That run has no report.", 404)
             files = plan.run_files(s, run_pk)
         with tempfile.TemporaryDirectory() as tmp:
             for path, content in files.items():
@@ -371,12 +351,7 @@ def create_app(
             }
         )
         if frame.empty:
-            return page(
-                request,
-                "message.html",
-                {"title": "Nothing decided", "text": "Choose at least one household."},
-                400,
-            )
+            return say(request, "Nothing decided", "Choose at least one household.", 400)
         try:
             plan.decide(engine, frame, user.name, "the form")
         except InputError as exc:
@@ -451,12 +426,7 @@ def create_app(
             own = plan.proposals_of(s, period, code)
         row = table[table["municipality"] == code]
         if row.empty:
-            return page(
-                request,
-                "message.html",
-                {"title": "Unknown", "text": "No such municipality in this period."},
-                404,
-            )
+            return say(request, "Unknown", "No such municipality in this period.", 404)
         return page(
             request,
             "municipality.html",

@@ -51,10 +51,3 @@ class RunWorker:
             self.process.terminate()
             self.process.join(5)
         self.process = None
-
-    def close(self) -> None:
-        if self.process is not None and self.process.is_alive():
-            self.jobs.put(None)
-            self.process.join(5)
-            if self.process.is_alive():
-                self.process.terminate()
