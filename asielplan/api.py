@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from asielplan.config import OutputConfig, RunConfig, check_count, check_priced, weekly_config
+from asielplan.data.chain import chain_input
 from asielplan.data.instance import (
     Instance,
     attach_table,
@@ -35,7 +36,8 @@ from asielplan.experiments.labour_card import LabourFitStudy as LabourFitStudy
 from asielplan.experiments.labour_card import fit_labour as fit_labour
 from asielplan.experiments.labour_card import write_labour_fit as write_labour_fit
 from asielplan.experiments.letters import LetterSet
-from asielplan.experiments.plots import plot_occupancy, plot_region_targets
+from asielplan.experiments.plots import plot_chain, plot_occupancy, plot_region_targets
+from asielplan.experiments.results.chain import chain_tables
 from asielplan.experiments.results.placement import pace_table, placement_tables, price_table
 from asielplan.experiments.results.reception import reception_tables
 from asielplan.experiments.robust import RobustResult, robust_plan
@@ -66,6 +68,7 @@ from asielplan.manifest import (
     instance_files,
     write_manifest,
 )
+from asielplan.model.chain import ChainData, prepare_chain
 from asielplan.model.checks import Problem, check_run
 from asielplan.model.placement import (
     PlacementData,
@@ -78,6 +81,7 @@ from asielplan.model.reception import bounded_values as reception_bounded_values
 from asielplan.model.schemes import SchemeError, SchemeResult, check_scheme, compute_scheme
 from asielplan.model.taakstelling import peildatum
 from asielplan.runspec import Kind, RunSpec
+from asielplan.solvers.chain import ChainSolution, solve_chain
 from asielplan.solvers.highs import Progress, solver_problem
 from asielplan.solvers.placement import PlacementSolution, solve_placement
 from asielplan.solvers.prices import HouseholdFutures, look_ahead
@@ -95,8 +99,8 @@ class Run:
 
     spec: RunSpec
     instance: Instance
-    data: PlacementData | ReceptionData
-    solution: PlacementSolution | ReceptionSolution
+    data: PlacementData | ReceptionData | ChainData
+    solution: PlacementSolution | ReceptionSolution | ChainSolution
     tables: dict[str, pd.DataFrame]
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[Issue] = field(default_factory=list)
@@ -164,6 +168,8 @@ def validate(instance: InstanceLike = None, config: RunConfig | None = None) -> 
         kinds.append("place")
     if inst.cohorts is not None:
         kinds.append("reception")
+    if inst.forecast is not None:
+        kinds.append("chain")
     for kind in kinds:
         issues += check_run(inst, config, kind)
     if any(not issue.is_warning for issue in issues):
@@ -488,7 +494,31 @@ def plan_reception(
     return Run(spec, inst, data, solution, tables, clock.done(), found, result)
 
 
-CONTRACT_TABLES = ("kpis", "objective", "duals", "diagnosis")  # every run's own tables
+def plan_chain(
+    instance: InstanceLike = None,
+    config: RunConfig | None = None,
+    progress: Progress | None = None,
+) -> Run:
+    """Plan the chain for ``instance`` (default: the embedded one) under ``config``:
+    arrivals, decisions, status holders waiting and housed, reception places over the
+    forecast's periods (``[chain]``: one inflow, or with ``chain.robust`` every one)."""
+    config = config or RunConfig()
+    clock = _Timer()
+    inst = load_instance(instance)
+    clock.lap("read_s")
+    found = check(inst, config, "chain")
+    spec = run_spec("chain", inst, config)
+    clock.lap("check_s")
+    data = prepare_chain(chain_input(inst), config.chain)
+    clock.lap("prepare_s")
+    solution = solve_chain(data, config.solver, progress)
+    clock.add(solution.timings)
+    tables = chain_tables(data, solution)
+    clock.lap("report_s")
+    return Run(spec, inst, data, solution, tables, clock.done(), found)
+
+
+CONTRACT_TABLES = ("kpis", "objective", "duals", "diagnosis", "stages")  # every run's own tables
 
 
 def write_run(run: Run, out: str | Path) -> Path:
@@ -548,6 +578,9 @@ def write_run_files(run: Run, folder: Path) -> None:
         label = f"{inst.meta.name}{' (SYNTHETIC)' if inst.meta.synthetic else ''}"
         plot_occupancy(run.data, run.tables, folder / "occupancy.png", label)
         plot_region_targets(run.tables, folder / "regions.png", label)
+    if isinstance(run.data, ChainData) and run.solution.status.has_solution:
+        label = f"{inst.meta.name}{' (SYNTHETIC)' if inst.meta.synthetic else ''}"
+        plot_chain(run.tables, folder / "chain.png", label)
     atomic_write_text(folder / TIMINGS, json_text(run.timings))
     trace = getattr(run.solution, "trace", None)
     if trace is not None and len(trace):  # a clock record, like the timings: not hashed

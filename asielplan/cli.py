@@ -1265,6 +1265,125 @@ def reception(
     _exit_on_status(run.solution.status)
 
 
+@app.command()
+@friendly_errors
+def chain(
+    instance: InstanceArg = None,
+    config: ConfigOpt = None,
+    scenario: ScenarioOpt = None,
+    inflow: Annotated[
+        str | None,
+        typer.Option(help="Inflow of the forecast to plan for (default: middle, else the first)."),
+    ] = None,
+    robust: Annotated[
+        bool | None,
+        typer.Option(
+            "--robust",
+            help="Decide sites, taakstelling and decision capacity once against every inflow.",
+        ),
+    ] = None,
+    national: Annotated[
+        float | None,
+        typer.Option(help="The national taakstelling of every half-year not yet announced."),
+    ] = None,
+    national_by_period: Annotated[
+        Path | None,
+        typer.Option(help="Table (half_year, national) of the taakstelling per half-year."),
+    ] = None,
+    choose_national: Annotated[
+        bool | None,
+        typer.Option(
+            "--choose-national",
+            help="Let the plan choose the taakstelling of the half-years not yet announced.",
+        ),
+    ] = None,
+    smallest_national: Annotated[
+        str | None,
+        typer.Option(
+            help="Ask for the smallest taakstelling that keeps crisis reception as low as "
+            "it can be: constant or per-half-year."
+        ),
+    ] = None,
+    realisation: Annotated[
+        float | None,
+        typer.Option(help="Share of the taakstelling municipalities house (what-if)."),
+    ] = None,
+    forecast: Annotated[
+        Path | None, typer.Option(help="A forecast table to plan with instead of the instance's.")
+    ] = None,
+    sites: Annotated[
+        Path | None, typer.Option(help="A site list (CSV or xlsx) instead of the instance's.")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the result tables.")] = Path("out/chain"),
+    time_limit: TimeLimitOpt = None,
+) -> None:
+    """Plan the chain: arrivals, decisions, status holders waiting and housed, and
+    reception places over the forecast's periods (docs/chain.md).
+
+    Writes chain (per inflow and period), levers (per period), half_years, site_decisions,
+    stages, objective, kpis (CSV and Parquet), chain.png, timings.json and manifest.json.
+    Exits 3 when the time limit passed before any plan was found."""
+    from asielplan import api
+    from asielplan.data.chain import read_national_by_half_year
+
+    overrides: dict[str, Any] = {
+        "solver.time_limit": time_limit,
+        "chain.inflow": inflow,
+        "chain.robust": robust,
+        "chain.national": national,
+        "chain.choose_national": choose_national,
+        "chain.smallest_national": smallest_national,
+        "chain.realisation_share": realisation,
+    }
+    if national_by_period is not None:
+        overrides["chain.national_by_half_year"] = read_national_by_half_year(national_by_period)
+    cfg = run_config(config, scenario, instance, overrides)
+    api.check_output(out, instance)
+    inst: Any = instance
+    for name, path in (("forecast", forecast), ("site_list", sites)):
+        if path is not None:
+            inst = api.with_table(inst, name, path)
+    with console.status("planning the chain ...") as status:
+        run = api.plan_chain(inst, cfg, _progress(status))
+    written = api.write_run(run, out)
+    print_warnings(run.warnings)
+    print_chain_summary(run, written)
+    _kept(out, written)
+    _exit_on_status(run.solution.status)
+
+
+def print_chain_summary(run: Run, out: Path) -> None:
+    """The chain plan's headline figures on the terminal: money and weights apart."""
+    inst = run.instance
+    label = " (SYNTHETIC)" if inst.meta.synthetic else ""
+    table = PlainTable(title=f"chain {inst.meta.name}{label}: {run.solution.status.value}")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    kpis = run.tables["kpis"].iloc[0]
+    shown = (
+        ("inflows", "inflows"),
+        ("money (EUR)", "cost_eur"),
+        ("weights", "weighted"),
+        ("crisis place-nights", "crisis_place_nights"),
+        ("emergency place-nights", "emergency_place_nights"),
+        ("peak in reception", "peak_in_reception"),
+        ("peak status holders waiting", "peak_waiting"),
+        ("housed", "housed"),
+        ("decisions added", "added_decisions"),
+        ("sites opened", "sites_opened"),
+        ("taakstelling chosen", "chosen_national"),
+        ("gap", "gap"),
+    )
+    for header, column in shown:
+        value = kpis.get(column, None)
+        if value is None or value != value or value == "":  # missing, NaN or empty text
+            continue
+        table.add_row(header, _gap(value) if column == "gap" else _cell(value))
+    console.print(table)
+    console.print(escape(run.solution.stop))
+    console.print(f"written to {escape(str(out))}")
+
+
 @app.command("reception-compare")
 @friendly_errors
 def reception_compare(

@@ -342,6 +342,92 @@ class PlacementConfig(Strict):
         return self
 
 
+class ChainConfig(Strict):
+    """Levers, weights and questions of the chain plan (docs/formulation/chain.md).
+
+    Crisis reception is the last resort: the plan first makes its crisis place-nights as
+    few as possible, then weighs money and weights with that number held."""
+
+    inflow: str | None = Field(
+        default=None,
+        description="Inflow of the forecast to plan for; empty: middle, else the first.",
+    )
+    robust: bool = Field(
+        default=False,
+        description="Decide sites, the taakstelling and decision capacity once against "
+        "every inflow of the forecast (operations per inflow).",
+    )
+    national: float | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000,
+        description="The national taakstelling (persons) of every half-year not yet "
+        "announced; empty: the last announced one, unless choose_national.",
+    )
+    choose_national: bool = Field(
+        default=False,
+        description="Let the plan choose the taakstelling of the half-years not yet "
+        "announced (national_min to national_max, at national_weight a person).",
+    )
+    national_by_half_year: dict[str, float] = Field(
+        default_factory=dict,
+        description="The national taakstelling per half-year (e.g. '2027-II' = 18000), "
+        "announced ones included (a what-if); before national.",
+    )
+    national_min: float = Field(
+        default=0.0, ge=0, description="Lowest taakstelling the plan may choose (persons)."
+    )
+    national_max: float = Field(
+        default=60_000.0, ge=0, description="Highest taakstelling the plan may choose (persons)."
+    )
+    national_weight: float = Field(
+        default=2_000.0,
+        ge=0,
+        description="Weight per person of a taakstelling the plan chooses: what a planner "
+        "would pay to ask municipalities to house one person more.",
+    )
+    smallest_national: Literal["off", "constant", "per-half-year"] = Field(
+        default="off",
+        description="The question 'which taakstelling keeps crisis reception as low as it "
+        "can be': constant (one number for every half-year not announced) or "
+        "per-half-year (their sum as small as it can be); off: no question.",
+    )
+    lead_weeks: int = Field(
+        default=13,
+        ge=0,
+        le=520,
+        description="Weeks before a half-year starts by which its taakstelling is announced "
+        "(Huisvestingswet 2014 art. 28): earlier half-years keep [chain].national of the instance.",
+    )
+    realisation_share: float | None = Field(
+        default=None,
+        ge=0,
+        le=2,
+        description="Share of the taakstelling municipalities house; empty: the instance's.",
+    )
+    extra_decisions_per_week: float = Field(
+        default=300.0,
+        ge=0,
+        description="Most first decisions per week the IND can add to its capacity.",
+    )
+    extra_decision_cost: float = Field(
+        default=2_500.0,
+        ge=0,
+        description="Cost of one decision of added capacity (EUR), used or not.",
+    )
+    buffer_norm: float = Field(
+        default=0.96,
+        gt=0,
+        le=1,
+        description="Highest share of open regular places that may be occupied.",
+    )
+    emergency_penalty: float = Field(
+        default=100.0,
+        ge=0,
+        description="Penalty per place-night in an emergency site, on top of its cost.",
+    )
+
+
 class ReceptionConfig(Strict):
     """Weights of the reception planning model (docs/formulation/reception.md).
 
@@ -644,6 +730,7 @@ class RunConfig(Strict):
     limits: LimitsConfig = LimitsConfig()
     placement: PlacementConfig = PlacementConfig()
     reception: ReceptionConfig = ReceptionConfig()
+    chain: ChainConfig = ChainConfig()
     weekly: WeeklyConfig = WeeklyConfig()
     labour: LabourConfig = LabourConfig()
     schemes: dict[str, SchemeSpec] = Field(

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from asielplan.config import RunConfig
 from asielplan.io import json_text
 
-Kind = Literal["place", "reception", "weekly", "schemes", "front", "simulate"]
+Kind = Literal["place", "reception", "weekly", "schemes", "front", "simulate", "chain"]
 # settings that do not change a result (the scenario's name is a label; logging; limits)
 NOT_IN_ID = {("scenario",), ("solver", "log"), ("limits",)}
 

@@ -65,7 +65,7 @@ def run_ours(data: Path, households: int, time_limit: float) -> dict[str, Any]:
     return {
         "method": "asielplan",
         "households": households,
-        "persons": int(run.data.persons.sum()),
+        "persons": int(run.data.persons.sum()),  # type: ignore[union-attr]
         "compatible_pairs": sol.stats.get("compatible_pairs"),
         "lp_pairs": sol.stats.get("lp_pairs"),
         "mip_pairs": sol.stats.get("mip_pairs"),
@@ -194,7 +194,7 @@ def run_weekly(data: Path, households: int = 300) -> dict[str, Any]:
     return {
         "method": "asielplan weekly batch",
         "households": households,
-        "persons": int(run.data.persons.sum()),
+        "persons": int(run.data.persons.sum()),  # type: ignore[union-attr]
         "status": run.solution.status.value,
         "build_s": run.timings["build_s"],
         "solve_s": run.timings["solve_s"],

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from asielplan.data.chain import check_chain
 from asielplan.data.instance import capacity_matrix, household_needs
 from asielplan.data.schemas import BUILTIN_DIMENSIONS, MODALITIES, WORKING_AGE
 from asielplan.errors import Issue
@@ -944,6 +945,7 @@ CHECKS: tuple[Check, ...] = (
     check_cohort_regions,
     check_site_reception,
     check_inflow_weights,
+    check_chain,
 )
 
 

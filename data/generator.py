@@ -421,8 +421,9 @@ DEFAULT_RECEPTION_SITES = 30
 
 
 def build_default_instance() -> Instance:
-    """The embedded default instance (synthetic): what ``asielplan place`` and
-    ``asielplan reception`` run with no data."""
+    """The embedded default instance (synthetic): what ``asielplan place``,
+    ``asielplan reception`` and ``asielplan chain`` run with no data."""
+    from asielplan.data.chain_generator import add_chain
     from asielplan.data.reception_generator import add_reception
 
     muni = synthetic_municipalities(DEFAULT_MUNICIPALITIES, DEFAULT_SEED)
@@ -434,9 +435,10 @@ def build_default_instance() -> Instance:
         period="2025-I",
         geometry=synthetic_shapes(muni),
     )
-    return add_reception(
+    inst = add_reception(
         inst, DEFAULT_SEED, level=DEFAULT_RECEPTION_LEVEL, n_sites=DEFAULT_RECEPTION_SITES
     )
+    return add_chain(inst, DEFAULT_SEED)
 
 
 DRAW_REPLACES = ("scores", "predictions", "allowed", "forbidden", "locks", "previous_plan")

@@ -65,6 +65,7 @@ def is_synthetic(meta: InstanceMeta, table: str) -> bool:
     return meta.synthetic if ref is None or ref.synthetic is None else ref.synthetic
 
 
+HALF_YEAR = re.compile(r"^[0-9]{4}-(I|II)$")  # a taakstelling period: 2027-I, 2027-II
 MAX_NATIONAL = 10_000_000  # persons a half-year: far above any real number, and vg * iG fits
 
 
@@ -158,6 +159,69 @@ class ReceptionSpec(_Strict):
         return value
 
 
+class ChainSpec(_Strict):
+    """The ``[chain]`` section: the asylum chain's state on the forecast's first date and
+    its observed rates (docs/chain.md says where each figure is published)."""
+
+    in_procedure: float = Field(
+        ge=0, description="Asylum seekers in reception awaiting a first decision (persons)."
+    )
+    waiting: float = Field(
+        ge=0, description="Status holders in reception waiting for a house (persons)."
+    )
+    departing: float = Field(
+        default=0.0, ge=0, description="Rejected asylum seekers in reception (persons)."
+    )
+    decisions_per_week: float = Field(
+        gt=0, description="First decisions the IND makes per week (behandelcapaciteit)."
+    )
+    decision_lag_weeks: int = Field(
+        default=4,
+        ge=0,
+        le=520,
+        description="Weeks from arrival before a first decision can be made.",
+    )
+    departure_weeks: float = Field(
+        default=26.0,
+        gt=0,
+        description="Mean weeks a rejected asylum seeker stays in reception.",
+    )
+    realisation_share: float = Field(
+        default=0.9,
+        ge=0,
+        le=2,
+        description="Share of a half-year's national taakstelling that municipalities "
+        "house in that half-year.",
+    )
+    national: dict[str, float] = Field(
+        default_factory=dict,
+        description="The national taakstelling (persons) announced per half-year, e.g. "
+        "'2027-I' = 16000: every half-year that starts within the lead time of the "
+        "forecast's first date needs one.",
+    )
+    inflow_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="Weight of each inflow of the forecast in a robust plan; empty: equal.",
+    )
+
+    @field_validator("national")
+    @classmethod
+    def _half_years(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, number in value.items():
+            if not HALF_YEAR.match(name):
+                raise ValueError(f"{name!r} is not a half-year such as 2027-I or 2027-II")
+            if not 0 <= number <= 1_000_000:
+                raise ValueError(f"{name}: a taakstelling between 0 and 1,000,000 persons")
+        return value
+
+    @field_validator("inflow_weights")
+    @classmethod
+    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(weight < 0 for weight in value.values()):
+            raise ValueError("inflow weights must be >= 0")
+        return value
+
+
 class InstanceMeta(_Strict):
     """Contents of ``instance.toml``."""
 
@@ -186,6 +250,7 @@ class InstanceMeta(_Strict):
     )
     taakstelling: TaakstellingSpec | None = None
     reception: ReceptionSpec | None = None
+    chain: ChainSpec | None = None
     tables: dict[str, TableRef]
 
 
@@ -209,6 +274,8 @@ class Instance:
     progress: pd.DataFrame | None = None
     cohorts: pd.DataFrame | None = None
     region_targets: pd.DataFrame | None = None
+    forecast: pd.DataFrame | None = None
+    site_list: pd.DataFrame | None = None
     swaps: pd.DataFrame | None = None
     population_override: pd.DataFrame | None = None
     previous_plan: pd.DataFrame | None = None
@@ -336,14 +403,15 @@ def read_instance(path: str | Path) -> Instance:
         ]
         frames[name] = _coerce_and_validate(raw, spec.schema, ref.path, issues)
 
-    if "households" not in meta.tables and "cohorts" not in meta.tables:
+    if not {"households", "cohorts", "forecast"} & set(meta.tables):
         issues.append(
             Issue(
                 META_FILE,
                 None,
                 None,
                 "required table",
-                "declare [tables.households] (placement) or [tables.cohorts] (reception), or both",
+                "declare [tables.households] (placement), [tables.cohorts] (reception) or "
+                "[tables.forecast] (the chain plan), or several",
             )
         )
     for name in meta.tables:
@@ -376,6 +444,8 @@ def read_instance(path: str | Path) -> Instance:
         progress=frames.get("progress"),
         cohorts=frames.get("cohorts"),
         region_targets=frames.get("region_targets"),
+        forecast=frames.get("forecast"),
+        site_list=frames.get("site_list"),
         swaps=frames.get("swaps"),
         population_override=frames.get("population_override"),
         previous_plan=frames.get("previous_plan"),

@@ -348,6 +348,114 @@ COHORTS = pa.DataFrameSchema(
     strict=False,
 )
 
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _date(description: str, *, required: bool = True, nullable: bool = False) -> pa.Column:
+    """A calendar date written YYYY-MM-DD (the chain's periods and sites); that the
+    date exists (no 31 June) is checked with the table (``data.chain``)."""
+    return _col(
+        STR,
+        description,
+        "date",
+        [pa.Check.str_matches(DATE_PATTERN, error="a date written YYYY-MM-DD")],
+        required=required,
+        nullable=nullable,
+    )
+
+
+# The chain's forecast: the shape of the chain's Meerjaren Productie Prognose (ranges of
+# asylum requests per year, a grant share), one row per period and inflow scenario.
+FORECAST = pa.DataFrameSchema(
+    {
+        "period_start": _date(
+            "First day of the period; a period lasts until the next period's first day "
+            "(the last one as long as the one before it)."
+        ),
+        "inflow": _id("Inflow scenario, e.g. low, middle, high."),
+        "arrivals": _col(
+            FLOAT,
+            "Asylum requests in the period that enter reception.",
+            "persons",
+            [pa.Check.in_range(0, 10_000_000)],
+        ),
+        "grant_share": _col(
+            FLOAT,
+            "Share of the period's decisions that grant a residence permit.",
+            "share",
+            [pa.Check.in_range(0, 1)],
+        ),
+    },
+    name="forecast",
+    strict=False,
+)
+
+# A real site list for the chain plan (the template of docs/chain.md).
+SITE_LIST = pa.DataFrameSchema(
+    {
+        "site_id": _id("Site id.", unique=True),
+        "name": _col(
+            STR, "Site name, as the planner knows it.", "text", required=False, nullable=True
+        ),
+        "municipality": _id("Code of the municipality the site lies in."),
+        "modality": _col(STR, "Reception modality.", "category", [_in(MODALITIES)]),
+        "capacity": _col(INT, "Places.", "persons", [pa.Check.in_range(0, 1_000_000)]),
+        "state": _col(
+            STR,
+            "open (open from the start, until closes), closing (the same, closes is its "
+            "end) or candidate (may open from opens, for contract_weeks). Empty: open.",
+            "category",
+            [_in(SITE_STATES)],
+            required=False,
+            nullable=True,
+        ),
+        "opens": _date(
+            "Candidate: first day it can open. Open site: empty. Empty candidate: the start.",
+            required=False,
+            nullable=True,
+        ),
+        "closes": _date(
+            "Open or closing site: the day it closes. Empty: after the horizon.",
+            required=False,
+            nullable=True,
+        ),
+        "contract_weeks": _col(
+            INT,
+            "Candidate: weeks it stays open once opened. Empty: to the horizon.",
+            "weeks",
+            [pa.Check.in_range(1, 10_000)],
+            required=False,
+            nullable=True,
+        ),
+        "cost_per_night": _col(
+            FLOAT,
+            "Cost per occupied place-night. Empty: the tier's cost in [reception].",
+            "EUR",
+            [pa.Check.in_range(0, MAX_EUR_PER_NIGHT)],
+            required=False,
+            nullable=True,
+        ),
+        "fixed_cost_per_week": _col(
+            FLOAT,
+            "Cost per week the site is open (rent, staff, security). Empty: 0.",
+            "EUR per week",
+            [pa.Check.in_range(0, MAX_EUR)],
+            required=False,
+            nullable=True,
+        ),
+        "opening_cost": _col(
+            FLOAT,
+            "Candidate: one-off cost of opening it. Empty: 0.",
+            "EUR",
+            [pa.Check.in_range(0, MAX_EUR)],
+            required=False,
+            nullable=True,
+        ),
+    },
+    name="site_list",
+    strict=False,
+)
+
 REGION_TARGETS = pa.DataFrameSchema(
     {
         "region": _id("Region code at [reception].region_level."),
@@ -803,6 +911,20 @@ TABLES: dict[str, TableSpec] = {
             "Asylum seekers by arrival period, type and track (needed by reception).",
         ),
         TableSpec(
+            "forecast",
+            FORECAST,
+            False,
+            "Arrivals and grant share per period (dates) and inflow scenario (needed by "
+            "the chain plan).",
+        ),
+        TableSpec(
+            "site_list",
+            SITE_LIST,
+            False,
+            "Reception sites with dates for the chain plan: open ones, their closing "
+            "dates, candidates and their contracts.",
+        ),
+        TableSpec(
             "region_targets",
             REGION_TARGETS,
             False,
@@ -831,6 +953,27 @@ TABLES: dict[str, TableSpec] = {
 }
 
 # Tables read from a file a command names, not from an instance folder.
+NATIONAL_BY_HALF_YEAR = pa.DataFrameSchema(
+    {
+        "half_year": _col(
+            STR,
+            "A taakstelling half-year: 2027-I (January-June) or 2027-II.",
+            "half-year",
+            [pa.Check.str_matches(r"^[0-9]{4}-(I|II)$", error="a half-year such as 2027-II")],
+        ),
+        "national": _col(
+            FLOAT,
+            "The national taakstelling of the half-year.",
+            "persons",
+            [pa.Check.in_range(0, 1_000_000)],
+        ),
+    },
+    name="national_by_half_year",
+    strict=False,
+    unique=["half_year"],
+)
+
+
 STANDALONE: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
@@ -850,6 +993,13 @@ STANDALONE: dict[str, TableSpec] = {
             True,
             "`asielplan letters --progress FILE`: the previous half-year's taakstelling "
             "and persons housed per municipality (achterstand = taakstelling - placed).",
+        ),
+        TableSpec(
+            "national_by_half_year",
+            NATIONAL_BY_HALF_YEAR,
+            True,
+            "`asielplan chain --national-by-period FILE`: the national taakstelling per "
+            "half-year the chain plan takes as given (docs/chain.md).",
         ),
     )
 }

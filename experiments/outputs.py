@@ -26,6 +26,12 @@ from asielplan.experiments.fairness import GROUP_COLUMNS, SUMMARY_COLUMNS
 from asielplan.experiments.fronts import AXES
 from asielplan.experiments.report import REPORT_FILE
 from asielplan.experiments.results import DIAGNOSIS_COLUMNS
+from asielplan.experiments.results.chain import (
+    CHAIN_COLUMNS,
+    HALF_YEAR_COLUMNS,
+    LEVER_COLUMNS,
+    SITE_DECISION_COLUMNS,
+)
 from asielplan.experiments.results.explanations import EXPLANATION_COLUMNS
 from asielplan.experiments.results.placement import SIZE_BANDS
 from asielplan.experiments.schemes import METRICS
@@ -33,6 +39,8 @@ from asielplan.io import WORKBOOK
 from asielplan.model.groups import GROUP_LABELS
 from asielplan.model.placement import PARTS, SUMS_OF_PARTS, VIOLATION, bound_unit
 from asielplan.model.reception import COST_PARTS
+from asielplan.solvers.chain import STAGE_COLUMNS
+from asielplan.solvers.chain import UNITS as CHAIN_PART_UNITS
 from asielplan.solvers.placement import ROW_FAMILIES, TRACE_COLUMNS
 from asielplan.solvers.reception import DUAL_FAMILIES
 
@@ -67,6 +75,8 @@ UNITS: dict[str, str] = {
     "persons per 1,000 inhabitants": "persons for every 1,000 inhabitants",
     "business cases": "a number of business cases",
     "date": "a date written as text, YYYY-MM-DD",
+    "days": "a number of days",
+    "decisions": "first decisions of the IND on asylum requests",
     "weight per person": "a dual: the change of the objective per person more on the row",
     "weight per row unit": "a dual: the change of the objective (a weight) per unit more on "
     "the row's right-hand side (a person for taakstelling, capacity and region rows)",
@@ -2365,6 +2375,225 @@ LABOUR_FIT = Output(
     ),
 )
 
+# --------------------------------------------------------------------------- chain
+
+CHAIN_PLAN = "the plan has a solution"
+CHAIN_INFLOW = Column("inflow", "text", "", "The inflow of the forecast.")
+CHAIN_PERIOD = Column("period", "integer", "period", "Period of the forecast, 1 = the first.")
+PERIOD_START = Column("period_start", "text", "date", "First day of the period.")
+HALF_YEAR = Column("half_year", "text", "", "Taakstelling half-year: 2027-I or 2027-II.")
+NATIONAL = Column("national", "number", "persons", "The national taakstelling of the half-year.")
+NATIONAL_SOURCE = Column(
+    "national_source",
+    "text",
+    "",
+    "Where it comes from: announced (the instance's, within the lead time), given (the "
+    "configuration or --national), last announced (no other given) or chosen (the plan).",
+)
+CHAIN_TABLE = Table(
+    "chain",
+    "One row per inflow and period: flows within the period and stocks at its end. The "
+    "change of in_reception is arrivals - housed - departed.",
+    _in_order(
+        CHAIN_COLUMNS,
+        CHAIN_INFLOW,
+        CHAIN_PERIOD,
+        PERIOD_START,
+        Column("days", "integer", "days", "Days in the period."),
+        Column("arrivals", "number", "persons", "Asylum requests of the forecast."),
+        Column("decisions", "number", "decisions", "First decisions made."),
+        Column("granted", "number", "persons", "Decisions that grant a permit."),
+        Column("rejected", "number", "persons", "Decisions that refuse one."),
+        Column("housed", "number", "persons", "Status holders housed by municipalities."),
+        Column("departed", "number", "persons", "Rejected asylum seekers who left reception."),
+        Column("in_procedure", "number", "persons", "In reception awaiting a first decision."),
+        Column("waiting", "number", "persons", "Status holders in reception waiting for a house."),
+        Column("departing", "number", "persons", "Rejected asylum seekers still in reception."),
+        Column("in_reception", "number", "persons", "in_procedure + waiting + departing."),
+        Column("regular", "number", "persons", "Persons in regular sites."),
+        Column("emergency", "number", "persons", "Persons in emergency sites."),
+        Column("crisis", "number", "persons", "Persons in crisis reception (no site)."),
+        Column("regular_places", "number", "places", "Places of the regular sites open."),
+        Column("emergency_places", "number", "places", "Places of the emergency sites open."),
+    ),
+    when=CHAIN_PLAN,
+)
+LEVERS = Table(
+    "levers",
+    "One row per period: the taakstelling in force and the housing it allows, the "
+    "decision capacity and what the plan adds, places open and opened (shared by every "
+    "inflow of a robust plan).",
+    _in_order(
+        LEVER_COLUMNS,
+        CHAIN_PERIOD,
+        PERIOD_START,
+        HALF_YEAR,
+        NATIONAL,
+        NATIONAL_SOURCE,
+        Column(
+            "housing_capacity",
+            "number",
+            "persons",
+            "Status holders municipalities house at most in the period: realisation share "
+            "x the taakstelling x the period's share of the half-year's days.",
+        ),
+        Column("decision_capacity", "number", "decisions", "Decisions at the current capacity."),
+        Column("added_decisions", "number", "decisions", "Decision capacity the plan adds."),
+        Column("regular_places_open", "number", "places", "Places of regular sites open."),
+        Column("emergency_places_open", "number", "places", "Places of emergency sites open."),
+        Column("places_opened", "number", "places", "Places of the candidates opened in it."),
+    ),
+    when=CHAIN_PLAN,
+)
+HALF_YEARS = Table(
+    "half_years",
+    "One row per half-year and inflow: the taakstelling, where it comes from, and the "
+    "persons housed in the plan's part of the half-year.",
+    _in_order(
+        HALF_YEAR_COLUMNS,
+        HALF_YEAR,
+        CHAIN_INFLOW,
+        NATIONAL,
+        NATIONAL_SOURCE,
+        Column("housed", "number", "persons", "Status holders housed in the plan's part of it."),
+        Column(
+            "realised_share",
+            "number",
+            "share",
+            "housed / national (a part of a half-year counts its part only); empty for 0.",
+        ),
+    ),
+    when=CHAIN_PLAN,
+)
+CHAIN_SITE_DECISIONS = Table(
+    "site_decisions",
+    "One row per site and inflow: whether the plan opened it, kept it open, it closed, "
+    "or it stayed shut (not opened, or a business case rejected on budget), when, and why "
+    "in numbers. Site decisions are shared by the inflows of a robust plan.",
+    _in_order(
+        SITE_DECISION_COLUMNS,
+        SITE,
+        Column("name", "text", "", "Its name in the site list."),
+        MUNICIPALITY,
+        CHAIN_INFLOW,
+        Column("state", "text", "", "Its state in the site list: open, closing or candidate."),
+        Column("tier", "text", "", "regular or emergency."),
+        Column("capacity", "integer", "places", "Its places."),
+        Column(
+            "decision",
+            "text",
+            "",
+            "opened, kept (open throughout), closed (on its closing date), not opened, or "
+            "rejected on budget.",
+        ),
+        Column("period", "integer", "period", "The period it opens or closes; else empty."),
+        Column("period_start", "text", "date", "That period's first day; else empty."),
+        Column("periods_open", "integer", "periods", "Periods of the plan it is open."),
+        Column("peak_persons", "number", "persons", "The most persons in it in one period."),
+        Column("place_nights", "number", "place-nights", "Persons x nights in it, summed."),
+        Column("reason", "text", "", "The reason, with the numbers and dates."),
+    ),
+    when=CHAIN_PLAN,
+)
+STAGES = Table(
+    "stages",
+    "One row per lexicographic stage of the solve: crisis (fewest crisis place-nights), "
+    "national (the question's smallest taakstelling) and cost (money and weights with "
+    "crisis held); the run is proven when every stage is.",
+    _in_order(
+        tuple(c for c in STAGE_COLUMNS if c != "seconds"),
+        Column("stage", "text", "", "crisis, national or cost."),
+        STATUS,
+        Column(
+            "objective",
+            "number",
+            "see meaning",
+            "The stage's objective: crisis "
+            "place-nights, persons of taakstelling, or the objective (EUR and weights).",
+        ),
+        Column("bound", "number", "see meaning", "Its proven lower bound."),
+        GAP,
+    ),
+)
+CHAIN_KPIS = Table(
+    "kpis",
+    "One row of key figures; with several inflows (a robust plan) expected values over "
+    "the inflow weights.",
+    (
+        *_contract("objective", "money (EUR) plus weights, with the crisis place-nights held"),
+        Column("inflows", "text", "", "The inflows planned for, ';' between.", when=CHAIN_PLAN),
+        Column(
+            "inflow_weights", "text", "", "Each inflow's weight, as inflow=weight.", when=CHAIN_PLAN
+        ),
+        Column("cost_eur", "number", "EUR", "Money: the objective's money parts.", when=CHAIN_PLAN),
+        Column("weighted", "number", "weight", "The objective's weight parts.", when=CHAIN_PLAN),
+        Column(
+            "crisis_place_nights",
+            "number",
+            "place-nights",
+            "Persons x nights in crisis reception (0 below 0.01).",
+            when=CHAIN_PLAN,
+        ),
+        Column(
+            "emergency_place_nights",
+            "number",
+            "place-nights",
+            "Persons x nights in emergency sites.",
+            when=CHAIN_PLAN,
+        ),
+        Column(
+            "peak_in_reception", "number", "persons", "Most persons in reception.", when=CHAIN_PLAN
+        ),
+        Column(
+            "peak_waiting", "number", "persons", "Most status holders waiting.", when=CHAIN_PLAN
+        ),
+        Column(
+            "peak_crisis", "number", "persons", "Most persons in crisis reception.", when=CHAIN_PLAN
+        ),
+        Column(
+            "housed",
+            "number",
+            "persons",
+            "Status holders housed over the horizon.",
+            when=CHAIN_PLAN,
+        ),
+        Column(
+            "added_decisions", "number", "decisions", "Decision capacity added.", when=CHAIN_PLAN
+        ),
+        Column("sites_opened", "integer", "sites", "Candidates opened.", when=CHAIN_PLAN),
+        Column("places_opened", "number", "places", "Their places.", when=CHAIN_PLAN),
+        Column(
+            "chosen_national",
+            "text",
+            "",
+            "The taakstelling the plan chose per half-year, as half_year=persons; empty "
+            "when none was chosen.",
+            when=CHAIN_PLAN,
+        ),
+    ),
+)
+CHAIN = Output(
+    "chain",
+    ("asielplan chain",),
+    "A chain plan: arrivals, decisions, status holders waiting and housed, reception "
+    "places, for one inflow of the forecast (or, robust, for all). A solve without a plan "
+    "writes kpis and stages only.",
+    (
+        CHAIN_TABLE,
+        LEVERS,
+        HALF_YEARS,
+        CHAIN_SITE_DECISIONS,
+        STAGES,
+        _objective_table(
+            {name: unit for name, unit in CHAIN_PART_UNITS.items()},
+            "minimised; money in euros and weights apart",
+            CHAIN_PLAN,
+        ),
+        CHAIN_KPIS,
+    ),
+)
+
+
 OUTPUTS: dict[str, Output] = {
     output.key: output
     for output in (
@@ -2381,6 +2610,7 @@ OUTPUTS: dict[str, Output] = {
         BATCH,
         SIMULATE,
         LABOUR_FIT,
+        CHAIN,
     )
 }
 

@@ -97,3 +97,70 @@ def plot_region_targets(tables: dict[str, pd.DataFrame], path: Path, title: str)
     fig.savefig(path, dpi=110, metadata={"Software": None})
     plt.close(fig)
     return True
+
+
+def plot_chain(tables: dict[str, pd.DataFrame], path: Path, title: str) -> None:
+    """The chain over time with dates: above, the stocks (in reception, in the
+    procedure, status holders waiting) of every inflow as a fan; below, one panel per
+    inflow with occupancy by tier stacked against the open places."""
+    plt = pyplot()
+
+    chain = tables["chain"].copy()
+    chain["date"] = pd.to_datetime(chain["period_start"])
+    inflows = list(dict.fromkeys(chain["inflow"]))
+    fig, axes = plt.subplots(
+        1 + len(inflows), 1, figsize=(9, 3.0 * (1 + len(inflows))), squeeze=False, sharex=True
+    )
+    top = axes[0, 0]
+    styles = {"in_reception": "-", "in_procedure": "--", "waiting": ":"}
+    labels = {
+        "in_reception": "in reception",
+        "in_procedure": "in the procedure",
+        "waiting": "status holders waiting",
+    }
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, inflow in enumerate(inflows):
+        rows = chain[chain["inflow"] == inflow]
+        for column, style in styles.items():
+            top.plot(
+                rows["date"],
+                rows[column],
+                style,
+                color=colours[i % len(colours)],
+                label=f"{inflow}: {labels[column]}",
+            )
+    top.set_ylabel("persons")
+    top.set_title(f"{title}: the chain per inflow")
+    top.legend(fontsize=7, ncol=max(1, len(inflows)))
+    for ax, inflow in zip(axes[1:, 0], inflows, strict=True):
+        rows = chain[chain["inflow"] == inflow]
+        ax.stackplot(
+            rows["date"],
+            rows["regular"],
+            rows["emergency"],
+            rows["crisis"],
+            labels=["regular", "emergency", "crisis"],
+            colors=["#4c72b0", "#dd8452", "#c44e52"],
+        )
+        ax.step(
+            rows["date"],
+            rows["regular_places"],
+            where="post",
+            color="black",
+            label="regular places open",
+        )
+        ax.step(
+            rows["date"],
+            rows["regular_places"] + rows["emergency_places"],
+            where="post",
+            color="grey",
+            linestyle="--",
+            label="all places open",
+        )
+        ax.set_ylabel("persons")
+        ax.set_title(f"inflow {inflow}: occupancy by tier")
+        ax.legend(fontsize=7, loc="upper left")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90, metadata={"Software": None})
+    plt.close(fig)

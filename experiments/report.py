@@ -15,7 +15,10 @@ the instance it used) and renders, with ``templates/report/report.html.j2``:
   side by side;
 - a scheme comparison, a front, a sweep, a fairness study or a batch: its chart and
   tables, and for schemes a map of each scheme's target minus the population key;
-- a taakstelling: its map and table.
+- a taakstelling: its map and table;
+- a chain plan: the stocks of every inflow over time and occupancy by tier against the
+  places open, the taakstelling per half-year, the stages of the solve, the site
+  decisions and the levers per period.
 
 Maps are drawn in RD New from the shapes of the run's instance (:mod:`.maps`); without
 them (an instance moved, changed since the run, or without shapes) the report says so
@@ -686,6 +689,22 @@ def reception_compare_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
     )
 
 
+def chain_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
+    return _study_sections(
+        run,
+        "chain.png",
+        [
+            ("kpis", "Key figures (expected over the inflows of a robust plan)"),
+            ("half_years", "The taakstelling per half-year and the persons housed"),
+            ("stages", "The solve's stages: crisis first, then money and weights"),
+            ("objective", "The objective's parts: money and weights apart"),
+            ("site_decisions", "Every site: opened, kept, closed, not opened, and why"),
+            ("levers", "Per period: taakstelling, decision capacity, places open and opened"),
+        ],
+        "The plan has no solution: no plot.",
+    )
+
+
 def sweep_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
     return _study_sections(
         run, "sweep.png", [("sweep", "One row per value")], "The sweep wrote no plot."
@@ -948,6 +967,7 @@ KINDS: dict[str, tuple[str, Callable[[RunFolder, Shapes], list[Section]]]] = {
     "batch": ("Batch of runs", batch_sections),
     "simulate": ("Weekly placement simulated against hindsight", simulate_sections),
     "labour fit": ("Labour model card", labour_fit_sections),
+    "chain": ("Chain plan: from arrival to a house", chain_sections),
 }
 
 
@@ -980,6 +1000,7 @@ def build_report(folder: str | Path, instance: str | Path | None = None) -> str:
         "batch",
         "simulate",
         "labour fit",
+        "chain",
     )
     shapes = (
         run_instance(run, Path(instance) if instance else None)

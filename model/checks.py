@@ -25,13 +25,14 @@ from asielplan.model.placement import BOUNDABLE, TARGET_GAPS, haversine_km
 from asielplan.model.reception import BOUNDABLE as RECEPTION_BOUNDABLE
 from asielplan.model.schemes import check_scheme, schemes_of
 
-Problem = Literal["place", "reception"]  # which model a run checks against
+Problem = Literal["place", "reception", "chain"]  # which model a run checks against
 RunCheck = Callable[[Instance, RunConfig, Problem], list[Issue]]
 CONFIG = "configuration"
 
 
 def check_problem_tables(inst: Instance, config: RunConfig, kind: Problem) -> list[Issue]:
-    """Placement needs households; reception needs cohorts and ``[reception]``."""
+    """Placement needs households; reception needs cohorts and ``[reception]``; the
+    chain plan a forecast and ``[chain]``."""
     if kind == "place" and "households" not in inst.meta.tables:
         return [Issue(META_FILE, None, None, "required table", "placement needs households")]
     if kind == "reception" and (inst.cohorts is None or inst.meta.reception is None):
@@ -42,6 +43,16 @@ def check_problem_tables(inst: Instance, config: RunConfig, kind: Problem) -> li
                 None,
                 "reception data",
                 "reception planning needs [reception] and a cohorts table",
+            )
+        ]
+    if kind == "chain" and (inst.forecast is None or inst.meta.chain is None):
+        return [
+            Issue(
+                META_FILE,
+                None,
+                None,
+                "chain data",
+                "the chain plan needs [chain] and a forecast table",
             )
         ]
     return []

@@ -83,7 +83,7 @@ class ObjectivePart:
 class Result:
     """What a solve returns; see the module docstring for the meaning of each field."""
 
-    problem: Literal["placement", "reception"]
+    problem: Literal["placement", "reception", "chain"]
     status: Status
     sense: Literal["max", "min"]
     objective: float | None

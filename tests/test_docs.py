@@ -20,7 +20,7 @@ CONTINUATION = re.compile(r"`\.([a-z_]+)`")
 FILE = re.compile(r"`([a-z_]+)\.(csv|png|parquet|txt)`")
 # dotted names in the docs that are not tables or settings: modules, files, expressions
 NOT_TABLES = {"asielplan", "model", "data", "solvers", "experiments", "instance", "dask"}
-SHARED_FILES = {"coa_opvang_landelijk_snapshots"}
+SHARED_FILES = {"coa_opvang_landelijk_snapshots", "taakstelling_vergunninghouders_landelijk"}
 PLOTS = {"shares"}  # plots named after no table: the simulation's shares of hindsight
 
 
@@ -35,6 +35,7 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
         front,
         letters,
         place,
+        plan_chain,
         plan_reception,
         scheme_tables,
         simulate,
@@ -46,7 +47,7 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
         write_run,
     )
     from asielplan.config import RunConfig
-    from asielplan.data.instance import ReceptionSpec, TaakstellingSpec
+    from asielplan.data.instance import ChainSpec, ReceptionSpec, TaakstellingSpec
     from asielplan.data.schemas import STANDALONE, TABLES
     from asielplan.experiments.results import DIAGNOSIS_COLUMNS
 
@@ -67,6 +68,7 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
         place(with_previous_plan(None, tmp_path / "first"), fast),
         plan_reception(None, fast),
         plan_reception(write_reception_instance(tmp_path / "r", cohorts=two), robust),
+        plan_chain(None, fast),
     ]
     for run in runs:
         for name, table in run.tables.items():
@@ -139,6 +141,7 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
     for name, field in RunConfig.model_fields.items():
         add(name, getattr(field.annotation, "model_fields", {}))
     add("reception", ReceptionSpec.model_fields)
+    add("chain", ChainSpec.model_fields)
     add("taakstelling", TaakstellingSpec.model_fields)
     return out
 

@@ -239,6 +239,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
         ),
         Case("letters", ["letters", tiny, "--period", "2026-I", "--national", "11"]),
         Case("labour", ["labour", "fit", fitted, "--seed", "0", "--compare"]),
+        Case("chain", ["chain", "--robust", "--choose-national"]),
         Case(
             "spreiding-letters",
             [
