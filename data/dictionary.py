@@ -12,8 +12,9 @@ from asielplan.data.schemas import STANDALONE, TABLES, TableSpec, column_kind
 HEADER = """# Data dictionary
 
 An instance is a folder with `instance.toml` and one file per table (`.csv` with a header
-row, `.parquet`, or for municipalities also `.gpkg` / `.geojson`, whose shapes give the
-centroids when `lat`/`lon` are absent). Empty CSV cells are missing values. Extra columns
+row, `.xlsx` (its first sheet, read as text like a CSV; dates as dates, formulas by their
+saved value), `.parquet`, or for municipalities also `.gpkg` / `.geojson`, whose shapes
+give the centroids when `lat`/`lon` are absent). Empty cells are missing values. Extra columns
 are kept and ignored. `asielplan validate FOLDER` checks everything below and lists every
 problem with its file, row, column and rule. The tables the commands write are in the
 [output dictionary](output-dictionary.md).

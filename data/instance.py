@@ -37,7 +37,7 @@ RENAMED_KEYS = {
     ("reception", "scenario_weights"): "reception.inflow_weights",
     ("taakstelling", "rule"): "taakstelling.scheme",
 }
-TABLE_SUFFIXES = (".csv", ".parquet", ".gpkg", ".geojson")
+TABLE_SUFFIXES = (".csv", ".xlsx", ".parquet", ".gpkg", ".geojson")
 GEOMETRY_SUFFIXES = (".gpkg", ".geojson")
 
 
@@ -48,7 +48,7 @@ class _Strict(BaseModel):
 class TableRef(_Strict):
     """Where a table lives (relative to the instance folder) and where it came from."""
 
-    path: str = Field(description="File of the table: .csv, .parquet, .gpkg or .geojson.")
+    path: str = Field(description="File of the table: .csv, .xlsx, .parquet, .gpkg or .geojson.")
     source: str = Field(default="", description="Provenance: publisher, vintage, licence.")
     synthetic: bool | None = Field(
         default=None,
@@ -525,7 +525,9 @@ def attach_table(inst: Instance, name: str, path: str | Path) -> Instance:
     """``inst`` with table ``name`` read from ``path`` (a file, or a run folder holding
     ``name``'s source: a run's ``households`` table for ``previous_plan``), checked with
     the instance like its own tables. The file's SHA-256 is kept in ``attached`` for
-    the run id. Refused when the instance registers that table itself."""
+    the run id. Refused when the instance registers that table itself, unless it is
+    one a run may replace (:data:`REPLACEABLE`: the chain plan's forecast and site
+    list, a what-if on other inputs)."""
     import dataclasses
 
     from asielplan.data.checks import run_checks
@@ -540,7 +542,7 @@ def attach_table(inst: Instance, name: str, path: str | Path) -> Instance:
             issue = Issue(str(path), None, None, "run folder", f"has no {source}.csv or .parquet")
             raise InputError([issue], str(path))
         path = found[0]
-    if name in inst.meta.tables:
+    if name in inst.meta.tables and name not in REPLACEABLE:
         issue = Issue(
             str(path),
             None,
@@ -565,6 +567,7 @@ def attach_table(inst: Instance, name: str, path: str | Path) -> Instance:
 
 
 ATTACH_SOURCES = {"previous_plan": "households"}  # table -> its file in a run folder
+REPLACEABLE = frozenset({"forecast", "site_list"})  # tables a run may take from elsewhere
 
 
 def _read_meta(root: Path, issues: list[Issue]) -> InstanceMeta | None:
@@ -619,10 +622,11 @@ def _read_table_file(
     issues: list[Issue],
     meta: InstanceMeta | None = None,
 ) -> pd.DataFrame | None:
-    """Read one table file as text columns (CSV) or typed columns (Parquet, GeoPackage,
-    GeoJSON). Refused, with the reason: a path outside the instance folder (unless
-    ``allow_outside_paths``), a folder, an unsupported type, text that is not in the
-    declared encoding, a NUL byte, a duplicated column name."""
+    """Read one table file as text columns (CSV, the first sheet of an xlsx workbook)
+    or typed columns (Parquet, GeoPackage, GeoJSON). Refused, with the reason: a path
+    outside the instance folder (unless ``allow_outside_paths``), a folder, an
+    unsupported type, text that is not in the declared encoding, a NUL byte, a
+    duplicated column name."""
     path = root / relative
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
@@ -660,6 +664,8 @@ def _read_table_file(
             frame = _read_csv(path, relative, issues, meta)
             if frame is None:
                 return None
+        elif suffix == ".xlsx":
+            frame = _read_xlsx(path)
         elif suffix == ".parquet":
             frame = pd.read_parquet(path)
         else:
@@ -790,6 +796,47 @@ def _parse_csv(
     frame = frame.replace({"": None})
     frame.attrs["dialect"] = dialect
     return frame
+
+
+def _read_xlsx(path: Path) -> pd.DataFrame:
+    """The first sheet of a workbook as text columns, like a CSV: the cells' stored
+    values (a formula is never evaluated: its last saved value is read), a date as
+    YYYY-MM-DD, a whole number without '.0', empty cells and empty rows left out."""
+    from datetime import date, datetime
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        rows = [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
+    finally:
+        book.close()
+
+    def text(value: object) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            is_day = value.time() == datetime.min.time()
+            return value.date().isoformat() if is_day else value.isoformat()
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        stripped = str(value).strip()
+        return stripped or None
+
+    if not rows:
+        return pd.DataFrame()
+    header = [text(v) or "" for v in rows[0]]
+    while header and not header[-1]:
+        header.pop()
+    body = [[text(v) for v in row[: len(header)]] for row in rows[1:]]
+    body = [
+        row + [None] * (len(header) - len(row)) for row in body if any(v is not None for v in row)
+    ]
+    return pd.DataFrame(body, columns=header, dtype=object)
 
 
 def _split_geometry(frame: pd.DataFrame) -> tuple[pd.DataFrame, Any]:

@@ -322,3 +322,89 @@ def test_chain_command_writes_its_files_and_report(tmp_path: Path) -> None:
     assert [s["stage"] for s in manifest["stats"]["stages"]] == ["crisis", "cost"]
     html = api.report(out)
     assert html.is_file() and "Chain plan" in html.read_text()
+
+
+def test_a_site_list_workbook_with_date_cells_plans_like_its_csv(tmp_path: Path) -> None:
+    """The candidates' test as an xlsx site list whose opens and closes are date cells,
+    attached with --sites: the same site decisions as from the CSV."""
+    from datetime import date
+
+    forecast = FORECAST.assign(arrivals=[0.0, 60.0, 60.0, 0.0])
+    folder = write_chain_instance(
+        tmp_path / "book", forecast, SITE_LIST, {**SPEC, "decisions_per_week": 1.0}
+    )
+    sites = pd.DataFrame(
+        {
+            "site_id": ["A1", "C1", "N1"],
+            "municipality": ["GM9001", "GM9002", "GM9001"],
+            "modality": ["AZC", "AZC", "noodopvang"],
+            "capacity": [40, 100, 100],
+            "state": ["open", "candidate", "closing"],
+            "opens": [None, date(2027, 1, 11), None],
+            "closes": [None, None, date(2027, 1, 18)],
+            "cost_per_night": [70.0, 60.0, 190.0],
+        }
+    )
+    book = tmp_path / "sites.xlsx"
+    sites.to_excel(book, index=False)
+    csv = tmp_path / "sites.csv"
+    sites.assign(opens=["", "2027-01-11", ""], closes=["", "", "2027-01-18"]).to_csv(
+        csv, index=False
+    )
+    runs = [
+        api.plan_chain(api.with_table(folder, "site_list", f), hand_config()) for f in (book, csv)
+    ]
+    left, right = (r.tables["site_decisions"] for r in runs)
+    pd.testing.assert_frame_equal(left, right)
+    assert left.set_index("site_id").loc["C1", "period_start"] == "2027-01-11"
+    assert left.set_index("site_id").loc["N1", "decision"] == "closed"
+
+
+def test_national_by_half_year_file_is_read_and_checked(tmp_path: Path) -> None:
+    """--national-by-period reads a table of half-years: a good one sets 2027-I (a
+    what-if on an announced half-year, said as given); a bad one is refused with every
+    problem (a half-year written wrongly, a negative number) and nothing written."""
+    from typer.testing import CliRunner
+
+    from asielplan.cli import app
+
+    folder = write_chain_instance(tmp_path / "tiny")
+    good = tmp_path / "national.csv"
+    good.write_text("half_year,national\n2027-I,90\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["chain", str(folder), "--national-by-period", str(good), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    half = pd.read_csv(out / "half_years.csv").iloc[0]
+    assert (half["national"], half["national_source"]) == (90, "given")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("half_year,national\n2027-3,90\n2027-II,-5\n")
+    refused = tmp_path / "refused"
+    result = CliRunner().invoke(
+        app, ["chain", str(folder), "--national-by-period", str(bad), "--out", str(refused)]
+    )
+    assert result.exit_code == 1
+    assert "2027-3" in result.output and "national" in result.output
+    assert not refused.exists()
+
+
+def test_monthly_periods_take_their_days(tmp_path: Path) -> None:
+    """Months as periods: January has 31 days, February 28; housing per month is the
+    half-year's taakstelling x its days / 181, and the place-nights count the days."""
+    forecast = pd.DataFrame(
+        {
+            "period_start": ["2027-01-01", "2027-02-01", "2027-03-01"],
+            "inflow": "middle",
+            "arrivals": [0.0, 0.0, 0.0],
+            "grant_share": 1.0,
+        }
+    )
+    spec = {**SPEC, "in_procedure": 0.0, "waiting": 1000.0, "departing": 0.0}
+    run = api.plan_chain(
+        write_chain_instance(tmp_path / "months", forecast, spec=spec), hand_config()
+    )
+    chain = run.tables["chain"].set_index("period")
+    assert list(chain["days"]) == [31, 28, 28]  # the last as long as the one before
+    assert chain.loc[1, "housed"] == pytest.approx(31.0)
+    assert chain.loc[2, "housed"] == pytest.approx(28.0)

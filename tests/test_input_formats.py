@@ -152,3 +152,18 @@ def test_whole_numbers_are_never_guessed(tmp_path: Path, text: str) -> None:
         read_instance(folder)
     messages = [str(i) for i in error.value.issues if i.column == "population"]
     assert len(messages) == 1 and repr(text) in messages[0]
+
+
+def test_an_xlsx_table_reads_as_its_csv(tmp_path: Path) -> None:
+    """The tiny instance's sites as the first sheet of a workbook (numbers typed as
+    numbers, a second sheet that is ignored) read back into the same instance as the
+    CSV."""
+    folder = copy(tmp_path, "xlsx")
+    sites = pd.read_csv(folder / "sites.csv")
+    with pd.ExcelWriter(folder / "sites.xlsx") as writer:
+        sites.to_excel(writer, sheet_name="sites", index=False)
+        pd.DataFrame({"note": ["not read"]}).to_excel(writer, sheet_name="notes", index=False)
+    (folder / "sites.csv").unlink()
+    toml = (folder / "instance.toml").read_text()
+    (folder / "instance.toml").write_text(toml.replace('path = "sites.csv"', 'path = "sites.xlsx"'))
+    same(read_instance(folder), read_instance(TINY))
