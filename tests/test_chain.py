@@ -164,33 +164,42 @@ def default_chain() -> object:
     return chain_input(read_instance(default_instance_path()))
 
 
-def test_raising_the_taakstelling_never_adds_emergency_or_crisis(default_chain: object) -> None:
+GRID = (1000, 3000, 6000, 12000, 20000, 30000)
+
+
+@pytest.fixture(scope="module")
+def swept(default_chain: object) -> dict[int, tuple]:
+    """Crisis and emergency place-nights on the default, inflow high, for each
+    taakstelling of 2027-II on the grid."""
+    return {value: _outcome(default_chain, value)[:2] for value in GRID}
+
+
+def test_raising_the_taakstelling_never_adds_emergency_or_crisis(swept: dict[int, tuple]) -> None:
     """Embedded default, inflow high: with the taakstelling of 2027-II at 1,000, 3,000,
     6,000, 12,000, 20,000 and 30,000, the crisis and the emergency place-nights never
     grow as it rises (and crisis falls from a large number to none)."""
-    results = [_outcome(default_chain, v)[:2] for v in (1000, 3000, 6000, 12000, 20000, 30000)]
-    crisis = [c for c, _ in results]
-    emergency = [e for _, e in results]
+    crisis = [swept[v][0] for v in GRID]
+    emergency = [swept[v][1] for v in GRID]
     assert all(b <= a + 1.0 for a, b in pairwise(crisis))
     assert all(b <= a + 1.0 for a, b in pairwise(emergency))
     assert crisis[0] > 100_000 and crisis[-1] <= CRISIS_TOLERANCE
 
 
-def test_smallest_taakstelling_equals_a_sweep(default_chain: object) -> None:
+def test_smallest_taakstelling_equals_a_sweep(
+    default_chain: object, swept: dict[int, tuple]
+) -> None:
     """The model's smallest constant taakstelling that keeps crisis at zero under the
-    high inflow is the one a bisection over whole numbers finds by fixing it."""
+    high inflow is the sweep's answer: the grid brackets it (crisis at the grid value
+    below, none at the one above; crisis never grows with the taakstelling, the test
+    above), and with the taakstelling fixed, one person fewer brings crisis back while
+    the model's number keeps it away."""
     _, _, chosen = _outcome(default_chain, None, "constant")
     (found,) = chosen.values()
-
-    def crisis_free(value: int) -> bool:
-        return _outcome(default_chain, float(value))[0] <= CRISIS_TOLERANCE
-
-    low, high = 0, 60_000  # crisis at 0, none at 60,000
-    assert not crisis_free(low) and crisis_free(high)
-    while high - low > 1:
-        middle = (low + high) // 2
-        low, high = (low, middle) if crisis_free(middle) else (middle, high)
-    assert found == high
+    free = [v for v in GRID if swept[v][0] <= CRISIS_TOLERANCE]
+    below = [v for v in GRID if swept[v][0] > CRISIS_TOLERANCE]
+    assert max(below) < found <= min(free)
+    assert _outcome(default_chain, float(found))[0] <= CRISIS_TOLERANCE
+    assert _outcome(default_chain, float(found) - 1)[0] > CRISIS_TOLERANCE
 
 
 def test_smallest_per_half_year_cannot_be_lowered(tmp_path: Path) -> None:
