@@ -92,13 +92,7 @@ class SearchConfig(Strict):
         default=500,
         ge=1,
         description="Branch-and-bound nodes per neighbourhood round (work: the same on any "
-        "machine).",
-    )
-    lns_share: float = Field(
-        default=0.15,
-        gt=0,
-        le=1,
-        description="Most of the time limit one neighbourhood round may take (a safety net).",
+        "machine, and the same under any time limit, which only cuts it).",
     )
     neighbourhood_gap_share: float = Field(
         default=0.25,
@@ -107,14 +101,10 @@ class SearchConfig(Strict):
         description="Rounds after the first stop at this share of the requested gap.",
     )
     first_pass_nodes: int = Field(
-        default=2_000, ge=1, description="Nodes of the small problems' first restricted pass."
-    )
-    small_first_pass_share: float = Field(
-        default=0.3,
-        gt=0,
-        le=1,
-        description="Time cap, as a share of the time left, of the small problems' first "
-        "restricted pass (a safety net).",
+        default=2_000,
+        ge=1,
+        description="Nodes of the small problems' first restricted pass (work, cut only by "
+        "the time limit).",
     )
     widen_min_share: float = Field(
         default=0.3,

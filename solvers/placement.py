@@ -812,9 +812,9 @@ class _Search:
             ):
                 break  # HiGHS may overrun a short limit on a large MIP: keep the incumbent
             first_pass = small and widen_next  # a quick incumbent before all pairs
-            share = self.config.search.small_first_pass_share if first_pass else 1.0
+            # work, not a share of the time: the path is the same under any limit
             nodes = self.config.search.first_pass_nodes if first_pass else None
-            result = mip.solve_all(share * self.clock.left(), nodes)
+            result = mip.solve_all(self.clock.left(), nodes)
             mip.polish()
             if result.status == Status.INFEASIBLE and self.objective is None:
                 if not widen_next:
@@ -974,7 +974,9 @@ class _RestrictedMip:
         self.session.set_bounds(fixed, on, on)
         self.session.set_integer(singles, False)
         settings = search.config.search
-        limit = min(search.clock.left() - search.reserve(), settings.lns_share * search.clock.limit)
+        # a round's budget is its nodes (work), never a share of the time limit: a run with
+        # a shorter limit follows the same path until the limit cuts it (anytime)
+        limit = search.clock.left() - search.reserve()
         try:
             outcome = search._timed_solve(self.session, limit, start, settings.lns_nodes, gap)
         finally:

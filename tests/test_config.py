@@ -82,8 +82,8 @@ def test_the_search_settings_are_configuration_and_change_the_run_id(tmp_path: P
     setting changes what the search does (no subgradient rounds: none is reported)."""
     from asielplan.api import place, write_run
 
-    with pytest.raises(ValidationError, match="lns_share"):
-        RunConfig.model_validate({"solver": {"search": {"lns_share": 1.5}}})
+    with pytest.raises(ValidationError, match="aim_share"):
+        RunConfig.model_validate({"solver": {"search": {"aim_share": 1.5}}})
     base = RunConfig.model_validate({"solver": {"time_limit": 20}})
     plain = place(None, base)
     changed = RunConfig.model_validate(
