@@ -103,10 +103,10 @@ def _scores(inst: Any, cfg: Any) -> list[dict[str, Any]]:
 
 
 def variants() -> dict[str, Callable[[Any, Any], list[dict[str, Any]]]]:
-    from asielplan.config import RunConfig
+    from asielplan.model.schemes import schemes_of
 
     out: dict[str, Callable[[Any, Any], list[dict[str, Any]]]] = {"default": _place({})}
-    for name in RunConfig().schemes:
+    for name in schemes_of({}):
         out[f"scheme {name}"] = _place({"placement.scheme": name})
     band = {"lower": 0.95, "upper": 1.05}
     out["band"] = _place({"placement.target_mode": "band"})
