@@ -3,8 +3,9 @@
 Runs, in this process, each with a time limit short enough to stop it: placement and
 reception on the embedded default, the robust reception plan (three solves sharing one
 limit), an infeasible placement (its diagnosis shares the limit), and, when the real
-municipalities are at ``--data``, placement and the infeasible placement on 10,000
-households and reception over 220 sites nationally. Prints the wall time of the whole
+municipalities are at ``--data``, placement in band mode on 1,000 households,
+placement and the infeasible placement on 10,000 households and reception over 220
+sites nationally. Prints the wall time of the whole
 run (reading, checks, model, solve, tables) against the limit, and the overrun.
 
     python benchmarks/check_time_limits.py [--data ../shared/data]
@@ -70,9 +71,16 @@ def main() -> None:
         from bench_placement import national_instance
         from bench_reception import national_instance as national_reception
 
+        thousand = national_instance(args.data, 1_000)
         households = national_instance(args.data, 10_000)
         sites = national_reception(args.data, 220, 26, 50_000, 7)
         results += [
+            measured(
+                "place, 1,000 households, band mode",
+                10.0,
+                lambda c: place(thousand, c),
+                **{"placement.target_mode": "band"},
+            ),
             measured("place, 10,000 households", 20.0, lambda c: place(households, c)),
             measured(
                 "place, 10,000 households, infeasible",

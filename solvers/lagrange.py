@@ -299,7 +299,8 @@ def lagrangian_bound(
     ``STALL_ROUNDS`` rounds together lowered the bound by less than ``STALL_SHARE``
     of it. ``on_round`` sees each round's knapsacks (a plan may be built from their
     choices) and returns the incumbent's objective then, which the later steps aim at.
-    Deterministic: rounds, no clock."""
+    Deterministic: rounds, no clock of its own (the caller's ``enough`` also says when
+    the run's time is up)."""
     values, constant = _pair_values(d, duals or {})
     at_most_once = d.config.assignment == "at_most_once"
     unplaced_cost = d.config.unplaced_penalty * d.persons

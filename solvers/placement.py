@@ -707,8 +707,12 @@ class _Search:
             incumbent(),
             self.config.search.lagrange_rounds,
             lambda bound: (
-                self.objective is not None
-                and within_gap(self.objective, -bound, self.config.mip_gap)
+                (
+                    self.objective is not None
+                    and within_gap(self.objective, -bound, self.config.mip_gap)
+                )
+                # the time limit holds here too: a bound at any multipliers is valid
+                or self.clock.left() <= self.reserve()
             ),
             by_key,
             on_round,
