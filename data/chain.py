@@ -8,6 +8,7 @@ one before it (7 days for a forecast of one period). A taakstelling half-year (2
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import pairwise
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from asielplan.data.instance import ChainSpec, Instance
+from asielplan.data.instance import TIER_COSTS, ChainSpec, Instance
 from asielplan.data.schemas import DATE_PATTERN
 from asielplan.errors import Issue
 
@@ -31,9 +32,11 @@ def parse_date(text: object) -> date | None:
     if text is None or (isinstance(text, float) and np.isnan(text)) or text is pd.NA:
         return None
     value = str(text)
+    if not re.match(DATE_PATTERN, value):
+        return None
     try:
-        return date.fromisoformat(value) if pd.Series([value]).str.match(DATE_PATTERN)[0] else None
-    except ValueError:
+        return date.fromisoformat(value)
+    except ValueError:  # not a day of the calendar (30 February)
         return None
 
 
@@ -113,8 +116,6 @@ def chain_input(inst: Instance) -> ChainInput:
         arrivals[w, at] = rows["arrivals"].to_numpy(dtype=float)
         grant[w, at] = rows["grant_share"].to_numpy(dtype=float)
     reception = inst.meta.reception
-    from asielplan.data.instance import TIER_COSTS
-
     costs = reception.cost_per_night if reception else TIER_COSTS
     tier_costs = {str(tier): float(cost) for tier, cost in costs.items()}
     budget = (

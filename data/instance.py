@@ -97,6 +97,13 @@ class TaakstellingSpec(_Strict):
 TIER_COSTS = {"regular": 83.0, "emergency": 190.0, "crisis": 100.0}  # EUR per place-night, below
 
 
+def _non_negative_weights(value: dict[str, float]) -> dict[str, float]:
+    """Inflow weights (of a reception plan or the chain) are >= 0."""
+    if any(weight < 0 for weight in value.values()):
+        raise ValueError("inflow weights must be >= 0")
+    return value
+
+
 class ReceptionSpec(_Strict):
     """The ``[reception]`` section: horizon and cost parameters of reception planning.
 
@@ -154,9 +161,7 @@ class ReceptionSpec(_Strict):
     @field_validator("inflow_weights")
     @classmethod
     def _weights(cls, value: dict[str, float]) -> dict[str, float]:
-        if any(weight < 0 for weight in value.values()):
-            raise ValueError("inflow weights must be >= 0")
-        return value
+        return _non_negative_weights(value)
 
 
 class ChainSpec(_Strict):
@@ -217,9 +222,7 @@ class ChainSpec(_Strict):
     @field_validator("inflow_weights")
     @classmethod
     def _weights(cls, value: dict[str, float]) -> dict[str, float]:
-        if any(weight < 0 for weight in value.values()):
-            raise ValueError("inflow weights must be >= 0")
-        return value
+        return _non_negative_weights(value)
 
 
 class InstanceMeta(_Strict):

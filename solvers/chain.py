@@ -170,7 +170,7 @@ def solve_chain(
         name: ObjectivePart(
             name,
             float(pyo.value(quantity)),
-            _unit(name),
+            UNITS[name],
             weight,
             weight * float(pyo.value(quantity)),
             kind,  # type: ignore[arg-type]
@@ -211,7 +211,3 @@ UNITS = {
     "emergency_penalty": "place-nights",
     "national": "persons",
 }
-
-
-def _unit(name: str) -> str:
-    return UNITS[name]

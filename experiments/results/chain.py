@@ -91,6 +91,14 @@ def _value(x: Any) -> float:
     return float(pyo.value(x))
 
 
+def occupancy_of(data: ChainData, m: pyo.ConcreteModel) -> np.ndarray:
+    """[W, S, T] persons at each site in the plan."""
+    occupancy = np.zeros((len(data.inflows), len(data.sites), data.periods))
+    for w, s, t in m.y_index:
+        occupancy[w, s, t] = m.y[w, s, t].value or 0.0
+    return occupancy
+
+
 def open_matrix(data: ChainData, m: pyo.ConcreteModel) -> np.ndarray:
     """[S, T] 1 where a site is open in the plan."""
     S, T = len(data.sites), data.periods
@@ -102,14 +110,13 @@ def open_matrix(data: ChainData, m: pyo.ConcreteModel) -> np.ndarray:
     return out
 
 
-def chain_table(data: ChainData, m: pyo.ConcreteModel, opened: np.ndarray) -> pd.DataFrame:
+def chain_table(
+    data: ChainData, m: pyo.ConcreteModel, opened: np.ndarray, occupancy: np.ndarray
+) -> pd.DataFrame:
     """One row per inflow and period: arrivals, decisions, stocks, occupancy by tier."""
     spec = data.input.spec
     tier = data.sites["tier"].to_numpy()
     capacity = data.sites["capacity"].to_numpy(dtype=float)
-    occupancy = np.zeros((len(data.inflows), len(data.sites), data.periods))
-    for w, s, t in m.y_index:
-        occupancy[w, s, t] = m.y[w, s, t].value or 0.0
     rows = []
     for w, inflow in enumerate(data.inflows):
         departing_before = spec.departing
@@ -220,12 +227,9 @@ def half_year_table(data: ChainData, chain: pd.DataFrame, m: pyo.ConcreteModel) 
     return _clean(pd.DataFrame(rows, columns=list(HALF_YEAR_COLUMNS)))
 
 
-def site_decision_table(data: ChainData, m: pyo.ConcreteModel, opened: np.ndarray) -> pd.DataFrame:
+def site_decision_table(data: ChainData, opened: np.ndarray, occupancy: np.ndarray) -> pd.DataFrame:
     """One row per site and inflow: opened, kept, closed, not opened or rejected on
     budget, when, and why in numbers."""
-    occupancy = np.zeros((len(data.inflows), len(data.sites), data.periods))
-    for w, s, t in m.y_index:
-        occupancy[w, s, t] = m.y[w, s, t].value or 0.0
     rows = []
     starts = data.input.starts
     for s, site in enumerate(data.sites.to_dict("records")):
@@ -296,10 +300,11 @@ def chain_tables(data: ChainData, sol: ChainSolution) -> dict[str, pd.DataFrame]
         return {"kpis": pd.DataFrame([contract_kpis(sol)]), "stages": stages}
     m = sol.model
     opened = open_matrix(data, m)
-    chain = chain_table(data, m, opened)
+    occupancy = occupancy_of(data, m)
+    chain = chain_table(data, m, opened, occupancy)
     levers = lever_table(data, m, opened)
     objective = sol.parts_table()
-    decisions = site_decision_table(data, m, opened)
+    decisions = site_decision_table(data, opened, occupancy)
     weights = dict(zip(data.inflows, data.weights, strict=True))
 
     def expected(column: str, per_night: bool = True) -> float:
