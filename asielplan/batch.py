@@ -71,7 +71,9 @@ from asielplan.config import (
 )
 from asielplan.data.instance import Instance, default_instance_path, read_instance
 from asielplan.errors import ConfigError, InputError, OutputError
-from asielplan.experiments.fronts import DEFAULT_AXES, parse_axes
+from asielplan.experiments.studies import BATCH_STUDIES, STUDIES
+from asielplan.experiments.studies.front import DEFAULT_AXES, parse_axes
+from asielplan.experiments.studies.study import StudyRow
 from asielplan.io import (
     atomic_write_bytes,
     comma_list,
@@ -446,12 +448,8 @@ def run_one(
     try:
         if draw is not None:
             instance = redraw_households(read_instance(folder_of_instance), draw)
-        if kind == "schemes":
-            api.write_comparison(api.compare_schemes(options["schemes"], instance, cfg), folder)
-        elif kind == "front":
-            axes = ",".join(options["axes"])
-            made = api.front(instance, cfg, axes, options["points"], problem=options["problem"])
-            api.write_front(made, folder)
+        if kind in BATCH_STUDIES:
+            BATCH_STUDIES[kind].run(instance, cfg, options, Path(folder))
         elif kind == "weekly":
             api.write_run(api.weekly(instance, cfg), folder)
         elif kind == "reception":
@@ -467,12 +465,14 @@ def run_one(
 
 
 def _row_of(folder: Path) -> dict[str, Any]:
-    """The batch row of a finished run folder: status, stop and its KPIs."""
+    """The batch row of a finished run folder: status, stop and its KPIs; a study's:
+    :func:`_study_row`."""
     from asielplan.experiments.results.folder import RunFolder
 
     run = RunFolder.open(folder)
-    if run.kind in ("schemes compare", "front"):
-        return _study_row(run)
+    study = STUDIES.get(run.kind)
+    if study is not None and study.batch is not None:
+        return _study_row(run, study.batch.row(run))
     row: dict[str, Any] = {"status": run.manifest.get("status"), "stop": run.manifest.get("stop")}
     kpis = run.table("kpis")
     if kpis is not None and len(kpis):
@@ -488,31 +488,16 @@ def _worst(statuses: list[str]) -> str:
     return others[0] if others else ("feasible" if "feasible" in statuses else "optimal")
 
 
-def _study_row(run: RunFolder) -> dict[str, Any]:
+def _study_row(run: RunFolder, found: StudyRow | None) -> dict[str, Any]:
     """The batch row of a study: its status (:func:`_worst` over its runs), a stop text
-    with the largest gap, and its headline numbers. A comparison: every metric per
-    scheme (``labour_score.population``). A front: how many runs and points on the
-    front, and the knee's value of each axis (``knee.labour``)."""
-    table = run.table("comparison" if run.kind == "schemes compare" else "points")
-    if table is None:  # a folder written by hand or by another version
+    with the largest gap, and its headline numbers (the study's own: a comparison's
+    every metric per scheme, ``labour_score.population``; a front's runs, points on the
+    front and the knee's value of each axis, ``knee.labour``)."""
+    if found is None:  # a folder written by hand or by another version
         return {"status": "error", "message": f"{run.path}: the study's table is missing"}
-    if run.kind == "schemes compare":
-        per_scheme = table.drop_duplicates("scheme")
-        statuses, gaps = per_scheme["status"].astype(str).tolist(), per_scheme["gap"]
-        row: dict[str, Any] = {"stop": f"{len(per_scheme)} schemes compared"}
-        for record in table.to_dict("records"):
-            row[f"{record['metric']}.{record['scheme']}"] = record["value"]
-    else:
-        statuses, gaps = table["status"].astype(str).tolist(), table["gap"]
-        on_front = table[table["on_front"].astype(bool)]
-        points = f"{len(on_front)} point{'' if len(on_front) == 1 else 's'}"
-        row = {"stop": f"{points} on the front of {len(table)} runs"}
-        row.update(runs=len(table), on_front=len(on_front))
-        knee = table[table["knee"].astype(bool)]
-        for axis in run.manifest.get("axes", []):
-            row[f"knee.{axis}"] = float(knee[axis].iloc[0]) if len(knee) else None
-    largest = pd.to_numeric(gaps, errors="coerce").max()
-    row["status"] = _worst(statuses)
+    row = dict(found.numbers)
+    largest = pd.Series(found.gaps, dtype="float64").max()
+    row["status"] = _worst(found.statuses)
     row["gap"] = float(largest) if pd.notna(largest) else None
     if row["gap"] is not None:
         row["stop"] += f", largest gap {row['gap']:.4%}"
@@ -716,12 +701,12 @@ def check_batch_folder(out: Path) -> None:
 
 
 FIXED = ("run_id", "status", "stop", "message", "seconds")
-STUDIES = ("schemes", "front")  # kinds whose own columns come first, in this order
 
 
 def _table(batch: Batch, rows: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """One row per run in the batch's order: its axes, then :data:`FIXED`, then the
-    studies' own columns (:data:`STUDIES`), then the KPI columns (each group in the
+    studies' own columns (in the order of
+    :data:`~asielplan.experiments.studies.BATCH_STUDIES`), then the KPI columns (each group in the
     order the runs name them)."""
     records = []
     for run in batch.runs:
@@ -734,7 +719,7 @@ def _table(batch: Batch, rows: dict[str, dict[str, Any]]) -> pd.DataFrame:
             table[column] = None
     studies = [
         column
-        for kind in STUDIES
+        for kind in BATCH_STUDIES
         for run in batch.runs
         if run.spec.kind == kind
         for column in rows.get(run.id, {})

@@ -844,7 +844,7 @@ def schemes_compare(
     targets (municipality x scheme), metrics.png, targets.png, notes.txt and each
     scheme's run folder."""
     from asielplan import api
-    from asielplan.experiments.schemes import summary_rows
+    from asielplan.experiments.studies.schemes import summary_rows
 
     names = comma_list(schemes, "--schemes")  # distinct, none empty
     if len(names) < 2:
@@ -1637,7 +1637,7 @@ def front(
         raise ConfigError(f"--problem {problem!r}: placement or reception")
     if previous is not None and problem != "placement":
         raise ConfigError("--previous is a placement plan: it needs --problem placement")
-    from asielplan.experiments.fronts import DEFAULT_AXES
+    from asielplan.experiments.studies.front import DEFAULT_AXES
 
     chosen = axes or DEFAULT_AXES[problem]  # type: ignore[index]
     cfg = run_config(config, scenario, instance, {"solver.time_limit": time_limit})

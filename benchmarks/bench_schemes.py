@@ -27,7 +27,7 @@ from asielplan.api import compare_schemes, write_comparison
 from asielplan.config import RunConfig
 from asielplan.data.cbs import load_cbs_municipalities
 from asielplan.data.generator import generate_instance
-from asielplan.experiments.schemes import fit_to_published, summary_rows
+from asielplan.experiments.studies.schemes import fit_to_published, summary_rows
 from asielplan.model.schemes import BUILT_IN, compute_scheme
 
 SIX = ("population", "spreidingswet", "labour_market", "regional_pool", "denmark", "koenigstein")

@@ -1,5 +1,6 @@
-"""Generate ``docs/output-dictionary.md`` from the declared output tables
-(:mod:`asielplan.experiments.outputs`).
+"""The output dictionary: every command's declared outputs gathered (those of
+:mod:`asielplan.experiments.outputs` and each study's), the columns a workbook shows as
+percentages, and ``docs/output-dictionary.md`` generated from them.
 
 Run ``python -m asielplan.experiments.dictionary > docs/output-dictionary.md``; a test
 fails when the committed page and the declarations disagree, and another when a command
@@ -8,7 +9,62 @@ writes a table or a column that is not declared.
 
 from __future__ import annotations
 
-from asielplan.experiments.outputs import OTHER_FILES, OUTPUTS, UNITS, Column, Output, Table
+from collections.abc import Mapping, Sequence
+
+from asielplan.experiments.outputs import (
+    BATCH,
+    CHAIN,
+    LABOUR_FIT,
+    LETTERS,
+    OTHER_FILES,
+    PLACE,
+    RECEPTION,
+    TAAKSTELLING,
+    UNITS,
+    WEEKLY,
+    Column,
+    Output,
+    Table,
+)
+from asielplan.experiments.studies import STUDIES
+
+OUTPUTS: dict[str, Output] = {
+    output.key: output
+    for output in (
+        PLACE,
+        WEEKLY,
+        RECEPTION,
+        TAAKSTELLING,
+        *(study.output for study in STUDIES.values()),
+        LETTERS,
+        BATCH,
+        LABOUR_FIT,
+        CHAIN,
+    )
+}
+
+
+def share_columns(tables: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """Per table (name -> its written column names), the columns declared a share (a
+    number with unit ``share``, 0 to 1): a workbook shows them as percentages."""
+    declared: dict[str, Table] = {}
+    for output in OUTPUTS.values():
+        for table in output.tables:
+            declared.setdefault(table.name, table)
+    shares = {
+        name: [
+            str(column)
+            for column in columns
+            if any(
+                c.unit == "share" and c.kind == "number" and c.matches(str(column))
+                for c in declared[name].columns
+            )
+        ]
+        for name, columns in tables.items()
+        if name in declared
+    }
+    return {name: found for name, found in shares.items() if found}
+
 
 HEADER = """# Output dictionary
 
@@ -19,7 +75,8 @@ column whose meaning says "Only when" is left out otherwise; the other columns a
 always there, in the order shown. Outputs hold pseudonymous household ids and
 aggregates only. The input tables are in the [data dictionary](data-dictionary.md).
 
-This page is generated from the declarations in `experiments/outputs.py`
+This page is generated from the declarations in `experiments/outputs.py` and the
+studies' modules (`experiments/studies/`)
 (`python -m asielplan.experiments.dictionary > docs/output-dictionary.md`);
 `tests/test_output_dictionary.py` runs the commands and fails when a table or a column
 is written that is not declared there, or in another order.

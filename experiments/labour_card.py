@@ -14,7 +14,7 @@ from asielplan.config import COEFFICIENTS_FILE, RunConfig
 from asielplan.data.history import read_history
 from asielplan.errors import InputError, Issue
 from asielplan.experiments import labour_audit as audit
-from asielplan.experiments.outputs import share_columns
+from asielplan.experiments.dictionary import share_columns
 from asielplan.experiments.plots import pyplot
 from asielplan.io import atomic_output_dir, atomic_write_text, check_output_dir, write_tables
 from asielplan.manifest import build_manifest, input_hashes, write_manifest

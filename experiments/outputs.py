@@ -1,16 +1,16 @@
-"""Every output table of every command, declared: its file, the commands that write it,
-what one row is, and per column its type, unit and meaning.
+"""How an output is declared (its files, the commands that write it, what one row is,
+and per column its type, unit and meaning), the columns outputs share, and the
+declarations of every command that is not a study (runs, taakstelling, letters, batch,
+labour fit, chain); each study declares its own in its module
+(:mod:`asielplan.experiments.studies`).
 
-``python -m asielplan.experiments.dictionary > docs/output-dictionary.md`` renders this
+:data:`asielplan.experiments.dictionary.OUTPUTS` gathers them all;
+``python -m asielplan.experiments.dictionary > docs/output-dictionary.md`` renders them
 as the output data dictionary; ``tests/test_output_dictionary.py`` runs the commands and
-fails when a table or a column is written that is not declared here, in the declared
-order (or when a declared one is never written). Column names that the code keeps as
+fails when a table or a column is written that is not declared, in the declared order
+(or when a declared one is never written). Column names that the code keeps as
 constants (:data:`~asielplan.experiments.results.DIAGNOSIS_COLUMNS`, the explanation,
 fairness and group columns) are taken from there, so their order cannot drift.
-
-The declarations live here, in the experiments layer, because the studies' tables (fronts,
-sweeps, fairness, scheme comparisons, letters) are built in this layer, beside the run
-tables of :mod:`asielplan.experiments.results`.
 
 Outputs hold pseudonymous household ids and aggregates only: no column names a personal
 attribute or the kind of a hard criterion.
@@ -22,9 +22,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from asielplan.experiments.fairness import GROUP_COLUMNS, SUMMARY_COLUMNS
-from asielplan.experiments.fronts import AXES
-from asielplan.experiments.report import REPORT_FILE
 from asielplan.experiments.results import DIAGNOSIS_COLUMNS
 from asielplan.experiments.results.chain import (
     CHAIN_COLUMNS,
@@ -34,10 +31,9 @@ from asielplan.experiments.results.chain import (
 )
 from asielplan.experiments.results.explanations import EXPLANATION_COLUMNS
 from asielplan.experiments.results.placement import SIZE_BANDS
-from asielplan.experiments.schemes import METRICS
+from asielplan.experiments.sections import REPORT_FILE
 from asielplan.io import WORKBOOK
-from asielplan.model.groups import GROUP_LABELS
-from asielplan.model.placement import PARTS, SUMS_OF_PARTS, VIOLATION, bound_unit
+from asielplan.model.placement import PARTS, SUMS_OF_PARTS, VIOLATION
 from asielplan.model.reception import COST_PARTS
 from asielplan.solvers.chain import STAGE_COLUMNS
 from asielplan.solvers.chain import UNITS as CHAIN_PART_UNITS
@@ -175,7 +171,7 @@ class Output:
         return own
 
 
-def _in_order(names: Sequence[str], *columns: Column) -> tuple[Column, ...]:
+def in_order(names: Sequence[str], *columns: Column) -> tuple[Column, ...]:
     """``columns`` in the order of the code's constant ``names``; an error (on import)
     when the two do not name the same columns."""
     by_name = {c.name: c for c in columns}
@@ -186,7 +182,7 @@ def _in_order(names: Sequence[str], *columns: Column) -> tuple[Column, ...]:
     return tuple(by_name[name] for name in names)
 
 
-def _listed(items: Mapping[str, str]) -> str:
+def listed(items: Mapping[str, str]) -> str:
     """``name (unit), ...`` for a meaning."""
     return ", ".join(f"{name} ({unit})" if unit else name for name, unit in items.items())
 
@@ -195,7 +191,6 @@ def _listed(items: Mapping[str, str]) -> str:
 
 PLACEMENT_PARTS = (*PARTS, VIOLATION)
 PLACEMENT_QUANTITIES = (*PARTS, *SUMS_OF_PARTS)
-ALL_AXES = tuple(dict.fromkeys(name for axes in AXES.values() for name in axes))
 
 STATUS = Column(
     "status",
@@ -268,7 +263,7 @@ def _objective_table(parts: Mapping[str, str], sense: str, when: str = "") -> Ta
         "objective",
         f"One row per named part of the objective ({sense}); the contributions add up to the "
         "objective, money and weights in separate columns, never added up as money. Parts: "
-        f"{_listed(parts)}.",
+        f"{listed(parts)}.",
         (
             Column("part", "text", "", "The part's name."),
             Column("quantity", "number", "see unit", "How much of it the plan has."),
@@ -327,7 +322,7 @@ DIAGNOSIS = Table(
     "diagnosis",
     "What cannot be met and by how much: one row per broken constraint (the same shape "
     "for both problems).",
-    _in_order(
+    in_order(
         DIAGNOSIS_COLUMNS,
         Column("family", "text", "", "The constraint family (capacity, region band, ...)."),
         Column("constraint", "text", "", "Which row: a municipality, region, site, ..."),
@@ -757,7 +752,7 @@ EXPLANATIONS = Table(
     "One row per household: why it goes where it goes, each cost the change of the "
     "objective if this household alone moved, the rest of the plan fixed "
     f"({EXPLANATION_TEXT}).",
-    _in_order(
+    in_order(
         EXPLANATION_COLUMNS,
         Column("household_id", "text", "", "Pseudonymous household id."),
         Column("placed", "true-false", "", "Placed in a municipality."),
@@ -962,7 +957,7 @@ TRACE = Table(
     "whether and how fast the run closed its gap (docs/formulation/placement.md). A clock "
     "record like timings.json: it differs between runs, is not hashed in the manifest and "
     "is written as CSV only.",
-    _in_order(
+    in_order(
         TRACE_COLUMNS,
         Column("seconds", "number", "seconds", "Seconds since the search began."),
         Column("event", "text", "", "incumbent (a better plan) or bound (a better bound)."),
@@ -1513,364 +1508,6 @@ TAAKSTELLING = Output(
     (TAAKSTELLING_TABLE, BASIS, REGION_TOTALS),
 )
 
-# --------------------------------------------------------------------------- schemes compare
-
-COMPARISON = Table(
-    "comparison",
-    "One row per scheme and metric (tidy), with the scheme's run status and gap. "
-    f"Metrics: {_listed({name: f'{unit}; {basis}' for name, (unit, basis) in METRICS.items()})}.",
-    (
-        Column("scheme", "text", "", "The quota scheme."),
-        Column("metric", "text", "", "The metric."),
-        Column(
-            "basis",
-            "text",
-            "",
-            "What the metric describes: targets (the scheme's numbers, before any plan) or "
-            "plan (the run's placement). The burden metrics exist for both.",
-        ),
-        Column(
-            "value",
-            "number",
-            "see unit",
-            "The metric's value in the scheme's run; empty for a group outcome over fewer "
-            "than output.min_cell households.",
-        ),
-        Column(
-            "low",
-            "number",
-            "see unit",
-            "The lower end of where the value may lie, by noise; empty when not measured.",
-        ),
-        Column("high", "number", "see unit", "The upper end; empty when not measured."),
-        Column(
-            "noise",
-            "text",
-            "",
-            "How the interval is known: exact (a metric of the targets: no solver in it), "
-            "gap (the objective: its optimum lies between the plan's value and the bound), "
-            "seeds (the spread over the run and its --noise-seeds re-solves), not measured "
-            "(a plan metric without re-solves), no value (the value is blank: a group under "
-            "output.min_cell, a run without a plan).",
-        ),
-        Column("unit", "text", "", "The metric's unit."),
-        STATUS,
-        GAP,
-        Column(
-            "certified",
-            "true-false",
-            "",
-            "Whether the scheme's interval on the metric is apart from every other "
-            "scheme's, so its every difference on it is certified; never when not "
-            "measured or without a value.",
-        ),
-    ),
-)
-TARGETS = Table(
-    "targets",
-    "One row per municipality: each scheme's taakstelling, the targets its run placed against.",
-    (
-        MUNICIPALITY,
-        MUNICIPALITY_NAME,
-        Column("inhabitants", "integer", "persons", "Inhabitants (the population used)."),
-        Column(
-            "population_key",
-            "number",
-            "persons",
-            "The exact population-key quota, for reference.",
-        ),
-        Column(
-            "<scheme>",
-            "integer",
-            "persons",
-            "The scheme's taakstelling, one column per scheme compared, named after it.",
-        ),
-    ),
-)
-SCHEMES_COMPARE = Output(
-    "schemes compare",
-    ("asielplan schemes compare",),
-    "The same households placed under each scheme's targets, compared.",
-    (COMPARISON, TARGETS),
-    runs=((("<scheme>/",), ("place",)),),
-)
-
-# --------------------------------------------------------------------------- front
-
-AXIS_UNITS = {name: axis.unit for axes in AXES.values() for name, axis in axes.items()}
-POINTS = Table(
-    "points",
-    "One row per run of the front: the payoff runs and the grid.",
-    (
-        Column("point", "integer", "", "The run's number (its folder runs/point-<n>)."),
-        Column("role", "text", "", "ideal <axis> (an axis optimised alone) or grid."),
-        Column(
-            "bound_<axis>",
-            "number",
-            "see meaning",
-            "The grid's bound on each bounded axis (upper for one to minimise, lower for "
-            "one to maximise); empty for a payoff run.",
-            choices=ALL_AXES,
-        ),
-        Column(
-            "<axis>",
-            "number",
-            "see meaning",
-            f"The plan's value on each axis: {_listed(AXIS_UNITS)}; empty without a plan.",
-            choices=ALL_AXES,
-        ),
-        RUN_ID,
-        STATUS,
-        GAP,
-        Column(
-            "objective",
-            "number",
-            "objective",
-            "The run's objective (placement: a weight; reception: euros plus weights).",
-        ),
-        Column("on_front", "true-false", "", "The point is on the front (non-dominated)."),
-        Column("knee", "true-false", "", "The point is the front's knee."),
-    ),
-)
-FRONT_TABLE = Table(
-    "front",
-    "Tidy: one row per point on the front and quantity of its plan.",
-    (
-        Column("point", "integer", "", "The point (points.point)."),
-        RUN_ID,
-        STATUS,
-        GAP,
-        Column("part", "text", "", "The quantity: an objective part or a bounded sum of parts."),
-        Column("unit", "text", "", "Its unit (empty where the front does not know it)."),
-        Column("quantity", "number", "see unit", "The plan's quantity."),
-    ),
-)
-FRONT = Output(
-    "front",
-    ("asielplan front",),
-    "An epsilon-constraint trade-off front of the placement or the reception plan "
-    "(docs/tradeoffs.md).",
-    (POINTS, FRONT_TABLE),
-    runs=((("runs/point-<n>/", "runs/default/"), ("place", "reception")),),
-)
-
-# --------------------------------------------------------------------------- sweep
-
-QUANTITY_UNITS = {name: bound_unit(name) for name in PLACEMENT_QUANTITIES}
-SWEEP_TABLE = Table(
-    "sweep",
-    "One row per run of the sweep (the cartesian product of the swept values).",
-    (
-        Column("point", "integer", "", "The run's number (its folder runs/point-<n>)."),
-        Column(
-            "<setting>",
-            "number",
-            "see meaning",
-            "The value of each swept setting, one column per setting, named after it "
-            "(e.g. placement.penalty_excess).",
-        ),
-        RUN_ID,
-        STATUS,
-        GAP,
-        Column("objective", "number", "weight", "The run's objective."),
-        Column(
-            "<quantity>",
-            "number",
-            "see meaning",
-            f"The plan's quantity of each part of its model: {_listed(QUANTITY_UNITS)}; "
-            "empty without a plan.",
-            choices=PLACEMENT_QUANTITIES,
-        ),
-        Column(
-            "moved",
-            "integer",
-            "households",
-            "Households placed elsewhere than in the run before with a plan; empty for the first.",
-        ),
-    ),
-)
-SWEEP = Output(
-    "sweep",
-    ("asielplan sweep",),
-    "One placement per value of one or two numeric settings.",
-    (SWEEP_TABLE,),
-    runs=((("runs/point-<n>/",), ("place",)),),
-)
-
-# --------------------------------------------------------------------------- fairness
-
-FAIRNESS_TABLE = Table(
-    "fairness",
-    "One row per aggregation of the labour score and rule (none: no floors): the price "
-    "of fairness.",
-    _in_order(
-        SUMMARY_COLUMNS,
-        Column("aggregation", "text", "", "sum or at_least_one (placement.aggregation)."),
-        Column("rule", "text", "", "none, absolute, proportional or maxmin."),
-        Column(
-            "level",
-            "number",
-            "see meaning",
-            "The rule's level: the floor (absolute; a probability), the share of each "
-            "group's own optimum (proportional) or the common floor found (maxmin); empty "
-            "for none.",
-        ),
-        STATUS,
-        GAP,
-        Column("labour_score", "number", "labour score", "The plan's labour score, summed."),
-        Column(
-            "expected_employed",
-            "number",
-            "persons",
-            "Expected employed members where placed (whatever the aggregation).",
-        ),
-        Column(
-            "price_of_fairness",
-            "number",
-            "share",
-            "1 - labour_score / labour_score of the rule none.",
-        ),
-        RUN_ID,
-    ),
-)
-GROUPS_TABLE = Table(
-    "groups",
-    "One row per aggregation, rule and group of adult members (18-64): the floor and the "
-    f"group's mean employment probability. Groups: {', '.join(GROUP_LABELS)}.",
-    _in_order(
-        GROUP_COLUMNS,
-        Column("aggregation", "text", "", "sum or at_least_one."),
-        Column("rule", "text", "", "none, absolute, proportional or maxmin."),
-        Column("group", "text", "", "The group."),
-        Column("label", "text", "", "The group in words."),
-        Column("members", "integer", "persons", "Adult members in the group."),
-        Column("floor", "number", "probability", "The floor on the group's mean; empty if none."),
-        Column("mean", "number", "probability", "The group's mean employment probability."),
-        Column(
-            "unconstrained_mean",
-            "number",
-            "probability",
-            "Its mean in the plan without floors.",
-        ),
-        Column(
-            "own_optimum",
-            "number",
-            "probability",
-            "Its mean in the plan made for the group alone.",
-        ),
-        Column("change", "number", "probability", "mean - unconstrained_mean."),
-        Column(
-            "suppressed",
-            "true-false",
-            "",
-            "Fewer than output.min_cell members: values blank.",
-        ),
-    ),
-)
-FAIRNESS = Output(
-    "fairness",
-    ("asielplan fairness",),
-    "Group floors on the mean employment probability by rule, under both aggregations of "
-    "the labour score (docs/tradeoffs.md).",
-    (FAIRNESS_TABLE, GROUPS_TABLE),
-    runs=((("runs/<aggregation>/<rule>/",), ("place",)),),
-)
-
-# --------------------------------------------------------------------------- reception compare
-
-PLAN_NAME = Column(
-    "plan", "text", "", "The plan: an inflow's name, or robust (sites decided against all)."
-)
-RECEPTION_COMPARE = Output(
-    "reception compare",
-    ("asielplan reception-compare",),
-    "Reception plans for several inflows side by side (and, with --robust, the plan whose "
-    "sites are decided once against all of them).",
-    (
-        Table(
-            "comparison",
-            "One row per plan: money and weights apart, place-nights, the sites and places "
-            "it opens; a plan without a solution keeps its row, its figures blank.",
-            (
-                PLAN_NAME,
-                Column("inflows", "text", "", "The inflows it is planned for (; between)."),
-                STATUS,
-                GAP,
-                Column("cost_eur", "number", "EUR", "Money: beds, fixed and opening costs."),
-                Column("cost_beds_eur", "number", "EUR", "Of it, beds."),
-                Column("cost_sites_eur", "number", "EUR", "Of it, fixed and opening costs."),
-                Column("weighted", "number", "weight", "The weights: moves and penalties."),
-                Column("moves", "number", "moves", "Transfers between sites (expected)."),
-                Column(
-                    "emergency_place_nights",
-                    "number",
-                    "place-nights",
-                    "In noodopvang (expected over the inflows of a robust plan).",
-                ),
-                Column("crisis_place_nights", "number", "place-nights", "In crisisnoodopvang."),
-                Column(
-                    "peak_emergency_places",
-                    "number",
-                    "persons",
-                    "The most persons in emergency and crisis places in one period.",
-                ),
-                Column(
-                    "without_bed_person_periods",
-                    "number",
-                    "person-periods",
-                    "Persons without a bed (an infeasible plan).",
-                ),
-                Column("sites_opened", "integer", "sites", "Sites it opens (site_decisions)."),
-                Column("sites_closed", "integer", "sites", "Sites it closes."),
-                Column(
-                    "business_cases_accepted",
-                    "integer",
-                    "business cases",
-                    "Business cases accepted on budget and opened.",
-                ),
-                Column("places_opened", "integer", "places", "Places of the sites it opens."),
-            ),
-        ),
-        Table(
-            "openings",
-            "One row per plan, inflow and site it opens.",
-            (
-                PLAN_NAME,
-                INFLOW,
-                SITE,
-                Column("region", "text", "", "The site's region ([reception] region_level)."),
-                Column("tier", "text", "", "regular, emergency or crisis."),
-                Column("capacity", "integer", "places", "Its places."),
-                Column("period", "integer", "period", "The first period it is open."),
-            ),
-        ),
-        Table(
-            "extra_places",
-            "One row per plan, inflow and region: the extra places the inflow needs there "
-            "beyond the sites open before the plan.",
-            (
-                PLAN_NAME,
-                INFLOW,
-                Column("region", "text", "", "The region; (none) for sites without one."),
-                Column("places_opened", "integer", "places", "Places of the sites opened here."),
-                Column(
-                    "peak_emergency_crisis",
-                    "number",
-                    "persons",
-                    "The most persons in emergency and crisis sites here in one period.",
-                ),
-                Column(
-                    "extra_places",
-                    "number",
-                    "places",
-                    "places_opened + peak_emergency_crisis.",
-                ),
-            ),
-        ),
-    ),
-    runs=((("runs/<plan>/",), ("reception",)),),
-)
-
 # --------------------------------------------------------------------------- letters
 
 LETTERS_TABLE = Table(
@@ -2118,110 +1755,6 @@ BATCH = Output(
     runs=((("runs/<id>/",), ("place", "reception", "weekly", "schemes compare", "front")),),
 )
 
-POLICY = Column("policy", "text", "", "greedy, prices, balanced or hindsight.")
-SIMULATED = "share_of_hindsight", "expected_employed", "deviation_end", "balance_mean"
-SIMULATE = Output(
-    "simulate",
-    ("asielplan simulate",),
-    "Weekly placement simulated over a half-year, every policy against hindsight (docs/weekly.md).",
-    (
-        Table(
-            "runs",
-            "One row per policy and seed: its half-year plan scored with the objective of "
-            "all arrivals against the taakstelling.",
-            (
-                POLICY,
-                Column("seed", "integer", "", "The seed of the arrivals and futures."),
-                Column("households", "integer", "households", "Households arrived."),
-                Column("persons", "integer", "persons", "Persons arrived."),
-                Column("objective", "number", "objective", "The half-year plan's objective."),
-                Column(
-                    "status",
-                    "text",
-                    "",
-                    "optimal when every solve of the run proved solver.mip_gap, else feasible "
-                    "(a solve without a plan stops the simulation).",
-                ),
-                Column(
-                    "solves",
-                    "integer",
-                    "",
-                    "The run's solves: 1 for hindsight, one per week with arrivals for an "
-                    "online policy.",
-                ),
-                Column(
-                    "gap",
-                    "number",
-                    "share",
-                    "The largest relative gap of the run's solves; the hindsight run's gap "
-                    "bounds how far its objective, every share's denominator, is from the "
-                    "optimum.",
-                ),
-                Column(
-                    "share_of_hindsight",
-                    "number",
-                    "share",
-                    "Objective over the hindsight optimum's (hindsight: 1).",
-                ),
-                Column("expected_employed", "number", "labour score", "Sum of the placed scores."),
-                Column(
-                    "deviation_end",
-                    "number",
-                    "persons",
-                    "Sum over municipalities of |placed - target| at the end (the target: "
-                    "the taakstelling, shared over the half-year's persons by "
-                    "placement.shortfall_sharing).",
-                ),
-                Column(
-                    "balance_mean",
-                    "number",
-                    "share",
-                    "Mean over weeks of the persons off the pro-rata path, as a share of "
-                    "the taakstelling (balance).",
-                ),
-                Column("balance_worst", "number", "share", "The worst week's balance."),
-            ),
-        ),
-        Table(
-            "summary",
-            "One row per policy: the mean over seeds of each figure with its 95% confidence "
-            "interval (Student's t; empty with one seed).",
-            (
-                POLICY,
-                Column("seeds", "integer", "", "Seeds simulated."),
-                *(
-                    column
-                    for name in SIMULATED
-                    for column in (
-                        Column(name, "number", "", f"Mean of {name} over the seeds."),
-                        Column(f"{name}_low", "number", "", "Lower end of the 95% interval."),
-                        Column(f"{name}_high", "number", "", "Upper end of the 95% interval."),
-                    )
-                ),
-            ),
-        ),
-        Table(
-            "balance",
-            "One row per policy, seed and week: the persons placed so far against the "
-            "pro-rata path (each municipality's taakstelling times the share of the "
-            "half-year's persons arrived so far).",
-            (
-                POLICY,
-                Column("seed", "integer", "", "The seed."),
-                Column("week", "integer", "", "Week, 1 = the first."),
-                Column("placed", "number", "persons", "Persons placed up to this week."),
-                Column(
-                    "off_path_persons",
-                    "number",
-                    "persons",
-                    "Sum over municipalities of |placed so far - pro-rata path|.",
-                ),
-                Column("balance", "number", "share", "off_path_persons over the taakstelling."),
-            ),
-        ),
-    ),
-)
-
 # --------------------------------------------------------------------------- labour fit
 
 ADULTS = Column("adults", "integer", "adults", "Adults in the cell.")
@@ -2394,7 +1927,7 @@ CHAIN_TABLE = Table(
     "chain",
     "One row per inflow and period: flows within the period and stocks at its end. The "
     "change of in_reception is arrivals - housed - departed.",
-    _in_order(
+    in_order(
         CHAIN_COLUMNS,
         CHAIN_INFLOW,
         CHAIN_PERIOD,
@@ -2423,7 +1956,7 @@ LEVERS = Table(
     "One row per period: the taakstelling in force and the housing it allows, the "
     "decision capacity and what the plan adds, places open and opened (shared by every "
     "inflow of a robust plan).",
-    _in_order(
+    in_order(
         LEVER_COLUMNS,
         CHAIN_PERIOD,
         PERIOD_START,
@@ -2449,7 +1982,7 @@ HALF_YEARS = Table(
     "half_years",
     "One row per half-year and inflow: the taakstelling, where it comes from, and the "
     "persons housed in the plan's part of the half-year.",
-    _in_order(
+    in_order(
         HALF_YEAR_COLUMNS,
         HALF_YEAR,
         CHAIN_INFLOW,
@@ -2470,7 +2003,7 @@ CHAIN_SITE_DECISIONS = Table(
     "One row per site and inflow: whether the plan opened it, kept it open, it closed, "
     "or it stayed shut (not opened, or a business case rejected on budget), when, and why "
     "in numbers. Site decisions are shared by the inflows of a robust plan.",
-    _in_order(
+    in_order(
         SITE_DECISION_COLUMNS,
         SITE,
         Column("name", "text", "", "Its name in the site list."),
@@ -2500,7 +2033,7 @@ STAGES = Table(
     "One row per lexicographic stage of the solve: crisis (fewest crisis place-nights), "
     "national (the question's smallest taakstelling) and cost (money and weights with "
     "crisis held); the run is proven when every stage is.",
-    _in_order(
+    in_order(
         tuple(c for c in STAGE_COLUMNS if c != "seconds"),
         Column("stage", "text", "", "crisis, national or cost."),
         STATUS,
@@ -2592,49 +2125,6 @@ CHAIN = Output(
         CHAIN_KPIS,
     ),
 )
-
-
-OUTPUTS: dict[str, Output] = {
-    output.key: output
-    for output in (
-        PLACE,
-        WEEKLY,
-        RECEPTION,
-        TAAKSTELLING,
-        SCHEMES_COMPARE,
-        FRONT,
-        SWEEP,
-        FAIRNESS,
-        RECEPTION_COMPARE,
-        LETTERS,
-        BATCH,
-        SIMULATE,
-        LABOUR_FIT,
-        CHAIN,
-    )
-}
-
-
-def share_columns(tables: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
-    """Per table (name -> its written column names), the columns declared a share (a
-    number with unit ``share``, 0 to 1): a workbook shows them as percentages."""
-    declared: dict[str, Table] = {}
-    for output in OUTPUTS.values():
-        for table in output.tables:
-            declared.setdefault(table.name, table)
-    shares = {
-        name: [
-            str(column)
-            for column in columns
-            if any(
-                c.unit == "share" and c.kind == "number" and c.matches(str(column))
-                for c in declared[name].columns
-            )
-        ]
-        for name, columns in tables.items()
-        if name in declared
-    }
-    return {name: found for name, found in shares.items() if found}
 
 
 # the files that are not tables: (file names, where and what), for the page

@@ -29,10 +29,7 @@ groups suppressed in the run's tables stay suppressed.
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,49 +37,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from asielplan.data.instance import Instance, read_instance
-from asielplan.errors import InputError, Issue
+from asielplan.data.instance import read_instance
+from asielplan.errors import ConfigError, InputError, Issue
 from asielplan.experiments import maps
 from asielplan.experiments.plots import pyplot
 from asielplan.experiments.results.folder import RunFolder
-from asielplan.io import sha256_file
+from asielplan.experiments.sections import (
+    REPORT_FILE,
+    Figure,
+    Section,
+    Shapes,
+    cell,
+    figure,
+    run_image,
+    study_sections,
+    table,
+)
+from asielplan.experiments.studies import STUDIES
+from asielplan.io import atomic_write_text, sha256_file
 from asielplan.model.labour_fit import MAXIMUM_LIKELIHOOD
 
 TEMPLATES = Path(__file__).parent / "templates" / "report"
-REPORT_FILE = "report.html"
-DPI = 90
-
-
-def run_image(run: RunFolder, name: str) -> Figure | None:
-    """A plot the run wrote itself (e.g. ``front.png``), inlined as it is."""
-    path = run.path / name
-    if not path.is_file():
-        return None
-    from PIL import Image
-
-    with Image.open(path) as image:
-        width, height = image.size
-    return Figure(base64.b64encode(path.read_bytes()).decode("ascii"), width, height, name)
 
 
 # --------------------------------------------------------------------------- the instance
-
-
-@dataclass
-class Shapes:
-    """The instance of a run, as far as the report needs it, and why maps are absent."""
-
-    instance: Instance | None
-    frame: Any  # GeoDataFrame in RD New, or None
-    note: str
-
-    def centroids(self) -> pd.DataFrame:
-        """x, y (RD New) of a point inside each municipality, indexed by code."""
-        points = self.frame.geometry.representative_point()
-        return pd.DataFrame(
-            {"x": points.x.to_numpy(), "y": points.y.to_numpy()},
-            index=self.frame["code"].to_numpy(),
-        )
 
 
 def run_instance(run: RunFolder, given: Path | None) -> Shapes:
@@ -118,62 +96,6 @@ def run_instance(run: RunFolder, given: Path | None) -> Shapes:
 # --------------------------------------------------------------------------- content
 
 
-@dataclass
-class Figure:
-    png: str  # base64
-    width: int
-    height: int
-    alt: str
-
-
-@dataclass
-class Table:
-    caption: str
-    html: str
-
-
-@dataclass
-class Section:
-    title: str
-    figures: list[Figure] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
-def figure(fig: Any, alt: str) -> Figure:
-    """A matplotlib figure as an inline PNG (stable bytes: no software tag)."""
-    plt = pyplot()
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    width, height = (fig.get_size_inches() * DPI).round().astype(int)
-    plt.close(fig)
-    return Figure(base64.b64encode(buffer.getvalue()).decode("ascii"), width, height, alt)
-
-
-def _cell(value: Any) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return ""
-    if isinstance(value, bool | np.bool_):
-        return "yes" if value else "no"
-    if isinstance(value, int | np.integer):
-        return f"{int(value):,}"
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        if number == round(number) and abs(number) >= 1:
-            return f"{number:,.0f}"
-        return f"{number:,.4g}" if abs(number) < 1000 else f"{number:,.1f}"
-    return str(value)
-
-
-def table(frame: pd.DataFrame, caption: str) -> Table:
-    """A table as HTML: thousands separators, no index, text escaped."""
-    shown = frame.reset_index(drop=True).astype(object)
-    shown = shown.map(_cell) if len(shown) else shown
-    html = shown.to_html(index=False, border=0, classes="data", escape=True, na_rep="")
-    return Table(caption, html)
-
-
 def _kpi_reader(run: RunFolder) -> Callable[[str], Any] | None:
     """A reader of the run's one row of KPIs (None for a missing or empty value), or
     None when the run has no KPIs."""
@@ -189,7 +111,7 @@ def _kpi_reader(run: RunFolder) -> Callable[[str], Any] | None:
 
 
 def _headline(pairs: list[tuple[str, Any]]) -> list[tuple[str, str]]:
-    return [(label, _cell(value)) for label, value in pairs if value is not None]
+    return [(label, cell(value)) for label, value in pairs if value is not None]
 
 
 # --------------------------------------------------------------------------- placement
@@ -295,7 +217,7 @@ def _search_section(trace: pd.DataFrame) -> Section:
     last = trace.iloc[-1]
     if pd.notna(last["gap"]):
         section.notes.append(
-            f"At {_cell(float(last['seconds']))} s the gap between the plan and the bound "
+            f"At {cell(float(last['seconds']))} s the gap between the plan and the bound "
             f"was {float(last['gap']):.4%} ({len(trace)} events in trace.csv)."
         )
     return section
@@ -331,7 +253,7 @@ def placement_headline(run: RunFolder) -> list[tuple[str, str]]:
         [
             (
                 "households placed",
-                f"{_cell(get('placed_households'))} of {_cell(get('households'))}",
+                f"{cell(get('placed_households'))} of {cell(get('households'))}",
             ),
             ("persons", get("persons")),
             ("expected employed", get("expected_employed")),
@@ -651,46 +573,8 @@ def _inflow_section(
 # --------------------------------------------------------------------------- studies
 
 
-def _study_sections(
-    run: RunFolder, image: str, tables: list[tuple[str, str]], empty: str
-) -> list[Section]:
-    section = Section("Result")
-    plot = run_image(run, image)
-    if plot is not None:
-        section.figures.append(plot)
-    else:
-        section.notes.append(empty)
-    for name, caption in tables:
-        frame = run.table(name)
-        if frame is not None:
-            section.tables.append(table(frame, caption))
-    return [section]
-
-
-def front_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
-    return _study_sections(
-        run,
-        "front.png",
-        [("points", "Every point: its bounds, status, gap and run id"), ("front", "The front")],
-        "No point on the front: no plot.",
-    )
-
-
-def reception_compare_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
-    return _study_sections(
-        run,
-        "comparison.png",
-        [
-            ("comparison", "Each plan: money and weights apart, place-nights, sites opened"),
-            ("openings", "The sites each plan opens, where and when"),
-            ("extra_places", "Extra places per plan, inflow and region"),
-        ],
-        "The comparison wrote no plot.",
-    )
-
-
 def chain_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
-    return _study_sections(
+    return study_sections(
         run,
         "chain.png",
         [
@@ -703,84 +587,6 @@ def chain_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
         ],
         "The plan has no solution: no plot.",
     )
-
-
-def sweep_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
-    return _study_sections(
-        run, "sweep.png", [("sweep", "One row per value")], "The sweep wrote no plot."
-    )
-
-
-def simulate_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
-    sections = _study_sections(
-        run,
-        "shares.png",
-        [
-            ("summary", "Per policy: means over the seeds with 95% intervals"),
-            ("runs", "Per policy and seed"),
-        ],
-        "The simulation wrote no plot.",
-    )
-    balance = run_image(run, "balance.png")
-    if balance is not None:
-        sections[0].figures.append(balance)
-    return sections
-
-
-def fairness_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
-    return _study_sections(
-        run,
-        "fairness.png",
-        [
-            ("fairness", "The price of fairness per rule"),
-            ("groups", "Each group's outcome before and after"),
-        ],
-        "The study wrote no plot.",
-    )
-
-
-def schemes_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
-    sections = _study_sections(run, "metrics.png", [], "The comparison wrote no plot.")
-    comparison = run.table("comparison")
-    if comparison is not None:
-        wide = comparison.pivot_table(
-            index=["metric", "basis", "unit"], columns="scheme", values="value", sort=False
-        )
-        order = list(dict.fromkeys(comparison["scheme"]))
-        wide.columns.name = None
-        sections[0].tables.append(
-            table(wide[order].reset_index(), "Metric x scheme (each run's status and gap below)")
-        )
-        status = comparison.drop_duplicates("scheme")[["scheme", "status", "gap"]]
-        sections[0].tables.append(table(status, "Status and gap of each scheme's run"))
-    notes = run.path / "notes.txt"
-    if notes.is_file():  # noise warnings, proxy labels, sources (checked with the outputs)
-        sections[0].notes += [n for n in notes.read_text(encoding="utf-8").splitlines() if n]
-    targets = run.table("targets")
-    schemes = [str(s) for s in run.manifest.get("schemes", [])]
-    mapped = Section("Targets per scheme")
-    if shapes.frame is None:
-        mapped.notes.append(f"Map left out: {shapes.note}.")
-    elif targets is not None and schemes:
-        by_code = targets.set_index("municipality")
-        key = by_code["population_key"]
-        values = pd.DataFrame(
-            {s: (by_code[s] - key).reindex(shapes.frame["code"]).to_numpy() for s in schemes}
-        )
-        mapped.figures.append(
-            figure(
-                maps.small_multiples(
-                    shapes.frame,
-                    values,
-                    "Each scheme's target minus the population key",
-                    "persons above (blue) or below (red) the population key",
-                ),
-                "maps of each scheme's target minus the population key",
-            )
-        )
-    if targets is not None:
-        mapped.tables.append(table(targets, "Targets per municipality and scheme"))
-    return [*sections, mapped]
 
 
 def taakstelling_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
@@ -855,7 +661,7 @@ def labour_fit_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
     summary = run.table("summary")
     coefficients = run.table("coefficients")
     assert summary is not None and coefficients is not None
-    say = {name: _cell(_measure(summary, name)) for name in summary["measure"]}
+    say = {name: cell(_measure(summary, name)) for name in summary["measure"]}
     share = _measure(summary, "employed_share")
     card = Section("Model card")
     years = (
@@ -944,7 +750,7 @@ def labour_fit_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
             )
             limits.notes.append(
                 f"Gradient-boosted trees on the same features reach a cross-validated log "
-                f"loss of {_cell(boosted)} against {_cell(own)}: {verdict}."
+                f"loss of {cell(boosted)} against {cell(own)}: {verdict}."
             )
     limits.notes.append(
         "Associations, not causes: a history of past placements carries the choices "
@@ -954,20 +760,21 @@ def labour_fit_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
     return [card, groups, scores, limits]
 
 
-KINDS: dict[str, tuple[str, Callable[[RunFolder, Shapes], list[Section]]]] = {
-    "place": ("Placement of status holders", placement_sections),
-    "weekly": ("Weekly placement batch", placement_sections),
-    "reception": ("Reception plan", reception_sections),
-    "front": ("Trade-off front", front_sections),
-    "sweep": ("Weight sensitivity", sweep_sections),
-    "fairness": ("Group fairness", fairness_sections),
-    "schemes compare": ("Quota schemes compared", schemes_sections),
-    "reception compare": ("Reception plans per inflow", reception_compare_sections),
-    "taakstelling": ("Taakstelling", taakstelling_sections),
-    "batch": ("Batch of runs", batch_sections),
-    "simulate": ("Weekly placement simulated against hindsight", simulate_sections),
-    "labour fit": ("Labour model card", labour_fit_sections),
-    "chain": ("Chain plan: from arrival to a house", chain_sections),
+Sections = Callable[[RunFolder, Shapes], list[Section]]
+# the reports of runs and of the commands that are not studies: title, sections, and
+# whether the report reads the run's instance (for maps)
+RUN_KINDS: dict[str, tuple[str, Sections, bool]] = {
+    "place": ("Placement of status holders", placement_sections, True),
+    "weekly": ("Weekly placement batch", placement_sections, True),
+    "reception": ("Reception plan", reception_sections, True),
+    "taakstelling": ("Taakstelling", taakstelling_sections, True),
+    "batch": ("Batch of runs", batch_sections, False),
+    "labour fit": ("Labour model card", labour_fit_sections, False),
+    "chain": ("Chain plan: from arrival to a house", chain_sections, False),
+}
+KINDS: dict[str, tuple[str, Sections, bool]] = {
+    **RUN_KINDS,
+    **{kind: (study.title, study.sections, study.maps) for kind, study in STUDIES.items()},
 }
 
 
@@ -992,16 +799,7 @@ def build_report(folder: str | Path, instance: str | Path | None = None) -> str:
             ],
             str(folder),
         )
-    title, sections_of = KINDS[run.kind]
-    needs_instance = run.kind not in (
-        "front",
-        "sweep",
-        "fairness",
-        "batch",
-        "simulate",
-        "labour fit",
-        "chain",
-    )
+    title, sections_of, needs_instance = KINDS[run.kind]
     shapes = (
         run_instance(run, Path(instance) if instance else None)
         if needs_instance
@@ -1041,3 +839,27 @@ def _render(context: dict[str, Any]) -> str:
         keep_trailing_newline=True,
     )
     return env.get_template("report.html.j2").render(**context)
+
+
+def write_report(
+    run_dir: str | Path, out: str | Path | None = None, instance: str | Path | None = None
+) -> Path:
+    """Write the HTML report of the run in ``run_dir`` (:mod:`asielplan.experiments.report`)
+    to ``out`` (default ``RUN_DIR/report.html``), atomically; ``instance``: where the
+    run's instance is now, when it has moved. Returns the file written."""
+    target = Path(out) if out is not None else Path(run_dir) / REPORT_FILE
+    if target.suffix.lower() not in (".html", ".htm"):
+        raise ConfigError(f"--out {target}: a report is an .html file")
+    if target.is_dir():
+        raise ConfigError(f"--out {target} is a folder; give a file name ending in .html")
+    try:
+        html = build_report(run_dir, instance)
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError, OSError) as exc:
+        # a run folder edited by hand, or written by another version: said, not a traceback
+        issue = Issue(
+            str(run_dir), None, None, "readable run folder", f"{type(exc).__name__}: {exc}"
+        )
+        raise InputError([issue], str(run_dir)) from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(target, html)
+    return target

@@ -21,7 +21,7 @@ from asielplan.data.generator import synthetic_municipalities
 from asielplan.data.instance import read_instance
 from asielplan.experiments.dictionary import render
 from asielplan.experiments.outputs import OUTPUTS, Column, Table, expected_columns, match_columns
-from asielplan.experiments.schemes import METRICS
+from asielplan.experiments.studies.schemes import METRICS
 from asielplan.io import csv_bytes
 from asielplan.model.labour_fit import synthetic_history
 

@@ -278,7 +278,7 @@ def test_spreidingswet_totals_on_the_real_municipalities(shared_data: Path) -> N
     """The shipped provincial totals are those of the shared table and add up to 96,000;
     each province's municipal split adds up to its total; the SES proxy is labelled; the
     fit to the published indicative numbers is reported."""
-    from asielplan.experiments.schemes import fit_to_published
+    from asielplan.experiments.studies.schemes import fit_to_published
 
     published = pd.read_csv(shared_data / "spreidingswet_2024_opgave_provincies.csv")
     assert (
@@ -394,7 +394,7 @@ def test_comparison_metrics_say_their_basis_and_the_burden_exists_for_both() -> 
     under the pool the plan is less even than its targets, which the targets' Gini
     cannot show. Every metric has a basis, targets or plan."""
     from asielplan.experiments.results.placement import gini
-    from asielplan.experiments.schemes import METRICS
+    from asielplan.experiments.studies.schemes import METRICS
 
     config = RunConfig.model_validate(
         {

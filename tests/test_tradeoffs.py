@@ -15,8 +15,8 @@ from asielplan.api import fairness, front, sweep, write_fairness, write_front, w
 from asielplan.cli import app
 from asielplan.config import RunConfig
 from asielplan.errors import ConfigError
-from asielplan.experiments import fronts
 from asielplan.experiments.report import build_report
+from asielplan.experiments.studies import front as fronts
 from asielplan.model.labour import DEFAULT_MODEL, member_probabilities
 from asielplan.model.placement import bounded_quantities, constraint_violations
 
@@ -296,7 +296,7 @@ def test_a_default_run_that_differs_off_the_fronts_axes_says_so() -> None:
     default run with 500 crisis place-nights can sit below and left of the front on its
     axes only by paying off them, so it is named with both ranges; one with 5 crisis
     place-nights is comparable and nothing is said."""
-    from asielplan.experiments.fronts import AXES, off_axis_parts
+    from asielplan.experiments.studies.front import AXES, off_axis_parts
 
     axes = [AXES["reception"]["money"], AXES["reception"]["emergency"]]
     points = pd.DataFrame({"point": [0, 1, 2], "on_front": [True, True, False]})

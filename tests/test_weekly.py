@@ -629,7 +629,7 @@ def test_weekly_and_the_simulation_share_one_look_ahead(tmp_path: Path) -> None:
     seed and week."""
     from asielplan.config import weekly_config
     from asielplan.data.instance import read_instance
-    from asielplan.experiments.simulate import week_seed
+    from asielplan.experiments.studies.simulate import week_seed
     from asielplan.model.placement import prepare_placement
     from asielplan.solvers.prices import HouseholdFutures, look_ahead
 

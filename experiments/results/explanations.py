@@ -10,11 +10,15 @@ criterion: a criterion that rules a municipality out is "a hard criterion applie
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from asielplan.errors import InputError, Issue
+from asielplan.experiments.results.folder import RunFolder
 from asielplan.model.placement import (
     MOVE_BLOCKS,
     MOVE_CRITERION,
@@ -351,4 +355,101 @@ def change_table(d: PlacementData, sol: PlacementSolution) -> pd.DataFrame:
             "reason": reason,
             "back_delta": np.where(block == MOVE_OK, delta, np.nan),
         }
+    )
+
+
+# --------------------------------------------------------------------------- read back
+
+
+@dataclass
+class MunicipalityExplanation:
+    """Who a placement run placed in one municipality, and who almost went there: the
+    households whose next-best municipality it is, closest first."""
+
+    code: str
+    placed: pd.DataFrame
+    almost: pd.DataFrame
+    # its name and numbers: the run's target and persons placed; for a weekly batch its
+    # taakstelling, housed before the batch, this batch and what remains after it
+    facts: dict[str, Any]
+
+
+def read_explanations(run_dir: str | Path) -> pd.DataFrame:
+    """The ``explanations`` table of a placement run folder."""
+    run = RunFolder.open(run_dir)
+    table = run.table("explanations")
+    if table is None:
+        issue = Issue(
+            str(run_dir),
+            None,
+            None,
+            "placement run",
+            "has no explanations table (a placement run with a plan writes one)",
+        )
+        raise InputError([issue], str(run_dir))
+    return table
+
+
+def explain_household(run_dir: str | Path, household: str) -> dict[str, Any]:
+    """The explanation of one household of a placement run."""
+    table = read_explanations(run_dir)
+    found = table[table["household_id"].astype(str) == household]
+    if found.empty:
+        issue = Issue(
+            "explanations",
+            None,
+            "household_id",
+            "known household",
+            f"{household!r} is not a household of this run",
+        )
+        raise InputError([issue], str(run_dir))
+    return {str(k): v for k, v in found.iloc[0].items()}
+
+
+def explain_municipality(
+    run_dir: str | Path, code: str, almost: int = 10
+) -> MunicipalityExplanation:
+    """Who was placed in municipality ``code`` and the ``almost`` households for whom it
+    was the next best (the smallest loss first)."""
+    table = read_explanations(run_dir)
+    known = set(table["municipality"].dropna()) | set(table["top_scoring"].dropna())
+    known |= set(table["next_best"].dropna())
+    if code not in known:
+        issue = Issue(
+            "explanations",
+            None,
+            "municipality",
+            "known municipality",
+            f"{code!r} appears nowhere in this run's explanations",
+        )
+        raise InputError([issue], str(run_dir))
+    folder = RunFolder.open(run_dir)
+    municipalities = folder.table("municipalities")
+    names: dict[str, str] = {}
+    facts: dict[str, Any] = {}
+    if municipalities is not None:
+        names = dict(zip(municipalities["municipality"], municipalities["name"], strict=True))
+        row = municipalities.set_index("municipality").loc[code].to_dict()
+        facts = {"name": names.get(code, ""), "target": row["target"]}
+        facts["placed_persons"] = row["placed_persons"]
+    pace = folder.table("pace")
+    if pace is not None:
+        week = pace.set_index("municipality").loc[code].to_dict()
+        facts.update(
+            taakstelling=int(week["taakstelling"]),
+            placed_before=int(week["placed_before"]),
+            this_batch=int(week["batch_persons"]),
+            remaining=max(int(week["taakstelling"]) - int(week["placed_after"]), 0),
+        )
+    columns = ["household_id", "score", "value", "next_best", "next_best_delta"]
+    placed = table.loc[table["municipality"] == code, columns].sort_values("household_id")
+    placed.insert(4, "next_best_name", placed["next_best"].map(names))
+    near = table.loc[
+        (table["next_best"] == code) & (table["municipality"] != code),
+        ["household_id", "municipality", "score", "next_best_delta"],
+    ]
+    near.insert(2, "municipality_name", near["municipality"].map(names))
+    near = near.sort_values(["next_best_delta", "household_id"], ascending=[False, True])
+    return MunicipalityExplanation(
+        code, placed.reset_index(drop=True), near.head(almost).reset_index(drop=True), facts
     )

@@ -25,11 +25,28 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from asielplan.config import RunConfig
+from asielplan.config import RunConfig, check_count, check_priced
 from asielplan.data.generator import generate_households
 from asielplan.data.instance import Instance
+from asielplan.errors import ConfigError
+from asielplan.experiments.outputs import Column, Output, Table
 from asielplan.experiments.plots import pyplot
+from asielplan.experiments.results.folder import RunFolder
+from asielplan.experiments.runs import (
+    InstanceLike,
+    check,
+    check_output,
+    instance_inputs,
+    instance_path,
+    load_instance,
+    write_run_tables,
+)
+from asielplan.experiments.sections import Section, Shapes, run_image, study_sections
+from asielplan.experiments.studies.study import Study
+from asielplan.io import atomic_output_dir
+from asielplan.manifest import build_manifest, write_manifest
 from asielplan.model.placement import PlacementData, evaluate_assignment, prepare_placement
+from asielplan.runspec import RunSpec
 from asielplan.solvers.highs import Progress
 from asielplan.solvers.placement import PlacementSolution, solve_placement
 from asielplan.solvers.prices import HouseholdFutures, look_ahead
@@ -61,7 +78,7 @@ def half_year_arrivals(
     return households, members.reset_index(drop=True)
 
 
-def simulate(
+def run_policies(
     inst: Instance,
     config: RunConfig,
     weeks: int,
@@ -383,3 +400,243 @@ def plot_balance(balance: pd.DataFrame, path: Path, title: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120, metadata={"Software": None})
     plt.close(fig)
+
+
+# --------------------------------------------------------------------------- the study
+
+
+@dataclass
+class SimulationStudy:
+    """A simulation of weekly placement (``asielplan simulate``) and what it ran on."""
+
+    instance: Instance
+    config: RunConfig
+    weeks: int
+    seeds: list[int]
+    policies: tuple[str, ...]
+    result: Simulation
+    arrivals: Instance | None = None
+    workers: int = 1
+
+
+def simulate(
+    instance: InstanceLike = None,
+    config: RunConfig | None = None,
+    weeks: int = 26,
+    seeds: int = 20,
+    policies: tuple[str, ...] = ("greedy", "prices", "hindsight"),
+    arrivals: InstanceLike | str | Path = None,
+    progress: Progress | None = None,
+    workers: int = 1,
+    on_seed: Callable[[int, int], None] | None = None,
+) -> SimulationStudy:
+    """Simulate weekly placement over a half-year of ``weeks`` weeks for seeds 1 ..
+    ``seeds`` and compare ``policies`` (greedy, prices, balanced, hindsight) with the
+    hindsight optimum (asielplan.experiments.studies.simulate, docs/weekly.md). Arrivals are
+    generated from each seed on the instance's municipalities and sites until their
+    persons reach the national taakstelling, or are the households of ``arrivals`` (an
+    instance folder), split into weeks in a seeded order. ``workers`` > 1 runs each seed
+    under each policy as its own task in that many processes, each solve on one thread
+    (``solver.threads`` = 1);
+    ``on_seed(done, total)`` is called as each seed ends."""
+    config = config or RunConfig()
+    inst = load_instance(instance)
+    unknown = [p for p in policies if p not in POLICIES]
+    if unknown or not policies:
+        raise ConfigError(
+            f"policies: {', '.join(unknown) or 'none given'}; choose from {', '.join(POLICIES)}"
+        )
+    if "hindsight" not in policies:
+        policies = (*policies, "hindsight")
+    if weeks < 1 or seeds < 1:
+        raise ConfigError("--weeks and --seeds must be at least 1")
+    check_count(weeks * seeds * len(policies), f"--weeks {weeks} --seeds {seeds:,}", config.limits)
+    if inst.meta.taakstelling is None:
+        raise ConfigError("a simulation needs a taakstelling ([taakstelling] in instance.toml)")
+    cfg = config.model_copy(
+        update={"placement": config.placement.model_copy(update={"targets": "taakstelling"})}
+    )
+    if workers > 1:
+        cfg = cfg.model_copy(update={"solver": cfg.solver.model_copy(update={"threads": 1})})
+    check_priced(cfg, policies)
+    check(inst, cfg, "place")
+    if cfg.placement.region_bands or cfg.placement.group_floors or cfg.placement.part_bounds:
+        raise ConfigError(
+            "a simulation places weekly batches without region bands, group floors or part "
+            "bounds; remove them from the configuration"
+        )
+    past = load_instance(arrivals) if arrivals is not None else None
+    if past is None and inst.sites.empty:
+        raise ConfigError(
+            "a simulation generates arrivals at the instance's reception sites and it has "
+            "none: give the half-year's arrivals with --arrivals"
+        )
+    if past is not None:
+        check(with_arrivals(inst, past, past.households, past.members), cfg, "place")
+    numbers = list(range(1, seeds + 1))
+    result = run_policies(inst, cfg, weeks, numbers, policies, past, progress, workers, on_seed)
+    return SimulationStudy(inst, cfg, weeks, numbers, policies, result, past, workers)
+
+
+def write_simulation(study: SimulationStudy, out: str | Path) -> Path:
+    """``runs``, ``summary`` and ``balance`` (CSV/Parquet), ``shares.png``,
+    ``balance.png`` and a manifest, atomically."""
+    out = Path(out)
+    check_output(out, study.instance)
+    title = study.instance.meta.name
+    result = study.result
+    tables = {"runs": result.runs, "summary": result.summary, "balance": result.balance}
+    with atomic_output_dir(out) as staging:
+        write_run_tables(staging, tables, study.config.output)
+        plot_shares(result.runs, staging / "shares.png", title)
+        plot_balance(result.balance, staging / "balance.png", title)
+        inputs = instance_inputs(study.instance)
+        if study.arrivals is not None:
+            inputs |= {f"arrivals/{k}": v for k, v in instance_inputs(study.arrivals).items()}
+        options = {"weeks": study.weeks, "seeds": study.seeds, "policies": list(study.policies)}
+        spec = RunSpec("simulate", study.instance.root, study.config, inputs, options)
+        manifest = build_manifest(
+            "simulate",
+            seed=study.config.weekly.seed,
+            config=study.config.model_dump(mode="json"),
+            inputs=inputs,
+            extra={
+                "run_id": spec.id,
+                "weeks": study.weeks,
+                "seeds": study.seeds,
+                "policies": list(study.policies),
+                "workers": study.workers,
+                "instance": study.instance.meta.name,
+                "instance_path": instance_path(study.instance),
+            },
+        )
+        write_manifest(staging, manifest)
+    return out
+
+
+# --------------------------------------------------------------------------- its files
+
+POLICY = Column("policy", "text", "", "greedy, prices, balanced or hindsight.")
+SIMULATED = "share_of_hindsight", "expected_employed", "deviation_end", "balance_mean"
+SIMULATE = Output(
+    "simulate",
+    ("asielplan simulate",),
+    "Weekly placement simulated over a half-year, every policy against hindsight (docs/weekly.md).",
+    (
+        Table(
+            "runs",
+            "One row per policy and seed: its half-year plan scored with the objective of "
+            "all arrivals against the taakstelling.",
+            (
+                POLICY,
+                Column("seed", "integer", "", "The seed of the arrivals and futures."),
+                Column("households", "integer", "households", "Households arrived."),
+                Column("persons", "integer", "persons", "Persons arrived."),
+                Column("objective", "number", "objective", "The half-year plan's objective."),
+                Column(
+                    "status",
+                    "text",
+                    "",
+                    "optimal when every solve of the run proved solver.mip_gap, else feasible "
+                    "(a solve without a plan stops the simulation).",
+                ),
+                Column(
+                    "solves",
+                    "integer",
+                    "",
+                    "The run's solves: 1 for hindsight, one per week with arrivals for an "
+                    "online policy.",
+                ),
+                Column(
+                    "gap",
+                    "number",
+                    "share",
+                    "The largest relative gap of the run's solves; the hindsight run's gap "
+                    "bounds how far its objective, every share's denominator, is from the "
+                    "optimum.",
+                ),
+                Column(
+                    "share_of_hindsight",
+                    "number",
+                    "share",
+                    "Objective over the hindsight optimum's (hindsight: 1).",
+                ),
+                Column("expected_employed", "number", "labour score", "Sum of the placed scores."),
+                Column(
+                    "deviation_end",
+                    "number",
+                    "persons",
+                    "Sum over municipalities of |placed - target| at the end (the target: "
+                    "the taakstelling, shared over the half-year's persons by "
+                    "placement.shortfall_sharing).",
+                ),
+                Column(
+                    "balance_mean",
+                    "number",
+                    "share",
+                    "Mean over weeks of the persons off the pro-rata path, as a share of "
+                    "the taakstelling (balance).",
+                ),
+                Column("balance_worst", "number", "share", "The worst week's balance."),
+            ),
+        ),
+        Table(
+            "summary",
+            "One row per policy: the mean over seeds of each figure with its 95% confidence "
+            "interval (Student's t; empty with one seed).",
+            (
+                POLICY,
+                Column("seeds", "integer", "", "Seeds simulated."),
+                *(
+                    column
+                    for name in SIMULATED
+                    for column in (
+                        Column(name, "number", "", f"Mean of {name} over the seeds."),
+                        Column(f"{name}_low", "number", "", "Lower end of the 95% interval."),
+                        Column(f"{name}_high", "number", "", "Upper end of the 95% interval."),
+                    )
+                ),
+            ),
+        ),
+        Table(
+            "balance",
+            "One row per policy, seed and week: the persons placed so far against the "
+            "pro-rata path (each municipality's taakstelling times the share of the "
+            "half-year's persons arrived so far).",
+            (
+                POLICY,
+                Column("seed", "integer", "", "The seed."),
+                Column("week", "integer", "", "Week, 1 = the first."),
+                Column("placed", "number", "persons", "Persons placed up to this week."),
+                Column(
+                    "off_path_persons",
+                    "number",
+                    "persons",
+                    "Sum over municipalities of |placed so far - pro-rata path|.",
+                ),
+                Column("balance", "number", "share", "off_path_persons over the taakstelling."),
+            ),
+        ),
+    ),
+)
+
+
+def simulate_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
+    sections = study_sections(
+        run,
+        "shares.png",
+        [
+            ("summary", "Per policy: means over the seeds with 95% intervals"),
+            ("runs", "Per policy and seed"),
+        ],
+        "The simulation wrote no plot.",
+    )
+    balance = run_image(run, "balance.png")
+    if balance is not None:
+        sections[0].figures.append(balance)
+    return sections
+
+
+STUDY = Study(
+    "simulate", "Weekly placement simulated against hindsight", SIMULATE, simulate_sections
+)

@@ -1,8 +1,8 @@
 """Quota schemes compared side by side: the same households, seed and configuration
 placed under each scheme's targets, and what differs.
 
-The runs themselves are made by the API (``asielplan.api.compare_schemes``); this module
-turns their results into the comparison: one tidy table (scheme x metric, with each
+This module runs them (:func:`compare_schemes`) and turns their results into the
+comparison: one tidy table (scheme x metric, with each
 run's status and gap), the targets per municipality and scheme, the burden's fairness
 (places per 1,000 inhabitants), notes where a difference between two schemes is smaller
 than the solver gap (solver noise, not the scheme), plots, and the fit of a scheme
@@ -12,15 +12,49 @@ against published numbers (the Spreidingswet's indicative municipal numbers).
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from asielplan.config import RunConfig, check_count, with_overrides
+from asielplan.data.instance import Instance
+from asielplan.errors import ConfigError, InputError
+from asielplan.experiments import maps
+from asielplan.experiments.outputs import (
+    GAP,
+    MUNICIPALITY,
+    MUNICIPALITY_NAME,
+    STATUS,
+    Column,
+    Output,
+    Table,
+    listed,
+)
 from asielplan.experiments.plots import pyplot
+from asielplan.experiments.results.folder import RunFolder
 from asielplan.experiments.results.placement import BURDEN, GROUP_OUTCOMES, burden
-from asielplan.model.schemes import SchemeResult
+from asielplan.experiments.runs import (
+    InstanceLike,
+    Run,
+    check_output,
+    instance_path,
+    load_instance,
+    place,
+    placement_solution,
+    write_run_files,
+    write_run_tables,
+)
+from asielplan.experiments.sections import Section, Shapes, figure, study_sections, table
+from asielplan.experiments.studies.study import BatchStudy, Study, StudyRow
+from asielplan.io import atomic_output_dir, atomic_write_text, safe_names
+from asielplan.manifest import build_manifest, write_manifest
+from asielplan.model.checks import check_run
+from asielplan.model.placement import PlacementData
+from asielplan.model.schemes import SchemeResult, check_scheme
+from asielplan.solvers.highs import Progress
 from asielplan.solvers.placement import PlacementSolution
 
 # metric -> (unit, basis): what it describes, the scheme's targets or the run's plan
@@ -335,3 +369,293 @@ def summary_rows(comparison: pd.DataFrame) -> list[dict[str, Any]]:
         }
         for scheme in runs.index
     ]
+
+
+# --------------------------------------------------------------------------- the runs
+
+
+@dataclass
+class SchemeComparison:
+    """Placement runs of the same households under several quota schemes, and the
+    comparison of :mod:`asielplan.experiments.studies.schemes`."""
+
+    instance: Instance
+    config: RunConfig
+    runs: dict[str, Run]
+    comparison: pd.DataFrame
+    targets: pd.DataFrame
+    notes: list[str]
+    noise_run_ids: dict[str, list[str]] = field(default_factory=dict)
+
+
+def compare_schemes(
+    schemes: list[str],
+    instance: InstanceLike = None,
+    config: RunConfig | None = None,
+    progress: Progress | None = None,
+    noise_seeds: int = 0,
+) -> SchemeComparison:
+    """Place the households of ``instance`` under each scheme's targets (the same
+    households, seed and configuration; ``placement.scheme`` set per run) and compare.
+    Every scheme is checked before the first run. ``noise_seeds``: re-solves of each
+    scheme with the solver seeds after the configured one, whose spread certifies (or
+    not) the differences of the plan metrics (docs/schemes.md)."""
+    config = config or RunConfig()
+    say = progress or (lambda message: None)
+    inst = load_instance(instance)
+    unknown = [  # named by the option, before the checks of each scheme's run
+        issue
+        for name in schemes
+        for issue in check_scheme(inst, name, config.schemes, "--schemes")
+        if issue.rule == "known scheme"
+    ]
+    if unknown:
+        raise InputError(unknown, str(inst.root or inst.meta.name))
+    if noise_seeds < 0:
+        raise ConfigError(f"--noise-seeds {noise_seeds}: a number of re-solves, 0 or more")
+    check_count(
+        len(schemes) * (1 + noise_seeds),
+        f"--schemes ({len(schemes)}) x (1 + --noise-seeds {noise_seeds})",
+        config.limits,
+    )
+    configs = {
+        name: with_overrides(config, {"placement.scheme": name}, f"scheme {name}")
+        for name in schemes
+    }
+    issues = [issue for name in schemes for issue in check_run(inst, configs[name], "place")]
+    if any(not issue.is_warning for issue in issues):
+        raise InputError(issues, str(inst.root or inst.meta.name))
+    runs: dict[str, Run] = {}
+    for number, name in enumerate(schemes, start=1):
+        say(f"scheme {number}/{len(schemes)}: {name}")
+        runs[name] = place(inst, configs[name], progress)
+    results = {name: _scheme_of(run) for name, run in runs.items()}
+    solutions = {name: placement_solution(run) for name, run in runs.items()}
+    metrics = {
+        name: scheme_metrics(results[name], solutions[name], run.tables)
+        for name, run in runs.items()
+    }
+    spread: dict[str, list[dict[str, float]]] = {name: [] for name in schemes}
+    noise_ids: dict[str, list[str]] = {name: [] for name in schemes}
+    for name in schemes:
+        for k in range(1, noise_seeds + 1):
+            seed = config.solver.seed + k
+            say(f"scheme {name}: re-solve {k}/{noise_seeds} (solver seed {seed})")
+            again = with_overrides(configs[name], {"solver.seed": seed}, f"scheme {name}")
+            rerun = place(inst, again, progress)
+            noise_ids[name].append(rerun.spec.id)
+            spread[name].append(
+                scheme_metrics(results[name], placement_solution(rerun), rerun.tables)
+            )
+    comparison = comparison_table(metrics, solutions, spread)
+    notes = noise_notes(comparison, noise_seeds)
+    notes += [label for result in results.values() for label in result.labels]
+    return SchemeComparison(
+        inst,
+        config,
+        runs,
+        comparison,
+        targets_table(results),
+        list(dict.fromkeys(notes)),
+        noise_ids,
+    )
+
+
+def write_comparison(comparison: SchemeComparison, out: str | Path) -> Path:
+    """``comparison`` and ``targets`` (CSV/Parquet), ``metrics.png``, ``targets.png``,
+    ``notes.txt``, a manifest, and each scheme's run in its own folder under ``runs/``
+    (named by :func:`~asielplan.io.safe_names`: a scheme's name is never a path; the
+    manifest's ``run_folders`` maps each scheme to its folder), atomically."""
+    out = Path(out)
+    check_output(out, comparison.instance)
+    names = list(comparison.runs)
+    folders = {name: f"runs/{safe}" for name, safe in safe_names(names).items()}
+    with atomic_output_dir(out) as staging:
+        tables = {"comparison": comparison.comparison, "targets": comparison.targets}
+        write_run_tables(staging, tables, comparison.config.output)
+        title = comparison.instance.meta.name
+        plot_metrics(comparison.comparison, staging / "metrics.png", title)
+        plot_targets(comparison.targets, names, staging / "targets.png", title)
+        atomic_write_text(staging / "notes.txt", "".join(f"{n}\n" for n in comparison.notes))
+        for name, run in comparison.runs.items():
+            write_run_files(run, staging / folders[name])
+        manifest = build_manifest(
+            "schemes compare",
+            seed=comparison.config.solver.seed,
+            config=comparison.config.model_dump(mode="json"),
+            inputs=next(iter(comparison.runs.values())).spec.inputs,
+            extra={
+                "schemes": names,
+                "run_ids": {n: r.spec.id for n, r in comparison.runs.items()},
+                "noise_run_ids": comparison.noise_run_ids,
+                "run_folders": folders,
+                "instance": title,
+                "instance_path": instance_path(comparison.instance),
+            },
+        )
+        write_manifest(staging, manifest)
+    return out
+
+
+def _scheme_of(run: Run) -> SchemeResult:
+    assert isinstance(run.data, PlacementData) and run.data.scheme is not None
+    return run.data.scheme
+
+
+# --------------------------------------------------------------------------- its files
+
+COMPARISON = Table(
+    "comparison",
+    "One row per scheme and metric (tidy), with the scheme's run status and gap. "
+    f"Metrics: {listed({name: f'{unit}; {basis}' for name, (unit, basis) in METRICS.items()})}.",
+    (
+        Column("scheme", "text", "", "The quota scheme."),
+        Column("metric", "text", "", "The metric."),
+        Column(
+            "basis",
+            "text",
+            "",
+            "What the metric describes: targets (the scheme's numbers, before any plan) or "
+            "plan (the run's placement). The burden metrics exist for both.",
+        ),
+        Column(
+            "value",
+            "number",
+            "see unit",
+            "The metric's value in the scheme's run; empty for a group outcome over fewer "
+            "than output.min_cell households.",
+        ),
+        Column(
+            "low",
+            "number",
+            "see unit",
+            "The lower end of where the value may lie, by noise; empty when not measured.",
+        ),
+        Column("high", "number", "see unit", "The upper end; empty when not measured."),
+        Column(
+            "noise",
+            "text",
+            "",
+            "How the interval is known: exact (a metric of the targets: no solver in it), "
+            "gap (the objective: its optimum lies between the plan's value and the bound), "
+            "seeds (the spread over the run and its --noise-seeds re-solves), not measured "
+            "(a plan metric without re-solves), no value (the value is blank: a group under "
+            "output.min_cell, a run without a plan).",
+        ),
+        Column("unit", "text", "", "The metric's unit."),
+        STATUS,
+        GAP,
+        Column(
+            "certified",
+            "true-false",
+            "",
+            "Whether the scheme's interval on the metric is apart from every other "
+            "scheme's, so its every difference on it is certified; never when not "
+            "measured or without a value.",
+        ),
+    ),
+)
+TARGETS = Table(
+    "targets",
+    "One row per municipality: each scheme's taakstelling, the targets its run placed against.",
+    (
+        MUNICIPALITY,
+        MUNICIPALITY_NAME,
+        Column("inhabitants", "integer", "persons", "Inhabitants (the population used)."),
+        Column(
+            "population_key",
+            "number",
+            "persons",
+            "The exact population-key quota, for reference.",
+        ),
+        Column(
+            "<scheme>",
+            "integer",
+            "persons",
+            "The scheme's taakstelling, one column per scheme compared, named after it.",
+        ),
+    ),
+)
+SCHEMES_COMPARE = Output(
+    "schemes compare",
+    ("asielplan schemes compare",),
+    "The same households placed under each scheme's targets, compared.",
+    (COMPARISON, TARGETS),
+    runs=((("<scheme>/",), ("place",)),),
+)
+
+
+def schemes_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
+    sections = study_sections(run, "metrics.png", [], "The comparison wrote no plot.")
+    comparison = run.table("comparison")
+    if comparison is not None:
+        wide = comparison.pivot_table(
+            index=["metric", "basis", "unit"], columns="scheme", values="value", sort=False
+        )
+        order = list(dict.fromkeys(comparison["scheme"]))
+        wide.columns.name = None
+        sections[0].tables.append(
+            table(wide[order].reset_index(), "Metric x scheme (each run's status and gap below)")
+        )
+        status = comparison.drop_duplicates("scheme")[["scheme", "status", "gap"]]
+        sections[0].tables.append(table(status, "Status and gap of each scheme's run"))
+    notes = run.path / "notes.txt"
+    if notes.is_file():  # noise warnings, proxy labels, sources (checked with the outputs)
+        sections[0].notes += [n for n in notes.read_text(encoding="utf-8").splitlines() if n]
+    targets = run.table("targets")
+    schemes = [str(s) for s in run.manifest.get("schemes", [])]
+    mapped = Section("Targets per scheme")
+    if shapes.frame is None:
+        mapped.notes.append(f"Map left out: {shapes.note}.")
+    elif targets is not None and schemes:
+        by_code = targets.set_index("municipality")
+        key = by_code["population_key"]
+        values = pd.DataFrame(
+            {s: (by_code[s] - key).reindex(shapes.frame["code"]).to_numpy() for s in schemes}
+        )
+        mapped.figures.append(
+            figure(
+                maps.small_multiples(
+                    shapes.frame,
+                    values,
+                    "Each scheme's target minus the population key",
+                    "persons above (blue) or below (red) the population key",
+                ),
+                "maps of each scheme's target minus the population key",
+            )
+        )
+    if targets is not None:
+        mapped.tables.append(table(targets, "Targets per municipality and scheme"))
+    return [*sections, mapped]
+
+
+# --------------------------------------------------------------------------- in a batch
+
+
+def _run_in_batch(
+    instance: str | Instance, config: RunConfig, options: dict[str, Any], folder: Path
+) -> None:
+    write_comparison(compare_schemes(options["schemes"], instance, config), folder)
+
+
+def _batch_row(run: RunFolder) -> StudyRow | None:
+    """Every metric per scheme (``labour_score.population``)."""
+    comparison = run.table("comparison")
+    if comparison is None:
+        return None
+    per_scheme = comparison.drop_duplicates("scheme")
+    numbers: dict[str, Any] = {"stop": f"{len(per_scheme)} schemes compared"}
+    for record in comparison.to_dict("records"):
+        numbers[f"{record['metric']}.{record['scheme']}"] = record["value"]
+    gaps = pd.to_numeric(per_scheme["gap"], errors="coerce").tolist()
+    return StudyRow(numbers, per_scheme["status"].astype(str).tolist(), gaps)
+
+
+STUDY = Study(
+    "schemes compare",
+    "Quota schemes compared",
+    SCHEMES_COMPARE,
+    schemes_sections,
+    maps=True,
+    batch=BatchStudy("schemes", _run_in_batch, _batch_row),
+)
