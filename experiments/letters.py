@@ -16,6 +16,7 @@ municipal aggregates only: no household, no person.
 from __future__ import annotations
 
 import re
+import tempfile
 import tomllib
 import traceback
 from dataclasses import dataclass, field
@@ -401,6 +402,23 @@ class Renderer:
             getal=_getal, decimaal=_decimaal, teken=_teken, procent=_procent, datum=_datum
         )
         self.letterhead = self._letterhead()
+        self._compiler: Any = None  # made at the first letter: reading the fonts is its cost
+        self._packages: tempfile.TemporaryDirectory[str] | None = None
+
+    def _typst(self) -> Any:
+        """One Typst compiler for every letter of this renderer: the fonts are read once
+        (a fresh compiler per letter spent most of a letter's time reading them). Its
+        package folders are an empty folder of its own, so a template cannot import a
+        package from the machine; each letter is set with its own folder as the root."""
+        import typst
+
+        if self._compiler is None:
+            self._packages = tempfile.TemporaryDirectory(prefix="asielplan-typst-")
+            empty = Path(self._packages.name)
+            self._compiler = typst.Compiler(
+                package_path=str(empty / "packages"), package_cache_path=str(empty / "cache")
+            )
+        return self._compiler
 
     def _letterhead(self) -> Letterhead:
         path = next(p for p in (_template_file(f, "letterhead.toml") for f in self.folders) if p)
@@ -459,8 +477,6 @@ class Renderer:
     def pdf(self, template: str, context: dict[str, Any], what: str) -> bytes:
         """Render ``template`` with ``context`` and set it; every template and typesetting
         error becomes a :class:`LetterError` naming the template file and line."""
-        import tempfile
-
         import typst
 
         try:
@@ -488,14 +504,7 @@ class Renderer:
             if self.logo is not None:  # the one file besides the source a letter may show
                 (root / f"logo{Path(self.letterhead.logo).suffix.lower()}").write_bytes(self.logo)
             try:
-                return bytes(
-                    typst.compile(
-                        str(main),
-                        root=str(root),
-                        package_path=str(root / "packages"),
-                        package_cache_path=str(root / "cache"),
-                    )
-                )
+                return bytes(self._typst().compile(input=str(main), root=str(root)))
             except typst.TypstError as exc:
                 message = str(exc).strip().splitlines()[0]
                 raise LetterError(

@@ -358,7 +358,7 @@ def printed_numbers(words: str, row: dict) -> list[str]:
     for pattern in NOT_DATA:
         words = re.sub(pattern, " ", words)
     steps = r"Landelijk|Inwoners|vg|\(vg|Naar|Uitwisseling|Achterstand|Taakstelling"
-    words = re.sub(rf"(?m)^[1-9] (?={steps})", " ", words)  # the annex's step column
+    words = re.sub(rf"(?m)^[1-9]\s+(?={steps})", " ", words)  # the annex's step column
     return NUMBER.findall(words)
 
 
@@ -394,6 +394,15 @@ def allowed_numbers(row: dict) -> set[Decimal]:
     return out
 
 
+def pdf_words(pdf: bytes) -> str:
+    """A PDF's text as poppler's pdftotext reads it, rows kept as laid out (four times
+    faster than pypdf on the 342 letters)."""
+    done = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+    )
+    return done.stdout.decode("utf-8")
+
+
 def check_read_back(made, law: bool, vg: int | None = None) -> int:
     """Every number each letter prints is one of its row's in letters.csv; by the law
     each row's share is ceil(vg * iG / iN) recomputed from the populations. Returns the
@@ -404,8 +413,7 @@ def check_read_back(made, law: bool, vg: int | None = None) -> int:
             assert row["share"] == -(
                 -row["national"] * row["population"] // row["national_population"]
             )
-        reader = pypdf.PdfReader(io.BytesIO(made.municipalities[row["file"]]))
-        words = "\n".join(page.extract_text() for page in reader.pages)
+        words = pdf_words(made.municipalities[row["file"]])
         allowed = allowed_numbers(row)
         printed = printed_numbers(words, row)
         assert printed, row["municipality"]
@@ -421,8 +429,7 @@ def check_overviews(made) -> int:
     rows = made.table
     checked = 0
     for pdf in made.provinces.values():
-        reader = pypdf.PdfReader(io.BytesIO(pdf))
-        words = "\n".join(page.extract_text() for page in reader.pages)
+        words = pdf_words(pdf)
         (province,) = [p for p in rows["province_name"].unique() if f"provincie {p}" in words]
         members = rows[rows["province_name"] == province]
         allowed = {Decimal(int(members["national"].iloc[0]))}
