@@ -177,7 +177,7 @@ def test_a_batch_gives_the_kpis_of_its_runs_made_one_by_one_and_the_same_table_a
         pd.testing.assert_series_equal(got, expected, check_dtype=False)
 
 
-RUNS = 5  # placements of the embedded default in the batch: several seconds each
+RUNS = 3  # placements of the embedded default in the batch: several seconds each
 
 
 def start_batch_after_first_run(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path]:

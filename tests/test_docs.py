@@ -24,116 +24,36 @@ SHARED_FILES = {"coa_opvang_landelijk_snapshots", "taakstelling_vergunninghouder
 PLOTS = {"shares"}  # plots named after no table: the simulation's shares of hindsight
 
 
-def namespaces(tmp_path: Path) -> dict[str, set[str]]:
-    """Every table a run writes with its columns (from real runs on the embedded default
-    and a robust tiny plan), every input table, and every configuration and
-    instance.toml section, with their fields."""
-    from asielplan.api import (
-        compare_reception,
-        compare_schemes,
-        fairness,
-        front,
-        letters,
-        place,
-        plan_chain,
-        plan_reception,
-        scheme_tables,
-        simulate,
-        sweep,
-        taakstelling,
-        weekly,
-        with_previous_plan,
-        with_table,
-        write_run,
-    )
+def namespaces() -> dict[str, set[str]]:
+    """Every table a command writes with its columns, as the output dictionary declares
+    them (tests/test_output_dictionary.py runs every command and holds the declarations
+    to what is written; a placeholder column with its choices is each of them, one
+    without is kept as its pattern, see :func:`known`), the tables that are not a
+    command's (a batch's, the search trace, the plan store's exports), every input
+    table, and every configuration and instance.toml section, with their fields."""
+    from asielplan.batch import DRAW_COLUMNS, FIXED
     from asielplan.config import RunConfig
     from asielplan.data.instance import ChainSpec, ReceptionSpec, TaakstellingSpec
     from asielplan.data.schemas import STANDALONE, TABLES
-    from asielplan.experiments.results import DIAGNOSIS_COLUMNS
-
-    from .reception_helpers import COHORTS, write_reception_instance
+    from asielplan.experiments.dictionary import OUTPUTS
+    from asielplan.solvers.placement import TRACE_COLUMNS
+    from asielplan.store.plan import PROGRESS_COLUMNS, PROPOSAL_COLUMNS
 
     out: dict[str, set[str]] = {}
 
     def add(name: str, columns: object) -> None:
         out.setdefault(name, set()).update(str(c) for c in columns)  # type: ignore[attr-defined]
 
-    fast = RunConfig.model_validate({"solver": {"time_limit": 5}})
-    robust = RunConfig.model_validate({"reception": {"robust": True}})
-    two = COHORTS.assign(inflow=["a", "b"])
-    first = place(None, fast)
-    write_run(first, tmp_path / "first")
-    runs = [
-        first,
-        place(with_previous_plan(None, tmp_path / "first"), fast),
-        plan_reception(None, fast),
-        plan_reception(write_reception_instance(tmp_path / "r", cohorts=two), robust),
-        plan_chain(None, fast),
-    ]
-    for run in runs:
-        for name, table in run.tables.items():
-            add(name, table.columns)
-    add("diagnosis", DIAGNOSIS_COLUMNS)
-    tiny = Path(__file__).parent / "fixtures" / "tiny"
-    regional = RunConfig.model_validate(
-        {
-            "schemes": {
-                "with_regions": {
-                    "rule": "spreidingswet",
-                    "column": "employment_rate",
-                    "region_level": "province",
-                    "region_totals": {"P1": 8, "P2": 3},
-                    "amv_share": 0.1,
-                }
-            }
-        }
-    )
-    for scheme in (taakstelling(None), taakstelling(tiny, 11, "with_regions", regional)):
-        for name, table in scheme_tables(scheme).items():
-            add(name, table.columns)
-    add("letters", letters("2026-I", tiny, national=11).table.columns)
-    made = front(tiny, fast, "labour,distance", points=2)
-    add("points", made.points.columns)
-    add("front", made.front.columns)
-    add("sweep", sweep(tiny, fast, ["placement.penalty_shortfall=5,10"]).table.columns)
-    study = fairness(tiny.parent / "pair", fast, "gender", "proportional")
-    add("fairness", study.summary.columns)
-    add("groups", study.table.columns)
-    progress = tmp_path / "progress.csv"
-    progress.write_text("municipality,placed\nGM0001,5\nGM0002,0\nGM0003,0\nGM0004,0\n")
-    with_progress = with_table(tiny, "progress", progress)
-    batch = weekly(with_progress, fast)
-    for name in ("prices", "pace"):
-        add(name, batch.tables[name].columns)
-    simulated = simulate(tiny, fast, weeks=2, seeds=1, policies=("greedy", "prices"))
-    for name in ("runs", "summary", "balance"):
-        add(name, getattr(simulated.result, name).columns)
-    compared = compare_schemes(["population", "exact_total"], tiny, fast)
-    add("comparison", compared.comparison.columns)
-    from asielplan.batch import FIXED
-
+    for output in OUTPUTS.values():
+        for table in output.tables:
+            for column in table.columns:
+                if column.placeholder is not None and column.choices is not None:
+                    add(table.name, column.names(column.choices))
+                else:
+                    add(table.name, [column.name])
     add("runs", [*FIXED, "kind", "instance", "scenario", "seed", "scheme", "inflow"])
-    add("targets", compared.targets.columns)
-    inflows = compare_reception(["a", "b"], tmp_path / "r", fast, robust=True)
-    for name in ("comparison", "openings", "extra_places"):
-        add(name, getattr(inflows, name).columns)
-    from asielplan.data.generator import synthetic_municipalities
-    from asielplan.experiments.labour_card import fit_labour
-    from asielplan.io import csv_bytes
-    from asielplan.model.labour_fit import synthetic_history
-
-    history, _ = synthetic_history(synthetic_municipalities(40, 1), 1_500, 2)
-    (tmp_path / "history.csv").write_bytes(csv_bytes(history))
-    for name, table in fit_labour(tmp_path / "history.csv", fast, compare=True).tables.items():
-        add(name, table.columns)
-    from asielplan.store.plan import PROGRESS_COLUMNS, PROPOSAL_COLUMNS
-
     add("proposals", PROPOSAL_COLUMNS)  # plan export
-    from asielplan.solvers.placement import TRACE_COLUMNS
-
     add("trace", TRACE_COLUMNS)  # a clock record of every placement run
-    from asielplan.batch import DRAW_COLUMNS
-
     add("draws", DRAW_COLUMNS)  # a batch with household draws
     add("progress", PROGRESS_COLUMNS)
     for name, spec in {**TABLES, **STANDALONE}.items():
@@ -146,12 +66,27 @@ def namespaces(tmp_path: Path) -> dict[str, set[str]]:
     return out
 
 
-def test_docs_name_only_tables_and_columns_that_exist(tmp_path: Path) -> None:
+def known(names: set[str], column: str) -> bool:
+    """``column`` is one of ``names``, or fits one of its placeholder patterns
+    (``bound_<axis>``: ``bound_`` followed by a name)."""
+    if column in names:
+        return True
+    for name in names:
+        if "<" in name:
+            head, rest = name.split("<", 1)
+            tail = rest.split(">", 1)[1]
+            middle = column[len(head) : len(column) - len(tail)]
+            if column.startswith(head) and column.endswith(tail) and middle:
+                return True
+    return False
+
+
+def test_docs_name_only_tables_and_columns_that_exist() -> None:
     """Every `table.column` (and `.column` after it on the same line), every
     `[section].key` and every `name.csv` in the README and docs/ names a table a run
     writes or reads, a column it has, or a setting that exists."""
-    known = namespaces(tmp_path)
-    files = {"manifest", "timings", "notes", "metrics", *known, *SHARED_FILES, *PLOTS}
+    tables = namespaces()
+    files = {"manifest", "timings", "notes", "metrics", *tables, *SHARED_FILES, *PLOTS}
     missing = []
     pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
     for page in pages:
@@ -174,10 +109,10 @@ def test_docs_name_only_tables_and_columns_that_exist(tmp_path: Path) -> None:
                 ):
                     continue
                 table = name
-                if column not in known.get(name, set()):
+                if not known(tables.get(name, set()), column):
                     missing.append(f"{where}: {name}.{column}")
             for match in CONTINUATION.finditer(line):
-                if table is not None and match.group(1) not in known[table]:
+                if table is not None and not known(tables[table], match.group(1)):
                     missing.append(f"{where}: {table}.{match.group(1)}")
             for match in FILE.finditer(line):
                 if match.group(1) not in files:

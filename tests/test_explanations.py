@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from asielplan.api import place, with_previous_plan, write_run
 from asielplan.cli import app
-from asielplan.config import RegionBand
+from asielplan.config import RegionBand, RunConfig
 from asielplan.data.schemas import AGE_BANDS, DUTCH_LEVELS, EDUCATION_LEVELS
 from asielplan.model.placement import (
     MOVE_CAPACITY,
@@ -108,9 +108,15 @@ def test_explanations_of_tiny_by_hand() -> None:
 def test_no_explanation_names_a_personal_attribute_or_a_criterion_kind(tmp_path: Path) -> None:
     """Every text cell of explanations and changes is free of the member attributes
     (sex, age band, education, Dutch level, work experience) and of the kinds of hard
-    criteria, on the embedded default with a previous plan."""
-    first = write_run(place(None, config()), tmp_path / "first")
-    run = place(with_previous_plan(None, first), config(weight_change=0.0))
+    criteria, on the embedded default with a previous plan (solved to 0.1%: the texts,
+    not the optimum, are what is checked)."""
+    from asielplan.config import with_overrides
+
+    def proven(cfg: RunConfig) -> RunConfig:
+        return with_overrides(cfg, {"solver.mip_gap": 1e-3}, "test")
+
+    first = write_run(place(None, proven(config())), tmp_path / "first")
+    run = place(with_previous_plan(None, first), proven(config(weight_change=0.0)))
     kinds = set(run.instance.households["tie_kind"].dropna())
     assert kinds, "the default has households with a hard criterion"
     words = kinds | {"man", "woman", "male", "female", "women", "men", "age", "sex"}

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
@@ -408,12 +409,13 @@ def check_read_back(made, law: bool, vg: int | None = None) -> int:
     each row's share is ceil(vg * iG / iN) recomputed from the populations. Returns the
     letters checked."""
     rows = made.table.to_dict("records")
-    for row in rows:
+    with ThreadPoolExecutor(max_workers=2) as pool:  # pdftotext: a process per letter
+        texts = list(pool.map(pdf_words, (made.municipalities[row["file"]] for row in rows)))
+    for row, words in zip(rows, texts, strict=True):
         if law:
             assert row["share"] == -(
                 -row["national"] * row["population"] // row["national_population"]
             )
-        words = pdf_words(made.municipalities[row["file"]])
         allowed = allowed_numbers(row)
         printed = printed_numbers(words, row)
         assert printed, row["municipality"]

@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 from asielplan.cli import app
 from asielplan.data.generator import synthetic_municipalities
 from asielplan.data.instance import read_instance
-from asielplan.experiments.dictionary import render
-from asielplan.experiments.outputs import OUTPUTS, Column, Table, expected_columns, match_columns
+from asielplan.experiments.dictionary import OUTPUTS, render
+from asielplan.experiments.outputs import Column, Table, expected_columns, match_columns
 from asielplan.experiments.studies.schemes import METRICS
 from asielplan.io import csv_bytes
 from asielplan.model.labour_fit import synthetic_history
@@ -59,13 +59,14 @@ COMPARED = ["population", "exact_total"]  # the schemes compared by the batch's 
 
 def batch_file(out: Path) -> Path:
     """A batch of the tiny instance: a placement, a scheme comparison and a front of two
-    points, each for the two values of a [values] axis and two household draws."""
+    points, each for a [values] axis (one value: its column is what is checked) and two
+    household draws (the means and intervals of draws.csv)."""
     folder = out.parent / "batch-input"
     folder.mkdir(exist_ok=True)
     path = folder / "batch.toml"
     path.write_text(
         f'kinds = ["place", "schemes", "front"]\ninstances = ["{TINY}"]\ndraws = [1, 2]\n'
-        '[values]\n"placement.penalty_excess" = [5, 50]\n'
+        '[values]\n"placement.penalty_excess" = [50]\n'
         f"[compare]\nschemes = {json.dumps(COMPARED)}\n[front]\npoints = 2\n"
         "[config.solver]\ntime_limit = 20\nmip_gap = 1e-6\n"
     )
