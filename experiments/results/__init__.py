@@ -1,5 +1,5 @@
-"""Read-back tables of a run, for both problems: one home that the API and the studies
-import (layer ``results``, below the studies in ``asielplan.experiments``).
+"""Read-back tables of a run, for both problems: one home that the run pipeline and the
+studies import (layer ``results``, below them in ``asielplan.experiments``).
 
 Every run writes, whatever its problem:
 
