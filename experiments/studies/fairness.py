@@ -12,7 +12,9 @@ Rules (the floors they give each group :math:`G`, as a mean employment probabili
   optimum (``MAXMIN_STEPS`` halvings).
 
 The **price of fairness** of a rule is ``1 - labour / unconstrained labour`` (Bertsimas,
-Farias & Trichakis 2011): the share of the labour score the floors cost.
+Farias & Trichakis 2011): the share of the labour score the floors cost. The study
+(:func:`fairness`) runs the unconstrained plan and one plan per rule under both
+aggregations of the labour score, and writes its tables, plot and runs.
 """
 
 from __future__ import annotations

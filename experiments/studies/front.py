@@ -1,4 +1,4 @@
-"""Trade-off fronts by the epsilon-constraint method, and weight sweeps.
+"""Trade-off fronts by the epsilon-constraint method (weight sweeps: :mod:`.sweep`).
 
 A front over axes ``(a_1, a_2[, a_3])`` (named quantities of the placement or the
 reception objective, :data:`AXES`) optimises ``a_1`` while the others are bounded

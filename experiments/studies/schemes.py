@@ -2,11 +2,12 @@
 placed under each scheme's targets, and what differs.
 
 This module runs them (:func:`compare_schemes`) and turns their results into the
-comparison: one tidy table (scheme x metric, with each
-run's status and gap), the targets per municipality and scheme, the burden's fairness
-(places per 1,000 inhabitants), notes where a difference between two schemes is smaller
-than the solver gap (solver noise, not the scheme), plots, and the fit of a scheme
-against published numbers (the Spreidingswet's indicative municipal numbers).
+comparison: one tidy table (scheme x metric, with each run's status and gap), the
+targets per municipality and scheme, the burden's fairness (places per 1,000
+inhabitants), notes where a difference between two schemes is smaller than the solver
+gap (solver noise, not the scheme), plots, its files, report section and batch row, and
+the fit of a scheme against published numbers (the Spreidingswet's indicative municipal
+numbers).
 """
 
 from __future__ import annotations
