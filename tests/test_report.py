@@ -216,7 +216,8 @@ def test_scheme_comparison_report_maps_each_scheme_against_the_population_key(
 ) -> None:
     """A scheme comparison's report shows its metrics chart (the PNG the comparison
     wrote, inlined byte for byte), one map per scheme of its target minus the population
-    key, and the targets table."""
+    key, the targets table, and its notes with each scheme's source (the law's
+    articles for the population key)."""
     import base64
 
     config = RunConfig.model_validate({"solver": {"time_limit": 15, "mip_gap": 0.01}})
@@ -231,6 +232,11 @@ def test_scheme_comparison_report_maps_each_scheme_against_the_population_key(
     inlined = images["metrics.png"].removeprefix("data:image/png;base64,")
     assert base64.b64decode(inlined) == (out / "metrics.png").read_bytes()
     assert "Targets per municipality and scheme" in page
+    notes = (out / "notes.txt").read_text(encoding="utf-8").splitlines()
+    for scheme in ("population", "exact_total"):
+        (source,) = [n for n in notes if n.startswith(f"source of {scheme}: ")]
+        assert source in html.unescape(page)
+    assert "Huisvestingswet 2014, art. 28-30" in page
 
 
 def test_reception_periods_become_dates_when_the_instance_names_its_first() -> None:

@@ -451,6 +451,7 @@ def compare_schemes(
     comparison = comparison_table(metrics, solutions, spread)
     notes = noise_notes(comparison, noise_seeds)
     notes += [label for result in results.values() for label in result.labels]
+    notes += [f"source of {name}: {result.spec.source}" for name, result in results.items()]
     return SchemeComparison(
         inst,
         config,
