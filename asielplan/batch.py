@@ -72,14 +72,14 @@ from asielplan.config import (
 from asielplan.data.instance import Instance, default_instance_path, read_instance
 from asielplan.errors import ConfigError, InputError, OutputError
 from asielplan.experiments.studies import BATCH_STUDIES, STUDIES
-from asielplan.experiments.studies.front import DEFAULT_AXES, parse_axes
+from asielplan.experiments.studies.front import FrontOptions, parse_axes
+from asielplan.experiments.studies.schemes import CompareOptions
 from asielplan.experiments.studies.study import StudyRow
 from asielplan.io import (
     atomic_write_bytes,
-    comma_list,
+    check_listed,
     csv_bytes,
     remove_stale_staging,
-    repeated,
 )
 from asielplan.manifest import build_manifest, input_hashes, write_manifest
 from asielplan.runspec import Kind, RunSpec
@@ -91,50 +91,6 @@ if TYPE_CHECKING:
 
 RUNS = "runs"
 TABLE = "runs"
-
-
-class CompareOptions(Strict):
-    """``[compare]``: what a ``schemes`` run compares."""
-
-    schemes: tuple[str, ...] = Field(
-        min_length=2,
-        description="The quota schemes placed and compared (as --schemes of "
-        "asielplan schemes compare).",
-    )
-
-    @model_validator(mode="after")
-    def _distinct(self) -> CompareOptions:
-        _check_axis("compare.schemes", self.schemes)
-        return self
-
-
-def _check_axis(name: str, values: tuple[Any, ...]) -> None:
-    """An axis of a batch: not empty, no empty name, no value twice (a run is never
-    silently dropped or merged)."""
-    if not values:
-        raise ValueError(f"{name} is empty; give at least one value or leave it out")
-    if any(isinstance(v, str) and not v.strip() for v in values):
-        raise ValueError(f"{name} has an empty name")
-    twice = repeated(values)
-    if twice:
-        raise ValueError(f"{name}: {', '.join(twice)} given more than once")
-
-
-class FrontOptions(Strict):
-    """``[front]``: the front a ``front`` run computes."""
-
-    problem: Literal["placement", "reception"] = Field(
-        default="placement", description="placement or reception."
-    )
-    axes: tuple[str, ...] = Field(
-        default=(),
-        description="Two or three axes, the first optimised (as --axes of asielplan front); "
-        "empty: labour, distance (placement) or money, emergency (reception).",
-    )
-    points: int = Field(default=9, ge=2, description="Grid points (about; 3 axes: squared).")
-
-    def chosen(self) -> tuple[str, ...]:
-        return self.axes or tuple(comma_list(DEFAULT_AXES[self.problem], "front.axes"))
 
 
 class BatchFile(Strict):
@@ -194,12 +150,12 @@ class BatchFile(Strict):
     @model_validator(mode="after")
     def _axes(self) -> BatchFile:
         for name in ("kinds", "instances", "scenarios", "seeds"):
-            _check_axis(name, getattr(self, name))
+            check_listed(name, getattr(self, name))
         for name in ("schemes", "inflows", "draws"):
             if getattr(self, name):
-                _check_axis(name, getattr(self, name))
+                check_listed(name, getattr(self, name))
         for key, values in self.values.items():
-            _check_axis(f"values.{key}", values)
+            check_listed(f"values.{key}", values)
         return self
 
     def count(self) -> int:
@@ -407,15 +363,11 @@ def _kind_errors(spec: BatchFile, path: Path) -> list[str]:
 
 
 def _options(spec: BatchFile, kind: Kind) -> dict[str, Any]:
-    """A study's options, part of its run id: the schemes compared, a front's problem,
-    axes and points; none for a single run."""
-    if kind == "schemes":
-        assert spec.compare is not None
-        return {"schemes": list(spec.compare.schemes)}
-    if kind == "front":
-        front = spec.front or FrontOptions()
-        return {"problem": front.problem, "axes": list(front.chosen()), "points": front.points}
-    return {}
+    """A study's options, part of its run id, as the study reads them from its section
+    of the batch file (:class:`~asielplan.experiments.studies.study.BatchStudy`); none
+    for a single run."""
+    study = BATCH_STUDIES.get(kind)
+    return {} if study is None else study.options(getattr(spec, study.section))
 
 
 def _inputs(inst: Instance) -> dict[str, str]:

@@ -84,6 +84,19 @@ def repeated(values: Sequence[Any]) -> list[str]:
     return sorted({str(v) for v in values if values.count(v) > 1})
 
 
+def check_listed(name: str, values: Sequence[Any]) -> None:
+    """A list of a configuration or batch file (an axis of runs, the schemes compared):
+    not empty, no empty name, no value twice (a run is never silently dropped or merged);
+    a ValueError says which."""
+    if not values:
+        raise ValueError(f"{name} is empty; give at least one value or leave it out")
+    if any(isinstance(v, str) and not v.strip() for v in values):
+        raise ValueError(f"{name} has an empty name")
+    twice = repeated(values)
+    if twice:
+        raise ValueError(f"{name}: {', '.join(twice)} given more than once")
+
+
 SAFE_NAME_LENGTH = 80  # characters of a file or folder name made from a value
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 _WINDOWS_DEVICES = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10))} | {

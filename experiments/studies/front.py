@@ -19,9 +19,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from asielplan.config import RunConfig, check_count, with_overrides
+from asielplan.config import RunConfig, Strict, check_count, with_overrides
 from asielplan.data.instance import Instance
 from asielplan.errors import ConfigError
 from asielplan.experiments.outputs import (
@@ -588,6 +588,27 @@ def front_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
 # --------------------------------------------------------------------------- in a batch
 
 
+class FrontOptions(Strict):
+    """``[front]`` of a batch file: the front a ``front`` run computes."""
+
+    problem: Problem = Field(default="placement", description="placement or reception.")
+    axes: tuple[str, ...] = Field(
+        default=(),
+        description="Two or three axes, the first optimised (as --axes of asielplan front); "
+        "empty: labour, distance (placement) or money, emergency (reception).",
+    )
+    points: int = Field(default=9, ge=2, description="Grid points (about; 3 axes: squared).")
+
+    def chosen(self) -> tuple[str, ...]:
+        return self.axes or tuple(comma_list(DEFAULT_AXES[self.problem], "front.axes"))
+
+
+def _batch_options(section: FrontOptions | None) -> dict[str, Any]:
+    """The front's problem, axes and points (without [front]: the defaults)."""
+    front = section or FrontOptions()
+    return {"problem": front.problem, "axes": list(front.chosen()), "points": front.points}
+
+
 def _run_in_batch(
     instance: str | Instance, config: RunConfig, options: dict[str, Any], folder: Path
 ) -> None:
@@ -618,5 +639,5 @@ STUDY = Study(
     "Trade-off front",
     FRONT,
     front_sections,
-    batch=BatchStudy("front", _run_in_batch, _batch_row),
+    batch=BatchStudy("front", "front", _batch_options, _run_in_batch, _batch_row),
 )

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, model_validator
 
-from asielplan.config import RunConfig, check_count, with_overrides
+from asielplan.config import RunConfig, Strict, check_count, with_overrides
 from asielplan.data.instance import Instance
 from asielplan.errors import ConfigError, InputError
 from asielplan.experiments import maps
@@ -50,7 +51,7 @@ from asielplan.experiments.runs import (
 )
 from asielplan.experiments.sections import Section, Shapes, figure, study_sections, table
 from asielplan.experiments.studies.study import BatchStudy, Study, StudyRow
-from asielplan.io import atomic_output_dir, atomic_write_text, safe_names
+from asielplan.io import atomic_output_dir, atomic_write_text, check_listed, safe_names
 from asielplan.manifest import build_manifest, write_manifest
 from asielplan.model.checks import check_run
 from asielplan.model.placement import PlacementData
@@ -634,6 +635,27 @@ def schemes_sections(run: RunFolder, shapes: Shapes) -> list[Section]:
 # --------------------------------------------------------------------------- in a batch
 
 
+class CompareOptions(Strict):
+    """``[compare]`` of a batch file: what a ``schemes`` run compares."""
+
+    schemes: tuple[str, ...] = Field(
+        min_length=2,
+        description="The quota schemes placed and compared (as --schemes of "
+        "asielplan schemes compare).",
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> CompareOptions:
+        check_listed("compare.schemes", self.schemes)
+        return self
+
+
+def _batch_options(section: CompareOptions | None) -> dict[str, Any]:
+    """The schemes compared (the batch file refuses kind schemes without [compare])."""
+    assert section is not None
+    return {"schemes": list(section.schemes)}
+
+
 def _run_in_batch(
     instance: str | Instance, config: RunConfig, options: dict[str, Any], folder: Path
 ) -> None:
@@ -659,5 +681,5 @@ STUDY = Study(
     SCHEMES_COMPARE,
     schemes_sections,
     maps=True,
-    batch=BatchStudy("schemes", _run_in_batch, _batch_row),
+    batch=BatchStudy("schemes", "compare", _batch_options, _run_in_batch, _batch_row),
 )

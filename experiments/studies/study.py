@@ -34,11 +34,15 @@ class StudyRow:
 
 @dataclass(frozen=True)
 class BatchStudy:
-    """How a batch runs a study: its kind in a batch file, the run (instance, the run's
-    configuration, the study's options as the batch file gives them, the folder to
-    write) and its row, read back from the folder it wrote."""
+    """How a batch runs a study: its kind in a batch file; the section of the batch file
+    that holds its options (a model the batch file declares, see ``options``) and how
+    they become the run's options (part of its run id; the section may be missing when
+    the study has defaults); the run (instance, the run's configuration, those options,
+    the folder to write); and its row, read back from the folder it wrote."""
 
     kind: str
+    section: str
+    options: Callable[[Any], dict[str, Any]]
     run: Callable[[str | Instance, RunConfig, dict[str, Any], Path], None]
     row: Callable[[RunFolder], StudyRow | None]
 
