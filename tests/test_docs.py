@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from asielplan.data.dictionary import render
+from asielplan.experiments.outputs import Column
 
 ROOT = Path(__file__).parents[1]
 
@@ -24,69 +26,60 @@ SHARED_FILES = {"coa_opvang_landelijk_snapshots", "taakstelling_vergunninghouder
 PLOTS = {"shares"}  # plots named after no table: the simulation's shares of hindsight
 
 
-def namespaces() -> dict[str, set[str]]:
+class Namespaces:
     """Every table a command writes with its columns, as the output dictionary declares
     them (tests/test_output_dictionary.py runs every command and holds the declarations
-    to what is written; a placeholder column with its choices is each of them, one
-    without is kept as its pattern, see :func:`known`), the tables that are not a
-    command's (a batch's, the search trace, the plan store's exports), every input
-    table, and every configuration and instance.toml section, with their fields."""
-    from asielplan.batch import DRAW_COLUMNS, FIXED
-    from asielplan.config import RunConfig
-    from asielplan.data.instance import ChainSpec, ReceptionSpec, TaakstellingSpec
-    from asielplan.data.schemas import STANDALONE, TABLES
-    from asielplan.experiments.dictionary import OUTPUTS
-    from asielplan.solvers.placement import TRACE_COLUMNS
-    from asielplan.store.plan import PROGRESS_COLUMNS, PROPOSAL_COLUMNS
+    to what is written; a placeholder column matches the names it stands for, by
+    :meth:`Column.matches`), the tables that are not a command's (a batch's, the search
+    trace, the plan store's exports), every input table, and every configuration and
+    instance.toml section, with their fields."""
 
-    out: dict[str, set[str]] = {}
+    def __init__(self) -> None:
+        from asielplan.batch import DRAW_COLUMNS, FIXED
+        from asielplan.config import RunConfig
+        from asielplan.data.instance import ChainSpec, ReceptionSpec, TaakstellingSpec
+        from asielplan.data.schemas import STANDALONE, TABLES
+        from asielplan.experiments.dictionary import OUTPUTS
+        from asielplan.solvers.placement import TRACE_COLUMNS
+        from asielplan.store.plan import PROGRESS_COLUMNS, PROPOSAL_COLUMNS
 
-    def add(name: str, columns: object) -> None:
-        out.setdefault(name, set()).update(str(c) for c in columns)  # type: ignore[attr-defined]
+        self.declared: dict[str, list[Column]] = {}
+        self.names: dict[str, set[str]] = {}
+        for output in OUTPUTS.values():
+            for table in output.tables:
+                self.declared.setdefault(table.name, []).extend(table.columns)
+        self.add("runs", [*FIXED, "kind", "instance", "scenario", "seed", "scheme", "inflow"])
+        self.add("proposals", PROPOSAL_COLUMNS)  # plan export
+        self.add("trace", TRACE_COLUMNS)  # a clock record of every placement run
+        self.add("draws", DRAW_COLUMNS)  # a batch with household draws
+        self.add("progress", PROGRESS_COLUMNS)
+        for name, spec in {**TABLES, **STANDALONE}.items():
+            self.add(name, spec.schema.columns)
+        for name, field in RunConfig.model_fields.items():
+            self.add(name, getattr(field.annotation, "model_fields", {}))
+        self.add("reception", ReceptionSpec.model_fields)
+        self.add("chain", ChainSpec.model_fields)
+        self.add("taakstelling", TaakstellingSpec.model_fields)
 
-    for output in OUTPUTS.values():
-        for table in output.tables:
-            for column in table.columns:
-                if column.placeholder is not None and column.choices is not None:
-                    add(table.name, column.names(column.choices))
-                else:
-                    add(table.name, [column.name])
-    add("runs", [*FIXED, "kind", "instance", "scenario", "seed", "scheme", "inflow"])
-    add("proposals", PROPOSAL_COLUMNS)  # plan export
-    add("trace", TRACE_COLUMNS)  # a clock record of every placement run
-    add("draws", DRAW_COLUMNS)  # a batch with household draws
-    add("progress", PROGRESS_COLUMNS)
-    for name, spec in {**TABLES, **STANDALONE}.items():
-        add(name, spec.schema.columns)
-    for name, field in RunConfig.model_fields.items():
-        add(name, getattr(field.annotation, "model_fields", {}))
-    add("reception", ReceptionSpec.model_fields)
-    add("chain", ChainSpec.model_fields)
-    add("taakstelling", TaakstellingSpec.model_fields)
-    return out
+    def add(self, name: str, columns: Iterable[object]) -> None:
+        self.names.setdefault(name, set()).update(str(c) for c in columns)
 
+    @property
+    def tables(self) -> set[str]:
+        return {*self.declared, *self.names}
 
-def known(names: set[str], column: str) -> bool:
-    """``column`` is one of ``names``, or fits one of its placeholder patterns
-    (``bound_<axis>``: ``bound_`` followed by a name)."""
-    if column in names:
-        return True
-    for name in names:
-        if "<" in name:
-            head, rest = name.split("<", 1)
-            tail = rest.split(">", 1)[1]
-            middle = column[len(head) : len(column) - len(tail)]
-            if column.startswith(head) and column.endswith(tail) and middle:
-                return True
-    return False
+    def has(self, table: str, column: str) -> bool:
+        return column in self.names.get(table, set()) or any(
+            c.matches(column) for c in self.declared.get(table, [])
+        )
 
 
 def test_docs_name_only_tables_and_columns_that_exist() -> None:
     """Every `table.column` (and `.column` after it on the same line), every
     `[section].key` and every `name.csv` in the README and docs/ names a table a run
     writes or reads, a column it has, or a setting that exists."""
-    tables = namespaces()
-    files = {"manifest", "timings", "notes", "metrics", *tables, *SHARED_FILES, *PLOTS}
+    known = Namespaces()
+    files = {"manifest", "timings", "notes", "metrics", *known.tables, *SHARED_FILES, *PLOTS}
     missing = []
     pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
     for page in pages:
@@ -109,10 +102,10 @@ def test_docs_name_only_tables_and_columns_that_exist() -> None:
                 ):
                     continue
                 table = name
-                if not known(tables.get(name, set()), column):
+                if not known.has(name, column):
                     missing.append(f"{where}: {name}.{column}")
             for match in CONTINUATION.finditer(line):
-                if table is not None and not known(tables[table], match.group(1)):
+                if table is not None and not known.has(table, match.group(1)):
                     missing.append(f"{where}: {table}.{match.group(1)}")
             for match in FILE.finditer(line):
                 if match.group(1) not in files:
