@@ -65,6 +65,25 @@ class SearchConfig(Strict):
         lt=1,
         description="Each subgradient step aims this share below the best bound so far.",
     )
+    pattern_rounds: int = Field(
+        default=200,
+        ge=0,
+        description="Most rounds of column generation over municipality patterns (the exact "
+        "Lagrangian dual) after the subgradient rounds; 0: none.",
+    )
+    pattern_min_gain: float = Field(
+        default=0.001,
+        ge=0,
+        description="Pattern rounds run only when the subgradient rounds lowered the LP "
+        "bound by at least this share of it (whole households then cost the LP's bound "
+        "enough for the exact dual to matter).",
+    )
+    pattern_box: float = Field(
+        default=0.05,
+        gt=0,
+        description="Pattern rounds keep the master's duals within this share of their size "
+        "around the best so far (the box step; doubled when it binds and nothing prices in).",
+    )
     plan_every: int = Field(
         default=5,
         ge=1,

@@ -197,13 +197,9 @@ class HighsSession:
             h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kInteger))
 
     def _new_highs(self) -> Any:
-        with _quiet_stdout():  # HiGHS prints a banner on construction
-            h = self._hs.Highs()
         config = self.config
+        h = new_highs(int(config.threads), int(config.seed))
         h.setOptionValue("output_flag", bool(config.log))
-        h.setOptionValue("log_to_console", False)
-        h.setOptionValue("threads", int(config.threads))
-        h.setOptionValue("random_seed", int(config.seed))
         h.setOptionValue("mip_rel_gap", float(config.mip_gap))
         if config.log:
             h.cbLogging.subscribe(self._forward_log)
@@ -350,7 +346,7 @@ class HighsSession:
             h.setSolution(
                 len(index), np.asarray(index, dtype=np.int32), np.asarray(values, dtype=float)
             )
-        _scheduler_for(int(self.config.threads))
+        scheduler_for(int(self.config.threads))
         t0 = time.perf_counter()
         h.run()
         seconds = time.perf_counter() - t0
@@ -392,10 +388,23 @@ class HighsSession:
         return Outcome(status, objective, bound, seconds, x, row_duals, col_duals, name)
 
 
+def new_highs(threads: int, seed: int) -> Any:
+    """A silent HiGHS instance (no banner, no log) with its threads and random seed."""
+    import highspy
+
+    with _quiet_stdout():  # HiGHS prints a banner on construction
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("log_to_console", False)
+    h.setOptionValue("threads", threads)
+    h.setOptionValue("random_seed", seed)
+    return h
+
+
 _SCHEDULER: dict[str, int] = {}  # the thread count HiGHS's scheduler runs with here
 
 
-def _scheduler_for(threads: int) -> None:
+def scheduler_for(threads: int) -> None:
     """HiGHS starts one thread scheduler per process, at its first run, with that run's
     thread count, and refuses a later run asking for another count: restart it when
     the count changes (e.g. a one-thread batch after a two-thread run in one session)."""

@@ -59,9 +59,11 @@ class Knapsacks:
 @dataclass(frozen=True)
 class LagrangianBound:
     """The least :math:`L(\\lambda)` found (maximisation sense; inf when none could be
-    computed) and the rounds taken."""
+    computed), the multipliers :math:`\\lambda` it was found at (None with no bound) and
+    the rounds taken."""
 
     bound: float
+    multipliers: np.ndarray | None
     rounds: int
 
 
@@ -147,7 +149,7 @@ def _persons_range(d: PlacementData, C: np.ndarray, candidate: np.ndarray) -> np
     return np.ceil(top).astype(np.int64)
 
 
-def _penalty(d: PlacementData, persons: np.ndarray) -> np.ndarray:
+def penalties(d: PlacementData, persons: np.ndarray) -> np.ndarray:
     """:math:`f_m(p)` for every municipality (rows) and persons ``persons`` (columns)."""
     p = persons[None, :].astype(float)
     M = d.n_municipalities
@@ -251,7 +253,7 @@ def _knapsack(
         best = table
         taken.append((size, hs, order, choice))
     columns = np.arange(width)[None, :]
-    total = best + _penalty(d, np.arange(width))[ms]
+    total = best + penalties(d, np.arange(width))[ms]
     total[columns > reach[:, None]] = -np.inf
     chosen_persons = np.argmax(total, axis=1)
     p = chosen_persons.copy()
@@ -264,15 +266,15 @@ def _knapsack(
     return total[across, chosen_persons]
 
 
-def _pair_values(d: PlacementData, duals: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:
-    """Pair values less what the relaxed coupling rows charge (-inf where a pair is not
-    allowed), and the rows' constant."""
-    price, constant = coupling_prices(d, duals)
-    values = d.value_rows(np.arange(d.n_households)) - price
-    return np.where(d.allowed, values, -np.inf), constant
+def pair_values(d: PlacementData) -> np.ndarray:
+    """The pair values :math:`v_{hm}` of every household (H x M), -inf where a pair is
+    not allowed."""
+    return np.where(d.allowed, d.value_rows(np.arange(d.n_households)), -np.inf)
 
 
-def _total(d: PlacementData, lam: np.ndarray, value: np.ndarray) -> float:
+def lagrangian_total(d: PlacementData, lam: np.ndarray, value: np.ndarray) -> float:
+    """:math:`L` less the coupling rows' constant, from the multipliers ``lam`` and each
+    municipality's best value ``value`` (:func:`subproblems`)."""
     out = float(lam.sum() + value.sum())
     if d.config.assignment == "at_most_once":
         out += float(np.clip(-d.config.unplaced_penalty * d.persons - lam, 0, None).sum())
@@ -301,11 +303,13 @@ def lagrangian_bound(
     choices) and returns the incumbent's objective then, which the later steps aim at.
     Deterministic: rounds, no clock of its own (the caller's ``enough`` also says when
     the run's time is up)."""
-    values, constant = _pair_values(d, duals or {})
+    price, constant = coupling_prices(d, duals or {})
+    values = pair_values(d) - price
     at_most_once = d.config.assignment == "at_most_once"
     unplaced_cost = d.config.unplaced_penalty * d.persons
     lam = lam.astype(float).copy()
     best = np.inf
+    best_lam: np.ndarray | None = None
     scale = 1.0
     taken = 0
     history: list[float] = []
@@ -317,9 +321,9 @@ def lagrangian_bound(
         if on_round is not None:
             incumbent = max(incumbent, on_round(found))
         value, count = found.value, found.count
-        current = _total(d, lam, value) + constant
+        current = lagrangian_total(d, lam, value) + constant
         if current < best - 1e-9:
-            best = current
+            best, best_lam = current, lam.copy()
         else:
             scale /= 2
         history.append(best)
@@ -338,4 +342,4 @@ def lagrangian_bound(
         # aim aim_share (solver.search.aim_share) below the best bound, or at the incumbent
         aim = max(incumbent, best - aim_share * abs(best))
         lam -= scale * max(current - aim, 0.0) / norm * slope
-    return LagrangianBound(best, taken)
+    return LagrangianBound(best, best_lam, taken)

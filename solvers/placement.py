@@ -15,13 +15,16 @@ many to hand to a MIP solver, and almost none can be in an optimal solution. The
    rounds on a Lagrangian relaxation with one knapsack per municipality lower the LP
    bound where targets are a few persons. Every few rounds the municipalities' choices
    become a plan, offered as the incumbent; the pairs they chose join the MIP below.
+   Where those rounds show that whole households cost the LP bound enough, column
+   generation over municipality patterns (``asielplan.solvers.patterns``) takes the
+   bound down to the exact Lagrangian dual, and its patterns' pairs join the MIP too.
 4. **A restricted MIP** over each household's lowest-reduced-cost pairs, first solved in
    neighbourhoods (everything fixed but a part), then whole; after each, a polish keeps
    the plan's households per municipality and size and re-chooses which by an LP. Any
    solution that uses a pair of reduced cost :math:`\bar c` costs at least
    :math:`z_{LP} + \bar c`; when every pair left out has :math:`\bar c` above the
    incumbent's gap, the restricted MIP's bound holds for the full problem. Otherwise the
-   bound is the better of :math:`z_{LP}` and step 3's. Either way the reported gap is a
+   bound is the best of :math:`z_{LP}` and step 3's. Either way the reported gap is a
    gap for the full problem.
 
 When the first restricted LP is infeasible, that says nothing yet about the full model:
@@ -86,6 +89,7 @@ from asielplan.solvers.highs import (
     solve_with_pyomo,
 )
 from asielplan.solvers.lagrange import Knapsacks, lagrangian_applies, lagrangian_bound
+from asielplan.solvers.patterns import pattern_bound, patterns_of
 from asielplan.solvers.result import ObjectivePart, Result, Status, relative_gap, within_gap
 
 log = logging.getLogger(__name__)
@@ -718,22 +722,86 @@ class _Search:
             on_round,
             aim_share=self.config.search.aim_share,
         )
+        self.clock.solve += time.perf_counter() - started
+        self.stats["lagrange_rounds"] = found.rounds
+        self._lower_bound(
+            found.bound, f"Lagrangian bound over whole households ({found.rounds} rounds)"
+        )
+        # the exact dual where whole households cost the LP's bound a share worth proving
+        lp_bound = -self.z_lp  # type: ignore[operator]
+        gain = (lp_bound - found.bound) / max(1.0, abs(found.bound))
+        if found.multipliers is not None and gain >= self.config.search.pattern_min_gain:
+            self.pattern_bound(chosen, lp, (found.bound, found.multipliers, by_key))
         if chosen:
             self.knapsack_pairs = _unique_pairs(
                 np.concatenate([p.h for p in chosen]),
                 np.concatenate([p.m for p in chosen]),
                 d.n_municipalities,
             )
+
+    def pattern_bound(
+        self,
+        chosen: list[Pairs],
+        lp: Pairs,
+        centre: tuple[float, np.ndarray, dict[str, np.ndarray]],
+    ) -> None:
+        """The exact Lagrangian dual by column generation over municipality patterns
+        (:mod:`asielplan.solvers.patterns`), from the incumbent's patterns and the
+        subgradient's choices (``chosen``, one entry per round), unless the incumbent is
+        proven already; its knapsacks' choices join ``chosen`` (and become plans, as the
+        subgradient's do), and so do the pairs of the patterns its last master uses."""
+        d, search = self.d, self.config.search
+        if self.proven() or search.pattern_rounds == 0 or self.clock.left() <= self.reserve():
+            return
+        started = time.perf_counter()
+        if self.objective is None:
+            return  # the first master is the incumbent's patterns
+        first = [pattern for pairs in chosen for pattern in patterns_of(pairs.h, pairs.m)]
+
+        def on_round(knapsacks: Knapsacks) -> None:
+            chosen.append(Pairs(knapsacks.h, knapsacks.m))
+            if self.objective is None or len(chosen) % search.plan_every == 0:
+                self.offer(plan_from_choices(d, knapsacks.h, knapsacks.m, lp))
+
+        found = pattern_bound(
+            d,
+            self.assignment,
+            first,
+            search.pattern_rounds,
+            lambda bound: (
+                (
+                    self.objective is not None
+                    and within_gap(self.objective, -bound, self.config.mip_gap)
+                )
+                or self.clock.left() <= self.reserve()
+            ),
+            lambda: self.clock.left() - self.reserve(),
+            box=search.pattern_box,
+            centre=centre,
+            threads=self.config.threads,
+            seed=self.config.seed,
+            on_round=on_round,
+        )
+        chosen.append(found.pairs)
         self.clock.solve += time.perf_counter() - started
-        self.stats["lagrange_rounds"] = found.rounds
-        # a relaxation's bound: never below the incumbent (else a fault, not a proof)
-        best = incumbent()
-        valid = not np.isfinite(best) or found.bound >= best - 1e-6 * max(1.0, abs(best))
-        if np.isfinite(found.bound) and valid and self.bound is not None:
-            self.bound = max(self.bound, -found.bound)
+        self.stats["pattern_rounds"] = found.rounds
+        self.stats["patterns"] = found.patterns
+        self.stats["pattern_dual_exact"] = int(found.closed)
+        self._lower_bound(
+            found.bound,
+            f"bound over municipality patterns ({found.rounds} rounds, {found.patterns:,} "
+            + ("columns, exact)" if found.closed else "columns)"),
+        )
+
+    def _lower_bound(self, bound: float, what: str) -> None:
+        """Take ``bound`` (maximisation sense) when it is below the bound so far; a
+        relaxation's bound is never below the incumbent (else a fault, not a proof)."""
+        best = -np.inf if self.objective is None else -self.objective
+        valid = not np.isfinite(best) or bound >= best - 1e-6 * max(1.0, abs(best))
+        if np.isfinite(bound) and valid and self.bound is not None:
+            self.bound = max(self.bound, -bound)
             self.say(
-                f"Lagrangian bound over whole households {found.bound:,.2f} "
-                f"({found.rounds} rounds); LP bound {-self.z_lp:,.2f}; "  # type: ignore[operator]
+                f"{what}: {bound:,.2f}; LP bound {-self.z_lp:,.2f}; "  # type: ignore[operator]
                 + (f"plan {best:,.2f}" if np.isfinite(best) else "no plan yet")
             )
 

@@ -12,7 +12,7 @@ import pytest
 
 from asielplan.config import RunConfig, SearchConfig
 from asielplan.model.placement import Pairs
-from asielplan.solvers.lagrange import _pair_values, _penalty, lagrangian_bound, subproblems
+from asielplan.solvers.lagrange import lagrangian_bound, pair_values, penalties, subproblems
 from asielplan.solvers.placement import solve_placement
 from asielplan.solvers.result import Status
 
@@ -114,11 +114,11 @@ def test_each_municipality_gets_its_best_set_of_whole_households(mode: str) -> N
     that value."""
     cfg = config(target_mode=mode, band_slack_persons=1)
     _, d = prepared(FIXTURES / "tiny", cfg)
-    values, _ = _pair_values(d, {})
+    values = pair_values(d)
     rng = np.random.default_rng(11)
     n = d.persons
     top = int(n.sum())
-    penalty = _penalty(d, np.arange(top + 1))
+    penalty = penalties(d, np.arange(top + 1))
     for _ in range(20):
         lam = rng.normal(40, 60, d.n_households)
         found = subproblems(d, lam, values)
