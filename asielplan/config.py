@@ -78,6 +78,14 @@ class SearchConfig(Strict):
         "bound by at least this share of it (whole households then cost the LP's bound "
         "enough for the exact dual to matter).",
     )
+    patterns_first_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="Pattern rounds run before the restricted MIP when at least this many "
+        "seconds are left after the subgradient rounds (their pairs guide its first "
+        "rounds); with less, after its first neighbourhood rounds, so that a short run "
+        "has its plan first.",
+    )
     pattern_box: float = Field(
         default=0.05,
         gt=0,

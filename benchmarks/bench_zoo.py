@@ -1,7 +1,7 @@
 """The placement variants users run, as a benchmark (prints figures; not a test).
 
     python benchmarks/bench_zoo.py --data ../shared/data [--sizes 1000,5000]
-        [--variants default,band,...] [--seeds 7] [--out zoo.csv]
+        [--variants default,band,...] [--seeds 7] [--set KEY=VALUE ...] [--out zoo.csv]
 
 Households are generated on the real 2024 municipalities. Each variant runs at the time
 limit a user gives at that size (10 s at 1,000 households, 30 s at 5,000 and 10,000,
@@ -14,7 +14,8 @@ Variants (``VARIANTS``): the default; every shipped quota scheme's targets (as
 target); COA-region and province bands of +-5%; soft targets with cheap penalties; the
 at_least_one aggregation; a labour-distance and a labour-deviation front of three points;
 fairness floors by gender (proportional and max-min); user-given scores (a scores table,
-up to 10,000 households).
+up to 10,000 households); a late weekly batch (remaining targets of a few persons); the
+generic score-only shape with capacities in persons, cases and school places.
 """
 
 from __future__ import annotations
@@ -102,6 +103,88 @@ def _scores(inst: Any, cfg: Any) -> list[dict[str, Any]]:
     return [_row("plan", place(given, cfg), BAR)]
 
 
+def _late_weekly(inst: Any, cfg: Any) -> list[dict[str, Any]]:
+    """A late weekly batch: the half-year's taakstelling is ten times the batch's
+    persons and each municipality has housed a seeded 85-95% of its own, so the
+    remaining targets the batch is placed against are a few persons each."""
+    from asielplan.api import place
+    from asielplan.config import with_overrides
+    from asielplan.data.instance import TaakstellingSpec
+    from asielplan.model.schemes import compute_scheme
+
+    national = 10 * int(inst.households["persons"].sum())
+    inst.meta = inst.meta.model_copy(update={"taakstelling": TaakstellingSpec(national=national)})
+    period = compute_scheme(inst, "population").table["taakstelling"].to_numpy()
+    share = np.random.default_rng(13).uniform(0.85, 0.95, len(period))
+    inst.progress = pd.DataFrame(
+        {"municipality": inst.municipalities["code"], "placed": np.floor(period * share)}
+    ).astype({"placed": "int64"})
+    late = with_overrides(cfg, {"placement.targets": "remaining"}, "zoo")
+    return [_row("plan", place(inst, late), BAR)]
+
+
+def _score_only(inst: Any, cfg: Any) -> list[dict[str, Any]]:
+    """The generic score-only shape (no taakstelling): as many cases of 1-5 persons as
+    the size's households on 60 locations, a seeded score for every pair, and capacities
+    in three dimensions, each location's share seeded: persons (10% above the persons
+    in all), cases and school places (children need one), both 20% above."""
+    import tempfile
+
+    from asielplan.api import place
+
+    rng = np.random.default_rng(17)
+    cases, locations = len(inst.households), 60
+    persons = rng.choice([1, 2, 3, 4, 5], size=cases, p=[0.4, 0.2, 0.15, 0.15, 0.1])
+    children = np.maximum(persons - 1 - rng.integers(0, 2, size=cases), 0)
+    ids = [f"C{i:05d}" for i in range(cases)]
+    codes = [f"L{j:02d}" for j in range(locations)]
+    share = rng.dirichlet(np.full(locations, 3.0))
+    capacity = {
+        "persons": np.maximum(6, np.round(1.1 * persons.sum() * share)),
+        "cases": np.ceil(1.2 * cases * share) + 1,
+        "school": np.ceil(1.2 * children.sum() * share) + 1,
+    }
+    score = rng.random(cases)[:, None] * 0.5 + rng.random((cases, locations)) * 0.5
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        tables = {
+            "households.csv": pd.DataFrame(
+                {"household_id": ids, "persons": persons, "adults": persons - children}
+            ).assign(children=children, site_id=""),
+            "locations.csv": pd.DataFrame({"code": codes, "name": codes}),
+            "capacities.csv": pd.concat(
+                pd.DataFrame({"municipality": codes, "dimension": k, "capacity": v.astype(int)})
+                for k, v in capacity.items()
+            ),
+            "needs.csv": pd.DataFrame(
+                {"household_id": ids, "dimension": "school", "need": children}
+            ).query("need > 0"),
+            "scores.csv": pd.DataFrame(
+                {
+                    "household_id": np.repeat(ids, locations),
+                    "municipality": np.tile(codes, cases),
+                    "score": score.ravel().round(4),
+                }
+            ),
+        }
+        for file, table in tables.items():
+            table.to_csv(folder / file, index=False)
+        refs = "".join(
+            f'[tables.{name}]\npath = "{file}"\nsource = "generated"\n'
+            for name, file in (
+                ("municipalities", "locations.csv"),
+                ("capacities", "capacities.csv"),
+                ("households", "households.csv"),
+                ("needs", "needs.csv"),
+                ("scores", "scores.csv"),
+            )
+        )
+        (folder / "instance.toml").write_text(
+            f'name = "score-only"\nperiod = "x"\nseed = 17\nsynthetic = true\n{refs}'
+        )
+        return [_row("plan", place(folder, cfg), BAR)]
+
+
 def variants() -> dict[str, Callable[[Any, Any], list[dict[str, Any]]]]:
     from asielplan.model.schemes import schemes_of
 
@@ -120,15 +203,23 @@ def variants() -> dict[str, Callable[[Any, Any], list[dict[str, Any]]]]:
     out["front labour-deviation"] = _front("labour,deviation")
     out["fairness gender"] = _fairness
     out["scores"] = _scores
+    out["late weekly"] = _late_weekly
+    out["score-only"] = _score_only
     return out
 
 
-def one(data: Path, name: str, households: int, seed: int) -> None:
-    """Run one variant at one size in this process and print its rows as JSON."""
-    from asielplan.config import RunConfig, SolverConfig
+def one(data: Path, name: str, households: int, seed: int, settings: list[str]) -> None:
+    """Run one variant at one size in this process and print its rows as JSON;
+    ``settings`` are ``key=value`` overrides of the configuration (TOML values)."""
+    import tomllib
+
+    from asielplan.config import RunConfig, SolverConfig, with_overrides
 
     inst = national_instance(data, households, seed)
     cfg = RunConfig(solver=SolverConfig(time_limit=LIMITS[households]))
+    if settings:
+        given = {k: tomllib.loads(f"v = {v}")["v"] for k, v in (s.split("=", 1) for s in settings)}
+        cfg = with_overrides(cfg, given, "--set")
     t0 = time.perf_counter()
     rows = variants()[name](inst, cfg)
     seconds = time.perf_counter() - t0
@@ -146,9 +237,16 @@ def main() -> None:
     parser.add_argument("--seeds", default="7")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--one", nargs=3, metavar=("VARIANT", "SIZE", "SEED"), default=None)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a configuration override for every run, e.g. solver.search.pattern_rounds=0",
+    )
     args = parser.parse_args()
     if args.one is not None:
-        one(args.data, args.one[0], int(args.one[1]), int(args.one[2]))
+        one(args.data, args.one[0], int(args.one[1]), int(args.one[2]), args.set)
         return
     names = [v for v in args.variants.split(",") if v] or list(variants())
     rows = []
@@ -167,6 +265,7 @@ def main() -> None:
                         name,
                         str(size),
                         str(seed),
+                        *(f"--set={setting}" for setting in args.set),
                     ],
                     capture_output=True,
                     text=True,

@@ -69,7 +69,8 @@ class PatternBound:
     """The least :math:`L(\\lambda, \\mu)` found over the rounds (maximisation sense; inf
     when none could be computed), the master's last value (None when it was not solved),
     the rounds taken, whether the master met the bound (the Lagrangian dual is then
-    exact), the patterns in the master, and the pairs of the patterns the last master uses."""
+    exact), the patterns in the master, and the last master's solution over pairs (the
+    pairs of the patterns it uses and each pair's share)."""
 
     bound: float
     master: float | None
@@ -77,6 +78,7 @@ class PatternBound:
     closed: bool
     patterns: int
     pairs: Pairs
+    share: np.ndarray
 
 
 def patterns_of(h: np.ndarray, m: np.ndarray) -> list[tuple[int, np.ndarray]]:
@@ -317,17 +319,24 @@ class _Master:
             coupled[name] = full
         return duals[:H].copy(), coupled
 
-    def used_pairs(self, x: np.ndarray) -> Pairs:
-        """The pairs of the patterns the master's solution ``x`` uses."""
-        h, m = [], []
+    def used_pairs(self, x: np.ndarray) -> tuple[Pairs, np.ndarray]:
+        """The pairs of the patterns the master's solution ``x`` uses, each once, with
+        its share: the sum of the values of the patterns that hold it (the master's
+        solution over pairs, as an LP's)."""
+        h, m, w = [], [], []
         for j in np.flatnonzero(x > 1e-9):
             mk, hs = self.members[j]
             if mk >= 0 and len(hs):
                 h.append(hs)
                 m.append(np.full(len(hs), mk))
+                w.append(np.full(len(hs), x[j]))
         if not h:
-            return Pairs(np.zeros(0, np.int64), np.zeros(0, np.int64))
-        return Pairs(np.concatenate(h), np.concatenate(m))
+            return Pairs(np.zeros(0, np.int64), np.zeros(0, np.int64)), np.zeros(0)
+        M = self.d.n_municipalities
+        key = np.concatenate(h) * M + np.concatenate(m)
+        unique, position = np.unique(key, return_inverse=True)
+        share = np.bincount(position, np.concatenate(w))
+        return Pairs(unique // M, unique % M), share
 
 
 def pattern_bound(
@@ -359,7 +368,7 @@ def pattern_bound(
     own."""
     empty = Pairs(np.zeros(0, np.int64), np.zeros(0, np.int64))
     if not lagrangian_applies(d):
-        return PatternBound(np.inf, None, 0, False, 0, empty)
+        return PatternBound(np.inf, None, 0, False, 0, empty, np.zeros(0))
     base = pair_values(d)
     master = _Master(d, base, threads, seed)
     M = d.n_municipalities
@@ -408,4 +417,4 @@ def pattern_bound(
             master.box(best_duals, width)
         if enough(best):
             break
-    return PatternBound(best, value, taken, closed, master.n_patterns, master.used_pairs(x))
+    return PatternBound(best, value, taken, closed, master.n_patterns, *master.used_pairs(x))

@@ -483,6 +483,8 @@ class _Search:
         self.events: list[tuple[float, str, float | None, float | None]] = []
         self.lp_duals: np.ndarray | None = None  # row duals of the final LP (min form)
         self.knapsack_pairs: Pairs | None = None  # pairs the Lagrangian knapsacks chose
+        # (choices, LP pairs, centre) of pattern rounds to run after the first MIP rounds
+        self.patterns_pending: tuple[list[Pairs], Pairs, Any] | None = None
         self.maps: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------------ bookkeeping
@@ -731,12 +733,19 @@ class _Search:
         lp_bound = -self.z_lp  # type: ignore[operator]
         gain = (lp_bound - found.bound) / max(1.0, abs(found.bound))
         if found.multipliers is not None and gain >= self.config.search.pattern_min_gain:
-            self.pattern_bound(chosen, lp, (found.bound, found.multipliers, by_key))
+            centre = (found.bound, found.multipliers, by_key)
+            if self.clock.left() >= self.config.search.patterns_first_seconds:
+                self.pattern_bound(chosen, lp, centre)  # their pairs guide the first MIP
+            else:  # a short run: plans first, after the first neighbourhood rounds
+                self.patterns_pending = (chosen, lp, centre)
+        self._keep_chosen(chosen)
+
+    def _keep_chosen(self, chosen: list[Pairs]) -> None:
         if chosen:
             self.knapsack_pairs = _unique_pairs(
                 np.concatenate([p.h for p in chosen]),
                 np.concatenate([p.m for p in chosen]),
-                d.n_municipalities,
+                self.d.n_municipalities,
             )
 
     def pattern_bound(
@@ -744,7 +753,7 @@ class _Search:
         chosen: list[Pairs],
         lp: Pairs,
         centre: tuple[float, np.ndarray, dict[str, np.ndarray]],
-    ) -> None:
+    ) -> tuple[Pairs, np.ndarray] | None:
         """The exact Lagrangian dual by column generation over municipality patterns
         (:mod:`asielplan.solvers.patterns`), from the incumbent's patterns and the
         subgradient's choices (``chosen``, one entry per round), unless the incumbent is
@@ -752,10 +761,10 @@ class _Search:
         subgradient's do), and so do the pairs of the patterns its last master uses."""
         d, search = self.d, self.config.search
         if self.proven() or search.pattern_rounds == 0 or self.clock.left() <= self.reserve():
-            return
+            return None
         started = time.perf_counter()
         if self.objective is None:
-            return  # the first master is the incumbent's patterns
+            return None  # the first master is the incumbent's patterns
         first = [pattern for pairs in chosen for pattern in patterns_of(pairs.h, pairs.m)]
 
         def on_round(knapsacks: Knapsacks) -> None:
@@ -783,6 +792,7 @@ class _Search:
             on_round=on_round,
         )
         chosen.append(found.pairs)
+        guide = (found.pairs, found.share)
         self.clock.solve += time.perf_counter() - started
         self.stats["pattern_rounds"] = found.rounds
         self.stats["patterns"] = found.patterns
@@ -792,6 +802,7 @@ class _Search:
             f"bound over municipality patterns ({found.rounds} rounds, {found.patterns:,} "
             + ("columns, exact)" if found.closed else "columns)"),
         )
+        return guide
 
     def _lower_bound(self, bound: float, what: str) -> None:
         """Take ``bound`` (maximisation sense) when it is below the bound so far; a
@@ -877,6 +888,17 @@ class _Search:
                 first = False
             if self.proven():
                 break
+            if self.patterns_pending is not None:
+                # the bound the short run put off; the master's solution over pairs then
+                # guides new neighbourhood rounds, as the LP's did
+                chosen, plp, centre = self.patterns_pending
+                self.patterns_pending = None
+                guide = self.pattern_bound(chosen, plp, centre)
+                self._keep_chosen(chosen)
+                if guide is not None and len(guide[0]):
+                    lp, x = guide
+                    first = True
+                    continue
             widen_next = per_household < d.n_municipalities
             if (
                 not small

@@ -133,6 +133,28 @@ def test_patterns_lower_the_bound_below_the_subgradient() -> None:
     assert bounds[500] >= best.objective - 1e-6
 
 
+def test_a_short_run_puts_the_pattern_rounds_after_its_first_plans() -> None:
+    """With less time left than ``patterns_first_seconds`` after the subgradient rounds
+    (here: always, 10^6 s), the pattern rounds wait for the restricted MIP's first
+    neighbourhood rounds, then run, end exact and prove the run (the same instance as
+    above, gap 1e-4 asked, which the first plans do not prove): the last bound of the
+    trace is the run's and came with its final plan already found."""
+    cfg = config()
+    d = generated(30, 150, 1, cfg)
+    search = SearchConfig(patterns_first_seconds=1e6)
+    solver = cfg.solver.model_copy(update={"mip_gap": 1e-4, "time_limit": 40, "search": search})
+    later = solve_placement(d, solver)
+    assert later.status == Status.OPTIMAL
+    assert later.stats["pattern_rounds"] >= 1
+    assert later.stats["pattern_dual_exact"] == 1
+    assert later.trace is not None and later.bound is not None
+    last = later.trace[later.trace["event"] == "bound"].iloc[-1]
+    assert last["bound"] == pytest.approx(later.bound)
+    assert last["objective"] == pytest.approx(later.objective)
+    first_plan = later.trace[later.trace["event"] == "incumbent"].iloc[0]
+    assert first_plan["objective"] < later.objective - 1e-6
+
+
 def test_a_plan_becomes_one_pattern_per_municipality() -> None:
     """``patterns_of`` groups a plan's pairs by municipality, households sorted: the
     plan (0 -> 2, 1 -> 0, 2 -> 2, 3 unplaced) is the patterns (0, [1]) and (2, [0, 2])."""
