@@ -135,6 +135,7 @@ class _Master:
             np.zeros(0),
         )
         self.n_cols = 0
+        self.box_columns = np.zeros(0, dtype=np.int64)
         self.seen: set[tuple[int, bytes]] = set()
         self.members: list[tuple[int, np.ndarray]] = []  # per column: its pattern, or (-1, [])
         if d.config.assignment == "at_most_once":
@@ -294,7 +295,8 @@ class _Master:
         self.h.changeColsCost(len(value), self.box_columns.astype(np.int32), -value)
 
     def box_active(self, x: np.ndarray) -> bool:
-        """Whether the master's solution ``x`` uses a box column."""
+        """Whether the master's solution ``x`` uses a box column (none before
+        :meth:`add_box`)."""
         return bool((x[self.box_columns] > 1e-9).any())
 
     def dual_vector(self, lam: np.ndarray, coupled: dict[str, np.ndarray]) -> np.ndarray:
@@ -377,9 +379,9 @@ def pattern_bound(
     start += patterns_of(np.flatnonzero(placed), plan[placed])
     master.add([*start, *first], None)
     best, best_duals = np.inf, None
-    master.add_box()
     if centre is not None:
         best, best_duals = centre[0], master.dual_vector(centre[1], centre[2])
+        master.add_box()
         master.box(best_duals, box)
     value: float | None = None
     x = np.zeros(0)
@@ -393,6 +395,7 @@ def pattern_bound(
         value, duals, x = solved
         if best_duals is None:  # no centre given: the first master's duals
             best_duals = duals
+            master.add_box()
             master.box(best_duals, width)
             continue
         lam, coupled = master.multipliers(duals)
