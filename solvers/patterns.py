@@ -60,6 +60,9 @@ from asielplan.solvers.lagrange import (
     subproblems,
 )
 
+# a first centre: a bound and the assignment rows' and coupling rows' multipliers it was
+# found at (as lagrangian_bound and coupling_prices take them)
+Centre = tuple[float, np.ndarray, dict[str, np.ndarray]]
 REDUCED_TOLERANCE = 1e-7  # a pattern joins the master when its reduced value is above this
 CLOSED_SHARE = 1e-7  # the master meets the bound within this share: the dual is exact
 
@@ -350,7 +353,7 @@ def pattern_bound(
     seconds_left: Callable[[], float],
     *,
     box: float,
-    centre: tuple[float, np.ndarray, dict[str, np.ndarray]] | None = None,
+    centre: Centre | None = None,
     threads: int = 1,
     seed: int = 0,
     on_round: Callable[[Knapsacks], None] | None = None,

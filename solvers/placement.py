@@ -89,7 +89,7 @@ from asielplan.solvers.highs import (
     solve_with_pyomo,
 )
 from asielplan.solvers.lagrange import Knapsacks, lagrangian_applies, lagrangian_bound
-from asielplan.solvers.patterns import pattern_bound, patterns_of
+from asielplan.solvers.patterns import Centre, pattern_bound, patterns_of
 from asielplan.solvers.result import ObjectivePart, Result, Status, relative_gap, within_gap
 
 log = logging.getLogger(__name__)
@@ -484,7 +484,7 @@ class _Search:
         self.lp_duals: np.ndarray | None = None  # row duals of the final LP (min form)
         self.knapsack_pairs: Pairs | None = None  # pairs the Lagrangian knapsacks chose
         # (choices, LP pairs, centre) of pattern rounds to run after the first MIP rounds
-        self.patterns_pending: tuple[list[Pairs], Pairs, Any] | None = None
+        self.patterns_pending: tuple[list[Pairs], Pairs, Centre] | None = None
         self.maps: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------------ bookkeeping
@@ -752,19 +752,24 @@ class _Search:
         self,
         chosen: list[Pairs],
         lp: Pairs,
-        centre: tuple[float, np.ndarray, dict[str, np.ndarray]],
+        centre: Centre,
     ) -> tuple[Pairs, np.ndarray] | None:
         """The exact Lagrangian dual by column generation over municipality patterns
         (:mod:`asielplan.solvers.patterns`), from the incumbent's patterns and the
-        subgradient's choices (``chosen``, one entry per round), unless the incumbent is
-        proven already; its knapsacks' choices join ``chosen`` (and become plans, as the
-        subgradient's do), and so do the pairs of the patterns its last master uses."""
+        subgradient's choices (``chosen``, one entry per round) with its best multipliers
+        as the first centre, unless the incumbent is proven already or there is none (the
+        first master is its patterns); its knapsacks' choices join ``chosen`` (and become
+        plans, as the subgradient's do), and so do the pairs of the patterns its last
+        master uses. Returns the last master's solution over pairs (pairs and shares)."""
         d, search = self.d, self.config.search
-        if self.proven() or search.pattern_rounds == 0 or self.clock.left() <= self.reserve():
+        if (
+            self.proven()
+            or self.objective is None
+            or search.pattern_rounds == 0
+            or self.clock.left() <= self.reserve()
+        ):
             return None
         started = time.perf_counter()
-        if self.objective is None:
-            return None  # the first master is the incumbent's patterns
         first = [pattern for pairs in chosen for pattern in patterns_of(pairs.h, pairs.m)]
 
         def on_round(knapsacks: Knapsacks) -> None:
@@ -800,7 +805,7 @@ class _Search:
         self._lower_bound(
             found.bound,
             f"bound over municipality patterns ({found.rounds} rounds, {found.patterns:,} "
-            + ("columns, exact)" if found.closed else "columns)"),
+            + ("patterns, exact)" if found.closed else "patterns)"),
         )
         return guide
 
