@@ -23,9 +23,9 @@ the LP bound and any subgradient round.
 Column generation: solve the master over the patterns found so far; at its duals the
 knapsack of each municipality (:func:`~asielplan.solvers.lagrange.subproblems`) returns
 its best pattern and, with them, :math:`L(\lambda, \mu)` (a valid bound at any duals);
-patterns of positive reduced value join the master. The master's value is never above the
-least :math:`L` found (it is a restriction of the Lagrangian dual's primal); when the two
-meet, the bound is the exact Lagrangian dual.
+patterns of positive reduced value join the master. Without the box's columns (below) the
+master's value is never above the least :math:`L` found (it is a restriction of the
+Lagrangian dual's primal); when the two meet, the bound is the exact Lagrangian dual.
 
 The duals of a master over few patterns swing wildly (a household in one pattern may take
 any price), and a knapsack at such prices wants every household. The duals are kept in a
@@ -36,8 +36,9 @@ master's value is the least :math:`L`: the Lagrangian dual is exact.
 
 The first master holds the incumbent's patterns (a plan that keeps every hard rule, so
 the master is feasible), the empty pattern of each municipality that may stay empty, and
-the subgradient's choices; the first centre of the smoothing is the subgradient's best
-multipliers. :math:`L` is valid at whatever duals the knapsacks are solved at.
+the subgradient's choices; the box's first centre is the subgradient's best multipliers
+(without them, the first master's duals). :math:`L` is valid at whatever duals the
+knapsacks are solved at.
 """
 
 from __future__ import annotations
