@@ -164,15 +164,22 @@ def run_naive(data: Path, households: int, time_limit: float) -> dict[str, Any]:
 def weekly_instance(data: Path, households: int = 300, national: int = 21_200) -> Any:
     """300 new permits in a half-year whose national taakstelling is 21,200 persons
     (2023-I) and of which each municipality has housed a seeded 30-100% so far."""
+    inst = national_instance(data, households, seed=SEED + 1)
+    return housed_so_far(inst, national, (0.3, 1.0), SEED)
+
+
+def housed_so_far(inst: Any, national: int, share: tuple[float, float], seed: int) -> Any:
+    """``inst`` with a half-year's national taakstelling of ``national`` persons (the
+    population key) of which each municipality has housed a seeded share, drawn
+    uniformly from ``share``, so far (its progress table)."""
     from asielplan.data.instance import TaakstellingSpec
     from asielplan.model.schemes import compute_scheme
 
-    inst = national_instance(data, households, seed=SEED + 1)
     inst.meta = inst.meta.model_copy(update={"taakstelling": TaakstellingSpec(national=national)})
     period = compute_scheme(inst, "population").table["taakstelling"].to_numpy()
-    share = np.random.default_rng(SEED).uniform(0.3, 1.0, len(period))
+    housed = np.random.default_rng(seed).uniform(*share, len(period))
     inst.progress = pd.DataFrame(
-        {"municipality": inst.municipalities["code"], "placed": np.floor(period * share)}
+        {"municipality": inst.municipalities["code"], "placed": np.floor(period * housed)}
     ).astype({"placed": "int64"})
     return inst
 

@@ -38,7 +38,7 @@ BAR, FRONT_BAR = 0.001, 0.005
 SCORES_UP_TO = 10_000
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_placement import national_instance  # noqa: E402
+from bench_placement import housed_so_far, national_instance  # noqa: E402
 
 
 def _row(label: str, run: Any, bar: float) -> dict[str, Any]:
@@ -109,16 +109,9 @@ def _late_weekly(inst: Any, cfg: Any) -> list[dict[str, Any]]:
     remaining targets the batch is placed against are a few persons each."""
     from asielplan.api import place
     from asielplan.config import with_overrides
-    from asielplan.data.instance import TaakstellingSpec
-    from asielplan.model.schemes import compute_scheme
 
     national = 10 * int(inst.households["persons"].sum())
-    inst.meta = inst.meta.model_copy(update={"taakstelling": TaakstellingSpec(national=national)})
-    period = compute_scheme(inst, "population").table["taakstelling"].to_numpy()
-    share = np.random.default_rng(13).uniform(0.85, 0.95, len(period))
-    inst.progress = pd.DataFrame(
-        {"municipality": inst.municipalities["code"], "placed": np.floor(period * share)}
-    ).astype({"placed": "int64"})
+    inst = housed_so_far(inst, national, (0.85, 0.95), 13)
     late = with_overrides(cfg, {"placement.targets": "remaining"}, "zoo")
     return [_row("plan", place(inst, late), BAR)]
 

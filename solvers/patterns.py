@@ -106,33 +106,28 @@ class _Master:
 
         self.d, self.values, self.threads = d, values, int(threads)
         H, M = d.n_households, d.n_municipalities
-        self.coupling: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # name -> (keys, rows)
+        # per coupling component: the master row of each key (-1: not in the master)
+        self.row_of: dict[str, np.ndarray] = {}
         lower_parts, upper_parts = [np.ones(H + M)], [np.ones(H + M)]
         first = H + M
-        sides = row_sides(d)
-        for name, (lower, upper) in sides.items():
+        for name, (lower, upper) in row_sides(d).items():
             keep = np.flatnonzero(
                 ~np.isnan(lower) & ~np.isnan(upper) & (np.isfinite(lower) | np.isfinite(upper))
             )
-            self.coupling[name] = (keep, first + np.arange(len(keep)))
+            self.row_of[name] = np.full(len(lower), -1, dtype=np.int64)
+            self.row_of[name][keep] = first + np.arange(len(keep))
             lower_parts.append(lower[keep])
             upper_parts.append(upper[keep])
             first += len(keep)
         self.n_rows = first
-        self.row_lower = np.concatenate(lower_parts)
-        self.row_upper = np.concatenate(upper_parts)
-        self.row_of: dict[str, np.ndarray] = {}
-        for name, (keys, rows) in self.coupling.items():
-            of = np.full(len(sides[name][0]), -1, dtype=np.int64)
-            of[keys] = rows
-            self.row_of[name] = of
+        row_lower, row_upper = np.concatenate(lower_parts), np.concatenate(upper_parts)
         self.h = h = new_highs(int(threads), int(seed))
         h.setOptionValue("simplex_strategy", 4)  # primal: the basis stays feasible as columns join
         inf = highspy.kHighsInf
         h.addRows(
             self.n_rows,
-            np.where(np.isfinite(self.row_lower), self.row_lower, -inf),
-            np.where(np.isfinite(self.row_upper), self.row_upper, inf),
+            np.where(np.isfinite(row_lower), row_lower, -inf),
+            np.where(np.isfinite(row_upper), row_upper, inf),
             0,
             np.zeros(0, dtype=np.int32),
             np.zeros(0, dtype=np.int32),
@@ -309,21 +304,19 @@ class _Master:
         not use them)."""
         out = np.zeros(self.n_rows)
         out[: self.d.n_households] = lam
-        for name, (keys, rows) in self.coupling.items():
+        for name, rows in self.row_of.items():
             if name in coupled and len(coupled[name]):
-                out[rows] = coupled[name][keys]
+                kept = rows >= 0
+                out[rows[kept]] = coupled[name][kept]
         return out
 
     def multipliers(self, duals: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The assignment rows' multipliers and the coupling rows' per component and key."""
-        H = self.d.n_households
-        sides = row_sides(self.d)
-        coupled = {}
-        for name, (keys, rows) in self.coupling.items():
-            full = np.zeros(len(sides[name][0]))
-            full[keys] = duals[rows]
-            coupled[name] = full
-        return duals[:H].copy(), coupled
+        coupled = {
+            name: np.where(rows >= 0, duals[np.maximum(rows, 0)], 0.0)
+            for name, rows in self.row_of.items()
+        }
+        return duals[: self.d.n_households].copy(), coupled
 
     def used_pairs(self, x: np.ndarray) -> tuple[Pairs, np.ndarray]:
         """The pairs of the patterns the master's solution ``x`` uses, each once, with
