@@ -33,11 +33,12 @@ from asielplan.experiments.results.explanations import EXPLANATION_COLUMNS
 from asielplan.experiments.results.placement import SIZE_BANDS
 from asielplan.experiments.sections import REPORT_FILE
 from asielplan.io import WORKBOOK
+from asielplan.model.families import COLUMN_FAMILIES
 from asielplan.model.placement import PARTS, SUMS_OF_PARTS, VIOLATION
 from asielplan.model.reception import COST_PARTS
 from asielplan.solvers.chain import STAGE_COLUMNS
 from asielplan.solvers.chain import UNITS as CHAIN_PART_UNITS
-from asielplan.solvers.placement import ROW_FAMILIES, TRACE_COLUMNS
+from asielplan.solvers.placement import TRACE_COLUMNS
 from asielplan.solvers.reception import DUAL_FAMILIES
 
 Kind = Literal["integer", "number", "text", "true-false"]
@@ -986,7 +987,7 @@ PLACE = Output(
         PLACEMENT_CAPACITIES,
         PLACEMENT_KPIS,
         _objective_table(PLACEMENT_UNITS, "maximised; placement weighs, it has no money"),
-        _duals_table(tuple(ROW_FAMILIES.values()), "weight per row unit"),
+        _duals_table(tuple(f.duals for f in COLUMN_FAMILIES), "weight per row unit"),
         OUTCOMES_BY_SIZE,
         OUTCOMES_BY_GENDER,
         EXPLANATIONS,

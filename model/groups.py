@@ -10,7 +10,7 @@ member counts 0):
 .. math:: \\bar p_G = \\frac{1}{|G|} \\sum_{i \\in G} p_{i, m(h(i))}
 
 which is linear in the pair variables, so a floor on it is a linear row (see
-:func:`asielplan.model.placement.add_group_floors`). Only aggregates leave this module.
+:class:`asielplan.model.families.GroupFloors`). Only aggregates leave this module.
 """
 
 from __future__ import annotations

@@ -11,13 +11,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from asielplan.model.families import MOVE_FAMILIES, RowState
 from asielplan.model.placement import (
     Pairs,
     PlacementData,
     band_limits,
-    bound_row_changes,
-    bound_rows,
-    capacity_used,
     placed_persons,
 )
 
@@ -38,8 +36,12 @@ def assignment_from_x(d: PlacementData, pairs: Pairs, x: np.ndarray) -> np.ndarr
 
 class _Moves:
     """Every single move of a pass: household ``pairs.h`` from its municipality ``cur``
-    to ``pairs.m``, its objective change ``delta`` (pair value and target penalties), and
-    whether it keeps the capacity, band and regional limits (``legal``)."""
+    to ``pairs.m``, its objective change ``delta`` (pair value and target penalties),
+    and the rows the move changes (:class:`~asielplan.model.families.MoveBatch`):
+    ``legal`` where it keeps every row that belongs to one municipality (taakstelling
+    band, capacity; a pass touches each municipality once), while the rows moves share
+    (``shared``: region bands, bounded parts, group floors) are checked move by move as
+    the pass applies them."""
 
     def __init__(self, d: PlacementData, pairs: Pairs, a: np.ndarray, value: np.ndarray) -> None:
         n = d.persons[pairs.h].astype(float)
@@ -57,49 +59,13 @@ class _Moves:
             + penalty(pairs.m, load[pairs.m])
             - penalty(pairs.m, load[pairs.m] + n)
         )
-        upper = d.band_upper()
-        lower = np.zeros(d.n_municipalities)
-        if d.target is not None and d.config.target_mode == "band":
-            lower = band_limits(d)[0].astype(float)
-        legal = (load[pairs.m] + n <= upper[pairs.m] + 1e-9) & (
-            load[cur] - n >= np.minimum(lower[cur], load[cur]) - 1e-9
-        )
-        legal &= d.fits(capacity_used(d, a), pairs.h, pairs.m)
-        self.legal = legal & _regions_allow(d, load, cur, pairs.m, n)
         self.cur = cur
-        self.rows = _BoundRows(d, pairs, a, load)
-
-
-class _BoundRows:
-    """The rows a move can break beyond capacity and bands (:func:`bound_rows`: bounded
-    objective parts and group floors), each with its value now and the change every move
-    of the pass would make (valid within a pass, in which no municipality is touched
-    twice)."""
-
-    def __init__(self, d: PlacementData, pairs: Pairs, a: np.ndarray, load: np.ndarray) -> None:
-        rows = bound_rows(d, a)
-        self.lower, self.upper, self.now = rows.lower, rows.upper, rows.now
-        self.change = bound_row_changes(d, pairs.h, a[pairs.h], pairs.m, load)
-
-    def __len__(self) -> int:
-        return len(self.now)
-
-    def violation(self) -> np.ndarray:
-        return np.clip(self.lower - self.now, 0, None) + np.clip(self.now - self.upper, 0, None)
-
-    def accepts(self, k: int, exempt: int | None = None) -> bool:
-        """Whether move ``k`` keeps every row within its bounds (a row already outside
-        may not move further out); ``exempt``: a row not checked."""
-        after = self.now + self.change[:, k]
-        ok = ((after >= self.lower - 1e-9) | (after >= self.now)) & (
-            (after <= self.upper + 1e-9) | (after <= self.now)
-        )
-        if exempt is not None:
-            ok[exempt] = True
-        return bool(ok.all())
-
-    def apply(self, k: int) -> None:
-        self.now = self.now + self.change[:, k]
+        self.state = RowState(d, a)
+        self.batch = self.state.batch(pairs.h, current, pairs.m)
+        self.legal = np.ones(len(pairs), dtype=bool)
+        for f in self.state.positions(per_municipality=True):
+            self.legal &= ~self.batch.breaks(f)
+        self.shared = self.state.positions(per_municipality=False)
 
 
 def improve_by_moves(
@@ -134,29 +100,28 @@ def improve_by_moves(
 def repair_bounds(
     d: PlacementData, pairs: Pairs, assignment: np.ndarray, max_passes: int = 100
 ) -> np.ndarray:
-    """Bring bounded parts and group floors back within their bounds (a rounded LP
-    solution may break them): each pass takes the most violated row and applies the
-    moves that reduce it at the least loss of objective per unit, over distinct
-    municipalities, until it holds; moves keep every other limit. Bounded by work."""
+    """Bring the rows moves share (region bands, bounded parts, group floors) back within
+    their sides (a rounded LP solution may break them): each pass takes the most
+    violated row and applies the moves that reduce it at the least loss of objective per
+    unit, over distinct municipalities, until it holds; moves keep every other limit.
+    Bounded by work."""
     a = assignment.copy()
     value = d.value(pairs.h, pairs.m)
     for _ in range(max_passes):
         moves = _Moves(d, pairs, a, value)
-        rows = moves.rows
-        if not len(rows):
+        if not moves.shared:
             break
-        violation = rows.violation()
-        if violation.max() <= 1e-9:
+        off, f, key = max(moves.state.violation(moves.shared), key=lambda v: v[0])
+        if off <= 1e-9:
             break
-        k = int(np.argmax(violation))
-        direction = 1.0 if rows.now[k] < rows.lower[k] else -1.0
-        helps = direction * rows.change[k]
+        direction = 1.0 if moves.state.now[f][key] < moves.state.rows[f].lower[key] else -1.0
+        helps = direction * moves.batch.change(f, key)
         candidates = np.flatnonzero(moves.movable & moves.legal & (helps > 1e-12))
         if not len(candidates):
             break
         ratio = moves.delta[candidates] / helps[candidates]
         order = candidates[np.argsort(-ratio, kind="stable")]
-        if not _apply(d, pairs, a, moves, order, repairing=k):
+        if not _apply(d, pairs, a, moves, order, repairing=(f, key)):
             break
     return a
 
@@ -167,48 +132,28 @@ def _apply(
     a: np.ndarray,
     moves: _Moves,
     order: np.ndarray,
-    repairing: int | None = None,
+    repairing: tuple[int, int] | None = None,
 ) -> int:
     """Apply the moves in ``order`` that touch distinct municipalities and households
-    and that the bound rows accept; when ``repairing`` a row, stop once it holds."""
+    and keep the shared rows; when ``repairing`` a row (family position, key), that row
+    is not checked and the pass stops once it holds."""
     touched = np.zeros(d.n_municipalities, dtype=bool)
     moved = np.zeros(d.n_households, dtype=bool)
-    rows = moves.rows
+    batch, state = moves.batch, moves.state
     applied = 0
     for k in order:
         h, m_from, m_to = pairs.h[k], moves.cur[k], pairs.m[k]
         if touched[m_from] or touched[m_to] or moved[h]:
             continue
-        if len(rows) and not rows.accepts(k, exempt=repairing):
+        if moves.shared and not batch.accepts(k, moves.shared, exempt=repairing):
             continue
         a[h] = m_to
         touched[m_from] = touched[m_to] = moved[h] = True
         applied += 1
-        if len(rows):
-            rows.apply(k)
-            if repairing is not None and rows.violation()[repairing] <= 1e-9:
-                break
+        batch.apply(k)
+        if repairing is not None and state.off(*repairing) <= 1e-9:
+            break
     return applied
-
-
-def _regions_allow(
-    d: PlacementData, load: np.ndarray, m_from: np.ndarray, m_to: np.ndarray, n: np.ndarray
-) -> np.ndarray:
-    """Whether moving ``n`` persons keeps every regional total within its band (or does
-    not take a total that is inside its band out of it)."""
-    ok = np.ones(len(m_to), dtype=bool)
-    for level, rows in d.region_index.items():
-        del level
-        totals = np.array([load[r.members].sum() for r in d.regions])
-        lo = np.array([r.lower for r in d.regions], dtype=float)
-        hi = np.array([r.upper for r in d.regions], dtype=float)
-        src, dst = rows[m_from], rows[m_to]
-        same = src == dst
-        ok &= same | (
-            (totals[dst] + n <= np.maximum(hi[dst], totals[dst]) + 1e-9)
-            & (totals[src] - n >= np.minimum(lo[src], totals[src]) - 1e-9)
-        )
-    return ok
 
 
 def round_lp(d: PlacementData, pairs: Pairs, x: np.ndarray) -> np.ndarray:
@@ -274,36 +219,34 @@ def _insert(
     options: Callable[[int], np.ndarray],
 ) -> np.ndarray:
     """Place ``households`` one by one, largest first, each in whichever of its
-    ``options`` adds the most value given the persons already placed (target penalty,
-    capacity and bands included); under at-most-once a household stays unplaced when
-    that costs less."""
+    ``options`` adds the most value given the persons already placed (the target
+    penalty included; a large loss where it would break a row of one municipality, a
+    band or a capacity); under at-most-once a household stays unplaced when that costs
+    less."""
     load = placed_persons(d, assignment).astype(float)
-    used = capacity_used(d, assignment)
+    local = tuple(f for f in MOVE_FAMILIES if f.per_municipality)
+    state = RowState(d, assignment, families=local)
     for h in sorted(households, key=lambda i: (-d.persons[i], i)):
         ms = options(int(h))
         if not len(ms):
             continue
-        gain = d.value(np.full(len(ms), h), ms) + _load_gain(d, load, used, int(h), ms)
+        n = d.persons[h]
+        batch = state.batch(np.full(len(ms), h), np.full(len(ms), -1), ms)
+        gain = d.value(np.full(len(ms), h), ms)
+        gain += d.target_penalty(ms, load[ms]) - d.target_penalty(ms, load[ms] + n)
+        blocked = np.zeros(len(ms), dtype=bool)
+        for f in range(len(state.families)):
+            blocked |= batch.breaks(f)
+        gain[blocked] -= 1e9
         if d.config.assignment == "at_most_once" and gain.max() < -(
             d.config.unplaced_penalty * d.persons[h]
         ):
             continue
-        best = int(ms[np.argmax(gain)])
-        assignment[h] = best
-        load[best] += d.persons[h]
-        used[:, best] += d.need[h]
+        j = int(np.argmax(gain))
+        assignment[h] = ms[j]
+        load[ms[j]] += n
+        batch.apply(j)
     return assignment
-
-
-def _load_gain(
-    d: PlacementData, load: np.ndarray, used: np.ndarray, h: int, ms: np.ndarray
-) -> np.ndarray:
-    """Change in the penalty terms when household ``h`` goes to each of ``ms`` (a large
-    loss where it breaks a band or does not fit)."""
-    n = d.persons[h]
-    gain = d.target_penalty(ms, load[ms]) - d.target_penalty(ms, load[ms] + n)
-    gain[(load[ms] + n > d.band_upper()[ms]) | ~d.fits(used, np.full(len(ms), h), ms)] -= 1e9
-    return gain
 
 
 def neighbourhood(

@@ -32,13 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asielplan.model.placement import (
-    PAIR_PARTS,
-    PlacementData,
-    band_limits,
-    household_chunks,
-    pair_terms,
-)
+from asielplan.model.families import coupling_sides, pair_terms
+from asielplan.model.placement import PlacementData, band_limits, household_chunks
 
 STALL_ROUNDS, STALL_SHARE = 5, 1e-5  # stop when 5 rounds lowered the bound by < 0.001%
 MAX_CELLS = 30_000_000  # municipality x persons x (households tried) cells of the knapsack tables
@@ -67,34 +62,6 @@ class LagrangianBound:
     rounds: int
 
 
-def row_sides(d: PlacementData) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Lower and upper side of every row that couples municipalities, per row component
-    and key (NaN for a row the relaxation does not price: person capacities, which the
-    knapsacks keep, and bounds on target gaps, which are left out)."""
-    M = d.n_municipalities
-    upper = d.capacity.ravel().copy()
-    lower = np.full(len(upper), -np.inf)
-    if "persons" in d.capacity_dimensions:
-        k = d.capacity_dimensions.index("persons")
-        lower[k * M : (k + 1) * M] = upper[k * M : (k + 1) * M] = np.nan
-    sides = {"capacity": (lower, upper)}
-    sides["region"] = (
-        np.array([r.lower for r in d.regions], dtype=float),
-        np.array([r.upper for r in d.regions], dtype=float),
-    )
-    parts = d.bounded_parts
-    linear = np.array([row.part in PAIR_PARTS for row in parts], dtype=bool)
-    sides["part_bound"] = (
-        np.where(linear, [-np.inf if r.lower is None else r.lower for r in parts], np.nan),
-        np.where(linear, [np.inf if r.upper is None else r.upper for r in parts], np.nan),
-    )
-    sides["group"] = (
-        np.array([g.lower for g in d.group_floors], dtype=float),
-        np.full(len(d.group_floors), np.inf),
-    )
-    return sides
-
-
 def coupling_prices(d: PlacementData, duals: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:
     r"""What the relaxed coupling rows charge every pair, :math:`\sum_r \mu_r a_{r,hm}`
     (H x M), and their constant :math:`\sum_r \mu_r b_r`, from the LP's duals per row
@@ -102,7 +69,7 @@ def coupling_prices(d: PlacementData, duals: dict[str, np.ndarray]) -> tuple[np.
     row's bound). A dual whose side is open is not a valid multiplier and counts 0."""
     multipliers: dict[str, np.ndarray] = {}
     constant = 0.0
-    for name, (lower, upper) in row_sides(d).items():
+    for name, (lower, upper) in coupling_sides(d).items():
         y = np.asarray(duals.get(name, np.zeros(len(lower))), dtype=float)
         side = np.where(y > 0, upper, lower)
         y = np.where(np.isfinite(side) & (y != 0), y, 0.0)

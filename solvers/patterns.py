@@ -48,7 +48,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asielplan.model.placement import Pairs, PlacementData, pair_terms
+from asielplan.model.families import coupling_sides, pair_terms
+from asielplan.model.placement import Pairs, PlacementData
 from asielplan.solvers.highs import new_highs, scheduler_for
 from asielplan.solvers.lagrange import (
     Knapsacks,
@@ -57,7 +58,6 @@ from asielplan.solvers.lagrange import (
     lagrangian_total,
     pair_values,
     penalties,
-    row_sides,
     subproblems,
 )
 
@@ -99,7 +99,7 @@ def patterns_of(h: np.ndarray, m: np.ndarray) -> list[tuple[int, np.ndarray]]:
 class _Master:
     """The master LP (min form in HiGHS: cost :math:`-c`), its rows laid out as the
     households' assignment rows, the municipalities' convexity rows, then the coupling
-    rows (:func:`~asielplan.solvers.lagrange.row_sides` with a finite side)."""
+    rows (:func:`~asielplan.model.families.coupling_sides` with a finite side)."""
 
     def __init__(self, d: PlacementData, values: np.ndarray, threads: int, seed: int) -> None:
         import highspy
@@ -110,7 +110,7 @@ class _Master:
         self.row_of: dict[str, np.ndarray] = {}
         lower_parts, upper_parts = [np.ones(H + M)], [np.ones(H + M)]
         first = H + M
-        for name, (lower, upper) in row_sides(d).items():
+        for name, (lower, upper) in coupling_sides(d).items():
             keep = np.flatnonzero(
                 ~np.isnan(lower) & ~np.isnan(upper) & (np.isfinite(lower) | np.isfinite(upper))
             )

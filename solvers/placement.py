@@ -52,6 +52,16 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from asielplan.config import SearchConfig, SolverConfig
+from asielplan.model.families import (
+    build_placement_model,
+    column_family,
+    constraint_violations,
+    evaluate_assignment,
+    pair_terms,
+    row_counts,
+    violation_persons,
+    violation_vars,
+)
 from asielplan.model.placement import (
     ELASTIC_PENALTY,
     PAIR_PARTS,
@@ -60,17 +70,9 @@ from asielplan.model.placement import (
     Pairs,
     PlacementData,
     band_limits,
-    build_placement_model,
-    capacity_label,
-    constraint_violations,
-    evaluate_assignment,
     household_chunks,
-    pair_terms,
     part_contributions,
     part_quantities,
-    row_counts,
-    violation_persons,
-    violation_vars,
 )
 from asielplan.solvers.heuristics import (
     assignment_from_x,
@@ -101,15 +103,6 @@ PRICE_TOLERANCE = 1e-7
 # asked, in this share of the time left
 NO_ROW, DROPPED_ROW = -1, -2  # in the row maps: no constraint; a constraint with no variable
 PHASE_ONE_TOLERANCE = 1e-6  # persons: a phase-1 optimum above this proves infeasibility
-# row component of the pair columns -> the constraint family its duals are reported under
-ROW_FAMILIES = {
-    "assign": "assignment",
-    "target": "taakstelling",
-    "capacity": "capacity",
-    "region": "region_bands",
-    "part_bound": "part_bounds",
-    "group": "group_floors",
-}
 
 
 @dataclass(kw_only=True)
@@ -565,27 +558,12 @@ class _Search:
         if self.lp_duals is None:
             return {}, None
         d, y = self.d, self.lp_duals
-        labels = {
-            "assign": d.household_ids,
-            "target": d.municipality_codes,
-            "capacity": np.array(
-                [
-                    capacity_label(d, k, m)
-                    for k in range(len(d.capacity_dimensions))
-                    for m in range(d.n_municipalities)
-                ],
-                dtype=object,
-            ),
-            "region": np.array([f"{r.level}:{r.code}" for r in d.regions], dtype=object),
-            "part_bound": np.array([row.part for row in d.bounded_parts], dtype=object),
-            "group": np.array([row.group for row in d.group_floors], dtype=object),
-        }
         duals = {}
         for name, values in _key_duals(y, self.maps).items():
             keep = self.maps[name] != NO_ROW
-            duals[ROW_FAMILIES[name]] = pd.Series(
-                values[keep], index=pd.Index(labels[name][keep].astype(str)), dtype=float
-            )
+            family = column_family(name)
+            names = np.asarray(family.names(d), dtype=object)[keep].astype(str)
+            duals[family.duals] = pd.Series(values[keep], index=pd.Index(names), dtype=float)
         reduced = np.full((d.n_households, d.n_municipalities), np.nan)
         for rows in household_chunks(d.n_households):
             rc = -_reduced_costs(d, rows, y, self.maps)

@@ -10,7 +10,8 @@ import numpy as np
 
 from asielplan.config import PlacementConfig, RunConfig, SolverConfig
 from asielplan.data.instance import Instance, read_instance
-from asielplan.model.placement import PlacementData, evaluate_assignment, prepare_placement
+from asielplan.model.families import evaluate_assignment
+from asielplan.model.placement import PlacementData, prepare_placement
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -46,7 +47,7 @@ def config(**placement: object) -> RunConfig:
 
 def brute_force(d: PlacementData) -> tuple[float, np.ndarray]:
     """The best objective over every assignment that breaks no hard rule (tiny only)."""
-    from asielplan.model.placement import constraint_violations
+    from asielplan.model.families import constraint_violations
 
     options = [np.flatnonzero(d.allowed[h]).tolist() for h in range(d.n_households)]
     best, best_a = -np.inf, None

@@ -15,7 +15,8 @@ import pytest
 from asielplan.api import place, plan_reception
 from asielplan.config import RunConfig, SolverConfig
 from asielplan.data.instance import read_instance
-from asielplan.model.placement import Pairs, build_placement_model, prepare_placement
+from asielplan.model.families import build_placement_model
+from asielplan.model.placement import Pairs, prepare_placement
 from asielplan.solvers.highs import HighsSession, compile_model
 from asielplan.solvers.placement import PlacementSolution, _Search
 from asielplan.solvers.reception import ReceptionSolution

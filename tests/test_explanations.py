@@ -14,14 +14,14 @@ from asielplan.api import place, with_previous_plan, write_run
 from asielplan.cli import app
 from asielplan.config import RegionBand, RunConfig
 from asielplan.data.schemas import AGE_BANDS, DUTCH_LEVELS, EDUCATION_LEVELS
-from asielplan.model.placement import (
+from asielplan.model.families import (
     MOVE_CAPACITY,
     MOVE_OK,
     constraint_violations,
     evaluate_assignment,
-    prepare_placement,
     single_moves,
 )
+from asielplan.model.placement import prepare_placement
 
 from .placement_helpers import FIXTURES, brute_force, config, prepared, variant
 

@@ -8,7 +8,8 @@ import itertools
 import numpy as np
 import pytest
 
-from asielplan.model.placement import Pairs, bounded_quantities, constraint_violations
+from asielplan.model.families import constraint_violations
+from asielplan.model.placement import Pairs, bounded_quantities
 from asielplan.model.placement import group_floor_values as floor_values
 from asielplan.solvers.heuristics import improve_by_moves, repair_bounds
 
@@ -23,7 +24,7 @@ def all_pairs(d: object) -> Pairs:
 def test_local_search_never_leaves_a_distance_bound() -> None:
     """From every feasible plan of the tiny instance under a distance bound, the moves
     end at a plan that still meets the bound and is at least as good."""
-    from asielplan.model.placement import evaluate_assignment
+    from asielplan.model.families import evaluate_assignment
 
     unbounded = prepared(FIXTURES / "tiny", config())[1]
     pairs = all_pairs(unbounded)
@@ -79,7 +80,7 @@ def test_plan_from_choices_takes_the_best_choice_and_inserts_the_unchosen() -> N
     value is higher; H3 and H5 keep their only choice; H4 keeps its family tie; H1,
     chosen by none, is inserted where the whole plan's objective is highest (with no
     candidate moves, the plan is not changed afterwards)."""
-    from asielplan.model.placement import evaluate_assignment
+    from asielplan.model.families import evaluate_assignment
     from asielplan.solvers.heuristics import plan_from_choices
 
     _, d = prepared(FIXTURES / "tiny", config())
@@ -128,7 +129,7 @@ def test_polish_keeps_the_sizes_per_municipality_and_reassigns_within_them() -> 
     from scipy.optimize import linear_sum_assignment
 
     from asielplan.config import SolverConfig
-    from asielplan.model.placement import evaluate_assignment
+    from asielplan.model.families import evaluate_assignment
     from asielplan.solvers.placement import _RestrictedMip, _Search
 
     d = generated(15, 40, 4, config())

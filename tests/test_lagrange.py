@@ -163,7 +163,7 @@ def test_the_knapsacks_choices_become_a_plan_and_join_the_mip() -> None:
     incumbent), the incumbent is a plan that breaks no rule and is better. The chosen
     pairs are handed to the restricted MIP's pair set (wiring: they are among its pairs
     even at one pair per household)."""
-    from asielplan.model.placement import constraint_violations
+    from asielplan.model.families import constraint_violations
     from asielplan.solvers.heuristics import repair_and_improve, round_lp
     from asielplan.solvers.placement import _mip_pairs
 
@@ -188,7 +188,7 @@ def test_the_knapsacks_give_a_plan_where_the_rounded_lp_breaks_a_band() -> None:
     """Band mode (3 persons of slack) on a generated instance: the rounded LP breaks a
     band, so there is no incumbent yet; the bound's rounds still run and the
     municipalities' choices give a plan that keeps every band."""
-    from asielplan.model.placement import constraint_violations
+    from asielplan.model.families import constraint_violations
     from asielplan.solvers.heuristics import round_lp
 
     d, search, (outcome, lp, x, maps) = at_lp_optimum(

@@ -11,9 +11,10 @@ import pytest
 from scipy.optimize import linprog
 
 from asielplan.config import RegionBand, SearchConfig
-from asielplan.model.placement import PlacementData, pair_terms
+from asielplan.model.families import coupling_sides, pair_terms
+from asielplan.model.placement import PlacementData
 from asielplan.solvers.heuristics import repair_and_improve, round_lp
-from asielplan.solvers.lagrange import pair_values, penalties, row_sides
+from asielplan.solvers.lagrange import pair_values, penalties
 from asielplan.solvers.patterns import pattern_bound, patterns_of
 from asielplan.solvers.placement import PlacementSolution, _Search, solve_placement
 from asielplan.solvers.result import Status
@@ -34,7 +35,7 @@ def every_pattern_master(d: PlacementData) -> float:
     H, M = d.n_households, d.n_municipalities
     sides = {
         name: np.flatnonzero(~np.isnan(lo) & ~np.isnan(up) & (np.isfinite(lo) | np.isfinite(up)))
-        for name, (lo, up) in row_sides(d).items()
+        for name, (lo, up) in coupling_sides(d).items()
     }
     coupled = [(name, int(key)) for name, keys in sides.items() for key in keys]
     columns, worth = [], []
@@ -62,8 +63,8 @@ def every_pattern_master(d: PlacementData) -> float:
             columns.append(column)
             worth.append(-d.config.unplaced_penalty * float(d.persons[h]))
     A = np.array(columns).T
-    lower = np.concatenate([[row_sides(d)[n][0][k] for n, k in coupled]]) if coupled else []
-    upper = np.concatenate([[row_sides(d)[n][1][k] for n, k in coupled]]) if coupled else []
+    lower = np.concatenate([[coupling_sides(d)[n][0][k] for n, k in coupled]]) if coupled else []
+    upper = np.concatenate([[coupling_sides(d)[n][1][k] for n, k in coupled]]) if coupled else []
     A_ub = np.vstack([A[H + M :], -A[H + M :]]) if coupled else None
     b_ub = np.concatenate([upper, -np.asarray(lower)]) if coupled else None
     if A_ub is not None:  # an open side is no row

@@ -14,13 +14,12 @@ from asielplan.api import place, write_run
 from asielplan.config import RegionBand, SearchConfig
 from asielplan.data.instance import read_instance
 from asielplan.errors import AsielplanWarning
-from asielplan.model.placement import (
-    Pairs,
+from asielplan.model.families import (
     build_placement_model,
     constraint_violations,
     evaluate_assignment,
-    placed_persons,
 )
+from asielplan.model.placement import Pairs, placed_persons
 from asielplan.solvers.highs import HighsSession, compile_model
 from asielplan.solvers.placement import _pair_columns, _row_complete
 from asielplan.solvers.result import Status

@@ -3,6 +3,7 @@ instance; the last test fails when a family is added without a test of its own."
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import pytest
 
 from asielplan.config import RegionBand
 from asielplan.model import placement as pm
-from asielplan.model.placement import Pairs, build_placement_model
+from asielplan.model.families import FAMILIES, build_placement_model, evaluate_assignment
+from asielplan.model.placement import Pairs
 from asielplan.solvers.highs import HighsSession, compile_model
 from asielplan.solvers.result import Status
 
@@ -41,7 +43,7 @@ def x_matrix(model: pyo.ConcreteModel, d: pm.PlacementData, pairs: Pairs) -> np.
     return x
 
 
-def test_family_allowed_pairs(tmp_path: Path) -> None:
+def test_family_compatible_pairs(tmp_path: Path) -> None:
     """Ties restrict to the radius, the allowed list restricts, forbids remove, locks
     leave only the locked pair; what the tie rules out and what a lock would leave are
     kept apart (for the explanations)."""
@@ -67,7 +69,7 @@ def test_family_allowed_pairs(tmp_path: Path) -> None:
     assert d.unlocked[2].all() and (d.unlocked[[0, 1, 3, 4]] == allowed[[0, 1, 3, 4]]).all()
 
 
-def test_family_add_assignment() -> None:
+def test_family_assignment() -> None:
     """Every household's x sums to exactly 1; with at_most_once an unplaced variable
     joins the row."""
     _, d = prepared(FIXTURES / "tiny", config())
@@ -82,7 +84,7 @@ def test_family_add_assignment() -> None:
     assert "unplaced" in str(model2.assign[0].body)
 
 
-def test_family_add_taakstelling() -> None:
+def test_family_taakstelling() -> None:
     """Soft: placed + short - excess = target with short and excess the deviations
     (both > 0 never pays); band: lower <= placed <= upper."""
     _, d = prepared(FIXTURES / "tiny", config())
@@ -102,7 +104,7 @@ def test_family_add_taakstelling() -> None:
     assert pyo.value(banded.target[0].upper) == upper[0] == 10  # ceil(1.05*7) + 2
 
 
-def test_family_add_capacity() -> None:
+def test_family_capacity() -> None:
     """Locations with a capacity get a row; placed persons stay within it."""
     _, d = prepared(FIXTURES / "resettle", config())
     pairs = all_pairs(d)
@@ -113,7 +115,7 @@ def test_family_add_capacity() -> None:
     assert (placed <= d.capacity + 1e-9).all()
 
 
-def test_family_add_region_bands() -> None:
+def test_family_region_bands() -> None:
     """One row per region of each banded level, with floor/ceil of the shares."""
     cfg = config(region_bands=(RegionBand(level="province", lower=0.5, upper=1.5),))
     _, d = prepared(FIXTURES / "tiny", cfg)
@@ -128,7 +130,7 @@ def test_family_add_region_bands() -> None:
         assert region.lower <= placed[region.members].sum() <= region.upper
 
 
-def test_family_add_locks(tmp_path: Path) -> None:
+def test_family_locks(tmp_path: Path) -> None:
     """A lock is a row x = 1 on the locked pair, and the solution keeps it."""
     folder = variant(tmp_path, "tiny", {"locks": "household_id,municipality\nH5,GM0004\n"})
     _, d = prepared(folder, config())
@@ -139,7 +141,7 @@ def test_family_add_locks(tmp_path: Path) -> None:
     assert x_matrix(model, d, pairs)[4, 3] == pytest.approx(1.0)
 
 
-def test_family_add_part_bounds() -> None:
+def test_family_part_bounds() -> None:
     """A bound on a named objective part is a row that holds the part's quantity: the
     free optimum's distance, capped 1 km lower, is met by the bounded optimum (which
     is worse); a bound on the shortfall (a part carried by slack variables) holds too."""
@@ -163,7 +165,7 @@ def test_family_add_part_bounds() -> None:
     assert objective < free_objective - 1e-6
 
 
-def test_family_add_group_floors() -> None:
+def test_family_group_floors() -> None:
     """A floor on adult women's mean employment probability is a row over the pairs: on
     the pair instance the free optimum gives the woman the weaker municipality; a floor
     at her chance in the stronger one moves her there and the man out (the only other
@@ -191,7 +193,7 @@ def test_family_add_group_floors() -> None:
     )
 
 
-def test_family_add_objective() -> None:
+def test_family_objective() -> None:
     """The model's optimum equals the objective recomputed from the assignment: pair
     values minus the deviation penalties."""
     _, d = prepared(FIXTURES / "tiny", config())
@@ -199,12 +201,18 @@ def test_family_add_objective() -> None:
     model = build_placement_model(d, pairs)
     objective = solve(model)
     assignment = x_matrix(model, d, pairs).argmax(axis=1)
-    assert objective == pytest.approx(pm.evaluate_assignment(d, assignment, elastic=False))
+    assert objective == pytest.approx(evaluate_assignment(d, assignment, elastic=False))
 
 
 def test_every_family_has_a_test() -> None:
-    """Each constraint family (and the pair set and the objective) has its own test here."""
-    families = [f.__name__ for f in pm.FAMILIES] + ["add_objective", "allowed_pairs"]
+    """Each constraint family (and the objective) has its own test here, named after
+    its class (``RegionBands``: ``test_family_region_bands``)."""
+    families = [snake(type(f).__name__) for f in FAMILIES] + ["objective"]
     module = sys.modules[__name__]
     missing = [f for f in families if not hasattr(module, f"test_family_{f}")]
     assert not missing, f"families without a test: {missing}"
+
+
+def snake(name: str) -> str:
+    """``RegionBands`` -> ``region_bands``."""
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()

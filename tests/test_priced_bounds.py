@@ -8,11 +8,8 @@ import pytest
 
 from asielplan.config import SearchConfig, SolverConfig
 from asielplan.data.instance import default_instance_path, read_instance
-from asielplan.model.placement import (
-    bounded_quantities,
-    evaluate_assignment,
-    prepare_placement,
-)
+from asielplan.model.families import evaluate_assignment
+from asielplan.model.placement import bounded_quantities, prepare_placement
 from asielplan.solvers.placement import bounds_priced, solve_placement
 
 from .placement_helpers import FIXTURES, config, prepared

@@ -17,8 +17,9 @@ from asielplan.config import RunConfig
 from asielplan.errors import ConfigError
 from asielplan.experiments.report import build_report
 from asielplan.experiments.studies import front as fronts
+from asielplan.model.families import constraint_violations
 from asielplan.model.labour import DEFAULT_MODEL, member_probabilities
-from asielplan.model.placement import bounded_quantities, constraint_violations
+from asielplan.model.placement import bounded_quantities
 
 from .placement_helpers import FIXTURES, prepared
 
@@ -286,7 +287,7 @@ def test_a_group_floor_reads_as_a_hard_criterion() -> None:
     """A move blocked by a group floor is explained in the words of a hard criterion,
     so that no explanation tells which group a household's members belong to."""
     from asielplan.experiments.results.explanations import block_text
-    from asielplan.model.placement import MOVE_CRITERION, MOVE_GROUP_FLOOR
+    from asielplan.model.families import MOVE_CRITERION, MOVE_GROUP_FLOOR
 
     assert block_text(MOVE_GROUP_FLOOR) == block_text(MOVE_CRITERION) == "a hard criterion applies"
 

@@ -19,18 +19,16 @@ import pandas as pd
 
 from asielplan.errors import InputError, Issue
 from asielplan.experiments.results.folder import RunFolder
-from asielplan.model.placement import (
+from asielplan.model.families import (
     MOVE_BLOCKS,
     MOVE_CRITERION,
     MOVE_GROUP_FLOOR,
     MOVE_LOCKED,
     MOVE_OK,
-    PARTS,
-    PlacementData,
     SingleMoves,
-    capacity_label,
     single_moves,
 )
+from asielplan.model.placement import PARTS, PlacementData, capacity_label
 from asielplan.solvers.placement import PlacementSolution
 
 CHUNK = 2048  # households explained at once (bounds the memory of the move matrices)

@@ -45,7 +45,8 @@ from asielplan.experiments.sections import Section, Shapes, run_image, study_sec
 from asielplan.experiments.studies.study import Study
 from asielplan.io import atomic_output_dir
 from asielplan.manifest import build_manifest, write_manifest
-from asielplan.model.placement import PlacementData, evaluate_assignment, prepare_placement
+from asielplan.model.families import evaluate_assignment
+from asielplan.model.placement import PlacementData, prepare_placement
 from asielplan.runspec import RunSpec
 from asielplan.solvers.highs import Progress
 from asielplan.solvers.placement import PlacementSolution, solve_placement
