@@ -111,11 +111,9 @@ class Rows:
     def hard(self) -> np.ndarray:
         return np.isfinite(self.lower) | np.isfinite(self.upper)
 
-    def outside(self, value: np.ndarray, keys: np.ndarray | slice = slice(None)) -> np.ndarray:
-        """By how much ``value`` (of rows ``keys``) lies outside the rows (0 inside)."""
-        return np.clip(self.lower[keys] - value, 0, None) + np.clip(
-            value - self.upper[keys], 0, None
-        )
+    def outside(self, value: np.ndarray) -> np.ndarray:
+        """By how much each row's ``value`` lies outside its sides (0 inside)."""
+        return np.clip(self.lower - value, 0, None) + np.clip(value - self.upper, 0, None)
 
     def breaks(self, keys: np.ndarray, now: np.ndarray, after: np.ndarray) -> np.ndarray:
         """Whether a row moving from ``now`` to ``after`` goes further out of its sides:
@@ -246,8 +244,12 @@ class Family:
         raise NotImplementedError
 
     def names(self, d: PlacementData) -> np.ndarray:
-        """The name of every key (the diagnosis's ``constraint``, the duals' index)."""
+        """The name of every key (the duals' index)."""
         raise NotImplementedError
+
+    def labels(self, d: PlacementData) -> np.ndarray:
+        """Every key as the diagnosis names it (its ``constraint``): its name."""
+        return self.names(d)
 
     def unit(self, d: PlacementData) -> np.ndarray:
         """Persons one unit of each key's elastic slack stands for."""
@@ -307,7 +309,7 @@ class Family:
         broken = np.flatnonzero(below | above)
         if not len(broken):
             return []
-        names, unit = self.names(d), self.unit(d)
+        names, unit = self.labels(d), self.unit(d)
         out = []
         for key in broken:
             limit = rows.lower[key] if below[key] else rows.upper[key]
@@ -766,22 +768,9 @@ class PartBounds(Family):
         linear = np.array([row.part in PAIR_PARTS for row in d.bounded_parts], dtype=bool)
         return np.where(linear, rows.lower, np.nan), np.where(linear, rows.upper, np.nan)
 
-    def describe(
-        self,
-        d: PlacementData,
-        assignment: np.ndarray,
-        key: int,
-        value: float,
-        limit: float,
-        below: bool,
-    ) -> tuple[str, str]:
-        return f"{'>=' if below else '<='} {limit:g}", f"{value:g}"
-
-    def violations(self, d: PlacementData, assignment: np.ndarray) -> list[dict[str, Any]]:
-        out = super().violations(d, assignment)
-        for record in out:  # the part with its unit
-            record["constraint"] = f"{record['constraint']} ({bound_unit(record['constraint'])})"
-        return out
+    def labels(self, d: PlacementData) -> np.ndarray:
+        """The part with its unit (``distance (km)``)."""
+        return np.array([f"{r.part} ({bound_unit(r.part)})" for r in d.bounded_parts], dtype=object)
 
     def add(self, model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, elastic: bool) -> None:
         if not d.bounded_parts:
@@ -868,23 +857,12 @@ class GroupFloors(Family):
         rows = self.rows(d)
         return rows.lower, rows.upper
 
-    def describe(
-        self,
-        d: PlacementData,
-        assignment: np.ndarray,
-        key: int,
-        value: float,
-        limit: float,
-        below: bool,
-    ) -> tuple[str, str]:
-        return f">= {limit:.4g}", f"{value:.4g}"
-
-    def violations(self, d: PlacementData, assignment: np.ndarray) -> list[dict[str, Any]]:
-        out = super().violations(d, assignment)
-        for record in out:
-            label = GROUP_LABELS[record["constraint"]]
-            record["constraint"] = f"{label} (expected employed members)"
-        return out
+    def labels(self, d: PlacementData) -> np.ndarray:
+        """The group in words, with the row's unit."""
+        return np.array(
+            [f"{GROUP_LABELS[r.group]} (expected employed members)" for r in d.group_floors],
+            dtype=object,
+        )
 
     def add(self, model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, elastic: bool) -> None:
         if not d.group_floors:
