@@ -117,64 +117,19 @@ def _late_weekly(inst: Any, cfg: Any) -> list[dict[str, Any]]:
 
 
 def _score_only(inst: Any, cfg: Any) -> list[dict[str, Any]]:
-    """The generic score-only shape (no taakstelling): as many cases of 1-5 persons as
-    the size's households on 60 locations, a seeded score for every pair, and capacities
-    in three dimensions, each location's share seeded: persons (10% above the persons
-    in all), cases and school places (children need one), both 20% above."""
+    """The generic score-only shape (no taakstelling): as many cases as the size's
+    households on 60 locations, a seeded score for every pair, and capacities in three
+    dimensions (``generate_generic_instance``'s default room: persons 10% above the
+    persons in all, cases and school places 20% above)."""
     import tempfile
 
     from asielplan.api import place
+    from asielplan.data.generator import generate_generic_instance
+    from asielplan.data.instance import write_instance
 
-    rng = np.random.default_rng(17)
-    cases, locations = len(inst.households), 60
-    persons = rng.choice([1, 2, 3, 4, 5], size=cases, p=[0.4, 0.2, 0.15, 0.15, 0.1])
-    children = np.maximum(persons - 1 - rng.integers(0, 2, size=cases), 0)
-    ids = [f"C{i:05d}" for i in range(cases)]
-    codes = [f"L{j:02d}" for j in range(locations)]
-    share = rng.dirichlet(np.full(locations, 3.0))
-    capacity = {
-        "persons": np.maximum(6, np.round(1.1 * persons.sum() * share)),
-        "cases": np.ceil(1.2 * cases * share) + 1,
-        "school": np.ceil(1.2 * children.sum() * share) + 1,
-    }
-    score = rng.random(cases)[:, None] * 0.5 + rng.random((cases, locations)) * 0.5
+    generic = generate_generic_instance(len(inst.households), 60, 17, name="score-only")
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        tables = {
-            "households.csv": pd.DataFrame(
-                {"household_id": ids, "persons": persons, "adults": persons - children}
-            ).assign(children=children, site_id=""),
-            "locations.csv": pd.DataFrame({"code": codes, "name": codes}),
-            "capacities.csv": pd.concat(
-                pd.DataFrame({"municipality": codes, "dimension": k, "capacity": v.astype(int)})
-                for k, v in capacity.items()
-            ),
-            "needs.csv": pd.DataFrame(
-                {"household_id": ids, "dimension": "school", "need": children}
-            ).query("need > 0"),
-            "scores.csv": pd.DataFrame(
-                {
-                    "household_id": np.repeat(ids, locations),
-                    "municipality": np.tile(codes, cases),
-                    "score": score.ravel().round(4),
-                }
-            ),
-        }
-        for file, table in tables.items():
-            table.to_csv(folder / file, index=False)
-        refs = "".join(
-            f'[tables.{name}]\npath = "{file}"\nsource = "generated"\n'
-            for name, file in (
-                ("municipalities", "locations.csv"),
-                ("capacities", "capacities.csv"),
-                ("households", "households.csv"),
-                ("needs", "needs.csv"),
-                ("scores", "scores.csv"),
-            )
-        )
-        (folder / "instance.toml").write_text(
-            f'name = "score-only"\nperiod = "x"\nseed = 17\nsynthetic = true\n{refs}'
-        )
+        folder = write_instance(generic, Path(tmp) / "score-only")
         return [_row("plan", place(folder, cfg), BAR)]
 
 

@@ -475,3 +475,88 @@ def redraw_households(inst: Instance, seed: int, params: GeneratorParams = PARAM
         members=members,
         attached={**inst.attached, "households_draw": digest},
     )
+
+
+GENERIC_ROOM = {"persons": 1.1, "cases": 1.2, "school": 1.2}
+
+
+def generate_generic_instance(
+    cases: int,
+    locations: int,
+    seed: int,
+    *,
+    room: dict[str, float] | None = None,
+    name: str = "generic",
+) -> Instance:
+    """The generic score-only shape (no taakstelling, no reception sites): ``cases``
+    cases of 1-5 persons (some children) on ``locations`` locations, a seeded score in
+    [0, 1] for every pair (half the case's, half the pair's), and a capacity in each
+    dimension of ``room`` (dimension -> capacity in all over the need in all; default
+    :data:`GENERIC_ROOM`): ``persons``, ``cases`` and ``school`` places (each child
+    needs one), each location's share of it seeded. Written with
+    :func:`~asielplan.data.instance.write_instance`, it reads back as any instance."""
+    room = dict(GENERIC_ROOM if room is None else room)
+    rng = np.random.default_rng(seed)
+    persons = rng.choice([1, 2, 3, 4, 5], size=cases, p=[0.4, 0.2, 0.15, 0.15, 0.1])
+    children = np.maximum(persons - 1 - rng.integers(0, 2, size=cases), 0)
+    share = rng.dirichlet(np.full(locations, 3.0))
+    score = rng.random(cases)[:, None] * 0.5 + rng.random((cases, locations)) * 0.5
+    ids = np.array([f"C{i:05d}" for i in range(cases)])
+    codes = np.array([f"L{j:02d}" for j in range(locations)])
+    need_in_all = {"persons": persons.sum(), "cases": cases, "school": children.sum()}
+    capacities = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "municipality": codes,
+                    "dimension": dimension,
+                    "capacity": np.ceil(factor * need_in_all[dimension] * share).astype(int)
+                    + (dimension != "persons"),
+                }
+            )
+            for dimension, factor in room.items()
+        ],
+        ignore_index=True,
+    )
+    first = capacities["dimension"] == "persons"
+    capacities.loc[first, "capacity"] = np.maximum(6, capacities.loc[first, "capacity"])
+    generated = f"{SYNTHETIC_LABEL} (seed {seed})"
+    tables = {name: f"{name}.csv" for name in ("municipalities", "households", "capacities")}
+    tables["scores"] = "scores.csv"
+    needs = None
+    if "school" in room:
+        needs = pd.DataFrame({"household_id": ids, "dimension": "school", "need": children})
+        needs = needs[needs["need"] > 0].reset_index(drop=True)
+        tables["needs"] = "needs.csv"
+    meta = InstanceMeta(
+        name=name,
+        period="generic",
+        seed=seed,
+        synthetic=True,
+        description=f"{cases} synthetic cases on {locations} locations. {generated}.",
+        tables={table: TableRef(path=path, source=generated) for table, path in tables.items()},
+    )
+    return Instance(
+        meta=meta,
+        municipalities=pd.DataFrame({"code": codes, "name": codes}),
+        households=pd.DataFrame(
+            {
+                "household_id": ids,
+                "persons": persons,
+                "adults": persons - children,
+                "children": children,
+                "site_id": "",
+            }
+        ),
+        sites=pd.DataFrame(),
+        capacities=capacities,
+        needs=needs,
+        scores=pd.DataFrame(
+            {
+                "household_id": np.repeat(ids, locations),
+                "municipality": np.tile(codes, cases),
+                "score": score.ravel().round(4),
+            }
+        ),
+        files=dict(tables),
+    )

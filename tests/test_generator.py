@@ -8,6 +8,7 @@ import numpy as np
 
 from asielplan.data.generator import (
     build_default_instance,
+    generate_generic_instance,
     generate_instance,
     synthetic_municipalities,
 )
@@ -67,3 +68,25 @@ def test_generated_instance_validates_and_mixes_are_realistic(tmp_path: Path) ->
     ]
     assert 0.68 < (singles["sex"] == "M").mean() < 0.76
     assert np.isclose(inst.meta.taakstelling.national, hh["persons"].sum())
+
+
+def test_generic_instance_has_room_in_every_dimension(tmp_path: Path) -> None:
+    """The generic score-only shape: written and read back it validates; each
+    dimension's capacity in all is at least its room times the need in all (persons 1.1
+    x the persons, cases 1.2 x the cases, school places 1.2 x the children), every child
+    needs one school place, every pair has a score in [0, 1]; the same seed writes the
+    same bytes."""
+    first = write_instance(generate_generic_instance(80, 7, 4), tmp_path / "a")
+    again = write_instance(generate_generic_instance(80, 7, 4), tmp_path / "b")
+    assert _bytes(first) == _bytes(again)
+    inst = read_instance(first)
+    households, capacities = inst.households, inst.capacities
+    assert inst.needs is not None and inst.scores is not None and capacities is not None
+    in_all = capacities.groupby("dimension")["capacity"].sum()
+    assert in_all["persons"] >= 1.1 * households["persons"].sum()
+    assert in_all["cases"] >= 1.2 * len(households)
+    assert in_all["school"] >= 1.2 * households["children"].sum()
+    children = households.set_index("household_id")["children"]
+    need = inst.needs.set_index("household_id")["need"]
+    assert need.to_dict() == children[children > 0].to_dict()
+    assert len(inst.scores) == 80 * 7 and inst.scores["score"].between(0, 1).all()

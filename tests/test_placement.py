@@ -535,47 +535,17 @@ def test_the_shipped_score_only_example_reaches_its_hand_optimum() -> None:
     assert households.fillna("").to_dict() == {"A": "L1", "B": "L1", "C": "L2", "D": "L3", "E": ""}
 
 
-def generic_instance(folder: Path, cases: int, locations: int, seed: int) -> Path:
-    """A seeded instance of the generic shape: cases of 1-5 persons, locations with
-    capacities 10% above the persons in all, a score for every pair."""
-    import pandas as pd
+def generic_instance(
+    folder: Path, cases: int, locations: int, seed: int, room: dict[str, float] | None = None
+) -> Path:
+    """A seeded instance of the generic shape (``generate_generic_instance``) written to
+    ``folder``: capacities in persons only, 10% above the persons in all, unless ``room``
+    says otherwise."""
+    from asielplan.data.generator import generate_generic_instance
+    from asielplan.data.instance import write_instance
 
-    rng = np.random.default_rng(seed)
-    persons = rng.choice([1, 2, 3, 4, 5], size=cases, p=[0.4, 0.2, 0.15, 0.15, 0.1])
-    ids = [f"C{i:03d}" for i in range(cases)]
-    codes = [f"L{j:02d}" for j in range(locations)]
-    folder.mkdir(parents=True)
-    pd.DataFrame(
-        {"household_id": ids, "persons": persons, "adults": 1, "children": persons - 1}
-    ).assign(site_id="").to_csv(folder / "households.csv", index=False)
-    share = rng.dirichlet(np.full(locations, 3.0))
-    capacity = np.maximum(6, np.round(1.1 * persons.sum() * share)).astype(int)
-    pd.DataFrame({"code": codes, "name": codes}).to_csv(folder / "locations.csv", index=False)
-    pd.DataFrame({"municipality": codes, "dimension": "persons", "capacity": capacity}).to_csv(
-        folder / "capacities.csv", index=False
-    )
-    score = rng.random(cases)[:, None] * 0.5 + rng.random((cases, locations)) * 0.5
-    h, m = np.meshgrid(np.arange(cases), np.arange(locations), indexing="ij")
-    pd.DataFrame(
-        {
-            "household_id": np.array(ids)[h.ravel()],
-            "municipality": np.array(codes)[m.ravel()],
-            "score": score.ravel().round(4),
-        }
-    ).to_csv(folder / "scores.csv", index=False)
-    tables = "".join(
-        f'[tables.{name}]\npath = "{file}"\nsource = "generated"\n'
-        for name, file in (
-            ("municipalities", "locations.csv"),
-            ("capacities", "capacities.csv"),
-            ("households", "households.csv"),
-            ("scores", "scores.csv"),
-        )
-    )
-    (folder / "instance.toml").write_text(
-        f'name = "generic"\nperiod = "x"\nseed = {seed}\nsynthetic = true\n{tables}'
-    )
-    return folder
+    inst = generate_generic_instance(cases, locations, seed, room=room or {"persons": 1.1})
+    return write_instance(inst, folder)
 
 
 def test_a_generic_instance_of_500_cases_ends_at_the_exact_optimum(tmp_path: Path) -> None:
@@ -595,39 +565,16 @@ def test_a_generic_instance_of_500_cases_ends_at_the_exact_optimum(tmp_path: Pat
 
 def test_column_generation_keeps_every_capacity_dimension(tmp_path: Path) -> None:
     """300 generated cases on 20 locations, capacity in persons, in cases and in a named
-    dimension (school places, needed by each child; few per location, so they bind):
-    the column-generation solve (restricted pairs) and the full model through Pyomo's
-    own HiGHS interface reach the same proven optimum, and the plan is re-derived to
-    keep every capacity in every dimension (a case may stay unplaced: the capacities
-    are tight)."""
+    dimension (school places, needed by each child; 20% fewer than the children, so
+    they bind): the column-generation solve (restricted pairs) and the full model
+    through Pyomo's own HiGHS interface reach the same proven optimum, and the plan is
+    re-derived to keep every capacity in every dimension (a case may stay unplaced: the
+    capacities are tight)."""
     from asielplan.config import PlacementConfig, RunConfig, SolverConfig
     from asielplan.model.placement import capacity_used
 
-    folder = generic_instance(tmp_path / "g", 300, 20, seed=3)
-    households = pd.read_csv(folder / "households.csv")
-    children = households[households["children"] > 0]
-    pd.DataFrame(
-        {
-            "household_id": children["household_id"],
-            "dimension": "school",
-            "need": children["children"],
-        }
-    ).to_csv(folder / "needs.csv", index=False)
-    rng = np.random.default_rng(3)
-    codes = [f"L{j:02d}" for j in range(20)]
-    extra = pd.DataFrame(
-        {
-            "municipality": codes * 2,
-            "dimension": ["school"] * 20 + ["cases"] * 20,
-            "capacity": np.concatenate(
-                [rng.integers(18, 36, 20), np.full(20, len(households) // 20 + 4)]
-            ),
-        }
-    )
-    capacities = pd.concat([pd.read_csv(folder / "capacities.csv"), extra])
-    capacities.to_csv(folder / "capacities.csv", index=False)
-    with open(folder / "instance.toml", "a") as toml:
-        toml.write('[tables.needs]\npath = "needs.csv"\nsource = "generated"\n')
+    room = {"persons": 1.1, "cases": 1.2, "school": 0.8}
+    folder = generic_instance(tmp_path / "g", 300, 20, seed=3, room=room)
     placement = PlacementConfig(assignment="at_most_once")  # tight: a few stay unplaced
     ours = place(folder, RunConfig(placement=placement, solver=SolverConfig(mip_gap=0.0)))
     full = place(
