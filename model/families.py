@@ -115,9 +115,10 @@ class Rows:
         """By how much each row's ``value`` lies outside its sides (0 inside)."""
         return np.clip(self.lower - value, 0, None) + np.clip(value - self.upper, 0, None)
 
-    def breaks(self, keys: np.ndarray, now: np.ndarray, after: np.ndarray) -> np.ndarray:
-        """Whether a row moving from ``now`` to ``after`` goes further out of its sides:
-        beyond a side it kept, or further beyond one it already broke."""
+    def breaks(self, keys: Any, now: Any, after: Any) -> Any:
+        """Whether rows ``keys`` moving from ``now`` to ``after`` go further out of their
+        sides: beyond a side they kept, or further beyond one they already broke (arrays,
+        or one row's key and values)."""
         lower, upper = self.lower[keys], self.upper[keys]
         return ((after > upper + TOLERANCE) & (after > now)) | (
             (after < lower - TOLERANCE) & (after < now)
@@ -1128,6 +1129,7 @@ class MoveBatch:
 
     def __init__(self, state: RowState, h: np.ndarray, src: np.ndarray, dst: np.ndarray) -> None:
         self.state = state
+        self.h, self.src, self.dst = h, src, dst
         self.n = len(h)
         placed = state.placed
         self.entries = [
@@ -1162,17 +1164,16 @@ class MoveBatch:
                 a, b = int(ks[k]), int(kd[k])
                 touched = ((a, -cs[k]), (b, cd[k])) if a != b else ((a, cd[k] - cs[k]),)
                 for key, change in touched:
-                    if exempt == (f, key):
-                        continue
-                    value = now[key] + change
-                    if (value > rows.upper[key] + TOLERANCE and value > now[key]) or (
-                        value < rows.lower[key] - TOLERANCE and value < now[key]
-                    ):
+                    if exempt != (f, key) and rows.breaks(key, now[key], now[key] + change):
                         return False
         return True
 
     def apply(self, k: int) -> None:
-        """Move ``k`` done: the rows' values follow it."""
+        """Move ``k`` done: the rows' values and the persons placed follow it."""
+        persons = float(self.state.d.persons[self.h[k]])
+        if self.src[k] >= 0:
+            self.state.placed[self.src[k]] -= persons
+        self.state.placed[self.dst[k]] += persons
         for f, entries in enumerate(self.entries):
             now = self.state.now[f]
             for ks, cs, kd, cd in entries:
@@ -1208,8 +1209,7 @@ class RowState:
 
     def off(self, family: int, key: int) -> float:
         """How far row ``key`` of family ``family`` (position) lies outside its sides."""
-        rows, value = self.rows[family], self.now[family][key]
-        return float(max(rows.lower[key] - value, 0.0) + max(value - rows.upper[key], 0.0))
+        return float(self.rows[family].outside(self.now[family])[key])
 
     def violation(self, positions: tuple[int, ...]) -> list[tuple[float, int, int]]:
         """(how far outside, family position, key) of every row of ``positions``."""
