@@ -231,6 +231,7 @@ class Family:
     in_columns = True
     number = "g"  # how the diagnosis writes its bounds and values
     integral = True  # whether its violations are whole persons
+    slack_vars: tuple[str, ...] = ()  # the elastic model's slack variables, indexed by key
 
     def count(self, d: PlacementData) -> int:
         """How many keys (rows) the family can have."""
@@ -255,6 +256,11 @@ class Family:
     def unit(self, d: PlacementData) -> np.ndarray:
         """Persons one unit of each key's elastic slack stands for."""
         return np.ones(self.count(d))
+
+    def slacks(self, d: PlacementData) -> tuple[str, ...]:
+        """The Pyomo variables (indexed by key) by which the elastic model breaks the
+        family's rows at ``ELASTIC_PENALTY`` per unit."""
+        return self.slack_vars
 
     def activity(self, d: PlacementData, assignment: np.ndarray) -> np.ndarray:
         """Every row's value under an integral assignment (-1 = unplaced): the sum of its
@@ -406,6 +412,11 @@ class Assignment(Family):
     def unit(self, d: PlacementData) -> np.ndarray:
         return d.persons.astype(float)
 
+    def slacks(self, d: PlacementData) -> tuple[str, ...]:
+        """The unplaced indicator, a slack when every household must be placed (else a
+        part of the objective)."""
+        return ("unplaced",) if d.config.assignment == "exactly_once" else ()
+
     def describe(
         self,
         d: PlacementData,
@@ -472,6 +483,10 @@ class Taakstelling(Family):
     def names(self, d: PlacementData) -> np.ndarray:
         return d.municipality_codes
 
+    def slacks(self, d: PlacementData) -> tuple[str, ...]:
+        """Shortfall and excess, slacks of a band (parts of the objective when soft)."""
+        return () if d.soft_targets else ("short", "excess")
+
     def add(self, model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, elastic: bool) -> None:
         if d.target is None:
             return
@@ -513,6 +528,7 @@ class Capacity(Family):
     component = "capacity"
     duals = "capacity"
     block = MOVE_CAPACITY
+    slack_vars = ("over_capacity",)
     per_municipality = True
 
     def count(self, d: PlacementData) -> int:
@@ -583,6 +599,7 @@ class RegionBands(Family):
     component = "region"
     duals = "region_bands"
     block = MOVE_REGION
+    slack_vars = ("region_short", "region_excess")
 
     def count(self, d: PlacementData) -> int:
         return len(d.regions)
@@ -703,6 +720,7 @@ class PartBounds(Family):
     component = "part_bound"
     duals = "part_bounds"
     block = MOVE_PART_BOUND
+    slack_vars = ("part_short", "part_excess")
     integral = False
 
     def count(self, d: PlacementData) -> int:
@@ -832,6 +850,7 @@ class GroupFloors(Family):
     component = "group"
     duals = "group_floors"
     block = MOVE_GROUP_FLOOR
+    slack_vars = ("group_short",)
     number = ".4g"
     integral = False
 
@@ -947,27 +966,15 @@ def add_objective(model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, elas
 
 
 def violation_vars(model: pyo.ConcreteModel, d: PlacementData) -> list[tuple[Any, float]]:
-    """The slack variables of the elastic model with the persons one unit of each
-    stands for: unplaced households (when every household must be placed), the band of
-    the taakstelling, capacities, regional bands and bounded parts. Empty for a model
-    built without ``elastic``."""
+    """The slack variables of the elastic model (every family's :meth:`Family.slacks`)
+    with the persons one unit of each stands for (:meth:`Family.unit`). Empty for a
+    model built without ``elastic``."""
     out: list[tuple[Any, float]] = []
-    if d.config.assignment == "exactly_once" and hasattr(model, "unplaced"):
-        unit = ASSIGNMENT.unit(d)
-        out += [(var, float(unit[h])) for h, var in model.unplaced.items()]
-    names = [
-        "over_capacity",
-        "region_short",
-        "region_excess",
-        "part_short",
-        "part_excess",
-        "group_short",
-    ]
-    if not d.soft_targets:
-        names = ["short", "excess", *names]
-    for name in names:
-        if hasattr(model, name):
-            out += [(var, 1.0) for var in getattr(model, name).values()]
+    for family in FAMILIES:
+        unit = family.unit(d)
+        for name in family.slacks(d):
+            if hasattr(model, name):
+                out += [(var, float(unit[key])) for key, var in getattr(model, name).items()]
     return out
 
 
