@@ -121,6 +121,14 @@ class SearchConfig(Strict):
         description="Branch-and-bound nodes per neighbourhood round (work: the same on any "
         "machine, and the same under any time limit, which only cuts it).",
     )
+    mip_pool: int | None = Field(
+        default=None,
+        ge=1,
+        description="HiGHS's soft limit on the cut and conflict pools of the restricted "
+        "MIP's runs (its mip_pool_soft_limit); None: HiGHS's own (10,000). 1,000 keeps a "
+        "large neighbourhood's memory and time down (25,000 households) but starves the "
+        "small ones of cuts (1,000 households).",
+    )
     neighbourhood_gap_share: float = Field(
         default=0.25,
         gt=0,

@@ -171,12 +171,22 @@ _STATUS_MAP = {
 class HighsSession:
     """A live HiGHS model built from a :class:`Compiled` model; columns can be added."""
 
-    def __init__(self, compiled: Compiled, config: SolverConfig, *, relax: bool) -> None:
+    def __init__(
+        self,
+        compiled: Compiled,
+        config: SolverConfig,
+        *,
+        relax: bool,
+        mip_pool: int | None = None,
+    ) -> None:
+        """``mip_pool``: HiGHS's soft limit on the cut and conflict pools of the MIP runs
+        (None: HiGHS's default)."""
         import highspy
 
         self._hs = highspy
         self.config = config
         self.relax = relax
+        self.mip_pool = mip_pool
         self.h = h = self._new_highs()
         A = compiled.A
         n_col = A.shape[1]
@@ -201,6 +211,8 @@ class HighsSession:
         h = new_highs(int(config.threads), int(config.seed))
         h.setOptionValue("output_flag", bool(config.log))
         h.setOptionValue("mip_rel_gap", float(config.mip_gap))
+        if self.mip_pool is not None:
+            h.setOptionValue("mip_pool_soft_limit", int(self.mip_pool))
         if config.log:
             h.cbLogging.subscribe(self._forward_log)
         return h

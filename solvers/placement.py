@@ -1012,7 +1012,9 @@ class _RestrictedMip:
         model = build_placement_model(d, core, relax=False, elastic=search.elastic)
         self.empty_infeasible = bool(model.empty_infeasible_rows)
         compiled = compile_model(model)
-        self.session = HighsSession(compiled, search.config, relax=False)
+        self.session = HighsSession(
+            compiled, search.config, relax=False, mip_pool=search.config.search.mip_pool
+        )
         maps = _row_maps(d, model, compiled)
         appended = _append_pairs(self.session, d, rest, maps, -d.value(rest.h, rest.m))
         self.session.set_integer(appended, True)

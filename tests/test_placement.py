@@ -320,7 +320,8 @@ def test_the_searchs_mip_is_the_pyomo_model_over_all_pairs(
     same rows and bounds, every pair's column with the same cost, bounds, integrality
     and entries, and the same other columns. ``school``: a named capacity dimension
     in L2 that only the last household needs (its row's first pairs enter it with 0,
-    and that household's pair into L2 is the first of no other row)."""
+    and that household's pair into L2 is the first of no other row). Its MIP runs use
+    the search's pool setting (``solver.search.mip_pool``)."""
     from asielplan.solvers.placement import _RestrictedMip, _Search
 
     cfg = config(**placement)
@@ -350,6 +351,12 @@ def test_the_searchs_mip_is_the_pyomo_model_over_all_pairs(
     assert got[0] == expected[0] and got[1] == expected[1]
     assert got[2] == expected[2]
     assert got[3] == expected[3]
+    # its MIP runs keep HiGHS's cut and conflict pools to the search's setting, when set
+    assert mip.session._new_highs().getOptionValue("mip_pool_soft_limit")[1] == 10_000
+    pooled = cfg.solver.model_copy(update={"search": SearchConfig(mip_pool=1000)})
+    search = _Search(d, pooled, lambda message: None, False, 20.0)
+    small = _RestrictedMip(search, pairs)
+    assert small.session._new_highs().getOptionValue("mip_pool_soft_limit")[1] == 1000
 
 
 def test_weekly_batch_targets_follow_remaining_taakstelling(tmp_path: Path) -> None:
