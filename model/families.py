@@ -4,8 +4,9 @@ A family (:class:`Family`) is one object that knows its rows: how many keys it h
 their lower and upper sides (:class:`Rows`), the entries a pair's column has in them
 (:meth:`Family.terms`), each row's value under an integral assignment
 (:meth:`Family.activity`), how a single move changes the rows
-(:meth:`Family.move_entries`), the persons one unit of its elastic slack stands for,
-and the Pyomo components that state it (:meth:`Family.add`). Every use of a family is
+(:meth:`Family.move_entries`), the elastic model's slack variables of its rows
+(:meth:`Family.slacks`) and the persons one unit of them stands for
+(:meth:`Family.unit`), and the Pyomo components that state it (:meth:`Family.add`). Every use of a family is
 derived from that one object:
 
 - the Pyomo model (:func:`build_placement_model`);
