@@ -6,8 +6,8 @@ their lower and upper sides (:class:`Rows`), the entries a pair's column has in 
 (:meth:`Family.activity`), how a single move changes the rows
 (:meth:`Family.move_entries`), the elastic model's slack variables of its rows
 (:meth:`Family.slacks`) and the persons one unit of them stands for
-(:meth:`Family.unit`), and the Pyomo components that state it (:meth:`Family.add`). Every use of a family is
-derived from that one object:
+(:meth:`Family.unit`), and the Pyomo components that state it (:meth:`Family.add`).
+Every use of a family is derived from that one object:
 
 - the Pyomo model (:func:`build_placement_model`);
 - the matrix columns the search appends and prices (:func:`pair_terms`, :func:`row_counts`);
