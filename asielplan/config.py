@@ -50,6 +50,13 @@ class SearchConfig(Strict):
         gt=0,
         description="Initial households per municipality, in multiples of its target.",
     )
+    cover_uses: int = Field(
+        default=2,
+        ge=0,
+        description="In the first LP's cover of each municipality's target, a household "
+        "already in this many covers comes after every household in fewer (the covers of "
+        "the largest targets first); 0: each cover by regret alone.",
+    )
     add_per_round: int = Field(
         default=4,
         ge=1,

@@ -275,8 +275,9 @@ def initial_pairs(d: PlacementData, search: SearchConfig) -> Pairs:
     ``search.initial_columns`` best municipalities, and for every municipality the
     households that lose least by going there instead of to their best place (regret),
     until they add up to ``search.target_cover`` times its target (or one household when
-    there is no target), and into every capacity row the household with the least regret
-    that needs it."""
+    there is no target), each household in at most ``search.cover_uses`` such covers
+    while others are left (:func:`target_covers`), and into every capacity row the
+    household with the least regret that needs it."""
     hs, ms = [], []
     regret = np.empty((d.n_households, d.n_municipalities))
     for rows in household_chunks(d.n_households):
@@ -300,13 +301,9 @@ def initial_pairs(d: PlacementData, search: SearchConfig) -> Pairs:
         if d.target is None
         else search.target_cover * d.target + d.persons.max(initial=1)
     )
-    for m in range(d.n_municipalities):
-        column = regret[:, m]
-        order = np.argsort(column, kind="stable")
-        order = order[np.isfinite(column[order])]
-        upto = int(np.searchsorted(np.cumsum(d.persons[order]), need[m])) + 1
-        hs.append(order[:upto])
-        ms.append(np.full(min(upto, len(order)), m))
+    for m, cover in enumerate(target_covers(d.persons, regret, need, search.cover_uses)):
+        hs.append(cover)
+        ms.append(np.full(len(cover), m))
     # every capacity row a compatible pair can enter gets one (a named dimension only
     # some households need): the household with the least regret among them
     for k in range(len(d.capacity_dimensions)):
@@ -319,6 +316,30 @@ def initial_pairs(d: PlacementData, search: SearchConfig) -> Pairs:
         hs.append(pick[has])
         ms.append(bounded[has])
     return _unique_pairs(np.concatenate(hs), np.concatenate(ms), d.n_municipalities)
+
+
+def target_covers(
+    persons: np.ndarray, regret: np.ndarray, need: np.ndarray, cover_uses: int
+) -> list[np.ndarray]:
+    """Per municipality the households of its first cover: by least regret (``regret``,
+    households x municipalities, inf where incompatible) until their persons reach its
+    ``need`` (or they run out). With ``cover_uses`` > 0 the covers of the largest needs
+    are drawn first and a household already in ``cover_uses`` covers comes after every
+    household in fewer, so that the covers overlap less and the first LP can meet more
+    targets at once (0: each cover by regret alone)."""
+    uses = np.zeros(len(persons), dtype=np.int64)
+    covers: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(need)
+    for m in np.argsort(-need, kind="stable") if cover_uses else range(len(need)):
+        column = regret[:, m]
+        if cover_uses:
+            order = np.lexsort((column, uses >= cover_uses))
+        else:
+            order = np.argsort(column, kind="stable")
+        order = order[np.isfinite(column[order])]
+        upto = int(np.searchsorted(np.cumsum(persons[order]), need[m])) + 1
+        covers[m] = order[:upto]
+        uses[covers[m]] += 1
+    return covers
 
 
 def _bounded_pair_rows(d: PlacementData, rows: np.ndarray) -> list[tuple[np.ndarray, bool]]:

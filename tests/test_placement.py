@@ -24,7 +24,7 @@ from asielplan.solvers.highs import HighsSession, compile_model
 from asielplan.solvers.placement import _pair_columns, _row_complete
 from asielplan.solvers.result import Status
 
-from .placement_helpers import FIXTURES, brute_force, config, prepared, variant
+from .placement_helpers import FIXTURES, brute_force, config, generated, prepared, variant
 
 TINY = FIXTURES / "tiny"
 RESETTLE = FIXTURES / "resettle"
@@ -646,3 +646,25 @@ def test_the_search_trace_tells_incumbent_and_bound_over_time() -> None:
         assert row.gap == pytest.approx(relative_gap(-row.objective, -row.bound))
     assert incumbents.iloc[-1] == pytest.approx(sol.objective)
     assert trace["bound"].dropna().iloc[-1] == pytest.approx(sol.bound)
+
+
+def test_first_target_covers_overlap_less_with_cover_uses() -> None:
+    """The first LP's target covers on 300 generated households and 20 municipalities
+    (need 1.5 x the target plus the largest household): by regret alone (cover_uses 0)
+    the households of least regret sit in many covers; with cover_uses 2 none is in
+    more than two (the persons suffice for two covers each) and every cover still
+    reaches its need."""
+    from asielplan.solvers.placement import target_covers
+
+    d = generated(20, 300, 2, config())
+    assert d.target is not None
+    value = np.where(d.allowed, d.value_rows(np.arange(d.n_households)), -np.inf)
+    regret = value.max(axis=1, keepdims=True) - value
+    need = 1.5 * d.target + d.persons.max()
+    assert 2 * d.persons.sum() >= need.sum() + len(need) * d.persons.max()
+    by_regret = target_covers(d.persons, regret, need, 0)
+    spread = target_covers(d.persons, regret, need, 2)
+    assert np.bincount(np.concatenate(by_regret)).max() > 2
+    assert np.bincount(np.concatenate(spread)).max() <= 2
+    for m, cover in enumerate(spread):
+        assert d.persons[cover].sum() >= need[m]
