@@ -38,6 +38,18 @@ def variant(
     return folder
 
 
+def school_places(tmp_path: Path, places: str) -> Path:
+    """The resettle fixture with a named capacity dimension, school places: household C
+    (one child) needs one, and ``places`` (CSV rows ``L1,school_places,1``) are the
+    locations' capacities in it."""
+    return variant(
+        tmp_path,
+        "resettle",
+        {"needs": "household_id,dimension,need\nC,school_places,1\n"},
+        {"capacities.csv": ("L2,persons,2\n", "L2,persons,2\n" + places)},
+    )
+
+
 def config(**placement: object) -> RunConfig:
     return RunConfig(
         solver=SolverConfig(time_limit=20, mip_gap=1e-6),

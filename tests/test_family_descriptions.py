@@ -46,7 +46,7 @@ from asielplan.model.placement import (
 from asielplan.solvers.highs import HighsSession, compile_model
 from asielplan.solvers.result import Status
 
-from .placement_helpers import FIXTURES, config, generated, prepared, variant
+from .placement_helpers import FIXTURES, config, generated, prepared, school_places, variant
 
 PROVINCES = (RegionBand(level="province", lower=0.5, upper=1.5),)
 
@@ -84,17 +84,7 @@ def tiny_locks(tmp_path: Path) -> PlacementData:
 
 def resettle_school(tmp_path: Path) -> PlacementData:
     """Capacities in persons and in a named dimension only one household needs."""
-    folder = variant(
-        tmp_path,
-        "resettle",
-        {"needs": "household_id,dimension,need\nC,school_places,1\n"},
-        {
-            "capacities.csv": (
-                "L2,persons,2\n",
-                "L2,persons,2\nL1,school_places,1\nL2,school_places,0\n",
-            )
-        },
-    )
+    folder = school_places(tmp_path, "L1,school_places,1\nL2,school_places,0\n")
     return prepared(folder, config())[1]
 
 

@@ -24,7 +24,15 @@ from asielplan.solvers.highs import HighsSession, compile_model
 from asielplan.solvers.placement import _pair_columns, _row_complete
 from asielplan.solvers.result import Status
 
-from .placement_helpers import FIXTURES, brute_force, config, generated, prepared, variant
+from .placement_helpers import (
+    FIXTURES,
+    brute_force,
+    config,
+    generated,
+    prepared,
+    school_places,
+    variant,
+)
 
 TINY = FIXTURES / "tiny"
 RESETTLE = FIXTURES / "resettle"
@@ -54,17 +62,7 @@ def test_named_capacity_dimension_refuses_a_plan_that_fits_in_persons(tmp_path: 
     By hand, C must go to L1 (2 of its 3 persons), A (2 persons) then only fits L2, and
     B fits only beside C in L1: 80 + 50 + 60 = 190, the capacities table shows L1's
     school place used."""
-    folder = variant(
-        tmp_path,
-        "resettle",
-        {"needs": "household_id,dimension,need\nC,school_places,1\n"},
-        {
-            "capacities.csv": (
-                "L2,persons,2\n",
-                "L2,persons,2\nL1,school_places,1\nL2,school_places,0\n",
-            )
-        },
-    )
+    folder = school_places(tmp_path, "L1,school_places,1\nL2,school_places,0\n")
     cfg = config()
     run = place(folder, cfg)
     assert run.solution.status == Status.OPTIMAL
@@ -327,12 +325,7 @@ def test_the_searchs_mip_is_the_pyomo_model_over_all_pairs(
     cfg = config(**placement)
     folder = FIXTURES / fixture
     if fixture == "school":
-        folder = variant(
-            tmp_path,
-            "resettle",
-            {"needs": "household_id,dimension,need\nC,school_places,1\n"},
-            {"capacities.csv": ("L2,persons,2\n", "L2,persons,2\nL2,school_places,1\n")},
-        )
+        folder = school_places(tmp_path, "L2,school_places,1\n")
     _, d = prepared(folder, cfg)
     h, m = np.nonzero(d.allowed)
     pairs = Pairs(h, m)
