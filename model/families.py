@@ -112,9 +112,11 @@ class Rows:
     def hard(self) -> np.ndarray:
         return np.isfinite(self.lower) | np.isfinite(self.upper)
 
-    def outside(self, value: np.ndarray) -> np.ndarray:
-        """By how much each row's ``value`` lies outside its sides (0 inside)."""
-        return np.clip(self.lower - value, 0, None) + np.clip(value - self.upper, 0, None)
+    def outside(self, value: np.ndarray, keys: Any = slice(None)) -> np.ndarray:
+        """By how much each row's ``value`` lies outside its sides (0 inside); ``keys``:
+        the rows ``value`` holds (all by default)."""
+        lower, upper = self.lower[keys], self.upper[keys]
+        return np.clip(lower - value, 0, None) + np.clip(value - upper, 0, None)
 
     def breaks(self, keys: Any, now: Any, after: Any) -> Any:
         """Whether rows ``keys`` moving from ``now`` to ``after`` go further out of their
@@ -1154,6 +1156,20 @@ class MoveBatch:
             enter = now[kd] + (cd - np.where(same, cs, 0.0))
             leave = now[ks] + (np.where(same, cd, 0.0) - cs)
             out |= rows.breaks(kd, now[kd], enter) | rows.breaks(ks, now[ks], leave)
+        return out
+
+    def brings_in(self, family: int) -> np.ndarray:
+        """Per move: by how much it brings the rows of family ``family`` nearer their
+        sides (the sum over its rows of how far outside, before minus after; negative
+        when it takes them further out)."""
+        rows, now = self.state.rows[family], self.state.now[family]
+        out = np.zeros(self.n)
+        for ks, cs, kd, cd in self.entries[family]:
+            same = ks == kd
+            enter = now[kd] + (cd - np.where(same, cs, 0.0))
+            leave = now[ks] + (np.where(same, cd, 0.0) - cs)
+            out += rows.outside(now[kd], kd) - rows.outside(enter, kd)
+            out += np.where(same, 0.0, rows.outside(now[ks], ks) - rows.outside(leave, ks))
         return out
 
     def change(self, family: int, key: int) -> np.ndarray:

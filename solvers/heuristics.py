@@ -100,30 +100,50 @@ def improve_by_moves(
 def repair_bounds(
     d: PlacementData, pairs: Pairs, assignment: np.ndarray, max_passes: int = 100
 ) -> np.ndarray:
-    """Bring the rows moves share (region bands, bounded parts, group floors) back within
-    their sides (a rounded LP solution may break them): each pass takes the most
-    violated row and applies the moves that reduce it at the least loss of objective per
-    unit, over distinct municipalities, until it holds; moves keep every other limit.
-    Bounded by work."""
+    """Bring every row a move can break back within its sides (a rounded LP solution
+    may break them): each pass repairs the rows of one municipality (taakstelling band,
+    capacity) that are broken, all at once, or else the most violated row moves share
+    (region band, bounded part, group floor), by the moves that bring them nearest at
+    the least loss of objective per unit, over distinct municipalities; moves keep
+    every other limit. Bounded by work."""
     a = assignment.copy()
     value = d.value(pairs.h, pairs.m)
     for _ in range(max_passes):
         moves = _Moves(d, pairs, a, value)
-        if not moves.shared:
-            break
-        off, f, key = max(moves.state.violation(moves.shared), key=lambda v: v[0])
-        if off <= 1e-9:
-            break
-        direction = 1.0 if moves.state.now[f][key] < moves.state.rows[f].lower[key] else -1.0
-        helps = direction * moves.batch.change(f, key)
-        candidates = np.flatnonzero(moves.movable & moves.legal & (helps > 1e-12))
-        if not len(candidates):
-            break
-        ratio = moves.delta[candidates] / helps[candidates]
-        order = candidates[np.argsort(-ratio, kind="stable")]
-        if not _apply(d, pairs, a, moves, order, repairing=(f, key)):
+        if not (_repair_local(d, pairs, a, moves) or _repair_shared(d, pairs, a, moves)):
             break
     return a
+
+
+def _repair_local(d: PlacementData, pairs: Pairs, a: np.ndarray, moves: _Moves) -> int:
+    """One pass of moves that bring the broken rows of one municipality (band,
+    capacity) nearer their sides; the number applied (0: none broken, or none helps)."""
+    helps = np.zeros(len(pairs))
+    for f in moves.state.positions(per_municipality=True):
+        helps += moves.batch.brings_in(f)
+    candidates = np.flatnonzero(moves.movable & moves.legal & (helps > 1e-9))
+    if not len(candidates):
+        return 0
+    ratio = moves.delta[candidates] / helps[candidates]
+    return _apply(d, pairs, a, moves, candidates[np.argsort(-ratio, kind="stable")])
+
+
+def _repair_shared(d: PlacementData, pairs: Pairs, a: np.ndarray, moves: _Moves) -> int:
+    """One pass of moves that bring the most violated shared row (region band, bounded
+    part, group floor) back within its sides; the number applied."""
+    if not moves.shared:
+        return 0
+    off, f, key = max(moves.state.violation(moves.shared), key=lambda v: v[0])
+    if off <= 1e-9:
+        return 0
+    direction = 1.0 if moves.state.now[f][key] < moves.state.rows[f].lower[key] else -1.0
+    helps = direction * moves.batch.change(f, key)
+    candidates = np.flatnonzero(moves.movable & moves.legal & (helps > 1e-12))
+    if not len(candidates):
+        return 0
+    ratio = moves.delta[candidates] / helps[candidates]
+    order = candidates[np.argsort(-ratio, kind="stable")]
+    return _apply(d, pairs, a, moves, order, repairing=(f, key))
 
 
 def _apply(
@@ -201,9 +221,9 @@ def plan_from_choices(d: PlacementData, h: np.ndarray, m: np.ndarray, pairs: Pai
 
 
 def repair_and_improve(d: PlacementData, pairs: Pairs, assignment: np.ndarray) -> np.ndarray:
-    """``assignment`` brought within bounded parts and group floors
-    (:func:`repair_bounds`), then improved by moves (:func:`improve_by_moves`), both over
-    ``pairs``: how every heuristic plan is finished."""
+    """``assignment`` brought within the rows a move can break (:func:`repair_bounds`),
+    then improved by moves (:func:`improve_by_moves`), both over ``pairs``: how every
+    heuristic plan is finished."""
     return improve_by_moves(d, pairs, repair_bounds(d, pairs, assignment))
 
 

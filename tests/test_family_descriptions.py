@@ -345,8 +345,9 @@ def test_compatibility_and_locks_are_diagnosed_but_not_softened(tmp_path: Path) 
 def test_move_checks_are_the_rows_after_the_move(case: str, tmp_path: Path) -> None:
     """For every single move from six assignments, the move check says a family's row
     goes further out of its sides exactly when the Pyomo rows after the move say so, its
-    change of each row is the rows' difference, and ``single_moves`` names the first
-    such family (after the pair's own rules; a lock last)."""
+    change of each row is the rows' difference, how much nearer their sides it brings
+    them is the rows' too, and ``single_moves`` names the first such family (after the
+    pair's own rules; a lock last)."""
     d = CASES[case](tmp_path)
     pairs = all_pairs(d)
     model = build_placement_model(d, pairs)
@@ -377,6 +378,8 @@ def test_move_checks_are_the_rows_after_the_move(case: str, tmp_path: Path) -> N
                 for key in range(len(now)):
                     change = batch.change(f, key)[i]
                     assert change == pytest.approx(then[key] - now[key], abs=1e-9)
+                nearer = rows.outside(now).sum() - rows.outside(then).sum()
+                assert batch.brings_in(f)[i] == pytest.approx(nearer, abs=1e-9)
                 if truth and first is None:
                     first = family.block
                 seen_break += truth

@@ -1,9 +1,11 @@
 """The primal heuristics keep the rows a move can break: bounded objective parts and
-group floors (local search), and bring a plan that breaks them back (repair)."""
+group floors (local search), and bring a plan that breaks them, or a municipality's
+band or capacity, back (repair)."""
 
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +15,7 @@ from asielplan.model.placement import Pairs, bounded_quantities
 from asielplan.model.placement import group_floor_values as floor_values
 from asielplan.solvers.heuristics import improve_by_moves, repair_bounds
 
-from .placement_helpers import FIXTURES, config, generated, prepared
+from .placement_helpers import FIXTURES, config, generated, prepared, school_places
 
 
 def all_pairs(d: object) -> Pairs:
@@ -73,6 +75,56 @@ def test_repair_brings_a_plan_back_within_distance_bound_and_group_floor() -> No
     assert bounded_quantities(d2, far)["distance"] > bound
     fixed = repair_bounds(d2, all_pairs(d2), far)
     assert bounded_quantities(d2, fixed)["distance"] <= bound + 1e-9
+
+
+def test_repair_brings_municipalities_back_within_their_bands() -> None:
+    """The tiny instance in band mode (90-110% of the targets 7 / 2 / 2 / 0, one person
+    of slack): every one of the 233 plans that breaks a band is repaired to a plan that
+    breaks none (a rounded LP solution in band mode breaks bands; before, the repair
+    left them). With no slack, where single moves cannot always reach the bands, a
+    repair never adds to the persons outside them nor breaks another row."""
+    for slack, lower, upper in ((1, 0.9, 1.1), (0, 0.8, 1.2)):
+        settings = config(
+            target_mode="band", band_slack_persons=slack, band_lower=lower, band_upper=upper
+        )
+        _, d = prepared(FIXTURES / "tiny", settings)
+        assert d.target.tolist() == [7, 2, 2, 0]
+        pairs = all_pairs(d)
+        options = [np.flatnonzero(d.allowed[h]).tolist() for h in range(d.n_households)]
+        broken = repaired = 0
+        for combo in itertools.product(*options):
+            a = np.array(combo)
+            before = constraint_violations(d, a)
+            if not len(before):
+                continue
+            broken += 1
+            after = constraint_violations(d, repair_bounds(d, pairs, a))
+            assert set(after["family"]) <= {"taakstelling band"}
+            assert after["violation"].sum() <= before["violation"].sum()
+            repaired += not len(after)
+        if slack:
+            assert (broken, repaired) == (233, 233)
+        else:
+            assert (broken, repaired) == (248, 184)
+
+
+def test_repair_brings_a_plan_back_within_capacities(tmp_path: Path) -> None:
+    """The resettle fixture with school places (L1: 3 persons and 1 school place, L2: 2
+    and 0; A 2 persons, B 1, C 2 with a child who needs a school place): all in L1
+    (4 persons) and B, C in L2 (3 persons) are repaired by one move to the only plan
+    within every capacity, A in L2 and B, C in L1; C in L2 (no school place there) needs
+    two moves at once and stays; no repair adds to a capacity's overrun."""
+    _, d = prepared(school_places(tmp_path, "L1,school_places,1\nL2,school_places,0\n"), config())
+    pairs = all_pairs(d)
+    options = [np.flatnonzero(d.allowed[h]).tolist() for h in range(d.n_households)]
+    for combo in itertools.product(*options):
+        a = np.array(combo)
+        before = constraint_violations(d, a)
+        after = constraint_violations(d, repair_bounds(d, pairs, a))
+        assert after["violation"].sum() <= before["violation"].sum()
+    assert repair_bounds(d, pairs, np.array([0, 0, 0])).tolist() == [1, 0, 0]
+    assert repair_bounds(d, pairs, np.array([1, 1, 0])).tolist() == [1, 0, 0]
+    assert repair_bounds(d, pairs, np.array([0, 0, 1])).tolist() == [0, 0, 1]
 
 
 def test_plan_from_choices_takes_the_best_choice_and_inserts_the_unchosen() -> None:
