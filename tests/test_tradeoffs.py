@@ -153,7 +153,8 @@ def test_fairness_floor_moves_the_woman_and_reports_its_price(tmp_path: Path) ->
     drops from p_MA + p_FB to p_MB + p_FA, a price of 1 - (p_MB + p_FA) / (p_MA + p_FB);
     proportional at level 0.7 (her own optimum is p_FA, his p_MA, and
     p_FB < 0.7 p_FA, 0.7 p_MA < p_MB) and max-min (the best of the two plans' lowest mean
-    is p_FA) give the same swap. Proportional at level 1 asks both their own optimum:
+    is p_FA) give the same swap; the max-min runs start from it, the plan of the last
+    probe that reached their floor. Proportional at level 1 asks both their own optimum:
     both go to Aastad, paying the target penalties."""
     cfg = RunConfig.model_validate(
         {
@@ -183,6 +184,15 @@ def test_fairness_floor_moves_the_woman_and_reports_its_price(tmp_path: Path) ->
     assert groups.loc[("sum", "proportional", "women"), "own_optimum"] == pytest.approx(p_fa)
     common = summary.loc[("sum", "maxmin"), "level"]
     assert p_fb < common <= p_fa and common == pytest.approx(p_fa, abs=(p_fa - p_fb) / 2**5)
+    # the max-min runs go on from the swap, the plan of the probe that reached the
+    # floor: it is their first incumbent, before any bound; the others start with a bound
+    for name, run in study.runs.items():
+        first = run.solution.trace.iloc[0]
+        if name.endswith("/maxmin"):
+            assert first["event"] == "incumbent"
+            assert first["objective"] == pytest.approx(run.solution.objective)
+        else:
+            assert first["event"] == "bound"
     # at least one member works: a single's score is his or her own chance, so the same
     assert summary.loc[("at_least_one", "absolute"), "price_of_fairness"] == pytest.approx(price)
     explained = study.runs["sum/absolute"].tables["explanations"].astype(str)

@@ -9,7 +9,8 @@ Rules (the floors they give each group :math:`G`, as a mean employment probabili
   Paulson, Sturt & Weng, EC 2023);
 - ``maxmin``: the highest common floor every group can reach together, found by
   bisection between the lowest group mean of the unconstrained plan and the lowest own
-  optimum (``MAXMIN_STEPS`` halvings).
+  optimum (``MAXMIN_STEPS`` halvings); its runs start from the plan of the last probe
+  that reached the floor.
 
 The **price of fairness** of a rule is ``1 - labour / unconstrained labour`` (Bertsimas,
 Farias & Trichakis 2011): the share of the labour score the floors cost. The study
@@ -297,9 +298,15 @@ def fairness(
     outcomes: list[Any] = []
     runs: dict[str, Run] = {}
 
-    def record(aggregation: str, rule: str, lvl: float, floors: dict[str, float]) -> Run:
+    def record(
+        aggregation: str,
+        rule: str,
+        lvl: float,
+        floors: dict[str, float],
+        start: np.ndarray | None = None,
+    ) -> Run:
         say(f"fairness: {aggregation}, {rule}")
-        run = place(inst, configured(aggregation, floors), progress)
+        run = place(inst, configured(aggregation, floors), progress, start=start)
         solution = placement_solution(run)
         has = solution.status.has_solution
         a = solution.assignment
@@ -341,16 +348,20 @@ def fairness(
             if solved.status.has_solution
             else np.nan
         )
-    common = None
+    common, reaching = None, None
     if "maxmin" in chosen:
-        common = _maxmin_floor(data, config, expectations, own, outcomes[0].means, say)
+        common, reaching = _maxmin_floor(
+            data, config, expectations, own, outcomes[0].means, base_solution.assignment, say
+        )
     for aggregation in AGGREGATIONS:
         if aggregation != "sum":
             record(aggregation, "none", np.nan, {})
         for rule in chosen:
             if rule == "maxmin":
                 assert common is not None
-                record(aggregation, rule, common, dict.fromkeys(groups, common))
+                # from the plan that reached the floor (it meets the floors under either
+                # aggregation): the run goes on from where the bisection's probe stopped
+                record(aggregation, rule, common, dict.fromkeys(groups, common), reaching)
             else:
                 lvl = floor if rule == "absolute" else level
                 assert lvl is not None
@@ -372,11 +383,13 @@ def _maxmin_floor(
     expectations: list[Any],
     own: dict[str, float],
     unconstrained: dict[str, float],
+    plan: np.ndarray,
     say: Progress,
-) -> float:
-    """The highest common floor all groups reach together, by bisection: the lowest
-    group mean of the unconstrained plan is reachable, none is above the lowest own
-    optimum; a probe that ends without a plan counts as unreachable."""
+) -> tuple[float, np.ndarray]:
+    """The highest common floor all groups reach together, by bisection, and a plan
+    that reaches it: the lowest group mean of the unconstrained ``plan`` is reachable,
+    none is above the lowest own optimum; a probe that ends without a plan counts as
+    unreachable, one that ends with a plan gives the plan."""
 
     low = min(unconstrained.values())
     high = min(value for value in own.values() if np.isfinite(value))
@@ -390,8 +403,11 @@ def _maxmin_floor(
             f"fairness: max-min probe {step}/{MAXMIN_STEPS}: floor {middle:.4f} "
             + ("reached" if reached else "not reached")
         )
-        low, high = (middle, high) if reached else (low, middle)
-    return low
+        if reached:
+            low, plan = middle, solved.assignment
+        else:
+            high = middle
+    return low, plan
 
 
 def write_fairness(result: FairnessStudy, out: str | Path) -> Path:
