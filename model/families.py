@@ -265,6 +265,12 @@ class Family:
         family's rows at ``ELASTIC_PENALTY`` per unit."""
         return self.slack_vars
 
+    def municipality_of(self, d: PlacementData, keys: np.ndarray) -> np.ndarray:
+        """The municipality of each of rows ``keys`` of a family whose rows each belong
+        to one (``per_municipality``: keyed dimension by dimension, ``k * M + m``)."""
+        assert self.per_municipality, self.name
+        return keys % d.n_municipalities
+
     def activity(self, d: PlacementData, assignment: np.ndarray) -> np.ndarray:
         """Every row's value under an integral assignment (-1 = unplaced): the sum of its
         entries over the assignment's pairs."""
@@ -1230,6 +1236,17 @@ class RowState:
         return tuple(
             i for i, f in enumerate(self.families) if f.per_municipality == per_municipality
         )
+
+    def broken_municipalities(self) -> np.ndarray:
+        """The municipalities one of whose own rows (band, capacity) lies outside its
+        sides."""
+        found = [
+            self.families[f].municipality_of(
+                self.d, np.flatnonzero(self.rows[f].outside(self.now[f]) > TOLERANCE)
+            )
+            for f in self.positions(per_municipality=True)
+        ]
+        return np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *found]))
 
     def off(self, family: int, key: int) -> float:
         """How far row ``key`` of family ``family`` (position) lies outside its sides."""

@@ -105,7 +105,17 @@ def repair_bounds(
     capacity) that are broken, all at once, or else the most violated row moves share
     (region band, bounded part, group floor), by the moves that bring them nearest at
     the least loss of objective per unit, over distinct municipalities; moves keep
-    every other limit. Bounded by work."""
+    every other limit. Where a municipality's own rows stay broken, once more with
+    every compatible move into and out of those municipalities added to ``pairs``.
+    Bounded by work."""
+    a = _repair(d, pairs, assignment, max_passes)
+    broken = RowState(d, a).broken_municipalities()
+    if len(broken):  # once more, with every move into and out of them
+        a = _repair(d, _with_moves_at(d, pairs, a, broken), a, max_passes)
+    return a
+
+
+def _repair(d: PlacementData, pairs: Pairs, assignment: np.ndarray, max_passes: int) -> np.ndarray:
     a = assignment.copy()
     value = d.value(pairs.h, pairs.m)
     for _ in range(max_passes):
@@ -113,6 +123,20 @@ def repair_bounds(
         if not (_repair_local(d, pairs, a, moves) or _repair_shared(d, pairs, a, moves)):
             break
     return a
+
+
+def _with_moves_at(
+    d: PlacementData, pairs: Pairs, assignment: np.ndarray, municipalities: np.ndarray
+) -> Pairs:
+    """``pairs`` and every compatible pair into ``municipalities`` or of a household
+    placed in one of them."""
+    into_h, j = np.nonzero(d.allowed[:, municipalities])
+    there = np.flatnonzero(np.isin(assignment, municipalities))
+    out_i, out_m = np.nonzero(d.allowed[there])
+    h = np.concatenate([pairs.h, into_h, there[out_i]])
+    m = np.concatenate([pairs.m, municipalities[j], out_m])
+    keys = np.unique(h.astype(np.int64) * d.n_municipalities + m)
+    return Pairs(keys // d.n_municipalities, keys % d.n_municipalities)
 
 
 def _repair_local(d: PlacementData, pairs: Pairs, a: np.ndarray, moves: _Moves) -> int:

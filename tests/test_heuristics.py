@@ -81,8 +81,10 @@ def test_repair_brings_municipalities_back_within_their_bands() -> None:
     """The tiny instance in band mode (90-110% of the targets 7 / 2 / 2 / 0, one person
     of slack): every one of the 233 plans that breaks a band is repaired to a plan that
     breaks none (a rounded LP solution in band mode breaks bands; before, the repair
-    left them). With no slack, where single moves cannot always reach the bands, a
-    repair never adds to the persons outside them nor breaks another row."""
+    left them), also when given no pairs but the plan's own (it adds the moves into and
+    out of the broken municipalities). With no slack, where single moves cannot always
+    reach the bands, a repair never adds to the persons outside them nor breaks another
+    row."""
     for slack, lower, upper in ((1, 0.9, 1.1), (0, 0.8, 1.2)):
         settings = config(
             target_mode="band", band_slack_persons=slack, band_lower=lower, band_upper=upper
@@ -91,7 +93,7 @@ def test_repair_brings_municipalities_back_within_their_bands() -> None:
         assert d.target.tolist() == [7, 2, 2, 0]
         pairs = all_pairs(d)
         options = [np.flatnonzero(d.allowed[h]).tolist() for h in range(d.n_households)]
-        broken = repaired = 0
+        broken = repaired = unaided = 0
         for combo in itertools.product(*options):
             a = np.array(combo)
             before = constraint_violations(d, a)
@@ -102,10 +104,16 @@ def test_repair_brings_municipalities_back_within_their_bands() -> None:
             assert set(after["family"]) <= {"taakstelling band"}
             assert after["violation"].sum() <= before["violation"].sum()
             repaired += not len(after)
+            # given only the plan's own pairs (no move), the repair adds every move into
+            # and out of the broken municipalities
+            own = Pairs(np.arange(d.n_households), a)
+            alone = constraint_violations(d, repair_bounds(d, own, a))
+            assert alone["violation"].sum() <= before["violation"].sum()
+            unaided += not len(alone)
         if slack:
-            assert (broken, repaired) == (233, 233)
+            assert (broken, repaired, unaided) == (233, 233, 233)
         else:
-            assert (broken, repaired) == (248, 184)
+            assert (broken, repaired, unaided) == (248, 184, 184)
 
 
 def test_repair_brings_a_plan_back_within_capacities(tmp_path: Path) -> None:
