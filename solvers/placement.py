@@ -611,8 +611,10 @@ class _Search:
         self, start: Pairs | None = None
     ) -> tuple[Outcome, Pairs, np.ndarray, dict[str, np.ndarray]] | PlacementSolution:
         """Column generation to the LP optimum over all compatible pairs, from ``start``
-        (default: :func:`initial_pairs`); phase 1 first when those pairs cannot meet the
-        hard rows."""
+        (default: :func:`initial_pairs`). When those pairs cannot meet the hard rows, the
+        LP goes on with them elastic (each person of a broken row at the elastic
+        penalty), so that pricing brings in the pairs that meet them; only when it
+        converges with a row still broken does phase 1 decide."""
         d = self.d
         lp = _LP(
             self, initial_pairs(d, self.config.search) if start is None else start, phase_one=False
@@ -622,12 +624,24 @@ class _Search:
         else:
             outcome = self._timed_solve(lp.session, self.clock.left())
         if outcome.status == Status.INFEASIBLE and not self.elastic:
-            self.say("the first pairs cannot meet every hard rule: phase 1")
+            self.say("the first pairs cannot meet every hard rule: those rows elastic")
+            lp = _LP(self, lp.pairs(), phase_one=False, elastic=True)
+            done = self._rounds(lp, self._timed_solve(lp.session, self.clock.left()))
+            if isinstance(done, PlacementSolution):
+                return done
+            if lp.violation(done) <= PHASE_ONE_TOLERANCE:
+                return self._optimum(lp, done)
+            self.say("the elastic LP still breaks a hard rule: phase 1")
             found = self.phase_one(lp.pairs())
             if isinstance(found, PlacementSolution):
                 return found
             lp = _LP(self, found, phase_one=False)
             outcome = self._timed_solve(lp.session, self.clock.left())
+        done = self._rounds(lp, outcome)
+        return done if isinstance(done, PlacementSolution) else self._optimum(lp, done)
+
+    def _rounds(self, lp: _LP, outcome: Outcome) -> Outcome | PlacementSolution:
+        """Price and add pairs to ``lp`` (solved: ``outcome``) until none is left."""
         for rounds in range(1, self.config.search.max_rounds + 1):
             if rounds > 1:
                 outcome = self._timed_solve(lp.session, self.clock.left())
@@ -640,13 +654,21 @@ class _Search:
             assert outcome.objective is not None
             new_h, new_m = lp.price(outcome.row_duals)
             self.say(
-                f"LP round {rounds}: {lp.n_pairs:,} pairs, objective "
-                f"{-outcome.objective:,.2f}, {len(new_h):,} pairs priced in"
+                f"LP round {self.stats.get('lp_rounds', 0) + 1}: {lp.n_pairs:,} pairs, "
+                f"objective {-outcome.objective:,.2f}, {len(new_h):,} pairs priced in"
             )
+            self.stats["lp_rounds"] = self.stats.get("lp_rounds", 0) + 1
             if not len(new_h):
                 break
             lp.add(new_h, new_m)
-        self.stats.update(lp_rounds=rounds, lp_pairs=lp.n_pairs)
+        return outcome
+
+    def _optimum(
+        self, lp: _LP, outcome: Outcome
+    ) -> tuple[Outcome, Pairs, np.ndarray, dict[str, np.ndarray]]:
+        """The LP optimum over all pairs: its bound, duals and solution over pairs (an
+        elastic LP's only when it breaks no hard row: then it is the LP's optimum too)."""
+        self.stats["lp_pairs"] = lp.n_pairs
         self.z_lp = self.bound = outcome.objective
         self.lp_duals, self.maps = outcome.row_duals, lp.maps
         return outcome, lp.pairs(), lp.values(outcome), lp.maps
@@ -962,18 +984,23 @@ class _LP:
     In phase 1 the model is the elastic one with every pair free of cost and each hard
     row's slack costing the persons it stands for."""
 
-    def __init__(self, search: _Search, pairs: Pairs, *, phase_one: bool) -> None:
+    def __init__(
+        self, search: _Search, pairs: Pairs, *, phase_one: bool, elastic: bool = False
+    ) -> None:
         d = search.d
         core, rest = _row_complete(d, pairs)
         self.search, self.phase_one, self.first = search, phase_one, core
         t = time.perf_counter()
-        self.model = build_placement_model(d, core, relax=True, elastic=search.elastic or phase_one)
+        self.model = build_placement_model(
+            d, core, relax=True, elastic=search.elastic or phase_one or elastic
+        )
         self.compiled = compile_model(self.model)
         self.session = HighsSession(self.compiled, search.config, relax=True)
+        # the persons each elastic slack column stands for (0 for every other column)
+        persons = {id(var): n for var, n in violation_vars(self.model, d)}
+        self.slack_persons = np.array([persons.get(id(var), 0.0) for var in self.compiled.columns])
         if phase_one:
-            persons = {id(var): n for var, n in violation_vars(self.model, d)}
-            cost = np.array([persons.get(id(var), 0.0) for var in self.compiled.columns])
-            self.session.set_costs(cost)
+            self.session.set_costs(self.slack_persons)
         search.clock.build += time.perf_counter() - t
         self.maps = _row_maps(d, self.model, self.compiled)
         self.in_set = np.zeros((d.n_households, d.n_municipalities), dtype=bool)
@@ -1008,6 +1035,12 @@ class _LP:
 
     def pairs(self) -> Pairs:
         return Pairs(np.concatenate(self.hs), np.concatenate(self.ms))
+
+    def violation(self, outcome: Outcome) -> float:
+        """Persons by which the LP solution breaks the hard rows (its elastic slacks)."""
+        assert outcome.x is not None
+        n = len(self.slack_persons)
+        return float(self.slack_persons @ outcome.x[:n])
 
     def values(self, outcome: Outcome) -> np.ndarray:
         """LP values of the pairs in the order they were added (compiled columns first,

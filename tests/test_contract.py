@@ -163,24 +163,35 @@ def test_a_bounded_part_holds_in_the_full_solve() -> None:
     assert capped.duals["part_bounds"]["distance"] > 0  # one more km allowed is worth more
 
 
-def test_phase_one_finds_columns_when_the_first_pairs_cannot_meet_a_band() -> None:
+def test_elastic_lp_finds_columns_when_the_first_pairs_cannot_meet_a_band() -> None:
     """Starting column generation from pairs that send every household to province P1
     (Aastad; Bedorp for H4, its family tie) cannot meet province P2's band (at least 1
-    person): the first restricted LP is infeasible, but the model is not. Phase 1
-    prices the missing pairs in, and column generation ends at the LP optimum over all
-    pairs (not 'infeasible')."""
+    person): the first restricted LP is infeasible, but the model is not. The LP goes on
+    with that band elastic, prices the missing pairs in and ends at the LP optimum over
+    all pairs (not 'infeasible'), without phase 1. A band no plan can meet (P2 at least
+    twice its target) leaves the elastic LP broken: phase 1 then proves the model
+    infeasible over all pairs."""
     from asielplan.config import RegionBand
 
-    cfg = config(region_bands=(RegionBand(level="province", lower=0.8, upper=1.2),))
-    d = prepare_placement(read_instance(TINY), cfg)
-    first_allowed = d.allowed.argmax(axis=1)  # Aastad, or Bedorp for H4 (its tie)
-    assert set(first_allowed) == {0, 1}
-    start = Pairs(np.arange(d.n_households), first_allowed)
-    search = _Search(d, cfg.solver, lambda message: None, False, cfg.solver.time_limit)
-    found = search.column_generation(start)
-    assert not isinstance(found, PlacementSolution), found
-    assert search.stats["phase_one_rounds"] >= 1
-    assert search.z_lp is not None and -search.z_lp == pytest.approx(full_lp(TINY, cfg))
+    said: list[str] = []
+    for lower, upper in ((0.8, 1.2), (2.0, 3.0)):
+        cfg = config(region_bands=(RegionBand(level="province", lower=lower, upper=upper),))
+        d = prepare_placement(read_instance(TINY), cfg)
+        first_allowed = d.allowed.argmax(axis=1)  # Aastad, or Bedorp for H4 (its tie)
+        assert set(first_allowed) == {0, 1}
+        start = Pairs(np.arange(d.n_households), first_allowed)
+        search = _Search(d, cfg.solver, said.append, False, cfg.solver.time_limit)
+        found = search.column_generation(start)
+        if lower < 1:
+            assert not isinstance(found, PlacementSolution), found
+            assert "phase_one_rounds" not in search.stats
+            assert any(m.endswith("cannot meet every hard rule: those rows elastic") for m in said)
+            assert search.z_lp is not None and -search.z_lp == pytest.approx(full_lp(TINY, cfg))
+        else:
+            assert isinstance(found, PlacementSolution)
+            assert found.status == Status.INFEASIBLE
+            assert search.stats["phase_one_rounds"] >= 1
+            assert any(m.endswith("the elastic LP still breaks a hard rule: phase 1") for m in said)
 
 
 def test_gap_is_judged_with_one_tolerance() -> None:
