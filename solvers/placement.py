@@ -981,8 +981,9 @@ class _Search:
 class _LP:
     """A live restricted LP over a growing set of pairs (columns added as priced).
 
-    In phase 1 the model is the elastic one with every pair free of cost and each hard
-    row's slack costing the persons it stands for."""
+    With ``elastic`` (and in the elastic search) the model is the elastic one, each
+    hard row's slack at ``ELASTIC_PENALTY`` per person; in phase 1 too, but with every
+    pair free of cost and each slack costing the persons it stands for."""
 
     def __init__(
         self, search: _Search, pairs: Pairs, *, phase_one: bool, elastic: bool = False
