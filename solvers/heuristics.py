@@ -19,6 +19,9 @@ from asielplan.model.placement import (
     placed_persons,
 )
 
+# the most pairs a repair adds to reach municipalities whose own rows stay broken
+WIDEN_PAIRS = 200_000
+
 
 def assignment_from_x(d: PlacementData, pairs: Pairs, x: np.ndarray) -> np.ndarray:
     """Round a (possibly fractional) solution: each household to its largest x."""
@@ -101,13 +104,14 @@ def repair_bounds(
     d: PlacementData, pairs: Pairs, assignment: np.ndarray, max_passes: int = 100
 ) -> np.ndarray:
     """Bring every row a move can break back within its sides (a rounded LP solution
-    may break them): each pass repairs the rows of one municipality (taakstelling band,
-    capacity) that are broken, all at once, or else the most violated row moves share
-    (region band, bounded part, group floor), by the moves that bring them nearest at
-    the least loss of objective per unit, over distinct municipalities; moves keep
-    every other limit. Where a municipality's own rows stay broken, once more with
-    every compatible move into and out of those municipalities added to ``pairs``.
-    Bounded by work."""
+    may break them): each pass moves households towards the sides of every broken row
+    that belongs to one municipality (taakstelling band, capacity), or, when none of
+    those can be helped, of the most violated row moves share (region band, bounded
+    part, group floor), by the moves that bring them nearest at the least loss of
+    objective per unit, each municipality once a pass; moves keep every other limit.
+    Where a municipality's own rows stay broken, once more with every compatible move
+    into and out of those municipalities added to ``pairs`` (at most
+    :data:`WIDEN_PAIRS` pairs more). Bounded by work."""
     a = _repair(d, pairs, assignment, max_passes)
     broken = RowState(d, a).broken_municipalities()
     if len(broken):  # once more, with every move into and out of them
@@ -128,8 +132,17 @@ def _repair(d: PlacementData, pairs: Pairs, assignment: np.ndarray, max_passes: 
 def _with_moves_at(
     d: PlacementData, pairs: Pairs, assignment: np.ndarray, municipalities: np.ndarray
 ) -> Pairs:
-    """``pairs`` and every compatible pair into ``municipalities`` or of a household
-    placed in one of them."""
+    """``pairs`` and every compatible pair into ``municipalities`` (sorted) or of a
+    household placed in one of them: as many of ``municipalities``, in their order, as
+    keep the pairs added within :data:`WIDEN_PAIRS`, and at least one."""
+    held = np.flatnonzero(np.isin(assignment, municipalities))
+    out = np.bincount(
+        np.searchsorted(municipalities, assignment[held]),
+        weights=d.allowed[held].sum(axis=1),
+        minlength=len(municipalities),
+    )
+    added = np.cumsum(d.allowed[:, municipalities].sum(axis=0) + out)
+    municipalities = municipalities[: max(1, int(np.searchsorted(added, WIDEN_PAIRS, "right")))]
     into_h, j = np.nonzero(d.allowed[:, municipalities])
     there = np.flatnonzero(np.isin(assignment, municipalities))
     out_i, out_m = np.nonzero(d.allowed[there])
@@ -140,8 +153,9 @@ def _with_moves_at(
 
 
 def _repair_local(d: PlacementData, pairs: Pairs, a: np.ndarray, moves: _Moves) -> int:
-    """One pass of moves that bring the broken rows of one municipality (band,
-    capacity) nearer their sides; the number applied (0: none broken, or none helps)."""
+    """One pass of moves that bring the broken rows that belong to one municipality
+    (band, capacity) nearer their sides, summed over the rows a move touches, each in
+    its own unit; the number applied (0: none broken, or none helps)."""
     helps = np.zeros(len(pairs))
     for f in moves.state.positions(per_municipality=True):
         helps += moves.batch.brings_in(f)
@@ -245,8 +259,9 @@ def plan_from_choices(d: PlacementData, h: np.ndarray, m: np.ndarray, pairs: Pai
 
 
 def repair_and_improve(d: PlacementData, pairs: Pairs, assignment: np.ndarray) -> np.ndarray:
-    """``assignment`` brought within the rows a move can break (:func:`repair_bounds`),
-    then improved by moves (:func:`improve_by_moves`), both over ``pairs``: how every
+    """``assignment`` brought within the rows a move can break (:func:`repair_bounds`,
+    over ``pairs`` and, where a municipality's rows stay broken, moves into and out of
+    it), then improved by moves (:func:`improve_by_moves`) over ``pairs``: how every
     heuristic plan is finished."""
     return improve_by_moves(d, pairs, repair_bounds(d, pairs, assignment))
 

@@ -28,7 +28,10 @@ many to hand to a MIP solver, and almost none can be in an optimal solution. The
    gap for the full problem.
 
 When the first restricted LP is infeasible, that says nothing yet about the full model:
-**phase 1** then minimises the persons by which the hard rows are broken, pricing every
+column generation goes on over the elastic model (each person of a broken hard row at
+``ELASTIC_PENALTY``), whose duals price in the pairs that meet the rows; converged with
+no slack left, its optimum is the LP's. Only when it converges with a row still broken
+does **phase 1** minimise the persons by which the hard rows are broken, pricing every
 pair against that, until either no pair can reduce it (infeasibility proven over all
 pairs) or it reaches 0 (the pairs found make the LP feasible; column generation goes on
 from them). Only a proven infeasibility is reported, with the elastic model's diagnosis.
@@ -641,7 +644,10 @@ class _Search:
         return done if isinstance(done, PlacementSolution) else self._optimum(lp, done)
 
     def _rounds(self, lp: _LP, outcome: Outcome) -> Outcome | PlacementSolution:
-        """Price and add pairs to ``lp`` (solved: ``outcome``) until none is left."""
+        """Price and add pairs to ``lp`` (solved: ``outcome``) until none is left; at
+        most ``search.max_rounds`` rounds for each LP (``stats["lp_rounds"]`` and the
+        rounds' messages count over the run's LPs). An LP stopped before pricing
+        converged gives no bound: the incumbent, if any, without one."""
         for rounds in range(1, self.config.search.max_rounds + 1):
             if rounds > 1:
                 outcome = self._timed_solve(lp.session, self.clock.left())
@@ -659,9 +665,9 @@ class _Search:
             )
             self.stats["lp_rounds"] = self.stats.get("lp_rounds", 0) + 1
             if not len(new_h):
-                break
+                return outcome
             lp.add(new_h, new_m)
-        return outcome
+        return self.result(None, f"LP relaxation stopped: {self.config.search.max_rounds} rounds")
 
     def _optimum(
         self, lp: _LP, outcome: Outcome
@@ -708,8 +714,8 @@ class _Search:
         the incumbent is proven already. Every ``search.plan_every`` rounds (every round while
         there is no incumbent: the rounded LP often breaks a band) the municipalities'
         own choices of households become a plan (:func:`plan_from_choices`, brought
-        within bounded parts and group floors and improved by moves over the LP's
-        pairs), offered as the incumbent; every pair a municipality chose joins the
+        within every row a move can break and improved by moves over the LP's pairs),
+        offered as the incumbent; every pair a municipality chose joins the
         restricted MIP."""
         d = self.d
         if self.proven() or not lagrangian_applies(d):

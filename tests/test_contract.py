@@ -194,6 +194,27 @@ def test_elastic_lp_finds_columns_when_the_first_pairs_cannot_meet_a_band() -> N
             assert any(m.endswith("the elastic LP still breaks a hard rule: phase 1") for m in said)
 
 
+def test_an_lp_stopped_at_its_most_rounds_gives_no_bound() -> None:
+    """Column generation from pairs that need pricing, allowed one round
+    (``solver.search.max_rounds`` 1): the LP over the first pairs is no bound for the
+    model, so the search stops without one (and says why) instead of taking it."""
+    cfg = config()
+    d = prepare_placement(read_instance(TINY), cfg)
+    start = Pairs(np.arange(d.n_households), d.allowed.argmax(axis=1))
+    one = cfg.solver.model_copy(
+        update={"search": cfg.solver.search.model_copy(update={"max_rounds": 1})}
+    )
+    search = _Search(d, one, lambda message: None, False, one.time_limit)
+    found = search.column_generation(start)
+    assert isinstance(found, PlacementSolution)
+    assert found.bound is None and search.z_lp is None
+    assert found.message == "LP relaxation stopped: 1 rounds"
+    # with the default rounds the same start converges to the LP over all pairs
+    search = _Search(d, cfg.solver, lambda message: None, False, cfg.solver.time_limit)
+    assert not isinstance(search.column_generation(start), PlacementSolution)
+    assert -search.z_lp == pytest.approx(full_lp(TINY, cfg))  # type: ignore[operator]
+
+
 def test_gap_is_judged_with_one_tolerance() -> None:
     """An incumbent equal to its bound up to rounding is within a requested gap of 0;
     a real gap is not; the requested gap itself counts as proven."""

@@ -116,10 +116,34 @@ def test_repair_brings_municipalities_back_within_their_bands() -> None:
             assert (broken, repaired, unaided) == (248, 184, 184)
 
 
+def test_repair_widens_to_as_many_broken_municipalities_as_its_cap_allows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Given only the plan's own pairs, the tiny instance in band mode (one person of
+    slack): with no room for pairs beyond them (``WIDEN_PAIRS`` 0) the repair still
+    takes the moves into and out of one broken municipality, which repairs 125 of the
+    233 plans that break a band; with the default room, all of them."""
+    from asielplan.solvers import heuristics
+
+    settings = config(target_mode="band", band_slack_persons=1, band_lower=0.9, band_upper=1.1)
+    _, d = prepared(FIXTURES / "tiny", settings)
+    options = [np.flatnonzero(d.allowed[h]).tolist() for h in range(d.n_households)]
+    plans = [np.array(c) for c in itertools.product(*options)]
+    broken = [a for a in plans if len(constraint_violations(d, a))]
+
+    def repaired() -> int:
+        own = [repair_bounds(d, Pairs(np.arange(d.n_households), a), a) for a in broken]
+        return sum(not len(constraint_violations(d, a)) for a in own)
+
+    assert (len(broken), repaired()) == (233, 233)
+    monkeypatch.setattr(heuristics, "WIDEN_PAIRS", 0)
+    assert repaired() == 125
+
+
 def test_repair_brings_a_plan_back_within_capacities(tmp_path: Path) -> None:
     """The resettle fixture with school places (L1: 3 persons and 1 school place, L2: 2
     and 0; A 2 persons, B 1, C 2 with a child who needs a school place): all in L1
-    (4 persons) and B, C in L2 (3 persons) are repaired by one move to the only plan
+    (5 persons) and A, B in L2 (3 persons) are repaired by one move to the only plan
     within every capacity, A in L2 and B, C in L1; C in L2 (no school place there) needs
     two moves at once and stays; no repair adds to a capacity's overrun."""
     _, d = prepared(school_places(tmp_path, "L1,school_places,1\nL2,school_places,0\n"), config())
