@@ -159,11 +159,7 @@ def _repair_local(d: PlacementData, pairs: Pairs, a: np.ndarray, moves: _Moves) 
     helps = np.zeros(len(pairs))
     for f in moves.state.positions(per_municipality=True):
         helps += moves.batch.brings_in(f)
-    candidates = np.flatnonzero(moves.movable & moves.legal & (helps > 1e-9))
-    if not len(candidates):
-        return 0
-    ratio = moves.delta[candidates] / helps[candidates]
-    return _apply(d, pairs, a, moves, candidates[np.argsort(-ratio, kind="stable")])
+    return _apply_helping(d, pairs, a, moves, helps, 1e-9)
 
 
 def _repair_shared(d: PlacementData, pairs: Pairs, a: np.ndarray, moves: _Moves) -> int:
@@ -176,12 +172,26 @@ def _repair_shared(d: PlacementData, pairs: Pairs, a: np.ndarray, moves: _Moves)
         return 0
     direction = 1.0 if moves.state.now[f][key] < moves.state.rows[f].lower[key] else -1.0
     helps = direction * moves.batch.change(f, key)
-    candidates = np.flatnonzero(moves.movable & moves.legal & (helps > 1e-12))
+    return _apply_helping(d, pairs, a, moves, helps, 1e-12, repairing=(f, key))
+
+
+def _apply_helping(
+    d: PlacementData,
+    pairs: Pairs,
+    a: np.ndarray,
+    moves: _Moves,
+    helps: np.ndarray,
+    least: float,
+    repairing: tuple[int, int] | None = None,
+) -> int:
+    """Apply (:func:`_apply`) the legal moves that help by more than ``least``, the
+    least loss of objective per unit of help first; the number applied."""
+    candidates = np.flatnonzero(moves.movable & moves.legal & (helps > least))
     if not len(candidates):
         return 0
     ratio = moves.delta[candidates] / helps[candidates]
     order = candidates[np.argsort(-ratio, kind="stable")]
-    return _apply(d, pairs, a, moves, order, repairing=(f, key))
+    return _apply(d, pairs, a, moves, order, repairing=repairing)
 
 
 def _apply(

@@ -332,12 +332,9 @@ def target_covers(
     targets at once (0: each cover by regret alone)."""
     uses = np.zeros(len(persons), dtype=np.int64)
     covers: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(need)
-    for m in np.argsort(-need, kind="stable") if cover_uses else range(len(need)):
+    for m in np.argsort(-need, kind="stable"):
         column = regret[:, m]
-        if cover_uses:
-            order = np.lexsort((column, uses >= cover_uses))
-        else:
-            order = np.argsort(column, kind="stable")
+        order = np.lexsort((column, (uses >= cover_uses) & (cover_uses > 0)))
         order = order[np.isfinite(column[order])]
         upto = int(np.searchsorted(np.cumsum(persons[order]), need[m])) + 1
         covers[m] = order[:upto]
