@@ -1157,11 +1157,23 @@ class MoveBatch:
         :attr:`RowState.families`) further out of its sides."""
         rows, now = self.state.rows[family], self.state.now[family]
         out = np.zeros(self.n, dtype=bool)
+        for ks, leave, kd, enter, _ in self._ends(family):
+            out |= rows.breaks(kd, now[kd], enter) | rows.breaks(ks, now[ks], leave)
+        return out
+
+    def _ends(
+        self, family: int
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per entry of family ``family``: the key each move leaves and that row's value
+        after it, the key it enters and that row's value after it, and whether the two
+        keys are one row (then both values are that row's)."""
+        now = self.state.now[family]
+        out = []
         for ks, cs, kd, cd in self.entries[family]:
             same = ks == kd
             enter = now[kd] + (cd - np.where(same, cs, 0.0))
             leave = now[ks] + (np.where(same, cd, 0.0) - cs)
-            out |= rows.breaks(kd, now[kd], enter) | rows.breaks(ks, now[ks], leave)
+            out.append((ks, leave, kd, enter, same))
         return out
 
     def brings_in(self, family: int) -> np.ndarray:
@@ -1170,10 +1182,7 @@ class MoveBatch:
         when it takes them further out)."""
         rows, now = self.state.rows[family], self.state.now[family]
         out = np.zeros(self.n)
-        for ks, cs, kd, cd in self.entries[family]:
-            same = ks == kd
-            enter = now[kd] + (cd - np.where(same, cs, 0.0))
-            leave = now[ks] + (np.where(same, cd, 0.0) - cs)
+        for ks, leave, kd, enter, same in self._ends(family):
             out += rows.outside(now[kd], kd) - rows.outside(enter, kd)
             out += np.where(same, 0.0, rows.outside(now[ks], ks) - rows.outside(leave, ks))
         return out
