@@ -1257,6 +1257,50 @@ class RowState:
         ]
         return np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *found]))
 
+    def keep_together(
+        self,
+        first: tuple[np.ndarray, np.ndarray, np.ndarray],
+        second: tuple[np.ndarray, np.ndarray, np.ndarray],
+        positions: tuple[int, ...],
+    ) -> np.ndarray:
+        """Per pair of moves (the i-th move of ``first`` and of ``second``, each
+        households, sources, destinations), whether together they take no row of the
+        families ``positions`` further out of its sides: each move's entries as it does
+        alone against the rows as they stand, summed where both touch one row. Exact for
+        rows linear in the households (a municipality's band and capacities); for the
+        others :meth:`apply_if_kept` is the check."""
+        one, two = MoveBatch(self, *first), MoveBatch(self, *second)
+        kept = np.ones(one.n, dtype=bool)
+        for f in positions:
+            rows, now = self.rows[f], self.now[f]
+            ends = [
+                end
+                for batch in (one, two)
+                for ks, cs, kd, cd in batch.entries[f]
+                for end in ((ks, -cs), (kd, cd))
+            ]
+            for key, _ in ends:
+                after = now[key] + sum(np.where(other == key, c, 0.0) for other, c in ends)
+                kept &= ~rows.breaks(key, now[key], after)
+        return kept
+
+    def apply_if_kept(self, h: np.ndarray, src: np.ndarray, dst: np.ndarray) -> bool:
+        """Apply the moves of households ``h`` (``src`` to ``dst``) together, one after
+        the other against the rows as they then stand, when together they take no row
+        further out of its sides (one move alone may: a swap of two households within
+        full bands); else leave every row as it was. Whether they were applied."""
+        before = [now.copy() for now in self.now]
+        placed = self.placed.copy()
+        for i in range(len(h)):
+            MoveBatch(self, h[i : i + 1], src[i : i + 1], dst[i : i + 1]).apply(0)
+        kept = not any(
+            rows.breaks(slice(None), was, now).any()
+            for rows, was, now in zip(self.rows, before, self.now, strict=True)
+        )
+        if not kept:
+            self.now, self.placed = before, placed
+        return kept
+
     def off(self, family: int, key: int) -> float:
         """How far row ``key`` of family ``family`` (position) lies outside its sides."""
         return float(self.rows[family].outside(self.now[family])[key])

@@ -21,6 +21,10 @@ from asielplan.model.placement import (
 
 # the most pairs a repair adds to reach municipalities whose own rows stay broken
 WIDEN_PAIRS = 200_000
+# the most ejections (two moves at once) of each kind a pass of the local search weighs,
+# and the most it tries to apply (each a check of every row)
+EJECTIONS = 1_000_000
+EJECTION_TRIES = 5_000
 
 
 def assignment_from_x(d: PlacementData, pairs: Pairs, x: np.ndarray) -> np.ndarray:
@@ -76,6 +80,8 @@ def improve_by_moves(
     pairs: Pairs,
     assignment: np.ndarray,
     max_passes: int = 100,
+    *,
+    eject: bool = True,
 ) -> np.ndarray:
     """Local search: move households to other candidate municipalities while that raises
     the objective (pair value plus the change in target penalties), never breaking a
@@ -83,7 +89,8 @@ def improve_by_moves(
     assignment keeps.
 
     Each pass evaluates every candidate move at once and applies the best improving moves
-    that touch distinct municipalities; it stops when no move improves, after
+    that touch distinct municipalities; when no single move improves and ``eject``, a
+    pass of ejections (two moves at once, :func:`_eject`). It stops when neither improves, after
     ``max_passes`` passes: bounded by work, not by the clock, so that it does the same
     on a loaded machine as on an idle one.
     """
@@ -92,12 +99,184 @@ def improve_by_moves(
     for _ in range(max_passes):
         moves = _Moves(d, pairs, a, value)
         candidates = np.flatnonzero(moves.movable & moves.legal & (moves.delta > 1e-7))
-        if not len(candidates):
-            break
-        order = candidates[np.argsort(-moves.delta[candidates], kind="stable")]
-        if not _apply(d, pairs, a, moves, order):
+        if len(candidates):
+            order = candidates[np.argsort(-moves.delta[candidates], kind="stable")]
+            if _apply(d, pairs, a, moves, order):
+                continue
+        if not (eject and _eject(d, pairs, value, a)):
             break
     return a
+
+
+def _eject(d: PlacementData, pairs: Pairs, value: np.ndarray, a: np.ndarray) -> int:
+    """One pass of ejections, two moves at once: household h1 from municipality m1 to m2
+    (a pair of ``pairs``), ejecting a household h2 of m2 to m3, where together they
+    raise the objective: m3 is m1 (a swap, by any compatible pair) or, in soft mode, a
+    municipality short of its target while m1 holds more than its own (a chain, by a
+    pair of ``pairs``). With households of different sizes they move persons where
+    single moves cannot, every municipality near its target; of one size, they trade
+    places where neither move alone pays. The best first, each household once a pass,
+    each weighed again at the persons the pass has left in its municipalities and kept
+    only when together its moves take no row further out of its sides
+    (:meth:`~asielplan.model.families.RowState.keep_together` for a municipality's own
+    rows, all at once; :meth:`~asielplan.model.families.RowState.apply_if_kept` for
+    every row, as it applies), at most :data:`EJECTION_TRIES` tried. The number
+    applied."""
+    h1, h2, m1, m2, m3, values, gain = _ejections(d, pairs, value, a)
+    state = RowState(d, a)
+    # the rows of one municipality checked for every ejection at once (near full bands
+    # most break one); each kept one checked again, every row, as it applies
+    kept = state.keep_together((h1, m1, m2), (h2, m2, m3), state.positions(per_municipality=True))
+    load = state.placed  # kept up to date by the state as ejections apply
+    moved = np.zeros(d.n_households, dtype=bool)
+    n = d.persons.astype(float)
+    applied = tries = 0
+    for k in np.argsort(-gain, kind="stable"):
+        if moved[h1[k]] or moved[h2[k]] or not kept[k]:
+            continue
+        # the gain again, the penalties at the persons the pass has left there
+        ms = np.array([m1[k], m2[k], m3[k]]) if m3[k] != m1[k] else np.array([m1[k], m2[k]])
+        change = np.array([-n[h1[k]], n[h1[k]] - n[h2[k]], n[h2[k]]])[: len(ms)]
+        if len(ms) == 2:
+            change[0] += n[h2[k]]
+        penalty = d.target_penalty(ms, load[ms]) - d.target_penalty(ms, load[ms] + change)
+        if values[k] + penalty.sum() <= 1e-7:
+            continue
+        if tries == EJECTION_TRIES:
+            break
+        tries += 1
+        hs, src, dst = np.array([h1[k], h2[k]]), np.array([m1[k], m2[k]]), np.array([m2[k], m3[k]])
+        if not state.apply_if_kept(hs, src, dst):
+            continue
+        a[hs] = dst
+        moved[hs] = True
+        applied += 1
+    return applied
+
+
+def _ejections(
+    d: PlacementData, pairs: Pairs, value: np.ndarray, a: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """The ejections of :func:`_eject` that raise the objective (``value``: the pairs'
+    values): (h1, h2, m1, m2, m3, the change in pair values, gain). At most
+    :data:`EJECTIONS` swaps and as many chains are weighed: the swaps of the first moves
+    out of a municipality off its target first, then of the most valuable first moves;
+    the chains of the first moves whose best chain could raise the objective."""
+    src = a[pairs.h]
+    moves = np.flatnonzero((src >= 0) & (src != pairs.m))
+    placed = np.flatnonzero(a >= 0)
+    now = np.zeros(d.n_households)  # each household's value where it is
+    now[placed] = d.value(placed, a[placed])
+    load = placed_persons(d, a).astype(float)
+    soft = d.target is not None and d.config.target_mode == "soft"
+    src_m, dst_m, h_m = src[moves], pairs.m[moves], pairs.h[moves]
+    worth = value[moves] - now[h_m]
+    shift = _Shift(d, load)
+    n1 = d.persons[h_m]
+    # swaps: first moves with every household of m2 compatible with m1
+    off = np.zeros(len(moves), dtype=bool)
+    if soft:
+        assert d.target is not None
+        off = load[src_m] != d.target[src_m]
+    order = np.lexsort((-worth, ~off))
+    held = placed[np.argsort(a[placed], kind="stable")]
+    i, k = _joined(a[held], dst_m[order])
+    i, h2 = order[i], held[k]
+    ok = d.allowed[h2, src_m[i]]
+    i, h2 = i[ok], h2[ok]
+    found = [(i, h2, src_m[i], d.value(h2, src_m[i]))]
+    if soft:
+        assert d.target is not None
+        # chains: out of a municipality over its target, h2 on to one short of its own
+        over = np.flatnonzero(load[src_m] > d.target[src_m])
+        on = np.flatnonzero(load[dst_m] < d.target[dst_m])
+        on = on[np.argsort(src_m[on], kind="stable")]
+        could = (
+            worth[over]
+            + _best_in(src_m[on], worth[on], dst_m[over])
+            + shift.most(dst_m[over], n1[over], -1)
+            + shift(src_m[over], -n1[over])
+            + shift.table.max()
+        )
+        i, j = _joined(src_m[on], dst_m[over], could > 1e-7)
+        i, j = over[i], on[j]
+        found.append((i, h_m[j], dst_m[j], value[moves[j]]))
+    first, h2, m3, v2 = (np.concatenate(x) for x in zip(*found, strict=True))
+    h1, m1, m2 = h_m[first], src_m[first], dst_m[first]
+    n1, n2 = d.persons[h1], d.persons[h2]
+    swap = m3 == m1
+    gain = (
+        worth[first]
+        + v2
+        - now[h2]
+        + shift(m2, n1 - n2)
+        + np.where(swap, shift(m1, n2 - n1), shift(m1, -n1) + shift(m3, n2))
+    )
+    keep = gain > 1e-7
+    return (
+        h1[keep],
+        h2[keep],
+        m1[keep],
+        m2[keep],
+        m3[keep],
+        worth[first][keep] + v2[keep] - now[h2][keep],
+        gain[keep],
+    )
+
+
+def _best_in(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Per ``wanted`` key, the largest of ``values`` whose ``keys`` (sorted) are that key
+    (-inf: none)."""
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else keys
+    if not len(starts):
+        return np.full(len(wanted), -np.inf)
+    best = np.maximum.reduceat(values, starts)
+    at = np.clip(np.searchsorted(keys[starts], wanted), 0, len(starts) - 1)
+    return np.where(keys[starts][at] == wanted, best[at], -np.inf)
+
+
+def _joined(
+    keys: np.ndarray, wanted: np.ndarray, use: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every (i, j) with ``keys[j] == wanted[i]`` (``keys`` sorted) for the i where ``use``
+    (all by default), in the order of i, as many of them as keep the pairs within
+    :data:`EJECTIONS`."""
+    lo = np.searchsorted(keys, wanted, "left")
+    many = np.searchsorted(keys, wanted, "right") - lo
+    if use is not None:
+        many = np.where(use, many, 0)
+    i = np.flatnonzero((np.cumsum(many) <= EJECTIONS) & (many > 0))
+    j, offset = _expand(many[i])
+    return i[j], lo[i][j] + offset
+
+
+class _Shift:
+    """``shift(m, n)``: by how much the target penalty of municipalities ``m`` falls when
+    ``n`` persons (negative: leave) join the ``load`` they hold; from a table."""
+
+    def __init__(self, d: PlacementData, load: np.ndarray) -> None:
+        self.size = int(d.persons.max()) if d.n_households else 0
+        n = np.arange(-2 * self.size, 2 * self.size + 1)
+        m = np.arange(d.n_municipalities)
+        after = d.target_penalty(np.repeat(m, len(n)), (load[:, None] + n[None, :]).ravel())
+        self.table = d.target_penalty(m, load)[:, None] - after.reshape(len(m), len(n))
+
+    def __call__(self, m: np.ndarray, n: np.ndarray) -> np.ndarray:
+        return self.table[m, n + 2 * self.size]
+
+    def most(self, m: np.ndarray, n: np.ndarray, sign: int) -> np.ndarray:
+        """The most ``shift(m, n + sign * n2)`` over households of any size n2 (one of
+        size n2 leaves, -1, or comes, 1, with the ``n`` persons)."""
+        out = np.full(len(m), -np.inf)
+        for n2 in range(1, self.size + 1):
+            out = np.maximum(out, self(m, n + sign * n2))
+        return out
+
+
+def _expand(many: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each position ``j`` repeated ``many[j]`` times, with its count 0..many[j]-1."""
+    j = np.repeat(np.arange(len(many)), many)
+    return j, np.arange(len(j)) - np.repeat(np.cumsum(many) - many, many)
 
 
 def repair_bounds(
@@ -253,7 +432,8 @@ def plan_from_choices(d: PlacementData, h: np.ndarray, m: np.ndarray, pairs: Pai
     the knapsacks of the Lagrangian bound). A household chosen once goes there; one
     chosen by several goes where it is worth most; one chosen by none is inserted,
     largest first, where it adds most among its compatible municipalities. Then
-    :func:`repair_and_improve` over ``pairs`` and the plan's own pairs."""
+    :func:`repair_and_improve` over ``pairs`` and the plan's own pairs, without ejections (a
+    plan a subgradient round; the ejections cost more than the rounds gain)."""
     assignment = np.full(d.n_households, -1, dtype=np.int64)
     order = np.lexsort((d.value(h, m), h))  # per household, its most valuable choice last
     last = _last_of_each(h[order])
@@ -265,15 +445,17 @@ def plan_from_choices(d: PlacementData, h: np.ndarray, m: np.ndarray, pairs: Pai
         np.concatenate([pairs.h, np.flatnonzero(placed)]),
         np.concatenate([pairs.m, plan[placed]]),
     )
-    return repair_and_improve(d, moves, plan)
+    return repair_and_improve(d, moves, plan, eject=False)
 
 
-def repair_and_improve(d: PlacementData, pairs: Pairs, assignment: np.ndarray) -> np.ndarray:
+def repair_and_improve(
+    d: PlacementData, pairs: Pairs, assignment: np.ndarray, *, eject: bool = True
+) -> np.ndarray:
     """``assignment`` brought within the rows a move can break (:func:`repair_bounds`,
     over ``pairs`` and, where a municipality's rows stay broken, moves into and out of
-    it), then improved by moves (:func:`improve_by_moves`) over ``pairs``: how every
-    heuristic plan is finished."""
-    return improve_by_moves(d, pairs, repair_bounds(d, pairs, assignment))
+    it), then improved by moves (:func:`improve_by_moves`, with ejections when
+    ``eject``) over ``pairs``: how every heuristic plan is finished."""
+    return improve_by_moves(d, pairs, repair_bounds(d, pairs, assignment), eject=eject)
 
 
 def _last_of_each(keys: np.ndarray) -> np.ndarray:
