@@ -90,9 +90,9 @@ def improve_by_moves(
 
     Each pass evaluates every candidate move at once and applies the best improving moves
     that touch distinct municipalities; when no single move improves and ``eject``, a
-    pass of ejections (two moves at once, :func:`_eject`). It stops when neither improves, after
-    ``max_passes`` passes: bounded by work, not by the clock, so that it does the same
-    on a loaded machine as on an idle one.
+    pass of ejections (two moves at once, :func:`_eject`). It stops when neither
+    improves, after ``max_passes`` passes: bounded by work, not by the clock, so that it
+    does the same on a loaded machine as on an idle one.
     """
     a = assignment.copy()
     value = d.value(pairs.h, pairs.m)
@@ -168,14 +168,13 @@ def _ejections(
     now = np.zeros(d.n_households)  # each household's value where it is
     now[placed] = d.value(placed, a[placed])
     load = placed_persons(d, a).astype(float)
-    soft = d.target is not None and d.config.target_mode == "soft"
     src_m, dst_m, h_m = src[moves], pairs.m[moves], pairs.h[moves]
     worth = value[moves] - now[h_m]
     shift = _Shift(d, load)
-    n1 = d.persons[h_m]
+    size = d.persons[h_m]
     # swaps: first moves with every household of m2 compatible with m1
     off = np.zeros(len(moves), dtype=bool)
-    if soft:
+    if d.soft_targets:
         assert d.target is not None
         off = load[src_m] != d.target[src_m]
     order = np.lexsort((-worth, ~off))
@@ -185,7 +184,7 @@ def _ejections(
     ok = d.allowed[h2, src_m[i]]
     i, h2 = i[ok], h2[ok]
     found = [(i, h2, src_m[i], d.value(h2, src_m[i]))]
-    if soft:
+    if d.soft_targets:
         assert d.target is not None
         # chains: out of a municipality over its target, h2 on to one short of its own
         over = np.flatnonzero(load[src_m] > d.target[src_m])
@@ -194,8 +193,8 @@ def _ejections(
         could = (
             worth[over]
             + _best_in(src_m[on], worth[on], dst_m[over])
-            + shift.most(dst_m[over], n1[over], -1)
-            + shift(src_m[over], -n1[over])
+            + shift.most(dst_m[over], size[over], -1)
+            + shift(src_m[over], -size[over])
             + shift.table.max()
         )
         i, j = _joined(src_m[on], dst_m[over], could > 1e-7)
@@ -432,8 +431,8 @@ def plan_from_choices(d: PlacementData, h: np.ndarray, m: np.ndarray, pairs: Pai
     the knapsacks of the Lagrangian bound). A household chosen once goes there; one
     chosen by several goes where it is worth most; one chosen by none is inserted,
     largest first, where it adds most among its compatible municipalities. Then
-    :func:`repair_and_improve` over ``pairs`` and the plan's own pairs, without ejections (a
-    plan a subgradient round; the ejections cost more than the rounds gain)."""
+    :func:`repair_and_improve` over ``pairs`` and the plan's own pairs, without ejections
+    (a plan every few subgradient rounds: there they cost more than they gain)."""
     assignment = np.full(d.n_households, -1, dtype=np.int64)
     order = np.lexsort((d.value(h, m), h))  # per household, its most valuable choice last
     last = _last_of_each(h[order])
