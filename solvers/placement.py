@@ -1203,8 +1203,11 @@ def _solve(
     assert outcome.row_duals is not None
     rounded = round_lp(d, lp_pairs, x)
     if not elastic:
-        rounded = repair_and_improve(d, lp_pairs, rounded)
+        # a plan at once by single moves, then ejections unless it is proven already
+        rounded = repair_and_improve(d, lp_pairs, rounded, eject=False)
     search.offer(rounded)
+    if not elastic and not search.proven():
+        search.offer(improve_by_moves(d, lp_pairs, rounded))
     say(
         f"LP bound {-search.z_lp:,.2f}; rounded solution "  # type: ignore[operator]
         + ("breaks a hard constraint" if search.objective is None else f"{-search.objective:,.2f}")
