@@ -1267,8 +1267,9 @@ class RowState:
         households, sources, destinations), whether together they take no row of the
         families ``positions`` further out of its sides: each move's entries as it does
         alone against the rows as they stand, summed where both touch one row. Exact for
-        rows linear in the households (a municipality's band and capacities); for the
-        others :meth:`apply_if_kept` is the check."""
+        rows linear in the households (bands, capacities, bounds on pair-linear parts,
+        group floors); a bound on a target gap, where both moves change one
+        municipality's persons, is estimated: :meth:`apply_if_kept` is the check."""
         one, two = MoveBatch(self, *first), MoveBatch(self, *second)
         kept = np.ones(one.n, dtype=bool)
         for f in positions:

@@ -118,30 +118,34 @@ def _eject(d: PlacementData, pairs: Pairs, value: np.ndarray, a: np.ndarray) -> 
     places where neither move alone pays. The best first, each household once a pass,
     each weighed again at the persons the pass has left in its municipalities and kept
     only when together its moves take no row further out of its sides
-    (:meth:`~asielplan.model.families.RowState.keep_together` for a municipality's own
-    rows, all at once; :meth:`~asielplan.model.families.RowState.apply_if_kept` for
-    every row, as it applies), at most :data:`EJECTION_TRIES` tried. The number
-    applied."""
+    (:meth:`~asielplan.model.families.RowState.keep_together`, all at once as the pass
+    starts; :meth:`~asielplan.model.families.RowState.apply_if_kept`, as each applies),
+    at most :data:`EJECTION_TRIES` tried. The number applied."""
     h1, h2, m1, m2, m3, values, gain = _ejections(d, pairs, value, a)
     state = RowState(d, a)
-    # the rows of one municipality checked for every ejection at once (near full bands
-    # most break one); each kept one checked again, every row, as it applies
-    kept = state.keep_together((h1, m1, m2), (h2, m2, m3), state.positions(per_municipality=True))
+    # every row checked for every ejection at once, against the rows as the pass starts
+    # (near full bands or a binding bound most break one); each kept one checked again
+    # as it applies, against the rows the pass has left
+    kept = state.keep_together((h1, m1, m2), (h2, m2, m3), tuple(range(len(state.families))))
     load = state.placed  # kept up to date by the state as ejections apply
     moved = np.zeros(d.n_households, dtype=bool)
+    changed = np.zeros(d.n_municipalities, dtype=bool)
     n = d.persons.astype(float)
     applied = tries = 0
     for k in np.argsort(-gain, kind="stable"):
         if moved[h1[k]] or moved[h2[k]] or not kept[k]:
             continue
-        # the gain again, the penalties at the persons the pass has left there
-        ms = np.array([m1[k], m2[k], m3[k]]) if m3[k] != m1[k] else np.array([m1[k], m2[k]])
-        change = np.array([-n[h1[k]], n[h1[k]] - n[h2[k]], n[h2[k]]])[: len(ms)]
-        if len(ms) == 2:
-            change[0] += n[h2[k]]
-        penalty = d.target_penalty(ms, load[ms]) - d.target_penalty(ms, load[ms] + change)
-        if values[k] + penalty.sum() <= 1e-7:
-            continue
+        ms = np.array([m1[k], m2[k], m3[k]])
+        if changed[ms].any():  # the gain again, at the persons the pass has left there
+            ms = ms[:2] if m3[k] == m1[k] else ms
+            change = np.array([n[h2[k]] - n[h1[k]], n[h1[k]] - n[h2[k]], n[h2[k]]])
+            if len(ms) == 3:
+                change[0] = -n[h1[k]]
+            penalty = d.target_penalty(ms, load[ms]) - d.target_penalty(
+                ms, load[ms] + change[: len(ms)]
+            )
+            if values[k] + penalty.sum() <= 1e-7:
+                continue
         if tries == EJECTION_TRIES:
             break
         tries += 1
@@ -149,7 +153,7 @@ def _eject(d: PlacementData, pairs: Pairs, value: np.ndarray, a: np.ndarray) -> 
         if not state.apply_if_kept(hs, src, dst):
             continue
         a[hs] = dst
-        moved[hs] = True
+        moved[hs] = changed[ms] = True
         applied += 1
     return applied
 
