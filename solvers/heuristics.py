@@ -82,6 +82,7 @@ def improve_by_moves(
     max_passes: int = 100,
     *,
     eject: bool = True,
+    stop: Callable[[], bool] | None = None,
 ) -> np.ndarray:
     """Local search: move households to other candidate municipalities while that raises
     the objective (pair value plus the change in target penalties), never breaking a
@@ -92,11 +93,14 @@ def improve_by_moves(
     that touch distinct municipalities; when no single move improves and ``eject``, a
     pass of ejections (two moves at once, :func:`_eject`). It stops when neither
     improves, after ``max_passes`` passes: bounded by work, not by the clock, so that it
-    does the same on a loaded machine as on an idle one.
+    does the same on a loaded machine as on an idle one; ``stop`` (the search's time
+    limit) is asked before each pass.
     """
     a = assignment.copy()
     value = d.value(pairs.h, pairs.m)
     for _ in range(max_passes):
+        if stop is not None and stop():
+            break
         moves = _Moves(d, pairs, a, value)
         candidates = np.flatnonzero(moves.movable & moves.legal & (moves.delta > 1e-7))
         if len(candidates):
@@ -452,13 +456,19 @@ def plan_from_choices(d: PlacementData, h: np.ndarray, m: np.ndarray, pairs: Pai
 
 
 def repair_and_improve(
-    d: PlacementData, pairs: Pairs, assignment: np.ndarray, *, eject: bool = True
+    d: PlacementData,
+    pairs: Pairs,
+    assignment: np.ndarray,
+    *,
+    eject: bool = True,
+    stop: Callable[[], bool] | None = None,
 ) -> np.ndarray:
     """``assignment`` brought within the rows a move can break (:func:`repair_bounds`,
     over ``pairs`` and, where a municipality's rows stay broken, moves into and out of
     it), then improved by moves (:func:`improve_by_moves`, with ejections when
-    ``eject``) over ``pairs``: how every heuristic plan is finished."""
-    return improve_by_moves(d, pairs, repair_bounds(d, pairs, assignment), eject=eject)
+    ``eject``, until ``stop``) over ``pairs``: how every heuristic plan is finished."""
+    plan = repair_bounds(d, pairs, assignment)
+    return improve_by_moves(d, pairs, plan, eject=eject, stop=stop)
 
 
 def _last_of_each(keys: np.ndarray) -> np.ndarray:

@@ -538,6 +538,10 @@ class _Search:
         """Seconds kept back for building and reading results: 5% of the limit, <= 1 s."""
         return min(1.0, 0.05 * self.clock.limit)
 
+    def out_of_time(self) -> bool:
+        """Whether the time left is only the reserve (what ends a phase)."""
+        return self.clock.left() <= self.reserve()
+
     def proven(self) -> bool:
         return (
             self.objective is not None
@@ -742,7 +746,7 @@ class _Search:
                     and within_gap(self.objective, -bound, self.config.mip_gap)
                 )
                 # the time limit holds here too: a bound at any multipliers is valid
-                or self.clock.left() <= self.reserve()
+                or self.out_of_time()
             ),
             by_key,
             on_round,
@@ -790,7 +794,7 @@ class _Search:
             self.proven()
             or self.objective is None
             or search.pattern_rounds == 0
-            or self.clock.left() <= self.reserve()
+            or self.out_of_time()
         ):
             return None
         started = time.perf_counter()
@@ -811,7 +815,7 @@ class _Search:
                     self.objective is not None
                     and within_gap(self.objective, -bound, self.config.mip_gap)
                 )
-                or self.clock.left() <= self.reserve()
+                or self.out_of_time()
             ),
             lambda: self.clock.left() - self.reserve(),
             box=search.pattern_box,
@@ -879,7 +883,7 @@ class _Search:
             return
         plan = found.assignment
         moves = _with_assignment(pairs, plan, d.n_municipalities)
-        plan = repair_and_improve(d, moves, plan)
+        plan = repair_and_improve(d, moves, plan, stop=self.out_of_time)
         kept = self.offer(plan)
         self.stats["priced_plan_kept"] = int(kept)
         if kept:
@@ -1207,7 +1211,7 @@ def _solve(
         rounded = repair_and_improve(d, lp_pairs, rounded, eject=False)
     search.offer(rounded)
     if not elastic and not search.proven():
-        search.offer(improve_by_moves(d, lp_pairs, rounded))
+        search.offer(improve_by_moves(d, lp_pairs, rounded, stop=search.out_of_time))
     say(
         f"LP bound {-search.z_lp:,.2f}; rounded solution "  # type: ignore[operator]
         + ("breaks a hard constraint" if search.objective is None else f"{-search.objective:,.2f}")
