@@ -1196,7 +1196,7 @@ def _solve(
     first = None
     if start is not None:  # before the LP, so that a run stopped early keeps it
         base = initial_pairs(d, config.search)
-        improved = improve_by_moves(d, base, start.astype(np.int64))
+        improved = improve_by_moves(d, base, start.astype(np.int64), stop=search.out_of_time)
         if search.offer(improved):
             say("the start assignment, improved by moves, is the incumbent")
         first = _with_assignment(base, start, d.n_municipalities)  # meets every row it meets
