@@ -1298,8 +1298,10 @@ class RowState:
             rows.breaks(slice(None), was, now).any()
             for rows, was, now in zip(self.rows, before, self.now, strict=True)
         )
-        if not kept:
-            self.now, self.placed = before, placed
+        if not kept:  # in place: whoever holds the arrays sees them as they were
+            for now, was in zip(self.now, before, strict=True):
+                now[:] = was
+            self.placed[:] = placed
         return kept
 
     def off(self, family: int, key: int) -> float:

@@ -327,7 +327,9 @@ def test_swaps_keep_full_bands() -> None:
     3, 1 persons): H2 (2 persons) to GM0003 alone breaks its band (5), but swapped with
     H3 (3 persons) it keeps every band (7, 1, 2, 1) and is applied together
     (:meth:`RowState.apply_if_kept`); H5 (4) swapped with H1 (1) would put 4 in GM0004:
-    not applied, the rows and persons as they were."""
+    not applied, the rows and persons as they were, in the arrays held before (the
+    local search re-weighs ejections on the persons it holds: restored by rebinding, it
+    weighed them on a refused ejection's persons)."""
     from asielplan.model.families import RowState, evaluate_assignment
 
     settings = config(target_mode="band", band_slack_persons=1, band_lower=0.9, band_upper=1.1)
@@ -357,9 +359,12 @@ def test_swaps_keep_full_bands() -> None:
     assert state.apply_if_kept(np.array([1, 2]), np.array([0, 2]), np.array([2, 0]))
     assert state.placed.tolist() == [7, 1, 2, 1]
     rows = [now.copy() for now in state.now]
+    held = state.placed, state.now[band]  # arrays a caller keeps (the local search does)
     assert not state.apply_if_kept(np.array([4, 0]), np.array([0, 3]), np.array([3, 0]))
     assert state.placed.tolist() == [7, 1, 2, 1]
     assert all((was == now).all() for was, now in zip(rows, state.now, strict=True))
+    assert held[0] is state.placed and held[1] is state.now[band]
+    assert held[0].tolist() == [7, 1, 2, 1] and (held[1] == rows[band]).all()
 
 
 def test_keep_together_is_the_rows_after_both_moves(tmp_path: Path) -> None:
