@@ -234,9 +234,9 @@ def _ejections(
 def _best_in(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Per ``wanted`` key, the largest of ``values`` whose ``keys`` (sorted) are that key
     (-inf: none)."""
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else keys
-    if not len(starts):
+    if not len(keys):
         return np.full(len(wanted), -np.inf)
+    starts = np.flatnonzero(np.r_[True, _last_of_each(keys)[:-1]])
     best = np.maximum.reduceat(values, starts)
     at = np.clip(np.searchsorted(keys[starts], wanted), 0, len(starts) - 1)
     return np.where(keys[starts][at] == wanted, best[at], -np.inf)
