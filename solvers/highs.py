@@ -331,9 +331,12 @@ class HighsSession:
         start: tuple[np.ndarray, np.ndarray] | None = None,
         node_limit: int | None = None,
         gap: float | None = None,
+        target: float | None = None,
     ) -> Outcome:
         """Run HiGHS; ``start`` is a (column index, value) warm start, completed by HiGHS;
-        ``gap``: a MIP's relative gap for this run (default: the configuration's).
+        ``gap``: a MIP's relative gap for this run (default: the configuration's);
+        ``target``: a MIP stops at its first plan of this objective or better (HiGHS's
+        ``objective_target``; status feasible, message ``kObjectiveTarget``).
 
         An LP is re-solved in place (its basis warm-starts the next run; HiGHS's clock
         runs on over runs, so the limit is set past the time used so far). A MIP runs on
@@ -353,6 +356,8 @@ class HighsSession:
                 h.setOptionValue("mip_max_nodes", int(node_limit))
             if gap is not None:
                 h.setOptionValue("mip_rel_gap", float(gap))
+            if target is not None and np.isfinite(target):
+                h.setOptionValue("objective_target", float(target))
         if start is not None:
             index, values = start
             h.setSolution(

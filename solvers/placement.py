@@ -95,7 +95,14 @@ from asielplan.solvers.highs import (
 )
 from asielplan.solvers.lagrange import Knapsacks, lagrangian_applies, lagrangian_bound
 from asielplan.solvers.patterns import Centre, pattern_bound, patterns_of
-from asielplan.solvers.result import ObjectivePart, Result, Status, relative_gap, within_gap
+from asielplan.solvers.result import (
+    ObjectivePart,
+    Result,
+    Status,
+    proof_target,
+    relative_gap,
+    within_gap,
+)
 
 log = logging.getLogger(__name__)
 
@@ -603,11 +610,23 @@ class _Search:
         node_limit: int | None = None,
         gap: float | None = None,
     ) -> Outcome:
+        # a MIP stops at its first plan that proves the run against the bound so far
+        target = (
+            None
+            if session.relax or self.bound is None
+            else proof_target(self.bound, self.config.mip_gap)
+        )
         t = time.perf_counter()
         outcome = session.solve(
-            time_limit=max(limit, MIN_RUN_SECONDS), start=start, node_limit=node_limit, gap=gap
+            time_limit=max(limit, MIN_RUN_SECONDS),
+            start=start,
+            node_limit=node_limit,
+            gap=gap,
+            target=target,
         )
         self.clock.solve += time.perf_counter() - t
+        if outcome.message == "kObjectiveTarget":
+            self.stats["target_stops"] = self.stats.get("target_stops", 0) + 1
         return outcome
 
     # ------------------------------------------------------------------ 1. LP

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 GAP_TOLERANCE = 1e-9  # relative slack when comparing a gap with the requested one
@@ -59,6 +60,16 @@ def within_gap(objective: float, bound: float, requested: float) -> bool:
     return slack <= ABS_TOLERANCE or slack <= (requested + GAP_TOLERANCE) * max(
         abs(objective), 1e-9
     )
+
+
+def proof_target(bound: float, requested: float) -> float:
+    """The highest minimisation objective that :func:`within_gap` proves within the
+    ``requested`` relative gap of ``bound`` (without its tolerances, so a little on the
+    safe side): a MIP of the search may stop at the first plan this good (HiGHS's
+    ``objective_target``), as no better plan is needed to prove the run."""
+    if bound < 0:
+        return bound / (1.0 + requested)
+    return bound / (1.0 - requested) if requested < 1.0 else np.inf
 
 
 @dataclass(frozen=True)

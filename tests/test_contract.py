@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pyomo.environ as pyo
 import pytest
 
 from asielplan.api import place, plan_reception
@@ -20,7 +21,7 @@ from asielplan.model.placement import Pairs, prepare_placement
 from asielplan.solvers.highs import HighsSession, compile_model
 from asielplan.solvers.placement import PlacementSolution, _Search
 from asielplan.solvers.reception import ReceptionSolution
-from asielplan.solvers.result import TIMING_KEYS, Result, Status, within_gap
+from asielplan.solvers.result import TIMING_KEYS, Result, Status, proof_target, within_gap
 
 from .placement_helpers import FIXTURES, config
 from .reception_helpers import write_reception_instance
@@ -222,6 +223,38 @@ def test_gap_is_judged_with_one_tolerance() -> None:
     assert not within_gap(100.0, 99.0, 0.0)
     assert within_gap(100.0, 99.9, 1e-3)
     assert not within_gap(100.0, 99.8, 1e-3)
+
+
+def test_the_proof_target_is_the_highest_objective_within_the_gap() -> None:
+    """Against a bound of -1,000 (min form) a gap of 1% proves -990.099 (1,000 / 1.01)
+    and not -989.9; against 99.9 a gap of 0.1% proves 100 and not 100.02."""
+    target = proof_target(-1000.0, 0.01)
+    assert target == pytest.approx(-1000.0 / 1.01)
+    assert within_gap(target, -1000.0, 0.01) and not within_gap(-989.9, -1000.0, 0.01)
+    target = proof_target(99.9, 1e-3)
+    assert target == pytest.approx(100.0)
+    assert within_gap(target, 99.9, 1e-3) and not within_gap(100.02, 99.9, 1e-3)
+
+
+def test_a_mip_stops_at_its_first_plan_as_good_as_the_target() -> None:
+    """A knapsack of 60 seeded items: solved, the optimum; with a target 1% short of it,
+    HiGHS stops at its first plan that good, before the optimum, as feasible and says
+    why (the search's MIPs stop so once a plan proves the run)."""
+    rng = np.random.default_rng(1)
+    weight = rng.integers(10, 100, 60)
+    value = weight + rng.integers(0, 10, 60)
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(range(60), domain=pyo.Binary)
+    m.cap = pyo.Constraint(
+        expr=sum(int(weight[i]) * m.x[i] for i in range(60)) <= weight.sum() // 2
+    )
+    m.obj = pyo.Objective(expr=sum(int(value[i]) * m.x[i] for i in range(60)), sense=pyo.maximize)
+    session = HighsSession(compile_model(m), SolverConfig(mip_gap=0.0), relax=False)
+    best = session.solve()
+    assert best.status == Status.OPTIMAL and best.objective == pytest.approx(-1851.0)
+    stopped = session.solve(target=0.99 * -1851.0)
+    assert stopped.status == Status.FEASIBLE and stopped.message == "kObjectiveTarget"
+    assert stopped.objective is not None and -1851.0 < stopped.objective <= 0.99 * -1851.0
 
 
 def test_mip_gap_zero_proves_the_optimum() -> None:
