@@ -791,7 +791,8 @@ class PartBounds(Family):
         return out
 
     def coupling(self, d: PlacementData) -> tuple[np.ndarray, np.ndarray] | None:
-        """The bounds on pair-linear parts (those on target gaps are left out)."""
+        """The bounds on pair-linear parts (those on target gaps are no pair's: see
+        :func:`~asielplan.solvers.lagrange.gaps_priced`)."""
         rows = self.rows(d)
         linear = np.array([row.part in PAIR_PARTS for row in d.bounded_parts], dtype=bool)
         return np.where(linear, rows.lower, np.nan), np.where(linear, rows.upper, np.nan)
@@ -1027,8 +1028,9 @@ def column_family(component: str) -> Family:
 
 def coupling_sides(d: PlacementData) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Lower and upper side of every row that couples municipalities, per row component
-    and key (NaN for a row the Lagrangian relaxation does not price: person capacities,
-    which the knapsacks keep, and bounds on target gaps, which are left out)."""
+    and key (NaN for a row the Lagrangian relaxation does not price per pair: person
+    capacities, which the knapsacks keep, and bounds on target gaps, which the knapsacks
+    keep in their target penalties or leave out)."""
     out = {}
     for family in COLUMN_FAMILIES:
         sides = family.coupling(d)

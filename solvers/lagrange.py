@@ -18,8 +18,10 @@ with :math:`f_m(p) = -\alpha (T_m - p)^+ - \beta (p - T_m)^+` for a soft target 
 within the band and :math:`-\infty` outside in band mode, 0 without a target,
 :math:`-\infty` above a person capacity), and the unplaced term only when a household
 may stay unplaced (penalty :math:`\pi` per person), :math:`b_r` the bound on the side
-of :math:`\mu_r`. Rows left out altogether (locks, bounds on target gaps) only loosen
-it. Every :math:`L(\lambda)` is an upper bound of the placement optimum (a
+of :math:`\mu_r`. A bound on a target gap (shortfall, excess, deviation: a function of
+each municipality's persons) is priced into :math:`f_m` at its dual under soft targets
+(:func:`gaps_priced`); rows left out altogether (locks, target gaps in band mode) only
+loosen it. Every :math:`L(\lambda)` is an upper bound of the placement optimum (a
 relaxation), and at the final LP's duals it is at most the LP bound (the knapsack
 over whole households is worth at most its linear relaxation), so the search starts
 there and lowers it by subgradient steps.
@@ -27,15 +29,23 @@ there and lowers it by subgradient steps.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from asielplan.model.families import coupling_sides, pair_terms
-from asielplan.model.placement import PlacementData, band_limits, household_chunks
+from asielplan.model.placement import (
+    PARTS,
+    SUMS_OF_PARTS,
+    PlacementData,
+    band_limits,
+    household_chunks,
+)
 
 STALL_ROUNDS, STALL_SHARE = 5, 1e-5  # stop when 5 rounds lowered the bound by < 0.001%
+PRICE_TOLERANCE = 1e-7  # a dual this small (per unit of its bound) prices nothing
 MAX_CELLS = 30_000_000  # municipality x persons x (households tried) cells of the knapsack tables
 
 
@@ -114,6 +124,65 @@ def _persons_range(d: PlacementData, C: np.ndarray, candidate: np.ndarray) -> np
     if "persons" in d.capacity_dimensions:
         top = np.minimum(top, d.capacity[d.capacity_dimensions.index("persons")])
     return np.ceil(top).astype(np.int64)
+
+
+def priced_weights(
+    d: PlacementData, duals: np.ndarray | None, factor: float, *, gaps_only: bool = False
+) -> tuple[dict[str, float], list[int]]:
+    r"""The objective's weights with each binding bound on a weighted part moved in at
+    its dual :math:`\mu_k` (maximisation sense, per unit of the bound, ``duals`` per
+    bounded part): the part's signed weight :math:`s_p w_p` becomes
+    :math:`s_p w_p - f \mu_k` (:math:`f` = ``factor``); a bound on a sum of parts
+    (deviation: shortfall and excess) moves into each of its parts' weights. Weighted
+    parts are the pair-linear ones (labour, distance, leaving the COA region, changes)
+    and, under soft targets, shortfall and excess (only those with ``gaps_only``). A
+    bound whose pricing would make a weight negative is not priced. Returns the new
+    weights by configuration key and the bounds priced (positions in
+    ``d.bounded_parts``)."""
+    weights: dict[str, float] = {}
+    priced: list[int] = []
+    if duals is None:
+        return weights, priced
+    soft = d.target is not None and d.config.target_mode == "soft"
+    for k, row in enumerate(d.bounded_parts):
+        if row.part in d.pair_parts() and not gaps_only:
+            parts: tuple[str, ...] = (row.part,)
+        else:
+            parts = SUMS_OF_PARTS.get(row.part, (row.part,))
+            if not (soft and set(parts) <= {"shortfall", "excess"}):
+                continue
+        if abs(duals[k]) <= PRICE_TOLERANCE:
+            continue
+        price = factor * float(duals[k])
+        update = {
+            PARTS[part].weight_key: weights.get(PARTS[part].weight_key, d.weight(part))
+            - PARTS[part].sign * price
+            for part in parts
+        }
+        if min(update.values()) >= 0:
+            weights.update(update)
+            priced.append(k)
+    return weights, priced
+
+
+def gaps_priced(d: PlacementData, duals: np.ndarray | None) -> tuple[PlacementData, float]:
+    r"""The model with the binding bounds on target gaps (shortfall, excess, deviation)
+    priced into its target penalties at their duals :math:`\mu_k` (soft targets only:
+    :func:`priced_weights`), and their constant :math:`\sum_k \mu_k b_k` (:math:`b_k` the
+    bound on the side of :math:`\mu_k`). A gap is a function of a municipality's persons,
+    so the knapsacks keep it exactly; the rows themselves the relaxation leaves out."""
+    weights, priced = priced_weights(d, duals, 1.0, gaps_only=True)
+    constant = 0.0
+    for k in priced:
+        assert duals is not None
+        row = d.bounded_parts[k]
+        side = row.upper if duals[k] > 0 else row.lower
+        if side is None:  # an open side's dual is no valid multiplier
+            return d, 0.0
+        constant += float(duals[k]) * side
+    if not weights:
+        return d, 0.0
+    return dataclasses.replace(d, config=d.config.model_copy(update=weights)), constant
 
 
 def penalties(d: PlacementData, persons: np.ndarray) -> np.ndarray:
@@ -271,6 +340,8 @@ def lagrangian_bound(
     Deterministic: rounds, no clock of its own (the caller's ``enough`` also says when
     the run's time is up)."""
     price, constant = coupling_prices(d, duals or {})
+    d, gaps = gaps_priced(d, (duals or {}).get("part_bound"))
+    constant += gaps
     values = pair_values(d) - price
     at_most_once = d.config.assignment == "at_most_once"
     unplaced_cost = d.config.unplaced_penalty * d.persons

@@ -54,6 +54,7 @@ from asielplan.solvers.highs import new_highs, scheduler_for
 from asielplan.solvers.lagrange import (
     Knapsacks,
     coupling_prices,
+    gaps_priced,
     lagrangian_applies,
     lagrangian_total,
     pair_values,
@@ -363,11 +364,17 @@ def pattern_bound(
     the multipliers it was found at, as
     :func:`~asielplan.solvers.lagrange.lagrangian_bound` and
     :func:`~asielplan.solvers.lagrange.coupling_prices` take them). ``on_round`` sees
-    each round's knapsacks. Deterministic: rounds and HiGHS's simplex, no clock of its
-    own."""
+    each round's knapsacks. Bounds on target gaps stay at the centre's prices, in the
+    patterns' target penalties (:func:`~asielplan.solvers.lagrange.gaps_priced`); the
+    bound is then never called exact. Deterministic: rounds and HiGHS's simplex, no
+    clock of its own."""
     empty = Pairs(np.zeros(0, np.int64), np.zeros(0, np.int64))
     if not lagrangian_applies(d):
         return PatternBound(np.inf, None, 0, False, 0, empty, np.zeros(0))
+    # bounds on target gaps stay priced at the centre's duals, in the patterns' values:
+    # then the bound is the Lagrangian dual at those prices, never called exact
+    priced, gaps = gaps_priced(d, None if centre is None else centre[2].get("part_bound"))
+    fixed_prices, d = priced is not d, priced
     base = pair_values(d)
     master = _Master(d, base, threads, seed)
     M = d.n_municipalities
@@ -403,14 +410,15 @@ def pattern_bound(
         taken += 1
         if on_round is not None:
             on_round(found)
-        bound = lagrangian_total(d, lam, found.value) + constant
+        bound = lagrangian_total(d, lam, found.value) + constant + gaps
         if bound < best - CLOSED_SHARE * max(1.0, abs(bound)):
             best, best_duals = bound, duals  # a serious step: the box moves here
             master.box(best_duals, width)
         added = master.add(patterns_of(found.h, found.m), duals)
         boxed = master.box_active(x)
         if not added and not boxed:
-            closed = True  # no pattern prices in and the box does not bind: exact
+            # no pattern prices in and the box does not bind: exact
+            closed = not fixed_prices
             break
         if not added:
             width *= 2  # the box binds: widen it

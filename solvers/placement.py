@@ -93,7 +93,13 @@ from asielplan.solvers.highs import (
     compile_model,
     solve_with_pyomo,
 )
-from asielplan.solvers.lagrange import Knapsacks, lagrangian_applies, lagrangian_bound
+from asielplan.solvers.lagrange import (
+    PRICE_TOLERANCE,
+    Knapsacks,
+    lagrangian_applies,
+    lagrangian_bound,
+    priced_weights,
+)
 from asielplan.solvers.patterns import Centre, pattern_bound, patterns_of
 from asielplan.solvers.result import (
     ObjectivePart,
@@ -107,10 +113,6 @@ from asielplan.solvers.result import (
 log = logging.getLogger(__name__)
 
 MIN_RUN_SECONDS = 0.05  # shortest time limit handed to one HiGHS run
-PRICE_TOLERANCE = 1e-7
-# the search with binding part bounds priced: each priced at this multiple of its dual
-# (a little above, so that the plan tends to keep the bound), to this share of the gap
-# asked, in this share of the time left
 NO_ROW, DROPPED_ROW = -1, -2  # in the row maps: no constraint; a constraint with no variable
 PHASE_ONE_TOLERANCE = 1e-6  # persons: a phase-1 optimum above this proves infeasibility
 
@@ -1245,26 +1247,15 @@ def _solve(
 def bounds_priced(
     d: PlacementData, duals: np.ndarray | None, factor: float
 ) -> PlacementData | None:
-    r"""The model with each binding bound on a weighted pair-linear part (labour,
-    distance, leaving the COA region, changes) moved into the objective at its LP dual
-    :math:`\mu_k` (maximisation sense): the part's signed weight :math:`s_p w_p`
-    becomes :math:`s_p w_p - f \mu_k`, the row's Lagrangian price a little raised
-    (:math:`f` = ``factor``: ``solver.search.bound_price_factor``). Other bounds stay
-    rows. None when no such bound binds (or pricing would make a weight negative)."""
-    if duals is None:
-        return None
-    kept, weights = [], {}
-    for k, row in enumerate(d.bounded_parts):
-        key = PARTS[row.part].weight_key if row.part in d.pair_parts() else ""
-        if key and abs(duals[k]) > PRICE_TOLERANCE:
-            price = factor * float(duals[k])
-            weight = d.weight(row.part) - PARTS[row.part].sign * price
-            if weight >= 0:
-                weights[key] = weight
-                continue
-        kept.append(row)
+    r"""The model with each binding bound on a weighted part moved into the objective
+    at its LP dual (:func:`~asielplan.solvers.lagrange.priced_weights`), the row's
+    Lagrangian price a little raised (``factor``: ``solver.search.bound_price_factor``),
+    and without those bounds' rows. Other bounds stay rows. None when no such bound
+    binds (or pricing would make a weight negative)."""
+    weights, priced = priced_weights(d, duals, factor)
     if not weights:
         return None
+    kept = [row for k, row in enumerate(d.bounded_parts) if k not in priced]
     return dataclasses.replace(d, config=d.config.model_copy(update=weights), bounded_parts=kept)
 
 

@@ -12,7 +12,13 @@ import pytest
 
 from asielplan.config import RunConfig, SearchConfig
 from asielplan.model.placement import Pairs
-from asielplan.solvers.lagrange import lagrangian_bound, pair_values, penalties, subproblems
+from asielplan.solvers.lagrange import (
+    gaps_priced,
+    lagrangian_bound,
+    pair_values,
+    penalties,
+    subproblems,
+)
 from asielplan.solvers.placement import solve_placement
 from asielplan.solvers.result import Status
 
@@ -62,9 +68,10 @@ def test_the_bound_holds_for_any_multipliers(mode: str) -> None:
 
 
 def test_coupling_rows_priced_by_any_duals_keep_the_bound() -> None:
-    """With a region band, a bound on distance and one on the shortfall (a row the
-    relaxation leaves out), L(lambda) with random multipliers on the coupling rows (any
-    sign: the sign picks the side) stays at least the brute-force optimum; the solver's
+    """With a region band, a bound on distance and ones on the shortfall and the
+    deviation (priced into the target penalties where the sign's side is bounded and the
+    penalties stay positive), L(lambda) with random multipliers on the coupling rows
+    (any sign: the sign picks the side) stays at least the brute-force optimum; the solver's
     bound with all this is still at least the optimum it proves; and at the LP's own
     duals (the distance bound binds: its dual is not 0) L lies between the optimum and
     the LP bound."""
@@ -72,11 +79,16 @@ def test_coupling_rows_priced_by_any_duals_keep_the_bound() -> None:
 
     cfg = config(
         region_bands=(RegionBand(level="province", lower=0.9, upper=1.1),),
-        part_bounds={"distance": {"upper": 170.0}, "shortfall": {"upper": 4}},
+        part_bounds={
+            "distance": {"upper": 170.0},
+            "shortfall": {"upper": 4},
+            "deviation": {"lower": 1, "upper": 6},
+        },
     )
     _, d = prepared(FIXTURES / "tiny", cfg)
     best, _ = brute_force(d)
     rng = np.random.default_rng(9)
+    gaps = 0
     for _ in range(50):
         lam = rng.normal(0, 60, d.n_households)
         duals = {
@@ -85,6 +97,8 @@ def test_coupling_rows_priced_by_any_duals_keep_the_bound() -> None:
         }
         value = lagrangian_bound(d, lam, -np.inf, rounds=1, duals=duals, aim_share=AIM).bound
         assert np.isfinite(value) and value >= best - 1e-6
+        gaps += gaps_priced(d, duals["part_bound"])[0] is not d
+    assert gaps >= 10  # of the 50, so many with a target gap priced
     solution = solve_placement(d, cfg.solver)
     assert solution.objective == pytest.approx(best)
     assert solution.bound is not None and solution.bound >= best - 1e-6

@@ -36,6 +36,31 @@ def test_a_binding_bound_moves_into_the_weights_at_its_dual() -> None:
     assert bounds_priced(d, np.zeros(len(order)), FACTOR) is None
 
 
+def test_a_bound_on_target_gaps_moves_into_the_target_penalties() -> None:
+    """On the tiny instance under soft targets, an upper bound on the deviation (dual
+    0.5) and one on the shortfall (dual 0.2): the priced model has no bound rows, its
+    shortfall penalty is the original plus (0.5 + 0.2) x factor and its excess penalty
+    plus 0.5 x factor, so each municipality's target penalty at every number of persons
+    is the original plus the priced gaps."""
+    bounds = {"deviation": {"upper": 3.0}, "shortfall": {"upper": 2.0}}
+    cfg = config(part_bounds=bounds)
+    _, d = prepared(FIXTURES / "tiny", cfg)
+    order = [row.part for row in d.bounded_parts]
+    duals = np.array([{"deviation": 0.5, "shortfall": 0.2}[part] for part in order])
+    priced = bounds_priced(d, duals, FACTOR)
+    assert priced is not None and priced.bounded_parts == []
+    alpha, beta = d.config.penalty_shortfall, d.config.penalty_excess
+    assert priced.config.penalty_shortfall == pytest.approx(alpha + 0.7 * FACTOR)
+    assert priced.config.penalty_excess == pytest.approx(beta + 0.5 * FACTOR)
+    assert d.target is not None
+    m = np.arange(d.n_municipalities)
+    for persons in range(0, 12):
+        p = np.full(d.n_municipalities, float(persons))
+        short, over = np.clip(d.target - p, 0, None), np.clip(p - d.target, 0, None)
+        gaps = FACTOR * (0.5 * (short + over) + 0.2 * short)
+        assert np.allclose(priced.target_penalty(m, p), d.target_penalty(m, p) + gaps)
+
+
 def test_a_tight_distance_bound_gets_a_priced_plan_within_it() -> None:
     """The embedded default with total distance at most 48,000 km (the fewest km are
     about 47,100; the labour-best plan moves about 116,000): the search prices the
