@@ -335,7 +335,7 @@ class HighsSession:
     ) -> Outcome:
         """Run HiGHS; ``start`` is a (column index, value) warm start, completed by HiGHS;
         ``gap``: a MIP's relative gap for this run (default: the configuration's);
-        ``target``: a MIP stops at its first plan of this objective or better (HiGHS's
+        ``target``: a MIP stops at its first plan better than this objective (HiGHS's
         ``objective_target``; status feasible, message ``kObjectiveTarget``).
 
         An LP is re-solved in place (its basis warm-starts the next run; HiGHS's clock

@@ -20,11 +20,11 @@ within the band and :math:`-\infty` outside in band mode, 0 without a target,
 may stay unplaced (penalty :math:`\pi` per person), :math:`b_r` the bound on the side
 of :math:`\mu_r`. A bound on a target gap (shortfall, excess, deviation: a function of
 each municipality's persons) is priced into :math:`f_m` at its dual under soft targets
-(:func:`gaps_priced`); rows left out altogether (locks, target gaps in band mode) only
-loosen it. Every :math:`L(\lambda)` is an upper bound of the placement optimum (a
-relaxation), and at the final LP's duals it is at most the LP bound (the knapsack
-over whole households is worth at most its linear relaxation), so the search starts
-there and lowers it by subgradient steps.
+(:func:`gaps_priced`); rows left out altogether (locks, and a bound on a target gap
+whose dual would make a penalty negative) only loosen it. Every :math:`L(\lambda)` is
+an upper bound of the placement optimum (a relaxation), and at the final LP's duals it
+is at most the LP bound (the knapsack over whole households is worth at most its linear
+relaxation), so the search starts there and lowers it by subgradient steps.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from asielplan.model.placement import (
 )
 
 STALL_ROUNDS, STALL_SHARE = 5, 1e-5  # stop when 5 rounds lowered the bound by < 0.001%
-PRICE_TOLERANCE = 1e-7  # a dual this small (per unit of its bound) prices nothing
+PRICE_TOLERANCE = 1e-7  # a dual (or reduced cost) this small prices nothing
 MAX_CELLS = 30_000_000  # municipality x persons x (households tried) cells of the knapsack tables
 
 

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from asielplan.model.families import coupling_sides, pair_terms
-from asielplan.model.placement import Pairs, PlacementData
+from asielplan.model.placement import TARGET_GAPS, Pairs, PlacementData
 from asielplan.solvers.highs import new_highs, scheduler_for
 from asielplan.solvers.lagrange import (
     Knapsacks,
@@ -371,10 +371,11 @@ def pattern_bound(
     empty = Pairs(np.zeros(0, np.int64), np.zeros(0, np.int64))
     if not lagrangian_applies(d):
         return PatternBound(np.inf, None, 0, False, 0, empty, np.zeros(0))
-    # bounds on target gaps stay priced at the centre's duals, in the patterns' values:
-    # then the bound is the Lagrangian dual at those prices, never called exact
-    priced, gaps = gaps_priced(d, None if centre is None else centre[2].get("part_bound"))
-    fixed_prices, d = priced is not d, priced
+    # bounds on target gaps stay priced at the centre's duals (or left out), in the
+    # patterns' values: then the bound is the Lagrangian dual at those prices, never
+    # called exact
+    fixed_prices = any(row.part in TARGET_GAPS for row in d.bounded_parts)
+    d, gaps = gaps_priced(d, None if centre is None else centre[2].get("part_bound"))
     base = pair_values(d)
     master = _Master(d, base, threads, seed)
     M = d.n_municipalities
@@ -425,4 +426,5 @@ def pattern_bound(
             master.box(best_duals, width)
         if enough(best):
             break
-    return PatternBound(best, value, taken, closed, master.n_patterns, *master.used_pairs(x))
+    master_value = None if value is None else value + gaps
+    return PatternBound(best, master_value, taken, closed, master.n_patterns, *master.used_pairs(x))

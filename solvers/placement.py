@@ -611,11 +611,15 @@ class _Search:
         start: tuple[np.ndarray, np.ndarray] | None = None,
         node_limit: int | None = None,
         gap: float | None = None,
+        *,
+        integral: bool = True,
     ) -> Outcome:
-        # a MIP stops at its first plan that proves the run against the bound so far
+        # a MIP stops at its first plan that proves the run against the bound so far;
+        # not where columns left continuous may take fractional values (``integral``
+        # False), as HiGHS would judge the fractional objective, not the plan read back
         target = (
             None
-            if session.relax or self.bound is None
+            if session.relax or self.bound is None or not integral
             else proof_target(self.bound, self.config.mip_gap)
         )
         t = time.perf_counter()
@@ -900,6 +904,9 @@ class _Search:
         )
         self.clock.build += found.timings.get("build_s", 0.0)
         self.clock.solve += found.timings.get("solve_s", 0.0)
+        if found.stats.get("target_stops"):
+            stops = self.stats.get("target_stops", 0) + found.stats["target_stops"]
+            self.stats["target_stops"] = stops
         if not found.status.has_solution:
             return
         plan = found.assignment
@@ -1142,7 +1149,9 @@ class _RestrictedMip:
         # a shorter limit follows the same path until the limit cuts it (anytime)
         limit = search.clock.left() - search.reserve()
         try:
-            outcome = search._timed_solve(self.session, limit, start, settings.lns_nodes, gap)
+            outcome = search._timed_solve(
+                self.session, limit, start, settings.lns_nodes, gap, integral=_singles_integral(d)
+            )
         finally:
             self.session.set_bounds(fixed, np.zeros(len(fixed)), np.ones(len(fixed)))
             self.session.set_integer(singles, True)
@@ -1178,7 +1187,7 @@ class _RestrictedMip:
         session.add_rows(held, held, starts, self.x_cols[order], np.ones(len(order)))
         session.set_integer(self.x_cols, False)
         try:
-            outcome = search._timed_solve(session, limit)
+            outcome = search._timed_solve(session, limit, integral=False)
         finally:
             session.delete_rows(np.arange(row0, row0 + len(keys)))
             session.set_integer(self.x_cols, True)
@@ -1257,6 +1266,18 @@ def bounds_priced(
         return None
     kept = [row for k, row in enumerate(d.bounded_parts) if k not in priced]
     return dataclasses.replace(d, config=d.config.model_copy(update=weights), bounded_parts=kept)
+
+
+def _singles_integral(d: PlacementData) -> bool:
+    """Whether single persons left continuous around fixed households take whole values
+    at the LP optimum: they form a transportation problem (per municipality and region
+    sums of persons or cases) unless a bounded part, a group floor or another capacity
+    couples them."""
+    return (
+        not d.bounded_parts
+        and not d.group_floors
+        and set(d.capacity_dimensions) <= {"persons", "cases"}
+    )
 
 
 def _timings(clock: _Clock) -> dict[str, float]:

@@ -63,13 +63,17 @@ def within_gap(objective: float, bound: float, requested: float) -> bool:
 
 
 def proof_target(bound: float, requested: float) -> float:
-    """The highest minimisation objective that :func:`within_gap` proves within the
-    ``requested`` relative gap of ``bound`` (without its tolerances, so a little on the
-    safe side): a MIP of the search may stop at the first plan this good (HiGHS's
-    ``objective_target``), as no better plan is needed to prove the run."""
+    """A minimisation objective that :func:`within_gap` proves within the ``requested``
+    relative gap of ``bound``: the highest by the relative gap alone (its tolerance
+    left out, so a little on the safe side), and at least half the absolute tolerance
+    above the bound (a requested gap of 0, a bound near 0). A MIP of the search may
+    stop at its first plan better than this (HiGHS's ``objective_target``), as no better
+    plan is needed to prove the run."""
     if bound < 0:
-        return bound / (1.0 + requested)
-    return bound / (1.0 - requested) if requested < 1.0 else np.inf
+        relative = bound / (1.0 + requested)
+    else:
+        relative = bound / (1.0 - requested) if requested < 1.0 else np.inf
+    return max(relative, bound + ABS_TOLERANCE / 2)
 
 
 @dataclass(frozen=True)

@@ -227,13 +227,17 @@ def test_gap_is_judged_with_one_tolerance() -> None:
 
 def test_the_proof_target_is_the_highest_objective_within_the_gap() -> None:
     """Against a bound of -1,000 (min form) a gap of 1% proves -990.099 (1,000 / 1.01)
-    and not -989.9; against 99.9 a gap of 0.1% proves 100 and not 100.02."""
+    and not -989.9; against 99.9 a gap of 0.1% proves 100 and not 100.02; with a gap of
+    0, half the absolute tolerance (1e-6) above the bound."""
     target = proof_target(-1000.0, 0.01)
     assert target == pytest.approx(-1000.0 / 1.01)
     assert within_gap(target, -1000.0, 0.01) and not within_gap(-989.9, -1000.0, 0.01)
     target = proof_target(99.9, 1e-3)
     assert target == pytest.approx(100.0)
     assert within_gap(target, 99.9, 1e-3) and not within_gap(100.02, 99.9, 1e-3)
+    # a gap of 0 proves a plan within the absolute tolerance: half of it above the bound
+    assert proof_target(-50.0, 0.0) == pytest.approx(-50.0 + 5e-7, abs=1e-12)
+    assert within_gap(proof_target(-50.0, 0.0), -50.0, 0.0)
 
 
 def test_a_mip_stops_at_its_first_plan_as_good_as_the_target() -> None:

@@ -119,6 +119,33 @@ def test_coupling_rows_priced_by_any_duals_keep_the_bound() -> None:
     assert best - 1e-6 <= at_lp <= solution.lp_bound + 1e-6
 
 
+def test_a_binding_deviation_bound_is_priced_into_the_knapsacks() -> None:
+    """A generated instance (30 households, 8 municipalities, seed 3, penalties of 0.3
+    per person) whose plans leave 68 persons off target, with the deviation at most 48:
+    solved to a gap of 0 (1,135.29) below its LP bound (1,138.29). From the LP's duals
+    (the bound's is not 0) the Lagrangian bound lies between the two, at 1,136.32: the
+    relaxation keeps the bound in its penalties. Left out, it lies above the LP bound
+    (about 1,147); without the bound's constant, below the optimum (about 1,097)."""
+    cfg = config(
+        penalty_shortfall=0.3, penalty_excess=0.3, part_bounds={"deviation": {"upper": 48}}
+    )
+    cfg = cfg.model_copy(
+        update={"solver": cfg.solver.model_copy(update={"mip_gap": 0.0, "time_limit": 60})}
+    )
+    d = generated(8, 30, 3, cfg)
+    solution = solve_placement(d, cfg.solver)
+    assert solution.status == Status.OPTIMAL and solution.objective is not None
+    assert solution.objective == pytest.approx(1135.289, abs=1e-3)
+    assert solution.lp_bound == pytest.approx(1138.293, abs=1e-3)
+    lp = solution.duals
+    lam = lp["assignment"].reindex(d.household_ids.astype(str)).to_numpy(float)
+    duals = {"part_bound": lp["part_bounds"].reindex(["deviation"]).to_numpy(float)}
+    assert duals["part_bound"][0] > 0.5
+    bound = lagrangian_bound(d, lam, -np.inf, rounds=300, duals=duals, aim_share=AIM).bound
+    assert solution.objective - 1e-6 <= bound <= solution.lp_bound - 1.0
+    assert bound == pytest.approx(1136.318, abs=1e-3)
+
+
 @pytest.mark.parametrize("mode", ["soft", "band"])
 def test_each_municipality_gets_its_best_set_of_whole_households(mode: str) -> None:
     """The knapsack over household sizes is exact: on the tiny instance, for 20 seeded

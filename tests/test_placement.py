@@ -27,6 +27,7 @@ from asielplan.solvers.placement import (
     _RestrictedMip,
     _row_complete,
     _Search,
+    _singles_integral,
 )
 from asielplan.solvers.result import Status, proof_target, within_gap
 
@@ -690,3 +691,16 @@ def test_the_search_mips_stop_at_the_first_plan_that_proves_the_run() -> None:
     optimum = mip.session.solve(gap=0.0)
     assert optimum.status == Status.OPTIMAL and optimum.objective is not None
     assert optimum.objective < stopped.objective - 1.0
+
+
+def test_neighbourhoods_stop_at_the_target_only_where_their_singles_stay_whole() -> None:
+    """Neighbourhoods leave single persons continuous; their LP optimum is whole (a
+    transportation problem) on the tiny instance as it is and with province bands, so
+    those MIPs may stop at the proof target; a bound on distance couples the singles
+    (HiGHS's objective would then be a fractional one, not the plan read back), so they
+    do not."""
+    assert _singles_integral(prepared(TINY, config())[1])
+    bands = (RegionBand(level="province", lower=0.9, upper=1.1),)
+    assert _singles_integral(prepared(TINY, config(region_bands=bands))[1])
+    bounded = config(part_bounds={"distance": {"upper": 170.0}})
+    assert not _singles_integral(prepared(TINY, bounded)[1])
