@@ -39,6 +39,7 @@ from asielplan.model.families import coupling_sides, pair_terms
 from asielplan.model.placement import (
     PARTS,
     SUMS_OF_PARTS,
+    TARGET_GAPS,
     PlacementData,
     band_limits,
     household_chunks,
@@ -114,7 +115,7 @@ def _persons_range(d: PlacementData, C: np.ndarray, candidate: np.ndarray) -> np
     :math:`\\max(T_m + \\max n, \\text{their persons})`; without a target every
     candidate may be chosen; a band or a person capacity caps it."""
     n = d.persons.astype(float)
-    if d.target is not None and d.config.target_mode == "soft":
+    if d.soft_targets:
         worth = candidate & (d.config.penalty_excess * n[:, None] < C)
         top = np.maximum(d.target + n.max(initial=1), n @ worth)
     else:
@@ -143,14 +144,10 @@ def priced_weights(
     priced: list[int] = []
     if duals is None:
         return weights, priced
-    soft = d.target is not None and d.config.target_mode == "soft"
     for k, row in enumerate(d.bounded_parts):
-        if row.part in d.pair_parts() and not gaps_only:
-            parts: tuple[str, ...] = (row.part,)
-        else:
-            parts = SUMS_OF_PARTS.get(row.part, (row.part,))
-            if not (soft and set(parts) <= {"shortfall", "excess"}):
-                continue
+        parts = _weighted_parts(d, row.part)
+        if not parts or (gaps_only and row.part not in TARGET_GAPS):
+            continue
         if abs(duals[k]) <= PRICE_TOLERANCE:
             continue
         price = factor * float(duals[k])
@@ -163,6 +160,16 @@ def priced_weights(
             weights.update(update)
             priced.append(k)
     return weights, priced
+
+
+def _weighted_parts(d: PlacementData, bounded: str) -> tuple[str, ...]:
+    """The weighted parts of the objective a bound on ``bounded`` can be priced into:
+    the part itself when pair-linear; shortfall and excess (a deviation: both) under
+    soft targets; none otherwise."""
+    if bounded in d.pair_parts():
+        return (bounded,)
+    parts = SUMS_OF_PARTS.get(bounded, (bounded,))
+    return parts if d.soft_targets and set(parts) <= {"shortfall", "excess"} else ()
 
 
 def gaps_priced(d: PlacementData, duals: np.ndarray | None) -> tuple[PlacementData, float]:

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
 GAP_TOLERANCE = 1e-9  # relative slack when comparing a gap with the requested one
@@ -72,7 +71,7 @@ def proof_target(bound: float, requested: float) -> float:
     if bound < 0:
         relative = bound / (1.0 + requested)
     else:
-        relative = bound / (1.0 - requested) if requested < 1.0 else np.inf
+        relative = bound / (1.0 - requested) if requested < 1.0 else float("inf")
     return max(relative, bound + ABS_TOLERANCE / 2)
 
 
