@@ -526,8 +526,18 @@ class _Search:
         value = _min_objective(self.d, assignment, self.elastic)
         if value is None or (self.objective is not None and value >= self.objective - 1e-9):
             return False
+        first = self.objective is None
         self.assignment, self.objective = assignment, value
         self.events.append((self.clock.elapsed(), "incumbent", value, self._bound))
+        if first and not self.elastic:  # an elastic plan may break hard rules: no plan
+            self.say(
+                f"first plan {-value:,.2f}"
+                + (
+                    ""
+                    if self._bound is None
+                    else f", gap {relative_gap(value, self._bound):.3%} to the bound"
+                )
+            )
         return True
 
     def trace(self) -> pd.DataFrame:

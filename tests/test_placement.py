@@ -627,11 +627,15 @@ def test_a_shortfall_is_shared_in_proportion_to_the_taakstelling() -> None:
 def test_the_search_trace_tells_incumbent_and_bound_over_time() -> None:
     """trace (the incumbent and the bound at each change): seconds in order, every
     incumbent better than the one before, every bound tighter, each gap recomputed from
-    its row, and its last plan and bound those of the solution."""
+    its row, and its last plan and bound those of the solution. The progress tells the
+    first plan once, with its value and gap as in the trace's first incumbent."""
     from asielplan.config import RunConfig
     from asielplan.solvers.result import relative_gap
 
-    run = place(None, RunConfig.model_validate({"solver": {"time_limit": 10}}))
+    said: list[str] = []
+    run = place(
+        None, RunConfig.model_validate({"solver": {"time_limit": 10}}), progress=said.append
+    )
     sol = run.solution
     trace = sol.trace
     assert trace is not None
@@ -646,6 +650,11 @@ def test_the_search_trace_tells_incumbent_and_bound_over_time() -> None:
         assert row.gap == pytest.approx(relative_gap(-row.objective, -row.bound))
     assert incumbents.iloc[-1] == pytest.approx(sol.objective)
     assert trace["bound"].dropna().iloc[-1] == pytest.approx(sol.bound)
+    firsts = [m for m in said if "first plan" in m]
+    assert len(firsts) == 1
+    first = trace[trace["event"] == "incumbent"].iloc[0]
+    assert f"first plan {first.objective:,.2f}" in firsts[0]
+    assert f"gap {first.gap:.3%} to the bound" in firsts[0]
 
 
 def test_first_target_covers_overlap_less_with_cover_uses() -> None:
