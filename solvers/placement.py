@@ -343,12 +343,38 @@ def target_covers(
     covers: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(need)
     for m in np.argsort(-need, kind="stable"):
         column = regret[:, m]
-        order = np.lexsort((column, (uses >= cover_uses) & (cover_uses > 0)))
-        order = order[np.isfinite(column[order])]
-        upto = int(np.searchsorted(np.cumsum(persons[order]), need[m])) + 1
-        covers[m] = order[:upto]
-        uses[covers[m]] += 1
+        finite = np.isfinite(column)
+        worn = (uses >= cover_uses) & (cover_uses > 0)
+        cover = _least_first(column, np.flatnonzero(finite & ~worn), persons, need[m])
+        short = need[m] - persons[cover].sum()
+        if short > 0 or len(cover) == 0:  # every fresh household is in: worn ones next
+            cover = np.concatenate(
+                [cover, _least_first(column, np.flatnonzero(finite & worn), persons, short)]
+            )
+        covers[m] = cover
+        uses[cover] += 1
     return covers
+
+
+def _least_first(
+    value: np.ndarray, candidates: np.ndarray, persons: np.ndarray, need: float
+) -> np.ndarray:
+    """Of ``candidates`` (ascending indices), by least ``value`` (ties by index), those up
+    to and including the first whose persons together reach ``need`` (all when they never
+    do). Sorts only a few more than it takes: the selection grows until it reaches."""
+    taken = min(len(candidates), 64)
+    while True:
+        values = value[candidates]
+        if taken < len(candidates):
+            cut = values[np.argpartition(values, taken - 1)[:taken]].max()
+            pool = candidates[values <= cut]  # a prefix of the full order, ties and all
+        else:
+            pool = candidates
+        order = pool[np.argsort(value[pool], kind="stable")]
+        total = np.cumsum(persons[order])
+        if taken >= len(candidates) or (len(total) and total[-1] >= need):
+            return order[: int(np.searchsorted(total, need)) + 1]
+        taken *= 4
 
 
 def _bounded_pair_rows(d: PlacementData, rows: np.ndarray) -> list[tuple[np.ndarray, bool]]:

@@ -679,6 +679,33 @@ def test_first_target_covers_overlap_less_with_cover_uses() -> None:
         assert d.persons[cover].sum() >= need[m]
 
 
+def test_target_covers_take_households_in_the_order_of_one_full_sort() -> None:
+    """Each cover is the prefix, up to the household whose persons reach the need, of
+    one full sort of the compatible households by (already in cover_uses covers, regret,
+    index): checked on 400 seeded households, 30 municipalities with regrets of few
+    distinct values (many ties), a third incompatible, needs from 0 to all persons."""
+    from asielplan.solvers.placement import target_covers
+
+    rng = np.random.default_rng(11)
+    persons = rng.integers(1, 6, 400)
+    regret = rng.integers(0, 4, (400, 30)).astype(float)
+    regret[rng.random((400, 30)) < 0.33] = np.inf
+    need = rng.uniform(0, persons.sum() / 3, 30)
+    need[:3] = [0.0, 1.0, float(persons.sum() + 1)]
+    for cover_uses in (0, 1, 2):
+        uses = np.zeros(400, dtype=np.int64)
+        expected: list[np.ndarray] = [np.zeros(0, np.int64)] * 30
+        for m in np.argsort(-need, kind="stable"):
+            order = np.lexsort((regret[:, m], (uses >= cover_uses) & (cover_uses > 0)))
+            order = order[np.isfinite(regret[order, m])]
+            expected[m] = order[: int(np.searchsorted(np.cumsum(persons[order]), need[m])) + 1]
+            uses[expected[m]] += 1
+        got = target_covers(persons, regret, need, cover_uses)
+        for m in range(30):
+            assert got[m].tolist() == expected[m].tolist()
+        assert len(got[2]) == int(np.isfinite(regret[:, 2]).sum())  # never reaches: all
+
+
 def test_the_search_mips_stop_at_the_first_plan_that_proves_the_run() -> None:
     """A MIP of the search gets as its target the objective that the bound so far
     proves: on a generated instance (60 households, 12 municipalities, seed 3) with a gap of 2%,
