@@ -567,8 +567,10 @@ def _group_floor_rows(
     """The configured group floors with each group's expected employed members per pair
     (the members' probabilities of the run's one model; checked: the instance has
     members and no scores table)."""
+    if not config.group_floors:
+        return []  # before the probabilities: a run without floors does not need them
     p = run_probabilities(inst, labour)
-    if not config.group_floors or inst.members is None or p is None:
+    if inst.members is None or p is None:
         return []
     groups = sorted(config.group_floors)
     found = group_expectations(inst.households, inst.members, p, groups)
