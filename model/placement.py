@@ -245,6 +245,14 @@ class PlacementData:
             target - placed, 0, None
         ) + self.config.penalty_excess * np.clip(placed - target, 0, None)
 
+    def target_penalty_change(
+        self, m: np.ndarray, placed: np.ndarray, persons: np.ndarray | float
+    ) -> np.ndarray:
+        """By how much the :meth:`target_penalty` of municipalities ``m`` holding
+        ``placed`` persons falls when ``persons`` join them (negative: leave); what a move
+        gains on the targets. The one place every move's penalty change is computed."""
+        return self.target_penalty(m, placed) - self.target_penalty(m, placed + persons)
+
     def target_penalty_rows(self, placed: np.ndarray) -> np.ndarray:
         """:meth:`target_penalty` of every municipality for rows of placed persons
         (any shape ending in M)."""

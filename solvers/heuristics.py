@@ -57,14 +57,11 @@ class _Moves:
         self.movable = (current >= 0) & (current != pairs.m)
         cur = np.where(self.movable, current, 0)
         here = np.where(self.movable, d.value(pairs.h, cur), 0.0)
-        penalty = d.target_penalty
         self.delta = (
             value
             - here
-            + penalty(cur, load[cur])
-            - penalty(cur, load[cur] - n)
-            + penalty(pairs.m, load[pairs.m])
-            - penalty(pairs.m, load[pairs.m] + n)
+            + d.target_penalty_change(cur, load[cur], -n)
+            + d.target_penalty_change(pairs.m, load[pairs.m], n)
         )
         self.cur = cur
         self.state = RowState(d, a)
@@ -145,9 +142,7 @@ def _eject(d: PlacementData, pairs: Pairs, value: np.ndarray, a: np.ndarray) -> 
             change = np.array([n[h2[k]] - n[h1[k]], n[h1[k]] - n[h2[k]], n[h2[k]]])
             if len(ms) == 3:
                 change[0] = -n[h1[k]]
-            penalty = d.target_penalty(ms, load[ms]) - d.target_penalty(
-                ms, load[ms] + change[: len(ms)]
-            )
+            penalty = d.target_penalty_change(ms, load[ms], change[: len(ms)])
             if values[k] + penalty.sum() <= 1e-7:
                 continue
         if tries == EJECTION_TRIES:
@@ -265,8 +260,10 @@ class _Shift:
         self.size = int(d.persons.max()) if d.n_households else 0
         n = np.arange(-2 * self.size, 2 * self.size + 1)
         m = np.arange(d.n_municipalities)
-        after = d.target_penalty(np.repeat(m, len(n)), (load[:, None] + n[None, :]).ravel())
-        self.table = d.target_penalty(m, load)[:, None] - after.reshape(len(m), len(n))
+        change = d.target_penalty_change(
+            np.repeat(m, len(n)), np.repeat(load, len(n)), np.tile(n, len(m))
+        )
+        self.table = change.reshape(len(m), len(n))
 
     def __call__(self, m: np.ndarray, n: np.ndarray) -> np.ndarray:
         return self.table[m, n + 2 * self.size]
@@ -497,7 +494,7 @@ def _insert(
         n = d.persons[h]
         batch = state.batch(np.full(len(ms), h), np.full(len(ms), -1), ms)
         gain = d.value(np.full(len(ms), h), ms)
-        gain += d.target_penalty(ms, load[ms]) - d.target_penalty(ms, load[ms] + n)
+        gain += d.target_penalty_change(ms, load[ms], n)
         blocked = np.zeros(len(ms), dtype=bool)
         for f in range(len(state.families)):
             blocked |= batch.breaks(f)

@@ -426,3 +426,16 @@ def test_local_search_stops_when_asked() -> None:
         assert stopped.tolist() == once.tolist()
         longer += improve_by_moves(d, pairs, a).tolist() != once.tolist()
     assert longer == 213
+
+
+def test_the_target_penalty_change_of_a_move_by_hand() -> None:
+    """Soft targets of 5 persons, shortfall 2 and excess 3 a person (tiny instance's
+    municipalities): 4 persons joining 3 fall from 2 short (4) to 2 over (6), a change
+    of -2; 2 leaving 6 go from 1 over (3) to 1 short (2), +1; at the target nothing joins."""
+    from dataclasses import replace
+
+    _, d = prepared(FIXTURES / "tiny", config(penalty_shortfall=2.0, penalty_excess=3.0))
+    d = replace(d, target=np.full(d.n_municipalities, 5.0))
+    m = np.zeros(3, dtype=np.int64)
+    change = d.target_penalty_change(m, np.array([3.0, 6.0, 5.0]), np.array([4.0, -2.0, 0.0]))
+    assert change.tolist() == [-2.0, 1.0, 0.0]

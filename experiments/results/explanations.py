@@ -210,12 +210,8 @@ def _top_reasons(
     if d.soft_targets:
         placed = np.bincount(a[a >= 0], weights=d.persons[a >= 0], minlength=d.n_municipalities)
         n = d.persons[r].astype(float)
-        parts["penalty_to"] = -(
-            d.target_penalty(to, placed[to] + n) - d.target_penalty(to, placed[to])
-        )
-        parts["penalty_from"] = -np.where(
-            has, d.target_penalty(here, placed[here] - n) - d.target_penalty(here, placed[here]), 0
-        )
+        parts["penalty_to"] = d.target_penalty_change(to, placed[to], n)
+        parts["penalty_from"] = np.where(has, d.target_penalty_change(here, placed[here], -n), 0)
     if not parts:
         out[free] = WITHIN_GAP
         return out
