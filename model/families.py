@@ -265,11 +265,16 @@ class Family:
         family's rows at ``ELASTIC_PENALTY`` per unit."""
         return self.slack_vars
 
-    def municipality_of(self, d: PlacementData, keys: np.ndarray) -> np.ndarray:
-        """The municipality of each of rows ``keys`` of a family whose rows each belong
-        to one (``per_municipality``: keyed dimension by dimension, ``k * M + m``)."""
-        assert self.per_municipality, self.name
-        return keys % d.n_municipalities
+    def repair_municipalities(
+        self, d: PlacementData, keys: np.ndarray, placed: np.ndarray
+    ) -> np.ndarray:
+        """The municipalities where moves (into or out of them) bring rows ``keys`` back
+        within their sides, the persons placed as ``placed``: a row of one municipality
+        its own (``per_municipality``: keyed dimension by dimension, ``k * M + m``); none
+        where a move anywhere may help (a repair then widens nothing for it)."""
+        if self.per_municipality:
+            return keys % d.n_municipalities
+        return np.zeros(0, dtype=np.int64)
 
     def activity(self, d: PlacementData, assignment: np.ndarray) -> np.ndarray:
         """Every row's value under an integral assignment (-1 = unplaced): the sum of its
@@ -630,6 +635,12 @@ class RegionBands(Family):
         rows = self.rows(d)
         return rows.lower, rows.upper
 
+    def repair_municipalities(
+        self, d: PlacementData, keys: np.ndarray, placed: np.ndarray
+    ) -> np.ndarray:
+        """A band's region: its members."""
+        return np.concatenate([np.zeros(0, np.int64), *(d.regions[k].members for k in keys)])
+
     def add(self, model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, elastic: bool) -> None:
         if not d.regions:
             return
@@ -789,6 +800,17 @@ class PartBounds(Family):
             key = np.full(len(h), k)
             out.append((key, np.zeros(len(h)), key, change))
         return out
+
+    def repair_municipalities(
+        self, d: PlacementData, keys: np.ndarray, placed: np.ndarray
+    ) -> np.ndarray:
+        """A bound on a target gap: every municipality off its target (persons move out
+        of those above it and into those below); a pair-linear part's or the unplaced
+        persons' bound: none (a move anywhere may help)."""
+        gaps = [k for k in keys if d.bounded_parts[k].part in TARGET_GAPS]
+        if not gaps or d.target is None:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(placed != d.target)
 
     def coupling(self, d: PlacementData) -> tuple[np.ndarray, np.ndarray] | None:
         """The bounds on pair-linear parts (those on target gaps are no pair's: see
@@ -1249,13 +1271,15 @@ class RowState:
         )
 
     def broken_municipalities(self) -> np.ndarray:
-        """The municipalities one of whose own rows (band, capacity) lies outside its
-        sides."""
+        """The municipalities where moves can bring a row that lies outside its sides
+        back (:meth:`Family.repair_municipalities`): those of a broken row of one
+        municipality (band, capacity), a broken region band's members and, where a bound
+        on a target gap is broken, every municipality off its target."""
         found = [
-            self.families[f].municipality_of(
-                self.d, np.flatnonzero(self.rows[f].outside(self.now[f]) > TOLERANCE)
+            f.repair_municipalities(
+                self.d, np.flatnonzero(rows.outside(now) > TOLERANCE), self.placed
             )
-            for f in self.positions(per_municipality=True)
+            for f, rows, now in zip(self.families, self.rows, self.now, strict=True)
         ]
         return np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *found]))
 

@@ -292,9 +292,11 @@ def repair_bounds(
     those can be helped, of the most violated row moves share (region band, bounded
     part, group floor), by the moves that bring them nearest at the least loss of
     objective per unit, each municipality once a pass; moves keep every other limit.
-    Where a municipality's own rows stay broken, once more with every compatible move
-    into and out of those municipalities added to ``pairs`` (at most
-    :data:`WIDEN_PAIRS` pairs more). Bounded by work."""
+    Where rows stay broken, once more with every compatible move into and out of the
+    municipalities where moves can bring them back added to ``pairs``
+    (:meth:`~asielplan.model.families.RowState.broken_municipalities`: a municipality's
+    own rows, a region band's members, every municipality off its target for a bound on
+    a target gap; at most :data:`WIDEN_PAIRS` pairs more). Bounded by work."""
     a = _repair(d, pairs, assignment, max_passes)
     broken = RowState(d, a).broken_municipalities()
     if len(broken):  # once more, with every move into and out of them

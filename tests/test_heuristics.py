@@ -140,6 +140,26 @@ def test_repair_widens_to_as_many_broken_municipalities_as_its_cap_allows(
     assert repaired() == 125
 
 
+def test_repair_widens_to_the_municipalities_off_target_for_a_broken_deviation_bound() -> None:
+    """The tiny instance (targets 7, 2, 2, 0; households of 1, 2, 3, 1 and 4 persons)
+    with the total deviation from the targets at most 4 or 2 persons: of its 256 plans,
+    234 and 249 break the bound. Given only each plan's own pairs (no move at all), the
+    repair adds the moves into and out of every municipality off its target and brings
+    all 234, and 134 of the 249, back within every rule."""
+    from asielplan.model.placement import bounded_quantities
+
+    for bound, expected in ((4.0, (234, 234)), (2.0, (249, 134))):
+        _, d = prepared(FIXTURES / "tiny", config(part_bounds={"deviation": {"upper": bound}}))
+        assert d.target is not None and d.target.tolist() == [7, 2, 2, 0]
+        options = [np.flatnonzero(d.allowed[h]).tolist() for h in range(d.n_households)]
+        plans = [np.array(c) for c in itertools.product(*options)]
+        broken = [a for a in plans if len(constraint_violations(d, a))]
+        own = [repair_bounds(d, Pairs(np.arange(d.n_households), a), a) for a in broken]
+        kept = [a for a in own if not len(constraint_violations(d, a))]
+        assert (len(broken), len(kept)) == expected
+        assert all(bounded_quantities(d, a)["deviation"] <= bound for a in kept)
+
+
 def test_repair_brings_a_plan_back_within_capacities(tmp_path: Path) -> None:
     """The resettle fixture with school places (L1: 3 persons and 1 school place, L2: 2
     and 0; A 2 persons, B 1, C 2 with a child who needs a school place): all in L1
