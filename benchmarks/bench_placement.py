@@ -370,12 +370,18 @@ def print_bars(table: pd.DataFrame) -> None:
         print("first plan (seconds from the call, gap to the bound then; median over the runs)")
         for households in sorted(int(n) for n in ours["households"].unique()):
             size = ours[ours["households"] == households]
-            seconds, gap = size["first_plan_s"].median(), size["first_plan_gap"].median()
+            # a run without a first plan counts as never (infinitely late, no gap)
+            seconds_each = size["first_plan_s"].astype(float).fillna(np.inf)
+            gap_each = size["first_plan_gap"].astype(float).fillna(np.inf)
+            seconds, gap = seconds_each.median(), gap_each.median()
             line = f"  {households:>6,} households: {seconds:5.1f} s, gap {_pct(gap)}"
             if households in FIRST_PLAN_BAR:
                 bar_s, bar_gap = FIRST_PLAN_BAR[households]
-                met = seconds <= bar_s and gap <= bar_gap
-                line += f"; bar {bar_s:g} s within {_pct(bar_gap)}: {'met' if met else 'not met'}"
+                each = (seconds_each <= bar_s) & (gap_each <= bar_gap)  # both in one run
+                line += (
+                    f"; bar {bar_s:g} s within {_pct(bar_gap)}: met in {int(each.sum())} of "
+                    f"{len(each)} run(s)"
+                )
             print(line)
     for _, n in table[table["method"] == "straightforward"].iterrows():
         mine = ours[ours["households"] == n["households"]].median(numeric_only=True)

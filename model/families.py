@@ -639,7 +639,8 @@ class RegionBands(Family):
         self, d: PlacementData, keys: np.ndarray, placed: np.ndarray
     ) -> np.ndarray:
         """A band's region: its members."""
-        return np.concatenate([np.zeros(0, np.int64), *(d.regions[k].members for k in keys)])
+        members = (np.flatnonzero(d.regions[k].members) for k in keys)
+        return np.concatenate([np.zeros(0, np.int64), *members])
 
     def add(self, model: pyo.ConcreteModel, d: PlacementData, pairs: Pairs, elastic: bool) -> None:
         if not d.regions:
@@ -805,12 +806,13 @@ class PartBounds(Family):
         self, d: PlacementData, keys: np.ndarray, placed: np.ndarray
     ) -> np.ndarray:
         """A bound on a target gap: every municipality off its target (persons move out
-        of those above it and into those below); a pair-linear part's or the unplaced
-        persons' bound: none (a move anywhere may help)."""
+        of those above it and into those below), the furthest off first; a pair-linear
+        part's or the unplaced persons' bound: none (a move anywhere may help)."""
         gaps = [k for k in keys if d.bounded_parts[k].part in TARGET_GAPS]
         if not gaps or d.target is None:
             return np.zeros(0, dtype=np.int64)
-        return np.flatnonzero(placed != d.target)
+        off = np.abs(placed - d.target)
+        return np.flatnonzero(off > 0)[np.argsort(-off[off > 0], kind="stable")]
 
     def coupling(self, d: PlacementData) -> tuple[np.ndarray, np.ndarray] | None:
         """The bounds on pair-linear parts (those on target gaps are no pair's: see
@@ -1272,16 +1274,19 @@ class RowState:
 
     def broken_municipalities(self) -> np.ndarray:
         """The municipalities where moves can bring a row that lies outside its sides
-        back (:meth:`Family.repair_municipalities`): those of a broken row of one
-        municipality (band, capacity), a broken region band's members and, where a bound
-        on a target gap is broken, every municipality off its target."""
+        back (:meth:`Family.repair_municipalities`), each once, in the order the families
+        give them: those of a broken row of one municipality (band, capacity), a broken
+        region band's members and, where a bound on a target gap is broken, every
+        municipality off its target, the furthest off first."""
         found = [
             f.repair_municipalities(
                 self.d, np.flatnonzero(rows.outside(now) > TOLERANCE), self.placed
             )
             for f, rows, now in zip(self.families, self.rows, self.now, strict=True)
         ]
-        return np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *found]))
+        every = np.concatenate([np.zeros(0, dtype=np.int64), *found])
+        _, first = np.unique(every, return_index=True)
+        return every[np.sort(first)]
 
     def keep_together(
         self,

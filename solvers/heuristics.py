@@ -19,7 +19,7 @@ from asielplan.model.placement import (
     placed_persons,
 )
 
-# the most pairs a repair adds to reach municipalities whose own rows stay broken
+# the most pairs a repair adds to reach the municipalities where broken rows can be helped
 WIDEN_PAIRS = 200_000
 # the most ejections (two moves at once) of each kind a pass of the local search weighs,
 # and the most it tries to apply (each a check of every row)
@@ -317,12 +317,15 @@ def _repair(d: PlacementData, pairs: Pairs, assignment: np.ndarray, max_passes: 
 def _with_moves_at(
     d: PlacementData, pairs: Pairs, assignment: np.ndarray, municipalities: np.ndarray
 ) -> Pairs:
-    """``pairs`` and every compatible pair into ``municipalities`` (sorted) or of a
-    household placed in one of them: as many of ``municipalities``, in their order, as
-    keep the pairs added within :data:`WIDEN_PAIRS`, and at least one."""
+    """``pairs`` and every compatible pair into ``municipalities`` (distinct, the first
+    most in need) or of a household placed in one of them: as many of
+    ``municipalities``, in their order, as keep the pairs added within
+    :data:`WIDEN_PAIRS`, and at least one."""
     held = np.flatnonzero(np.isin(assignment, municipalities))
+    position = np.zeros(d.n_municipalities, dtype=np.int64)
+    position[municipalities] = np.arange(len(municipalities))
     out = np.bincount(
-        np.searchsorted(municipalities, assignment[held]),
+        position[assignment[held]],
         weights=d.allowed[held].sum(axis=1),
         minlength=len(municipalities),
     )
@@ -463,8 +466,8 @@ def repair_and_improve(
     stop: Callable[[], bool] | None = None,
 ) -> np.ndarray:
     """``assignment`` brought within the rows a move can break (:func:`repair_bounds`,
-    over ``pairs`` and, where a municipality's rows stay broken, moves into and out of
-    it), then improved by moves (:func:`improve_by_moves`, with ejections when
+    over ``pairs`` and, where rows stay broken, moves into and out of the municipalities
+    where they can be helped), then improved by moves (:func:`improve_by_moves`, with ejections when
     ``eject``, until ``stop``) over ``pairs``: how every heuristic plan is finished."""
     plan = repair_bounds(d, pairs, assignment)
     return improve_by_moves(d, pairs, plan, eject=eject, stop=stop)

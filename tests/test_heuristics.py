@@ -145,8 +145,10 @@ def test_repair_widens_to_the_municipalities_off_target_for_a_broken_deviation_b
     with the total deviation from the targets at most 4 or 2 persons: of its 256 plans,
     234 and 249 break the bound. Given only each plan's own pairs (no move at all), the
     repair adds the moves into and out of every municipality off its target and brings
-    all 234, and 134 of the 249, back within every rule."""
-    from asielplan.model.placement import bounded_quantities
+    all 234, and 134 of the 249, back within every rule; it widens to every municipality
+    off its target, the furthest off first."""
+    from asielplan.model.families import RowState
+    from asielplan.model.placement import bounded_quantities, placed_persons
 
     for bound, expected in ((4.0, (234, 234)), (2.0, (249, 134))):
         _, d = prepared(FIXTURES / "tiny", config(part_bounds={"deviation": {"upper": bound}}))
@@ -158,6 +160,37 @@ def test_repair_widens_to_the_municipalities_off_target_for_a_broken_deviation_b
         kept = [a for a in own if not len(constraint_violations(d, a))]
         assert (len(broken), len(kept)) == expected
         assert all(bounded_quantities(d, a)["deviation"] <= bound for a in kept)
+        for a in broken:  # every municipality off its target, the furthest off first
+            widened = RowState(d, a).broken_municipalities()
+            off = np.abs(placed_persons(d, a) - d.target)
+            assert set(widened.tolist()) == set(np.flatnonzero(off > 0).tolist())
+            assert (np.diff(off[widened]) <= 0).all()
+
+
+def test_repair_widens_to_a_broken_region_bands_members() -> None:
+    """Generated households (400 on 40 municipalities in 4 provinces, seed 3) with
+    province bands of +-5%; 20 seeded plans, each household at a random compatible
+    municipality, all break a band. The municipalities a repair widens to are the broken
+    provinces' members, and given only each plan's own pairs the repair brings all 20
+    back within every rule."""
+    from asielplan.config import RegionBand
+    from asielplan.model.families import RegionBands, RowState
+
+    band = RegionBand(level="province", lower=0.95, upper=1.05)
+    d = generated(40, 400, 3, config(region_bands=(band,)))
+    rng = np.random.default_rng(1)
+    broken_plans = repaired = 0
+    for _ in range(20):
+        a = np.array([rng.choice(np.flatnonzero(d.allowed[h])) for h in range(d.n_households)])
+        state = RowState(d, a)
+        f = next(i for i, fam in enumerate(state.families) if isinstance(fam, RegionBands))
+        off = np.flatnonzero(state.rows[f].outside(state.now[f]) > 1e-9)
+        members = {int(m) for k in off for m in np.flatnonzero(d.regions[k].members)}
+        assert set(state.broken_municipalities().tolist()) == members
+        broken_plans += bool(len(constraint_violations(d, a)))
+        plan = repair_bounds(d, Pairs(np.arange(d.n_households), a), a)
+        repaired += not len(constraint_violations(d, plan))
+    assert (broken_plans, repaired) == (20, 20)
 
 
 def test_repair_brings_a_plan_back_within_capacities(tmp_path: Path) -> None:
