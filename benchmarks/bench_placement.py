@@ -370,7 +370,7 @@ def print_bars(table: pd.DataFrame) -> None:
         print("first plan (seconds from the call, gap to the bound then; median over the runs)")
         for households in sorted(int(n) for n in ours["households"].unique()):
             size = ours[ours["households"] == households]
-            # a run without a first plan counts as never (infinitely late, no gap)
+            # a run without a first plan, or with one before any bound, counts as never
             seconds_each = size["first_plan_s"].astype(float).fillna(np.inf)
             gap_each = size["first_plan_gap"].astype(float).fillna(np.inf)
             seconds, gap = seconds_each.median(), gap_each.median()
@@ -399,7 +399,9 @@ def print_bars(table: pd.DataFrame) -> None:
 
 
 def _pct(value: Any) -> str:
-    return "-" if value is None or value != value else f"{100 * float(value):.3f}%"
+    if value is None or value != value or value == float("inf"):
+        return "-"
+    return f"{100 * float(value):.3f}%"
 
 
 if __name__ == "__main__":

@@ -317,8 +317,8 @@ def _repair(d: PlacementData, pairs: Pairs, assignment: np.ndarray, max_passes: 
 def _with_moves_at(
     d: PlacementData, pairs: Pairs, assignment: np.ndarray, municipalities: np.ndarray
 ) -> Pairs:
-    """``pairs`` and every compatible pair into ``municipalities`` (distinct, the first
-    most in need) or of a household placed in one of them: as many of
+    """``pairs`` and every compatible pair into ``municipalities`` (distinct, in the
+    order the caller ranks them) or of a household placed in one of them: as many of
     ``municipalities``, in their order, as keep the pairs added within
     :data:`WIDEN_PAIRS`, and at least one."""
     held = np.flatnonzero(np.isin(assignment, municipalities))

@@ -193,6 +193,29 @@ def test_repair_widens_to_a_broken_region_bands_members() -> None:
     assert (broken_plans, repaired) == (20, 20)
 
 
+def test_a_widened_repair_keeps_the_municipalities_in_the_order_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With no room for pairs beyond them (``WIDEN_PAIRS`` 0) the widening takes the
+    first municipality of its list, in the order given (3 before 0), not the lowest
+    index: on the tiny instance, from the plan's own pairs, every compatible pair into
+    municipality 3 or of a household placed there joins, and none into 0."""
+    from asielplan.solvers import heuristics
+
+    _, d = prepared(FIXTURES / "tiny", config())
+    a = np.array([np.flatnonzero(d.allowed[h])[0] for h in range(d.n_households)])
+    own = Pairs(np.arange(d.n_households), a)
+    monkeypatch.setattr(heuristics, "WIDEN_PAIRS", 0)
+    wide = heuristics._with_moves_at(d, own, a, np.array([3, 0]))
+    added = {(int(h), int(m)) for h, m in zip(wide.h, wide.m, strict=True)} - {
+        (h, int(a[h])) for h in range(d.n_households)
+    }
+    into = {(int(h), 3) for h in np.flatnonzero(d.allowed[:, 3])}
+    out = {(int(h), int(m)) for h in np.flatnonzero(a == 3) for m in np.flatnonzero(d.allowed[h])}
+    assert added == (into | out) - {(h, int(a[h])) for h in range(d.n_households)}
+    assert added and not any(m == 0 and a[h] != 0 for h, m in added)
+
+
 def test_repair_brings_a_plan_back_within_capacities(tmp_path: Path) -> None:
     """The resettle fixture with school places (L1: 3 persons and 1 school place, L2: 2
     and 0; A 2 persons, B 1, C 2 with a child who needs a school place): all in L1
