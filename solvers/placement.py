@@ -912,22 +912,24 @@ class _Search:
 
     # ------------------------------------------------------------------ 1c. priced bounds
     def price_bounds(self, duals: np.ndarray, maps: dict[str, np.ndarray], pairs: Pairs) -> None:
-        """A plan from the model with its binding bounds on weighted pair-linear parts
-        priced at their LP duals instead of kept (:func:`bounds_priced`), brought back
-        within the bounds by moves and offered as the incumbent. A bound on a part makes
-        the MIP hard where it binds tightly (a front's tight end); priced, the model is
-        a weighted sum like a default run, which the search solves quickly, and its plan
-        lies near the bound. Runs when the incumbent is not yet proven."""
+        """A plan from the model with its binding bounds on weighted parts and its
+        binding group floors priced at their LP duals instead of kept
+        (:func:`bounds_priced`, :func:`floors_priced`), brought back within the bounds
+        and floors by moves and offered as the incumbent. A bound or a floor makes the
+        MIP hard where it binds tightly (a front's tight end, a max-min floor); priced,
+        the model is a weighted sum like a default run, which the search solves quickly,
+        and its plan lies near the bound. Runs when the incumbent is not yet proven."""
         d = self.d
-        if self.proven() or not d.bounded_parts:
+        if self.proven() or not (d.bounded_parts or d.group_floors):
             return
-        priced = bounds_priced(
-            d, _key_duals(duals, maps).get("part_bound"), self.config.search.bound_price_factor
-        )
+        by_key, factor = _key_duals(duals, maps), self.config.search.bound_price_factor
+        bounds = bounds_priced(d, by_key.get("part_bound"), factor)
+        priced = floors_priced(d if bounds is None else bounds, by_key.get("group"), factor)
+        priced = bounds if priced is None else priced
         limit = self.config.search.priced_share * (self.clock.left() - self.reserve())
         if priced is None or limit < MIN_RUN_SECONDS:
             return
-        self.say(f"a search with the binding part bounds priced ({limit:.1f} s)")
+        self.say(f"a search with the binding bounds and floors priced ({limit:.1f} s)")
         self.stats["priced_searches"] = 1
         start = self.assignment if self.objective is not None else None
         # the priced plan loses a little on its way back within the bounds: it is solved
@@ -1302,6 +1304,32 @@ def bounds_priced(
         return None
     kept = [row for k, row in enumerate(d.bounded_parts) if k not in priced]
     return dataclasses.replace(d, config=d.config.model_copy(update=weights), bounded_parts=kept)
+
+
+def floors_priced(
+    d: PlacementData, duals: np.ndarray | None, factor: float
+) -> PlacementData | None:
+    r"""The model with each binding group floor moved into the labour scores at its LP
+    dual :math:`y_G < 0` (maximisation sense), raised by ``factor``
+    (``solver.search.bound_price_factor``): every pair's score plus
+    :math:`\text{factor} \cdot |y_G| \, e^G_{hm} / w_L`, so that its value rises by what
+    the floor's row is worth, and without those floors' rows. Other floors stay rows.
+    None when no floor binds, labour has no weight, or labour is itself bounded (its
+    row would read the changed scores)."""
+    if not d.group_floors or duals is None:
+        return None
+    weight = d.weight("labour")
+    if weight <= 0 or any(row.part == "labour" for row in d.bounded_parts):
+        return None
+    y = np.asarray(duals, dtype=float)
+    binding = [k for k in range(len(d.group_floors)) if y[k] < -PRICE_TOLERANCE]
+    if not binding:
+        return None
+    score = d.score.astype(float, copy=True)
+    for k in binding:
+        score += (factor * -y[k] / weight) * d.group_floors[k].expected
+    kept = [floor for k, floor in enumerate(d.group_floors) if k not in binding]
+    return dataclasses.replace(d, score=score, group_floors=kept)
 
 
 def _singles_integral(d: PlacementData) -> bool:

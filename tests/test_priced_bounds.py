@@ -1,5 +1,6 @@
-"""The search with binding part bounds priced (asielplan.solvers.placement): the priced
-model's pair values, and its plan on a bound that binds tightly."""
+"""The search with binding part bounds and group floors priced
+(asielplan.solvers.placement): the priced model's pair values, and its plan on a bound or
+a floor that binds tightly."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from asielplan.config import SearchConfig, SolverConfig
 from asielplan.data.instance import default_instance_path, read_instance
 from asielplan.model.families import evaluate_assignment
 from asielplan.model.placement import bounded_quantities, prepare_placement
-from asielplan.solvers.placement import bounds_priced, solve_placement
+from asielplan.solvers.placement import bounds_priced, floors_priced, solve_placement
 
 from .placement_helpers import FIXTURES, config, prepared
 
@@ -78,3 +79,39 @@ def test_a_tight_distance_bound_gets_a_priced_plan_within_it() -> None:
     # the objective reported is the bounded model's, not the priced one's
     original = evaluate_assignment(d, solution.assignment, elastic=False)
     assert solution.objective == pytest.approx(original, rel=1e-12)
+
+
+def test_a_binding_group_floor_moves_into_the_scores_at_its_dual() -> None:
+    """The pair instance (a man and a woman, two municipalities; labour weight 100):
+    free, the woman goes to the weaker municipality; a floor at her chance in the
+    stronger one binds in the LP (dual about -141.8). Priced, the floor's row is gone,
+    every pair's score is the original plus factor x 141.8 / 100 x her expected
+    employment there, and the priced model's optimum is the floored one (the woman in
+    the stronger municipality). No floor is priced at a dual of 0, or when labour is
+    bounded too (its row would read the changed scores)."""
+    from asielplan.model.labour import DEFAULT_MODEL, member_probabilities
+    from asielplan.solvers.placement import PlacementSolution, _key_duals, _Search
+
+    big = {"penalty_shortfall": 1000.0, "penalty_excess": 1000.0}
+    inst, free = prepared(FIXTURES / "pair", config(**big))
+    p = member_probabilities(inst.members, inst.municipalities, DEFAULT_MODEL)
+    cfg = config(**big, group_floors={"women": float(p[1, 0]) - 1e-6})
+    _, d = prepared(FIXTURES / "pair", cfg)
+    found = _Search(d, cfg.solver, lambda message: None, False, 20.0).column_generation()
+    assert not isinstance(found, PlacementSolution)
+    outcome, _, _, maps = found
+    assert outcome.row_duals is not None
+    y = _key_duals(outcome.row_duals, maps)["group"]
+    assert y.tolist() == pytest.approx([-141.808], abs=1e-3)
+    priced = floors_priced(d, y, FACTOR)
+    assert priced is not None and priced.group_floors == []
+    raised = FACTOR * -y[0] / d.weight("labour") * d.group_floors[0].expected
+    assert np.allclose(priced.score, d.score + raised)
+    assert solve_placement(free, cfg.solver).assignment.tolist() == [0, 1]
+    assert solve_placement(d, cfg.solver).assignment.tolist() == [1, 0]
+    assert solve_placement(priced, cfg.solver).assignment.tolist() == [1, 0]
+    assert floors_priced(d, np.zeros(1), FACTOR) is None
+    floors = {"women": float(p[1, 0]) - 1e-6}
+    labour = config(**big, group_floors=floors, part_bounds={"labour": {"lower": 0.1}})
+    _, d_labour = prepared(FIXTURES / "pair", labour)
+    assert floors_priced(d_labour, y, FACTOR) is None
