@@ -171,18 +171,18 @@ class SearchConfig(Strict):
         default=0.4,
         gt=0,
         le=1,
-        description="Most of the time left the solve with priced bounds may take.",
+        description="Most of the time left the solve with priced bounds and floors may take.",
     )
     priced_gap_share: float = Field(
         default=0.2,
         gt=0,
         le=1,
-        description="The solve with priced bounds stops at this share of the requested gap.",
+        description="The solve with priced bounds and floors stops at this share of the gap asked.",
     )
     bound_price_factor: float = Field(
         default=1.05,
         ge=1,
-        description="A bounded part's price in the priced solve: its dual times this.",
+        description="A bound's or group floor's price in the priced solve: its dual times this.",
     )
     elastic_min_seconds: float = Field(
         default=3.0,
