@@ -918,7 +918,8 @@ class _Search:
         and floors by moves and offered as the incumbent. A bound or a floor makes the
         MIP hard where it binds tightly (a front's tight end, a max-min floor); priced,
         the model is a weighted sum like a default run, which the search solves quickly,
-        and its plan lies near the bound. Runs when the incumbent is not yet proven."""
+        and its plan lies near the bounds and floors. Runs when the incumbent is not yet
+        proven."""
         d = self.d
         if self.proven() or not (d.bounded_parts or d.group_floors):
             return
@@ -953,7 +954,8 @@ class _Search:
         kept = self.offer(plan)
         self.stats["priced_plan_kept"] = int(kept)
         if kept:
-            self.say(f"the priced search's plan, within the bounds: {-self.objective:,.2f}")  # type: ignore[operator]
+            value = -self.objective  # type: ignore[operator]
+            self.say(f"the priced search's plan, within the bounds and floors: {value:,.2f}")
 
     # ------------------------------------------------------------------ 2.-3. MIP
     def restricted_mip(
@@ -1314,8 +1316,8 @@ def floors_priced(
     (``solver.search.bound_price_factor``): every pair's score plus
     :math:`\text{factor} \cdot |y_G| \, e^G_{hm} / w_L`, so that its value rises by what
     the floor's row is worth, and without those floors' rows. Other floors stay rows.
-    None when no floor binds, labour has no weight, or labour is itself bounded (its
-    row would read the changed scores)."""
+    None when no floor binds, labour has no weight, or a bound on labour stays in the
+    model (its row would read the changed scores)."""
     if not d.group_floors or duals is None:
         return None
     weight = d.weight("labour")

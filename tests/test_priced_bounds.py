@@ -87,8 +87,9 @@ def test_a_binding_group_floor_moves_into_the_scores_at_its_dual() -> None:
     stronger one binds in the LP (dual about -141.8). Priced, the floor's row is gone,
     every pair's score is the original plus factor x 141.8 / 100 x her expected
     employment there, and the priced model's optimum is the floored one (the woman in
-    the stronger municipality). No floor is priced at a dual of 0, or when labour is
-    bounded too (its row would read the changed scores)."""
+    the stronger municipality); at the dual itself the two plans tie. No floor is priced
+    at a dual of 0, or when labour is bounded too (its row would read the changed
+    scores)."""
     from asielplan.model.labour import DEFAULT_MODEL, member_probabilities
     from asielplan.solvers.placement import PlacementSolution, _key_duals, _Search
 
@@ -110,6 +111,12 @@ def test_a_binding_group_floor_moves_into_the_scores_at_its_dual() -> None:
     assert solve_placement(free, cfg.solver).assignment.tolist() == [0, 1]
     assert solve_placement(d, cfg.solver).assignment.tolist() == [1, 0]
     assert solve_placement(priced, cfg.solver).assignment.tolist() == [1, 0]
+    # at the dual itself (factor 1) the floored plan and the free one tie in the priced
+    # model: the floor's price makes up exactly what the free plan gains (sign and scale)
+    at_dual = floors_priced(d, y, 1.0)
+    assert at_dual is not None
+    tie = [evaluate_assignment(at_dual, np.array(a), elastic=False) for a in ([1, 0], [0, 1])]
+    assert tie[0] == pytest.approx(tie[1], abs=1e-3)
     assert floors_priced(d, np.zeros(1), FACTOR) is None
     floors = {"women": float(p[1, 0]) - 1e-6}
     labour = config(**big, group_floors=floors, part_bounds={"labour": {"lower": 0.1}})
