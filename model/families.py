@@ -1272,7 +1272,7 @@ class RowState:
             i for i, f in enumerate(self.families) if f.per_municipality == per_municipality
         )
 
-    def broken_municipalities(self) -> np.ndarray:
+    def repair_municipalities(self) -> np.ndarray:
         """The municipalities where moves can bring a row that lies outside its sides
         back (:meth:`Family.repair_municipalities`), each once, in the order the families
         give them: those of a broken row of one municipality (band, capacity), a broken

@@ -294,11 +294,11 @@ def repair_bounds(
     objective per unit, each municipality once a pass; moves keep every other limit.
     Where rows stay broken, once more with every compatible move into and out of the
     municipalities where moves can bring them back added to ``pairs``
-    (:meth:`~asielplan.model.families.RowState.broken_municipalities`: a municipality's
+    (:meth:`~asielplan.model.families.RowState.repair_municipalities`: a municipality's
     own rows, a region band's members, every municipality off its target for a bound on
     a target gap; at most :data:`WIDEN_PAIRS` pairs more). Bounded by work."""
     a = _repair(d, pairs, assignment, max_passes)
-    broken = RowState(d, a).broken_municipalities()
+    broken = RowState(d, a).repair_municipalities()
     if len(broken):  # once more, with every move into and out of them
         a = _repair(d, _with_moves_at(d, pairs, a, broken), a, max_passes)
     return a

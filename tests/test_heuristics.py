@@ -161,7 +161,7 @@ def test_repair_widens_to_the_municipalities_off_target_for_a_broken_deviation_b
         assert (len(broken), len(kept)) == expected
         assert all(bounded_quantities(d, a)["deviation"] <= bound for a in kept)
         for a in broken:  # every municipality off its target, the furthest off first
-            widened = RowState(d, a).broken_municipalities()
+            widened = RowState(d, a).repair_municipalities()
             off = np.abs(placed_persons(d, a) - d.target)
             assert set(widened.tolist()) == set(np.flatnonzero(off > 0).tolist())
             assert (np.diff(off[widened]) <= 0).all()
@@ -186,7 +186,7 @@ def test_repair_widens_to_a_broken_region_bands_members() -> None:
         f = next(i for i, fam in enumerate(state.families) if isinstance(fam, RegionBands))
         off = np.flatnonzero(state.rows[f].outside(state.now[f]) > 1e-9)
         members = {int(m) for k in off for m in np.flatnonzero(d.regions[k].members)}
-        assert set(state.broken_municipalities().tolist()) == members
+        assert set(state.repair_municipalities().tolist()) == members
         broken_plans += bool(len(constraint_violations(d, a)))
         plan = repair_bounds(d, Pairs(np.arange(d.n_households), a), a)
         repaired += not len(constraint_violations(d, plan))
