@@ -11,7 +11,7 @@ import numpy as np
 from asielplan.config import PlacementConfig, RunConfig, SolverConfig
 from asielplan.data.instance import Instance, read_instance
 from asielplan.model.families import evaluate_assignment
-from asielplan.model.placement import PlacementData, prepare_placement
+from asielplan.model.placement import Pairs, PlacementData, prepare_placement
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -87,3 +87,9 @@ def generated(municipalities: int, households: int, seed: int, cfg: RunConfig) -
         synthetic_municipalities(municipalities, 4), households, seed, name="generated"
     )
     return prepare_placement(inst, cfg)
+
+
+def all_pairs(d: PlacementData) -> Pairs:
+    """Every compatible pair of ``d``."""
+    h, m = np.nonzero(d.allowed)
+    return Pairs(h, m)

@@ -46,7 +46,15 @@ from asielplan.model.placement import (
 from asielplan.solvers.highs import HighsSession, compile_model
 from asielplan.solvers.result import Status
 
-from .placement_helpers import FIXTURES, config, generated, prepared, school_places, variant
+from .placement_helpers import (
+    FIXTURES,
+    all_pairs,
+    config,
+    generated,
+    prepared,
+    school_places,
+    variant,
+)
 
 PROVINCES = (RegionBand(level="province", lower=0.5, upper=1.5),)
 
@@ -106,11 +114,6 @@ CASES: dict[str, Callable[[Path], PlacementData]] = {
     "resettle_school": resettle_school,
     "generated_floors": generated_floors,
 }
-
-
-def all_pairs(d: PlacementData) -> Pairs:
-    h, m = np.nonzero(d.allowed)
-    return Pairs(h, m)
 
 
 def assignments(

@@ -15,12 +15,7 @@ from asielplan.model.placement import Pairs, bounded_quantities
 from asielplan.model.placement import group_floor_values as floor_values
 from asielplan.solvers.heuristics import improve_by_moves, repair_bounds
 
-from .placement_helpers import FIXTURES, config, generated, prepared, school_places
-
-
-def all_pairs(d: object) -> Pairs:
-    h, m = np.nonzero(d.allowed)  # type: ignore[attr-defined]
-    return Pairs(h, m)
+from .placement_helpers import FIXTURES, all_pairs, config, generated, prepared, school_places
 
 
 def test_local_search_never_leaves_a_distance_bound() -> None:

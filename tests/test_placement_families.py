@@ -18,7 +18,7 @@ from asielplan.model.placement import Pairs
 from asielplan.solvers.highs import HighsSession, compile_model
 from asielplan.solvers.result import Status
 
-from .placement_helpers import FIXTURES, config, prepared, variant
+from .placement_helpers import FIXTURES, all_pairs, config, prepared, variant
 
 
 def solve(model: pyo.ConcreteModel) -> float:
@@ -29,11 +29,6 @@ def solve(model: pyo.ConcreteModel) -> float:
     for var, value in zip(compiled.columns, outcome.x, strict=True):
         var.set_value(float(value), skip_validation=True)
     return -outcome.objective  # type: ignore[operator]
-
-
-def all_pairs(d: pm.PlacementData) -> Pairs:
-    h, m = np.nonzero(d.allowed)
-    return Pairs(h, m)
 
 
 def x_matrix(model: pyo.ConcreteModel, d: pm.PlacementData, pairs: Pairs) -> np.ndarray:
