@@ -136,6 +136,14 @@ class SearchConfig(Strict):
         "large neighbourhood's memory and time down (25,000 households) but starves the "
         "small ones of cuts (1,000 households).",
     )
+    block_share: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description="A neighbourhood round that would repeat the last one (the same plan, "
+        "the same households free) frees the households of this share of the "
+        "municipalities instead, drawn from the run's seed.",
+    )
     neighbourhood_gap_share: float = Field(
         default=0.25,
         gt=0,

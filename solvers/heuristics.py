@@ -526,8 +526,7 @@ def neighbourhood(
     the households placed in a municipality that misses its target (or band) and those
     with a candidate pair into one.
     """
-    free = d.persons == 1
-    free |= assignment < 0
+    free = _always_free(d, assignment)
     if round_no == 1:
         held = np.zeros(d.n_households)
         at_plan = lp.m == assignment[lp.h]
@@ -544,3 +543,19 @@ def neighbourhood(
     free |= (assignment >= 0) & off[np.maximum(assignment, 0)]
     free[pairs.h[off[pairs.m]]] = True
     return free
+
+
+def block_neighbourhood(
+    d: PlacementData, assignment: np.ndarray, share: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Households left free in a block round: those placed in a random ``share`` of the
+    municipalities (drawn from ``rng``), with single persons and unplaced households as
+    in every round. A round that frees other households than the rules of
+    :func:`neighbourhood`, where those would repeat the last round."""
+    chosen = rng.random(d.n_municipalities) < share
+    return _always_free(d, assignment) | ((assignment >= 0) & chosen[np.maximum(assignment, 0)])
+
+
+def _always_free(d: PlacementData, assignment: np.ndarray) -> np.ndarray:
+    """Single persons and unplaced households: free in every neighbourhood round."""
+    return (d.persons == 1) | (assignment < 0)

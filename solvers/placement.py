@@ -79,6 +79,7 @@ from asielplan.model.placement import (
 )
 from asielplan.solvers.heuristics import (
     assignment_from_x,
+    block_neighbourhood,
     improve_by_moves,
     neighbourhood,
     plan_from_choices,
@@ -1032,16 +1033,20 @@ class _Search:
         return None
 
     def _neighbourhoods(self, mip: _RestrictedMip, pairs: Pairs, lp: Pairs, x: np.ndarray) -> None:
-        d = self.d
-        for round_no in range(1, self.config.search.lns_rounds + 1):
+        d, search = self.d, self.config.search
+        tried: list[np.ndarray] = []  # the free sets tried on the plan as it stands
+        for round_no in range(1, search.lns_rounds + 1):
             if self.objective is None or self.proven() or self.clock.left() <= 2 * self.reserve():
                 return
             before = self.objective
             free = neighbourhood(d, self.assignment, pairs, round_no, lp, x)
+            if any(np.array_equal(free, earlier) for earlier in tried):
+                # the same households on the same plan would repeat an earlier round
+                rng = np.random.default_rng((self.config.seed, round_no))
+                free = block_neighbourhood(d, self.assignment, search.block_share, rng)
             # later rounds start near the requested gap: each is solved to a fraction of
             # it, or it would stop at its root without improving the plan
-            share = self.config.search.neighbourhood_gap_share
-            gap = None if round_no == 1 else share * self.config.mip_gap
+            gap = None if round_no == 1 else search.neighbourhood_gap_share * self.config.mip_gap
             mip.solve_neighbourhood(free, gap=gap)
             if not self.elastic:
                 # single moves only: ejections here lead the next MIPs astray (the
@@ -1051,7 +1056,9 @@ class _Search:
                 f"neighbourhood {round_no} ({int(free.sum()):,} households free): "
                 f"{-self.objective:,.2f}"
             )
-            if round_no >= 3 and self.objective >= before - 1e-6 * abs(before):
+            improved = self.objective < before - 1e-6 * abs(before)
+            tried = [] if self.objective != before else [*tried, free]
+            if round_no >= 3 and not improved:
                 return
 
 

@@ -510,3 +510,63 @@ def test_the_target_penalty_change_of_a_move_by_hand() -> None:
     m = np.zeros(3, dtype=np.int64)
     change = d.target_penalty_change(m, np.array([3.0, 6.0, 5.0]), np.array([4.0, -2.0, 0.0]))
     assert change.tolist() == [-2.0, 1.0, 0.0]
+
+
+def test_a_block_round_frees_the_households_of_the_drawn_municipalities() -> None:
+    """A block round frees the single persons, the unplaced households and every
+    household placed in a municipality its generator draws below the share: on a
+    generated instance (60 households, 20 municipalities), the free set is exactly that
+    for three seeds; a share of 1 frees everyone."""
+    from asielplan.solvers.heuristics import block_neighbourhood
+
+    d = generated(20, 60, 5, config())
+    rng = np.random.default_rng(3)
+    plan = rng.integers(0, d.n_municipalities, d.n_households)
+    plan[:4] = -1
+    for seed in (1, 2, 3):
+        drawn = np.random.default_rng(seed).random(d.n_municipalities) < 0.25
+        free = block_neighbourhood(d, plan, 0.25, np.random.default_rng(seed))
+        placed_in_drawn = (plan >= 0) & drawn[np.maximum(plan, 0)]
+        assert free.tolist() == ((d.persons == 1) | (plan < 0) | placed_in_drawn).tolist()
+        assert 0 < placed_in_drawn.sum() < d.n_households - 4
+    assert block_neighbourhood(d, plan, 1.0, np.random.default_rng(1)).all()
+
+
+def test_a_round_that_would_repeat_the_last_frees_a_block_instead() -> None:
+    """From the optimal plan, no neighbourhood round improves it, so a round whose rule
+    frees the same households as an earlier round would repeat it: it frees a block
+    drawn from the run's seed and the round's number instead. On a generated instance (40
+    households, 15 municipalities), the progress's free counts of three rounds are the
+    rule's or, where the rule repeats the last round, the block's, and at least one
+    round is a block."""
+    from asielplan.config import SolverConfig
+    from asielplan.solvers.heuristics import block_neighbourhood, neighbourhood
+    from asielplan.solvers.placement import _RestrictedMip, _Search, solve_placement
+
+    d = generated(15, 40, 4, config())
+    solved = solve_placement(d, SolverConfig(time_limit=30, mip_gap=1e-9))
+    assert solved.status.value == "optimal"
+    optimum = solved.assignment
+    solver = SolverConfig(time_limit=30, mip_gap=1e-9, search={"lns_rounds": 3})
+    said: list[str] = []
+    search = _Search(d, solver, said.append, False, 30)
+    assert search.offer(optimum)
+    search.bound = search.objective - 1_000.0  # far from a proof: every round runs
+    pairs = all_pairs(d)
+    lp = Pairs(np.arange(d.n_households), optimum)
+    x = np.ones(d.n_households)
+    search._neighbourhoods(_RestrictedMip(search, pairs), pairs, lp, x)
+    rounds = [m.split("] ")[-1] for m in said if "] neighbourhood" in m]
+    counts = [int(m.split("(")[1].split(" ")[0]) for m in rounds]
+    assert search.assignment.tolist() == optimum.tolist()
+    expected, tried, blocks = [], [], 0
+    for round_no in (1, 2, 3):
+        free = neighbourhood(d, optimum, pairs, round_no, lp, x)
+        if any(np.array_equal(earlier, free) for earlier in tried):
+            rng = np.random.default_rng((solver.seed, round_no))
+            free = block_neighbourhood(d, optimum, solver.search.block_share, rng)
+            blocks += 1
+        expected.append(int(free.sum()))
+        tried.append(free)
+    assert counts == expected
+    assert blocks >= 1
