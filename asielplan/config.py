@@ -140,9 +140,9 @@ class SearchConfig(Strict):
         default=0.25,
         gt=0,
         le=1,
-        description="A neighbourhood round that would repeat the last one (the same plan, "
-        "the same households free) frees the households of this share of the "
-        "municipalities instead, drawn from the run's seed.",
+        description="A neighbourhood round that would repeat an earlier one (the same "
+        "plan, the same households free) frees instead the households placed in this "
+        "share of the municipalities, drawn from the run's seed.",
     )
     neighbourhood_gap_share: float = Field(
         default=0.25,

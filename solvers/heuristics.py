@@ -518,7 +518,8 @@ def _insert(
 def neighbourhood(
     d: PlacementData, assignment: np.ndarray, pairs: Pairs, round_no: int, lp: Pairs, x: np.ndarray
 ) -> np.ndarray:
-    """Households left free in a neighbourhood round (single persons are always free).
+    """Households left free in a neighbourhood round (single persons and unplaced
+    households are always free).
 
     Round 1 frees the households the LP optimum (pairs ``lp``, values ``x``) does not
     place whole where the plan has them: those it splits between municipalities, places
@@ -548,12 +549,14 @@ def neighbourhood(
 def block_neighbourhood(
     d: PlacementData, assignment: np.ndarray, share: float, rng: np.random.Generator
 ) -> np.ndarray:
-    """Households left free in a block round: those placed in a random ``share`` of the
-    municipalities (drawn from ``rng``), with single persons and unplaced households as
-    in every round. A round that frees other households than the rules of
-    :func:`neighbourhood`, where those would repeat the last round."""
-    chosen = rng.random(d.n_municipalities) < share
-    return _always_free(d, assignment) | ((assignment >= 0) & chosen[np.maximum(assignment, 0)])
+    """Households left free in a block round: those placed in ``share`` of the
+    municipalities (at least one), drawn from ``rng``, with the single persons and the
+    unplaced households as in every round. Used instead of :func:`neighbourhood` where
+    its rule would free the same households as an earlier round on the same plan."""
+    drawn = np.zeros(d.n_municipalities, dtype=bool)
+    count = max(1, round(share * d.n_municipalities))
+    drawn[rng.choice(d.n_municipalities, count, replace=False)] = True
+    return _always_free(d, assignment) | ((assignment >= 0) & drawn[np.maximum(assignment, 0)])
 
 
 def _always_free(d: PlacementData, assignment: np.ndarray) -> np.ndarray:

@@ -536,6 +536,10 @@ class _Search:
         # (choices, LP pairs, centre) of pattern rounds to run after the first MIP rounds
         self.patterns_pending: tuple[list[Pairs], Pairs, Centre] | None = None
         self.maps: dict[str, np.ndarray] = {}
+        # the neighbourhoods' free sets tried on the incumbent (cleared when it changes)
+        # and the draws of block rounds, from the run's seed
+        self.tried: list[np.ndarray] = []
+        self.block_draws = np.random.default_rng(config.seed)
 
     # ------------------------------------------------------------------ bookkeeping
     @property
@@ -555,6 +559,7 @@ class _Search:
             return False
         first = self.objective is None
         self.assignment, self.objective = assignment, value
+        self.tried = []
         self.events.append((self.clock.elapsed(), "incumbent", value, self._bound))
         if first and not self.elastic:  # an elastic plan may break hard rules: no plan
             self.say(
@@ -1034,16 +1039,15 @@ class _Search:
 
     def _neighbourhoods(self, mip: _RestrictedMip, pairs: Pairs, lp: Pairs, x: np.ndarray) -> None:
         d, search = self.d, self.config.search
-        tried: list[np.ndarray] = []  # the free sets tried on the plan as it stands
         for round_no in range(1, search.lns_rounds + 1):
             if self.objective is None or self.proven() or self.clock.left() <= 2 * self.reserve():
                 return
             before = self.objective
             free = neighbourhood(d, self.assignment, pairs, round_no, lp, x)
-            if any(np.array_equal(free, earlier) for earlier in tried):
-                # the same households on the same plan would repeat an earlier round
-                rng = np.random.default_rng((self.config.seed, round_no))
-                free = block_neighbourhood(d, self.assignment, search.block_share, rng)
+            block = any(np.array_equal(free, earlier) for earlier in self.tried)
+            if block:  # the same households on the same plan would repeat an earlier round
+                free = block_neighbourhood(d, self.assignment, search.block_share, self.block_draws)
+            self.tried.append(free)
             # later rounds start near the requested gap: each is solved to a fraction of
             # it, or it would stop at its root without improving the plan
             gap = None if round_no == 1 else search.neighbourhood_gap_share * self.config.mip_gap
@@ -1053,12 +1057,10 @@ class _Search:
                 # embedded default proven in 6.6 s without, 48 s with)
                 self.offer(improve_by_moves(d, pairs, self.assignment, eject=False))
             self.say(
-                f"neighbourhood {round_no} ({int(free.sum()):,} households free): "
-                f"{-self.objective:,.2f}"
+                f"neighbourhood {round_no} ({'block, ' if block else ''}"
+                f"{int(free.sum()):,} households free): {-self.objective:,.2f}"
             )
-            improved = self.objective < before - 1e-6 * abs(before)
-            tried = [] if self.objective != before else [*tried, free]
-            if round_no >= 3 and not improved:
+            if round_no >= 3 and self.objective >= before - 1e-6 * abs(before):
                 return
 
 

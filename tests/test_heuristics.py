@@ -514,31 +514,36 @@ def test_the_target_penalty_change_of_a_move_by_hand() -> None:
 
 def test_a_block_round_frees_the_households_of_the_drawn_municipalities() -> None:
     """A block round frees the single persons, the unplaced households and every
-    household placed in a municipality its generator draws below the share: on a
-    generated instance (60 households, 20 municipalities), the free set is exactly that
-    for three seeds; a share of 1 frees everyone."""
+    household placed in one of the municipalities it draws (a quarter of them, at least
+    one): on a generated instance (60 households, 20 municipalities), the free set is
+    exactly that for three seeds, with 5 municipalities drawn; a share of 1 frees
+    everyone, a tiny share one municipality's households."""
     from asielplan.solvers.heuristics import block_neighbourhood
 
     d = generated(20, 60, 5, config())
     rng = np.random.default_rng(3)
     plan = rng.integers(0, d.n_municipalities, d.n_households)
     plan[:4] = -1
+    always = (d.persons == 1) | (plan < 0)
     for seed in (1, 2, 3):
-        drawn = np.random.default_rng(seed).random(d.n_municipalities) < 0.25
+        drawn = np.random.default_rng(seed).choice(d.n_municipalities, 5, replace=False)
         free = block_neighbourhood(d, plan, 0.25, np.random.default_rng(seed))
-        placed_in_drawn = (plan >= 0) & drawn[np.maximum(plan, 0)]
-        assert free.tolist() == ((d.persons == 1) | (plan < 0) | placed_in_drawn).tolist()
-        assert 0 < placed_in_drawn.sum() < d.n_households - 4
+        assert free.tolist() == (always | np.isin(plan, drawn)).tolist()
+        assert 0 < (free & ~always).sum() < (~always).sum()
     assert block_neighbourhood(d, plan, 1.0, np.random.default_rng(1)).all()
+    one = block_neighbourhood(d, plan, 0.001, np.random.default_rng(1)) & ~always
+    assert len(np.unique(plan[one])) == 1
 
 
-def test_a_round_that_would_repeat_the_last_frees_a_block_instead() -> None:
-    """From the optimal plan, no neighbourhood round improves it, so a round whose rule
-    frees the same households as an earlier round would repeat it: it frees a block
-    drawn from the run's seed and the round's number instead. On a generated instance (40
-    households, 15 municipalities), the progress's free counts of three rounds are the
-    rule's or, where the rule repeats the last round, the block's, and at least one
-    round is a block."""
+def test_no_neighbourhood_round_repeats_an_earlier_one_on_the_same_plan() -> None:
+    """From the optimal plan no neighbourhood round improves it, so every round whose
+    rule frees the same households as an earlier round on that plan is a block round
+    instead, drawn from the run's seed, and said so in the progress. On a generated
+    instance (40 households, 15 municipalities, every municipality on target at the
+    optimum) the rule frees the same 22 single persons in every round: round 1 runs the
+    rule, rounds 2 and 3 are blocks; a second call of the rounds (as after the pattern
+    rounds) runs blocks only, each freeing other households than every round before.
+    A better plan clears the rounds tried."""
     from asielplan.config import SolverConfig
     from asielplan.solvers.heuristics import block_neighbourhood, neighbourhood
     from asielplan.solvers.placement import _RestrictedMip, _Search, solve_placement
@@ -555,18 +560,25 @@ def test_a_round_that_would_repeat_the_last_frees_a_block_instead() -> None:
     pairs = all_pairs(d)
     lp = Pairs(np.arange(d.n_households), optimum)
     x = np.ones(d.n_households)
-    search._neighbourhoods(_RestrictedMip(search, pairs), pairs, lp, x)
-    rounds = [m.split("] ")[-1] for m in said if "] neighbourhood" in m]
-    counts = [int(m.split("(")[1].split(" ")[0]) for m in rounds]
+    mip = _RestrictedMip(search, pairs)
+    search._neighbourhoods(mip, pairs, lp, x)
+    search._neighbourhoods(mip, pairs, lp, x)
     assert search.assignment.tolist() == optimum.tolist()
-    expected, tried, blocks = [], [], 0
-    for round_no in (1, 2, 3):
+    rounds = [m.split("] ")[-1] for m in said if "] neighbourhood" in m]
+    draws = np.random.default_rng(solver.seed)
+    expected, tried = [], []
+    for round_no in (1, 2, 3, 1, 2, 3):
         free = neighbourhood(d, optimum, pairs, round_no, lp, x)
-        if any(np.array_equal(earlier, free) for earlier in tried):
-            rng = np.random.default_rng((solver.seed, round_no))
-            free = block_neighbourhood(d, optimum, solver.search.block_share, rng)
-            blocks += 1
-        expected.append(int(free.sum()))
+        block = any(np.array_equal(earlier, free) for earlier in tried)
+        if block:
+            free = block_neighbourhood(d, optimum, solver.search.block_share, draws)
+            assert not any(np.array_equal(earlier, free) for earlier in tried)
         tried.append(free)
-    assert counts == expected
-    assert blocks >= 1
+        expected.append(f"{'block, ' if block else ''}{int(free.sum())} households free")
+    assert [m.split("(")[1].split(")")[0] for m in rounds] == expected
+    assert [("block" in m) for m in rounds] == [False, True, True, True, True, True]
+    assert expected[0] == "22 households free"
+    assert len(search.tried) == 6
+    search2 = _Search(d, solver, said.append, False, 30)
+    search2.tried = [np.ones(d.n_households, dtype=bool)]
+    assert search2.offer(optimum) and search2.tried == []
