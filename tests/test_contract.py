@@ -23,7 +23,7 @@ from asielplan.solvers.placement import PlacementSolution, _Search
 from asielplan.solvers.reception import ReceptionSolution
 from asielplan.solvers.result import TIMING_KEYS, Result, Status, proof_target, within_gap
 
-from .placement_helpers import FIXTURES, config
+from .placement_helpers import FIXTURES, all_pairs, config
 from .reception_helpers import write_reception_instance
 from .test_layers import package_modules
 
@@ -49,8 +49,7 @@ def tiny_with(tmp_path: Path, national: int, achterstand: dict[str, int] | None 
 def full_lp(path: Path, cfg: RunConfig) -> float:
     """The LP relaxation over all compatible pairs, solved directly (maximisation)."""
     d = prepare_placement(read_instance(path), cfg)
-    h, m = np.nonzero(d.allowed)
-    compiled = compile_model(build_placement_model(d, Pairs(h, m), relax=True))
+    compiled = compile_model(build_placement_model(d, all_pairs(d), relax=True))
     outcome = HighsSession(compiled, cfg.solver, relax=True).solve()
     assert outcome.objective is not None
     return -outcome.objective

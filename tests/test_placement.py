@@ -33,6 +33,7 @@ from asielplan.solvers.result import Status, proof_target, within_gap
 
 from .placement_helpers import (
     FIXTURES,
+    all_pairs,
     brute_force,
     config,
     generated,
@@ -254,8 +255,7 @@ def test_column_generation_bound_equals_full_lp() -> None:
     cfg = config()
     run = place(inst, cfg)
     d = run.data
-    h, m = np.nonzero(d.allowed)
-    full = compile_model(build_placement_model(d, Pairs(h, m), relax=True))
+    full = compile_model(build_placement_model(d, all_pairs(d), relax=True))
     outcome = HighsSession(full, cfg.solver, relax=True).solve()
     assert run.solution.lp_bound == pytest.approx(-outcome.objective, rel=1e-9)
     assert run.solution.objective <= run.solution.bound + 1e-6
@@ -455,8 +455,7 @@ def test_pricing_matches_the_solver_reduced_costs() -> None:
     from asielplan.solvers.placement import _reduced_costs, _row_maps
 
     _, d = prepared(TINY, config())
-    h, m = np.nonzero(d.allowed)
-    pairs = Pairs(h, m)
+    pairs = all_pairs(d)
     model = build_placement_model(d, pairs, relax=True)
     compiled = compile_model(model)
     outcome = HighsSession(compiled, config().solver, relax=True).solve()
@@ -718,7 +717,7 @@ def test_the_search_mips_stop_at_the_first_plan_that_proves_the_run() -> None:
     search = _Search(d, cfg.solver, lambda message: None, False, 60.0)
     assert not isinstance(search.column_generation(), PlacementSolution)
     assert search.bound is not None
-    mip = _RestrictedMip(search, Pairs(*np.nonzero(d.allowed)))
+    mip = _RestrictedMip(search, all_pairs(d))
     stopped = search._timed_solve(mip.session, 60.0, gap=0.0)
     assert stopped.message == "kObjectiveTarget" and search.stats["target_stops"] == 1
     assert stopped.objective is not None
