@@ -284,7 +284,12 @@ def _expand(many: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def repair_bounds(
-    d: PlacementData, pairs: Pairs, assignment: np.ndarray, max_passes: int = 100
+    d: PlacementData,
+    pairs: Pairs,
+    assignment: np.ndarray,
+    max_passes: int = 100,
+    *,
+    widen: bool = True,
 ) -> np.ndarray:
     """Bring every row a move can break back within its sides (a rounded LP solution
     may break them): each pass moves households towards the sides of every broken row
@@ -296,8 +301,11 @@ def repair_bounds(
     municipalities where moves can bring them back added to ``pairs``
     (:meth:`~asielplan.model.families.RowState.repair_municipalities`: a municipality's
     own rows, a region band's members, every municipality off its target for a bound on
-    a target gap; at most :data:`WIDEN_PAIRS` pairs more). Bounded by work."""
+    a target gap; at most :data:`WIDEN_PAIRS` pairs more), unless not ``widen``. Bounded
+    by work."""
     a = _repair(d, pairs, assignment, max_passes)
+    if not widen:
+        return a
     broken = RowState(d, a).repair_municipalities()
     if len(broken):  # once more, with every move into and out of them
         a = _repair(d, _with_moves_at(d, pairs, a, broken), a, max_passes)
@@ -436,13 +444,18 @@ def round_lp(d: PlacementData, pairs: Pairs, x: np.ndarray) -> np.ndarray:
     return _insert(d, assignment, fractional, lambda h: np.array(candidates.get(h, []), dtype=int))
 
 
-def plan_from_choices(d: PlacementData, h: np.ndarray, m: np.ndarray, pairs: Pairs) -> np.ndarray:
+def plan_from_choices(
+    d: PlacementData, h: np.ndarray, m: np.ndarray, pairs: Pairs, *, widen: bool
+) -> np.ndarray:
     """A plan from the municipalities' own choices of households (``h`` chosen by ``m``:
     the knapsacks of the Lagrangian bound). A household chosen once goes there; one
     chosen by several goes where it is worth most; one chosen by none is inserted,
     largest first, where it adds most among its compatible municipalities. Then
     :func:`repair_and_improve` over ``pairs`` and the plan's own pairs, without ejections
-    (a plan every few subgradient rounds: there they cost more than they gain)."""
+    (a plan every few subgradient rounds: there they cost more than they gain), and
+    with the widened repair only when ``widen`` (the callers: while the search has no
+    plan; a plan from choices can lie thousands of persons off a bound on a target gap,
+    and its widened repair then took seconds for a plan no better than the incumbent)."""
     assignment = np.full(d.n_households, -1, dtype=np.int64)
     order = np.lexsort((d.value(h, m), h))  # per household, its most valuable choice last
     last = _last_of_each(h[order])
@@ -454,7 +467,7 @@ def plan_from_choices(d: PlacementData, h: np.ndarray, m: np.ndarray, pairs: Pai
         np.concatenate([pairs.h, np.flatnonzero(placed)]),
         np.concatenate([pairs.m, plan[placed]]),
     )
-    return repair_and_improve(d, moves, plan, eject=False)
+    return repair_and_improve(d, moves, plan, eject=False, widen=widen)
 
 
 def repair_and_improve(
@@ -463,13 +476,15 @@ def repair_and_improve(
     assignment: np.ndarray,
     *,
     eject: bool = True,
+    widen: bool = True,
     stop: Callable[[], bool] | None = None,
 ) -> np.ndarray:
     """``assignment`` brought within the rows a move can break (:func:`repair_bounds`,
     over ``pairs`` and, where rows stay broken, moves into and out of the municipalities
-    where they can be helped), then improved by moves (:func:`improve_by_moves`, with ejections when
-    ``eject``, until ``stop``) over ``pairs``: how every heuristic plan is finished."""
-    plan = repair_bounds(d, pairs, assignment)
+    where they can be helped, when ``widen``), then improved by moves
+    (:func:`improve_by_moves`, with ejections when ``eject``, until ``stop``) over
+    ``pairs``: how every heuristic plan is finished."""
+    plan = repair_bounds(d, pairs, assignment, widen=widen)
     return improve_by_moves(d, pairs, plan, eject=eject, stop=stop)
 
 

@@ -799,7 +799,7 @@ class _Search:
         def on_round(knapsacks: Knapsacks) -> float:
             chosen.append(Pairs(knapsacks.h, knapsacks.m))
             if self.objective is None or len(chosen) % self.config.search.plan_every == 0:
-                self.offer(plan_from_choices(d, knapsacks.h, knapsacks.m, lp))
+                self.offer(self._plan_from_choices(knapsacks, lp))
             return incumbent()
 
         found = lagrangian_bound(
@@ -834,6 +834,12 @@ class _Search:
             else:  # a short run: plans first, after the first neighbourhood rounds
                 self.patterns_pending = (chosen, lp, centre)
         self._keep_chosen(chosen)
+
+    def _plan_from_choices(self, knapsacks: Knapsacks, lp: Pairs) -> np.ndarray:
+        """:func:`plan_from_choices` over the LP's pairs, repaired with the widened moves
+        only while the search has no plan (then any plan is worth the time)."""
+        d = self.d
+        return plan_from_choices(d, knapsacks.h, knapsacks.m, lp, widen=self.objective is None)
 
     def _keep_chosen(self, chosen: list[Pairs]) -> None:
         if chosen:
@@ -870,7 +876,7 @@ class _Search:
         def on_round(knapsacks: Knapsacks) -> None:
             chosen.append(Pairs(knapsacks.h, knapsacks.m))
             if self.objective is None or len(chosen) % search.plan_every == 0:
-                self.offer(plan_from_choices(d, knapsacks.h, knapsacks.m, lp))
+                self.offer(self._plan_from_choices(knapsacks, lp))
 
         found = pattern_bound(
             d,

@@ -140,8 +140,8 @@ def test_repair_widens_to_the_municipalities_off_target_for_a_broken_deviation_b
     with the total deviation from the targets at most 4 or 2 persons: of its 256 plans,
     234 and 249 break the bound. Given only each plan's own pairs (no move at all), the
     repair adds the moves into and out of every municipality off its target and brings
-    all 234, and 134 of the 249, back within every rule; it widens to every municipality
-    off its target, the furthest off first."""
+    all 234, and 134 of the 249, back within every rule (none without the widened
+    moves); it widens to every municipality off its target, the furthest off first."""
     from asielplan.model.families import RowState
     from asielplan.model.placement import bounded_quantities, placed_persons
 
@@ -155,6 +155,10 @@ def test_repair_widens_to_the_municipalities_off_target_for_a_broken_deviation_b
         kept = [a for a in own if not len(constraint_violations(d, a))]
         assert (len(broken), len(kept)) == expected
         assert all(bounded_quantities(d, a)["deviation"] <= bound for a in kept)
+        narrow = [
+            repair_bounds(d, Pairs(np.arange(d.n_households), a), a, widen=False) for a in broken
+        ]
+        assert not any(not len(constraint_violations(d, a)) for a in narrow)  # none unwidened
         for a in broken:  # every municipality off its target, the furthest off first
             widened = RowState(d, a).repair_municipalities()
             off = np.abs(placed_persons(d, a) - d.target)
@@ -241,7 +245,9 @@ def test_plan_from_choices_takes_the_best_choice_and_inserts_the_unchosen() -> N
     _, d = prepared(FIXTURES / "tiny", config())
     h = np.array([1, 1, 2, 3, 4])
     m = np.array([0, 2, 2, 1, 3])
-    plan = plan_from_choices(d, h, m, Pairs(np.zeros(0, dtype=int), np.zeros(0, dtype=int)))
+    plan = plan_from_choices(
+        d, h, m, Pairs(np.zeros(0, dtype=int), np.zeros(0, dtype=int)), widen=True
+    )
     better = (
         0
         if d.value(np.array([1]), np.array([0]))[0] > d.value(np.array([1]), np.array([2]))[0]
