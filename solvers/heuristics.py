@@ -556,7 +556,7 @@ def neighbourhood(
     else:
         low, high = band_limits(d)
         off = (placed <= low) | (placed >= high)
-    free |= (assignment >= 0) & off[np.maximum(assignment, 0)]
+    free |= _placed_in(assignment, off)
     free[pairs.h[off[pairs.m]]] = True
     return free
 
@@ -571,9 +571,14 @@ def block_neighbourhood(
     drawn = np.zeros(d.n_municipalities, dtype=bool)
     count = max(1, round(share * d.n_municipalities))
     drawn[rng.choice(d.n_municipalities, count, replace=False)] = True
-    return _always_free(d, assignment) | ((assignment >= 0) & drawn[np.maximum(assignment, 0)])
+    return _always_free(d, assignment) | _placed_in(assignment, drawn)
 
 
 def _always_free(d: PlacementData, assignment: np.ndarray) -> np.ndarray:
     """Single persons and unplaced households: free in every neighbourhood round."""
     return (d.persons == 1) | (assignment < 0)
+
+
+def _placed_in(assignment: np.ndarray, municipalities: np.ndarray) -> np.ndarray:
+    """The households placed in a municipality of the mask ``municipalities``."""
+    return (assignment >= 0) & municipalities[np.maximum(assignment, 0)]

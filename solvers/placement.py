@@ -838,8 +838,8 @@ class _Search:
     def _plan_from_choices(self, knapsacks: Knapsacks, lp: Pairs) -> np.ndarray:
         """:func:`plan_from_choices` over the LP's pairs, repaired with the widened moves
         only while the search has no plan (then any plan is worth the time)."""
-        d = self.d
-        return plan_from_choices(d, knapsacks.h, knapsacks.m, lp, widen=self.objective is None)
+        widen = self.objective is None
+        return plan_from_choices(self.d, knapsacks.h, knapsacks.m, lp, widen=widen)
 
     def _keep_chosen(self, chosen: list[Pairs]) -> None:
         if chosen:
