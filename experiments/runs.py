@@ -74,13 +74,14 @@ InstanceLike = Instance | str | Path | None
 
 @dataclass
 class Run:
-    """A finished run: what was run (``spec``), its inputs, the solution (the result
-    contract of ``asielplan.solvers.result``) and the output tables. ``timings`` has
-    the same keys for every kind of run."""
+    """A finished run: what was run (``spec``), its inputs, the model's data, the
+    solution (the result contract of ``asielplan.solvers.result``) and the output
+    tables. ``timings`` has the same keys for every kind of run. A study of several runs
+    keeps each as :meth:`kept` gives it: a placement's ``data`` is then None."""
 
     spec: RunSpec
     instance: Instance
-    data: PlacementData | ReceptionData | ChainData
+    data: PlacementData | ReceptionData | ChainData | None
     solution: PlacementSolution | ReceptionSolution | ChainSolution
     tables: dict[str, pd.DataFrame]
     timings: dict[str, float] = field(default_factory=dict)
@@ -94,6 +95,18 @@ class Run:
     @property
     def config(self) -> RunConfig:
         return self.spec.config
+
+    def kept(self) -> Run:
+        """The run as a study of several runs keeps it once it has read what it needs
+        from the model: without a placement's data and the final LP's reduced cost of
+        every pair (arrays of households x municipalities: at 25,000 households some
+        hundreds of MiB a run, which a study would otherwise hold for all its runs). Its
+        files need neither; a reception's or a chain's data stay (their plots read
+        them)."""
+        if not isinstance(self.data, PlacementData):
+            return self
+        solution = placement_solution(self)
+        return replace(self, data=None, solution=replace(solution, reduced_costs=None))
 
 
 # --------------------------------------------------------------------------- checks

@@ -11,15 +11,27 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from asielplan.api import fairness, front, sweep, write_fairness, write_front, write_sweep
+from asielplan.api import (
+    fairness,
+    front,
+    place,
+    plan_reception,
+    sweep,
+    write_fairness,
+    write_front,
+    write_run,
+    write_sweep,
+)
 from asielplan.cli import app
 from asielplan.config import RunConfig
 from asielplan.errors import ConfigError
 from asielplan.experiments.report import build_report
+from asielplan.experiments.runs import quantities
 from asielplan.experiments.studies import front as fronts
 from asielplan.model.families import constraint_violations
 from asielplan.model.labour import DEFAULT_MODEL, member_probabilities
 from asielplan.model.placement import bounded_quantities
+from asielplan.solvers.placement import PlacementSolution
 
 from .placement_helpers import FIXTURES, prepared
 
@@ -102,6 +114,38 @@ def test_front_writes_tables_plot_and_runs(tmp_path: Path) -> None:
         app, ["front", "tests/fixtures/tiny", "--axes", "labour,km", "--out", str(tmp_path / "x")]
     )
     assert cli.exit_code == 1 and "unknown axis km" in cli.output
+
+
+def test_studies_keep_their_placement_runs_without_the_models_arrays(tmp_path: Path) -> None:
+    """A front keeps its runs and its default run as ``Run.kept`` gives them: without
+    the placement data and the reduced costs (arrays of households x municipalities),
+    the plans otherwise whole; the default run's quantities are a plain run's of the same
+    configuration; a run kept writes the same files as the run whole (they need nothing
+    left out); a reception run is kept as it is (its plots read its data)."""
+    cfg = exact()
+    result = front("tests/fixtures/tiny", cfg, "labour,distance", points=3)
+    kept = [*result.runs.values(), result.default]
+    assert len(result.runs) >= 2  # the two axes' own optima at least
+    for run in kept:
+        assert run.data is None
+        assert isinstance(run.solution, PlacementSolution)
+        assert run.solution.reduced_costs is None
+    plain = place("tests/fixtures/tiny", cfg)
+    assert plain.data is not None and plain.solution.reduced_costs is not None  # type: ignore[union-attr]
+    assert result.default_values == quantities(plain)
+    assert result.default.solution.assignment.tolist() == (  # type: ignore[union-attr]
+        plain.solution.assignment.tolist()  # type: ignore[union-attr]
+    )
+    whole, light = write_run(plain, tmp_path / "whole"), write_run(plain.kept(), tmp_path / "kept")
+    names = sorted(p.relative_to(whole).as_posix() for p in whole.rglob("*") if p.is_file())
+    assert names and names == sorted(
+        p.relative_to(light).as_posix() for p in light.rglob("*") if p.is_file()
+    )
+    assert all((whole / name).read_bytes() == (light / name).read_bytes() for name in names)
+    from .reception_helpers import write_reception_instance
+
+    reception = plan_reception(write_reception_instance(tmp_path / "r"), cfg)
+    assert reception.kept() is reception
 
 
 def test_front_refuses_bad_axes_before_any_run() -> None:

@@ -326,7 +326,7 @@ def fairness(
                 run.spec.id,
             )
         )
-        runs[f"{aggregation}/{rule}"] = run
+        runs[f"{aggregation}/{rule}"] = run.kept()
         return run
 
     base = record("sum", "none", np.nan, {})

@@ -330,8 +330,9 @@ def plot_front(
 class Front:
     """An epsilon-constraint front: ``points`` (one row per run: its role, the grid's
     bounds, the axes' values, status, gap, run id, whether it is on the front and the
-    knee), ``parts`` (tidy: point x part quantity), the runs by point, and the default
-    run (the configuration as given) for comparison."""
+    knee), ``parts`` (tidy: point x part quantity), the runs by point (as
+    :meth:`~asielplan.experiments.runs.Run.kept` keeps them), and the default run (the
+    configuration as given) with its quantities, for comparison."""
 
     instance: Instance
     config: RunConfig
@@ -340,6 +341,7 @@ class Front:
     parts: pd.DataFrame
     runs: dict[int, Run]
     default: Run
+    default_values: dict[str, float]
 
     @property
     def front(self) -> pd.DataFrame:
@@ -406,8 +408,8 @@ def front(
 
     def record(run: Run, role: str, eps: dict[str, float]) -> dict[str, float]:
         point = len(rows)
-        runs[point] = run
         values = quantities(run)
+        runs[point] = run.kept()
         row: dict[str, Any] = {"point": point, "role": role}
         for axis in chosen[1:]:
             row[f"bound_{axis.name}"] = eps.get(axis.name, np.nan)
@@ -428,6 +430,8 @@ def front(
 
     say("front: the default run")
     default = solve(config)
+    default_values = quantities(default)
+    default = default.kept()
     ideal: dict[str, float] = {}
     payoff: list[dict[str, float]] = []
     for number, axis in enumerate(chosen, start=1):
@@ -471,7 +475,7 @@ def front(
     knee_at = knee(table[table["on_front"]], chosen)
     table["knee"] = table.index == knee_at if knee_at is not None else False
     say(f"front: {int(table['on_front'].sum())} non-dominated points of {len(table)} runs")
-    return Front(inst, config, chosen, table, pd.DataFrame(parts), runs, default)
+    return Front(inst, config, chosen, table, pd.DataFrame(parts), runs, default, default_values)
 
 
 def _best_start(
@@ -496,7 +500,7 @@ def write_front(result: Front, out: str | Path) -> Path:
 
     def draw(folder: Path) -> None:
         if result.points["on_front"].any():
-            default = quantities(result.default)
+            default = result.default_values
             title = result.instance.meta.name
             plot_front(
                 result.points, result.axes, default, folder / "front.png", title, result.parts

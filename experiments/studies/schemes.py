@@ -428,10 +428,12 @@ def compare_schemes(
     if any(not issue.is_warning for issue in issues):
         raise InputError(issues, str(inst.root or inst.meta.name))
     runs: dict[str, Run] = {}
+    results: dict[str, SchemeResult] = {}
     for number, name in enumerate(schemes, start=1):
         say(f"scheme {number}/{len(schemes)}: {name}")
-        runs[name] = place(inst, configs[name], progress)
-    results = {name: _scheme_of(run) for name, run in runs.items()}
+        run = place(inst, configs[name], progress)
+        results[name] = _scheme_of(run)
+        runs[name] = run.kept()
     solutions = {name: placement_solution(run) for name, run in runs.items()}
     metrics = {
         name: scheme_metrics(results[name], solutions[name], run.tables)

@@ -180,7 +180,6 @@ def sweep(
             + ")"
         )
         run = place(inst, cfg, progress)
-        runs[point] = run
         solution = placement_solution(run)
         row: dict[str, Any] = {"point": point, **values}
         row.update(
@@ -190,6 +189,7 @@ def sweep(
             objective=solution.objective,
         )
         row.update(quantities(run))
+        runs[point] = run.kept()
         has = solution.status.has_solution
         row["moved"] = (
             float((solution.assignment != before).sum()) if has and before is not None else np.nan
