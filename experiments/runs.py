@@ -76,8 +76,8 @@ InstanceLike = Instance | str | Path | None
 class Run:
     """A finished run: what was run (``spec``), its inputs, the model's data, the
     solution (the result contract of ``asielplan.solvers.result``) and the output
-    tables. ``timings`` has the same keys for every kind of run. A study of several runs
-    keeps each as :meth:`kept` gives it: a placement's ``data`` is then None."""
+    tables. ``timings`` has the same keys for every kind of run. ``data`` is None only in
+    a run :meth:`without_data` gave (as studies of several runs keep them)."""
 
     spec: RunSpec
     instance: Instance
@@ -96,17 +96,15 @@ class Run:
     def config(self) -> RunConfig:
         return self.spec.config
 
-    def kept(self) -> Run:
-        """The run as a study of several runs keeps it once it has read what it needs
-        from the model: without a placement's data and the final LP's reduced cost of
-        every pair (arrays of households x municipalities: at 25,000 households some
-        hundreds of MiB a run, which a study would otherwise hold for all its runs). Its
-        files need neither; a reception's or a chain's data stay (their plots read
-        them)."""
+    def without_data(self) -> Run:
+        """The run without a placement's data (arrays of households x municipalities:
+        90-220 MiB a run at 25,000 households, which a study of several runs would
+        otherwise hold for all its runs), as a study keeps it once it has read what it
+        needs from the model; its files need none of it. A reception's data stay: its
+        plots read them. Shares everything else with this run."""
         if not isinstance(self.data, PlacementData):
             return self
-        solution = placement_solution(self)
-        return replace(self, data=None, solution=replace(solution, reduced_costs=None))
+        return replace(self, data=None)
 
 
 # --------------------------------------------------------------------------- checks
@@ -538,13 +536,14 @@ def placement_solution(run: Run) -> PlacementSolution:
 
 
 def quantities(run: Run) -> dict[str, float]:
-    """The boundable quantities of a run's plan (empty without a plan)."""
+    """The boundable quantities of a run's plan (empty without a plan); a placement run
+    needs its data (not a run :meth:`Run.without_data` gave)."""
     if not run.solution.status.has_solution:
         return {}
     if isinstance(run.solution, ReceptionSolution):
         values = {name: part.quantity for name, part in run.solution.objective_parts.items()}
         return {**values, **reception_bounded_values(run.solution.objective_parts)}
-    assert isinstance(run.data, PlacementData)
+    assert isinstance(run.data, PlacementData), "a placement run without its data"
     return bounded_quantities(run.data, placement_solution(run).assignment)
 
 

@@ -39,7 +39,7 @@ from them). Only a proven infeasibility is reported, with the elastic model's di
 Every number is in the minimisation form of the compiled model; the reported objective
 and bound are in the model's own (maximisation) sense. The result
 (:class:`PlacementSolution`, the contract of ``asielplan.solvers.result``) keeps the
-final LP's duals per constraint family and the reduced cost of every compatible pair.
+final LP's duals per constraint family.
 """
 
 from __future__ import annotations
@@ -121,15 +121,12 @@ PHASE_ONE_TOLERANCE = 1e-6  # persons: a phase-1 optimum above this proves infea
 @dataclass(kw_only=True)
 class PlacementSolution(Result):
     """A placement solve: the result contract plus the assignment (municipality index per
-    household, -1 when unplaced), the LP bound over all pairs, the reduced cost of every
-    compatible pair in the final LP (maximisation sense: the value a pair adds beyond
-    the prices of the rows it enters; NaN where a pair is not allowed), and, for an
-    infeasible model, the constraints the elastic model breaks (``violations``: family,
+    household, -1 when unplaced), the LP bound over all pairs, and, for an infeasible
+    model, the constraints the elastic model breaks (``violations``: family,
     constraint, bound, value, violation in persons)."""
 
     assignment: np.ndarray
     lp_bound: float | None = None
-    reduced_costs: np.ndarray | None = None
     violations: pd.DataFrame | None = None
     trace: pd.DataFrame | None = None  # the incumbent and the bound over time (TRACE_COLUMNS)
 
@@ -246,7 +243,6 @@ def _solution(
     timings: dict[str, float] | None = None,
     stats: dict[str, Any] | None = None,
     duals: dict[str, pd.Series] | None = None,
-    reduced_costs: np.ndarray | None = None,
     violations: pd.DataFrame | None = None,
     parts: dict[str, ObjectivePart] | None = None,
     message: str = "",
@@ -267,7 +263,6 @@ def _solution(
         message=message,
         assignment=assignment,
         lp_bound=lp_bound,
-        reduced_costs=reduced_costs,
         violations=violations,
         constant=objective_constant(d),
         trace=trace,
@@ -609,7 +604,6 @@ class _Search:
                 if self.proven()
                 else Status.FEASIBLE
             )
-        duals, reduced = self._prices()
         has = self.objective is not None
         return _solution(
             self.d,
@@ -621,18 +615,17 @@ class _Search:
             lp_bound=_negated(self.z_lp),
             timings=_timings(self.clock),
             stats=self.stats,
-            duals=duals,
-            reduced_costs=reduced,
+            duals=self._duals(),
             parts=_parts(self.d, self.assignment, elastic=self.elastic) if has else {},
             message=message,
             trace=self.trace(),
         )
 
-    def _prices(self) -> tuple[dict[str, pd.Series], np.ndarray | None]:
-        """The final LP's duals per constraint family and every pair's reduced cost, in
-        the model's maximisation sense."""
+    def _duals(self) -> dict[str, pd.Series]:
+        """The final LP's duals per constraint family, in the model's maximisation
+        sense."""
         if self.lp_duals is None:
-            return {}, None
+            return {}
         d, y = self.d, self.lp_duals
         duals = {}
         for name, values in _key_duals(y, self.maps).items():
@@ -640,11 +633,7 @@ class _Search:
             family = column_family(name)
             names = np.asarray(family.names(d), dtype=object)[keep].astype(str)
             duals[family.duals] = pd.Series(values[keep], index=pd.Index(names), dtype=float)
-        reduced = np.full((d.n_households, d.n_municipalities), np.nan)
-        for rows in household_chunks(d.n_households):
-            rc = -_reduced_costs(d, rows, y, self.maps)
-            reduced[rows] = np.where(d.allowed[rows], rc, np.nan)
-        return duals, reduced
+        return duals
 
     def _timed_solve(
         self,

@@ -410,6 +410,7 @@ def test_comparison_metrics_say_their_basis_and_the_burden_exists_for_both() -> 
     }
     values = table.set_index(["scheme", "metric"])["value"]
     for scheme, run in result.runs.items():
+        assert run.data is None  # kept without its data
         municipalities = run.tables["municipalities"]
         inhabitants = result.targets["inhabitants"].to_numpy(dtype=float)
         targets = result.targets[scheme].to_numpy(dtype=float)

@@ -31,9 +31,9 @@ from asielplan.experiments.studies import front as fronts
 from asielplan.model.families import constraint_violations
 from asielplan.model.labour import DEFAULT_MODEL, member_probabilities
 from asielplan.model.placement import bounded_quantities
-from asielplan.solvers.placement import PlacementSolution
 
 from .placement_helpers import FIXTURES, prepared
+from .reception_helpers import write_reception_instance
 
 EXACT = {"solver": {"mip_gap": 1e-9, "time_limit": 20}}
 
@@ -116,36 +116,32 @@ def test_front_writes_tables_plot_and_runs(tmp_path: Path) -> None:
     assert cli.exit_code == 1 and "unknown axis km" in cli.output
 
 
-def test_studies_keep_their_placement_runs_without_the_models_arrays(tmp_path: Path) -> None:
-    """A front keeps its runs and its default run as ``Run.kept`` gives them: without
-    the placement data and the reduced costs (arrays of households x municipalities),
-    the plans otherwise whole; the default run's quantities are a plain run's of the same
-    configuration; a run kept writes the same files as the run whole (they need nothing
-    left out); a reception run is kept as it is (its plots read its data)."""
+def test_studies_keep_their_placement_runs_without_the_models_data(tmp_path: Path) -> None:
+    """A front keeps its runs and its default run without their placement data (arrays
+    of households x municipalities; ``Run.without_data``), the plans whole; the default
+    run's quantities are a plain run's of the same configuration; a run without its
+    data writes the same files as the run whole, and the run it came from keeps its
+    data; a reception run keeps its data (its plots read them). Fairness, scheme
+    comparisons and sweeps keep theirs so too (their tests)."""
     cfg = exact()
     result = front("tests/fixtures/tiny", cfg, "labour,distance", points=3)
-    kept = [*result.runs.values(), result.default]
     assert len(result.runs) >= 2  # the two axes' own optima at least
-    for run in kept:
-        assert run.data is None
-        assert isinstance(run.solution, PlacementSolution)
-        assert run.solution.reduced_costs is None
+    assert all(run.data is None for run in [*result.runs.values(), result.default])
     plain = place("tests/fixtures/tiny", cfg)
-    assert plain.data is not None and plain.solution.reduced_costs is not None  # type: ignore[union-attr]
-    assert result.default_values == quantities(plain)
+    assert result.default_values == pytest.approx(quantities(plain))
     assert result.default.solution.assignment.tolist() == (  # type: ignore[union-attr]
         plain.solution.assignment.tolist()  # type: ignore[union-attr]
     )
-    whole, light = write_run(plain, tmp_path / "whole"), write_run(plain.kept(), tmp_path / "kept")
+    light = plain.without_data()
+    assert light.data is None and plain.data is not None
+    whole, slim = write_run(plain, tmp_path / "whole"), write_run(light, tmp_path / "slim")
     names = sorted(p.relative_to(whole).as_posix() for p in whole.rglob("*") if p.is_file())
     assert names and names == sorted(
-        p.relative_to(light).as_posix() for p in light.rglob("*") if p.is_file()
+        p.relative_to(slim).as_posix() for p in slim.rglob("*") if p.is_file()
     )
-    assert all((whole / name).read_bytes() == (light / name).read_bytes() for name in names)
-    from .reception_helpers import write_reception_instance
-
+    assert all((whole / name).read_bytes() == (slim / name).read_bytes() for name in names)
     reception = plan_reception(write_reception_instance(tmp_path / "r"), cfg)
-    assert reception.kept() is reception
+    assert reception.without_data() is reception and reception.data is not None
 
 
 def test_front_refuses_bad_axes_before_any_run() -> None:
@@ -172,6 +168,7 @@ def test_sweep_runs_the_grid_and_shows_where_the_decision_flips(tmp_path: Path) 
     assert table["placement.penalty_shortfall"].tolist() == values
     assert table["shortfall"].is_monotonic_decreasing
     plans = [result.runs[k].solution.assignment for k in range(3)]  # type: ignore[union-attr]
+    assert all(run.data is None for run in result.runs.values())  # kept without their data
     assert np.isnan(table["moved"].iloc[0])
     assert table["moved"].iloc[1:].tolist() == [
         float((plans[k] != plans[k - 1]).sum()) for k in (1, 2)
@@ -231,6 +228,7 @@ def test_fairness_floor_moves_the_woman_and_reports_its_price(tmp_path: Path) ->
     # the max-min runs go on from the swap, the plan of the probe that reached the
     # floor: it is their first incumbent, before any bound; the others start with a bound
     for name, run in study.runs.items():
+        assert run.data is None  # kept without its data
         first = run.solution.trace.iloc[0]
         if name.endswith("/maxmin"):
             assert first["event"] == "incumbent"
@@ -277,7 +275,7 @@ def test_reception_front_is_the_hand_computed_line(tmp_path: Path) -> None:
     (3,210 euros); each of them moved to A2 costs 50 euros and saves one emergency
     place-night, down to 3 (3,710). So every front point lies on
     money = 3,210 + 50 (13 - emergency), at the grid's bounds 3, 5.5, 8, 10.5 and 13."""
-    from .reception_helpers import SITES, write_reception_instance
+    from .reception_helpers import SITES
 
     sites = SITES.assign(cost_per_night=[70.0, 200.0, 150.0])
     root = write_reception_instance(tmp_path / "r", sites=sites)

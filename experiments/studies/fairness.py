@@ -241,7 +241,8 @@ class FairnessStudy:
     """Plans under group floors set by rules, under both aggregations of the labour
     score: ``summary`` (aggregation x rule: labour score, expected employed adults, price
     of fairness, status, gap, run id), ``groups`` (aggregation x rule x group: floor,
-    mean, unconstrained mean, own optimum), and the runs by ``aggregation/rule``."""
+    mean, unconstrained mean, own optimum), and the runs by ``aggregation/rule``
+    (without their data: :meth:`~asielplan.experiments.runs.Run.without_data`)."""
 
     instance: Instance
     config: RunConfig
@@ -326,7 +327,7 @@ def fairness(
                 run.spec.id,
             )
         )
-        runs[f"{aggregation}/{rule}"] = run.kept()
+        runs[f"{aggregation}/{rule}"] = run.without_data()
         return run
 
     base = record("sum", "none", np.nan, {})
@@ -353,6 +354,7 @@ def fairness(
         common, reaching = _maxmin_floor(
             data, config, expectations, own, outcomes[0].means, base_solution.assignment, say
         )
+    del base, data  # the model's arrays go before the other runs (the study keeps base's)
     for aggregation in AGGREGATIONS:
         if aggregation != "sum":
             record(aggregation, "none", np.nan, {})

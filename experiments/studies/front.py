@@ -330,9 +330,10 @@ def plot_front(
 class Front:
     """An epsilon-constraint front: ``points`` (one row per run: its role, the grid's
     bounds, the axes' values, status, gap, run id, whether it is on the front and the
-    knee), ``parts`` (tidy: point x part quantity), the runs by point (as
-    :meth:`~asielplan.experiments.runs.Run.kept` keeps them), and the default run (the
-    configuration as given) with its quantities, for comparison."""
+    knee), ``parts`` (tidy: point x part quantity), the runs by point and the default
+    run (the configuration as given), both without their data
+    (:meth:`~asielplan.experiments.runs.Run.without_data`), and the default run's
+    quantities, for comparison."""
 
     instance: Instance
     config: RunConfig
@@ -409,7 +410,7 @@ def front(
     def record(run: Run, role: str, eps: dict[str, float]) -> dict[str, float]:
         point = len(rows)
         values = quantities(run)
-        runs[point] = run.kept()
+        runs[point] = run.without_data()
         row: dict[str, Any] = {"point": point, "role": role}
         for axis in chosen[1:]:
             row[f"bound_{axis.name}"] = eps.get(axis.name, np.nan)
@@ -431,11 +432,9 @@ def front(
     say("front: the default run")
     default = solve(config)
     default_values = quantities(default)
-    default = default.kept()
-    ideal: dict[str, float] = {}
-    payoff: list[dict[str, float]] = []
-    for number, axis in enumerate(chosen, start=1):
-        say(f"front: optimising {axis.name} alone ({number}/{len(chosen)})")
+    default = default.without_data()
+
+    def own_optimum(axis: Axis) -> Run:
         cfg = payoff_configs[axis.name]
         run = solve(cfg)
         cut_short = cfg.solver.time_limit < config.solver.time_limit  # a range-only run
@@ -443,7 +442,13 @@ def front(
             say(f"front: no plan in {cfg.solver.time_limit:g} s; again with the full limit")
             limit = {"solver.time_limit": config.solver.time_limit}
             run = solve(with_overrides(cfg, limit, f"front: optimise {axis.name}"))
-        values = record(run, f"ideal {axis.name}", {})
+        return run
+
+    ideal: dict[str, float] = {}
+    payoff: list[dict[str, float]] = []
+    for number, axis in enumerate(chosen, start=1):
+        say(f"front: optimising {axis.name} alone ({number}/{len(chosen)})")
+        values = record(own_optimum(axis), f"ideal {axis.name}", {})
         if not values:
             break
         ideal[axis.name] = values[axis.name]

@@ -378,7 +378,8 @@ def summary_rows(comparison: pd.DataFrame) -> list[dict[str, Any]]:
 
 @dataclass
 class SchemeComparison:
-    """Placement runs of the same households under several quota schemes, and the
+    """Placement runs of the same households under several quota schemes (without
+    their data: :meth:`~asielplan.experiments.runs.Run.without_data`), and the
     comparison of :mod:`asielplan.experiments.studies.schemes`."""
 
     instance: Instance
@@ -433,7 +434,7 @@ def compare_schemes(
         say(f"scheme {number}/{len(schemes)}: {name}")
         run = place(inst, configs[name], progress)
         results[name] = _scheme_of(run)
-        runs[name] = run.kept()
+        runs[name] = run = run.without_data()  # the model's arrays go before the next run
     solutions = {name: placement_solution(run) for name, run in runs.items()}
     metrics = {
         name: scheme_metrics(results[name], solutions[name], run.tables)
@@ -451,6 +452,7 @@ def compare_schemes(
             spread[name].append(
                 scheme_metrics(results[name], placement_solution(rerun), rerun.tables)
             )
+            del rerun  # its model's arrays go before the next re-solve
     comparison = comparison_table(metrics, solutions, spread)
     notes = noise_notes(comparison, noise_seeds)
     notes += [label for result in results.values() for label in result.labels]

@@ -110,7 +110,8 @@ def plot_sweep(
 class Sweep:
     """Runs over a grid of one or two numeric configuration keys: ``table`` has one row
     per run (the keys' values, status, gap, run id, the objective's part quantities and
-    the households placed elsewhere than in the run before)."""
+    the households placed elsewhere than in the run before), and the runs by point
+    (without their data: :meth:`~asielplan.experiments.runs.Run.without_data`)."""
 
     instance: Instance
     config: RunConfig
@@ -189,7 +190,7 @@ def sweep(
             objective=solution.objective,
         )
         row.update(quantities(run))
-        runs[point] = run.kept()
+        runs[point] = run = run.without_data()  # the model's arrays go before the next run
         has = solution.status.has_solution
         row["moved"] = (
             float((solution.assignment != before).sum()) if has and before is not None else np.nan
