@@ -100,8 +100,8 @@ class Run:
         """The run without a placement's data (arrays of households x municipalities:
         90-220 MiB a run at 25,000 households, which a study of several runs would
         otherwise hold for all its runs), as a study keeps it once it has read what it
-        needs from the model; its files need none of it. A reception's data stay: its
-        plots read them. Shares everything else with this run."""
+        needs from the model; its files need none of it. Other kinds keep their data (a
+        reception's plots read them). Shares everything else with this run."""
         if not isinstance(self.data, PlacementData):
             return self
         return replace(self, data=None)
